@@ -1,0 +1,1 @@
+//! DataGenie's service layer: configuration, the ask pipeline, the schema cache, the demo database

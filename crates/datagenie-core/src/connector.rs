@@ -1,0 +1,66 @@
+//! The contract every database engine implements. A connector executes only [`GuardedSql`]: there is no other way
+//! to hand it SQL.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::guard::GuardedSql;
+use crate::schema::Schema;
+use crate::value::ResultSet;
+
+/// Limits applied to one execution. The connector enforces both below the guard: the time limit inside the engine
+/// (progress handler, `statement_timeout`, `max_execution_time`), the row cap by reading at most `max_rows + 1` rows
+/// and reporting `truncated` — the SQL text itself is never rewritten for it, so its meaning is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub max_rows: usize,
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_rows: 1000, timeout: Duration::from_secs(30) }
+    }
+}
+
+/// How much work introspection may do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntrospectOptions {
+    /// Distinct sample values kept per text column (0 = none).
+    pub samples_per_column: usize,
+    /// Rows read from the start of a table to find sample values: keeps sampling bounded on big tables.
+    pub sample_scan_rows: usize,
+    /// Time limit for the whole introspection.
+    pub timeout: Duration,
+}
+
+impl Default for IntrospectOptions {
+    fn default() -> Self {
+        IntrospectOptions { samples_per_column: 5, sample_scan_rows: 2000, timeout: Duration::from_secs(60) }
+    }
+}
+
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// The SQL dialect the guard must check this connection's queries with.
+    fn dialect(&self) -> Dialect;
+
+    /// A connection-safe description (never contains a password), e.g. `sqlite:///data/shop.db`.
+    fn describe(&self) -> String;
+
+    /// Checks the database answers.
+    async fn healthcheck(&self) -> Result<()>;
+
+    /// A cheap fingerprint of the schema's structure that changes whenever tables, columns or keys change. The schema
+    /// cache keys on it, so a stale cache is never used and an unchanged schema is never introspected twice.
+    async fn schema_fingerprint(&self) -> Result<String>;
+
+    /// Full introspection: tables, views, columns, keys, row counts, sample values.
+    async fn introspect(&self, options: &IntrospectOptions) -> Result<Schema>;
+
+    /// Runs one guarded query within the limits.
+    async fn execute(&self, sql: &GuardedSql, limits: &Limits) -> Result<ResultSet>;
+}

@@ -1,0 +1,183 @@
+//! The one table of error codes. Every error that reaches a user — CLI, HTTP or MCP — carries one of these codes.
+//! A code's name is stable: clients match on it. Its kind groups codes; its exit status is what the CLI returns.
+
+use std::fmt;
+
+/// What kind of failure a code is. `Refused` means DataGenie deliberately declined (guard, permission); the CLI
+/// exits 1 for those and 2 for everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    InvalidRequest,
+    Refused,
+    Database,
+    Llm,
+    Internal,
+}
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident => ($name:literal, $kind:ident, $http:literal) ),+ $(,)?) => {
+        /// A stable error code. See the table in this file; `datagenie` prints it as `error.code`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $( $(#[$doc])* $variant ),+ }
+
+        impl ErrorCode {
+            /// Every code, in table order.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant ),+ ];
+
+            /// The stable snake_case name clients match on.
+            pub fn as_str(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $name ),+ }
+            }
+
+            pub fn kind(self) -> ErrorKind {
+                match self { $( ErrorCode::$variant => ErrorKind::$kind ),+ }
+            }
+
+            /// The HTTP status the server answers with.
+            pub fn http_status(self) -> u16 {
+                match self { $( ErrorCode::$variant => $http ),+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // --- bad input and configuration
+    /// The question is empty or longer than the limit.
+    InvalidQuestion => ("invalid_question", InvalidRequest, 400),
+    /// A command-line argument or request field is malformed.
+    InvalidArgument => ("invalid_argument", InvalidRequest, 400),
+    /// The configuration file or environment is invalid (unknown key, wrong type, bad value).
+    InvalidConfig => ("invalid_config", InvalidRequest, 400),
+    /// A database URL that DataGenie cannot use (unknown scheme, malformed).
+    InvalidDatabaseUrl => ("invalid_database_url", InvalidRequest, 400),
+    /// The database file does not exist.
+    DatabaseNotFound => ("database_not_found", InvalidRequest, 404),
+    /// The file exists but is not a database of the expected engine.
+    NotADatabase => ("not_a_database", InvalidRequest, 400),
+
+    // --- the SQL guard (refusals)
+    /// The SQL did not parse in the connection's dialect.
+    ParseError => ("parse_error", Refused, 422),
+    /// No SQL statement at all.
+    EmptySql => ("empty_sql", Refused, 422),
+    /// More than one statement.
+    MultipleStatements => ("multiple_statements", Refused, 422),
+    /// A statement that is not a read-only query.
+    NotAQuery => ("not_a_query", Refused, 422),
+    /// A data-modifying statement inside a query (e.g. a CTE that deletes).
+    DataModifyingQuery => ("data_modifying_query", Refused, 422),
+    /// `SELECT … INTO`, `INTO OUTFILE`, `INTO DUMPFILE`.
+    IntoClause => ("into_clause", Refused, 422),
+    /// `FOR UPDATE`, `FOR SHARE`, `LOCK IN SHARE MODE`.
+    LockingClause => ("locking_clause", Refused, 422),
+    /// A function outside the dialect's allow-list of side-effect-free functions.
+    ForbiddenFunction => ("forbidden_function", Refused, 422),
+    /// A table, view or catalog outside the policy.
+    ForbiddenTable => ("forbidden_table", Refused, 403),
+    /// A column outside the policy.
+    ForbiddenColumn => ("forbidden_column", Refused, 403),
+    /// A construct the guard does not allow (executable comments, unknown syntax shapes).
+    ForbiddenConstruct => ("forbidden_construct", Refused, 422),
+
+    // --- the database
+    /// Opening or talking to the database failed.
+    DatabaseUnavailable => ("database_unavailable", Database, 503),
+    /// The database refused or failed the query.
+    QueryFailed => ("query_failed", Database, 422),
+    /// The query ran past its time limit and was stopped.
+    QueryTimeout => ("query_timeout", Database, 504),
+    /// The database refused a write (read-only enforcement below the guard).
+    ReadOnlyViolation => ("read_only_violation", Refused, 403),
+
+    // --- the LLM
+    /// No LLM is configured, and the request needs one.
+    LlmNotConfigured => ("llm_not_configured", Llm, 503),
+    /// The LLM endpoint could not be reached.
+    LlmUnreachable => ("llm_unreachable", Llm, 502),
+    /// The LLM endpoint refused the credentials.
+    LlmAuthFailed => ("llm_auth_failed", Llm, 502),
+    /// The LLM endpoint kept answering 429 after all retries.
+    LlmRateLimited => ("llm_rate_limited", Llm, 503),
+    /// The LLM did not answer within its time limit.
+    LlmTimeout => ("llm_timeout", Llm, 504),
+    /// The LLM answered with something that is not a valid response.
+    LlmBadResponse => ("llm_bad_response", Llm, 502),
+    /// The LLM's reply contained no SQL.
+    LlmNoSql => ("llm_no_sql", Llm, 422),
+
+    // --- output
+    /// Writing an output file (chart, report) failed.
+    OutputFailed => ("output_failed", Internal, 500),
+    /// A bug: something that should not happen.
+    Internal => ("internal", Internal, 500),
+}
+
+impl ErrorCode {
+    /// The CLI's exit status: 1 when DataGenie refused (guard, permission), 2 for any other error.
+    pub fn exit_status(self) -> i32 {
+        match self.kind() {
+            ErrorKind::Refused => 1,
+            _ => 2,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// An error with a stable code and a message meant for the person who caused it. Messages never contain secrets.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error { code, message: message.into() }
+    }
+
+    /// Prefix the message with context, keeping the code.
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "duplicate code {name}");
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name} is not snake_case");
+        }
+    }
+
+    #[test]
+    fn refusals_exit_one_and_others_two() {
+        assert_eq!(ErrorCode::NotAQuery.exit_status(), 1);
+        assert_eq!(ErrorCode::ForbiddenTable.exit_status(), 1);
+        assert_eq!(ErrorCode::QueryTimeout.exit_status(), 2);
+        assert_eq!(ErrorCode::LlmNoSql.exit_status(), 2);
+    }
+}

@@ -1,0 +1,19 @@
+//! DataGenie's core: domain types, the SQL guard, schema linking, prompt building, SQL extraction, chart choice and
+//! the error-code table. This crate performs no IO (no files, no network, no clock, no environment) and knows no
+//! wire format beyond the Vega-Lite chart spec it produces.
+
+pub mod connector;
+pub mod dialect;
+pub mod error;
+pub mod guard;
+pub mod llm;
+pub mod question;
+pub mod schema;
+pub mod secret;
+pub mod value;
+
+pub use dialect::Dialect;
+pub use error::{Error, ErrorCode, ErrorKind, Result};
+pub use guard::GuardedSql;
+pub use question::Question;
+pub use secret::Secret;

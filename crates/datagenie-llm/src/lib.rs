@@ -1,0 +1,1 @@
+//! LLM providers for DataGenie: any OpenAI-compatible endpoint and Anthropic's messages API
