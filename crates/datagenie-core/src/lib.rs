@@ -2,11 +2,16 @@
 //! the error-code table. This crate performs no IO (no files, no network, no clock, no environment) and knows no
 //! wire format beyond the Vega-Lite chart spec it produces.
 
+pub mod analysis;
+pub mod chart;
 pub mod connector;
 pub mod dialect;
 pub mod error;
+pub mod extract;
 pub mod guard;
+pub mod linking;
 pub mod llm;
+pub mod prompt;
 pub mod question;
 pub mod schema;
 pub mod secret;
