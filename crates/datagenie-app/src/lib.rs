@@ -1,3 +1,12 @@
-//! DataGenie's service layer: configuration, the ask pipeline, the schema cache, the demo database
+//! DataGenie's service layer: configuration, the ask pipeline, the schema cache, the demo database. The CLI, the
+//! HTTP server and the MCP server all call this crate; none has a pipeline of its own.
 
+pub mod ask;
+pub mod bench;
+pub mod config;
 pub mod demo;
+pub mod providers;
+pub mod schema_cache;
+pub mod session;
+
+pub use session::{Session, today};

@@ -1,1 +1,256 @@
-//! Database connectors for DataGenie: one file per engine, all behind datagenie_core::connector::Connector
+//! Database connectors for DataGenie: one file per engine, all behind [`datagenie_core::connector::Connector`].
+//!
+//! Invariants every connector here keeps:
+//! - it executes only [`datagenie_core::GuardedSql`], exactly as the guard approved it (never rewritten);
+//! - it is read-only at the driver level as well, so a guard bug cannot write to the user's database;
+//! - the row cap and the time limit are enforced inside the engine, and a timeout never hangs the caller;
+//! - errors carry a stable [`ErrorCode`] and never a secret.
+//!
+//! This file also turns the database targets people type (URLs and plain paths) into something a connector opens.
+
+pub mod sqlite;
+
+use std::path::PathBuf;
+
+use datagenie_core::{Error, ErrorCode};
+
+pub use sqlite::SqliteConnector;
+
+/// Schemes that name an engine DataGenie will support but does not yet.
+const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
+    ("postgres", "PostgreSQL"),
+    ("postgresql", "PostgreSQL"),
+    ("mysql", "MySQL"),
+    ("mariadb", "MariaDB"),
+];
+
+/// Turns a SQLite target into the path of the database file. Accepted forms:
+/// `sqlite:///abs/path.db`, `sqlite://rel.db`, `sqlite:rel.db` (also `sqlite3:`), `file:///abs/path.db`,
+/// `file://localhost/abs/path.db`, `file:rel.db`, and plain paths (`data/shop.db`, `/abs/shop.db`).
+///
+/// In the URL forms `%XX` escapes are decoded and query strings (`?mode=…`) are refused: DataGenie always opens the
+/// file read-only and honours no URL options. A plain path is taken literally. The file is not touched here; the
+/// returned path may be relative. Errors are [`ErrorCode::InvalidDatabaseUrl`]: empty input, in-memory databases,
+/// unknown schemes, and PostgreSQL/MySQL URLs (not supported yet).
+pub fn parse_sqlite_target(s: &str) -> Result<PathBuf, Error> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(invalid("the database target is empty"));
+    }
+    if s.contains('\0') {
+        return Err(invalid("the database target contains a NUL character"));
+    }
+    let path = match split_scheme(s) {
+        None => s.to_string(),
+        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" | "sqlite3" => url_path(rest, false)?,
+            "file" => url_path(rest, true)?,
+            other => {
+                return Err(
+                    match NOT_YET_SUPPORTED.iter().find(|(name, _)| *name == other) {
+                        Some((_, engine)) => invalid(format!(
+                            "{engine} databases are not supported yet; this version of DataGenie connects to SQLite files \
+                         (sqlite:///path/to/file.db)"
+                        )),
+                        None => invalid(format!(
+                            "unknown database URL scheme '{scheme}:'; use sqlite:///path/to/file.db or a file path"
+                        )),
+                    },
+                );
+            }
+        },
+    };
+    if path == ":memory:" {
+        return Err(invalid(
+            "in-memory SQLite databases hold no data to query; give the path of a database file",
+        ));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// Splits `scheme:rest` when `s` starts with a URL scheme. A prefix counts as a scheme when it is followed by `//`
+/// (any `xyz://…`) or when it is one DataGenie knows (`sqlite:rel.db`, `postgres:…`). Otherwise — a Windows drive
+/// letter `C:`, or a file name that merely contains a colon — the input is a plain path.
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = s.split_once(':')?;
+    let mut chars = scheme.chars();
+    let well_formed = scheme.len() >= 2
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !well_formed {
+        return None;
+    }
+    let lower = scheme.to_ascii_lowercase();
+    let known = matches!(lower.as_str(), "sqlite" | "sqlite3" | "file")
+        || NOT_YET_SUPPORTED.iter().any(|(name, _)| *name == lower);
+    (rest.starts_with("//") || known).then_some((scheme, rest))
+}
+
+/// The file path of a `sqlite:`/`file:` URL after its scheme: `//` then the path (`///abs` is `/abs`, `//rel.db` is
+/// `rel.db`), or the path directly. For `file:` a `localhost` authority is dropped.
+fn url_path(rest: &str, file_scheme: bool) -> Result<String, Error> {
+    let mut path = rest.strip_prefix("//").unwrap_or(rest);
+    if file_scheme && rest.starts_with("//") && path.starts_with("localhost/") {
+        path = &path["localhost".len()..];
+    }
+    if path.contains('?') {
+        return Err(invalid(
+            "query parameters in a SQLite URL are not supported (DataGenie always opens the file read-only)",
+        ));
+    }
+    if path.contains('#') {
+        return Err(invalid("a SQLite URL cannot contain '#'; write it as %23"));
+    }
+    let decoded = percent_decode(path)?;
+    if decoded.is_empty() {
+        return Err(invalid(
+            "the database URL names no file; use sqlite:///path/to/file.db",
+        ));
+    }
+    Ok(strip_windows_drive_slash(decoded))
+}
+
+/// `sqlite:///C:/x.db` names `C:/x.db` on Windows; elsewhere the leading slash is kept.
+fn strip_windows_drive_slash(path: String) -> String {
+    let b = path.as_bytes();
+    if cfg!(windows) && b.len() >= 3 && b[0] == b'/' && b[1].is_ascii_alphabetic() && b[2] == b':' {
+        path[1..].to_string()
+    } else {
+        path
+    }
+}
+
+/// Decodes `%XX` escapes. The result must be UTF-8 without NUL bytes.
+fn percent_decode(s: &str) -> Result<String, Error> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16));
+            let lo = bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16));
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => out.push((hi * 16 + lo) as u8),
+                _ => return Err(invalid("malformed %-escape in the database URL")),
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    if out.contains(&0) {
+        return Err(invalid(
+            "the database URL contains an encoded NUL character",
+        ));
+    }
+    String::from_utf8(out)
+        .map_err(|_| invalid("the %-escapes in the database URL do not decode to UTF-8"))
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidDatabaseUrl, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> PathBuf {
+        match parse_sqlite_target(s) {
+            Ok(p) => p,
+            Err(e) => panic!("{s:?} should parse, got {e:?}"),
+        }
+    }
+
+    fn err(s: &str) -> Error {
+        match parse_sqlite_target(s) {
+            Ok(p) => panic!("{s:?} should be refused, got {p:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn accepts_every_documented_form() {
+        assert_eq!(ok("sqlite:///abs/path.db"), PathBuf::from("/abs/path.db"));
+        assert_eq!(ok("sqlite://rel.db"), PathBuf::from("rel.db"));
+        assert_eq!(ok("sqlite:rel.db"), PathBuf::from("rel.db"));
+        assert_eq!(ok("sqlite:/abs.db"), PathBuf::from("/abs.db"));
+        assert_eq!(ok("SQLITE3:///abs.db"), PathBuf::from("/abs.db"));
+        assert_eq!(ok("file:///abs/x.db"), PathBuf::from("/abs/x.db"));
+        assert_eq!(ok("file://localhost/abs/x.db"), PathBuf::from("/abs/x.db"));
+        assert_eq!(ok("file:rel.db"), PathBuf::from("rel.db"));
+        assert_eq!(ok("data/shop.db"), PathBuf::from("data/shop.db"));
+        assert_eq!(ok("  /abs/shop.db \n"), PathBuf::from("/abs/shop.db"));
+    }
+
+    #[test]
+    fn url_forms_decode_escapes_but_plain_paths_are_literal() {
+        assert_eq!(
+            ok("sqlite:///data/my%20shop.db"),
+            PathBuf::from("/data/my shop.db")
+        );
+        assert_eq!(
+            ok("sqlite:///data/%EB%A7%A4%EC%B6%9C.db"),
+            PathBuf::from("/data/매출.db")
+        );
+        assert_eq!(ok("sqlite:///data/매출.db"), PathBuf::from("/data/매출.db"));
+        assert_eq!(ok("data/100%.db"), PathBuf::from("data/100%.db"));
+        assert_eq!(ok("my:file.db"), PathBuf::from("my:file.db"));
+        assert_eq!(ok("C:data.db"), PathBuf::from("C:data.db"));
+    }
+
+    #[test]
+    fn refuses_other_schemes_with_clear_messages() {
+        for url in [
+            "postgres://u@h/db",
+            "postgresql://h/db",
+            "mysql://h/db",
+            "mariadb://h/db",
+            "postgres:db",
+        ] {
+            let e = err(url);
+            assert_eq!(e.code, ErrorCode::InvalidDatabaseUrl, "{url}");
+            assert!(
+                e.message.contains("not supported yet"),
+                "{url}: {}",
+                e.message
+            );
+        }
+        let e = err("http://example.com/x.db");
+        assert_eq!(e.code, ErrorCode::InvalidDatabaseUrl);
+        assert!(
+            e.message.contains("unknown database URL scheme 'http:'"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn refuses_postgres_urls_without_echoing_the_password() {
+        let e = err("postgres://admin:hunter2@db.internal/sales");
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+    }
+
+    #[test]
+    fn refuses_malformed_targets() {
+        for bad in [
+            "",
+            "   ",
+            "sqlite://",
+            "sqlite:",
+            "file://",
+            ":memory:",
+            "sqlite::memory:",
+            "sqlite:///x.db?mode=rwc",
+            "sqlite:///x.db#frag",
+            "sqlite:///bad%zz.db",
+            "sqlite:///bad%4",
+            "sqlite:///nul%00.db",
+            "sqlite:///bad%FF.db",
+            "a\0b.db",
+        ] {
+            assert_eq!(err(bad).code, ErrorCode::InvalidDatabaseUrl, "{bad:?}");
+        }
+    }
+}

@@ -1,1 +1,350 @@
-fn main() {}
+//! The `datagenie` command line. It parses arguments, loads configuration, calls the service layer
+//! (`datagenie-app`) and prints. Exit status: 0 answered, 1 refused (guard or permission), 2 any other error.
+
+mod output;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use datagenie_app::ask::{AskFailure, AskOptions};
+use datagenie_app::config::{Config, ConfigSources, DEFAULT_CONFIG_TOML};
+use datagenie_app::{Session, demo};
+use datagenie_core::connector::Limits;
+use datagenie_core::{Error, ErrorCode, Question};
+
+#[derive(Parser)]
+#[command(name = "datagenie", version, about = "Ask your databases questions in plain language — read-only, guarded, metered.")]
+struct Cli {
+    /// Configuration file (default: datagenie.toml in the platform config directory, when it exists).
+    #[arg(long, global = true, value_name = "PATH", env = "DATAGENIE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ask a question; prints the SQL, the rows, a chart and a short analysis.
+    Ask(AskArgs),
+    /// Build the sample retail database (on first use) and ask a question on it, or a few example questions.
+    Demo(DemoArgs),
+    /// Print the introspected schema: tables, columns, keys, row counts.
+    Schema(SchemaArgs),
+    /// Configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Benchmarks and fidelity checks (the LLM is replaced by one that answers instantly).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The pipeline's own work per question over Spider's questions (LLM wait and query execution excluded).
+    Pipeline {
+        /// The Spider folder: questions.json and database/<db_id>/<db_id>.sqlite.
+        #[arg(long, value_name = "DIR")]
+        spider: PathBuf,
+        /// Include the written analysis (facts, verification, fallback) in the measured work.
+        #[arg(long)]
+        summary: bool,
+    },
+    /// For every gold query: does `ask` return exactly the rows the query returns when run directly?
+    Gold {
+        #[arg(long, value_name = "DIR")]
+        spider: PathBuf,
+        /// Check only the first N queries.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+    /// Introspection time of a generated SQLite database with N tables.
+    Introspect {
+        #[arg(long, value_name = "N", default_value_t = 2000)]
+        tables: usize,
+    },
+}
+
+#[derive(Args, Clone)]
+struct AnswerArgs {
+    /// Output format. Default: table on a terminal, json otherwise.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Render the chart to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    chart: Option<PathBuf>,
+    /// Return at most N rows (default from configuration: 1000).
+    #[arg(long, value_name = "N")]
+    max_rows: Option<usize>,
+    /// Stop a query after SECS seconds (default from configuration: 30).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// Skip the written analysis.
+    #[arg(long)]
+    no_summary: bool,
+    /// Stop after the guard and print the SQL that would run.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args)]
+struct AskArgs {
+    /// Database: sqlite:///path/file.db or a plain path. Default: the configured database, else the demo database.
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+    #[command(flatten)]
+    answer: AnswerArgs,
+    /// The question, in Korean or English.
+    question: String,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    answer: AnswerArgs,
+    /// A question about the demo data. Without one, a few example questions are asked.
+    question: Option<String>,
+}
+
+#[derive(Args)]
+struct SchemaArgs {
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: SchemaFormat,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the commented default configuration.
+    Default,
+    /// Print the effective configuration (secrets redacted).
+    Show,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchemaFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error[internal]: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(run(cli));
+    // Do not wait for blocking tasks a timeout abandoned (they stop on their own deadline).
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    ExitCode::from(code)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DATAGENIE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+async fn run(cli: Cli) -> u8 {
+    let format_hint = match &cli.command {
+        Command::Ask(a) => a.answer.format,
+        Command::Demo(d) => d.answer.format,
+        _ => Some(Format::Table),
+    };
+    let format = format_hint.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
+    let result = match cli.command {
+        Command::Config(ConfigCommand::Default) => {
+            print!("{DEFAULT_CONFIG_TOML}");
+            Ok(0)
+        }
+        Command::Config(ConfigCommand::Show) => load_config(cli.config).map(|c| {
+            print!("{}", c.to_redacted_toml());
+            0
+        }),
+        Command::Schema(args) => schema(cli.config, args).await,
+        Command::Ask(args) => ask(cli.config, args, format).await,
+        Command::Demo(args) => run_demo(cli.config, args, format).await,
+        Command::Bench(cmd) => bench(cmd).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e, format);
+            e.code.exit_status() as u8
+        }
+    }
+}
+
+fn report_error(e: &Error, format: Format) {
+    if format == Format::Json {
+        println!("{}", datagenie_app::ask::failure_json(e));
+    } else {
+        eprintln!("error[{}]: {}", e.code, e.message);
+    }
+}
+
+fn load_config(path: Option<PathBuf>) -> Result<Config, Error> {
+    Config::load(&ConfigSources::from_process(path))
+}
+
+fn ask_options(config: &Config, args: &AnswerArgs) -> Result<AskOptions, Error> {
+    let max_rows = args.max_rows.unwrap_or(config.ask.max_rows);
+    if max_rows == 0 {
+        return Err(Error::new(ErrorCode::InvalidArgument, "--max-rows must be at least 1"));
+    }
+    let timeout = args.timeout.unwrap_or(config.ask.timeout_secs);
+    if timeout == 0 {
+        return Err(Error::new(ErrorCode::InvalidArgument, "--timeout must be at least 1 second"));
+    }
+    if let Some(path) = &args.chart {
+        datagenie_chart::output_format(path)?;
+    }
+    Ok(AskOptions {
+        limits: Limits { max_rows, timeout: Duration::from_secs(timeout) },
+        max_attempts: config.ask.max_attempts,
+        summary: config.ask.summary && !args.no_summary,
+        dry_run: args.dry_run,
+        schema_budget_tokens: config.ask.schema_budget_tokens,
+        today: datagenie_app::today(),
+        temperature: config.llm.temperature as f32,
+        max_tokens: config.llm.max_tokens,
+    })
+}
+
+async fn ask(config_path: Option<PathBuf>, args: AskArgs, format: Format) -> Result<u8, Error> {
+    // Validate the question before touching any database or endpoint.
+    let question = Question::parse(&args.question)?;
+    let config = load_config(config_path)?;
+    let options = ask_options(&config, &args.answer)?;
+    let session = Session::open(&config, args.db.as_deref()).await?;
+    answer_one(&session, &question, &options, &args.answer, format).await
+}
+
+async fn answer_one(
+    session: &Session,
+    question: &Question,
+    options: &AskOptions,
+    args: &AnswerArgs,
+    format: Format,
+) -> Result<u8, Error> {
+    match session.context.ask(question, options).await {
+        Ok(answer) => {
+            if let (Some(path), Some(spec)) = (&args.chart, &answer.chart) {
+                datagenie_chart::render_to_file(spec, path)?;
+            }
+            let mut out = std::io::stdout().lock();
+            let written = match format {
+                Format::Json => output::json(&mut out, &answer),
+                Format::Csv => output::csv(&mut out, &answer),
+                Format::Table => output::table(&mut out, &answer, args.chart.as_deref()),
+            };
+            written.and_then(|_| out.flush()).map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
+            Ok(0)
+        }
+        Err(AskFailure { error, attempts, usage }) => {
+            if format != Format::Json {
+                output::failed_attempts(&mut std::io::stderr().lock(), &attempts, &usage);
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn schema(config_path: Option<PathBuf>, args: SchemaArgs) -> Result<u8, Error> {
+    let config = load_config(config_path)?;
+    let session = Session::open(&config, args.db.as_deref()).await?;
+    let (schema, _) = session.context.schema().await?;
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        SchemaFormat::Json => serde_json::to_writer_pretty(&mut out, &schema)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out)),
+        SchemaFormat::Text => output::schema_text(&mut out, &schema),
+    };
+    written.map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
+    Ok(0)
+}
+
+async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) -> Result<u8, Error> {
+    let question = args.question.as_deref().map(Question::parse).transpose()?;
+    let mut config = load_config(config_path)?;
+    // The demo always uses the demo database, whatever database is configured.
+    config.database.url.clear();
+    let options = ask_options(&config, &args.answer)?;
+    let session = Session::open(&config, None).await?;
+    if session.context.llm.is_none() {
+        let (schema, _) = session.context.schema().await?;
+        let mut out = std::io::stdout().lock();
+        output::demo_without_llm(&mut out, &session.database, &schema)
+            .map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
+        return Ok(0);
+    }
+    let questions: Vec<Question> = match question {
+        Some(q) => vec![q],
+        None => demo::EXAMPLE_QUESTIONS.iter().take(3).filter_map(|q| Question::parse(q).ok()).collect(),
+    };
+    let mut worst = 0u8;
+    for q in &questions {
+        if questions.len() > 1 && format == Format::Table {
+            println!("\n━━ {} ━━", q.as_str());
+        }
+        match answer_one(&session, q, &options, &args.answer, format).await {
+            Ok(c) => worst = worst.max(c),
+            Err(e) if questions.len() > 1 => {
+                report_error(&e, format);
+                worst = worst.max(e.code.exit_status() as u8);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(worst)
+}
+
+async fn bench(cmd: BenchCommand) -> Result<u8, Error> {
+    use datagenie_app::bench;
+    let scratch = tempfile_dir()?;
+    match cmd {
+        BenchCommand::Pipeline { spider, summary } => {
+            let p = bench::pipeline_bench(&spider, &scratch, summary).await?;
+            println!(
+                "pipeline own work over {} questions: p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+                p.n, p.p50_us, p.p90_us, p.p99_us, p.max_us
+            );
+            Ok(0)
+        }
+        BenchCommand::Gold { spider, limit } => {
+            let r = bench::gold_check(&spider, &scratch, limit).await?;
+            for f in r.failures.iter().take(50) {
+                println!("MISMATCH {f}");
+            }
+            println!("gold queries: {} of {} returned identical rows through `ask`", r.identical, r.total);
+            Ok(if r.identical == r.total { 0 } else { 1 })
+        }
+        BenchCommand::Introspect { tables } => {
+            let (took, n) = bench::introspect_bench(&scratch, tables).await?;
+            println!("introspected {n} tables in {:.3} s", took.as_secs_f64());
+            Ok(0)
+        }
+    }
+}
+
+/// A fresh scratch directory for a benchmark run (schema cache, generated databases).
+fn tempfile_dir() -> Result<PathBuf, Error> {
+    let dir = std::env::temp_dir().join(format!("datagenie-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::new(ErrorCode::OutputFailed, format!("{}: {e}", dir.display())))?;
+    Ok(dir)
+}

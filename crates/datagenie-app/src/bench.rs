@@ -1,0 +1,288 @@
+//! Benchmarks and fidelity checks behind `datagenie bench`. They run the real pipeline; only the LLM is replaced by
+//! [`FixedReply`], an LLM that answers instantly with a given query, so what is measured is DataGenie's own work.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
+use datagenie_core::guard::Policy;
+use datagenie_core::llm::{ChatRequest, ChatResponse, LlmProvider, PriceTable, TokenUsage, estimate_tokens};
+use datagenie_core::value::Value;
+use datagenie_core::{Error, ErrorCode, Question};
+
+use crate::ask::{AskContext, AskOptions};
+use crate::schema_cache::SchemaCache;
+use crate::session::open_connector;
+
+/// An LLM that answers every request at once with the current scripted text.
+pub struct FixedReply {
+    text: Mutex<String>,
+}
+
+impl FixedReply {
+    pub fn new() -> Arc<FixedReply> {
+        Arc::new(FixedReply { text: Mutex::new(String::new()) })
+    }
+    pub fn set(&self, text: String) {
+        if let Ok(mut t) = self.text.lock() {
+            *t = text;
+        }
+    }
+}
+
+#[async_trait]
+impl LlmProvider for FixedReply {
+    fn provider_name(&self) -> &str {
+        "fixed"
+    }
+    fn model(&self) -> &str {
+        "fixed"
+    }
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
+        let text = self.text.lock().map(|t| t.clone()).unwrap_or_default();
+        let prompt: usize = estimate_tokens(&request.system) + request.messages.iter().map(|m| estimate_tokens(&m.content)).sum::<usize>();
+        Ok(ChatResponse {
+            usage: TokenUsage { prompt_tokens: prompt as u64, completion_tokens: estimate_tokens(&text) as u64 },
+            text,
+            model: "fixed".into(),
+        })
+    }
+}
+
+/// One gold query: SQL and the database it belongs to.
+pub struct GoldQuery {
+    pub sql: String,
+    pub db_id: String,
+}
+
+/// Reads Spider's `gold.sql` (`SQL<TAB>db_id` per line).
+pub fn read_gold(path: &Path) -> Result<Vec<GoldQuery>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read {}: {e}", path.display())))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.rsplit_once('\t'))
+        .map(|(sql, db)| GoldQuery { sql: sql.trim().to_string(), db_id: db.trim().to_string() })
+        .filter(|g| !g.sql.is_empty())
+        .collect())
+}
+
+fn spider_db(dir: &Path, db_id: &str) -> PathBuf {
+    dir.join("database").join(db_id).join(format!("{db_id}.sqlite"))
+}
+
+fn context(connector: Arc<dyn Connector>, llm: Arc<FixedReply>, cache_dir: &Path) -> AskContext {
+    AskContext {
+        connector,
+        llm: Some(llm),
+        prices: PriceTable::default(),
+        cache: SchemaCache::new(cache_dir, Duration::from_secs(86_400)),
+        policy: Policy::default(),
+    }
+}
+
+fn options(summary: bool) -> AskOptions {
+    AskOptions {
+        limits: Limits { max_rows: 1_000_000, timeout: Duration::from_secs(60) },
+        max_attempts: 1,
+        summary,
+        dry_run: false,
+        schema_budget_tokens: 6000,
+        today: "2026-01-01".into(),
+        temperature: 0.0,
+        max_tokens: 1024,
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct GoldReport {
+    pub total: usize,
+    pub identical: usize,
+    pub failures: Vec<String>,
+}
+
+/// For every gold query: the rows `ask` returns when the LLM replies with it, against the rows of the same query run
+/// directly with SQLite — equal in order when the query orders, as multisets otherwise.
+pub async fn gold_check(spider: &Path, cache_dir: &Path, limit: Option<usize>) -> Result<GoldReport, Error> {
+    let mut gold = read_gold(&spider.join("gold.sql"))?;
+    if let Some(n) = limit {
+        gold.truncate(n);
+    }
+    let llm = FixedReply::new();
+    let mut report = GoldReport::default();
+    let mut current: Option<(String, AskContext)> = None;
+    for g in &gold {
+        report.total += 1;
+        let path = spider_db(spider, &g.db_id);
+        if current.as_ref().map(|(id, _)| id != &g.db_id).unwrap_or(true) {
+            let connector = open_connector(&path.display().to_string())?;
+            current = Some((g.db_id.clone(), context(connector, llm.clone(), cache_dir)));
+        }
+        let Some((_, ctx)) = current.as_ref() else { continue };
+        llm.set(format!("```sql\n{}\n```", g.sql));
+        let question = Question::parse("gold")?;
+        let answer = match ctx.ask(&question, &options(false)).await {
+            Ok(a) => a,
+            Err(f) => {
+                report.failures.push(format!("{}: {} — [{}] {}", g.db_id, g.sql, f.error.code, f.error.message));
+                continue;
+            }
+        };
+        let direct = match run_direct(&path, &g.sql) {
+            Ok(rows) => rows,
+            Err(e) => {
+                report.failures.push(format!("{}: {} — direct run failed: {e}", g.db_id, g.sql));
+                continue;
+            }
+        };
+        let ordered = has_top_level_order_by(&g.sql);
+        if same_rows(&answer.rows, &direct, ordered) && !answer.truncated {
+            report.identical += 1;
+        } else {
+            report.failures.push(format!(
+                "{}: {} — rows differ ({} via ask, {} direct)",
+                g.db_id,
+                g.sql,
+                answer.rows.len(),
+                direct.len()
+            ));
+        }
+    }
+    Ok(report)
+}
+
+fn run_direct(path: &Path, sql: &str) -> Result<Vec<Vec<Value>>, rusqlite::Error> {
+    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut row = Vec::with_capacity(n);
+        for i in 0..n {
+            row.push(match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(v) => Value::Int(v),
+                rusqlite::types::ValueRef::Real(v) => Value::Float(v),
+                rusqlite::types::ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                rusqlite::types::ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            });
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Whether the outermost query has an ORDER BY (so row order is part of the answer).
+fn has_top_level_order_by(sql: &str) -> bool {
+    use sqlparser::ast::Statement;
+    use sqlparser::dialect::SQLiteDialect;
+    match sqlparser::parser::Parser::parse_sql(&SQLiteDialect {}, sql) {
+        Ok(stmts) => matches!(stmts.first(), Some(Statement::Query(q)) if q.order_by.is_some()),
+        Err(_) => false,
+    }
+}
+
+fn same_rows(a: &[Vec<Value>], b: &[Vec<Value>], ordered: bool) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if ordered {
+        return a == b;
+    }
+    let key = |r: &Vec<Value>| format!("{r:?}");
+    let mut x: Vec<String> = a.iter().map(key).collect();
+    let mut y: Vec<String> = b.iter().map(key).collect();
+    x.sort();
+    y.sort();
+    x == y
+}
+
+/// Percentiles of a set of durations, in microseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Percentiles {
+    pub n: usize,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+}
+
+pub fn percentiles(mut samples: Vec<Duration>) -> Percentiles {
+    samples.sort();
+    let n = samples.len();
+    let at = |q: f64| -> f64 {
+        if n == 0 {
+            return 0.0;
+        }
+        let i = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+        samples[i].as_secs_f64() * 1e6
+    };
+    Percentiles { n, p50_us: at(0.5), p90_us: at(0.9), p99_us: at(0.99), max_us: at(1.0) }
+}
+
+/// The pipeline's own work per question (everything but waiting for the LLM and running the query), over Spider's
+/// questions with the gold SQL as the LLM's reply, schemas cached (each database is warmed once first).
+pub async fn pipeline_bench(spider: &Path, cache_dir: &Path, summary: bool) -> Result<Percentiles, Error> {
+    #[derive(serde::Deserialize)]
+    struct Q {
+        db_id: String,
+        question: String,
+        query: String,
+    }
+    let path = spider.join("questions.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read {}: {e}", path.display())))?;
+    let mut qs: Vec<Q> = serde_json::from_str(&text)
+        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("{}: {e}", path.display())))?;
+    qs.sort_by(|a, b| a.db_id.cmp(&b.db_id));
+    let llm = FixedReply::new();
+    let mut samples = Vec::with_capacity(qs.len());
+    let mut current: Option<(String, AskContext)> = None;
+    for q in &qs {
+        if current.as_ref().map(|(id, _)| id != &q.db_id).unwrap_or(true) {
+            let connector = open_connector(&spider_db(spider, &q.db_id).display().to_string())?;
+            let ctx = context(connector, llm.clone(), cache_dir);
+            ctx.schema().await?; // warm the cache: the measured runs read the snapshot
+            current = Some((q.db_id.clone(), ctx));
+        }
+        let Some((_, ctx)) = current.as_ref() else { continue };
+        llm.set(format!("Here is the SQL:\n```sql\n{}\n```", q.query));
+        let Ok(question) = Question::parse(&q.question) else { continue };
+        if let Ok(answer) = ctx.ask(&question, &options(summary)).await {
+            samples.push(answer.timings.own());
+        }
+    }
+    Ok(percentiles(samples))
+}
+
+/// Builds a SQLite database with `tables` tables (a realistic mix of columns, keys and a few rows each) and times a
+/// full introspection of it.
+pub async fn introspect_bench(dir: &Path, tables: usize) -> Result<(Duration, usize), Error> {
+    let path = dir.join(format!("bench-{tables}-tables.sqlite"));
+    let _ = std::fs::remove_file(&path);
+    let build = || -> rusqlite::Result<()> {
+        let mut c = rusqlite::Connection::open(&path)?;
+        let tx = c.transaction()?;
+        for i in 0..tables {
+            let fk = if i > 0 { format!(", parent_id INTEGER REFERENCES t{}(id)", i - 1) } else { String::new() };
+            tx.execute_batch(&format!(
+                "CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, status VARCHAR(20), amount REAL,
+                 created_at DATETIME{fk});
+                 INSERT INTO t{i} (name, status, amount, created_at) VALUES
+                   ('alpha', 'open', 1.5, '2024-01-01'), ('beta', 'closed', 2.5, '2024-02-01'),
+                   ('gamma', 'open', 3.5, '2024-03-01');"
+            ))?;
+        }
+        tx.commit()
+    };
+    build().map_err(|e| Error::new(ErrorCode::Internal, format!("building the benchmark database: {e}")))?;
+    let connector = open_connector(&path.display().to_string())?;
+    let started = Instant::now();
+    let schema = connector.introspect(&IntrospectOptions::default()).await?;
+    let took = started.elapsed();
+    let _ = std::fs::remove_file(&path);
+    Ok((took, schema.tables.len()))
+}

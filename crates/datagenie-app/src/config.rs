@@ -1,0 +1,476 @@
+//! Configuration, in layers: built-in defaults → `datagenie.toml` → environment `DATAGENIE_SECTION__KEY` → command-line
+//! flags (applied by the caller on the loaded [`Config`]). Unknown keys are rejected at every layer, and nothing here
+//! ever writes a configuration file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use datagenie_core::llm::{ModelPrice, PriceTable};
+use datagenie_core::{Error, ErrorCode, Secret};
+use serde::{Deserialize, Serialize};
+
+/// The commented example configuration that `datagenie config default` prints. A test proves it parses to exactly
+/// the built-in defaults, so it cannot drift from the code.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("default_config.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub llm: LlmConfig,
+    pub ask: AskConfig,
+    pub paths: PathsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// The database `ask` and `schema` use when `--db` is not given. Empty: the built-in demo database.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible chat-completions endpoint (OpenAI, Ollama, vLLM, llama.cpp, LM Studio, Azure).
+    Openai,
+    /// Anthropic's messages API.
+    Anthropic,
+    /// No LLM: DataGenie answers what it can by itself.
+    Builtin,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Openai => "openai",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Builtin => "builtin",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    pub provider: ProviderKind,
+    /// Empty: the provider's public endpoint (`https://api.openai.com/v1`, `https://api.anthropic.com`).
+    pub base_url: String,
+    #[serde(serialize_with = "redacted")]
+    pub api_key: Secret,
+    /// Empty: `gpt-4o-mini` for OpenAI's own endpoint, `claude-3-5-haiku-latest` for Anthropic; required otherwise.
+    pub model: String,
+    pub timeout_secs: u64,
+    pub max_retries: u32,
+    pub temperature: f64,
+    pub max_tokens: u32,
+    /// Extra or overriding model prices, USD per million tokens: `[llm.prices."my-model"]`.
+    pub prices: BTreeMap<String, ModelPrice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AskConfig {
+    pub max_rows: usize,
+    pub timeout_secs: u64,
+    /// LLM attempts in all, repairs included.
+    pub max_attempts: u32,
+    /// Token budget for the schema part of the prompt.
+    pub schema_budget_tokens: usize,
+    pub summary: bool,
+    /// Re-introspect a cached schema older than this even when its structure is unchanged (fresh counts, samples).
+    pub schema_max_age_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PathsConfig {
+    /// Where the demo database lives. Empty: the platform data directory.
+    pub data_dir: String,
+    /// Where schema snapshots are cached. Empty: the platform cache directory.
+    pub cache_dir: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: DatabaseConfig::default(),
+            llm: LlmConfig::default(),
+            ask: AskConfig::default(),
+            paths: PathsConfig::default(),
+        }
+    }
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            provider: ProviderKind::Builtin,
+            base_url: String::new(),
+            api_key: Secret::default(),
+            model: String::new(),
+            timeout_secs: 60,
+            max_retries: 3,
+            temperature: 0.0,
+            max_tokens: 1024,
+            prices: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for AskConfig {
+    fn default() -> Self {
+        AskConfig {
+            max_rows: 1000,
+            timeout_secs: 30,
+            max_attempts: 3,
+            schema_budget_tokens: 6000,
+            summary: true,
+            schema_max_age_secs: 86_400,
+        }
+    }
+}
+
+fn redacted<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if secret.is_empty() { "" } else { "[redacted]" })
+}
+
+/// Where configuration comes from. The binary fills it from the process; tests fill it by hand.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSources {
+    /// An explicit file (`--config`): it must exist.
+    pub explicit_file: Option<PathBuf>,
+    /// The platform default file: used when it exists.
+    pub default_file: Option<PathBuf>,
+    /// The environment, as (name, value) pairs.
+    pub env: Vec<(String, String)>,
+}
+
+impl ConfigSources {
+    /// The process environment and the platform config directory.
+    pub fn from_process(explicit_file: Option<PathBuf>) -> Self {
+        ConfigSources {
+            explicit_file,
+            default_file: directories::ProjectDirs::from("", "", "datagenie")
+                .map(|d| d.config_dir().join("datagenie.toml")),
+            env: std::env::vars().collect(),
+        }
+    }
+}
+
+impl Config {
+    pub fn load(sources: &ConfigSources) -> Result<Config, Error> {
+        let mut table = toml::Table::new();
+        let file = match &sources.explicit_file {
+            Some(p) => Some(p.clone()),
+            None => sources.default_file.clone().filter(|p| p.is_file()),
+        };
+        if let Some(path) = file {
+            table = read_file(&path)?;
+        }
+        let from_env = env_layer(&sources.env)?;
+        merge(&mut table, from_env);
+        let mut config = Config::deserialize(toml::Value::Table(table))
+            .map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("invalid configuration: {}", e.message())))?;
+        config.apply_openai_fallback(&sources.env);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// `OPENAI_API_KEY` / `OPENAI_BASE_URL` are honoured when no LLM setting came from DataGenie's own file or
+    /// `DATAGENIE_LLM__*` variables.
+    fn apply_openai_fallback(&mut self, env: &[(String, String)]) {
+        if self.llm != LlmConfig::default() {
+            return;
+        }
+        let get = |k: &str| env.iter().find(|(n, v)| n == k && !v.trim().is_empty()).map(|(_, v)| v.trim().to_string());
+        let key = get("OPENAI_API_KEY");
+        let base = get("OPENAI_BASE_URL");
+        if key.is_none() && base.is_none() {
+            return;
+        }
+        self.llm.provider = ProviderKind::Openai;
+        if let Some(k) = key {
+            self.llm.api_key = Secret::new(k);
+        }
+        if let Some(b) = base {
+            self.llm.base_url = b;
+        }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::new(ErrorCode::InvalidConfig, m));
+        if self.ask.max_rows == 0 {
+            return bad("ask.max_rows must be at least 1".into());
+        }
+        if self.ask.timeout_secs == 0 {
+            return bad("ask.timeout_secs must be at least 1".into());
+        }
+        if self.ask.max_attempts == 0 {
+            return bad("ask.max_attempts must be at least 1".into());
+        }
+        if self.ask.schema_budget_tokens < 200 {
+            return bad("ask.schema_budget_tokens must be at least 200".into());
+        }
+        if !(0.0..=2.0).contains(&self.llm.temperature) {
+            return bad("llm.temperature must be between 0 and 2".into());
+        }
+        if self.llm.timeout_secs == 0 {
+            return bad("llm.timeout_secs must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn price_table(&self) -> PriceTable {
+        let mut t = PriceTable::default();
+        for (model, price) in &self.llm.prices {
+            t.insert(model.clone(), *price);
+        }
+        t
+    }
+
+    pub fn ask_timeout(&self) -> Duration {
+        Duration::from_secs(self.ask.timeout_secs)
+    }
+
+    /// The directory the demo database lives in.
+    pub fn data_dir(&self) -> Result<PathBuf, Error> {
+        platform_dir(&self.paths.data_dir, |d| d.data_dir().to_path_buf(), "data")
+    }
+
+    /// The directory schema snapshots are cached in.
+    pub fn cache_dir(&self) -> Result<PathBuf, Error> {
+        platform_dir(&self.paths.cache_dir, |d| d.cache_dir().to_path_buf(), "cache")
+    }
+
+    /// The effective configuration as TOML, with secrets redacted (`datagenie config show`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot show the configuration: {e}\n"))
+    }
+}
+
+fn platform_dir(
+    configured: &str,
+    pick: impl Fn(&directories::ProjectDirs) -> PathBuf,
+    what: &str,
+) -> Result<PathBuf, Error> {
+    if !configured.trim().is_empty() {
+        return Ok(PathBuf::from(configured.trim()));
+    }
+    directories::ProjectDirs::from("", "", "datagenie").map(|d| pick(&d)).ok_or_else(|| {
+        Error::new(
+            ErrorCode::InvalidConfig,
+            format!("no home directory to put the {what} directory in; set paths.{what}_dir"),
+        )
+    })
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::new(ErrorCode::InvalidConfig, format!("cannot read configuration file {}: {e}", path.display()))
+    })?;
+    text.parse::<toml::Table>().map_err(|e| {
+        Error::new(ErrorCode::InvalidConfig, format!("configuration file {} is not valid TOML: {e}", path.display()))
+    })
+}
+
+/// Turns `DATAGENIE_SECTION__KEY=value` variables into a TOML table. Each value is typed by the default value at the
+/// same path (so `DATAGENIE_ASK__MAX_ROWS=abc` is a clear error, and an API key that looks like a number stays text).
+/// Variables without `__` (such as `DATAGENIE_LOG`) are not configuration keys and are ignored.
+fn env_layer(env: &[(String, String)]) -> Result<toml::Table, Error> {
+    let defaults = toml::Table::try_from(Config::default())
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot describe the defaults: {e}")))?;
+    let mut out = toml::Table::new();
+    let mut vars: Vec<&(String, String)> = env.iter().filter(|(k, _)| k.starts_with("DATAGENIE_")).collect();
+    vars.sort();
+    for (name, raw) in vars {
+        let rest = &name["DATAGENIE_".len()..];
+        if !rest.contains("__") {
+            continue;
+        }
+        let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if path.iter().any(|p| p.is_empty()) {
+            return Err(Error::new(ErrorCode::InvalidConfig, format!("{name}: malformed configuration variable name")));
+        }
+        let value = typed_env_value(&defaults, &path, raw)
+            .map_err(|m| Error::new(ErrorCode::InvalidConfig, format!("{name}: {m}")))?;
+        insert_path(&mut out, &path, value);
+    }
+    Ok(out)
+}
+
+fn typed_env_value(defaults: &toml::Table, path: &[String], raw: &str) -> Result<toml::Value, String> {
+    // Walk the defaults; a map-valued section (like llm.prices) accepts any key, typed as TOML.
+    let mut node = defaults;
+    for (i, key) in path.iter().enumerate() {
+        let last = i + 1 == path.len();
+        match node.get(key) {
+            Some(toml::Value::Table(t)) if !last => {
+                if t.is_empty() {
+                    // A free-form map: parse the value as a TOML value.
+                    return parse_toml_value(raw);
+                }
+                node = t;
+            }
+            Some(v) if last => return coerce(v, raw),
+            _ => return Err(format!("unknown configuration key '{}'", path.join("."))),
+        }
+    }
+    Err(format!("'{}' is a section, not a key", path.join(".")))
+}
+
+fn coerce(default: &toml::Value, raw: &str) -> Result<toml::Value, String> {
+    let t = raw.trim();
+    match default {
+        toml::Value::String(_) => Ok(toml::Value::String(raw.to_string())),
+        toml::Value::Integer(_) => t.parse::<i64>().map(toml::Value::Integer).map_err(|_| format!("expected a whole number, got '{t}'")),
+        toml::Value::Float(_) => t.parse::<f64>().map(toml::Value::Float).map_err(|_| format!("expected a number, got '{t}'")),
+        toml::Value::Boolean(_) => match t.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err(format!("expected true or false, got '{t}'")),
+        },
+        _ => parse_toml_value(raw),
+    }
+}
+
+fn parse_toml_value(raw: &str) -> Result<toml::Value, String> {
+    let doc = format!("v = {raw}");
+    doc.parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .ok_or_else(|| format!("'{raw}' is not a TOML value"))
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let mut node = table;
+    for p in parents {
+        let entry = node.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(t) = entry else { return };
+        node = t;
+    }
+    node.insert(last.clone(), value);
+}
+
+/// Deep-merges `over` into `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let dir = tempfile::tempdir().map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        let explicit_file = file.map(|text| {
+            let p = dir.path().join("datagenie.toml");
+            std::fs::write(&p, text).map(|_| p)
+        });
+        let explicit_file = match explicit_file {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => return Err(Error::new(ErrorCode::Internal, e.to_string())),
+            None => None,
+        };
+        Config::load(&ConfigSources { explicit_file, default_file: None, env: env(vars) })
+    }
+
+    #[test]
+    fn the_printed_default_is_the_default() {
+        let parsed: Config = toml::from_str(DEFAULT_CONFIG_TOML).expect("default config parses");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let c = load(
+            Some("[ask]\nmax_rows = 10\ntimeout_secs = 5\n[llm]\nmodel = \"from-file\"\n"),
+            &[("DATAGENIE_ASK__MAX_ROWS", "20"), ("DATAGENIE_LLM__PROVIDER", "openai")],
+        )
+        .expect("loads");
+        assert_eq!(c.ask.max_rows, 20, "env beats file");
+        assert_eq!(c.ask.timeout_secs, 5, "file beats default");
+        assert_eq!(c.llm.model, "from-file");
+        assert_eq!(c.llm.provider, ProviderKind::Openai);
+        assert_eq!(c.ask.max_attempts, 3, "default kept");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_everywhere() {
+        let e = load(Some("[ask]\nmax_rowz = 1\n"), &[]).expect_err("unknown file key");
+        assert_eq!(e.code, ErrorCode::InvalidConfig);
+        assert!(e.message.contains("max_rowz"), "{}", e.message);
+        let e = load(None, &[("DATAGENIE_ASK__NOPE", "1")]).expect_err("unknown env key");
+        assert!(e.message.contains("DATAGENIE_ASK__NOPE"), "{}", e.message);
+        let e = load(Some("[nope]\nx = 1\n"), &[]).expect_err("unknown section");
+        assert_eq!(e.code, ErrorCode::InvalidConfig);
+    }
+
+    #[test]
+    fn env_values_are_typed_by_the_defaults() {
+        let e = load(None, &[("DATAGENIE_ASK__MAX_ROWS", "lots")]).expect_err("not a number");
+        assert!(e.message.contains("whole number"), "{}", e.message);
+        let c = load(None, &[("DATAGENIE_LLM__API_KEY", "12345"), ("DATAGENIE_ASK__SUMMARY", "false")]).expect("ok");
+        assert_eq!(c.llm.api_key.expose(), "12345");
+        assert!(!c.ask.summary);
+        let c = load(None, &[("DATAGENIE_LLM__PRICES__MY_MODEL", "{ input_per_mtok = 1.0, output_per_mtok = 2.0 }")])
+            .expect("price map from env");
+        assert_eq!(c.price_table().price("my_model").map(|p| p.output_per_mtok), Some(2.0));
+    }
+
+    #[test]
+    fn variables_without_a_section_are_not_config() {
+        assert!(load(None, &[("DATAGENIE_LOG", "debug"), ("DATAGENIE_CONFIG", "/x")]).is_ok());
+    }
+
+    #[test]
+    fn openai_variables_are_honoured_only_when_nothing_else_is_set() {
+        let c = load(None, &[("OPENAI_API_KEY", "sk-x"), ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")]).expect("ok");
+        assert_eq!(c.llm.provider, ProviderKind::Openai);
+        assert_eq!(c.llm.api_key.expose(), "sk-x");
+        assert_eq!(c.llm.base_url, "http://127.0.0.1:9/v1");
+        let c = load(None, &[("OPENAI_API_KEY", "sk-x"), ("DATAGENIE_LLM__PROVIDER", "anthropic")]).expect("ok");
+        assert_eq!(c.llm.provider, ProviderKind::Anthropic);
+        assert!(c.llm.api_key.is_empty(), "OPENAI_API_KEY must not leak into another provider");
+    }
+
+    #[test]
+    fn bad_values_and_missing_files_are_clear_errors() {
+        let e = load(None, &[("DATAGENIE_LLM__PROVIDER", "gpt")]).expect_err("unknown provider");
+        assert_eq!(e.code, ErrorCode::InvalidConfig);
+        let e = load(None, &[("DATAGENIE_ASK__MAX_ROWS", "0")]).expect_err("zero rows");
+        assert!(e.message.contains("max_rows"));
+        let e = load(Some("this is = = not toml"), &[]).expect_err("bad toml");
+        assert!(e.message.contains("not valid TOML"));
+        let missing = Config::load(&ConfigSources {
+            explicit_file: Some(PathBuf::from("/nonexistent/datagenie.toml")),
+            ..Default::default()
+        })
+        .expect_err("missing explicit file");
+        assert!(missing.message.contains("cannot read"));
+    }
+
+    #[test]
+    fn secrets_never_show() {
+        let c = load(None, &[("DATAGENIE_LLM__API_KEY", "sk-secret-value")]).expect("ok");
+        assert!(!format!("{c:?}").contains("sk-secret-value"));
+        assert!(!c.to_redacted_toml().contains("sk-secret-value"));
+        assert!(c.to_redacted_toml().contains("[redacted]"));
+    }
+}

@@ -1,0 +1,58 @@
+//! Builds the configured LLM provider.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use datagenie_core::llm::LlmProvider;
+use datagenie_core::{Error, ErrorCode};
+use datagenie_llm::{Anthropic, AnthropicOptions, HttpOptions, OpenAiCompatible, OpenAiOptions};
+
+use crate::config::{Config, ProviderKind};
+
+/// The model used with OpenAI's own endpoint when none is configured.
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
+/// The model used with Anthropic when none is configured.
+pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-3-5-haiku-latest";
+
+/// The configured provider, or `None` for `builtin` (no LLM). Sends nothing.
+pub fn build(config: &Config) -> Result<Option<Arc<dyn LlmProvider>>, Error> {
+    let llm = &config.llm;
+    let http = HttpOptions {
+        request_timeout: Duration::from_secs(llm.timeout_secs),
+        max_retries: llm.max_retries,
+        ..HttpOptions::default()
+    };
+    let key = (!llm.api_key.is_empty()).then(|| llm.api_key.clone());
+    let base = llm.base_url.trim();
+    let model = llm.model.trim();
+    match llm.provider {
+        ProviderKind::Builtin => Ok(None),
+        ProviderKind::Openai => {
+            let base = if base.is_empty() { OpenAiOptions::OPENAI_BASE_URL } else { base };
+            let model = match model {
+                "" if base == OpenAiOptions::OPENAI_BASE_URL => DEFAULT_OPENAI_MODEL,
+                "" => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidConfig,
+                        format!("llm.model is required for the endpoint {base} (e.g. DATAGENIE_LLM__MODEL=qwen2.5-coder:7b)"),
+                    ));
+                }
+                m => m,
+            };
+            let mut options = OpenAiOptions::new(base, model);
+            options.api_key = key;
+            options.http = http;
+            Ok(Some(Arc::new(OpenAiCompatible::new(options)?)))
+        }
+        ProviderKind::Anthropic => {
+            let model = if model.is_empty() { DEFAULT_ANTHROPIC_MODEL } else { model };
+            let options = AnthropicOptions {
+                base_url: if base.is_empty() { AnthropicOptions::DEFAULT_BASE_URL.to_string() } else { base.to_string() },
+                api_key: key,
+                model: model.to_string(),
+                http,
+            };
+            Ok(Some(Arc::new(Anthropic::new(options)?)))
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The on-disk schema cache (seed 001 `database_schemas`): one JSON snapshot per database, keyed by the connector's
+//! description, holding the schema, its structure hash and the connector's fingerprint. A snapshot is used only while
+//! the fingerprint still matches and it is younger than the configured age; otherwise the database is introspected
+//! again and the snapshot replaced atomically. A corrupt or unreadable snapshot is ignored, never fatal.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use datagenie_core::connector::{Connector, IntrospectOptions};
+use datagenie_core::schema::{Schema, hex};
+use datagenie_core::{Error, ErrorCode};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Snapshot {
+    /// Format version of this file.
+    version: u32,
+    /// The connector's cheap fingerprint when the snapshot was taken.
+    fingerprint: String,
+    /// `Schema::structure_hash` (seed 001 `schema_hash`).
+    schema_hash: String,
+    /// Seconds since the Unix epoch.
+    introspected_at: u64,
+    table_count: usize,
+    schema: Schema,
+}
+
+const SNAPSHOT_VERSION: u32 = 1;
+
+/// How the schema was obtained, for reports and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaSource {
+    Cache,
+    Introspected,
+}
+
+pub struct SchemaCache {
+    dir: PathBuf,
+    max_age: Duration,
+}
+
+impl SchemaCache {
+    pub fn new(dir: impl Into<PathBuf>, max_age: Duration) -> Self {
+        SchemaCache { dir: dir.into(), max_age }
+    }
+
+    fn path_for(&self, connector: &dyn Connector) -> PathBuf {
+        let key = hex(&Sha256::digest(connector.describe().as_bytes()));
+        self.dir.join("schemas").join(format!("{}.json", &key[..32]))
+    }
+
+    /// The schema of `connector`'s database, from the cache when still valid, else freshly introspected and cached.
+    /// Failing to write the cache is logged and otherwise ignored: the answer does not depend on it.
+    pub async fn load(
+        &self,
+        connector: &dyn Connector,
+        options: &IntrospectOptions,
+    ) -> Result<(Schema, SchemaSource), Error> {
+        let fingerprint = connector.schema_fingerprint().await?;
+        let path = self.path_for(connector);
+        if let Some(schema) = self.read_valid(&path, &fingerprint) {
+            return Ok((schema, SchemaSource::Cache));
+        }
+        let schema = connector.introspect(options).await?;
+        let snapshot = Snapshot {
+            version: SNAPSHOT_VERSION,
+            fingerprint,
+            schema_hash: schema.structure_hash(),
+            introspected_at: now_secs(),
+            table_count: schema.tables.len(),
+            schema,
+        };
+        if let Err(e) = write_atomically(&path, &snapshot) {
+            tracing::warn!(error = %e, "could not write the schema cache");
+        }
+        Ok((snapshot.schema, SchemaSource::Introspected))
+    }
+
+    fn read_valid(&self, path: &Path, fingerprint: &str) -> Option<Schema> {
+        let bytes = std::fs::read(path).ok()?;
+        let snap: Snapshot = match serde_json::from_slice(&bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable schema snapshot");
+                return None;
+            }
+        };
+        let age = now_secs().saturating_sub(snap.introspected_at);
+        let fresh = age <= self.max_age.as_secs();
+        let valid = snap.version == SNAPSHOT_VERSION
+            && snap.fingerprint == fingerprint
+            && snap.schema_hash == snap.schema.structure_hash();
+        (valid && fresh).then_some(snap.schema)
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn write_atomically(path: &Path, snapshot: &Snapshot) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::new(ErrorCode::OutputFailed, format!("{}: {e}", path.display()));
+    let dir = path.parent().ok_or_else(|| Error::new(ErrorCode::Internal, "cache path has no parent"))?;
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let bytes = serde_json::to_vec(snapshot).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}

@@ -1,0 +1,64 @@
+//! Opening what a command needs from configuration: the database connector, the LLM provider, the schema cache.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datagenie_core::connector::Connector;
+use datagenie_core::guard::Policy;
+use datagenie_core::{Error, ErrorCode};
+
+use crate::ask::AskContext;
+use crate::config::Config;
+use crate::schema_cache::SchemaCache;
+use crate::{demo, providers};
+
+/// File name of the demo database inside the data directory.
+pub const DEMO_DB_FILE: &str = "demo-retail.sqlite";
+
+pub struct Session {
+    pub context: AskContext,
+    /// The database, described without secrets (e.g. `sqlite:///home/me/shop.db`).
+    pub database: String,
+}
+
+impl Session {
+    /// Opens the database given by `db` (a flag), else the configured one, else the demo database (built on first
+    /// use), and the configured LLM.
+    pub async fn open(config: &Config, db: Option<&str>) -> Result<Session, Error> {
+        let configured = Some(config.database.url.trim()).filter(|s| !s.is_empty());
+        let connector: Arc<dyn Connector> = match db.or(configured) {
+            Some(url) => open_connector(url)?,
+            None => {
+                let path = demo_database_path(config)?;
+                let ready = tokio::task::spawn_blocking(move || demo::ensure_demo_database(&path))
+                    .await
+                    .map_err(|e| Error::new(ErrorCode::Internal, format!("building the demo database: {e}")))??;
+                Arc::new(datagenie_connectors::sqlite::SqliteConnector::open(&ready)?)
+            }
+        };
+        let cache = SchemaCache::new(config.cache_dir()?, Duration::from_secs(config.ask.schema_max_age_secs));
+        let llm = providers::build(config)?;
+        let database = connector.describe();
+        Ok(Session {
+            context: AskContext { connector, llm, prices: config.price_table(), cache, policy: Policy::default() },
+            database,
+        })
+    }
+}
+
+pub fn demo_database_path(config: &Config) -> Result<PathBuf, Error> {
+    Ok(config.data_dir()?.join(DEMO_DB_FILE))
+}
+
+/// Opens a connector for a database URL or path.
+pub fn open_connector(url: &str) -> Result<Arc<dyn Connector>, Error> {
+    let path = datagenie_connectors::parse_sqlite_target(url)?;
+    Ok(Arc::new(datagenie_connectors::sqlite::SqliteConnector::open(&path)?))
+}
+
+/// Today's date (UTC), `YYYY-MM-DD`, for relative dates in questions.
+pub fn today() -> String {
+    let d = time::OffsetDateTime::now_utc().date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}

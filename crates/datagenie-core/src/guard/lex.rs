@@ -1,0 +1,320 @@
+//! The lexical pass: tokenizes with sqlparser's tokenizer in the connection's dialect (so string and comment rules
+//! are the dialect's, never a regex's) and refuses what must not reach the parser or the engine:
+//!
+//! - MySQL/MariaDB executable comments `/*! … */` and `/*M! … */` (refused in every dialect). The MySQL tokenizer
+//!   expands `/*! … */` into tokens, so it is detected as text no token accounts for: every character of the input
+//!   must belong to exactly one token, in order.
+//! - text after a `;` that ends the first statement (stacked statements);
+//! - string literals whose end depends on a server mode: in PostgreSQL (`standard_conforming_strings`) and MySQL
+//!   (`NO_BACKSLASH_ESCAPES`) an odd run of backslashes before a quote means different things, so a literal could
+//!   hide a second statement under the other reading;
+//! - PostgreSQL `U&"…"` identifiers, which the parser reads as an expression but the engine as a name;
+//! - inputs above [`MAX_SQL_BYTES`] or [`MAX_TOKENS`] (bounded work, bounded tree depth).
+//!
+//! It also finds the approved text: from the first token that is not whitespace to the end of the last token that is
+//! neither whitespace, comment nor `;` — trailing semicolons and trailing comments are dropped.
+
+use std::ops::Range;
+
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Whitespace};
+
+use crate::dialect::Dialect;
+use crate::error::{Error, ErrorCode};
+
+use super::parser_dialect;
+
+/// The longest SQL text the guard reads.
+pub(crate) const MAX_SQL_BYTES: usize = 64 * 1024;
+/// The most tokens (whitespace excluded) the guard reads; it bounds the depth of left-nested expression trees.
+pub(crate) const MAX_TOKENS: usize = 8_192;
+
+/// The token stream of one input and what the lexical pass learned about it.
+pub(crate) struct Lexed {
+    pub(crate) tokens: Vec<TokenWithSpan>,
+    /// Byte range of the approved text inside the input.
+    pub(crate) text: Range<usize>,
+    /// The first significant token when it is a word, upper-cased (names a refused statement).
+    pub(crate) first_word: Option<String>,
+}
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Error {
+    Error::new(code, message)
+}
+
+fn executable_comment() -> Error {
+    refuse(ErrorCode::ForbiddenConstruct, "MySQL executable comments (/*! … */, /*M! … */) are not allowed")
+}
+
+/// Runs the lexical pass over `sql`.
+pub(crate) fn lex(sql: &str, dialect: Dialect) -> Result<Lexed, Error> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(refuse(
+            ErrorCode::ForbiddenConstruct,
+            format!("the SQL is {} bytes long; at most {MAX_SQL_BYTES} are allowed", sql.len()),
+        ));
+    }
+    let tokens = Tokenizer::new(parser_dialect(dialect), sql)
+        .with_unescape(true)
+        .tokenize_with_location()
+        .map_err(|e| refuse(ErrorCode::ParseError, format!("the SQL does not parse: {e}")))?;
+    let offsets = byte_offsets(sql, &tokens).ok_or_else(|| match dialect {
+        Dialect::Mysql => executable_comment(),
+        _ => refuse(ErrorCode::ForbiddenConstruct, "the SQL contains text the tokenizer did not account for"),
+    })?;
+    let significant: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
+    if significant.len() > MAX_TOKENS {
+        return Err(refuse(
+            ErrorCode::ForbiddenConstruct,
+            format!("the SQL has {} tokens; at most {MAX_TOKENS} are allowed", significant.len()),
+        ));
+    }
+    for (i, t) in tokens.iter().enumerate() {
+        check_token(dialect, sql, &tokens, &offsets, i, &t.token)?;
+    }
+    check_single_statement(&tokens, &significant)?;
+    let text = approved_range(&tokens, &significant, &offsets)
+        .ok_or_else(|| refuse(ErrorCode::EmptySql, "there is no SQL statement"))?;
+    let first_word = significant.first().and_then(|&i| match &tokens[i].token {
+        Token::Word(w) => Some(w.value.to_uppercase()),
+        _ => None,
+    });
+    Ok(Lexed { tokens, text, first_word })
+}
+
+/// Byte offsets of every token boundary: `out[i]` is where token `i` starts and `out[len]` where the last ends.
+/// `None` when the tokens do not cover the input contiguously from its first to its last character.
+pub(crate) fn byte_offsets(sql: &str, tokens: &[TokenWithSpan]) -> Option<Vec<usize>> {
+    let mut out = Vec::with_capacity(tokens.len() + 1);
+    let mut cursor = Cursor { line: 1, column: 1, byte: 0, chars: sql.chars() };
+    let mut expected = Location { line: 1, column: 1 };
+    for t in tokens {
+        if t.span.start != expected {
+            return None;
+        }
+        out.push(cursor.advance_to(t.span.start)?);
+        expected = t.span.end;
+    }
+    let end = cursor.advance_to(expected)?;
+    if end != sql.len() {
+        return None;
+    }
+    out.push(end);
+    Some(out)
+}
+
+/// Walks the input the way the tokenizer counts locations: a `\n` starts a new line, every other char is a column.
+struct Cursor<'a> {
+    line: u64,
+    column: u64,
+    byte: usize,
+    chars: std::str::Chars<'a>,
+}
+
+impl Cursor<'_> {
+    fn advance_to(&mut self, target: Location) -> Option<usize> {
+        while (self.line, self.column) < (target.line, target.column) {
+            let c = self.chars.next()?;
+            self.byte += c.len_utf8();
+            if c == '\n' {
+                self.line += 1;
+                self.column = 1;
+            } else {
+                self.column += 1;
+            }
+        }
+        ((self.line, self.column) == (target.line, target.column)).then_some(self.byte)
+    }
+}
+
+fn check_token(
+    dialect: Dialect,
+    sql: &str,
+    tokens: &[TokenWithSpan],
+    offsets: &[usize],
+    i: usize,
+    token: &Token,
+) -> Result<(), Error> {
+    match token {
+        Token::Whitespace(Whitespace::MultiLineComment(c)) if is_executable_comment(c) => Err(executable_comment()),
+        Token::SingleQuotedString(_) | Token::NationalStringLiteral(_) if dialect != Dialect::Sqlite => {
+            check_backslashes(&sql[offsets[i]..offsets[i + 1]])
+        }
+        Token::DoubleQuotedString(_)
+        | Token::SingleQuotedByteStringLiteral(_)
+        | Token::DoubleQuotedByteStringLiteral(_)
+            if dialect == Dialect::Mysql =>
+        {
+            check_backslashes(&sql[offsets[i]..offsets[i + 1]])
+        }
+        Token::Word(w) if dialect == Dialect::Postgres && w.quote_style.is_none() && w.value.eq_ignore_ascii_case("u") => {
+            match (tokens.get(i + 1).map(|t| &t.token), tokens.get(i + 2).map(|t| &t.token)) {
+                (Some(Token::Ampersand), Some(Token::Word(next))) if next.quote_style == Some('"') => Err(refuse(
+                    ErrorCode::ForbiddenConstruct,
+                    "Unicode-escaped identifiers (U&\"…\") are not allowed",
+                )),
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+fn is_executable_comment(comment: &str) -> bool {
+    comment.starts_with('!') || comment.starts_with("M!") || comment.starts_with("m!")
+}
+
+/// Refuses a string literal (raw source, quotes included) in which an odd run of backslashes precedes a quote
+/// character or the closing quote: its extent depends on a server mode.
+fn check_backslashes(raw: &str) -> Result<(), Error> {
+    let Some(open) = raw.find(['\'', '"']) else { return Ok(()) };
+    let content = &raw[open + 1..raw.len().saturating_sub(1).max(open + 1)];
+    let mut run = 0usize;
+    for c in content.chars() {
+        match c {
+            '\\' => run += 1,
+            '\'' | '"' if run % 2 == 1 => return Err(ambiguous_backslash()),
+            _ => run = 0,
+        }
+        if c != '\\' {
+            run = 0;
+        }
+    }
+    if run % 2 == 1 { Err(ambiguous_backslash()) } else { Ok(()) }
+}
+
+fn ambiguous_backslash() -> Error {
+    refuse(
+        ErrorCode::ForbiddenConstruct,
+        "a backslash before a quote in a string literal is not allowed (its meaning depends on the server's \
+         string mode); write a quote inside a string as ''",
+    )
+}
+
+/// Refuses anything significant after a `;`.
+fn check_single_statement(tokens: &[TokenWithSpan], significant: &[usize]) -> Result<(), Error> {
+    let mut seen_semicolon = false;
+    for &i in significant {
+        match tokens[i].token {
+            Token::SemiColon => seen_semicolon = true,
+            _ if seen_semicolon => {
+                return Err(refuse(
+                    ErrorCode::MultipleStatements,
+                    "only one statement is allowed, but there is more SQL after ';'",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The approved byte range: from the first token that is not blank (a leading comment stays) to the end of the last
+/// significant token that is not `;`.
+fn approved_range(tokens: &[TokenWithSpan], significant: &[usize], offsets: &[usize]) -> Option<Range<usize>> {
+    let last = *significant.iter().rev().find(|&&i| !matches!(tokens[i].token, Token::SemiColon))?;
+    let blank = |t: &Token| matches!(t, Token::Whitespace(Whitespace::Space | Whitespace::Tab | Whitespace::Newline));
+    let first = tokens.iter().position(|t| !blank(&t.token))?;
+    Some(offsets[first]..offsets[last + 1])
+}
+
+/// After a parse failure, names constructs the parser does not know but that are certainly refused, so the error
+/// carries their code: `INTO OUTFILE`/`DUMPFILE` and `LOCK IN SHARE MODE`.
+pub(crate) fn explain_parse_failure(tokens: &[TokenWithSpan]) -> Option<Error> {
+    let words: Vec<String> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .map(|t| match &t.token {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
+            _ => String::new(),
+        })
+        .collect();
+    for window in words.windows(2) {
+        if window[0] == "INTO" && (window[1] == "OUTFILE" || window[1] == "DUMPFILE") {
+            return Some(refuse(ErrorCode::IntoClause, format!("INTO {} is not allowed", window[1])));
+        }
+    }
+    for window in words.windows(4) {
+        if window == ["LOCK", "IN", "SHARE", "MODE"] {
+            return Some(refuse(ErrorCode::LockingClause, "LOCK IN SHARE MODE is not allowed (locking clause)"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(sql: &str, dialect: Dialect) -> Option<ErrorCode> {
+        lex(sql, dialect).err().map(|e| e.code)
+    }
+
+    fn approved(sql: &str, dialect: Dialect) -> Option<String> {
+        lex(sql, dialect).ok().map(|l| sql[l.text].to_string())
+    }
+
+    #[test]
+    fn executable_comments_are_refused_in_every_dialect() {
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            assert_eq!(code("SELECT 1 /*!, sleep(5)*/", d), Some(ErrorCode::ForbiddenConstruct), "{d}");
+            assert_eq!(code("SELECT 1 /*!50000 , sleep(5)*/ FROM t", d), Some(ErrorCode::ForbiddenConstruct));
+            assert_eq!(code("SELECT 1 /*M!100000 , sleep(5)*/", d), Some(ErrorCode::ForbiddenConstruct));
+            assert_eq!(code("SELECT 1 /*!*/", d), Some(ErrorCode::ForbiddenConstruct));
+            assert_eq!(code("SELECT 1 /* ordinary ! comment */", d), None);
+        }
+    }
+
+    #[test]
+    fn approved_text_drops_trailing_semicolons_and_comments_only() {
+        let d = Dialect::Sqlite;
+        assert_eq!(approved("  SELECT 1 ;; ", d).as_deref(), Some("SELECT 1"));
+        assert_eq!(approved("SELECT 1 -- done", d).as_deref(), Some("SELECT 1"));
+        assert_eq!(approved("/* lead */ SELECT ';' ; /* tail */", d).as_deref(), Some("/* lead */ SELECT ';'"));
+        assert_eq!(approved("SELECT 'é;ü'\n;\n", d).as_deref(), Some("SELECT 'é;ü'"));
+        assert_eq!(code(" ; -- nothing", d), Some(ErrorCode::EmptySql));
+        assert_eq!(code("", d), Some(ErrorCode::EmptySql));
+    }
+
+    #[test]
+    fn stacked_statements_are_refused_before_parsing() {
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            assert_eq!(code("SELECT 1; DROP TABLE t", d), Some(ErrorCode::MultipleStatements));
+            assert_eq!(code("COMMIT; garbage ((", d), Some(ErrorCode::MultipleStatements));
+            assert_eq!(code("SELECT ';' ; ", d), None);
+        }
+    }
+
+    #[test]
+    fn ambiguous_backslashes_follow_the_dialect() {
+        assert_eq!(code(r"SELECT 'a\'; DROP TABLE t; --'", Dialect::Mysql), Some(ErrorCode::ForbiddenConstruct));
+        assert_eq!(code(r"SELECT 'a\' ", Dialect::Postgres), Some(ErrorCode::ForbiddenConstruct));
+        assert_eq!(code(r"SELECT 'a\''' ", Dialect::Postgres), Some(ErrorCode::ForbiddenConstruct));
+        assert_eq!(code(r#"SELECT "a\"b""#, Dialect::Mysql), Some(ErrorCode::ForbiddenConstruct));
+        assert_eq!(code(r"SELECT 'C:\\dir\\', '\d+', 'it''s'", Dialect::Mysql), None);
+        assert_eq!(code(r"SELECT '\d+', 'a\\'", Dialect::Postgres), None);
+        assert_eq!(code(r"SELECT E'a\'b'", Dialect::Postgres), None);
+        assert_eq!(code(r"SELECT 'a\'", Dialect::Sqlite), None);
+    }
+
+    #[test]
+    fn unicode_identifiers_are_refused_in_postgres() {
+        assert_eq!(code(r#"SELECT * FROM U&"\0070g_shadow""#, Dialect::Postgres), Some(ErrorCode::ForbiddenConstruct));
+        assert_eq!(code(r"SELECT U&'\0041'", Dialect::Postgres), None);
+        assert_eq!(code("SELECT u & \"x\" FROM t", Dialect::Postgres), None);
+    }
+
+    #[test]
+    fn size_limits_hold() {
+        let long = format!("SELECT '{}'", "x".repeat(MAX_SQL_BYTES));
+        assert_eq!(code(&long, Dialect::Sqlite), Some(ErrorCode::ForbiddenConstruct));
+        let many = format!("SELECT 1{}", "+1".repeat(MAX_TOKENS));
+        assert_eq!(code(&many, Dialect::Sqlite), Some(ErrorCode::ForbiddenConstruct));
+    }
+
+    #[test]
+    fn tokenizer_errors_are_parse_errors() {
+        assert_eq!(code("SELECT 'unterminated", Dialect::Sqlite), Some(ErrorCode::ParseError));
+        assert_eq!(code("SELECT 1 /* open", Dialect::Postgres), Some(ErrorCode::ParseError));
+    }
+}

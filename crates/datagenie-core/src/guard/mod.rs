@@ -1,0 +1,198 @@
+//! The SQL guard: the only code that constructs [`GuardedSql`], the only type a connector executes.
+//!
+//! [`check`] accepts exactly one read-only query that the [`Policy`] permits, in the connection's dialect, and
+//! refuses everything else with a stable [`ErrorCode`] and a message naming the construct. It fails closed: what it
+//! does not understand, it refuses. The stages, each in its own module:
+//!
+//! 1. `lex` — tokenize with the dialect's rules; refuse executable comments, stacked statements, mode-dependent
+//!    string literals, oversized input; find the approved text (trailing `;` and comments dropped).
+//! 2. parse with sqlparser in the dialect; every token must be consumed (sqlparser stops early at some keywords,
+//!    e.g. `END`, which would let unparsed text reach the engine).
+//! 3. `walk` — the allow-list walk over the whole tree: statement kind, data-modifying bodies, `INTO`, locking,
+//!    functions (`functions`), tables and catalogs (`catalogs`, `policy`), columns.
+//! 4. `rls` — when the policy filters rows of a referenced table, rewrite those references into filtered subqueries,
+//!    print the statement, then lex, parse and walk that text again (without rewriting) before returning it.
+//!
+//! Invariants: a [`GuardedSql`] holds either the exact approved input text or the guard's own re-checked rewrite;
+//! no input makes the guard panic; the guard performs no IO.
+//!
+//! Engine settings the guard relies on, which connectors pin: PostgreSQL `standard_conforming_strings = on` and a
+//! `search_path` that starts with `pg_catalog`; MySQL `sql_mode` without `ANSI_QUOTES`/`NO_BACKSLASH_ESCAPES` and a
+//! default database that is not a system schema. The guard refuses the constructs whose meaning would change
+//! otherwise, as a second line.
+
+mod catalogs;
+mod functions;
+mod lex;
+mod policy;
+mod rls;
+mod walk;
+
+use std::fmt;
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::parser::{Parser, ParserOptions};
+use sqlparser::tokenizer::Token;
+
+use crate::dialect::Dialect;
+use crate::error::{Error, ErrorCode};
+
+pub use policy::{AttrValue, CatalogAccess, Policy, TableName};
+
+/// SQL the guard accepted. The field is private: only [`check`] makes one, and connectors accept nothing else.
+/// The text is exactly what the guard approved (or the guard's own rewrite, re-checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardedSql {
+    sql: String,
+    dialect: Dialect,
+}
+
+impl GuardedSql {
+    /// The SQL to execute: one query, no trailing `;`.
+    pub fn as_str(&self) -> &str {
+        &self.sql
+    }
+    /// The dialect it was checked in.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+}
+
+/// A base table (or view) a query reads, as the guard resolved it: folded names, and the schema an unqualified
+/// name resolves to (`main`, `public`, the policy's current schema; `None` for MySQL's connection database).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct TableRef {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+impl fmt::Display for TableRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(schema) => write!(f, "{schema}.{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// Everything [`check_report`] learned about an accepted query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// What to execute.
+    pub sql: GuardedSql,
+    /// True when row filters rewrote the query (then `sql` is the guard's re-checked rewrite).
+    pub rewritten: bool,
+    /// Base tables and views read, sorted, without CTEs and derived tables.
+    pub tables: Vec<TableRef>,
+    /// Functions called (lower-case, unqualified), sorted.
+    pub functions: Vec<String>,
+    /// Tables whose rows were filtered, sorted.
+    pub row_filtered: Vec<TableRef>,
+}
+
+/// Checks `sql` in `dialect` under `policy`; on success returns the SQL to execute.
+pub fn check(sql: &str, dialect: Dialect, policy: &Policy) -> Result<GuardedSql, Error> {
+    check_report(sql, dialect, policy).map(|report| report.sql)
+}
+
+/// Like [`check`], and also reports what the query reads, for audit logs, PII masking and `sql check`.
+pub fn check_report(sql: &str, dialect: Dialect, policy: &Policy) -> Result<Report, Error> {
+    let lexed = lex::lex(sql, dialect)?;
+    let lexed_text = lexed.text.clone();
+    let approved = &sql[lexed_text.clone()];
+    let statement = parse(dialect, lexed)?;
+    let mut walker = walk::Walker::new(dialect, policy, walk::Mode::Check);
+    walk_statement(&mut walker, &statement)?;
+    let findings = walker.findings;
+    let tables: Vec<TableRef> = findings.tables.into_iter().collect();
+    let functions: Vec<String> = findings.functions.into_iter().collect();
+    if findings.rewrites.is_empty() {
+        let sql = GuardedSql { sql: approved.to_string(), dialect };
+        return Ok(Report { sql, rewritten: false, tables, functions, row_filtered: Vec::new() });
+    }
+    let mut row_filtered: Vec<TableRef> = findings.rewrites.iter().map(|r| r.table.clone()).collect();
+    row_filtered.sort();
+    row_filtered.dedup();
+    let rewrite = rls::apply(sql, lexed_text, dialect, policy, &findings.rewrites)?;
+    let relexed = lex::lex(&rewrite.text, dialect).map_err(|e| e.context("the row-filtered query"))?;
+    let text = rewrite.text[relexed.text.clone()].to_string();
+    let reparsed = parse(dialect, relexed).map_err(|e| e.context("the row-filtered query"))?;
+    let mut verifier = walk::Walker::new(dialect, policy, walk::Mode::Verify(&rewrite.sealed));
+    walk_statement(&mut verifier, &reparsed).map_err(|e| e.context("the row-filtered query"))?;
+    Ok(Report { sql: GuardedSql { sql: text, dialect }, rewritten: true, tables, functions, row_filtered })
+}
+
+fn walk_statement(walker: &mut walk::Walker, statement: &Statement) -> Result<(), Error> {
+    match statement {
+        Statement::Query(query) => walker.check_query(query),
+        _ => Err(Error::new(ErrorCode::NotAQuery, "only read-only queries are allowed")),
+    }
+}
+
+static SQLITE: SQLiteDialect = SQLiteDialect {};
+static POSTGRES: PostgreSqlDialect = PostgreSqlDialect {};
+static MYSQL: MySqlDialect = MySqlDialect {};
+
+/// sqlparser's dialect for ours.
+pub(crate) fn parser_dialect(dialect: Dialect) -> &'static dyn sqlparser::dialect::Dialect {
+    match dialect {
+        Dialect::Sqlite => &SQLITE,
+        Dialect::Postgres => &POSTGRES,
+        Dialect::Mysql => &MYSQL,
+    }
+}
+
+/// Parses the lexed tokens into exactly one statement that is a query. Every token must be consumed.
+fn parse(dialect: Dialect, lexed: lex::Lexed) -> Result<Statement, Error> {
+    let hint = lex::explain_parse_failure(&lexed.tokens);
+    let mut parser =
+        Parser::new(parser_dialect(dialect)).with_options(ParserOptions::new()).with_tokens_with_locations(lexed.tokens);
+    let parsed = parser.parse_statements();
+    let mut statements = match parsed {
+        Ok(statements) => statements,
+        Err(e) => {
+            return Err(hint.unwrap_or_else(|| {
+                Error::new(ErrorCode::ParseError, format!("the SQL does not parse: {e}"))
+            }));
+        }
+    };
+    let next = parser.peek_token();
+    if next.token != Token::EOF {
+        return Err(Error::new(
+            ErrorCode::ParseError,
+            format!("the SQL does not parse: unexpected {} at {}", next.token, next.span.start),
+        ));
+    }
+    if statements.len() > 1 {
+        return Err(Error::new(ErrorCode::MultipleStatements, "only one statement is allowed"));
+    }
+    let Some(statement) = statements.pop() else {
+        return Err(Error::new(ErrorCode::EmptySql, "there is no SQL statement"));
+    };
+    match statement {
+        Statement::Query(_) => Ok(statement),
+        other => Err(not_a_query(&other, lexed.first_word.as_deref())),
+    }
+}
+
+fn not_a_query(statement: &Statement, first_word: Option<&str>) -> Error {
+    let kind = match statement {
+        Statement::Insert { .. } => Some("INSERT"),
+        Statement::Update { .. } => Some("UPDATE"),
+        Statement::Delete { .. } => Some("DELETE"),
+        Statement::Merge { .. } => Some("MERGE"),
+        _ => first_word.filter(|w| *w != "WITH"),
+    };
+    let subject = match kind {
+        Some(kind) => format!("{kind} statements are"),
+        None => "this statement is".to_string(),
+    };
+    Error::new(
+        ErrorCode::NotAQuery,
+        format!("{subject} not allowed; only read-only queries (SELECT, WITH … SELECT, VALUES) are"),
+    )
+}
+
+#[cfg(test)]
+mod tests;

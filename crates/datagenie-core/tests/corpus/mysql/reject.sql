@@ -1,0 +1,2 @@
+-- expect: empty_sql
+;

@@ -1,0 +1,168 @@
+//! How answers look: a table for people, CSV, and the JSON object the README documents.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use comfy_table::{ContentArrangement, Table, presets};
+use datagenie_app::ask::{Answer, Attempt, Usage};
+use datagenie_core::schema::{Schema, TableKind};
+use datagenie_core::value::Value;
+
+/// Rows printed in the people's table; the JSON and CSV formats carry every returned row.
+const TABLE_ROWS: usize = 50;
+/// Longest cell shown in the people's table, in characters.
+const CELL_CHARS: usize = 60;
+
+pub fn json(out: &mut impl Write, answer: &Answer) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &answer.to_json()).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+pub fn csv(out: &mut impl Write, answer: &Answer) -> io::Result<()> {
+    let mut w = ::csv::Writer::from_writer(out);
+    w.write_record(answer.columns.iter().map(|c| c.name.as_str())).map_err(io::Error::other)?;
+    for row in &answer.rows {
+        w.write_record(row.iter().map(Value::to_display)).map_err(io::Error::other)?;
+    }
+    w.flush()
+}
+
+pub fn table(out: &mut impl Write, answer: &Answer, chart_file: Option<&Path>) -> io::Result<()> {
+    for (i, a) in answer.attempts.iter().enumerate() {
+        if let Some(e) = &a.error {
+            writeln!(out, "attempt {} failed [{}]: {}", i + 1, e.code, e.message)?;
+        }
+    }
+    writeln!(out, "SQL:\n  {}\n", answer.sql.replace('\n', "\n  "))?;
+    if !answer.executed {
+        writeln!(out, "(dry run: the guard accepted this SQL; it was not executed)")?;
+        return usage_line(out, &answer.usage, answer.timings.total.as_millis());
+    }
+    if answer.columns.is_empty() || answer.rows.is_empty() {
+        writeln!(out, "(no rows)")?;
+    } else {
+        let mut t = Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_header(answer.columns.iter().map(|c| c.name.clone()));
+        for row in answer.rows.iter().take(TABLE_ROWS) {
+            t.add_row(row.iter().map(cell));
+        }
+        writeln!(out, "{t}")?;
+    }
+    let shown = answer.rows.len().min(TABLE_ROWS);
+    let mut status = format!("{} row{}", answer.rows.len(), if answer.rows.len() == 1 { "" } else { "s" });
+    if answer.truncated {
+        status.push_str(" (truncated: the query has more rows; raise --max-rows to see them)");
+    }
+    if shown < answer.rows.len() {
+        status.push_str(&format!("; first {shown} shown (use --format csv or json for all)"));
+    }
+    writeln!(out, "{status}")?;
+    if let Some(summary) = &answer.summary {
+        writeln!(out, "\n{summary}")?;
+    }
+    match (chart_file, &answer.chart) {
+        (Some(p), Some(_)) => writeln!(out, "\nChart written to {}", p.display())?,
+        (Some(_), None) => writeln!(out, "\nNo chart: this result reads best as a table.")?,
+        _ => {}
+    }
+    usage_line(out, &answer.usage, answer.timings.total.as_millis())
+}
+
+fn usage_line(out: &mut impl Write, usage: &Usage, elapsed_ms: u128) -> io::Result<()> {
+    writeln!(
+        out,
+        "\n{} prompt + {} completion tokens, ~${:.4}, {} ms",
+        usage.prompt_tokens, usage.completion_tokens, usage.cost_usd, elapsed_ms
+    )
+}
+
+fn cell(v: &Value) -> String {
+    let s = match v {
+        Value::Null => "NULL".to_string(),
+        other => other.to_display(),
+    };
+    if s.chars().count() > CELL_CHARS {
+        let mut t: String = s.chars().take(CELL_CHARS - 1).collect();
+        t.push('…');
+        t
+    } else {
+        s
+    }
+}
+
+/// Attempts of a failed question, for people (on stderr).
+pub fn failed_attempts(out: &mut impl Write, attempts: &[Attempt], usage: &Usage) {
+    for (i, a) in attempts.iter().enumerate() {
+        let sql = a.sql.as_deref().unwrap_or("(no SQL)");
+        let err = a.error.as_ref().map(|e| format!("[{}] {}", e.code, e.message)).unwrap_or_default();
+        let _ = writeln!(out, "attempt {}: {}\n  {}", i + 1, sql.replace('\n', " "), err);
+    }
+    if usage.prompt_tokens + usage.completion_tokens > 0 {
+        let _ = writeln!(
+            out,
+            "{} prompt + {} completion tokens, ~${:.4}",
+            usage.prompt_tokens, usage.completion_tokens, usage.cost_usd
+        );
+    }
+}
+
+pub fn schema_text(out: &mut impl Write, schema: &Schema) -> io::Result<()> {
+    writeln!(out, "{} — {} tables and views", schema.server_version, schema.tables.len())?;
+    for t in &schema.tables {
+        let kind = match t.kind {
+            TableKind::Table => "table",
+            TableKind::View => "view",
+        };
+        let rows = t.row_count.map(|n| format!(", {n} rows")).unwrap_or_default();
+        writeln!(out, "\n{} ({kind}{rows})", t.qualified_name())?;
+        if let Some(c) = &t.comment {
+            writeln!(out, "  -- {c}")?;
+        }
+        for c in &t.columns {
+            let mut notes = Vec::new();
+            if t.primary_key.iter().any(|k| k == &c.name) {
+                notes.push("PK".to_string());
+            }
+            for fk in &t.foreign_keys {
+                if let Some(i) = fk.columns.iter().position(|k| k == &c.name) {
+                    let target = fk.ref_columns.get(i).map(String::as_str).unwrap_or("?");
+                    notes.push(format!("→ {}.{}", fk.ref_table, target));
+                }
+            }
+            if !c.nullable {
+                notes.push("NOT NULL".into());
+            }
+            let ty = if c.data_type.is_empty() { "ANY" } else { &c.data_type };
+            let mut line = format!("  {:<24} {:<14} {}", c.name, ty, notes.join(" "));
+            if !c.samples.is_empty() {
+                line.push_str(&format!("  e.g. {}", c.samples.join(", ")));
+            }
+            writeln!(out, "{}", line.trim_end())?;
+        }
+    }
+    Ok(())
+}
+
+pub fn demo_without_llm(out: &mut impl Write, database: &str, schema: &Schema) -> io::Result<()> {
+    writeln!(out, "The demo database is ready: {database}\n")?;
+    for t in &schema.tables {
+        let rows = t.row_count.map(|n| format!("{n:>8} rows")).unwrap_or_default();
+        let cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        writeln!(out, "  {:<14} {rows}  {}", t.name, cols.join(", "))?;
+    }
+    writeln!(
+        out,
+        "\nNo LLM is configured, so DataGenie cannot write SQL for a question yet. Point it at one, e.g.\n\n\
+         \x20 # a local Ollama (ollama pull qwen2.5-coder:7b)\n\
+         \x20 export DATAGENIE_LLM__PROVIDER=openai\n\
+         \x20 export DATAGENIE_LLM__BASE_URL=http://localhost:11434/v1\n\
+         \x20 export DATAGENIE_LLM__MODEL=qwen2.5-coder:7b\n\n\
+         \x20 # or OpenAI / Anthropic\n\
+         \x20 export OPENAI_API_KEY=sk-...\n\
+         \x20 export DATAGENIE_LLM__PROVIDER=anthropic DATAGENIE_LLM__API_KEY=sk-ant-...\n\n\
+         then run: datagenie demo \"{}\"\n\
+         All settings: datagenie config default",
+        datagenie_app::demo::EXAMPLE_QUESTIONS.first().copied().unwrap_or("How many orders were placed in 2024?")
+    )
+}

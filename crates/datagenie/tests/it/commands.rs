@@ -1,0 +1,92 @@
+//! `datagenie schema`, `config`, `demo`.
+
+use serde_json::json;
+
+use crate::harness::{Env, shop_db};
+use crate::scripted_llm::{ScriptedLlm, reply, sql};
+
+#[tokio::test]
+async fn schema_prints_tables_columns_keys_and_counts() {
+    let env = Env::new();
+    let db = env.path("shop.db");
+    shop_db(&db);
+    let url = format!("sqlite://{}", db.display());
+    let out = env.run(&["schema", "--db", &url]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for needle in ["customers (table, 4 rows)", "orders (table, 6 rows)", "→ customers.id", "PK", "서울"] {
+        assert!(out.stdout.contains(needle), "missing {needle:?} in:\n{}", out.stdout);
+    }
+    let out = env.run(&["schema", "--db", &url, "--format", "json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["dialect"], "sqlite");
+    let orders = v["tables"].as_array().and_then(|t| t.iter().find(|t| t["name"] == "orders")).cloned();
+    let orders = orders.expect("orders table");
+    assert_eq!(orders["row_count"], 6);
+    assert_eq!(orders["foreign_keys"].as_array().map(Vec::len), Some(2));
+
+    let out = env.run(&["schema", "--db", "/no/such/file.db"]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("database_not_found"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn config_default_prints_a_valid_commented_config() {
+    let env = Env::new();
+    let out = env.run(&["config", "default"]).await;
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("# DataGenie configuration"));
+    // Used as a config file, it is accepted as is.
+    let path = env.path("datagenie.toml");
+    std::fs::write(&path, &out.stdout).expect("write");
+    let shown = env.run(&["--config", path.to_str().unwrap_or_default(), "config", "show"]).await;
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(shown.stdout.contains("max_rows = 1000"));
+    // Unknown keys are refused with a stable code.
+    std::fs::write(&path, "[ask]\nmax_rowz = 3\n").expect("write");
+    let bad = env.run(&["--config", path.to_str().unwrap_or_default(), "config", "show"]).await;
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("invalid_config") && bad.stderr.contains("max_rowz"), "{}", bad.stderr);
+}
+
+#[tokio::test]
+async fn config_show_redacts_the_key() {
+    let mut env = Env::new();
+    env.set("DATAGENIE_LLM__API_KEY", "sk-very-SECRET");
+    let out = env.run(&["config", "show"]).await;
+    assert_eq!(out.code, 0);
+    assert!(!out.stdout.contains("SECRET") && out.stdout.contains("[redacted]"));
+}
+
+#[tokio::test]
+async fn demo_without_an_llm_builds_the_database_and_explains_the_next_step() {
+    let env = Env::new();
+    let out = env.run(&["demo"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("order_items"), "{}", out.stdout);
+    assert!(out.stdout.contains("DATAGENIE_LLM__BASE_URL=http://localhost:11434/v1"));
+    assert!(env.path("data").join("demo-retail.sqlite").is_file());
+}
+
+#[tokio::test]
+async fn demo_answers_a_question_and_ask_defaults_to_the_demo_database() {
+    let llm = ScriptedLlm::start(vec![
+        sql("SELECT strftime('%Y', order_date) AS year, COUNT(*) AS orders FROM orders GROUP BY year ORDER BY year"),
+        reply("Orders grew every year."),
+        sql("SELECT COUNT(*) AS n FROM order_items"),
+    ])
+    .await;
+    let env = Env::with_openai(&llm.base_url);
+    let out = env.run(&["demo", "--format", "json", "연도별 주문 수"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
+    let years: Vec<String> = v["rows"].as_array().map(|r| r.iter().map(|r| r[0].to_string()).collect()).unwrap_or_default();
+    assert_eq!(years, ["\"2022\"", "\"2023\"", "\"2024\"", "\"2025\""]);
+    assert_eq!(v["chart"]["mark"]["type"].as_str().or(v["chart"]["mark"].as_str()), Some("line"));
+    // `ask` without --db uses the same demo database.
+    let out = env.run(&["ask", "--format", "json", "--no-summary", "How many order lines are there?"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let n = out.json()["rows"][0][0].as_i64().unwrap_or(0);
+    assert!(n >= 50_000, "the demo has at least 50,000 order lines, got {n}");
+    assert_eq!(out.json()["truncated"], json!(false));
+}

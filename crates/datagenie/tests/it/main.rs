@@ -1,0 +1,8 @@
+//! The one integration-test binary: it runs the real `datagenie` executable against real SQLite files and a scripted
+//! LLM server over real HTTP.
+
+mod harness;
+mod scripted_llm;
+
+mod ask;
+mod commands;
