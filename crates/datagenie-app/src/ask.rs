@@ -315,7 +315,7 @@ async fn summarize(
     options: &AskOptions,
     meter: &mut Meter<'_>,
 ) -> (String, SummarySource) {
-    let facts = analysis::facts(result);
+    let facts = analysis::facts(result).with_context(question, sql);
     let mut request = analysis::summary_request(question, sql, result, &facts, SUMMARY_SAMPLE_ROWS);
     request.temperature = options.temperature;
     request.max_tokens = request.max_tokens.min(options.max_tokens);

@@ -74,11 +74,7 @@ pub fn tick_decimals(step: f64) -> usize {
     // A step like 0.25 needs one more digit than its magnitude says.
     let base = digits as usize;
     let scaled = step * 10f64.powi(base as i32);
-    if (scaled - scaled.round()).abs() > 1e-6 {
-        (base + 1).min(12)
-    } else {
-        base.min(12)
-    }
+    if (scaled - scaled.round()).abs() > 1e-6 { (base + 1).min(12) } else { base.min(12) }
 }
 
 /// Formats `value` with the d3-format subset `[,][.precision][~][f|d]` used by chart specs (for example `,`,

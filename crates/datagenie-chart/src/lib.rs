@@ -58,20 +58,14 @@ pub fn render_png(spec: &serde_json::Value) -> Result<Vec<u8>, Error> {
 /// stays under [`MAX_PNG_PIXELS`]).
 pub fn render_png_scaled(spec: &serde_json::Value, scale: f32) -> Result<Vec<u8>, Error> {
     if !(scale.is_finite() && scale > 0.0 && scale <= 4.0) {
-        return Err(Error::new(
-            ErrorCode::InvalidArgument,
-            format!("PNG scale must be in (0, 4], not {scale}"),
-        ));
+        return Err(Error::new(ErrorCode::InvalidArgument, format!("PNG scale must be in (0, 4], not {scale}")));
     }
     svg_to_png(&render_svg(spec)?, scale)
 }
 
 /// Writes the chart to `path` as SVG or PNG, chosen by the extension (`.svg`, `.png`, any case).
 pub fn render_to_file(spec: &serde_json::Value, path: &Path) -> Result<(), Error> {
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let bytes = match extension.as_deref() {
         Some("svg") => render_svg(spec)?.into_bytes(),
         Some("png") => render_png(spec)?,
@@ -82,19 +76,12 @@ pub fn render_to_file(spec: &serde_json::Value, path: &Path) -> Result<(), Error
             ));
         }
     };
-    std::fs::write(path, bytes).map_err(|e| {
-        Error::new(
-            ErrorCode::OutputFailed,
-            format!("could not write chart to {}: {e}", path.display()),
-        )
-    })
+    std::fs::write(path, bytes)
+        .map_err(|e| Error::new(ErrorCode::OutputFailed, format!("could not write chart to {}: {e}", path.display())))
 }
 
 fn internal(what: impl std::fmt::Display) -> Error {
-    Error::new(
-        ErrorCode::Internal,
-        format!("chart rasterising failed: {what}"),
-    )
+    Error::new(ErrorCode::Internal, format!("chart rasterising failed: {what}"))
 }
 
 /// Rasterises an SVG with the embedded font.
@@ -108,16 +95,8 @@ fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>, Error> {
     let tree = usvg::Tree::from_str(svg, &options).map_err(internal)?;
     let size = tree.size();
     let scale = scale.min((MAX_PNG_PIXELS / (size.width() * size.height())).sqrt());
-    let (w, h) = (
-        (size.width() * scale).ceil() as u32,
-        (size.height() * scale).ceil() as u32,
-    );
-    let mut pixmap =
-        tiny_skia::Pixmap::new(w.max(1), h.max(1)).ok_or_else(|| internal("empty canvas"))?;
-    resvg::render(
-        &tree,
-        tiny_skia::Transform::from_scale(scale, scale),
-        &mut pixmap.as_mut(),
-    );
+    let (w, h) = ((size.width() * scale).ceil() as u32, (size.height() * scale).ceil() as u32);
+    let mut pixmap = tiny_skia::Pixmap::new(w.max(1), h.max(1)).ok_or_else(|| internal("empty canvas"))?;
+    resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
     pixmap.encode_png().map_err(internal)
 }

@@ -40,10 +40,7 @@ pub struct Ticks {
 impl Ticks {
     /// Tick labels with thousands separators.
     pub fn labels(&self) -> Vec<String> {
-        self.values
-            .iter()
-            .map(|&v| number(v, self.decimals))
-            .collect()
+        self.values.iter().map(|&v| number(v, self.decimals)).collect()
     }
 }
 
@@ -69,22 +66,15 @@ fn nice_step(raw: f64) -> f64 {
 /// Nice ticks covering `lo..=hi` with about `target` intervals; `zero` forces 0 into the domain.
 pub fn nice(lo: f64, hi: f64, target: usize, zero: bool) -> Ticks {
     const LIMIT: f64 = 1e300;
-    let (mut lo, mut hi) = if lo.is_finite() && hi.is_finite() && lo <= hi {
-        (lo.max(-LIMIT), hi.min(LIMIT))
-    } else {
-        (0.0, 1.0)
-    };
+    let (mut lo, mut hi) =
+        if lo.is_finite() && hi.is_finite() && lo <= hi { (lo.max(-LIMIT), hi.min(LIMIT)) } else { (0.0, 1.0) };
     if zero {
         lo = lo.min(0.0);
         hi = hi.max(0.0);
     }
     if lo == hi {
         let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
-        (lo, hi) = if lo == 0.0 {
-            (0.0, pad)
-        } else {
-            (lo - pad, hi + pad)
-        };
+        (lo, hi) = if lo == 0.0 { (0.0, pad) } else { (lo - pad, hi + pad) };
     }
     let mut step = nice_step((hi - lo) / target.max(1) as f64);
     for _ in 0..64 {
@@ -95,17 +85,11 @@ pub fn nice(lo: f64, hi: f64, target: usize, zero: bool) -> Ticks {
     }
     let first = (lo / step).floor();
     let last = (hi / step).ceil();
-    let values: Vec<f64> = (0..=((last - first) as usize).min(MAX_TICKS))
-        .map(|k| snap((first + k as f64) * step, step))
-        .collect();
+    let values: Vec<f64> =
+        (0..=((last - first) as usize).min(MAX_TICKS)).map(|k| snap((first + k as f64) * step, step)).collect();
     let lo = values.first().copied().unwrap_or(lo);
     let hi = values.last().copied().unwrap_or(hi);
-    Ticks {
-        lo,
-        hi,
-        values,
-        decimals: tick_decimals(step),
-    }
+    Ticks { lo, hi, values, decimals: tick_decimals(step) }
 }
 
 /// Removes float noise (0.30000000000000004) by rounding to the step's precision.
@@ -189,8 +173,8 @@ pub fn time_ticks(lo: f64, hi: f64, target: usize) -> Vec<(f64, String)> {
         .copied()
         .find(|(u, k)| span / (u.approx_ms() * *k as f64) <= target)
         .unwrap_or((Unit::Year, 1000));
-    let crosses_year = civil_from_days((lo / DAY_MS).floor() as i64).0
-        != civil_from_days((hi / DAY_MS).floor() as i64).0;
+    let crosses_year =
+        civil_from_days((lo / DAY_MS).floor() as i64).0 != civil_from_days((hi / DAY_MS).floor() as i64).0;
     let crosses_day = (lo / DAY_MS).floor() != (hi / DAY_MS).floor();
     let mut ticks = Vec::new();
     let mut t = first_tick(lo, unit, step);
@@ -238,11 +222,7 @@ fn time_label(t: f64, unit: Unit, crosses_year: bool, crosses_day: bool) -> Stri
     let days = (t / DAY_MS).floor() as i64;
     let (y, m, d) = civil_from_days(days);
     let in_day = (t - days as f64 * DAY_MS) / 1000.0;
-    let (hh, mm, ss) = (
-        (in_day / 3600.0) as i64,
-        (in_day / 60.0) as i64 % 60,
-        in_day as i64 % 60,
-    );
+    let (hh, mm, ss) = ((in_day / 3600.0) as i64, (in_day / 60.0) as i64 % 60, in_day as i64 % 60);
     match unit {
         Unit::Year => format!("{y}"),
         Unit::Month => format!("{y}-{m:02}"),
@@ -272,11 +252,7 @@ mod tests {
     #[test]
     fn nice_ticks_handle_decimals_and_degenerate_domains() {
         let t = nice(0.1, 0.3, 4, false);
-        assert!(
-            t.values.iter().all(|v| (v * 100.0).round() == v * 100.0),
-            "{:?}",
-            t.values
-        );
+        assert!(t.values.iter().all(|v| (v * 100.0).round() == v * 100.0), "{:?}", t.values);
         assert_eq!(t.decimals, 2);
         let t = nice(5.0, 5.0, 5, false);
         assert!(t.lo < 5.0 && t.hi > 5.0);
@@ -290,23 +266,9 @@ mod tests {
 
     #[test]
     fn linear_maps_and_survives_zero_width() {
-        let s = Linear {
-            d0: 0.0,
-            d1: 10.0,
-            r0: 100.0,
-            r1: 0.0,
-        };
+        let s = Linear { d0: 0.0, d1: 10.0, r0: 100.0, r1: 0.0 };
         assert_eq!(s.map(5.0), 50.0);
-        assert_eq!(
-            Linear {
-                d0: 1.0,
-                d1: 1.0,
-                r0: 0.0,
-                r1: 10.0
-            }
-            .map(1.0),
-            5.0
-        );
+        assert_eq!(Linear { d0: 1.0, d1: 1.0, r0: 0.0, r1: 10.0 }.map(1.0), 5.0);
     }
 
     fn ms(y: i64, m: i64, d: i64) -> f64 {

@@ -143,18 +143,8 @@ fn unsupported(what: impl std::fmt::Display) -> Error {
 
 /// Reads a spec. Errors name the first unsupported or malformed part.
 pub fn parse(spec: &Json) -> Result<Chart, Error> {
-    let spec = spec
-        .as_object()
-        .ok_or_else(|| unsupported("a chart spec must be a JSON object"))?;
-    for key in [
-        "facet",
-        "repeat",
-        "concat",
-        "hconcat",
-        "vconcat",
-        "params",
-        "selection",
-    ] {
+    let spec = spec.as_object().ok_or_else(|| unsupported("a chart spec must be a JSON object"))?;
+    for key in ["facet", "repeat", "concat", "hconcat", "vconcat", "params", "selection"] {
         if spec.contains_key(key) {
             return Err(unsupported(format!("\"{key}\" is not supported")));
         }
@@ -166,9 +156,7 @@ pub fn parse(spec: &Json) -> Result<Chart, Error> {
         (Some(layer), None) => Body::Kpi(kpi_layers(layer, &rows)?),
         (None, Some(mark)) => mark_body(mark, spec.get("encoding"), &rows, &mut notes)?,
         (Some(_), Some(_)) => {
-            return Err(unsupported(
-                "a spec has either \"mark\" or \"layer\", not both",
-            ));
+            return Err(unsupported("a spec has either \"mark\" or \"layer\", not both"));
         }
         (None, None) => return Err(unsupported("no \"mark\"")),
     };
@@ -176,10 +164,7 @@ pub fn parse(spec: &Json) -> Result<Chart, Error> {
     Ok(Chart {
         title,
         subtitle,
-        description: spec
-            .get("description")
-            .and_then(Json::as_str)
-            .map(str::to_string),
+        description: spec.get("description").and_then(Json::as_str).map(str::to_string),
         width: dimension(spec.get("width")),
         height: dimension(spec.get("height")),
         body,
@@ -188,10 +173,7 @@ pub fn parse(spec: &Json) -> Result<Chart, Error> {
 
 /// A width or height in pixels, clamped to 100..=4000; anything else (e.g. `"container"`) means the default.
 fn dimension(value: Option<&Json>) -> Option<f64> {
-    value
-        .and_then(Json::as_f64)
-        .filter(|v| v.is_finite())
-        .map(|v| v.clamp(100.0, 4000.0))
+    value.and_then(Json::as_f64).filter(|v| v.is_finite()).map(|v| v.clamp(100.0, 4000.0))
 }
 
 /// The title text and subtitle lines from a string or `{text, subtitle}` (each a string or a list of lines).
@@ -199,11 +181,7 @@ fn titles(title: Option<&Json>) -> (Option<String>, Vec<String>) {
     let lines = |v: Option<&Json>| -> Vec<String> {
         match v {
             Some(Json::String(s)) => vec![s.clone()],
-            Some(Json::Array(a)) => a
-                .iter()
-                .filter_map(Json::as_str)
-                .map(str::to_string)
-                .collect(),
+            Some(Json::Array(a)) => a.iter().filter_map(Json::as_str).map(str::to_string).collect(),
             _ => Vec::new(),
         }
     };
@@ -212,21 +190,16 @@ fn titles(title: Option<&Json>) -> (Option<String>, Vec<String>) {
         other => (lines(other).join(" "), Vec::new()),
     };
     let text = text.trim().to_string();
-    (
-        (!text.is_empty()).then_some(text),
-        sub.into_iter().filter(|s| !s.trim().is_empty()).collect(),
-    )
+    ((!text.is_empty()).then_some(text), sub.into_iter().filter(|s| !s.trim().is_empty()).collect())
 }
 
 /// The data rows after transforms, at most [`MAX_ROWS`].
-fn rows(
-    spec: &Map<String, Json>,
-    notes: &mut Vec<String>,
-) -> Result<Vec<Map<String, Json>>, Error> {
+fn rows(spec: &Map<String, Json>, notes: &mut Vec<String>) -> Result<Vec<Map<String, Json>>, Error> {
     let data = spec.get("data").ok_or_else(|| unsupported("no \"data\""))?;
-    let values = data.get("values").and_then(Json::as_array).ok_or_else(|| {
-        unsupported("only inline data (\"data\": {\"values\": [...]}) is supported")
-    })?;
+    let values = data
+        .get("values")
+        .and_then(Json::as_array)
+        .ok_or_else(|| unsupported("only inline data (\"data\": {\"values\": [...]}) is supported"))?;
     let mut rows: Vec<Map<String, Json>> = values
         .iter()
         .take(MAX_ROWS)
@@ -236,9 +209,7 @@ fn rows(
         })
         .collect();
     if let Some(transforms) = spec.get("transform") {
-        let list = transforms
-            .as_array()
-            .ok_or_else(|| unsupported("\"transform\" must be a list"))?;
+        let list = transforms.as_array().ok_or_else(|| unsupported("\"transform\" must be a list"))?;
         for t in list {
             rows = fold(t, rows)?;
         }
@@ -246,42 +217,27 @@ fn rows(
     let total = values.len();
     if total > MAX_ROWS || rows.len() > MAX_ROWS {
         rows.truncate(MAX_ROWS);
-        notes.push(format!(
-            "rendered the first {} of {} data rows",
-            smart(MAX_ROWS as f64),
-            smart(total as f64)
-        ));
+        notes.push(format!("rendered the first {} of {} data rows", smart(MAX_ROWS as f64), smart(total as f64)));
     }
     Ok(rows)
 }
 
 /// Applies a `{"fold": [fields], "as": [key, value]}` transform; any other transform is refused.
 fn fold(transform: &Json, rows: Vec<Map<String, Json>>) -> Result<Vec<Map<String, Json>>, Error> {
-    let t = transform
-        .as_object()
-        .ok_or_else(|| unsupported("a transform must be an object"))?;
+    let t = transform.as_object().ok_or_else(|| unsupported("a transform must be an object"))?;
     let Some(fields) = t.get("fold") else {
         let name = t.keys().next().map_or("(empty)", String::as_str);
-        return Err(unsupported(format!(
-            "transform \"{name}\" is not supported (only \"fold\")"
-        )));
+        return Err(unsupported(format!("transform \"{name}\" is not supported (only \"fold\")")));
     };
     let fields: Vec<String> = fields
         .as_array()
         .ok_or_else(|| unsupported("\"fold\" must list field names"))?
         .iter()
-        .map(|f| {
-            f.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| unsupported("\"fold\" must list field names"))
-        })
+        .map(|f| f.as_str().map(str::to_string).ok_or_else(|| unsupported("\"fold\" must list field names")))
         .collect::<Result<_, _>>()?;
     let names: Vec<&str> = match t.get("as") {
         None => vec!["key", "value"],
-        Some(a) => a
-            .as_array()
-            .map(|a| a.iter().filter_map(Json::as_str).collect())
-            .unwrap_or_default(),
+        Some(a) => a.as_array().map(|a| a.iter().filter_map(Json::as_str).collect()).unwrap_or_default(),
     };
     let [key, value] = names.as_slice() else {
         return Err(unsupported("\"fold\" needs \"as\": [key, value]"));
@@ -295,10 +251,7 @@ fn fold(transform: &Json, rows: Vec<Map<String, Json>>) -> Result<Vec<Map<String
             let path = field_path(field);
             let mut folded = row.clone();
             folded.insert(key.to_string(), Json::String(path.join(".")));
-            folded.insert(
-                value.to_string(),
-                lookup(&row, &path).cloned().unwrap_or(Json::Null),
-            );
+            folded.insert(value.to_string(), lookup(&row, &path).cloned().unwrap_or(Json::Null));
             out.push(folded);
         }
     }
@@ -330,8 +283,7 @@ pub fn field_path(reference: &str) -> Vec<String> {
 
 fn lookup<'a>(row: &'a Map<String, Json>, path: &[String]) -> Option<&'a Json> {
     let (first, rest) = path.split_first()?;
-    rest.iter()
-        .try_fold(row.get(first)?, |v, p| v.get(p.as_str()))
+    rest.iter().try_fold(row.get(first)?, |v, p| v.get(p.as_str()))
 }
 
 /// A value as a category label, as Vega-Lite shows it: `null` for missing.
@@ -346,11 +298,7 @@ fn label(v: Option<&Json>) -> String {
 
 /// Numbers as categories keep their plain form (`2024`, not `2,024`).
 fn smart_plain(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        format!("{v}")
-    }
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v}") }
 }
 
 /// A value on a quantitative axis: finite numbers and numeric text; anything else is left out (as Vega-Lite
@@ -367,9 +315,8 @@ fn quantity(v: Option<&Json>) -> Option<f64> {
 /// A colour safe to place in an SVG attribute: `#rgb`, `#rrggbb`, `#rrggbbaa` or a plain colour name.
 fn safe_color(v: Option<&Json>) -> Option<String> {
     let s = v?.as_str()?.trim();
-    let hex = s
-        .strip_prefix('#')
-        .is_some_and(|h| matches!(h.len(), 3 | 6 | 8) && h.chars().all(|c| c.is_ascii_hexdigit()));
+    let hex =
+        s.strip_prefix('#').is_some_and(|h| matches!(h.len(), 3 | 6 | 8) && h.chars().all(|c| c.is_ascii_hexdigit()));
     let name = !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_alphabetic());
     (hex || name).then(|| s.to_string())
 }
@@ -390,8 +337,7 @@ impl<'a> Channel<'a> {
     }
 
     fn is_discrete(&self) -> bool {
-        matches!(self.ty(), Some("nominal" | "ordinal"))
-            || (self.ty().is_none() && self.path.is_some())
+        matches!(self.ty(), Some("nominal" | "ordinal")) || (self.ty().is_none() && self.path.is_some())
     }
 
     fn value(&self, row: &'a Map<String, Json>) -> Option<&'a Json> {
@@ -406,12 +352,7 @@ impl<'a> Channel<'a> {
         match self.raw.get("title") {
             Some(Json::Null) => None,
             Some(Json::String(s)) => Some(s.clone()),
-            Some(Json::Array(a)) => Some(
-                a.iter()
-                    .filter_map(Json::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+            Some(Json::Array(a)) => Some(a.iter().filter_map(Json::as_str).collect::<Vec<_>>().join(" ")),
             _ => self.path.as_ref().map(|p| p.join(".")),
         }
         .filter(|t| !t.trim().is_empty())
@@ -419,11 +360,7 @@ impl<'a> Channel<'a> {
 
     /// `scale.zero`, which Vega-Lite defaults to true for quantitative x and y.
     fn zero(&self) -> bool {
-        self.raw
-            .get("scale")
-            .and_then(|s| s.get("zero"))
-            .and_then(Json::as_bool)
-            .unwrap_or(true)
+        self.raw.get("scale").and_then(|s| s.get("zero")).and_then(Json::as_bool).unwrap_or(true)
     }
 
     fn sort(&self) -> Option<&'a Json> {
@@ -431,9 +368,7 @@ impl<'a> Channel<'a> {
     }
 }
 
-const CHANNELS: &[&str] = &[
-    "x", "y", "color", "xOffset", "yOffset", "text", "tooltip", "opacity", "size", "shape",
-];
+const CHANNELS: &[&str] = &["x", "y", "color", "xOffset", "yOffset", "text", "tooltip", "opacity", "size", "shape"];
 
 /// The encoding's channels, refusing channels this renderer cannot honour (facets, ranges, detail…).
 fn channels(encoding: Option<&Json>) -> Result<HashMap<&str, Channel<'_>>, Error> {
@@ -441,27 +376,19 @@ fn channels(encoding: Option<&Json>) -> Result<HashMap<&str, Channel<'_>>, Error
     let Some(encoding) = encoding else {
         return Ok(out);
     };
-    let encoding = encoding
-        .as_object()
-        .ok_or_else(|| unsupported("\"encoding\" must be an object"))?;
+    let encoding = encoding.as_object().ok_or_else(|| unsupported("\"encoding\" must be an object"))?;
     for (name, def) in encoding {
         let Some(&known) = CHANNELS.iter().find(|c| **c == name.as_str()) else {
-            return Err(unsupported(format!(
-                "encoding channel \"{name}\" is not supported"
-            )));
+            return Err(unsupported(format!("encoding channel \"{name}\" is not supported")));
         };
         let Some(raw) = def.as_object() else { continue };
         if let Some(agg) = raw.get("aggregate")
             && agg.as_str() != Some("sum")
         {
-            return Err(unsupported(format!(
-                "aggregate {agg} is not supported (only \"sum\")"
-            )));
+            return Err(unsupported(format!("aggregate {agg} is not supported (only \"sum\")")));
         }
         if raw.contains_key("bin") || raw.contains_key("timeUnit") {
-            return Err(unsupported(format!(
-                "\"bin\" and \"timeUnit\" are not supported (channel \"{name}\")"
-            )));
+            return Err(unsupported(format!("\"bin\" and \"timeUnit\" are not supported (channel \"{name}\")")));
         }
         let path = raw.get("field").and_then(Json::as_str).map(field_path);
         out.insert(known, Channel { raw, path });
@@ -474,10 +401,7 @@ fn mark(mark: &Json) -> Result<(&str, Option<&Map<String, Json>>), Error> {
     match mark {
         Json::String(s) => Ok((s.as_str(), None)),
         Json::Object(o) => {
-            let ty = o
-                .get("type")
-                .and_then(Json::as_str)
-                .ok_or_else(|| unsupported("\"mark\" has no \"type\""))?;
+            let ty = o.get("type").and_then(Json::as_str).ok_or_else(|| unsupported("\"mark\" has no \"type\""))?;
             Ok((ty, Some(o)))
         }
         _ => Err(unsupported("\"mark\" must be a string or an object")),
@@ -497,9 +421,7 @@ fn mark_body(
         "text" => Ok(Body::Kpi(vec![text_item(props, &enc, rows)?])),
         "bar" => Ok(Body::Bar(bars(&enc, rows, fixed, notes)?)),
         "line" => {
-            let show = props
-                .and_then(|p| p.get("point"))
-                .is_some_and(|p| p.as_bool().unwrap_or(p.is_object()));
+            let show = props.and_then(|p| p.get("point")).is_some_and(|p| p.as_bool().unwrap_or(p.is_object()));
             Ok(Body::Line(lines(&enc, rows, show, fixed, notes)?))
         }
         "point" | "circle" | "square" => Ok(Body::Scatter(points(&enc, rows, fixed, notes)?)),
@@ -511,23 +433,16 @@ fn mark_body(
 
 /// A `layer` of text marks (the KPI).
 fn kpi_layers(layer: &Json, rows: &[Map<String, Json>]) -> Result<Vec<TextItem>, Error> {
-    let layers = layer
-        .as_array()
-        .ok_or_else(|| unsupported("\"layer\" must be a list"))?;
+    let layers = layer.as_array().ok_or_else(|| unsupported("\"layer\" must be a list"))?;
     if layers.is_empty() || layers.len() > 8 {
         return Err(unsupported("\"layer\" must hold 1 to 8 text layers"));
     }
     layers
         .iter()
         .map(|l| {
-            let (ty, props) = mark(
-                l.get("mark")
-                    .ok_or_else(|| unsupported("a layer has no \"mark\""))?,
-            )?;
+            let (ty, props) = mark(l.get("mark").ok_or_else(|| unsupported("a layer has no \"mark\""))?)?;
             if ty != "text" {
-                return Err(unsupported(format!(
-                    "layers are supported for text marks only, not \"{ty}\""
-                )));
+                return Err(unsupported(format!("layers are supported for text marks only, not \"{ty}\"")));
             }
             text_item(props, &channels(l.get("encoding"))?, rows)
         })
@@ -541,43 +456,23 @@ fn text_item(
     rows: &[Map<String, Json>],
 ) -> Result<TextItem, Error> {
     if enc.contains_key("x") || enc.contains_key("y") {
-        return Err(unsupported(
-            "text marks placed by x/y are not supported (only a centred KPI)",
-        ));
+        return Err(unsupported("text marks placed by x/y are not supported (only a centred KPI)"));
     }
-    let channel = enc
-        .get("text")
-        .ok_or_else(|| unsupported("a text mark needs a \"text\" channel"))?;
+    let channel = enc.get("text").ok_or_else(|| unsupported("a text mark needs a \"text\" channel"))?;
     let value = match &channel.path {
         Some(_) => rows.first().and_then(|r| channel.value(r)),
         None => channel.raw.get("value"),
     };
     let text = match (channel.is_quantitative(), quantity(value)) {
-        (true, Some(n)) => d3(
-            channel
-                .raw
-                .get("format")
-                .and_then(Json::as_str)
-                .unwrap_or(""),
-            n,
-        ),
+        (true, Some(n)) => d3(channel.raw.get("format").and_then(Json::as_str).unwrap_or(""), n),
         _ => label(value),
     };
     let prop = |k: &str| props.and_then(|p| p.get(k));
     Ok(TextItem {
         text,
-        size: prop("fontSize")
-            .and_then(Json::as_f64)
-            .filter(|s| s.is_finite())
-            .unwrap_or(11.0)
-            .clamp(4.0, 200.0),
-        dy: prop("dy")
-            .and_then(Json::as_f64)
-            .filter(|s| s.is_finite())
-            .unwrap_or(0.0)
-            .clamp(-1000.0, 1000.0),
-        bold: prop("fontWeight")
-            .is_some_and(|w| w.as_str() == Some("bold") || w.as_f64().is_some_and(|n| n >= 600.0)),
+        size: prop("fontSize").and_then(Json::as_f64).filter(|s| s.is_finite()).unwrap_or(11.0).clamp(4.0, 200.0),
+        dy: prop("dy").and_then(Json::as_f64).filter(|s| s.is_finite()).unwrap_or(0.0).clamp(-1000.0, 1000.0),
+        bold: prop("fontWeight").is_some_and(|w| w.as_str() == Some("bold") || w.as_f64().is_some_and(|n| n >= 600.0)),
         color: safe_color(prop("color")),
     })
 }
@@ -596,11 +491,7 @@ fn domain(values: impl Iterator<Item = String>, sort: Option<&Json>) -> Result<V
     match sort {
         Some(Json::Null) => {}
         Some(Json::Array(list)) => {
-            let rank = |v: &String| {
-                list.iter()
-                    .position(|l| label(Some(l)) == *v)
-                    .unwrap_or(usize::MAX)
-            };
+            let rank = |v: &String| list.iter().position(|l| label(Some(l)) == *v).unwrap_or(usize::MAX);
             order.sort_by_key(|v| (rank(v), seen.get(v).copied().unwrap_or(0)));
         }
         None | Some(Json::String(_)) => {
@@ -608,9 +499,7 @@ fn domain(values: impl Iterator<Item = String>, sort: Option<&Json>) -> Result<V
                 None | Some("ascending") => false,
                 Some("descending") => true,
                 Some(other) => {
-                    return Err(unsupported(format!(
-                        "sort \"{other}\" is not supported here"
-                    )));
+                    return Err(unsupported(format!("sort \"{other}\" is not supported here")));
                 }
             };
             order.sort_by(natural);
@@ -634,11 +523,7 @@ fn natural(a: &String, b: &String) -> Ordering {
 }
 
 fn index_of(domain: &[String]) -> HashMap<&str, usize> {
-    domain
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.as_str(), i))
-        .collect()
+    domain.iter().enumerate().map(|(i, v)| (v.as_str(), i)).collect()
 }
 
 /// The legend of a colour channel with a field, or `None`.
@@ -650,10 +535,7 @@ fn legend(color: Option<&Channel>, rows: &[Map<String, Json>]) -> Result<Option<
         return Err(unsupported("colour must be nominal or ordinal"));
     }
     let entries = domain(rows.iter().map(|r| label(color.value(r))), color.sort())?;
-    Ok(Some(Legend {
-        title: color.title(),
-        entries,
-    }))
+    Ok(Some(Legend { title: color.title(), entries }))
 }
 
 /// Bars from the rows: summed per (category, group, colour), stacked when coloured without an offset.
@@ -672,19 +554,14 @@ fn bars(
     } else if y.is_discrete() && x.is_quantitative() {
         (y, x, true, enc.get("yOffset"))
     } else {
-        return Err(unsupported(
-            "a bar chart needs one nominal or ordinal axis and one quantitative axis",
-        ));
+        return Err(unsupported("a bar chart needs one nominal or ordinal axis and one quantitative axis"));
     };
     let color = enc.get("color");
     let legend = legend(color, rows)?;
     let categories = band_domain(band, value, rows)?;
     let mut categories = categories;
     if categories.len() > MAX_BANDS {
-        notes.push(format!(
-            "showing the first {MAX_BANDS} of {} categories",
-            smart(categories.len() as f64)
-        ));
+        notes.push(format!("showing the first {MAX_BANDS} of {} categories", smart(categories.len() as f64)));
         categories.truncate(MAX_BANDS);
     }
     let groups = match offset.filter(|o| o.path.is_some()) {
@@ -693,10 +570,7 @@ fn bars(
     };
     let stacked = legend.is_some() && groups.is_empty();
     let (cat_ix, group_ix) = (index_of(&categories), index_of(&groups));
-    let color_ix = legend
-        .as_ref()
-        .map(|l| index_of(&l.entries))
-        .unwrap_or_default();
+    let color_ix = legend.as_ref().map(|l| index_of(&l.entries)).unwrap_or_default();
     let mut sums: Vec<((usize, usize, usize), f64, String)> = Vec::new();
     let mut slot: HashMap<(usize, usize, usize), usize> = HashMap::new();
     for row in rows {
@@ -707,16 +581,9 @@ fn bars(
         let Some(v) = quantity(value.value(row)) else {
             continue;
         };
-        let g = offset
-            .and_then(|o| group_ix.get(label(o.value(row)).as_str()).copied())
-            .unwrap_or(0);
-        let color_label = color
-            .filter(|c| c.path.is_some())
-            .map(|ch| label(ch.value(row)));
-        let k = color_label
-            .as_deref()
-            .and_then(|l| color_ix.get(l).copied())
-            .unwrap_or(0);
+        let g = offset.and_then(|o| group_ix.get(label(o.value(row)).as_str()).copied()).unwrap_or(0);
+        let color_label = color.filter(|c| c.path.is_some()).map(|ch| label(ch.value(row)));
+        let k = color_label.as_deref().and_then(|l| color_ix.get(l).copied()).unwrap_or(0);
         let key = (c, g, k);
         match slot.get(&key) {
             Some(&i) => sums[i].1 += v,
@@ -741,23 +608,15 @@ fn bars(
 }
 
 /// The band axis domain: its own sort, or by the value channel's sums for `"x"`, `"-x"`, `"y"`, `"-y"`.
-fn band_domain(
-    band: &Channel,
-    value: &Channel,
-    rows: &[Map<String, Json>],
-) -> Result<Vec<String>, Error> {
-    let by_value = band
-        .sort()
-        .and_then(Json::as_str)
-        .filter(|s| matches!(*s, "x" | "-x" | "y" | "-y"));
+fn band_domain(band: &Channel, value: &Channel, rows: &[Map<String, Json>]) -> Result<Vec<String>, Error> {
+    let by_value = band.sort().and_then(Json::as_str).filter(|s| matches!(*s, "x" | "-x" | "y" | "-y"));
     let Some(order) = by_value else {
         return domain(rows.iter().map(|r| label(band.value(r))), band.sort());
     };
     let mut labels = domain(rows.iter().map(|r| label(band.value(r))), Some(&Json::Null))?;
     let mut totals: HashMap<String, f64> = HashMap::new();
     for row in rows {
-        *totals.entry(label(band.value(row))).or_default() +=
-            quantity(value.value(row)).unwrap_or(0.0);
+        *totals.entry(label(band.value(row))).or_default() += quantity(value.value(row)).unwrap_or(0.0);
     }
     let total = |l: &String| totals.get(l).copied().unwrap_or(0.0);
     labels.sort_by(|a, b| total(a).partial_cmp(&total(b)).unwrap_or(Ordering::Equal));
@@ -785,14 +644,7 @@ fn place_bars(mut sums: Vec<((usize, usize, usize), f64, String)>, stacked: bool
                 let s = down.entry(category).or_default();
                 std::mem::replace(s, *s + v)
             };
-            Bar {
-                category,
-                group,
-                color,
-                start,
-                end: start + v,
-                tip: format!("{tip}: {}", smart(v)),
-            }
+            Bar { category, group, color, start, end: start + v, tip: format!("{tip}: {}", smart(v)) }
         })
         .collect()
 }
@@ -813,27 +665,19 @@ fn lines(
     let axis = match x.ty() {
         Some("temporal") => XAxis::Temporal,
         Some("quantitative") => XAxis::Linear { zero: x.zero() },
-        _ if x.is_discrete() => {
-            XAxis::Discrete(domain(rows.iter().map(|r| label(x.value(r))), x.sort())?)
-        }
+        _ if x.is_discrete() => XAxis::Discrete(domain(rows.iter().map(|r| label(x.value(r))), x.sort())?),
         _ => {
-            return Err(unsupported(
-                "a line chart's \"x\" must be temporal, ordinal, nominal or quantitative",
-            ));
+            return Err(unsupported("a line chart's \"x\" must be temporal, ordinal, nominal or quantitative"));
         }
     };
     let color = enc.get("color");
     let legend = legend(color, rows)?;
-    let series_ix = legend
-        .as_ref()
-        .map(|l| index_of(&l.entries))
-        .unwrap_or_default();
+    let series_ix = legend.as_ref().map(|l| index_of(&l.entries)).unwrap_or_default();
     let discrete_ix = match &axis {
         XAxis::Discrete(d) => index_of(d),
         _ => HashMap::new(),
     };
-    let mut series: Vec<Vec<LinePoint>> =
-        vec![Vec::new(); legend.as_ref().map_or(1, |l| l.entries.len().max(1))];
+    let mut series: Vec<Vec<LinePoint>> = vec![Vec::new(); legend.as_ref().map_or(1, |l| l.entries.len().max(1))];
     let mut kept = 0;
     for row in rows.iter().take(MAX_LINE_POINTS) {
         let xv = x.value(row);
@@ -846,34 +690,18 @@ fn lines(
             XAxis::Discrete(_) => discrete_ix.get(label(xv).as_str()).map(|&i| i as f64),
         };
         let Some(xpos) = xpos else { continue };
-        let s = color
-            .filter(|c| c.path.is_some())
-            .and_then(|c| series_ix.get(label(c.value(row)).as_str()).copied());
+        let s = color.filter(|c| c.path.is_some()).and_then(|c| series_ix.get(label(c.value(row)).as_str()).copied());
         let yv = quantity(y.value(row));
-        let name = color
-            .filter(|c| c.path.is_some())
-            .map(|c| format!("{} · ", label(c.value(row))))
-            .unwrap_or_default();
-        let tip = format!(
-            "{name}{}: {}",
-            label(xv),
-            yv.map_or("null".to_string(), smart)
-        );
+        let name =
+            color.filter(|c| c.path.is_some()).map(|c| format!("{} · ", label(c.value(row)))).unwrap_or_default();
+        let tip = format!("{name}{}: {}", label(xv), yv.map_or("null".to_string(), smart));
         if let Some(list) = series.get_mut(s.unwrap_or(0)) {
-            list.push(LinePoint {
-                x: xpos,
-                y: yv,
-                tip,
-            });
+            list.push(LinePoint { x: xpos, y: yv, tip });
             kept += 1;
         }
     }
     if rows.len() > MAX_LINE_POINTS {
-        notes.push(format!(
-            "drew the first {} of {} points",
-            smart(kept as f64),
-            smart(rows.len() as f64)
-        ));
+        notes.push(format!("drew the first {} of {} points", smart(kept as f64), smart(rows.len() as f64)));
     }
     for list in &mut series {
         list.sort_by(|a, b| a.x.partial_cmp(&b.x).unwrap_or(Ordering::Equal));
@@ -900,42 +728,24 @@ fn points(
         return Err(unsupported("a point chart needs \"x\" and \"y\""));
     };
     if !(x.is_quantitative() && y.is_quantitative()) {
-        return Err(unsupported(
-            "a point chart needs quantitative \"x\" and \"y\"",
-        ));
+        return Err(unsupported("a point chart needs quantitative \"x\" and \"y\""));
     }
     let color = enc.get("color");
     let legend = legend(color, rows)?;
-    let color_ix = legend
-        .as_ref()
-        .map(|l| index_of(&l.entries))
-        .unwrap_or_default();
+    let color_ix = legend.as_ref().map(|l| index_of(&l.entries)).unwrap_or_default();
     let mut out = Vec::new();
     for row in rows {
         let (Some(xv), Some(yv)) = (quantity(x.value(row)), quantity(y.value(row))) else {
             continue;
         };
         if out.len() == MAX_POINTS {
-            notes.push(format!(
-                "drew the first {} points",
-                smart(MAX_POINTS as f64)
-            ));
+            notes.push(format!("drew the first {} points", smart(MAX_POINTS as f64)));
             break;
         }
-        let series = color
-            .filter(|c| c.path.is_some())
-            .map(|c| label(c.value(row)));
-        let k = series
-            .as_deref()
-            .and_then(|s| color_ix.get(s).copied())
-            .unwrap_or(0);
+        let series = color.filter(|c| c.path.is_some()).map(|c| label(c.value(row)));
+        let k = series.as_deref().and_then(|s| color_ix.get(s).copied()).unwrap_or(0);
         let prefix = series.map(|s| format!("{s} · ")).unwrap_or_default();
-        out.push(Point {
-            x: xv,
-            y: yv,
-            color: k,
-            tip: format!("{prefix}{}, {}", smart(xv), smart(yv)),
-        });
+        out.push(Point { x: xv, y: yv, color: k, tip: format!("{prefix}{}, {}", smart(xv), smart(yv)) });
     }
     Ok(Points {
         points: out,
@@ -979,17 +789,14 @@ mod tests {
         assert!(err(json!({"data": {"url": "http://x"}, "mark": "bar"})).contains("inline"));
         assert!(err(json!({"data": {"values": []}, "mark": "area"})).contains("\"area\""));
         assert!(err(json!({"data": {"values": []}})).contains("mark"));
+        assert!(err(json!({"data": {"values": []}, "mark": "bar", "transform": [{"filter": "x"}]})).contains("filter"));
         assert!(
-            err(json!({"data": {"values": []}, "mark": "bar", "transform": [{"filter": "x"}]}))
-                .contains("filter")
+            err(json!({"data": {"values": []}, "mark": "bar", "encoding": {"row": {"field": "a"}}})).contains("row")
         );
         assert!(
-            err(
-                json!({"data": {"values": []}, "mark": "bar", "encoding": {"row": {"field": "a"}}})
-            )
-            .contains("row")
+            err(json!({"data": {"values": []}, "mark": "bar", "encoding": {"x": {"field": "a", "type": "nominal"}}}))
+                .contains("\"y\"")
         );
-        assert!(err(json!({"data": {"values": []}, "mark": "bar", "encoding": {"x": {"field": "a", "type": "nominal"}}})).contains("\"y\""));
         let both_quant = json!({"data": {"values": []}, "mark": "bar", "encoding": {
             "x": {"field": "a", "type": "quantitative"}, "y": {"field": "b", "type": "quantitative"}}});
         assert!(err(both_quant).contains("nominal"));
@@ -1006,9 +813,7 @@ mod tests {
         let spec = json!({"data": {"values": [
             {"c": "a", "v": 1}, {"c": "a", "v": 2}, {"c": "b", "v": null}, {"c": null, "v": 4}, {"c": "d", "v": "5"}
         ]}, "mark": "bar", "encoding": {"x": {"field": "c", "type": "nominal", "sort": null}, "y": {"field": "v", "type": "quantitative"}}});
-        let Body::Bar(b) = parse(&spec).expect("parses").body else {
-            panic!("bar")
-        };
+        let Body::Bar(b) = parse(&spec).expect("parses").body else { panic!("bar") };
         assert_eq!(b.categories, ["a", "b", "null", "d"]);
         let ends: Vec<(usize, f64)> = b.bars.iter().map(|bar| (bar.category, bar.end)).collect();
         assert_eq!(ends, [(0, 3.0), (2, 4.0), (3, 5.0)]);
@@ -1020,9 +825,7 @@ mod tests {
             {"c": "a", "s": "p", "v": 2}, {"c": "a", "s": "q", "v": 3}, {"c": "a", "s": "r", "v": -1}
         ]}, "mark": "bar", "encoding": {"x": {"field": "c", "type": "nominal"}, "y": {"field": "v", "type": "quantitative"},
             "color": {"field": "s", "type": "nominal"}}});
-        let Body::Bar(b) = parse(&spec).expect("parses").body else {
-            panic!("bar")
-        };
+        let Body::Bar(b) = parse(&spec).expect("parses").body else { panic!("bar") };
         let spans: Vec<(f64, f64)> = b.bars.iter().map(|bar| (bar.start, bar.end)).collect();
         assert_eq!(spans, [(0.0, 2.0), (2.0, 5.0), (0.0, -1.0)]);
     }
@@ -1031,19 +834,13 @@ mod tests {
     fn fold_respects_escaped_fields_and_caps() {
         let spec = json!({"data": {"values": [{"a.b": 1, "c": 2}]}, "transform": [{"fold": ["a\\.b", "c"], "as": ["k", "v"]}],
             "mark": "bar", "encoding": {"x": {"field": "k", "type": "nominal"}, "y": {"field": "v", "type": "quantitative"}}});
-        let Body::Bar(b) = parse(&spec).expect("parses").body else {
-            panic!("bar")
-        };
+        let Body::Bar(b) = parse(&spec).expect("parses").body else { panic!("bar") };
         assert_eq!(b.categories, ["a.b", "c"]);
-        let many: Vec<Json> = (0..60_000)
-            .map(|i| json!({"c": format!("c{i}"), "v": i}))
-            .collect();
+        let many: Vec<Json> = (0..60_000).map(|i| json!({"c": format!("c{i}"), "v": i})).collect();
         let spec = json!({"data": {"values": many}, "mark": "bar", "encoding": {
             "y": {"field": "c", "type": "nominal"}, "x": {"field": "v", "type": "quantitative"}}});
         let chart = parse(&spec).expect("parses");
-        let Body::Bar(b) = &chart.body else {
-            panic!("bar")
-        };
+        let Body::Bar(b) = &chart.body else { panic!("bar") };
         assert_eq!(b.categories.len(), MAX_BANDS);
         assert!(b.horizontal);
         assert_eq!(chart.subtitle.len(), 2, "{:?}", chart.subtitle);
@@ -1061,19 +858,10 @@ mod tests {
     #[test]
     fn domains_sort_as_asked() {
         let vals = || ["b", "10", "a", "9", "b"].into_iter().map(String::from);
-        assert_eq!(
-            domain(vals(), Some(&Json::Null)).expect("ok"),
-            ["b", "10", "a", "9"]
-        );
+        assert_eq!(domain(vals(), Some(&Json::Null)).expect("ok"), ["b", "10", "a", "9"]);
         assert_eq!(domain(vals(), None).expect("ok"), ["9", "10", "a", "b"]);
-        assert_eq!(
-            domain(vals(), Some(&json!("descending"))).expect("ok"),
-            ["b", "a", "10", "9"]
-        );
-        assert_eq!(
-            domain(vals(), Some(&json!(["a", "zzz"]))).expect("ok"),
-            ["a", "b", "10", "9"]
-        );
+        assert_eq!(domain(vals(), Some(&json!("descending"))).expect("ok"), ["b", "a", "10", "9"]);
+        assert_eq!(domain(vals(), Some(&json!(["a", "zzz"]))).expect("ok"), ["a", "b", "10", "9"]);
         assert!(domain(vals(), Some(&json!({"op": "mean"}))).is_err());
     }
 }

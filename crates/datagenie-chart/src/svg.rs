@@ -67,10 +67,7 @@ impl Svg {
         if let Some(d) = description {
             let _ = write!(buf, "<desc>{}</desc>", escape(d));
         }
-        let _ = write!(
-            buf,
-            r##"<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>"##
-        );
+        let _ = write!(buf, r##"<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>"##);
         Svg { buf }
     }
 
@@ -118,29 +115,10 @@ impl Svg {
     }
 
     /// A circle; `opacity` below 1 makes overlapping points readable.
-    pub fn circle(
-        &mut self,
-        cx: f64,
-        cy: f64,
-        r: f64,
-        fill: &str,
-        opacity: f64,
-        tip: Option<&str>,
-    ) {
-        let _ = write!(
-            self.buf,
-            r#"<circle cx="{}" cy="{}" r="{}" fill="{}""#,
-            n(cx),
-            n(cy),
-            n(r),
-            escape(fill)
-        );
+    pub fn circle(&mut self, cx: f64, cy: f64, r: f64, fill: &str, opacity: f64, tip: Option<&str>) {
+        let _ = write!(self.buf, r#"<circle cx="{}" cy="{}" r="{}" fill="{}""#, n(cx), n(cy), n(r), escape(fill));
         if opacity < 1.0 {
-            let _ = write!(
-                self.buf,
-                r#" fill-opacity="{}""#,
-                (opacity.clamp(0.0, 1.0) * 100.0).round() / 100.0
-            );
+            let _ = write!(self.buf, r#" fill-opacity="{}""#, (opacity.clamp(0.0, 1.0) * 100.0).round() / 100.0);
         }
         self.close("circle", tip);
     }
@@ -163,13 +141,7 @@ impl Svg {
             self.buf.push_str(r#" font-weight="bold""#);
         }
         if let Some(angle) = rotate {
-            let _ = write!(
-                self.buf,
-                r#" transform="rotate({} {} {})""#,
-                n(angle),
-                n(x),
-                n(y)
-            );
+            let _ = write!(self.buf, r#" transform="rotate({} {} {})""#, n(angle), n(x), n(y));
         }
         let _ = write!(self.buf, ">{}</text>", escape(text));
     }
@@ -208,16 +180,11 @@ mod tests {
         let mut svg = Svg::new(10.0, 10.0, Some("a<b"), None);
         svg.rect(5.0, 5.0, -2.0, 3.0, "#fff", Some("x & y"));
         svg.circle(1.0, 1.0, 1.0, "#000", 0.5, Some("<c>"));
-        let font = Font {
-            size: 11.0,
-            fill: "#000",
-            bold: true,
-            anchor: Anchor::Middle,
-        };
+        let font = Font { size: 11.0, fill: "#000", bold: true, anchor: Anchor::Middle };
         svg.text(1.0, 2.0, "\"q\"", font, Some(-45.0));
         let out = svg.finish();
         assert!(out.contains("<title>a&lt;b</title>"));
-        assert!(out.contains(r#"<rect x="3" y="5" width="2" height="3" fill="#fff"><title>x &amp; y</title></rect>"#));
+        assert!(out.contains(r##"<rect x="3" y="5" width="2" height="3" fill="#fff"><title>x &amp; y</title></rect>"##));
         assert!(out.contains("<title>&lt;c&gt;</title></circle>"));
         assert!(out.contains(r#"transform="rotate(-45 1 2)">&quot;q&quot;</text>"#));
         assert!(out.ends_with("</svg>\n"));

@@ -30,10 +30,7 @@ struct Metrics {
 
 static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
     let font = FontRef::new(FONT_DATA).ok()?;
-    let units_per_em = f32::from(
-        font.metrics(Size::unscaled(), LocationRef::default())
-            .units_per_em,
-    );
+    let units_per_em = f32::from(font.metrics(Size::unscaled(), LocationRef::default()).units_per_em);
     (units_per_em > 0.0).then_some(Metrics { font, units_per_em })
 });
 
@@ -42,10 +39,7 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
 fn char_em(metrics: Option<&Metrics>, c: char) -> f64 {
     let measured = metrics.and_then(|m| {
         let gid = m.font.charmap().map(c)?;
-        let advance = m
-            .font
-            .glyph_metrics(Size::unscaled(), LocationRef::default())
-            .advance_width(gid)?;
+        let advance = m.font.glyph_metrics(Size::unscaled(), LocationRef::default()).advance_width(gid)?;
         Some(f64::from(advance / m.units_per_em))
     });
     measured.unwrap_or(if (c as u32) >= 0x1100 { 1.0 } else { 0.55 })
@@ -114,20 +108,14 @@ mod tests {
             .filter(|&c| charmap.map(c).is_none())
             .collect();
         assert!(missing.is_empty(), "missing glyphs: {missing:?}");
-        assert!(
-            charmap.map('€').is_some() && charmap.map('₩').is_some() && charmap.map('…').is_some()
-        );
+        assert!(charmap.map('€').is_some() && charmap.map('₩').is_some() && charmap.map('…').is_some());
     }
 
     #[test]
     fn widths_follow_the_font() {
         assert_eq!(width("", 12.0), 0.0);
         // Hangul syllables are full-width in this font; Latin letters are narrower.
-        assert!(
-            (width("가", 10.0) - 10.0).abs() < 1.5,
-            "{}",
-            width("가", 10.0)
-        );
+        assert!((width("가", 10.0) - 10.0).abs() < 1.5, "{}", width("가", 10.0));
         assert!(width("i", 10.0) < width("W", 10.0));
         assert!((width("ab", 24.0) - 2.0 * width("ab", 12.0)).abs() < 1e-9);
     }
@@ -144,10 +132,7 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup_and_control_characters() {
-        assert_eq!(
-            escape(r#"<a & "b" 'c'>"#),
-            "&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;"
-        );
+        assert_eq!(escape(r#"<a & "b" 'c'>"#), "&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;");
         assert_eq!(escape("a\u{0}b\nc"), "ab c");
         assert_eq!(escape("매출"), "매출");
     }

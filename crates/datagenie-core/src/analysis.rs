@@ -5,8 +5,8 @@
 //! Invariants:
 //! - Everything is computed from the [`ResultSet`] (and, for verification, from numbers the person wrote in the
 //!   question or that appear in the SQL). No IO, no clock.
-//! - What [`Facts::render`] shows the LLM is exactly what [`Facts`] stores: derived values (totals, means, shares,
-//!   changes) are rounded once, when the facts are computed, so a number copied from the prompt verifies.
+//! - What [`Facts::render`] shows the LLM is exactly what [`Facts`] stores: values are rounded once, by [`tidy`], when
+//!   the facts are computed (whole numbers stay exact), so a number copied from the prompt verifies.
 //! - Every number [`fallback_summary`] writes passes [`verify_summary`] against the same result and facts.
 //! - Nothing here panics on any result: empty results, nulls, NaN, mixed column types and odd labels are handled.
 
@@ -90,7 +90,7 @@ pub struct Measure {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Extreme {
-    /// The value exactly as in the result.
+    /// The value as in the result, rounded by [`tidy`] (whole numbers stay exact).
     pub value: f64,
     /// The row's label; `None` without a label column or when the label is null.
     pub label: Option<String>,
@@ -107,7 +107,7 @@ pub struct Share {
 pub struct Change {
     pub from_label: Option<String>,
     pub to_label: Option<String>,
-    /// Values exactly as in the result.
+    /// Values as in the result, rounded by [`tidy`].
     pub from: f64,
     pub to: f64,
     /// `to - from`, rounded by [`tidy`].
@@ -405,8 +405,8 @@ fn measure(result: &ResultSet, i: usize, label_idx: Option<usize>, series: Serie
         column: result.columns.get(i).map(|c| c.name.clone()).unwrap_or_default(),
         count,
         nulls: result.rows.len() - count,
-        min: Extreme { value: min, label: label_of(result, min_row, label_idx) },
-        max: Extreme { value: max, label: label_of(result, max_row, label_idx) },
+        min: Extreme { value: tidy(min), label: label_of(result, min_row, label_idx) },
+        max: Extreme { value: tidy(max), label: label_of(result, max_row, label_idx) },
         total: tidy(raw_total),
         mean: tidy(raw_total / count as f64),
         top_share,
@@ -420,8 +420,8 @@ fn change(result: &ResultSet, i: usize, label_idx: Option<usize>, first: usize, 
     Some(Change {
         from_label: label_of(result, first, label_idx),
         to_label: label_of(result, last, label_idx),
-        from,
-        to,
+        from: tidy(from),
+        to: tidy(to),
         delta: tidy(to - from),
         percent: (from != 0.0).then(|| round_to((to - from) / from.abs() * 100.0, 1)),
     })
@@ -635,12 +635,15 @@ struct Num {
     text: String,
     /// The value, units applied (`3.4만` → 34,000), negative when written with a minus.
     value: f64,
-    /// The precision shown: `12.5` → 0.1, `3.4만` → 1,000; widened for hedged round numbers (`약 1,200` → 100).
+    /// The precision shown: `12.5` → 0.1, `3.4만` → 1,000; widened over trailing zeros for round numbers
+    /// (`1억 7,600만` → 1,000,000) and hedged ones (`약 1,200` → 100), see [`rounding_of_zeros`].
     step: f64,
     percent: bool,
     sign: Sign,
     /// Written as a rank or position: `Top 5`, `3위`, `2nd`, `#1`.
     ordinal: bool,
+    /// Marked as approximate: `약 1,200`, `about 1,200`, `1,200여`.
+    hedged: bool,
 }
 
 /// Every number in `text`: grouped digits (`1,234,567`), decimals, signs, percents (`%`, `%p`, `퍼센트`,
@@ -678,6 +681,7 @@ fn extract_numbers(text: &str) -> Vec<Num> {
             percent: u.percent,
             sign,
             ordinal: u.ordinal || ordinal_before(&cs, start),
+            hedged,
         };
         // `1억 2천만`: a smaller Korean amount right after a larger one continues it.
         if let (Some((prev_end, prev_unit)), Some(prev)) = (last, out.last_mut()) {
@@ -692,7 +696,14 @@ fn extract_numbers(text: &str) -> Vec<Num> {
                 && !prev.percent
             {
                 prev.value += if prev.value < 0.0 { -magnitude } else { magnitude };
-                prev.step = num.step;
+                // The rounding of the last part is judged against the whole amount, under either part's hedge.
+                prev.hedged |= hedged;
+                let widen = if m.decimals == 0 {
+                    rounding_of_zeros(m.trailing_zeros, u.multiplier, prev.value, prev.hedged)
+                } else {
+                    1.0
+                };
+                prev.step = 10f64.powi(-(m.decimals as i32)) * u.multiplier * widen;
                 prev.text = format!("{}{gap}{}", prev.text, num.text);
                 last = Some((i, u.korean));
                 continue;
@@ -1316,6 +1327,7 @@ mod tests {
         assert_eq!(nums("5개만큼, 5만큼"), [(5.0, 1.0, false), (5.0, 1.0, false)]);
         // Round numbers read as rounded while that stays within 1%; hedged ones always.
         assert_eq!(nums("1억 7,600만 원"), [(176_000_000.0, 1_000_000.0, false)]);
+        assert_eq!(nums("약 1억 500만"), [(105_000_000.0, 1_000_000.0, false)], "the hedge covers the whole amount");
         assert_eq!(nums("176,000,000"), [(176_000_000.0, 1_000_000.0, false)]);
         assert_eq!(nums("1,000 and about 1,000"), [(1000.0, 10.0, false), (1000.0, 1000.0, false)]);
         assert_eq!(nums("laptop 5, 요약 3"), [(5.0, 1.0, false), (3.0, 1.0, false)]);

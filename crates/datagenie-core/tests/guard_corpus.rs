@@ -136,7 +136,7 @@ fn reparses_as_one_query(sql: &str, dialect: Dialect) -> bool {
 fn is_verbatim_prefix(input: &str, approved: &str) -> bool {
     let Some(rest) = input.trim_start().strip_prefix(approved) else { return false };
     let rest = rest.trim_start();
-    rest.is_empty() || rest.starts_with(';') || rest.starts_with("--") || rest.starts_with("/*")
+    rest.is_empty() || [";", "--", "/*", "#"].iter().any(|p| rest.starts_with(p))
 }
 
 fn run_file(dialect: Dialect, name: &str) -> (usize, Vec<String>) {

@@ -47,6 +47,9 @@ fn executable_comment() -> Error {
 
 /// Runs the lexical pass over `sql`.
 pub(crate) fn lex(sql: &str, dialect: Dialect) -> Result<Lexed, Error> {
+    if sql.contains('\0') {
+        return Err(refuse(ErrorCode::ForbiddenConstruct, "a NUL character is not allowed in SQL"));
+    }
     if sql.len() > MAX_SQL_BYTES {
         return Err(refuse(
             ErrorCode::ForbiddenConstruct,
@@ -137,6 +140,16 @@ fn check_token(
 ) -> Result<(), Error> {
     match token {
         Token::Whitespace(Whitespace::MultiLineComment(c)) if is_executable_comment(c) => Err(executable_comment()),
+        // The tokenizer treats any Unicode space as whitespace; the engines read most of them as identifier
+        // characters. MySQL starts a `--` comment only before an ASCII space or control character.
+        Token::Whitespace(Whitespace::Space) if !sql[offsets[i]..offsets[i + 1]].chars().all(|c| c.is_ascii()) => {
+            Err(refuse(ErrorCode::ForbiddenConstruct, "non-ASCII whitespace outside strings is not allowed"))
+        }
+        Token::Whitespace(Whitespace::SingleLineComment { prefix, comment })
+            if dialect == Dialect::Mysql && prefix == "--" && !comment.starts_with(|c: char| c.is_ascii()) && !comment.is_empty() =>
+        {
+            Err(refuse(ErrorCode::ForbiddenConstruct, "a -- comment must be followed by an ASCII space"))
+        }
         Token::SingleQuotedString(_) | Token::NationalStringLiteral(_) if dialect != Dialect::Sqlite => {
             check_backslashes(&sql[offsets[i]..offsets[i + 1]])
         }
@@ -168,17 +181,17 @@ fn is_executable_comment(comment: &str) -> bool {
 /// character or the closing quote: its extent depends on a server mode.
 fn check_backslashes(raw: &str) -> Result<(), Error> {
     let Some(open) = raw.find(['\'', '"']) else { return Ok(()) };
-    let content = &raw[open + 1..raw.len().saturating_sub(1).max(open + 1)];
+    let content = raw.get(open + 1..raw.len().saturating_sub(1)).unwrap_or("");
     let mut run = 0usize;
     for c in content.chars() {
-        match c {
-            '\\' => run += 1,
-            '\'' | '"' if run % 2 == 1 => return Err(ambiguous_backslash()),
-            _ => run = 0,
+        if c == '\\' {
+            run += 1;
+            continue;
         }
-        if c != '\\' {
-            run = 0;
+        if (c == '\'' || c == '"') && run % 2 == 1 {
+            return Err(ambiguous_backslash());
         }
+        run = 0;
     }
     if run % 2 == 1 { Err(ambiguous_backslash()) } else { Ok(()) }
 }
@@ -302,6 +315,16 @@ mod tests {
         assert_eq!(code(r#"SELECT * FROM U&"\0070g_shadow""#, Dialect::Postgres), Some(ErrorCode::ForbiddenConstruct));
         assert_eq!(code(r"SELECT U&'\0041'", Dialect::Postgres), None);
         assert_eq!(code("SELECT u & \"x\" FROM t", Dialect::Postgres), None);
+    }
+
+    #[test]
+    fn unicode_whitespace_and_nul_are_refused() {
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            assert_eq!(code("SELECT 1\0; DROP TABLE t", d), Some(ErrorCode::ForbiddenConstruct));
+            assert_eq!(code("SELECT 'a\u{a0}b' FROM \"x\u{a0}y\"", d), None);
+        }
+        assert_eq!(code("SELECT 1 --\u{a0}x, sleep(5)\nFROM t", Dialect::Mysql), Some(ErrorCode::ForbiddenConstruct));
+        assert_eq!(code("SELECT 1 -- ok\nFROM t", Dialect::Mysql), None);
     }
 
     #[test]

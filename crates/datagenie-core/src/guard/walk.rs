@@ -115,6 +115,8 @@ struct Rel {
     /// The relation's columns (folded) when known.
     columns: Option<Rc<Vec<String>>>,
     restricted: Option<Rc<Restriction>>,
+    /// True for a base table or view (not a CTE, derived table or function).
+    base: bool,
 }
 
 impl Rel {
@@ -124,7 +126,7 @@ impl Rel {
             Some(a) if !a.columns.is_empty() => Some(a.columns.iter().map(|c| walker.fold(&c.name)).collect()),
             _ => columns,
         };
-        Rel { name, schema: None, columns: columns.map(Rc::new), restricted: None }
+        Rel { name, schema: None, columns: columns.map(Rc::new), restricted: None, base: false }
     }
 
     fn has(&self, column: &str) -> Has {
@@ -341,12 +343,13 @@ impl<'a> Walker<'a> {
         Ok(outputs)
     }
 
-    /// CTE visibility: a CTE sees the ones before it; itself when recursive (always in SQLite, where the RECURSIVE
-    /// keyword is optional); every CTE of the list in PostgreSQL's `WITH RECURSIVE`. A name that might be either a
-    /// CTE or a table is treated as the table, so the policy applies to it.
+    /// CTE visibility, as each engine resolves names: MySQL — the CTEs before it, and itself under `RECURSIVE`;
+    /// PostgreSQL — the same, but every CTE of the list under `WITH RECURSIVE`; SQLite — every CTE of the list
+    /// (forward references and self-references resolve to CTEs even without `RECURSIVE`). Where a name might be
+    /// either a CTE or a table, it is treated as the table, so the policy applies to it.
     fn walk_with(&mut self, with: &With) -> R {
-        let all_visible = with.recursive && self.dialect == Dialect::Postgres;
-        let self_visible = with.recursive || self.dialect == Dialect::Sqlite;
+        let all_visible = (with.recursive && self.dialect == Dialect::Postgres) || self.dialect == Dialect::Sqlite;
+        let self_visible = with.recursive;
         if all_visible {
             for cte in &with.cte_tables {
                 let columns = self.alias_columns(&cte.alias);
@@ -820,6 +823,7 @@ impl<'a> Walker<'a> {
                         _ => base.columns.map(Rc::new),
                     },
                     restricted: base.restricted,
+                    base: true,
                 };
                 self.findings.tables.insert(base.table);
                 self.push_rel(rel);
@@ -1267,7 +1271,8 @@ impl<'a> Walker<'a> {
     /// that might have it does not. A restricted relation that has or might have the column must allow it. In
     /// PostgreSQL a bare name can also be a whole-row reference to a relation of that name.
     fn check_column(&self, qualifier: &[Ident], column: &Ident) -> R {
-        if !self.columns_enforced {
+        let attribute_check = self.dialect == Dialect::Postgres && !self.policy.known_columns.is_empty();
+        if !self.columns_enforced && !attribute_check {
             return Ok(());
         }
         let c = self.fold(column);
@@ -1275,6 +1280,13 @@ impl<'a> Walker<'a> {
             let rels = self.resolve_qualifier(qualifier);
             if !rels.is_empty() {
                 for rel in rels {
+                    // In PostgreSQL `t.f` calls f(t) when t has no column f ("attribute notation").
+                    if attribute_check && rel.base && rel.has(&c) == Has::No {
+                        return Err(construct(format!(
+                            "{}.{column}, which is not a column of the table (attribute-notation function call),",
+                            join_idents(qualifier)
+                        )));
+                    }
                     if let Some(r) = &rel.restricted {
                         if rel.has(&c) != Has::No && !r.allows(&c) {
                             return Err(forbidden_column(r, &format!("{}.{column}", join_idents(qualifier))));
@@ -1283,6 +1295,9 @@ impl<'a> Walker<'a> {
                 }
                 return Ok(());
             }
+        }
+        if !self.columns_enforced {
+            return Ok(());
         }
         if self.dialect == Dialect::Postgres && qualifier.is_empty() {
             for rel in self.frames.iter().rev().flatten() {

@@ -164,3 +164,7 @@ SELECT c.name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.cust
 -- policy: row-filter orders: region = 'APAC'
 -- contains: WITH orders AS (SELECT * FROM (SELECT * FROM main.orders WHERE orders.region = 'APAC') AS orders WHERE total > 0) SELECT * FROM orders
 WITH orders AS (SELECT * FROM main.orders WHERE total > 0) SELECT * FROM orders
+-- ---
+-- why: SQLite resolves a forward reference to a later CTE (PostgreSQL and MySQL read the table)
+-- policy: allow-tables orders
+WITH a AS (SELECT * FROM orders), b AS (SELECT * FROM c), c AS (SELECT 1) SELECT * FROM b
