@@ -134,13 +134,17 @@ impl From<Error> for AskFailure {
 
 struct Meter<'a> {
     prices: &'a PriceTable,
+    /// The configured model: priced when the model the provider reports has no price of its own.
+    configured_model: &'a str,
     tokens: TokenUsage,
     cost_usd: f64,
 }
 
 impl Meter<'_> {
-    fn add(&mut self, model: &str, usage: TokenUsage) {
+    /// Counts one call. The model the provider reports (e.g. `gpt-4o-mini-2024-07-18`) is priced first.
+    fn add(&mut self, reported_model: &str, usage: TokenUsage) {
         self.tokens += usage;
+        let model = if self.prices.price(reported_model).is_some() { reported_model } else { self.configured_model };
         self.cost_usd += self.prices.cost_usd(model, usage);
     }
     fn usage(&self) -> Usage {
@@ -186,7 +190,8 @@ impl AskContext {
         let mut request = prompt.request;
         request.temperature = options.temperature;
         request.max_tokens = options.max_tokens;
-        let mut meter = Meter { prices: &self.prices, tokens: TokenUsage::default(), cost_usd: 0.0 };
+        let mut meter =
+            Meter { prices: &self.prices, configured_model: llm.model(), tokens: TokenUsage::default(), cost_usd: 0.0 };
         let mut attempts: Vec<Attempt> = Vec::new();
         let fail = |error: Error, attempts: Vec<Attempt>, meter: &Meter| AskFailure {
             error,

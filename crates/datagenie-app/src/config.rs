@@ -59,7 +59,7 @@ pub struct LlmConfig {
     pub base_url: String,
     #[serde(serialize_with = "redacted")]
     pub api_key: Secret,
-    /// Empty: `gpt-4o-mini` for OpenAI's own endpoint, `claude-3-5-haiku-latest` for Anthropic; required otherwise.
+    /// Empty: `gpt-4o-mini` (openai) or `claude-3-5-haiku-latest` (anthropic).
     pub model: String,
     pub timeout_secs: u64,
     pub max_retries: u32,

@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datagenie_core::llm::LlmProvider;
-use datagenie_core::{Error, ErrorCode};
+use datagenie_core::Error;
 use datagenie_llm::{Anthropic, AnthropicOptions, HttpOptions, OpenAiCompatible, OpenAiOptions};
 
 use crate::config::{Config, ProviderKind};
 
-/// The model used with OpenAI's own endpoint when none is configured.
+/// The model used with an OpenAI-compatible endpoint when none is configured.
 pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
 /// The model used with Anthropic when none is configured.
 pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-3-5-haiku-latest";
@@ -29,16 +29,9 @@ pub fn build(config: &Config) -> Result<Option<Arc<dyn LlmProvider>>, Error> {
         ProviderKind::Builtin => Ok(None),
         ProviderKind::Openai => {
             let base = if base.is_empty() { OpenAiOptions::OPENAI_BASE_URL } else { base };
-            let model = match model {
-                "" if base == OpenAiOptions::OPENAI_BASE_URL => DEFAULT_OPENAI_MODEL,
-                "" => {
-                    return Err(Error::new(
-                        ErrorCode::InvalidConfig,
-                        format!("llm.model is required for the endpoint {base} (e.g. DATAGENIE_LLM__MODEL=qwen2.5-coder:7b)"),
-                    ));
-                }
-                m => m,
-            };
+            // An endpoint that does not serve the default model answers 404, which the client reports as
+            // "model 'gpt-4o-mini' not found at <base_url>": clear enough to fix.
+            let model = if model.is_empty() { DEFAULT_OPENAI_MODEL } else { model };
             let mut options = OpenAiOptions::new(base, model);
             options.api_key = key;
             options.http = http;

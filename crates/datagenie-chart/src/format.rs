@@ -25,7 +25,7 @@ pub fn number(value: f64, decimals: usize) -> String {
         out.push('-');
     }
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -78,9 +78,14 @@ pub fn tick_decimals(step: f64) -> usize {
 }
 
 /// Formats `value` with the d3-format subset `[,][.precision][~][f|d]` used by chart specs (for example `,`,
-/// `,.2f`, `,.3~f`). Any other format falls back to [`smart`] rather than failing.
+/// `,.2f`, `,.3~f`, `d`); thousands are grouped only with `,`. Any other format falls back to [`smart`] rather
+/// than failing.
 pub fn d3(format: &str, value: f64) -> String {
-    let rest = format.strip_prefix(',').unwrap_or(format);
+    let (group, rest) = match format.strip_prefix(',') {
+        Some(rest) => (true, rest),
+        None => (false, format),
+    };
+    let ungroup = |s: String| if group { s } else { s.replace(',', "") };
     let (precision, rest) = match rest.strip_prefix('.') {
         Some(r) => {
             let n = r.bytes().take_while(u8::is_ascii_digit).count();
@@ -93,9 +98,9 @@ pub fn d3(format: &str, value: f64) -> String {
         None => (false, rest),
     };
     match (rest, precision) {
-        ("f", Some(p)) if trim => trim_zeros(number(value, p)),
-        ("f", Some(p)) => number(value, p),
-        ("d", _) => number(value.round(), 0),
+        ("f", Some(p)) if trim => ungroup(trim_zeros(number(value, p))),
+        ("f", Some(p)) => ungroup(number(value, p)),
+        ("d", _) => ungroup(number(value.round(), 0)),
         _ => smart(value),
     }
 }
@@ -165,6 +170,8 @@ mod tests {
         assert_eq!(d3(",.2f", -12.5), "-12.50");
         assert_eq!(d3(",.3~f", 1.5), "1.5");
         assert_eq!(d3(",d", 1234.4), "1,234");
+        assert_eq!(d3("d", 906210.0), "906210");
+        assert_eq!(d3(".1f", -1234.56), "-1234.6");
         assert_eq!(d3("unknown%%", 2.5), "2.5");
     }
 

@@ -5,6 +5,9 @@
 //! points. The SVG is written here, by hand; the PNG is that SVG rasterised by resvg with a font database holding
 //! only the embedded font, so a machine without fonts draws Korean labels the same way.
 //!
+//! Canvas: 720×440 (a KPI 560×260; horizontal bars grow 22+ px per category up to 4,000 px). A numeric `width` or
+//! `height` in the spec sets the whole canvas in pixels (clamped to 100..=4000), not Vega-Lite's plot area.
+//!
 //! Invariants:
 //! - Nothing here runs code from a spec, fetches anything, or reads fonts from the system.
 //! - Any JSON input gives either a chart or an [`Error`] with code `invalid_argument` naming the unsupported part;
@@ -63,18 +66,31 @@ pub fn render_png_scaled(spec: &serde_json::Value, scale: f32) -> Result<Vec<u8>
     svg_to_png(&render_svg(spec)?, scale)
 }
 
+/// A chart file format, chosen by a path's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Svg,
+    Png,
+}
+
+/// The format for `path` (`.svg` or `.png`, any case); `invalid_argument` for anything else. Callers check this
+/// before doing any work, so a bad path fails fast.
+pub fn output_format(path: &Path) -> Result<OutputFormat, Error> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("svg") => Ok(OutputFormat::Svg),
+        Some("png") => Ok(OutputFormat::Png),
+        _ => Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!("chart file {} must end in .svg or .png", path.display()),
+        )),
+    }
+}
+
 /// Writes the chart to `path` as SVG or PNG, chosen by the extension (`.svg`, `.png`, any case).
 pub fn render_to_file(spec: &serde_json::Value, path: &Path) -> Result<(), Error> {
-    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let bytes = match extension.as_deref() {
-        Some("svg") => render_svg(spec)?.into_bytes(),
-        Some("png") => render_png(spec)?,
-        _ => {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                format!("chart file {} must end in .svg or .png", path.display()),
-            ));
-        }
+    let bytes = match output_format(path)? {
+        OutputFormat::Svg => render_svg(spec)?.into_bytes(),
+        OutputFormat::Png => render_png(spec)?,
     };
     std::fs::write(path, bytes)
         .map_err(|e| Error::new(ErrorCode::OutputFailed, format!("could not write chart to {}: {e}", path.display())))

@@ -396,8 +396,11 @@ fn channels(encoding: Option<&Json>) -> Result<HashMap<&str, Channel<'_>>, Error
     Ok(out)
 }
 
+/// A mark's properties, when the mark is given as an object.
+type MarkProps<'a> = Option<&'a Map<String, Json>>;
+
 /// The mark type and its properties.
-fn mark(mark: &Json) -> Result<(&str, Option<&Map<String, Json>>), Error> {
+fn mark(mark: &Json) -> Result<(&str, MarkProps<'_>), Error> {
     match mark {
         Json::String(s) => Ok((s.as_str(), None)),
         Json::Object(o) => {

@@ -184,7 +184,9 @@ mod tests {
         svg.text(1.0, 2.0, "\"q\"", font, Some(-45.0));
         let out = svg.finish();
         assert!(out.contains("<title>a&lt;b</title>"));
-        assert!(out.contains(r##"<rect x="3" y="5" width="2" height="3" fill="#fff"><title>x &amp; y</title></rect>"##));
+        assert!(
+            out.contains(r##"<rect x="3" y="5" width="2" height="3" fill="#fff"><title>x &amp; y</title></rect>"##)
+        );
         assert!(out.contains("<title>&lt;c&gt;</title></circle>"));
         assert!(out.contains(r#"transform="rotate(-45 1 2)">&quot;q&quot;</text>"#));
         assert!(out.ends_with("</svg>\n"));

@@ -89,10 +89,7 @@ pub fn choose_chart(title: &str, result: &ResultSet) -> Option<Json> {
 /// The renderer uses this so that chart choice and drawing agree on what is a date.
 pub fn iso_timestamp_ms(text: &str) -> Option<f64> {
     let t = text.trim();
-    ISO_PATTERNS
-        .iter()
-        .find_map(|p| match_pattern(p, t))
-        .map(|parts| parts.epoch_ms())
+    ISO_PATTERNS.iter().find_map(|p| match_pattern(p, t)).map(|parts| parts.epoch_ms())
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -132,11 +129,7 @@ impl TimeHint {
             TimeHint::Month => (1..=12).contains(&v) || yyyymm,
             TimeHint::Week => (1..=53).contains(&v),
             TimeHint::Day => (1..=31).contains(&v),
-            TimeHint::Date => {
-                yyyymm
-                    || ((19_000_101..=21_001_231).contains(&v)
-                        && (1..=12).contains(&(v / 100 % 100)))
-            }
+            TimeHint::Date => yyyymm || ((19_000_101..=21_001_231).contains(&v) && (1..=12).contains(&(v / 100 % 100))),
         }
     }
 }
@@ -152,9 +145,7 @@ fn time_hint(name: &str) -> Option<TimeHint> {
             "month" | "mon" | "ym" | "yyyymm" | "yearmonth" => TimeHint::Month,
             "week" | "wk" => TimeHint::Week,
             "day" => TimeHint::Day,
-            "date" | "dt" | "time" | "datetime" | "timestamp" | "period" | "ymd" | "yyyymmdd" => {
-                TimeHint::Date
-            }
+            "date" | "dt" | "time" | "datetime" | "timestamp" | "period" | "ymd" | "yyyymmdd" => TimeHint::Date,
             _ => continue,
         };
         return Some(hint);
@@ -175,10 +166,7 @@ fn time_hint(name: &str) -> Option<TimeHint> {
     if lower == "일" {
         return Some(TimeHint::Day);
     }
-    korean
-        .iter()
-        .find(|(suffix, _)| lower.ends_with(suffix))
-        .map(|(_, hint)| *hint)
+    korean.iter().find(|(suffix, _)| lower.ends_with(suffix)).map(|(_, hint)| *hint)
 }
 
 /// Lower-case word tokens of a column name, split at non-alphanumerics and at lower→upper camel-case steps.
@@ -209,26 +197,14 @@ fn name_tokens(name: &str) -> Vec<String> {
 /// Integer columns with these names are identifiers, not measures.
 fn is_identifier_name(name: &str) -> bool {
     let tokens = name_tokens(name);
-    matches!(
-        tokens.last().map(String::as_str),
-        Some("id" | "code" | "no" | "key")
-    ) || ["번호", "코드", "아이디"]
-        .iter()
-        .any(|s| name.trim().ends_with(s))
+    matches!(tokens.last().map(String::as_str), Some("id" | "code" | "no" | "key" | "number"))
+        || ["번호", "코드", "아이디"].iter().any(|s| name.trim().ends_with(s))
 }
 
 /// The role of one column, from its name and all its non-null values.
 fn column_role(name: &str, values: &[&Value]) -> Role {
-    let present: Vec<&Value> = values
-        .iter()
-        .copied()
-        .filter(|v| !matches!(v, Value::Null))
-        .collect();
-    if present.is_empty()
-        || present
-            .iter()
-            .any(|v| matches!(v, Value::Blob(_) | Value::Json(_)))
-    {
+    let present: Vec<&Value> = values.iter().copied().filter(|v| !matches!(v, Value::Null)).collect();
+    if present.is_empty() || present.iter().any(|v| matches!(v, Value::Blob(_) | Value::Json(_))) {
         return Role::Unusable;
     }
     let hint = time_hint(name);
@@ -245,9 +221,7 @@ fn column_role(name: &str, values: &[&Value]) -> Role {
 fn numeric_role(name: &str, hint: Option<TimeHint>, values: &[&Value]) -> Role {
     let ints: Option<Vec<i64>> = values.iter().map(|v| integer_value(v)).collect();
     match (ints, hint) {
-        (Some(ints), Some(hint)) if ints.iter().all(|&i| hint.accepts(i)) => {
-            Role::Time { temporal: false }
-        }
+        (Some(ints), Some(hint)) if ints.iter().all(|&i| hint.accepts(i)) => Role::Time { temporal: false },
         (Some(_), _) if is_identifier_name(name) => Role::Category,
         _ => Role::Measure,
     }
@@ -259,42 +233,79 @@ fn integer_value(v: &Value) -> Option<i64> {
         Value::Int(i) => Some(*i),
         Value::Decimal(d) => {
             let (whole, frac) = d.split_once('.').unwrap_or((d.as_str(), ""));
-            if frac.bytes().all(|b| b == b'0') {
-                whole.parse().ok()
-            } else {
-                None
-            }
+            if frac.bytes().all(|b| b == b'0') { whole.parse().ok() } else { None }
         }
         _ => None,
     }
 }
 
-/// A text column is time when every value looks like a date (temporal when all are ISO) or when its name says so.
+/// A text column is time when every value looks like a date or a month (temporal when all are ISO), or when its
+/// name announces a unit and every value is a number in that unit's range (`"202403"` under `month`). Other text
+/// (`Morning`, `Friday`) is a category even under a time-like name.
 fn text_role(hint: Option<TimeHint>, values: &[&Value]) -> Role {
-    let texts = values.iter().filter_map(|v| match v {
-        Value::Text(s) => Some(s.trim()),
-        _ => None,
-    });
-    let mut all_iso = true;
-    let mut all_time = true;
-    for t in texts {
-        let iso = is_iso_time(t);
-        all_iso &= iso;
-        all_time &= iso
-            || ORDINAL_PATTERNS
-                .iter()
-                .any(|p| match_pattern(p, t).is_some());
-        if !all_time {
-            break;
+    let texts: Vec<&str> = values
+        .iter()
+        .filter_map(|v| match v {
+            Value::Text(s) => Some(s.trim()),
+            _ => None,
+        })
+        .collect();
+    if texts.iter().all(|t| is_iso_time(t)) {
+        return Role::Time { temporal: true };
+    }
+    let all_time = texts.iter().all(|t| text_time_key(t).is_some());
+    let hinted = hint.is_some_and(|h| texts.iter().all(|t| t.parse::<i64>().is_ok_and(|i| h.accepts(i))));
+    if all_time || hinted { Role::Time { temporal: false } } else { Role::Category }
+}
+
+/// The chronological position (epoch ms) of a date-like text: ISO, the ordinal patterns, or a month name with an
+/// optional day and year (`Jan`, `July 1942`, `December 2`). A bare year counts only within 1900..=2100.
+fn text_time_key(t: &str) -> Option<f64> {
+    if let Some(parts) = match_pattern("{Y}", t) {
+        return (1900..=2100).contains(&parts.year).then(|| parts.epoch_ms());
+    }
+    ISO_PATTERNS
+        .iter()
+        .chain(ORDINAL_PATTERNS)
+        .find_map(|p| match_pattern(p, t))
+        .map(|parts| parts.epoch_ms())
+        .or_else(|| month_name_key(t))
+}
+
+const MONTH_NAMES: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// `Jan`, `january`, `Sept 2024`, `December 2`, `Mar 5, 2024`: a month name (three letters or more of it), then
+/// at most a day and a year.
+fn month_name_key(t: &str) -> Option<f64> {
+    let lower = t.to_lowercase();
+    let mut words = lower.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty());
+    let first = words.next()?;
+    let first = first.strip_suffix('.').unwrap_or(first);
+    let month = MONTH_NAMES.iter().position(|m| first.len() >= 3 && m.starts_with(first))? as i64 + 1;
+    let mut parts =
+        DateParts { year: 1970, month, day: 1, hour: 0, minute: 0, second: 0.0, offset_minutes: 0, extra_days: 0 };
+    for (i, word) in words.enumerate() {
+        let n: i64 = word.parse().ok().filter(|_| i < 2 && word.bytes().all(|b| b.is_ascii_digit()))?;
+        match word.len() {
+            1 | 2 if (1..=31).contains(&n) => parts.day = n,
+            4 => parts.year = n,
+            _ => return None,
         }
     }
-    if all_iso {
-        Role::Time { temporal: true }
-    } else if all_time || hint.is_some() {
-        Role::Time { temporal: false }
-    } else {
-        Role::Category
-    }
+    parts.day_exists().then(|| parts.epoch_ms())
 }
 
 /// ISO dates and date-times; a bare year counts only within 1900..=2100.
@@ -353,6 +364,8 @@ struct DateParts {
     minute: i64,
     second: f64,
     offset_minutes: i64,
+    /// Days after the matched date (a week number's start), for ordering only.
+    extra_days: i64,
 }
 
 impl DateParts {
@@ -368,7 +381,7 @@ impl DateParts {
     }
 
     fn epoch_ms(&self) -> f64 {
-        let days = days_from_civil(self.year, self.month, self.day);
+        let days = days_from_civil(self.year, self.month, self.day) + self.extra_days;
         let minutes = days * 1440 + self.hour * 60 + self.minute - self.offset_minutes;
         (minutes as f64 * 60.0 + self.second) * 1000.0
     }
@@ -388,15 +401,8 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// Matches `text` against `pattern` as a whole; `None` when it does not match, a field is out of range or the day
 /// does not exist in its month.
 fn match_pattern(pattern: &str, text: &str) -> Option<DateParts> {
-    let mut parts = DateParts {
-        year: 1970,
-        month: 1,
-        day: 1,
-        hour: 0,
-        minute: 0,
-        second: 0.0,
-        offset_minutes: 0,
-    };
+    let mut parts =
+        DateParts { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0.0, offset_minutes: 0, extra_days: 0 };
     let mut minute_seen = false;
     let mut rest = text;
     let mut pat = pattern;
@@ -424,8 +430,18 @@ fn match_pattern(pattern: &str, text: &str) -> Option<DateParts> {
                 }
                 "F" => take_fraction(rest, &mut parts.second),
                 "Z" => take_zone(rest, &mut parts.offset_minutes)?,
-                "q" => take_number(rest, 1, 1, 1, 4, &mut 0)?,
-                "w" => take_number(rest, 1, 2, 1, 53, &mut 0)?,
+                "q" => {
+                    let mut q = 1;
+                    let r = take_number(rest, 1, 1, 1, 4, &mut q)?;
+                    parts.month = (q - 1) * 3 + 1;
+                    r
+                }
+                "w" => {
+                    let mut w = 1;
+                    let r = take_number(rest, 1, 2, 1, 53, &mut w)?;
+                    parts.extra_days = (w - 1) * 7;
+                    r
+                }
                 _ => return None,
             };
         } else {
@@ -437,19 +453,8 @@ fn match_pattern(pattern: &str, text: &str) -> Option<DateParts> {
 }
 
 /// Takes `min..=max_len` ASCII digits (greedily) whose value lies in `lo..=hi`.
-fn take_number<'a>(
-    s: &'a str,
-    min_len: usize,
-    max_len: usize,
-    lo: i64,
-    hi: i64,
-    out: &mut i64,
-) -> Option<&'a str> {
-    let len = s
-        .bytes()
-        .take(max_len)
-        .take_while(u8::is_ascii_digit)
-        .count();
+fn take_number<'a>(s: &'a str, min_len: usize, max_len: usize, lo: i64, hi: i64, out: &mut i64) -> Option<&'a str> {
+    let len = s.bytes().take(max_len).take_while(u8::is_ascii_digit).count();
     if len < min_len {
         return None;
     }
@@ -510,10 +515,13 @@ enum Plan {
     Kpi {
         column: usize,
     },
+    /// `grouped`: a colour category with several rows per bar category, drawn side by side (`xOffset`); without
+    /// it each category has one bar, coloured.
     Bar {
         category: usize,
         measures: Vec<usize>,
         color: Option<usize>,
+        grouped: bool,
         rows: Vec<usize>,
         orient: Orient,
     },
@@ -543,11 +551,7 @@ struct Roles {
 fn roles(result: &ResultSet) -> Roles {
     let mut roles = Roles::default();
     for (i, col) in result.columns.iter().enumerate() {
-        let values: Vec<&Value> = result
-            .rows
-            .iter()
-            .map(|r| r.get(i).unwrap_or(&Value::Null))
-            .collect();
+        let values: Vec<&Value> = result.rows.iter().map(|r| r.get(i).unwrap_or(&Value::Null)).collect();
         match column_role(&col.name, &values) {
             Role::Measure => roles.measures.push(i),
             Role::Time { temporal } => roles.times.push((i, temporal)),
@@ -563,22 +567,16 @@ fn plan(result: &ResultSet) -> Option<Plan> {
     if n == 0 || result.columns.is_empty() {
         return None;
     }
-    if n == 1 && result.columns.len() == 1 {
-        let numeric = result.rows[0]
-            .first()
-            .and_then(Value::as_f64)
-            .is_some_and(f64::is_finite);
-        return numeric.then_some(Plan::Kpi { column: 0 });
+    if n == 1 {
+        // One row is a number to show large, or a record that reads best as a table.
+        let numeric = result.rows[0].first().and_then(Value::as_f64).is_some_and(f64::is_finite);
+        return (result.columns.len() == 1 && numeric).then_some(Plan::Kpi { column: 0 });
     }
     let roles = roles(result);
     if roles.unusable > 0 {
         return None;
     }
-    match (
-        roles.times.as_slice(),
-        roles.categories.as_slice(),
-        roles.measures.as_slice(),
-    ) {
+    match (roles.times.as_slice(), roles.categories.as_slice(), roles.measures.as_slice()) {
         ([(time, temporal)], [], measures) if !measures.is_empty() => {
             if distinct_count(result, *time) >= 2 {
                 line_plan(*time, *temporal, measures.to_vec(), None, n)
@@ -587,24 +585,18 @@ fn plan(result: &ResultSet) -> Option<Plan> {
             }
         }
         ([(time, temporal)], [category], [measure]) => {
+            // Each series needs two points on average, or the "lines" are scattered dots.
             let series = distinct_count(result, *category);
-            let ok = series <= MAX_SERIES && distinct_count(result, *time) >= 2;
-            ok.then(|| line_plan(*time, *temporal, vec![*measure], Some(*category), n))
-                .flatten()
+            let ok = series <= MAX_SERIES && distinct_count(result, *time) >= 2 && n >= 2 * series;
+            ok.then(|| line_plan(*time, *temporal, vec![*measure], Some(*category), n)).flatten()
         }
-        ([], [], [x, y]) if n >= 2 => Some(Plan::Scatter {
-            x: *x,
-            y: *y,
-            rows: n.min(POINT_CAP),
-        }),
-        ([], [category], measures) if !measures.is_empty() => {
-            bar_plan(result, *category, measures.to_vec(), None)
-        }
+        ([], [], [x, y]) => match group_key(result, *x, *y) {
+            Some((key, measure)) => bar_plan(result, key, vec![measure], None),
+            None => Some(Plan::Scatter { x: *x, y: *y, rows: n.min(POINT_CAP) }),
+        },
+        ([], [category], measures) if !measures.is_empty() => bar_plan(result, *category, measures.to_vec(), None),
         ([], [first, second], [measure]) => {
-            let (first_n, second_n) = (
-                distinct_count(result, *first),
-                distinct_count(result, *second),
-            );
+            let (first_n, second_n) = (distinct_count(result, *first), distinct_count(result, *second));
             if second_n <= MAX_SERIES {
                 bar_plan(result, *first, vec![*measure], Some(*second))
             } else if first_n <= MAX_SERIES {
@@ -617,36 +609,49 @@ fn plan(result: &ResultSet) -> Option<Plan> {
     }
 }
 
-fn line_plan(
-    time: usize,
-    temporal: bool,
-    measures: Vec<usize>,
-    color: Option<usize>,
-    n: usize,
-) -> Option<Plan> {
-    (measures.len() <= MAX_SERIES).then_some(Plan::Line {
-        time,
-        temporal,
-        measures,
-        color,
-        rows: n.min(POINT_CAP),
-    })
+/// For two number columns where one is an aggregate (`count(*)`, `total`, `평균`…) and the other holds distinct
+/// integers, the integers are the GROUP BY key: `(key, measure)` for a bar chart rather than a scatter.
+fn group_key(result: &ResultSet, a: usize, b: usize) -> Option<(usize, usize)> {
+    let is_key = |c: usize| {
+        let values: Vec<&Value> = result.rows.iter().filter_map(|r| r.get(c)).collect();
+        values.iter().all(|v| integer_value(v).is_some()) && distinct_count(result, c) == values.len()
+    };
+    let name = |c: usize| result.columns.get(c).map_or("", |col| col.name.as_str());
+    if is_aggregate_name(name(b)) && is_key(a) {
+        Some((a, b))
+    } else if is_aggregate_name(name(a)) && is_key(b) {
+        Some((b, a))
+    } else {
+        None
+    }
+}
+
+/// Names that say a column is an aggregate: `count(*)`, `SUM(price)`, `total_sales`, `avg_age`, `주문건수`.
+fn is_aggregate_name(name: &str) -> bool {
+    let lower = name.trim().to_lowercase();
+    let call = ["count(", "sum(", "avg(", "min(", "max(", "total("].iter().any(|f| lower.starts_with(f));
+    let word = name_tokens(name)
+        .iter()
+        .any(|t| matches!(t.as_str(), "count" | "cnt" | "sum" | "total" | "avg" | "average" | "mean"));
+    let korean = ["건수", "개수", "합계", "평균", "총", "수"].iter().any(|k| lower.contains(k));
+    call || word || korean
+}
+
+fn line_plan(time: usize, temporal: bool, measures: Vec<usize>, color: Option<usize>, n: usize) -> Option<Plan> {
+    (measures.len() <= MAX_SERIES).then_some(Plan::Line { time, temporal, measures, color, rows: n.min(POINT_CAP) })
 }
 
 /// Bars: at most [`BAR_TABLE_THRESHOLD`] rows; keeps the first categories (in row order) so that about
 /// [`BAR_CAP`] bars are drawn, with all rows of each kept category.
-fn bar_plan(
-    result: &ResultSet,
-    category: usize,
-    measures: Vec<usize>,
-    color: Option<usize>,
-) -> Option<Plan> {
+fn bar_plan(result: &ResultSet, category: usize, measures: Vec<usize>, color: Option<usize>) -> Option<Plan> {
     let n = result.rows.len();
     if n > BAR_TABLE_THRESHOLD || measures.len() > MAX_SERIES {
         return None;
     }
+    let grouped = color.is_some() && distinct_count(result, category) < n;
     let per_category = match color {
-        Some(c) => distinct_count(result, c).max(1),
+        Some(c) if grouped => distinct_count(result, c).max(1),
+        Some(_) => 1,
         None => measures.len(),
     };
     let max_categories = (BAR_CAP / per_category).max(5);
@@ -660,13 +665,7 @@ fn bar_plan(
         }
     }
     let orient = bar_orientation(result, category, seen.len());
-    Some(Plan::Bar {
-        category,
-        measures,
-        color,
-        rows,
-        orient,
-    })
+    Some(Plan::Bar { category, measures, color, grouped, rows, orient })
 }
 
 /// Horizontal when labels are long or bars are many, so labels stay readable without rotation.
@@ -675,19 +674,10 @@ fn bar_orientation(result: &ResultSet, category: usize, categories: usize) -> Or
         .rows
         .iter()
         .filter_map(|r| r.get(category))
-        .map(|v| {
-            v.to_display()
-                .chars()
-                .map(|c| if c.is_ascii() { 1 } else { 2 })
-                .sum::<usize>()
-        })
+        .map(|v| v.to_display().chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>())
         .max()
         .unwrap_or(0);
-    if widest > LONG_LABEL_UNITS || categories > MANY_BARS {
-        Orient::Horizontal
-    } else {
-        Orient::Vertical
-    }
+    if widest > LONG_LABEL_UNITS || categories > MANY_BARS { Orient::Horizontal } else { Orient::Vertical }
 }
 
 /// Distinct non-null display values of a column, counting stops after [`DISTINCT_LIMIT`].
@@ -715,11 +705,7 @@ fn field_names(result: &ResultSet) -> Vec<String> {
     let mut used = HashSet::new();
     let mut names = Vec::with_capacity(result.columns.len());
     for (i, col) in result.columns.iter().enumerate() {
-        let base = if col.name.trim().is_empty() {
-            format!("column {}", i + 1)
-        } else {
-            col.name.clone()
-        };
+        let base = if col.name.trim().is_empty() { format!("column {}", i + 1) } else { col.name.clone() };
         let mut name = base.clone();
         let mut k = 2;
         while !used.insert(name.clone()) {
@@ -747,11 +733,9 @@ pub fn field_ref(name: &str) -> String {
 fn cell(value: &Value, measure: bool) -> Json {
     let json = value.to_json();
     match (&json, measure) {
-        (Json::String(_), true) => value
-            .as_f64()
-            .and_then(serde_json::Number::from_f64)
-            .map(Json::Number)
-            .unwrap_or(Json::Null),
+        (Json::String(_), true) => {
+            value.as_f64().and_then(serde_json::Number::from_f64).map(Json::Number).unwrap_or(Json::Null)
+        }
         _ => json,
     }
 }
@@ -765,12 +749,7 @@ fn data_values(result: &ResultSet, fields: &[String], rows: &[usize], measures: 
             let obj: Map<String, Json> = fields
                 .iter()
                 .enumerate()
-                .map(|(i, f)| {
-                    (
-                        f.clone(),
-                        cell(row.get(i).unwrap_or(&Value::Null), measures.contains(&i)),
-                    )
-                })
+                .map(|(i, f)| (f.clone(), cell(row.get(i).unwrap_or(&Value::Null), measures.contains(&i))))
                 .collect();
             Json::Object(obj)
         })
@@ -780,9 +759,7 @@ fn data_values(result: &ResultSet, fields: &[String], rows: &[usize], measures: 
 
 /// Whether the person reads Korean (the title has Hangul): notes follow the title's language.
 fn korean(title: &str) -> bool {
-    title
-        .chars()
-        .any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c) || ('\u{3131}'..='\u{318E}').contains(&c))
+    title.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c) || ('\u{3131}'..='\u{318E}').contains(&c))
 }
 
 /// A number with thousands separators.
@@ -790,7 +767,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -804,17 +781,9 @@ fn cap_note(title: &str, shown: usize, total: usize, truncated: bool) -> Option<
     let mut notes = Vec::new();
     if shown < total {
         notes.push(if ko {
-            format!(
-                "전체 {}행 중 처음 {}행 표시",
-                thousands(total),
-                thousands(shown)
-            )
+            format!("전체 {}행 중 처음 {}행 표시", thousands(total), thousands(shown))
         } else {
-            format!(
-                "first {} of {} rows shown",
-                thousands(shown),
-                thousands(total)
-            )
+            format!("first {} of {} rows shown", thousands(shown), thousands(total))
         });
     }
     if truncated {
@@ -829,11 +798,8 @@ fn cap_note(title: &str, shown: usize, total: usize, truncated: bool) -> Option<
 
 /// A fold's output names, `key`/`value` unless a column already uses them.
 fn fold_names(fields: &[String], ko: bool) -> (String, String) {
-    let (mut key, mut value) = if ko {
-        ("항목".to_string(), "값".to_string())
-    } else {
-        ("key".to_string(), "value".to_string())
-    };
+    let (mut key, mut value) =
+        if ko { ("항목".to_string(), "값".to_string()) } else { ("key".to_string(), "value".to_string()) };
     while fields.contains(&key) {
         key.push('_');
     }
@@ -846,54 +812,19 @@ fn fold_names(fields: &[String], ko: bool) -> (String, String) {
 fn build_spec(title: &str, result: &ResultSet, fields: &[String], plan: &Plan) -> Json {
     let total = result.rows.len();
     let (kind, shown, mut spec, what) = match plan {
-        Plan::Kpi { column } => (
-            ChartKind::Kpi,
-            1,
-            kpi_spec(result, fields, *column),
-            fields[*column].clone(),
-        ),
-        Plan::Bar {
-            category,
-            measures,
-            color,
-            rows,
-            orient,
-        } => {
-            let spec = bar_spec(
-                title, result, fields, *category, measures, *color, rows, *orient,
-            );
-            (
-                ChartKind::Bar,
-                rows.len(),
-                spec,
-                describe(fields, measures, Some(*category), *color),
-            )
+        Plan::Kpi { column } => (ChartKind::Kpi, 1, kpi_spec(result, fields, *column), fields[*column].clone()),
+        Plan::Bar { category, measures, color, grouped, rows, orient } => {
+            let colour = color.map(|c| (c, *grouped));
+            let spec = bar_spec(title, result, fields, *category, measures, colour, rows, *orient);
+            (ChartKind::Bar, rows.len(), spec, describe(fields, measures, Some(*category), *color))
         }
-        Plan::Line {
-            time,
-            temporal,
-            measures,
-            color,
-            rows,
-        } => {
-            let spec = line_spec(
-                title, result, fields, *time, *temporal, measures, *color, *rows,
-            );
-            (
-                ChartKind::Line,
-                *rows,
-                spec,
-                describe(fields, measures, Some(*time), *color),
-            )
+        Plan::Line { time, temporal, measures, color, rows } => {
+            let spec = line_spec(title, result, fields, *time, *temporal, measures, *color, *rows);
+            (ChartKind::Line, *rows, spec, describe(fields, measures, Some(*time), *color))
         }
         Plan::Scatter { x, y, rows } => {
             let spec = scatter_spec(result, fields, *x, *y, *rows);
-            (
-                ChartKind::Scatter,
-                *rows,
-                spec,
-                format!("{} vs {}", fields[*y], fields[*x]),
-            )
+            (ChartKind::Scatter, *rows, spec, format!("{} vs {}", fields[*y], fields[*x]))
         }
     };
     let note = cap_note(title, shown, total, result.truncated);
@@ -905,15 +836,8 @@ fn build_spec(title: &str, result: &ResultSet, fields: &[String], plan: &Plan) -
     head.insert("$schema".into(), json!(VEGA_LITE_SCHEMA));
     match (title.trim().is_empty(), note) {
         (false, None) => _ = head.insert("title".into(), json!(title.trim())),
-        (false, Some(note)) => {
-            _ = head.insert(
-                "title".into(),
-                json!({"text": title.trim(), "subtitle": note}),
-            )
-        }
-        (true, Some(note)) => {
-            _ = head.insert("title".into(), json!({"text": "", "subtitle": note}))
-        }
+        (false, Some(note)) => _ = head.insert("title".into(), json!({"text": title.trim(), "subtitle": note})),
+        (true, Some(note)) => _ = head.insert("title".into(), json!({"text": "", "subtitle": note})),
         (true, None) => {}
     }
     head.insert("description".into(), json!(description));
@@ -924,12 +848,7 @@ fn build_spec(title: &str, result: &ResultSet, fields: &[String], plan: &Plan) -
 }
 
 /// "m1, m2 by category and color" for the description.
-fn describe(
-    fields: &[String],
-    measures: &[usize],
-    by: Option<usize>,
-    color: Option<usize>,
-) -> String {
+fn describe(fields: &[String], measures: &[usize], by: Option<usize>, color: Option<usize>) -> String {
     let names: Vec<&str> = measures.iter().map(|&m| fields[m].as_str()).collect();
     let mut s = names.join(", ");
     if let Some(b) = by {
@@ -941,17 +860,17 @@ fn describe(
     s
 }
 
-/// A d3 number format that shows a KPI value faithfully: integers with separators, decimals at their scale.
-fn kpi_format(value: &Value) -> String {
+/// A d3 number format that shows a KPI value faithfully: integers with separators (identifiers and years
+/// without), decimals at their scale.
+fn kpi_format(name: &str, value: &Value) -> String {
+    if integer_value(value).is_some() && (is_identifier_name(name) || time_hint(name).is_some()) {
+        return "d".to_string();
+    }
     match value {
         Value::Int(_) => ",".to_string(),
         Value::Decimal(d) => {
             let scale = d.split_once('.').map_or(0, |(_, f)| f.len()).min(6);
-            if scale == 0 {
-                ",".to_string()
-            } else {
-                format!(",.{scale}f")
-            }
+            if scale == 0 { ",".to_string() } else { format!(",.{scale}f") }
         }
         other => {
             let v = other.as_f64().unwrap_or(0.0).abs();
@@ -968,11 +887,7 @@ fn kpi_format(value: &Value) -> String {
 }
 
 fn kpi_spec(result: &ResultSet, fields: &[String], column: usize) -> Json {
-    let value = result
-        .rows
-        .first()
-        .and_then(|r| r.get(column))
-        .unwrap_or(&Value::Null);
+    let value = result.rows.first().and_then(|r| r.get(column)).unwrap_or(&Value::Null);
     let field = &fields[column];
     json!({
         "data": data_values(result, fields, &[0], &[column]),
@@ -980,7 +895,7 @@ fn kpi_spec(result: &ResultSet, fields: &[String], column: usize) -> Json {
         "layer": [
             {
                 "mark": {"type": "text", "fontSize": 56, "fontWeight": "bold", "baseline": "middle"},
-                "encoding": {"text": {"field": field_ref(field), "type": "quantitative", "format": kpi_format(value)}}
+                "encoding": {"text": {"field": field_ref(field), "type": "quantitative", "format": kpi_format(field, value)}}
             },
             {
                 "mark": {"type": "text", "fontSize": 18, "dy": 52, "color": "#555555", "baseline": "middle"},
@@ -997,7 +912,7 @@ fn bar_spec(
     fields: &[String],
     category: usize,
     measures: &[usize],
-    color: Option<usize>,
+    color: Option<(usize, bool)>,
     rows: &[usize],
     orient: Orient,
 ) -> Json {
@@ -1019,35 +934,55 @@ fn bar_spec(
         let folded: Vec<String> = measures.iter().map(|&m| field_ref(&fields[m])).collect();
         let order: Vec<&str> = measures.iter().map(|&m| fields[m].as_str()).collect();
         spec["transform"] = json!([{"fold": folded, "as": [key, val]}]);
-        enc.insert(
-            value.into(),
-            json!({"field": field_ref(&val), "type": "quantitative", "title": order.join(", ")}),
-        );
-        enc.insert(
-            offset.into(),
-            json!({"field": field_ref(&key), "sort": order}),
-        );
-        enc.insert(
-            "color".into(),
-            json!({"field": field_ref(&key), "type": "nominal", "sort": order, "title": null}),
-        );
+        enc.insert(value.into(), json!({"field": field_ref(&val), "type": "quantitative", "title": order.join(", ")}));
+        enc.insert(offset.into(), json!({"field": field_ref(&key), "sort": order}));
+        enc.insert("color".into(), json!({"field": field_ref(&key), "type": "nominal", "sort": order, "title": null}));
     } else {
         let m = &fields[measures[0]];
-        enc.insert(
-            value.into(),
-            json!({"field": field_ref(m), "type": "quantitative", "title": m}),
-        );
-        if let Some(c) = color {
+        enc.insert(value.into(), json!({"field": field_ref(m), "type": "quantitative", "title": m}));
+        if let Some((c, grouped)) = color {
             let c = &fields[c];
-            enc.insert(offset.into(), json!({"field": field_ref(c), "sort": null}));
-            enc.insert(
-                "color".into(),
-                json!({"field": field_ref(c), "type": "nominal", "sort": null, "title": c}),
-            );
+            if grouped {
+                enc.insert(offset.into(), json!({"field": field_ref(c), "sort": null}));
+            }
+            enc.insert("color".into(), json!({"field": field_ref(c), "type": "nominal", "sort": null, "title": c}));
         }
     }
     spec["encoding"] = Json::Object(enc);
     spec
+}
+
+/// The chronological position of a time value: integers (and integer text) as themselves, other text by its
+/// date pattern or month name.
+fn time_key(value: &Value) -> Option<f64> {
+    match value {
+        Value::Text(s) => {
+            let t = s.trim();
+            text_time_key(t).or_else(|| t.parse::<i64>().ok().map(|i| i as f64))
+        }
+        other => integer_value(other).map(|i| i as f64),
+    }
+}
+
+/// The `sort` of an ordinal time axis: `null` (keep the query's order) when the rows are already in time order
+/// or their order cannot be known (month names), else the distinct values in time order.
+fn time_sort(result: &ResultSet, time: usize, rows: usize) -> Json {
+    let mut seen = HashSet::new();
+    let mut distinct: Vec<(&Value, f64)> = Vec::new();
+    for value in result.rows.iter().take(rows).filter_map(|r| r.get(time)) {
+        if matches!(value, Value::Null) || !seen.insert(value.to_display()) {
+            continue;
+        }
+        match time_key(value) {
+            Some(key) => distinct.push((value, key)),
+            None => return Json::Null,
+        }
+    }
+    if distinct.windows(2).all(|w| w[0].1 <= w[1].1) {
+        return Json::Null;
+    }
+    distinct.sort_by(|a, b| a.1.total_cmp(&b.1));
+    Json::Array(distinct.into_iter().map(|(v, _)| v.to_json()).collect())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1062,11 +997,7 @@ fn line_spec(
     rows: usize,
 ) -> Json {
     let row_ids: Vec<usize> = (0..rows).collect();
-    let series = if measures.len() > 1 {
-        measures.len()
-    } else {
-        color.map_or(1, |c| distinct_count(result, c))
-    };
+    let series = if measures.len() > 1 { measures.len() } else { color.map_or(1, |c| distinct_count(result, c)) };
     let point = rows / series.max(1) <= LINE_POINTS_UP_TO;
     let mut spec = json!({
         "data": data_values(result, fields, &row_ids, measures),
@@ -1076,7 +1007,7 @@ fn line_spec(
     let x = if temporal {
         json!({"field": field_ref(t), "type": "temporal", "title": t})
     } else {
-        json!({"field": field_ref(t), "type": "ordinal", "sort": null, "title": t})
+        json!({"field": field_ref(t), "type": "ordinal", "sort": time_sort(result, time, rows), "title": t})
     };
     let mut enc = Map::new();
     enc.insert("x".into(), x);
@@ -1085,26 +1016,14 @@ fn line_spec(
         let folded: Vec<String> = measures.iter().map(|&m| field_ref(&fields[m])).collect();
         let order: Vec<&str> = measures.iter().map(|&m| fields[m].as_str()).collect();
         spec["transform"] = json!([{"fold": folded, "as": [key, val]}]);
-        enc.insert(
-            "y".into(),
-            json!({"field": field_ref(&val), "type": "quantitative", "title": order.join(", ")}),
-        );
-        enc.insert(
-            "color".into(),
-            json!({"field": field_ref(&key), "type": "nominal", "sort": order, "title": null}),
-        );
+        enc.insert("y".into(), json!({"field": field_ref(&val), "type": "quantitative", "title": order.join(", ")}));
+        enc.insert("color".into(), json!({"field": field_ref(&key), "type": "nominal", "sort": order, "title": null}));
     } else {
         let m = &fields[measures[0]];
-        enc.insert(
-            "y".into(),
-            json!({"field": field_ref(m), "type": "quantitative", "title": m}),
-        );
+        enc.insert("y".into(), json!({"field": field_ref(m), "type": "quantitative", "title": m}));
         if let Some(c) = color {
             let c = &fields[c];
-            enc.insert(
-                "color".into(),
-                json!({"field": field_ref(c), "type": "nominal", "sort": null, "title": c}),
-            );
+            enc.insert("color".into(), json!({"field": field_ref(c), "type": "nominal", "sort": null, "title": c}));
         }
     }
     spec["encoding"] = Json::Object(enc);
@@ -1131,13 +1050,7 @@ mod tests {
 
     fn rs(columns: &[&str], rows: Vec<Vec<Value>>) -> ResultSet {
         ResultSet {
-            columns: columns
-                .iter()
-                .map(|c| ResultColumn {
-                    name: c.to_string(),
-                    decl_type: None,
-                })
-                .collect(),
+            columns: columns.iter().map(|c| ResultColumn { name: c.to_string(), decl_type: None }).collect(),
             rows,
             truncated: false,
         }
@@ -1164,8 +1077,7 @@ mod tests {
 
     #[test]
     fn single_number_is_kpi_with_label() {
-        let spec =
-            check(&rs(&["총 매출"], vec![vec![i(1_234_567)]]), ChartKind::Kpi).expect("spec");
+        let spec = check(&rs(&["총 매출"], vec![vec![i(1_234_567)]]), ChartKind::Kpi).expect("spec");
         assert_eq!(spec["$schema"], VEGA_LITE_SCHEMA);
         assert_eq!(spec["title"], "제목");
         assert_eq!(values(&spec), &vec![json!({"총 매출": 1_234_567})]);
@@ -1186,10 +1098,7 @@ mod tests {
     fn kpi_needs_a_number() {
         check(&rs(&["name"], vec![vec![t("서울")]]), ChartKind::Table);
         check(&rs(&["total"], vec![vec![Value::Null]]), ChartKind::Table);
-        check(
-            &rs(&["ratio"], vec![vec![Value::Float(f64::NAN)]]),
-            ChartKind::Table,
-        );
+        check(&rs(&["ratio"], vec![vec![Value::Float(f64::NAN)]]), ChartKind::Table);
         // A single number column over many rows is not a KPI.
         check(&rs(&["n"], vec![vec![i(1)], vec![i(2)]]), ChartKind::Table);
     }
@@ -1202,42 +1111,22 @@ mod tests {
 
     #[test]
     fn category_and_measure_is_bar_in_query_order() {
-        let r = rs(
-            &["region", "sales"],
-            vec![
-                vec![t("서울"), i(30)],
-                vec![t("부산"), i(-5)],
-                vec![t("대구"), i(12)],
-            ],
-        );
+        let r = rs(&["region", "sales"], vec![vec![t("서울"), i(30)], vec![t("부산"), i(-5)], vec![t("대구"), i(12)]]);
         let spec = check(&r, ChartKind::Bar).expect("spec");
         assert_eq!(spec["mark"]["type"], "bar");
         assert_eq!(spec["encoding"]["x"]["field"], "region");
         assert_eq!(spec["encoding"]["x"]["sort"], Json::Null);
-        assert!(
-            spec["encoding"]["x"]
-                .as_object()
-                .expect("x")
-                .contains_key("sort")
-        );
+        assert!(spec["encoding"]["x"].as_object().expect("x").contains_key("sort"));
         assert_eq!(spec["encoding"]["y"]["type"], "quantitative");
-        let regions: Vec<&str> = values(&spec)
-            .iter()
-            .filter_map(|v| v["region"].as_str())
-            .collect();
+        let regions: Vec<&str> = values(&spec).iter().filter_map(|v| v["region"].as_str()).collect();
         assert_eq!(regions, ["서울", "부산", "대구"]);
         assert_eq!(values(&spec)[1]["sales"], json!(-5));
     }
 
     #[test]
     fn decimals_are_numbers_even_beyond_f64() {
-        let r = rs(
-            &["제품", "금액"],
-            vec![
-                vec![t("가"), d("10.25")],
-                vec![t("나"), d("12345678901234567890.123456789")],
-            ],
-        );
+        let r =
+            rs(&["제품", "금액"], vec![vec![t("가"), d("10.25")], vec![t("나"), d("12345678901234567890.123456789")]]);
         let spec = check(&r, ChartKind::Bar).expect("spec");
         assert_eq!(values(&spec)[0]["금액"], json!(10.25));
         assert!(values(&spec)[1]["금액"].is_f64());
@@ -1245,13 +1134,7 @@ mod tests {
 
     #[test]
     fn long_labels_or_many_bars_turn_horizontal() {
-        let r = rs(
-            &["product", "n"],
-            vec![
-                vec![t("아주 긴 상품 이름입니다 정말로"), i(3)],
-                vec![t("b"), i(4)],
-            ],
-        );
+        let r = rs(&["product", "n"], vec![vec![t("아주 긴 상품 이름입니다 정말로"), i(3)], vec![t("b"), i(4)]]);
         let spec = check(&r, ChartKind::Bar).expect("spec");
         assert_eq!(spec["encoding"]["y"]["field"], "product");
         assert_eq!(spec["encoding"]["x"]["type"], "quantitative");
@@ -1265,28 +1148,16 @@ mod tests {
         assert_eq!(values(&spec)[0]["cat"], "c0");
         assert_eq!(spec["title"]["text"], "제목");
         assert_eq!(spec["title"]["subtitle"], "전체 120행 중 처음 50행 표시");
-        assert!(
-            spec["description"]
-                .as_str()
-                .expect("description")
-                .contains("120")
-        );
-        let english = choose_chart(
-            "Sales",
-            &rs(
-                &["cat", "n"],
-                (0..60).map(|k| vec![t(&format!("c{k}")), i(k)]).collect(),
-            ),
-        )
-        .expect("spec");
+        assert!(spec["description"].as_str().expect("description").contains("120"));
+        let english =
+            choose_chart("Sales", &rs(&["cat", "n"], (0..60).map(|k| vec![t(&format!("c{k}")), i(k)]).collect()))
+                .expect("spec");
         assert_eq!(english["title"]["subtitle"], "first 50 of 60 rows shown");
     }
 
     #[test]
     fn too_many_rows_for_bars_is_a_table() {
-        let rows = (0..5_001)
-            .map(|k| vec![t(&format!("c{k}")), i(k)])
-            .collect();
+        let rows = (0..5_001).map(|k| vec![t(&format!("c{k}")), i(k)]).collect();
         check(&rs(&["cat", "n"], rows), ChartKind::Table);
     }
 
@@ -1300,13 +1171,7 @@ mod tests {
 
     #[test]
     fn category_and_several_measures_fold_into_grouped_bars() {
-        let r = rs(
-            &["지역", "매출", "비용"],
-            vec![
-                vec![t("서울"), i(10), i(7)],
-                vec![t("부산"), Value::Null, i(3)],
-            ],
-        );
+        let r = rs(&["지역", "매출", "비용"], vec![vec![t("서울"), i(10), i(7)], vec![t("부산"), Value::Null, i(3)]]);
         let spec = check(&r, ChartKind::Bar).expect("spec");
         assert_eq!(spec["transform"][0]["fold"], json!(["매출", "비용"]));
         assert_eq!(spec["transform"][0]["as"], json!(["항목", "값"]));
@@ -1318,10 +1183,7 @@ mod tests {
 
     #[test]
     fn fold_names_avoid_existing_columns() {
-        let r = rs(
-            &["key", "value", "other"],
-            vec![vec![t("a"), i(1), i(2)], vec![t("b"), i(3), i(4)]],
-        );
+        let r = rs(&["key", "value", "other"], vec![vec![t("a"), i(1), i(2)], vec![t("b"), i(3), i(4)]]);
         let spec = choose_chart("x", &r).expect("spec");
         assert_eq!(spec["transform"][0]["as"], json!(["key_", "value_"]));
     }
@@ -1330,33 +1192,21 @@ mod tests {
     fn two_categories_colour_by_the_one_with_few_values() {
         let r = rs(
             &["store", "channel", "n"],
-            vec![
-                vec![t("s1"), t("web"), i(1)],
-                vec![t("s1"), t("app"), i(2)],
-                vec![t("s2"), t("web"), i(3)],
-            ],
+            vec![vec![t("s1"), t("web"), i(1)], vec![t("s1"), t("app"), i(2)], vec![t("s2"), t("web"), i(3)]],
         );
         let spec = check(&r, ChartKind::Bar).expect("spec");
         assert_eq!(spec["encoding"]["x"]["field"], "store");
         assert_eq!(spec["encoding"]["color"]["field"], "channel");
         assert_eq!(spec["encoding"]["xOffset"]["field"], "channel");
         // The first has few values and the second many: they swap.
-        let rows = (0..20)
-            .map(|k| {
-                vec![
-                    t(if k % 2 == 0 { "A" } else { "B" }),
-                    t(&format!("p{k}")),
-                    i(k),
-                ]
-            })
-            .collect();
+        let rows = (0..20).map(|k| vec![t(if k % 2 == 0 { "A" } else { "B" }), t(&format!("p{k}")), i(k)]).collect();
         let spec = check(&rs(&["grade", "product", "n"], rows), ChartKind::Bar).expect("spec");
         assert_eq!(spec["encoding"]["x"]["field"], "product");
         assert_eq!(spec["encoding"]["color"]["field"], "grade");
+        // One row per product: coloured bars, not side-by-side slots.
+        assert!(spec["encoding"].get("xOffset").is_none());
         // Both have many values: a table.
-        let rows = (0..30)
-            .map(|k| vec![t(&format!("a{k}")), t(&format!("b{k}")), i(k)])
-            .collect();
+        let rows = (0..30).map(|k| vec![t(&format!("a{k}")), t(&format!("b{k}")), i(k)]).collect();
         check(&rs(&["a", "b", "n"], rows), ChartKind::Table);
     }
 
@@ -1369,10 +1219,7 @@ mod tests {
             ("2024-03-15T10:00:00Z", "2024-03-15T11:30:00.250+09:00"),
             ("2023", "2024"),
         ] {
-            let r = rs(
-                &["period_x", "revenue"],
-                vec![vec![t(a), i(1)], vec![t(b), d("2.5")]],
-            );
+            let r = rs(&["period_x", "revenue"], vec![vec![t(a), i(1)], vec![t(b), d("2.5")]]);
             let spec = check(&r, ChartKind::Line).expect("spec");
             assert_eq!(spec["encoding"]["x"]["type"], "temporal", "{a}");
             assert_eq!(spec["mark"]["type"], "line");
@@ -1388,25 +1235,35 @@ mod tests {
             assert_eq!(spec["encoding"]["x"]["type"], "ordinal", "{name}");
             assert_eq!(spec["encoding"]["x"]["sort"], Json::Null);
         }
-        for (name, a, b) in [
-            ("month", 1, 2),
-            ("월", 11, 12),
-            ("orderMonth", 202401, 202402),
-            ("quarter", 1, 4),
-        ] {
+        for (name, a, b) in [("month", 1, 2), ("월", 11, 12), ("orderMonth", 202401, 202402), ("quarter", 1, 4)] {
             let r = rs(&[name, "n"], vec![vec![i(a), i(5)], vec![i(b), i(7)]]);
             check(&r, ChartKind::Line);
         }
-        let r = rs(
-            &["month", "n"],
-            vec![vec![t("Jan"), i(5)], vec![t("Feb"), i(7)]],
-        );
+        let r = rs(&["month", "n"], vec![vec![t("Jan"), i(5)], vec![t("Feb"), i(7)]]);
         check(&r, ChartKind::Line);
-        let r = rs(
-            &["분기", "n"],
-            vec![vec![t("2024Q1"), i(5)], vec![t("2024Q2"), i(7)]],
-        );
+        let r = rs(&["분기", "n"], vec![vec![t("2024Q1"), i(5)], vec![t("2024Q2"), i(7)]]);
         check(&r, ChartKind::Line);
+    }
+
+    #[test]
+    fn month_names_are_time_and_other_words_are_categories() {
+        for (a, b) in [
+            ("Jan", "February"),
+            ("July 1942", "Sept 1943"),
+            ("December 2", "December 24"),
+            ("Mar 5, 2024", "Apr 1, 2024"),
+        ] {
+            let r = rs(&["when", "n"], vec![vec![t(a), i(1)], vec![t(b), i(2)]]);
+            check(&r, ChartKind::Line);
+        }
+        let r = rs(&["time_of_day", "n"], vec![vec![t("Morning"), i(1)], vec![t("Night"), i(2)]]);
+        check(&r, ChartKind::Bar);
+        let r = rs(&["day_of_week", "n"], vec![vec![t("Friday"), i(1)], vec![t("Monday"), i(2)]]);
+        check(&r, ChartKind::Bar);
+        let r = rs(&["month", "n"], vec![vec![t("202403"), i(1)], vec![t("202404"), i(2)]]);
+        check(&r, ChartKind::Line);
+        let r = rs(&["x", "n"], vec![vec![t("Mayor"), i(1)], vec![t("Jan 99"), i(2)]]);
+        check(&r, ChartKind::Bar);
     }
 
     #[test]
@@ -1415,30 +1272,18 @@ mod tests {
         let r = rs(&["k", "n"], vec![vec![i(2023), i(5)], vec![i(2024), i(7)]]);
         check(&r, ChartKind::Scatter);
         // Out of range under a year name: not time either.
-        let r = rs(
-            &["year", "n"],
-            vec![vec![i(1800), i(5)], vec![i(2024), i(7)]],
-        );
+        let r = rs(&["year", "n"], vec![vec![i(1800), i(5)], vec![i(2024), i(7)]]);
         check(&r, ChartKind::Scatter);
         // Month-named measures with large values stay measures.
-        let r = rs(
-            &["region", "월"],
-            vec![vec![t("a"), i(500)], vec![t("b"), i(700)]],
-        );
+        let r = rs(&["region", "월"], vec![vec![t("a"), i(500)], vec![t("b"), i(700)]]);
         check(&r, ChartKind::Bar);
     }
 
     #[test]
     fn text_that_only_looks_numeric_is_a_category() {
-        let r = rs(
-            &["code", "n"],
-            vec![vec![t("1234"), i(1)], vec![t("0042"), i(2)]],
-        );
+        let r = rs(&["code", "n"], vec![vec![t("1234"), i(1)], vec![t("0042"), i(2)]]);
         check(&r, ChartKind::Bar);
-        let r = rs(
-            &["d", "n"],
-            vec![vec![t("2024-13-01"), i(1)], vec![t("2024-02-30"), i(2)]],
-        );
+        let r = rs(&["d", "n"], vec![vec![t("2024-13-01"), i(1)], vec![t("2024-02-30"), i(2)]]);
         check(&r, ChartKind::Bar);
     }
 
@@ -1446,10 +1291,7 @@ mod tests {
     fn time_with_several_measures_folds_into_series() {
         let r = rs(
             &["날짜", "매출", "비용"],
-            vec![
-                vec![t("2024-01-01"), i(1), i(2)],
-                vec![t("2024-01-02"), Value::Null, i(3)],
-            ],
+            vec![vec![t("2024-01-01"), i(1), i(2)], vec![t("2024-01-02"), Value::Null, i(3)]],
         );
         let spec = check(&r, ChartKind::Line).expect("spec");
         assert_eq!(spec["transform"][0]["fold"], json!(["매출", "비용"]));
@@ -1464,6 +1306,7 @@ mod tests {
                 vec![t("2024-01"), t("a"), i(1)],
                 vec![t("2024-01"), t("b"), i(2)],
                 vec![t("2024-02"), t("a"), i(3)],
+                vec![t("2024-02"), t("b"), Value::Null],
             ],
         );
         let spec = check(&r, ChartKind::Line).expect("spec");
@@ -1472,19 +1315,67 @@ mod tests {
     }
 
     #[test]
-    fn one_time_point_is_a_bar() {
+    fn one_row_records_are_tables() {
+        check(&rs(&["month", "n"], vec![vec![t("2024-01"), i(3)]]), ChartKind::Table);
+        check(&rs(&["city", "n"], vec![vec![t("Seoul"), i(3)]]), ChartKind::Table);
         check(
-            &rs(&["month", "n"], vec![vec![t("2024-01"), i(3)]]),
-            ChartKind::Bar,
+            &rs(&["lat", "long", "city"], vec![vec![Value::Float(37.5), Value::Float(127.0), t("Seoul")]]),
+            ChartKind::Table,
         );
     }
 
     #[test]
-    fn two_measures_are_a_scatter() {
+    fn identifiers_and_years_in_kpis_have_no_separators() {
+        let spec = check(&rs(&["student_id"], vec![vec![i(906210)]]), ChartKind::Kpi).expect("spec");
+        assert_eq!(spec["layer"][0]["encoding"]["text"]["format"], "d");
+        let spec = check(&rs(&["max(year)"], vec![vec![i(2024)]]), ChartKind::Kpi).expect("spec");
+        assert_eq!(spec["layer"][0]["encoding"]["text"]["format"], "d");
+    }
+
+    #[test]
+    fn integer_group_keys_with_an_aggregate_are_bars() {
+        let r = rs(&["major", "count(*)"], vec![vec![i(50), i(2)], vec![i(540), i(7)], vec![i(600), i(1)]]);
+        let spec = check(&r, ChartKind::Bar).expect("spec");
+        assert_eq!(spec["encoding"]["x"]["field"], "major");
+        assert_eq!(spec["encoding"]["x"]["type"], "nominal");
+        let r = rs(&["총 건수", "층"], vec![vec![i(9), i(1)], vec![i(4), i(2)]]);
+        let spec = check(&r, ChartKind::Bar).expect("spec");
+        assert_eq!(spec["encoding"]["x"]["field"], "층");
+        // Repeated integers are not a key: a scatter.
+        let r = rs(&["age", "count(*)"], vec![vec![i(20), i(2)], vec![i(20), i(3)]]);
+        check(&r, ChartKind::Scatter);
+    }
+
+    #[test]
+    fn series_of_single_points_are_not_lines() {
+        let rows = (0..5).map(|k| vec![t(&format!("cinema {k}")), i(2000 + k), i(100)]).collect();
+        check(&rs(&["name", "opening_year", "capacity"], rows), ChartKind::Table);
+    }
+
+    #[test]
+    fn ordinal_time_is_put_in_time_order() {
         let r = rs(
-            &["price", "qty"],
-            vec![vec![Value::Float(1.5), i(3)], vec![d("-2.25"), Value::Null]],
+            &["date", "temp"],
+            vec![vec![t("10/14/2013"), i(1)], vec![t("9/2/2013"), i(2)], vec![t("1/5/2014"), i(3)]],
         );
+        let spec = check(&r, ChartKind::Line).expect("spec");
+        assert_eq!(spec["encoding"]["x"]["sort"], json!(["9/2/2013", "10/14/2013", "1/5/2014"]));
+        let r = rs(&["분기", "n"], vec![vec![t("2024Q2"), i(1)], vec![t("2023Q4"), i(2)], vec![t("2024Q1"), i(3)]]);
+        let spec = check(&r, ChartKind::Line).expect("spec");
+        assert_eq!(spec["encoding"]["x"]["sort"], json!(["2023Q4", "2024Q1", "2024Q2"]));
+        let r = rs(&["year", "n"], vec![vec![i(2024), i(1)], vec![i(2022), i(2)]]);
+        let spec = check(&r, ChartKind::Line).expect("spec");
+        assert_eq!(spec["encoding"]["x"]["sort"], json!([2022, 2024]));
+        let r = rs(&["month", "n"], vec![vec![t("Mar"), i(1)], vec![t("Jan"), i(2)]]);
+        assert_eq!(choose_chart("", &r).expect("spec")["encoding"]["x"]["sort"], json!(["Jan", "Mar"]));
+        // Already in order: the query's order.
+        let r = rs(&["year", "n"], vec![vec![i(2022), i(1)], vec![i(2024), i(2)]]);
+        assert_eq!(choose_chart("", &r).expect("spec")["encoding"]["x"]["sort"], Json::Null);
+    }
+
+    #[test]
+    fn two_measures_are_a_scatter() {
+        let r = rs(&["price", "qty"], vec![vec![Value::Float(1.5), i(3)], vec![d("-2.25"), Value::Null]]);
         let spec = check(&r, ChartKind::Scatter).expect("spec");
         assert_eq!(spec["mark"]["type"], "point");
         assert_eq!(spec["encoding"]["x"]["field"], "price");
@@ -1498,65 +1389,27 @@ mod tests {
         let rows = (0..6_000).map(|k| vec![i(k), i(k * 2)]).collect();
         let spec = check(&rs(&["a", "b"], rows), ChartKind::Scatter).expect("spec");
         assert_eq!(values(&spec).len(), POINT_CAP);
-        assert!(
-            spec["title"]["subtitle"]
-                .as_str()
-                .expect("subtitle")
-                .contains("6,000")
-        );
+        assert!(spec["title"]["subtitle"].as_str().expect("subtitle").contains("6,000"));
     }
 
     #[test]
     fn identifiers_are_categories() {
-        let r = rs(
-            &["customer_id", "total"],
-            vec![vec![i(17), i(300)], vec![i(4), i(200)]],
-        );
+        let r = rs(&["customer_id", "total"], vec![vec![i(17), i(300)], vec![i(4), i(200)]]);
         let spec = check(&r, ChartKind::Bar).expect("spec");
         assert_eq!(values(&spec)[0]["customer_id"], 17);
     }
 
     #[test]
     fn all_null_or_unusable_columns_are_tables() {
-        check(
-            &rs(
-                &["a", "b"],
-                vec![
-                    vec![Value::Null, Value::Null],
-                    vec![Value::Null, Value::Null],
-                ],
-            ),
-            ChartKind::Table,
-        );
-        check(
-            &rs(
-                &["a", "b"],
-                vec![vec![t("x"), Value::Null], vec![t("y"), Value::Null]],
-            ),
-            ChartKind::Table,
-        );
-        check(
-            &rs(
-                &["a", "b"],
-                vec![vec![t("x"), Value::Blob(vec![1])], vec![t("y"), i(1)]],
-            ),
-            ChartKind::Table,
-        );
-        check(
-            &rs(
-                &["a", "b", "c", "d"],
-                vec![vec![t("x"), t("y"), t("z"), i(1)]],
-            ),
-            ChartKind::Table,
-        );
+        check(&rs(&["a", "b"], vec![vec![Value::Null, Value::Null], vec![Value::Null, Value::Null]]), ChartKind::Table);
+        check(&rs(&["a", "b"], vec![vec![t("x"), Value::Null], vec![t("y"), Value::Null]]), ChartKind::Table);
+        check(&rs(&["a", "b"], vec![vec![t("x"), Value::Blob(vec![1])], vec![t("y"), i(1)]]), ChartKind::Table);
+        check(&rs(&["a", "b", "c", "d"], vec![vec![t("x"), t("y"), t("z"), i(1)]]), ChartKind::Table);
     }
 
     #[test]
     fn nulls_in_categories_and_ragged_rows_do_not_crash() {
-        let r = rs(
-            &["cat", "n"],
-            vec![vec![Value::Null, i(1)], vec![t("b")], vec![t("c"), i(3)]],
-        );
+        let r = rs(&["cat", "n"], vec![vec![Value::Null, i(1)], vec![t("b")], vec![t("c"), i(3)]]);
         let spec = check(&r, ChartKind::Bar).expect("spec");
         assert_eq!(values(&spec)[0]["cat"], Json::Null);
         assert_eq!(values(&spec)[1]["n"], Json::Null);
@@ -1564,32 +1417,20 @@ mod tests {
 
     #[test]
     fn dotted_and_duplicate_names_are_escaped_and_unique() {
-        let r = rs(
-            &["t.name", "t.name", ""],
-            vec![vec![t("a"), i(1), i(2)], vec![t("b"), i(3), i(4)]],
-        );
+        let r = rs(&["t.name", "t.name", ""], vec![vec![t("a"), i(1), i(2)], vec![t("b"), i(3), i(4)]]);
         let spec = choose_chart("", &r).expect("spec");
         assert_eq!(spec["encoding"]["x"]["field"], "t\\.name");
         assert_eq!(spec["encoding"]["x"]["title"], "t.name");
-        assert_eq!(
-            spec["transform"][0]["fold"],
-            json!(["t\\.name (2)", "column 3"])
-        );
+        assert_eq!(spec["transform"][0]["fold"], json!(["t\\.name (2)", "column 3"]));
         assert!(values(&spec)[0].get("t.name (2)").is_some());
         assert!(spec.get("title").is_none(), "an empty title is left out");
     }
 
     #[test]
     fn too_many_measures_is_a_table() {
-        let names: Vec<String> = std::iter::once("c".to_string())
-            .chain((0..11).map(|k| format!("m{k}")))
-            .collect();
+        let names: Vec<String> = std::iter::once("c".to_string()).chain((0..11).map(|k| format!("m{k}"))).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let row = |s: &str| {
-            std::iter::once(t(s))
-                .chain((0..11).map(i))
-                .collect::<Vec<_>>()
-        };
+        let row = |s: &str| std::iter::once(t(s)).chain((0..11).map(i)).collect::<Vec<_>>();
         check(&rs(&refs, vec![row("a"), row("b")]), ChartKind::Table);
     }
 
@@ -1597,10 +1438,7 @@ mod tests {
     fn iso_timestamps() {
         assert_eq!(iso_timestamp_ms("1970-01-01"), Some(0.0));
         assert_eq!(iso_timestamp_ms("1970-01-02 00:00"), Some(86_400_000.0));
-        assert_eq!(
-            iso_timestamp_ms("2024-03-15T09:00:00+09:00"),
-            iso_timestamp_ms("2024-03-15T00:00:00Z")
-        );
+        assert_eq!(iso_timestamp_ms("2024-03-15T09:00:00+09:00"), iso_timestamp_ms("2024-03-15T00:00:00Z"));
         assert_eq!(iso_timestamp_ms("2000-02-29"), Some(951_782_400_000.0));
         assert_eq!(iso_timestamp_ms("2023-02-29"), None);
         assert_eq!(iso_timestamp_ms("2024-3-5"), None);
@@ -1620,15 +1458,9 @@ mod tests {
 
     #[test]
     fn kind_names_are_stable() {
-        let names: Vec<&str> = [
-            ChartKind::Kpi,
-            ChartKind::Bar,
-            ChartKind::Line,
-            ChartKind::Scatter,
-            ChartKind::Table,
-        ]
-        .map(ChartKind::as_str)
-        .into();
+        let names: Vec<&str> = [ChartKind::Kpi, ChartKind::Bar, ChartKind::Line, ChartKind::Scatter, ChartKind::Table]
+            .map(ChartKind::as_str)
+            .into();
         assert_eq!(names, ["kpi", "bar", "line", "scatter", "table"]);
     }
 }

@@ -160,6 +160,10 @@ fn check_token(
         {
             check_backslashes(&sql[offsets[i]..offsets[i + 1]])
         }
+        Token::DollarQuotedString(s) if !s.tag.as_deref().is_none_or(is_valid_dollar_tag) => Err(refuse(
+            ErrorCode::ForbiddenConstruct,
+            format!("the dollar-quote tag ${}$ is not a valid tag", s.tag.as_deref().unwrap_or_default()),
+        )),
         Token::Word(w) if dialect == Dialect::Postgres && w.quote_style.is_none() && w.value.eq_ignore_ascii_case("u") => {
             match (tokens.get(i + 1).map(|t| &t.token), tokens.get(i + 2).map(|t| &t.token)) {
                 (Some(Token::Ampersand), Some(Token::Word(next))) if next.quote_style == Some('"') => Err(refuse(
@@ -171,6 +175,12 @@ fn check_token(
         }
         _ => Ok(()),
     }
+}
+
+/// PostgreSQL's rule: a tag is an identifier without `$` (no leading digit). The tokenizer is more lenient, and
+/// where PostgreSQL reads `$1a$` as a parameter, a lenient tokenizer would read a string.
+fn is_valid_dollar_tag(tag: &str) -> bool {
+    !tag.starts_with(|c: char| c.is_ascii_digit()) && tag.chars().all(|c| c.is_alphanumeric() || c == '_' || !c.is_ascii())
 }
 
 fn is_executable_comment(comment: &str) -> bool {
@@ -233,11 +243,12 @@ fn approved_range(tokens: &[TokenWithSpan], significant: &[usize], offsets: &[us
 
 /// After a parse failure, names constructs the parser does not know but that are certainly refused, so the error
 /// carries their code: `INTO OUTFILE`/`DUMPFILE` and `LOCK IN SHARE MODE`.
-pub(crate) fn explain_parse_failure(tokens: &[TokenWithSpan]) -> Option<Error> {
+pub(crate) fn explain_parse_failure(sql: &str, dialect: Dialect) -> Option<Error> {
+    let tokens = Tokenizer::new(parser_dialect(dialect), sql).tokenize().ok()?;
     let words: Vec<String> = tokens
         .iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .map(|t| match &t.token {
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .map(|t| match t {
             Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
             _ => String::new(),
         })
@@ -325,6 +336,12 @@ mod tests {
         }
         assert_eq!(code("SELECT 1 --\u{a0}x, sleep(5)\nFROM t", Dialect::Mysql), Some(ErrorCode::ForbiddenConstruct));
         assert_eq!(code("SELECT 1 -- ok\nFROM t", Dialect::Mysql), None);
+    }
+
+    #[test]
+    fn dollar_quote_tags_follow_postgres() {
+        assert_eq!(code("SELECT $1a$ ; DROP TABLE t; $1a$", Dialect::Postgres), Some(ErrorCode::ForbiddenConstruct));
+        assert_eq!(code("SELECT $_x$ ; $_x$, $é$ a $é$, $$ b $$", Dialect::Postgres), None);
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub fn check_report(sql: &str, dialect: Dialect, policy: &Policy) -> Result<Repo
     let lexed = lex::lex(sql, dialect)?;
     let lexed_text = lexed.text.clone();
     let approved = &sql[lexed_text.clone()];
-    let statement = parse(dialect, lexed)?;
+    let statement = parse(dialect, sql, lexed)?;
     let mut walker = walk::Walker::new(dialect, policy, walk::Mode::Check);
     walk_statement(&mut walker, &statement)?;
     let findings = walker.findings;
@@ -117,7 +117,7 @@ pub fn check_report(sql: &str, dialect: Dialect, policy: &Policy) -> Result<Repo
     let rewrite = rls::apply(sql, lexed_text, dialect, policy, &findings.rewrites)?;
     let relexed = lex::lex(&rewrite.text, dialect).map_err(|e| e.context("the row-filtered query"))?;
     let text = rewrite.text[relexed.text.clone()].to_string();
-    let reparsed = parse(dialect, relexed).map_err(|e| e.context("the row-filtered query"))?;
+    let reparsed = parse(dialect, &rewrite.text, relexed).map_err(|e| e.context("the row-filtered query"))?;
     let mut verifier = walk::Walker::new(dialect, policy, walk::Mode::Verify(&rewrite.sealed));
     walk_statement(&mut verifier, &reparsed).map_err(|e| e.context("the row-filtered query"))?;
     Ok(Report { sql: GuardedSql { sql: text, dialect }, rewritten: true, tables, functions, row_filtered })
@@ -144,15 +144,15 @@ pub(crate) fn parser_dialect(dialect: Dialect) -> &'static dyn sqlparser::dialec
 }
 
 /// Parses the lexed tokens into exactly one statement that is a query. Every token must be consumed.
-fn parse(dialect: Dialect, lexed: lex::Lexed) -> Result<Statement, Error> {
-    let hint = lex::explain_parse_failure(&lexed.tokens);
+/// `sql` is the text `lexed` came from; it is tokenized again only to explain a parse failure.
+fn parse(dialect: Dialect, sql: &str, lexed: lex::Lexed) -> Result<Statement, Error> {
     let mut parser =
         Parser::new(parser_dialect(dialect)).with_options(ParserOptions::new()).with_tokens_with_locations(lexed.tokens);
     let parsed = parser.parse_statements();
     let mut statements = match parsed {
         Ok(statements) => statements,
         Err(e) => {
-            return Err(hint.unwrap_or_else(|| {
+            return Err(lex::explain_parse_failure(sql, dialect).unwrap_or_else(|| {
                 Error::new(ErrorCode::ParseError, format!("the SQL does not parse: {e}"))
             }));
         }
