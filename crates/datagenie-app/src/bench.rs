@@ -99,7 +99,12 @@ fn options(summary: bool) -> AskOptions {
 #[derive(Debug, Default)]
 pub struct GoldReport {
     pub total: usize,
+    /// Gold queries that SQLite itself runs.
+    pub runnable: usize,
+    /// Of those, the ones `ask` answered with exactly the same rows.
     pub identical: usize,
+    /// Gold queries SQLite itself rejects; `ask` must fail on them too.
+    pub not_runnable: Vec<String>,
     pub failures: Vec<String>,
 }
 
@@ -123,17 +128,26 @@ pub async fn gold_check(spider: &Path, cache_dir: &Path, limit: Option<usize>) -
         let Some((_, ctx)) = current.as_ref() else { continue };
         llm.set(format!("```sql\n{}\n```", g.sql));
         let question = Question::parse("gold")?;
-        let answer = match ctx.ask(&question, &options(false)).await {
-            Ok(a) => a,
-            Err(f) => {
-                report.failures.push(format!("{}: {} — [{}] {}", g.db_id, g.sql, f.error.code, f.error.message));
-                continue;
-            }
-        };
+        let via_ask = ctx.ask(&question, &options(false)).await;
         let direct = match run_direct(&path, &g.sql) {
             Ok(rows) => rows,
             Err(e) => {
-                report.failures.push(format!("{}: {} — direct run failed: {e}", g.db_id, g.sql));
+                let outcome = match &via_ask {
+                    Ok(_) => {
+                        report.failures.push(format!("{}: {} — SQLite rejects it ({e}) but ask answered", g.db_id, g.sql));
+                        continue;
+                    }
+                    Err(f) => f.error.code,
+                };
+                report.not_runnable.push(format!("{}: {} — SQLite: {e}; ask: {outcome}", g.db_id, g.sql));
+                continue;
+            }
+        };
+        report.runnable += 1;
+        let answer = match via_ask {
+            Ok(a) => a,
+            Err(f) => {
+                report.failures.push(format!("{}: {} — [{}] {}", g.db_id, g.sql, f.error.code, f.error.message));
                 continue;
             }
         };

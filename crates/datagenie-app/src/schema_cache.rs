@@ -109,3 +109,56 @@ fn write_atomically(path: &Path, snapshot: &Snapshot) -> Result<(), Error> {
     std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datagenie_connectors::SqliteConnector;
+
+    fn fixture(dir: &Path) -> SqliteConnector {
+        let path = dir.join("db.sqlite");
+        let c = rusqlite::Connection::open(&path).expect("create");
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1, 'a');")
+            .expect("fill");
+        drop(c);
+        SqliteConnector::open(&path).expect("open")
+    }
+
+    #[tokio::test]
+    async fn introspects_once_then_reads_the_snapshot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = fixture(dir.path());
+        let cache = SchemaCache::new(dir.path().join("cache"), Duration::from_secs(3600));
+        let opts = IntrospectOptions::default();
+        let (s1, src1) = cache.load(&conn, &opts).await.expect("first");
+        let (s2, src2) = cache.load(&conn, &opts).await.expect("second");
+        assert_eq!((src1, src2), (SchemaSource::Introspected, SchemaSource::Cache));
+        assert_eq!(s1, s2);
+    }
+
+    #[tokio::test]
+    async fn corrupt_or_stale_snapshots_are_replaced_not_fatal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = fixture(dir.path());
+        let cache = SchemaCache::new(dir.path().join("cache"), Duration::from_secs(3600));
+        let opts = IntrospectOptions::default();
+        cache.load(&conn, &opts).await.expect("first");
+        let path = cache.path_for(&conn);
+        std::fs::write(&path, b"{ not json").expect("corrupt");
+        let (_, src) = cache.load(&conn, &opts).await.expect("corrupt is ignored");
+        assert_eq!(src, SchemaSource::Introspected);
+        // A snapshot older than the maximum age is refreshed.
+        let strict = SchemaCache::new(dir.path().join("cache"), Duration::ZERO);
+        let mut snap: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        snap["introspected_at"] = serde_json::json!(1);
+        std::fs::write(&path, serde_json::to_vec(&snap).expect("ser")).expect("write");
+        assert_eq!(strict.load(&conn, &opts).await.expect("stale").1, SchemaSource::Introspected);
+        // A snapshot whose schema was edited no longer matches its own hash and is not trusted.
+        let mut snap: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        snap["schema"]["tables"][0]["name"] = serde_json::json!("evil");
+        std::fs::write(&path, serde_json::to_vec(&snap).expect("ser")).expect("write");
+        let (schema, src) = cache.load(&conn, &opts).await.expect("tampered");
+        assert_eq!(src, SchemaSource::Introspected);
+        assert_eq!(schema.tables[0].name, "t");
+    }
+}

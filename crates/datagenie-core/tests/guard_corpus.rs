@@ -242,5 +242,10 @@ fn spider_gold_queries_are_accepted() {
         "spider gold: {}/{total} valid queries accepted; {invalid} queries SQLite itself rejects were refused",
         total - refused.len()
     );
-    assert!(refused.is_empty(), "{} of {total} refused:\n{}", refused.len(), refused.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(
+        refused.is_empty(),
+        "{} of {total} refused:\n{}",
+        refused.len(),
+        refused.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+    );
 }

@@ -114,7 +114,11 @@ fn classify_mysql(schema: &str, name: &str) -> Option<CatalogKind> {
     if !MYSQL_SYSTEM_SCHEMAS.contains(&schema) {
         return None;
     }
-    Some(if schema == "information_schema" { kind(MYSQL_INFORMATION_SCHEMA_METADATA, name) } else { CatalogKind::Sensitive })
+    Some(if schema == "information_schema" {
+        kind(MYSQL_INFORMATION_SCHEMA_METADATA, name)
+    } else {
+        CatalogKind::Sensitive
+    })
 }
 
 /// True for schema names that belong to the engine.
@@ -132,7 +136,8 @@ mod tests {
 
     #[test]
     fn lists_are_sorted_lower_case() {
-        for list in [SQLITE_METADATA, PG_CATALOG_METADATA, PG_INFORMATION_SCHEMA_METADATA, MYSQL_INFORMATION_SCHEMA_METADATA]
+        for list in
+            [SQLITE_METADATA, PG_CATALOG_METADATA, PG_INFORMATION_SCHEMA_METADATA, MYSQL_INFORMATION_SCHEMA_METADATA]
         {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
             assert!(list.iter().all(|n| *n == n.to_lowercase()));

@@ -142,11 +142,14 @@ fn check_token(
         Token::Whitespace(Whitespace::MultiLineComment(c)) if is_executable_comment(c) => Err(executable_comment()),
         // The tokenizer treats any Unicode space as whitespace; the engines read most of them as identifier
         // characters. MySQL starts a `--` comment only before an ASCII space or control character.
-        Token::Whitespace(Whitespace::Space) if !sql[offsets[i]..offsets[i + 1]].chars().all(|c| c.is_ascii()) => {
+        Token::Whitespace(Whitespace::Space) if !sql[offsets[i]..offsets[i + 1]].is_ascii() => {
             Err(refuse(ErrorCode::ForbiddenConstruct, "non-ASCII whitespace outside strings is not allowed"))
         }
         Token::Whitespace(Whitespace::SingleLineComment { prefix, comment })
-            if dialect == Dialect::Mysql && prefix == "--" && !comment.starts_with(|c: char| c.is_ascii()) && !comment.is_empty() =>
+            if dialect == Dialect::Mysql
+                && prefix == "--"
+                && !comment.starts_with(|c: char| c.is_ascii())
+                && !comment.is_empty() =>
         {
             Err(refuse(ErrorCode::ForbiddenConstruct, "a -- comment must be followed by an ASCII space"))
         }
@@ -164,12 +167,13 @@ fn check_token(
             ErrorCode::ForbiddenConstruct,
             format!("the dollar-quote tag ${}$ is not a valid tag", s.tag.as_deref().unwrap_or_default()),
         )),
-        Token::Word(w) if dialect == Dialect::Postgres && w.quote_style.is_none() && w.value.eq_ignore_ascii_case("u") => {
+        Token::Word(w)
+            if dialect == Dialect::Postgres && w.quote_style.is_none() && w.value.eq_ignore_ascii_case("u") =>
+        {
             match (tokens.get(i + 1).map(|t| &t.token), tokens.get(i + 2).map(|t| &t.token)) {
-                (Some(Token::Ampersand), Some(Token::Word(next))) if next.quote_style == Some('"') => Err(refuse(
-                    ErrorCode::ForbiddenConstruct,
-                    "Unicode-escaped identifiers (U&\"…\") are not allowed",
-                )),
+                (Some(Token::Ampersand), Some(Token::Word(next))) if next.quote_style == Some('"') => {
+                    Err(refuse(ErrorCode::ForbiddenConstruct, "Unicode-escaped identifiers (U&\"…\") are not allowed"))
+                }
                 _ => Ok(()),
             }
         }
@@ -180,7 +184,8 @@ fn check_token(
 /// PostgreSQL's rule: a tag is an identifier without `$` (no leading digit). The tokenizer is more lenient, and
 /// where PostgreSQL reads `$1a$` as a parameter, a lenient tokenizer would read a string.
 fn is_valid_dollar_tag(tag: &str) -> bool {
-    !tag.starts_with(|c: char| c.is_ascii_digit()) && tag.chars().all(|c| c.is_alphanumeric() || c == '_' || !c.is_ascii())
+    !tag.starts_with(|c: char| c.is_ascii_digit())
+        && tag.chars().all(|c| c.is_alphanumeric() || c == '_' || !c.is_ascii())
 }
 
 fn is_executable_comment(comment: &str) -> bool {

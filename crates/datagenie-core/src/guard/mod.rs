@@ -10,8 +10,18 @@
 //!    e.g. `END`, which would let unparsed text reach the engine).
 //! 3. `walk` — the allow-list walk over the whole tree: statement kind, data-modifying bodies, `INTO`, locking,
 //!    functions (`functions`), tables and catalogs (`catalogs`, `policy`), columns.
-//! 4. `rls` — when the policy filters rows of a referenced table, rewrite those references into filtered subqueries,
-//!    print the statement, then lex, parse and walk that text again (without rewriting) before returning it.
+//! 4. `rls` — when the policy filters rows of a referenced table, splice filtered subqueries into the approved
+//!    text in place of those table names (nothing else changes; an AST is never printed back), then lex, parse and
+//!    walk that text again (without rewriting) before returning it.
+//!
+//! Refused by default ([`Policy::default`]): every statement but a query; stacked statements; data-modifying CTEs
+//! and bodies; `SELECT … INTO`, `INTO OUTFILE/DUMPFILE`; `FOR UPDATE/SHARE`, `LOCK IN SHARE MODE`; any function
+//! not on the dialect's allow-list (so file access, sleeps, locks, sequences, config, admin, extensions, dblink,
+//! large objects, query-executing helpers); every system catalog (`sqlite_*`, `pragma_*`, `pg_*`,
+//! `information_schema`, `mysql.*`, `performance_schema`, `sys`); MySQL executable comments, optimizer hints and
+//! session variables; parameter placeholders; user-defined operators; string literals whose extent depends on a
+//! server mode; Unicode-escaped identifiers; non-ASCII whitespace and NUL; more than 64 KiB, 8192 tokens or 200
+//! levels of nesting; and whatever does not parse.
 //!
 //! Invariants: a [`GuardedSql`] holds either the exact approved input text or the guard's own re-checked rewrite;
 //! no input makes the guard panic; the guard performs no IO.
@@ -123,6 +133,14 @@ pub fn check_report(sql: &str, dialect: Dialect, policy: &Policy) -> Result<Repo
     Ok(Report { sql: GuardedSql { sql: text, dialect }, rewritten: true, tables, functions, row_filtered })
 }
 
+/// True when `name` (any case, unqualified) is on the dialect's allow-list of side-effect-free scalar, aggregate,
+/// window or table-valued functions — the same list the guard enforces. Connectors use it for defence in depth
+/// (e.g. a SQLite authorizer denying other function calls).
+pub fn is_allowed_function(dialect: Dialect, name: &str) -> bool {
+    let name = name.to_lowercase();
+    functions::is_allowed(dialect, &name) || functions::is_table_function(dialect, &name)
+}
+
 fn walk_statement(walker: &mut walk::Walker, statement: &Statement) -> Result<(), Error> {
     match statement {
         Statement::Query(query) => walker.check_query(query),
@@ -146,15 +164,15 @@ pub(crate) fn parser_dialect(dialect: Dialect) -> &'static dyn sqlparser::dialec
 /// Parses the lexed tokens into exactly one statement that is a query. Every token must be consumed.
 /// `sql` is the text `lexed` came from; it is tokenized again only to explain a parse failure.
 fn parse(dialect: Dialect, sql: &str, lexed: lex::Lexed) -> Result<Statement, Error> {
-    let mut parser =
-        Parser::new(parser_dialect(dialect)).with_options(ParserOptions::new()).with_tokens_with_locations(lexed.tokens);
+    let mut parser = Parser::new(parser_dialect(dialect))
+        .with_options(ParserOptions::new())
+        .with_tokens_with_locations(lexed.tokens);
     let parsed = parser.parse_statements();
     let mut statements = match parsed {
         Ok(statements) => statements,
         Err(e) => {
-            return Err(lex::explain_parse_failure(sql, dialect).unwrap_or_else(|| {
-                Error::new(ErrorCode::ParseError, format!("the SQL does not parse: {e}"))
-            }));
+            return Err(lex::explain_parse_failure(sql, dialect)
+                .unwrap_or_else(|| Error::new(ErrorCode::ParseError, format!("the SQL does not parse: {e}"))));
         }
     };
     let next = parser.peek_token();

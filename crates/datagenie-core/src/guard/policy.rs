@@ -224,9 +224,8 @@ impl Policy {
             }
             self = match entry.split_once('(') {
                 Some((table, rest)) => {
-                    let columns = rest
-                        .strip_suffix(')')
-                        .ok_or_else(|| bad_spec(entry, "missing ')' after the column list"))?;
+                    let columns =
+                        rest.strip_suffix(')').ok_or_else(|| bad_spec(entry, "missing ')' after the column list"))?;
                     let columns: Vec<&str> = columns.split(',').collect();
                     self.allow_table_columns(table, &columns)?
                 }

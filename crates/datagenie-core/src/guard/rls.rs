@@ -114,8 +114,7 @@ impl<'a> LineIndex<'a> {
 fn table_filter(dialect: Dialect, policy: &Policy, table: &TableRef, qualifier: &str) -> Result<String, Error> {
     let walker = Walker::for_filter(dialect, policy);
     let filters = walker.row_filters_for(table);
-    let bound: Vec<String> =
-        filters.iter().map(|f| bind(dialect, policy, f, qualifier)).collect::<Result<_, _>>()?;
+    let bound: Vec<String> = filters.iter().map(|f| bind(dialect, policy, f, qualifier)).collect::<Result<_, _>>()?;
     match bound.as_slice() {
         [] => Err(internal(format!("no row filter found for table {table}"))),
         [one] => Ok(one.clone()),
@@ -130,7 +129,8 @@ pub(crate) fn bind(dialect: Dialect, policy: &Policy, filter: &RowFilter, qualif
     let expr = parse_expr(dialect, &text).map_err(config)?;
     let mut walker = Walker::for_filter(dialect, policy);
     walker.walk_expr(&expr).map_err(|e| config(e.message))?;
-    let mut columns = ColumnEdits { walker: &walker, table: &filter.table.name, qualifier, edits: Vec::new(), error: None };
+    let mut columns =
+        ColumnEdits { walker: &walker, table: &filter.table.name, qualifier, edits: Vec::new(), error: None };
     let _ = Visit::visit(&expr, &mut columns);
     if let Some(msg) = columns.error {
         return Err(config(msg));
@@ -300,7 +300,10 @@ mod tests {
             [("id".to_string(), AttrValue::Text("x' OR '1'='1".to_string()))].into_iter().collect();
         let out = substitute(Dialect::Sqlite, "customer_id = {user.id} AND note <> '{user.id}' -- c", &attrs);
         assert_eq!(out.as_deref(), Ok("customer_id = 'x'' OR ''1''=''1' AND note <> '{user.id}'  "));
-        assert_eq!(substitute(Dialect::Sqlite, "a={user.id}and b", &attrs).as_deref(), Ok("a='x'' OR ''1''=''1' and b"));
+        assert_eq!(
+            substitute(Dialect::Sqlite, "a={user.id}and b", &attrs).as_deref(),
+            Ok("a='x'' OR ''1''=''1' and b")
+        );
         assert!(substitute(Dialect::Sqlite, "a = {user.missing}", &attrs).is_err());
         assert!(substitute(Dialect::Sqlite, "a = { user.id }", &attrs).is_err());
         assert!(substitute(Dialect::Sqlite, "a = {other.id}", &attrs).is_err());

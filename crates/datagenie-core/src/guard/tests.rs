@@ -156,10 +156,15 @@ fn known_schema_makes_unqualified_columns_precise() {
     ok(sql, Dialect::Sqlite, &known);
     ok("SELECT total FROM orders JOIN customers ON customers.id = orders.customer_id", Dialect::Sqlite, &known);
     // A column both tables have stays ambiguous, and the restricted table does not allow it.
-    let e = refused("SELECT region FROM orders JOIN customers ON customers.id = orders.customer_id", Dialect::Sqlite, &known);
+    let e = refused(
+        "SELECT region FROM orders JOIN customers ON customers.id = orders.customer_id",
+        Dialect::Sqlite,
+        &known,
+    );
     assert_eq!(e.code, ErrorCode::ForbiddenColumn);
     // The restricted column itself is refused however it is reached.
-    let e = refused("SELECT 1 FROM orders WHERE EXISTS (SELECT 1 FROM customers WHERE ssn = '1')", Dialect::Sqlite, &known);
+    let e =
+        refused("SELECT 1 FROM orders WHERE EXISTS (SELECT 1 FROM customers WHERE ssn = '1')", Dialect::Sqlite, &known);
     assert_eq!(e.code, ErrorCode::ForbiddenColumn);
 }
 
@@ -175,7 +180,9 @@ fn postgres_attribute_notation_is_refused_when_the_schema_is_known() {
 #[test]
 fn postgres_whole_row_references_to_restricted_tables_are_refused() {
     let p = policy(|p| p.restrict_columns("customers", &["id", "name"]));
-    for sql in ["SELECT c FROM customers c", "SELECT row_to_json(c) FROM customers c", "SELECT to_json(c.*) FROM customers c"] {
+    for sql in
+        ["SELECT c FROM customers c", "SELECT row_to_json(c) FROM customers c", "SELECT to_json(c.*) FROM customers c"]
+    {
         assert_eq!(refused(sql, Dialect::Postgres, &p).code, ErrorCode::ForbiddenColumn, "{sql}");
     }
 }
@@ -223,7 +230,8 @@ fn row_filter_values_are_bound_as_literals() {
 
 #[test]
 fn row_filters_on_one_table_all_apply() {
-    let p = policy(|p| p.row_filter("orders", "region = 'APAC'")?.row_filter("main.orders", "total < 100 -- small ones"));
+    let p =
+        policy(|p| p.row_filter("orders", "region = 'APAC'")?.row_filter("main.orders", "total < 100 -- small ones"));
     let sql = ok("SELECT id FROM orders o", Dialect::Sqlite, &p);
     assert_eq!(sql, "SELECT id FROM (SELECT * FROM orders WHERE (orders.region = 'APAC') AND (orders.total < 100)) o");
 }
@@ -252,9 +260,8 @@ fn row_filters_respect_schemas_and_column_lists() {
 #[test]
 fn the_recheck_refuses_an_unfiltered_reference() {
     let p = policy(|p| p.row_filter("orders", "region = 'EU'"));
-    let statement = Parser::parse_sql(parser_dialect(Dialect::Sqlite), "SELECT * FROM orders")
-        .ok()
-        .and_then(|mut s| s.pop());
+    let statement =
+        Parser::parse_sql(parser_dialect(Dialect::Sqlite), "SELECT * FROM orders").ok().and_then(|mut s| s.pop());
     let Some(statement) = statement else { panic!("test SQL does not parse") };
     let sealed = HashSet::new();
     let mut verifier = walk::Walker::new(Dialect::Sqlite, &p, walk::Mode::Verify(&sealed));
@@ -277,7 +284,45 @@ fn nesting_depth_is_bounded() {
 #[test]
 fn refusals_name_the_statement_kind() {
     let e = refused("VACUUM", Dialect::Postgres, &Policy::default());
-    assert_eq!(e.message, "VACUUM statements are not allowed; only read-only queries (SELECT, WITH … SELECT, VALUES) are");
+    assert_eq!(
+        e.message,
+        "VACUUM statements are not allowed; only read-only queries (SELECT, WITH … SELECT, VALUES) are"
+    );
     let e = refused("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", Dialect::Postgres, &Policy::default());
     assert!(e.message.starts_with("INSERT"), "{}", e.message);
+}
+
+#[test]
+fn deeply_nested_input_is_refused_without_overflowing_the_stack() {
+    let n = lex::MAX_TOKENS / 2 - 10;
+    let cases = [
+        format!("SELECT * FROM {}t{}", "(".repeat(n), ")".repeat(n)),
+        format!("SELECT {}1{}", "(".repeat(n), ")".repeat(n)),
+        format!("SELECT {}1", "- ".repeat(n - 10)),
+        format!("SELECT {}1", "NOT ".repeat(n)),
+        format!("SELECT 1{}", "::int".repeat(n / 2)),
+        format!("SELECT a{}", "[1]".repeat(n / 2)),
+        format!("SELECT {}1{}", "CASE WHEN 1 THEN ".repeat(n / 5), " END".repeat(n / 5)),
+        format!("SELECT * FROM t{}", " JOIN t ON 1".repeat(n / 4)),
+        format!("SELECT 1{}", " UNION SELECT 1".repeat(n / 3)),
+        format!(
+            "SELECT x FROM t WHERE x IN ({}1{})",
+            "SELECT x FROM t WHERE x IN (".repeat(n / 10),
+            ")".repeat(n / 10)
+        ),
+    ];
+    for sql in &cases {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            // Refused or accepted, but it returns.
+            let _ = check(sql, dialect, &Policy::default());
+        }
+    }
+}
+
+#[test]
+fn the_function_allow_list_is_public_for_connectors() {
+    assert!(is_allowed_function(Dialect::Sqlite, "STRFTIME"));
+    assert!(is_allowed_function(Dialect::Sqlite, "json_each"));
+    assert!(!is_allowed_function(Dialect::Sqlite, "load_extension"));
+    assert!(!is_allowed_function(Dialect::Postgres, "pg_sleep"));
 }

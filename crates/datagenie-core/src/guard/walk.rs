@@ -16,8 +16,8 @@ use sqlparser::ast::{
     FunctionArgumentList, FunctionArguments, GroupByExpr, GroupByWithModifier, Ident, Join, JoinConstraint,
     JoinOperator, LimitClause, NamedWindowExpr, ObjectName, ObjectNamePart, OrderBy, OrderByExpr, OrderByKind,
     OrderBySort, Query, Select, SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator,
-    SetQuantifier, Spanned, Subscript, TableAlias, TableFactor, TableWithJoins, Value, ValueWithSpan, WildcardAdditionalOptions,
-    WindowFrameBound, WindowSpec, WindowType, With,
+    SetQuantifier, Spanned, Subscript, TableAlias, TableFactor, TableWithJoins, Value, ValueWithSpan,
+    WildcardAdditionalOptions, WindowFrameBound, WindowSpec, WindowType, With,
 };
 
 use sqlparser::tokenizer::Span;
@@ -332,10 +332,10 @@ impl<'a> Walker<'a> {
         if let Some(limit) = limit_clause {
             self.walk_limit(limit)?;
         }
-        if let Some(fetch) = fetch {
-            if let Some(quantity) = &fetch.quantity {
-                self.walk_expr(quantity)?;
-            }
+        if let Some(fetch) = fetch
+            && let Some(quantity) = &fetch.quantity
+        {
+            self.walk_expr(quantity)?;
         }
         self.frames.truncate(frame_mark);
         self.ctes.truncate(cte_mark);
@@ -597,10 +597,10 @@ impl<'a> Walker<'a> {
         if let Some(OrderBySort::Using(op)) = &options.sort {
             return Err(construct(format!("ORDER BY … USING {op}")));
         }
-        if let (Some(outputs), Expr::Identifier(ident)) = (outputs, expr) {
-            if outputs.set_operation || outputs.names.contains(&self.fold(ident)) {
-                return Ok(());
-            }
+        if let (Some(outputs), Expr::Identifier(ident)) = (outputs, expr)
+            && (outputs.set_operation || outputs.names.contains(&self.fold(ident)))
+        {
+            return Ok(());
         }
         self.walk_expr(expr)
     }
@@ -735,12 +735,13 @@ impl<'a> Walker<'a> {
                 if sample.is_some() {
                     return Err(construct("TABLESAMPLE"));
                 }
-                if let Mode::Verify(sealed) = self.mode {
-                    if !*lateral && sealed.contains(&subquery.to_string()) {
-                        let rel = Rel::derived(alias.as_ref(), String::new(), None, self);
-                        self.push_rel(rel);
-                        return Ok(());
-                    }
+                if let Mode::Verify(sealed) = self.mode
+                    && !*lateral
+                    && sealed.contains(&subquery.to_string())
+                {
+                    let rel = Rel::derived(alias.as_ref(), String::new(), None, self);
+                    self.push_rel(rel);
+                    return Ok(());
                 }
                 let outputs = self.walk_query(subquery)?;
                 let columns = outputs.complete.then_some(outputs.names);
@@ -859,16 +860,17 @@ impl<'a> Walker<'a> {
         self.check_base_table(name, schema.is_some(), effective, folded)
     }
 
-    fn check_base_table(&self, shown: &ObjectName, qualified: bool, schema: Option<String>, name: String) -> R<Resolved> {
+    fn check_base_table(
+        &self,
+        shown: &ObjectName,
+        qualified: bool,
+        schema: Option<String>,
+        name: String,
+    ) -> R<Resolved> {
         let lower_schema = schema.as_ref().map(|s| s.to_lowercase());
         let table = TableRef { schema: schema.clone(), name: name.clone() };
         if let Some(kind) = catalogs::classify(self.dialect, lower_schema.as_deref(), &name.to_lowercase()) {
-            let allowed = match self.policy.catalogs {
-                CatalogAccess::None => false,
-                CatalogAccess::Metadata => kind == CatalogKind::Metadata,
-                CatalogAccess::All => true,
-            };
-            if !allowed {
+            if !self.catalog_allowed(kind) {
                 return Err(refuse(
                     ErrorCode::ForbiddenTable,
                     format!("table {shown} is not allowed: it is a system catalog"),
@@ -876,23 +878,23 @@ impl<'a> Walker<'a> {
             }
             return Ok(Resolved::Base(BaseTable { table, schema, columns: None, restricted: None, filtered: false }));
         }
-        if let Some(s) = &lower_schema {
-            if catalogs::is_system_schema(self.dialect, s) {
-                return Err(refuse(
-                    ErrorCode::ForbiddenTable,
-                    format!("table {shown} is not allowed: it is a system catalog"),
-                ));
-            }
+        if let Some(s) = &lower_schema
+            && catalogs::is_system_schema(self.dialect, s)
+        {
+            return Err(refuse(
+                ErrorCode::ForbiddenTable,
+                format!("table {shown} is not allowed: it is a system catalog"),
+            ));
         }
-        if let (Some(allowed), Some(s)) = (&self.policy.schemas, &schema) {
-            if (qualified || self.policy.current_schema.is_some() || self.dialect != Dialect::Mysql)
-                && !allowed.iter().any(|a| self.fold_stored(a) == *s)
-            {
-                return Err(refuse(
-                    ErrorCode::ForbiddenTable,
-                    format!("table {shown} is not allowed: schema {s} is not allowed"),
-                ));
-            }
+        // An unqualified MySQL name with no known current schema is in the connection's database: allowed.
+        if let (Some(allowed), Some(s)) = (&self.policy.schemas, &schema)
+            && (qualified || self.policy.current_schema.is_some() || self.dialect != Dialect::Mysql)
+            && !allowed.iter().any(|a| self.fold_stored(a) == *s)
+        {
+            return Err(refuse(
+                ErrorCode::ForbiddenTable,
+                format!("table {shown} is not allowed: schema {s} is not allowed"),
+            ));
         }
         let rules: Vec<_> = self
             .policy
@@ -915,6 +917,14 @@ impl<'a> Walker<'a> {
         Ok(Resolved::Base(BaseTable { table, schema, columns, restricted, filtered }))
     }
 
+    fn catalog_allowed(&self, kind: CatalogKind) -> bool {
+        match self.policy.catalogs {
+            CatalogAccess::None => false,
+            CatalogAccess::Metadata => kind == CatalogKind::Metadata,
+            CatalogAccess::All => true,
+        }
+    }
+
     /// The intersection of the column lists of every matching rule that restricts columns.
     fn restriction(&self, shown: &ObjectName, rules: &[&super::policy::TableRule]) -> Option<Rc<Restriction>> {
         let mut lists = rules.iter().filter_map(|r| r.columns.as_ref());
@@ -931,21 +941,16 @@ impl<'a> Walker<'a> {
     /// dialect's table-function allow-list.
     fn walk_table_function(&mut self, name: &ObjectName, args: &[FunctionArg]) -> R {
         let lname = self.function_name(name)?;
-        if self.dialect == Dialect::Sqlite {
-            if let Some(kind) = catalogs::classify(self.dialect, None, &lname) {
-                let allowed = match self.policy.catalogs {
-                    CatalogAccess::None => false,
-                    CatalogAccess::Metadata => kind == CatalogKind::Metadata,
-                    CatalogAccess::All => true,
-                };
-                if !allowed {
-                    return Err(refuse(
-                        ErrorCode::ForbiddenTable,
-                        format!("table-valued function {name} is not allowed: it is a system catalog"),
-                    ));
-                }
-                return self.walk_function_args(args, &lname);
+        if self.dialect == Dialect::Sqlite
+            && let Some(kind) = catalogs::classify(self.dialect, None, &lname)
+        {
+            if !self.catalog_allowed(kind) {
+                return Err(refuse(
+                    ErrorCode::ForbiddenTable,
+                    format!("table-valued function {name} is not allowed: it is a system catalog"),
+                ));
             }
+            return self.walk_function_args(args, &lname);
         }
         if !functions::is_table_function(self.dialect, &lname) && !self.policy.extra_functions.contains(&lname) {
             return Err(refuse(ErrorCode::ForbiddenFunction, format!("function {name} is not allowed")));
@@ -964,10 +969,10 @@ impl<'a> Walker<'a> {
             [qualifier, last] => (Some(qualifier), last),
             _ => return Err(forbidden()),
         };
-        if let Some(q) = qualifier {
-            if !(self.dialect == Dialect::Postgres && self.fold(q) == "pg_catalog") {
-                return Err(forbidden());
-            }
+        if let Some(q) = qualifier
+            && !(self.dialect == Dialect::Postgres && self.fold(q) == "pg_catalog")
+        {
+            return Err(forbidden());
         }
         Ok(match self.dialect {
             Dialect::Postgres if last.quote_style.is_some() => last.value.clone(),
@@ -1004,7 +1009,9 @@ impl<'a> Walker<'a> {
                 for access in access_chain {
                     match access {
                         AccessExpr::Dot(Expr::Identifier(_)) => {}
-                        AccessExpr::Dot(other) => return Err(construct(format!("the field access .{}", snippet(other)))),
+                        AccessExpr::Dot(other) => {
+                            return Err(construct(format!("the field access .{}", snippet(other))));
+                        }
                         AccessExpr::Subscript(Subscript::Index { index }) => self.walk_expr(index)?,
                         AccessExpr::Subscript(Subscript::Slice { lower_bound, upper_bound, stride }) => {
                             for bound in [lower_bound, upper_bound, stride].into_iter().flatten() {
@@ -1260,7 +1267,10 @@ impl<'a> Walker<'a> {
             [] => Ok(()),
             [column] => self.check_column(&[], column),
             [qualifier @ .., column] if qualifier.len() <= 2 => self.check_column(qualifier, column),
-            _ => Err(construct(format!("the name {}", parts.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(".")))),
+            _ => Err(construct(format!(
+                "the name {}",
+                parts.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(".")
+            ))),
         }
     }
 
@@ -1287,10 +1297,11 @@ impl<'a> Walker<'a> {
                             join_idents(qualifier)
                         )));
                     }
-                    if let Some(r) = &rel.restricted {
-                        if rel.has(&c) != Has::No && !r.allows(&c) {
-                            return Err(forbidden_column(r, &format!("{}.{column}", join_idents(qualifier))));
-                        }
+                    if let Some(r) = &rel.restricted
+                        && rel.has(&c) != Has::No
+                        && !r.allows(&c)
+                    {
+                        return Err(forbidden_column(r, &format!("{}.{column}", join_idents(qualifier))));
                     }
                 }
                 return Ok(());
@@ -1301,22 +1312,24 @@ impl<'a> Walker<'a> {
         }
         if self.dialect == Dialect::Postgres && qualifier.is_empty() {
             for rel in self.frames.iter().rev().flatten() {
-                if let (true, Some(r)) = (rel.name == c, &rel.restricted) {
-                    if rel.has(&c) != Has::Yes || !r.allows(&c) {
-                        return Err(refuse(
-                            ErrorCode::ForbiddenColumn,
-                            format!("the whole-row reference {column} is not allowed: {} has column restrictions", r.shown),
-                        ));
-                    }
+                if let Some(r) = &rel.restricted
+                    && rel.name == c
+                    && (rel.has(&c) != Has::Yes || !r.allows(&c))
+                {
+                    return Err(refuse(
+                        ErrorCode::ForbiddenColumn,
+                        format!("the whole-row reference {column} is not allowed: {} has column restrictions", r.shown),
+                    ));
                 }
             }
         }
         for frame in self.frames.iter().rev() {
             for rel in frame {
-                if let Some(r) = &rel.restricted {
-                    if rel.has(&c) != Has::No && !r.allows(&c) {
-                        return Err(forbidden_column(r, &column.to_string()));
-                    }
+                if let Some(r) = &rel.restricted
+                    && rel.has(&c) != Has::No
+                    && !r.allows(&c)
+                {
+                    return Err(forbidden_column(r, &column.to_string()));
                 }
             }
             if frame.iter().any(|rel| rel.has(&c) == Has::Yes) {
