@@ -329,7 +329,7 @@ async fn summarize(
             meter.add(&reply.model, reply.usage);
             let text = reply.text.trim().to_string();
             match analysis::verify_summary(&text, result, &facts) {
-                Ok(()) if !text.is_empty() => (text, SummarySource::Llm),
+                Ok(()) if plausible_summary(&text) => (text, SummarySource::Llm),
                 Ok(()) => (analysis::fallback_summary(question, &facts), SummarySource::Facts),
                 Err(unsupported) => {
                     tracing::info!(count = unsupported.len(), "the LLM's summary stated unsupported numbers; using facts");
@@ -342,6 +342,18 @@ async fn summarize(
             (analysis::fallback_summary(question, &facts), SummarySource::Facts)
         }
     }
+}
+
+/// The longest summary accepted from the LLM, in characters (2–4 sentences fit easily).
+const MAX_SUMMARY_CHARS: usize = 1200;
+
+/// A summary is prose: not empty, not overlong, and holding no code block or SQL.
+fn plausible_summary(text: &str) -> bool {
+    !text.is_empty()
+        && text.chars().count() <= MAX_SUMMARY_CHARS
+        && !text.contains("```")
+        && !text.contains("<think>")
+        && extract_sql(text).is_none()
 }
 
 /// The JSON shape of an answer, shared by `ask --format json`, the HTTP API and MCP.
@@ -381,4 +393,19 @@ impl Answer {
 /// The JSON shape of a failure: `{"error": {"code", "message"}}`.
 pub fn failure_json(error: &Error) -> serde_json::Value {
     serde_json::json!({ "error": { "code": error.code.as_str(), "message": error.message } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_prose_is_a_summary() {
+        assert!(plausible_summary("Delivered orders dominate with 33,736 of 36,882."));
+        assert!(plausible_summary("배송 완료 주문이 33,736건으로 가장 많습니다."));
+        assert!(!plausible_summary(""));
+        assert!(!plausible_summary("```sql\nSELECT 1\n```"));
+        assert!(!plausible_summary("SELECT status, COUNT(*) FROM orders GROUP BY status"));
+        assert!(!plausible_summary(&"word ".repeat(400)));
+    }
 }

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use datagenie_app::ask::{Answer, Attempt, Usage};
 use datagenie_core::schema::{Schema, TableKind};
 use datagenie_core::value::Value;
@@ -46,6 +46,15 @@ pub fn table(out: &mut impl Write, answer: &Answer, chart_file: Option<&Path>) -
         t.set_header(answer.columns.iter().map(|c| c.name.clone()));
         for row in answer.rows.iter().take(TABLE_ROWS) {
             t.add_row(row.iter().map(cell));
+        }
+        // Numbers read best right-aligned: align a column right when every non-null value in it is a number.
+        for (i, column) in t.column_iter_mut().enumerate() {
+            let numeric = answer.rows.iter().take(TABLE_ROWS).all(|r| {
+                r.get(i).is_none_or(|v| v.is_numeric() || matches!(v, Value::Null))
+            });
+            if numeric {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
         }
         writeln!(out, "{t}")?;
     }
