@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// the built-in defaults, so it cannot drift from the code.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("default_config.toml");
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub database: DatabaseConfig,
@@ -90,17 +90,6 @@ pub struct PathsConfig {
     pub data_dir: String,
     /// Where schema snapshots are cached. Empty: the platform cache directory.
     pub cache_dir: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            database: DatabaseConfig::default(),
-            llm: LlmConfig::default(),
-            ask: AskConfig::default(),
-            paths: PathsConfig::default(),
-        }
-    }
 }
 
 impl Default for LlmConfig {

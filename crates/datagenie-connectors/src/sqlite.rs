@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
+use datagenie_core::ddl_comments::{DdlComments, ddl_comments};
 use datagenie_core::schema::{Column, ForeignKey, Schema, Table, TableKind, TypeClass, hex};
 use datagenie_core::value::{ResultColumn, ResultSet, Value, format_float};
 use datagenie_core::{Dialect, Error, ErrorCode, GuardedSql};
@@ -713,11 +714,12 @@ struct RawColumn {
     pk: i64,
 }
 
-/// Reads tables and views (by name, byte order) with their columns, keys, row counts and samples.
+/// Reads tables and views (by name, byte order) with their columns, keys, comments, row counts and samples.
 ///
 /// Structure first — relations, columns, keys: three statements in all, falling back to one per relation only if
 /// a broken view or a virtual table of a missing module makes the bulk statement fail (such relations are left
-/// out). Running out of time here is `QueryTimeout`. Then, per table, exact row counts and samples (one statement
+/// out); then one statement for the comments written in the CREATE texts. Running out of time here is
+/// `QueryTimeout`. Then, per table, exact row counts and samples (one statement
 /// each): these are best effort — once the deadline passes the rest stay unknown (`row_count: None`, no samples)
 /// and the schema is still returned. Views get neither (evaluating one can be arbitrarily expensive).
 fn introspect(s: &mut Session, options: &IntrospectOptions, ctx: &Ctx) -> Result<Schema, Error> {
@@ -729,17 +731,18 @@ fn introspect(s: &mut Session, options: &IntrospectOptions, ctx: &Ctx) -> Result
     ctx.check_time()?;
     let mut foreign_keys = load_foreign_keys(session, &relations, ctx)?;
     ctx.check_time()?;
+    let mut comments = load_comments(session, ctx)?;
+    ctx.check_time()?;
     let mut tables = Vec::with_capacity(relations.len());
     for (name, kind) in relations {
         let Some(raw) = columns.remove(&name) else {
             continue;
         };
-        tables.push(build_table(
-            name.clone(),
-            kind,
-            raw,
-            foreign_keys.remove(&name).unwrap_or_default(),
-        ));
+        let mut table = build_table(name.clone(), kind, raw, foreign_keys.remove(&name).unwrap_or_default());
+        if let Some(found) = comments.remove(&name) {
+            apply_comments(&mut table, found);
+        }
+        tables.push(table);
     }
     resolve_foreign_keys(&mut tables);
     for table in tables.iter_mut().filter(|t| t.kind == TableKind::Table) {
@@ -882,6 +885,41 @@ fn load_foreign_keys(
         }
     }
     Ok(all)
+}
+
+/// The comments written in each table's and view's CREATE text (see [`ddl_comments`]), keyed by name, with one
+/// statement for all. Relations whose text has no comment are left out. Best effort: a failure other than running
+/// out of time only leaves every comment empty.
+fn load_comments(s: &Session, ctx: &Ctx) -> Result<HashMap<String, DdlComments>, Error> {
+    const SQL: &str = "SELECT name, sql FROM sqlite_schema WHERE type IN ('table', 'view') AND sql IS NOT NULL";
+    let read = || -> rusqlite::Result<HashMap<String, DdlComments>> {
+        let mut stmt = s.conn.prepare(SQL)?;
+        let mut rows = stmt.query([])?;
+        let mut all = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let found = ddl_comments(r.get_ref(1)?.as_str()?);
+            if !found.is_empty() {
+                all.insert(r.get::<_, String>(0)?, found);
+            }
+        }
+        Ok(all)
+    };
+    match read() {
+        Ok(all) => Ok(all),
+        Err(e) if is_interrupt(&e) => Err(s.error(e, ctx)),
+        Err(e) => {
+            tracing::warn!(error = %sqlite_message(&e), "comments in CREATE statements not read");
+            Ok(HashMap::new())
+        }
+    }
+}
+
+/// Sets the table's comment and each column's, matching column names ASCII-case-insensitively as SQLite does.
+fn apply_comments(table: &mut Table, comments: DdlComments) {
+    for column in &mut table.columns {
+        column.comment = comments.column(&column.name).map(str::to_string);
+    }
+    table.comment = comments.table;
 }
 
 /// A table from its raw columns. Primary-key columns are in key order and reported not nullable.

@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod chart;
 pub mod connector;
+pub mod ddl_comments;
 pub mod dialect;
 pub mod error;
 pub mod extract;
