@@ -16,7 +16,7 @@ fn main() {
 )"
         ));
     }
-    for _ in 0..8 {
+    for _ in 0..std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(8) {
         let t = Instant::now();
         let n: usize = texts
             .iter()

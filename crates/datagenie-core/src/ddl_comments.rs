@@ -65,12 +65,20 @@ impl DdlComments {
 /// Table and column comments of one `CREATE TABLE` or `CREATE VIEW` statement (as stored in `sqlite_schema.sql`).
 /// Never panics; anything it cannot read gives an empty result.
 pub fn ddl_comments(create_sql: &str) -> DdlComments {
+    // A shortcut, not a parse: in SQLite's syntax every comment starts with `--` or `/*`, so a text holding neither
+    // has no comment token and need not be tokenized (most schemas; it keeps introspection cost flat for them).
+    if !create_sql.contains("--") && !create_sql.contains("/*") {
+        return DdlComments::default();
+    }
+    tokenized(create_sql)
+}
+
+/// [`ddl_comments`] without the shortcut.
+fn tokenized(create_sql: &str) -> DdlComments {
     let Ok(tokens) = Tokenizer::new(&SQLiteDialect {}, create_sql).tokenize_with_location() else {
         return DdlComments::default();
     };
-    if std::env::var_os("DDLC_A").is_some() { return DdlComments::default(); }
     let sigs: Vec<Sig<'_>> = tokens.iter().filter_map(Sig::of).collect();
-    if std::env::var_os("DDLC_B").is_some() { return DdlComments{table:None, columns: vec![(String::new(), String::new()); sigs.len() % 2]}; }
     let Some(header) = Header::read(&sigs) else {
         return DdlComments::default();
     };
@@ -375,9 +383,9 @@ fn assign(items: &[Item<'_>], notes: Vec<(Dest, Note<'_>)>) -> DdlComments {
 /// decoration (`-----`, `=====`) dropped; whitespace and control characters collapsed to single spaces; capped at
 /// [`MAX_COMMENT_CHARS`]. `None` when nothing is left.
 fn render(parts: &[&str]) -> Option<String> {
-    let mut out = String::new();
     // More bytes than this means more characters than the cap: stop reading a huge comment early.
     let byte_budget = MAX_COMMENT_CHARS.saturating_mul(4);
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>().min(byte_budget + 64));
     for line in parts.iter().flat_map(|p| p.lines()) {
         let line = line.trim().trim_matches('*');
         if line.chars().all(|c| c.is_whitespace() || "-=*#~_+/".contains(c)) {
@@ -706,6 +714,7 @@ mod tests {
                 }
                 let got = ddl_comments(&text);
                 assert_invariants(&text, &got);
+                assert_eq!(got, tokenized(&text), "the shortcut changed the result for {text:?}");
                 runs += 1;
             }
         }

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod guard;
 pub mod linking;
 pub mod llm;
+pub mod pii;
 pub mod prompt;
 pub mod question;
 pub mod schema;

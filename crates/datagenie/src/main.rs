@@ -36,9 +36,41 @@ enum Command {
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The SQL guard, on its own.
+    #[command(subcommand)]
+    Sql(SqlCommand),
     /// Benchmarks and fidelity checks (the LLM is replaced by one that answers instantly).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum SqlCommand {
+    /// Check SQL with the guard: prints the SQL that would run and exits 0, or the refusal and exits 1.
+    Check(SqlCheckArgs),
+}
+
+#[derive(Args)]
+struct SqlCheckArgs {
+    #[arg(long, value_parser = ["sqlite", "postgres", "mysql", "mariadb"])]
+    dialect: String,
+    /// Only these tables may be read, e.g. `orders,sales.items,customers(id,name)` (columns in parentheses).
+    #[arg(long, value_name = "TABLES")]
+    allow_tables: Option<String>,
+    /// A row filter `table: expression`, e.g. `orders: region = 'APAC'` or `orders: customer_id = {user.id}`.
+    /// Repeatable.
+    #[arg(long, value_name = "FILTER")]
+    row_filter: Vec<String>,
+    /// A user attribute bound into row filters as a literal, `NAME=VALUE` (`{user.NAME}`). Repeatable.
+    #[arg(long, value_name = "NAME=VALUE")]
+    user: Vec<String>,
+    /// Allow reading system catalogs (refused by default).
+    #[arg(long)]
+    allow_system_catalogs: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    format: SchemaFormat,
+    /// The SQL, or `-` to read it from standard input.
+    sql: String,
 }
 
 #[derive(Subcommand)]
@@ -179,6 +211,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Ask(args) => ask(cli.config, args, format).await,
         Command::Demo(args) => run_demo(cli.config, args, format).await,
         Command::Bench(cmd) => bench(cmd).await,
+        Command::Sql(SqlCommand::Check(args)) => sql_check(args),
     };
     match result {
         Ok(code) => code,
@@ -312,6 +345,66 @@ async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) 
         }
     }
     Ok(worst)
+}
+
+/// `datagenie sql check`: 0 accepted, 1 refused, 2 usage error.
+fn sql_check(args: SqlCheckArgs) -> Result<u8, Error> {
+    use datagenie_core::guard::{self, AttrValue, Policy};
+    let dialect: datagenie_core::Dialect = args.dialect.parse()?;
+    let sql = if args.sql == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read SQL from standard input: {e}")))?;
+        text
+    } else {
+        args.sql
+    };
+    let mut policy = Policy::default().allow_system_catalogs(args.allow_system_catalogs);
+    if let Some(spec) = &args.allow_tables {
+        policy = policy.allow_tables_spec(spec)?;
+    }
+    for f in &args.row_filter {
+        policy = policy.row_filter_spec(f)?;
+    }
+    for u in &args.user {
+        let (name, value) = u.split_once('=').ok_or_else(|| {
+            Error::new(ErrorCode::InvalidArgument, format!("--user '{u}' must be NAME=VALUE"))
+        })?;
+        let value = match value.parse::<i64>() {
+            Ok(n) => AttrValue::Integer(n),
+            Err(_) => AttrValue::Text(value.to_string()),
+        };
+        policy = policy.user_attribute(name.trim(), value);
+    }
+    let json = args.format == SchemaFormat::Json;
+    match guard::check_report(&sql, dialect, &policy) {
+        Ok(report) => {
+            if json {
+                let v = serde_json::json!({
+                    "accepted": true,
+                    "sql": report.sql.as_str(),
+                    "rewritten": report.rewritten,
+                    "tables": report.tables,
+                    "functions": report.functions,
+                    "row_filtered": report.row_filtered,
+                });
+                println!("{v}");
+            } else {
+                println!("{}", report.sql.as_str());
+            }
+            Ok(0)
+        }
+        // A refusal is the answer, not a failure of the command: print it on stdout.
+        Err(e) if e.code.exit_status() == 1 => {
+            if json {
+                println!("{}", serde_json::json!({ "accepted": false, "code": e.code.as_str(), "reason": e.message }));
+            } else {
+                println!("{}: {}", e.code, e.message);
+            }
+            Ok(1)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn bench(cmd: BenchCommand) -> Result<u8, Error> {

@@ -90,3 +90,45 @@ async fn demo_answers_a_question_and_ask_defaults_to_the_demo_database() {
     assert!(n >= 50_000, "the demo has at least 50,000 order lines, got {n}");
     assert_eq!(out.json()["truncated"], json!(false));
 }
+
+#[tokio::test]
+async fn sql_check_accepts_rewrites_and_refuses() {
+    let env = Env::new();
+    let out = env.run(&["sql", "check", "--dialect", "sqlite", "SELECT name FROM t WHERE note = 'a; DROP TABLE t';"]).await;
+    assert_eq!((out.code, out.stdout.trim()), (0, "SELECT name FROM t WHERE note = 'a; DROP TABLE t'"));
+
+    let out = env.run(&["sql", "check", "--dialect", "postgres", "--format", "json", "SELECT pg_sleep(10)"]).await;
+    assert_eq!(out.code, 1);
+    let v = out.json();
+    assert_eq!((v["accepted"].as_bool(), v["code"].as_str()), (Some(false), Some("forbidden_function")));
+    assert!(v["reason"].as_str().unwrap_or_default().contains("pg_sleep"));
+
+    let out = env
+        .run(&[
+            "sql", "check", "--dialect", "mysql", "--allow-tables", "orders", "--format", "json",
+            "SELECT * FROM orders o JOIN mysql.user u ON 1 = 1",
+        ])
+        .await;
+    assert_eq!((out.code, out.json()["code"].as_str()), (1, Some("forbidden_table")));
+
+    // Row-level security: every reference is filtered, the bound value quoted.
+    let out = env
+        .run(&[
+            "sql", "check", "--dialect", "sqlite", "--row-filter", "orders: customer_id = {user.customer_id}",
+            "--user", "customer_id=7", "--format", "json",
+            "SELECT count(*) FROM orders UNION ALL SELECT count(*) FROM (SELECT * FROM orders) x",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let v = out.json();
+    let sql = v["sql"].as_str().unwrap_or_default();
+    assert_eq!(sql.matches("orders.customer_id = (7)").count(), 2, "{sql}");
+    assert_eq!(v["rewritten"], true);
+
+    // Standard input; usage errors exit 2.
+    let out = env.run(&["sql", "check", "--dialect", "oracle", "SELECT 1"]).await;
+    assert_eq!(out.code, 2);
+    let out = env.run(&["sql", "check", "--dialect", "sqlite", "--row-filter", "no colon", "SELECT 1"]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("invalid_argument"), "{}", out.stderr);
+}

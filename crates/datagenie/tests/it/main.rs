@@ -5,4 +5,5 @@ mod harness;
 mod scripted_llm;
 
 mod ask;
+mod attacks;
 mod commands;
