@@ -9,7 +9,7 @@ use datagenie_core::analysis;
 use datagenie_core::chart;
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::extract::extract_sql;
-use datagenie_core::guard::{self, Policy};
+use datagenie_core::guard::{self, Policy, TableRef};
 use datagenie_core::linking::SchemaIndex;
 use datagenie_core::llm::{LlmProvider, PriceTable, TokenUsage};
 use datagenie_core::prompt::{SqlPromptInput, repair_messages, sql_request};
@@ -18,6 +18,7 @@ use datagenie_core::value::{ResultColumn, ResultSet, Value};
 use datagenie_core::{Error, ErrorCode, Question};
 use serde::Serialize;
 
+use crate::privacy::{MaskedColumn, Privacy};
 use crate::schema_cache::{SchemaCache, SchemaSource};
 
 /// Everything one question needs, built once per process (or per request in the server) from configuration.
@@ -28,6 +29,7 @@ pub struct AskContext {
     pub prices: PriceTable,
     pub cache: SchemaCache,
     pub policy: Policy,
+    pub privacy: Privacy,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +118,8 @@ pub struct Answer {
     /// Tables shown to the LLM.
     pub tables_in_prompt: Vec<String>,
     pub schema_source: SchemaSource,
+    /// Columns whose personal data was masked.
+    pub masked: Vec<MaskedColumn>,
 }
 
 /// A failed question: the error, plus what was spent and tried on the way.
@@ -179,10 +183,15 @@ impl AskContext {
         timings.schema = t.elapsed();
         timings.schema_introspected = schema_source == SchemaSource::Introspected;
 
-        let index = SchemaIndex::new(&schema);
+        // The LLM sees personal columns' sample values masked; classification uses the real ones.
+        let mut prompt_schema = std::borrow::Cow::Borrowed(&schema);
+        if self.privacy.mask {
+            self.privacy.redact_samples(prompt_schema.to_mut());
+        }
+        let index = SchemaIndex::new(&prompt_schema);
         let prompt = sql_request(&SqlPromptInput {
             question,
-            schema: &schema,
+            schema: &prompt_schema,
             index: &index,
             today: &options.today,
             schema_budget_tokens: options.schema_budget_tokens,
@@ -200,7 +209,7 @@ impl AskContext {
         };
 
         let max_attempts = options.max_attempts.max(1);
-        let mut outcome: Option<(String, Option<ResultSet>)> = None;
+        let mut outcome: Option<(String, Vec<TableRef>, Option<ResultSet>)> = None;
         let mut last_error: Option<Error> = None;
         for n in 1..=max_attempts {
             let t = Instant::now();
@@ -220,8 +229,8 @@ impl AskContext {
                 last_error = Some(e);
                 continue;
             };
-            let guarded = match guard::check(&sql, schema.dialect, &self.policy) {
-                Ok(g) => g,
+            let (guarded, tables) = match guard::check_report(&sql, schema.dialect, &self.policy) {
+                Ok(report) => (report.sql, report.tables),
                 Err(e) => {
                     tracing::debug!(attempt = n, code = %e.code, "guard refused the SQL");
                     attempts.push(Attempt { sql: Some(sql.clone()), error: Some((&e).into()) });
@@ -232,7 +241,7 @@ impl AskContext {
             };
             if options.dry_run {
                 attempts.push(Attempt { sql: Some(guarded.as_str().to_string()), error: None });
-                outcome = Some((guarded.as_str().to_string(), None));
+                outcome = Some((guarded.as_str().to_string(), tables, None));
                 break;
             }
             let t = Instant::now();
@@ -241,7 +250,7 @@ impl AskContext {
             match executed {
                 Ok(result) => {
                     attempts.push(Attempt { sql: Some(guarded.as_str().to_string()), error: None });
-                    outcome = Some((guarded.as_str().to_string(), Some(result)));
+                    outcome = Some((guarded.as_str().to_string(), tables, Some(result)));
                     break;
                 }
                 Err(e) => {
@@ -255,7 +264,7 @@ impl AskContext {
             }
         }
 
-        let Some((sql, result)) = outcome else {
+        let Some((sql, tables, result)) = outcome else {
             let e = last_error.unwrap_or_else(|| Error::new(ErrorCode::Internal, "no attempt was made"));
             let e = Error::new(
                 e.code,
@@ -265,7 +274,9 @@ impl AskContext {
         };
 
         let executed = result.is_some();
-        let result = result.unwrap_or_default();
+        let mut result = result.unwrap_or_default();
+        // Masked before anything else sees the rows: the chart, the analysis prompt and the output.
+        let masked = self.privacy.mask_result(&schema, &tables, &mut result);
         let chart = if executed { chart::choose_chart(question.as_str(), &result) } else { None };
 
         let (summary, summary_source) = if executed && options.summary && !result.rows.is_empty() {
@@ -293,6 +304,7 @@ impl AskContext {
             timings,
             tables_in_prompt: prompt.tables,
             schema_source,
+            masked,
         })
     }
 }

@@ -13,6 +13,7 @@ use datagenie_core::value::Value;
 use datagenie_core::{Error, ErrorCode, Question};
 
 use crate::ask::{AskContext, AskOptions};
+use crate::privacy::Privacy;
 use crate::schema_cache::SchemaCache;
 use crate::session::open_connector;
 
@@ -80,6 +81,7 @@ fn context(connector: Arc<dyn Connector>, llm: Arc<FixedReply>, cache_dir: &Path
         prices: PriceTable::default(),
         cache: SchemaCache::new(cache_dir, Duration::from_secs(86_400)),
         policy: Policy::default(),
+        privacy: Privacy { mask: true, policy: Default::default() },
     }
 }
 

@@ -20,7 +20,25 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub llm: LlmConfig,
     pub ask: AskConfig,
+    pub pii: PiiConfig,
     pub paths: PathsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PiiConfig {
+    /// Mask personal data (emails, phones, card numbers, names, national IDs, addresses) in results and in the
+    /// sample values sent to the LLM. `ask --unmask` turns it off for one question.
+    pub mask: bool,
+    /// Classification overrides: `"table.column" = "email" | "phone" | "card_number" | "person_name" |
+    /// "national_id" | "address" | "none"`.
+    pub columns: BTreeMap<String, String>,
+}
+
+impl Default for PiiConfig {
+    fn default() -> Self {
+        PiiConfig { mask: true, columns: BTreeMap::new() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -189,6 +207,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), Error> {
+        crate::privacy::Privacy::from_config(self.pii.mask, &self.pii.columns)?;
         let bad = |m: String| Err(Error::new(ErrorCode::InvalidConfig, m));
         if self.ask.max_rows == 0 {
             return bad("ask.max_rows must be at least 1".into());
@@ -297,8 +316,8 @@ fn typed_env_value(defaults: &toml::Table, path: &[String], raw: &str) -> Result
         match node.get(key) {
             Some(toml::Value::Table(t)) if !last => {
                 if t.is_empty() {
-                    // A free-form map: parse the value as a TOML value.
-                    return parse_toml_value(raw);
+                    // A free-form map: the value is a TOML value, or else plain text.
+                    return Ok(parse_toml_value(raw).unwrap_or_else(|_| toml::Value::String(raw.to_string())));
                 }
                 node = t;
             }
@@ -453,6 +472,15 @@ mod tests {
         })
         .expect_err("missing explicit file");
         assert!(missing.message.contains("cannot read"));
+    }
+
+    #[test]
+    fn pii_overrides_are_validated() {
+        let c = load(Some("[pii]\nmask = false\n[pii.columns]\n\"users.memo\" = \"phone\"\n"), &[]).expect("ok");
+        assert!(!c.pii.mask);
+        let e = load(Some("[pii.columns]\n\"users.memo\" = \"shoe_size\"\n"), &[]).expect_err("bad kind");
+        assert_eq!(e.code, ErrorCode::InvalidConfig);
+        assert!(load(None, &[("DATAGENIE_PII__MASK", "false")]).is_ok_and(|c| !c.pii.mask));
     }
 
     #[test]

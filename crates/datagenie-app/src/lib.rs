@@ -5,6 +5,7 @@ pub mod ask;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod privacy;
 pub mod providers;
 pub mod schema_cache;
 pub mod session;

@@ -10,6 +10,7 @@ use datagenie_core::{Error, ErrorCode};
 
 use crate::ask::AskContext;
 use crate::config::Config;
+use crate::privacy::Privacy;
 use crate::schema_cache::SchemaCache;
 use crate::{demo, providers};
 
@@ -41,7 +42,14 @@ impl Session {
         let llm = providers::build(config)?;
         let database = connector.describe();
         Ok(Session {
-            context: AskContext { connector, llm, prices: config.price_table(), cache, policy: Policy::default() },
+            context: AskContext {
+                connector,
+                llm,
+                prices: config.price_table(),
+                cache,
+                policy: Policy::default(),
+                privacy: Privacy::from_config(config.pii.mask, &config.pii.columns)?,
+            },
             database,
         })
     }

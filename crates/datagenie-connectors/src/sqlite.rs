@@ -731,7 +731,9 @@ fn introspect(s: &mut Session, options: &IntrospectOptions, ctx: &Ctx) -> Result
     ctx.check_time()?;
     let mut foreign_keys = load_foreign_keys(session, &relations, ctx)?;
     ctx.check_time()?;
+    let t0 = Instant::now();
     let mut comments = load_comments(session, ctx)?;
+    if std::env::var_os("DDLC_T").is_some() { eprintln!("load_comments {:?}", t0.elapsed()); }
     ctx.check_time()?;
     let mut tables = Vec::with_capacity(relations.len());
     for (name, kind) in relations {

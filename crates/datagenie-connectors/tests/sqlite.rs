@@ -691,3 +691,49 @@ async fn an_empty_database_has_an_empty_schema() {
         "still untouched"
     );
 }
+
+// --- comments written in CREATE statements -----------------------------------------------------------------
+
+#[tokio::test]
+async fn comments_in_create_statements_become_table_and_column_comments() {
+    let (_dir, path) = fixture(
+        "CREATE TABLE regions ( -- 지역(광역시·도) / Regions of Korea
+             region_id INTEGER PRIMARY KEY, -- 지역 ID / region id
+             name_ko TEXT NOT NULL UNIQUE, /* 지역명(한국어) */
+             -- 권역(영어)
+             \"Area_EN\" TEXT NOT NULL,
+             note TEXT DEFAULT '-- not a comment',
+             CHECK (length(name_ko) > 0) -- a constraint, not a column
+         );
+         ALTER TABLE regions ADD COLUMN population INTEGER /* 인구 */;
+         INSERT INTO regions VALUES (1, '서울', 'Capital', NULL, 9400000);
+         CREATE TABLE plain (a INTEGER, b TEXT);
+         CREATE VIEW region_names AS -- 지역 이름 목록
+         SELECT name_ko FROM regions;",
+    );
+    let c = open(&path);
+    let schema = c.introspect(&options()).await.expect("introspect");
+    let comments = |table: &str| -> (Option<String>, Vec<(String, Option<String>)>) {
+        let t = schema.table(table).expect("table");
+        (t.comment.clone(), t.columns.iter().map(|c| (c.name.clone(), c.comment.clone())).collect())
+    };
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        comments("regions"),
+        (
+            some("지역(광역시·도) / Regions of Korea"),
+            vec![
+                ("region_id".into(), some("지역 ID / region id")),
+                ("name_ko".into(), some("지역명(한국어)")),
+                ("Area_EN".into(), some("권역(영어)")),
+                ("note".into(), None),
+                ("population".into(), some("인구")),
+            ]
+        )
+    );
+    assert_eq!(comments("region_names"), (some("지역 이름 목록"), vec![("name_ko".into(), None)]));
+    assert_eq!(comments("plain"), (None, vec![("a".into(), None), ("b".into(), None)]));
+    let regions = schema.table("regions").expect("regions");
+    assert_eq!(regions.row_count, Some(1), "comments do not disturb the rest of introspection");
+    assert_eq!(regions.column("name_ko").expect("name_ko").samples, ["서울"]);
+}

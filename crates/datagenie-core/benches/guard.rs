@@ -26,7 +26,10 @@ const QUERIES: &[&str] = &[
      WHERE T2.temporary_acting = 'Yes' ORDER BY T1.creation",
 ];
 
-const ROUNDS: usize = 20_000;
+/// Rounds over QUERIES per measurement; `GUARD_BENCH_ROUNDS` overrides (e.g. a few hundred under callgrind).
+fn rounds() -> usize {
+    std::env::var("GUARD_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000)
+}
 
 /// This thread's CPU time, from Linux's schedstat; `None` elsewhere.
 fn thread_cpu_time() -> Option<Duration> {
@@ -42,9 +45,10 @@ fn micros(d: Duration) -> f64 {
 /// Runs `f` over every query ROUNDS times and prints the statistics.
 fn measure(label: &str, dialect: Dialect, mut f: impl FnMut(&str) -> bool) {
     assert!(QUERIES.iter().all(|q| f(q)), "{label}: a benchmark query fails in {dialect}");
-    let mut samples = Vec::with_capacity(ROUNDS * QUERIES.len());
+    let rounds = rounds();
+    let mut samples = Vec::with_capacity(rounds * QUERIES.len());
     let (wall, cpu) = (Instant::now(), thread_cpu_time());
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         for q in QUERIES {
             let t = Instant::now();
             black_box(f(black_box(q)));
@@ -74,6 +78,12 @@ fn sqlparser_dialect(dialect: Dialect) -> Box<dyn sqlparser::dialect::Dialect> {
     }
 }
 
+/// True when the case should run: `GUARD_BENCH_ONLY` (e.g. `guard mysql`, `parse`) must be a substring of
+/// `"<label> <dialect>"` when set.
+fn selected(label: &str, dialect: Dialect) -> bool {
+    std::env::var("GUARD_BENCH_ONLY").map_or(true, |only| format!("{label} {dialect}").contains(&only))
+}
+
 fn main() {
     let default = Policy::default();
     let filtered = Policy::default()
@@ -82,8 +92,14 @@ fn main() {
         .unwrap_or_default();
     for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
         let d = sqlparser_dialect(dialect);
-        measure("sqlparser parse_sql", dialect, |q| Parser::parse_sql(d.as_ref(), q).is_ok());
-        measure("guard, default policy", dialect, |q| guard::check(q, dialect, &default).is_ok());
+        if selected("sqlparser parse_sql", dialect) {
+            measure("sqlparser parse_sql", dialect, |q| Parser::parse_sql(d.as_ref(), q).is_ok());
+        }
+        if selected("guard, default policy", dialect) {
+            measure("guard, default policy", dialect, |q| guard::check(q, dialect, &default).is_ok());
+        }
     }
-    measure("guard, row filter", Dialect::Sqlite, |q| guard::check(q, Dialect::Sqlite, &filtered).is_ok());
+    if selected("guard, row filter", Dialect::Sqlite) {
+        measure("guard, row filter", Dialect::Sqlite, |q| guard::check(q, Dialect::Sqlite, &filtered).is_ok());
+    }
 }

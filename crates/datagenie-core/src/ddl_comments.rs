@@ -18,7 +18,9 @@
 //! - **table**: comments between `CREATE` and the opening parenthesis, on the opening parenthesis's line, and on
 //!   their own lines before the first column definition (unless they are the first column's "above" comment);
 //! - **column, same line**: comments inside a column definition, on the line where it starts (before it), or on the
-//!   line of its trailing comma (after it) — for the last column, on the line of its last token;
+//!   line of its trailing comma (after it) — for the last column, on the line of its last token. A comment after
+//!   several definitions ending on one line goes to the first of them (that is where `ALTER TABLE … ADD COLUMN`
+//!   leaves it: SQLite inserts the new definition right after the last one, before that one's comment);
 //! - **column, above**: a block of comments on their own lines directly above a column definition (no blank line in
 //!   between) belongs to that column only when the column has no same-line comment;
 //! - **view** (and `CREATE TABLE … AS SELECT`), best effort: comments on the first line before `AS`, and those
@@ -236,10 +238,14 @@ fn column_name(tok: &Token) -> Option<String> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Dest {
     Table,
-    /// On the same line as item `i` (or inside it).
+    /// Inside item `i`, or before it on the line where it starts.
     Same(usize),
     /// On its own line(s) directly above item `i`.
     Above(usize),
+    /// After item `i` (and its comma) on the line where it ends: goes to the first column definition ending on
+    /// that line — `ALTER TABLE … ADD COLUMN` inserts the new definition right after the last one, before its
+    /// comment.
+    After(usize),
     Drop,
 }
 
@@ -265,7 +271,7 @@ fn table_comments(sigs: &[Sig<'_>], create_at: usize, open: usize) -> DdlComment
     let tail = gaps.pop().unwrap_or_default();
     for n in tail {
         let dest = match items.last() {
-            Some(last) if n.first == last.last => Dest::Same(items.len() - 1),
+            Some(last) if n.first == last.last => Dest::After(items.len() - 1),
             _ => Dest::Drop,
         };
         notes.push((dest, n));
@@ -326,7 +332,7 @@ fn place_gap<'a>(out: &mut Vec<(Dest, Note<'a>)>, gap: Vec<Note<'a>>, i: usize, 
             } else if n.last == next_line {
                 Dest::Same(i)
             } else if i > 0 && n.first == prev_line {
-                Dest::Same(i - 1)
+                Dest::After(i - 1)
             } else {
                 Dest::Drop
             }
@@ -361,6 +367,7 @@ fn assign(items: &[Item<'_>], notes: Vec<(Dest, Note<'_>)>) -> DdlComments {
         match dest {
             Dest::Table => table.push(note.text),
             Dest::Same(i) => same.get_mut(i).into_iter().for_each(|v| v.push(note.text)),
+            Dest::After(i) => same.get_mut(first_ending_with(items, i)).into_iter().for_each(|v| v.push(note.text)),
             Dest::Above(i) => above.get_mut(i).into_iter().for_each(|v| v.push(note.text)),
             Dest::Drop => {}
         }
@@ -377,6 +384,15 @@ fn assign(items: &[Item<'_>], notes: Vec<(Dest, Note<'_>)>) -> DdlComments {
         }
     }
     DdlComments { table: render(&table), columns }
+}
+
+/// The first column definition that ends on the line where item `i` ends; `i` itself when none does before it.
+fn first_ending_with(items: &[Item<'_>], i: usize) -> usize {
+    let Some(line) = items.get(i).map(|item| item.last) else {
+        return i;
+    };
+    let same_line = items[..=i].iter().enumerate().rev().take_while(|(_, item)| item.last == line);
+    same_line.filter(|(_, item)| item.name.is_some()).last().map_or(i, |(j, _)| j)
 }
 
 /// Joins comment texts into one clean line: per line, Javadoc-style `*` borders trimmed and lines of pure
@@ -573,9 +589,19 @@ mod tests {
                 (None, &[("b", "note about b")]),
             ),
             (
-                "two columns on one line share the comment on that line by position",
-                "CREATE TABLE t (\n a INT, b INT, -- about b\n c INT\n)",
-                (None, &[("b", "about b")]),
+                "a comment after several definitions on one line goes to the first",
+                "CREATE TABLE t (\n a INT, b INT, -- about a\n c INT, d INT -- about c\n)",
+                (None, &[("a", "about a"), ("c", "about c")]),
+            ),
+            (
+                "text as SQLite leaves it after ALTER TABLE ADD COLUMN (twice)",
+                "CREATE TABLE regions ( -- 지역\n  a INT, added INTEGER /* 추가된 열 */, -- a\n  CHECK (a > 0)\n)",
+                (Some("지역"), &[("a", "a"), ("added", "추가된 열")]),
+            ),
+            (
+                "the same, when the last column ends the list",
+                "CREATE TABLE t (\n a INT, -- a\n b TEXT, c INT, d INT -- b\n)",
+                (None, &[("a", "a"), ("b", "b")]),
             ),
             (
                 "a comment after the last column on its own line is dropped",

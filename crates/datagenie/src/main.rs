@@ -119,6 +119,9 @@ struct AnswerArgs {
     /// Stop after the guard and print the SQL that would run.
     #[arg(long)]
     dry_run: bool,
+    /// Show personal data unmasked (emails, phones, card numbers, names, national IDs, addresses).
+    #[arg(long)]
+    unmask: bool,
 }
 
 #[derive(Args)]
@@ -263,7 +266,10 @@ async fn ask(config_path: Option<PathBuf>, args: AskArgs, format: Format) -> Res
     let question = Question::parse(&args.question)?;
     let config = load_config(config_path)?;
     let options = ask_options(&config, &args.answer)?;
-    let session = Session::open(&config, args.db.as_deref()).await?;
+    let mut session = Session::open(&config, args.db.as_deref()).await?;
+    if args.answer.unmask {
+        session.context.privacy.mask = false;
+    }
     answer_one(&session, &question, &options, &args.answer, format).await
 }
 
@@ -306,7 +312,7 @@ async fn schema(config_path: Option<PathBuf>, args: SchemaArgs) -> Result<u8, Er
         SchemaFormat::Json => serde_json::to_writer_pretty(&mut out, &schema)
             .map_err(std::io::Error::other)
             .and_then(|_| writeln!(out)),
-        SchemaFormat::Text => output::schema_text(&mut out, &schema),
+        SchemaFormat::Text => output::schema_text(&mut out, &schema, &session.context.privacy.classify_schema(&schema)),
     };
     written.map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
     Ok(0)
@@ -318,7 +324,10 @@ async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) 
     // The demo always uses the demo database, whatever database is configured.
     config.database.url.clear();
     let options = ask_options(&config, &args.answer)?;
-    let session = Session::open(&config, None).await?;
+    let mut session = Session::open(&config, None).await?;
+    if args.answer.unmask {
+        session.context.privacy.mask = false;
+    }
     if session.context.llm.is_none() {
         let (schema, _) = session.context.schema().await?;
         let mut out = std::io::stdout().lock();

@@ -1,10 +1,12 @@
 //! How answers look: a table for people, CSV, and the JSON object the README documents.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use datagenie_app::ask::{Answer, Attempt, Usage};
+use datagenie_core::pii::PiiKind;
 use datagenie_core::schema::{Schema, TableKind};
 use datagenie_core::value::Value;
 
@@ -67,6 +69,10 @@ pub fn table(out: &mut impl Write, answer: &Answer, chart_file: Option<&Path>) -
         status.push_str(&format!("; first {shown} shown (use --format csv or json for all)"));
     }
     writeln!(out, "{status}")?;
+    if !answer.masked.is_empty() {
+        let cols: Vec<String> = answer.masked.iter().map(|m| format!("{} ({})", m.column, m.kind)).collect();
+        writeln!(out, "personal data masked: {} (--unmask to show)", cols.join(", "))?;
+    }
     if let Some(summary) = &answer.summary {
         writeln!(out, "\n{summary}")?;
     }
@@ -116,7 +122,12 @@ pub fn failed_attempts(out: &mut impl Write, attempts: &[Attempt], usage: &Usage
     }
 }
 
-pub fn schema_text(out: &mut impl Write, schema: &Schema) -> io::Result<()> {
+/// The schema for people; `pii` is the personal-data classification per (table, column).
+pub fn schema_text(
+    out: &mut impl Write,
+    schema: &Schema,
+    pii: &BTreeMap<(String, String), PiiKind>,
+) -> io::Result<()> {
     writeln!(out, "{} — {} tables and views", schema.server_version, schema.tables.len())?;
     for t in &schema.tables {
         let kind = match t.kind {
@@ -141,6 +152,9 @@ pub fn schema_text(out: &mut impl Write, schema: &Schema) -> io::Result<()> {
             }
             if !c.nullable {
                 notes.push("NOT NULL".into());
+            }
+            if let Some(kind) = pii.get(&(t.name.clone(), c.name.clone())) {
+                notes.push(format!("PII:{kind}"));
             }
             let ty = if c.data_type.is_empty() { "ANY" } else { &c.data_type };
             let mut line = format!("  {:<24} {:<14} {}", c.name, ty, notes.join(" "));

@@ -101,7 +101,7 @@ async fn repairs_sql_that_fails_and_reports_every_attempt() {
     assert_eq!(attempts[1]["sql"], json!(null));
     assert_eq!(attempts[1]["error"]["code"], "llm_no_sql");
     assert_eq!(attempts[2]["error"], json!(null));
-    assert_eq!(v["rows"], json!([["김민준"], ["Alice Park"], ["이서연"], ["Bob Lee"]]));
+    assert_eq!(v["rows"], json!([["김*준"], ["A*** P***"], ["이*연"], ["B*** L***"]]), "names are masked by default");
     // The database's complaint went back to the LLM with the failed SQL.
     let reqs = llm.requests();
     assert_eq!(reqs.len(), 3);
@@ -207,12 +207,13 @@ async fn csv_and_table_formats() {
     let db = env.path("shop.db");
     shop_db(&db);
     let dbs = db.to_str().unwrap_or_default();
-    let out = env.run(&["ask", "--db", dbs, "--format", "csv", "--no-summary", "who"]).await;
+    let out = env.run(&["ask", "--db", dbs, "--format", "csv", "--no-summary", "--unmask", "who"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "name,city\n김민준,서울\nAlice Park,Busan\n이서연,서울\nBob Lee,\n");
     let out = env.run(&["ask", "--db", dbs, "--format", "table", "--no-summary", "who"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("김민준") && out.stdout.contains("NULL") && out.stdout.contains("4 rows"), "{}", out.stdout);
+    assert!(out.stdout.contains("김*준") && out.stdout.contains("NULL") && out.stdout.contains("4 rows"), "{}", out.stdout);
+    assert!(out.stdout.contains("personal data masked: name (person_name)"), "{}", out.stdout);
 }
 
 #[tokio::test]
@@ -365,4 +366,47 @@ async fn the_schema_cache_follows_schema_changes() {
     let reqs = llm.requests();
     assert!(!reqs[0].text().contains("loyalty_tier"));
     assert!(reqs[1].text().contains("loyalty_tier"), "the refreshed schema is in the prompt");
+}
+
+#[tokio::test]
+async fn personal_data_is_masked_in_results_and_prompts() {
+    let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT name AS who, email FROM people ORDER BY id"))).await;
+    let env = Env::with_openai(&llm.base_url);
+    let db = env.path("people.db");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| {
+            c.execute_batch(
+                "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, email TEXT, phone TEXT, rrn TEXT, memo TEXT);
+                 INSERT INTO people VALUES
+                   (1, '김민준', 'minjun@example.com', '010-1234-5678', '900101-1234567', '010-0000-0000'),
+                   (2, '박서연', 'seoyeon@naver.com', '010-9876-5432', '950505-2345678', '010-1111-1111');",
+            )
+        })
+        .expect("fixture");
+    let dbs = db.to_str().unwrap_or_default();
+    let out = env.run(&["ask", "--db", dbs, "--format", "json", "--no-summary", "who are our people?"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["rows"], json!([["김*준", "m***@example.com"], ["박*연", "s***@naver.com"]]));
+    // The LLM saw masked samples only.
+    let prompt = llm.requests()[0].text();
+    for secret in ["김민준", "minjun@example.com", "010-1234-5678", "900101-1234567"] {
+        assert!(!prompt.contains(secret), "{secret} reached the prompt");
+    }
+    assert!(prompt.contains("people"), "{prompt}");
+
+    // --unmask shows the data; the schema shows the classification.
+    let out = env.run(&["ask", "--db", dbs, "--format", "json", "--no-summary", "--unmask", "who?"]).await;
+    assert_eq!(out.json()["rows"][0], json!(["김민준", "minjun@example.com"]));
+    let out = env.run(&["schema", "--db", dbs]).await;
+    for tag in ["PII:person_name", "PII:email", "PII:phone", "PII:national_id"] {
+        assert!(out.stdout.contains(tag), "{tag} missing:\n{}", out.stdout);
+    }
+
+    // A configured override turns a column's masking off.
+    let mut env2 = Env::with_openai(&llm.base_url);
+    env2.set("DATAGENIE_PII__COLUMNS__EMAIL", "none");
+    let out = env2.run(&["ask", "--db", dbs, "--format", "json", "--no-summary", "who?"]).await;
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(out.json()["rows"][0], json!(["김*준", "minjun@example.com"]));
 }
