@@ -43,6 +43,19 @@ impl Default for IntrospectOptions {
     }
 }
 
+/// A database engine. Every implementation keeps these protections itself, independently of the guard, so that a
+/// guard bug still cannot write or run away:
+///
+/// - **read-only at the session level**: SQLite opens the file read-only with `query_only`, an authorizer that denies
+///   writes, `ATTACH`, pragma writes and functions outside the guard's allow-list, and extension loading off;
+///   PostgreSQL runs each query in a `READ ONLY` transaction, MySQL/MariaDB in `START TRANSACTION READ ONLY`;
+/// - **a time limit inside the engine**: SQLite's progress handler, PostgreSQL `statement_timeout`, MySQL
+///   `max_execution_time` / MariaDB `max_statement_time` — plus a client-side deadline, so no call hangs;
+/// - **one statement per protocol message**: PostgreSQL's extended protocol, MySQL without multi-statements;
+/// - **pinned session settings the guard relies on**: PostgreSQL `search_path` starting with `pg_catalog` and
+///   `standard_conforming_strings = on`; MySQL `sql_mode` without `ANSI_QUOTES`/`NO_BACKSLASH_ESCAPES`;
+/// - **the row cap** by reading at most `max_rows + 1` rows, never by rewriting the SQL;
+/// - **length limits** so a single value cannot exhaust memory.
 #[async_trait]
 pub trait Connector: Send + Sync {
     /// The SQL dialect the guard must check this connection's queries with.
