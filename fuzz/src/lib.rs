@@ -68,7 +68,12 @@ pub fn exercise(sql: &str, dialect: Dialect, variant: Variant) -> bool {
         (Err(a), Err(b)) => {
             assert_eq!(a.code, b.code, "check and check_report disagree on {sql:?} ({dialect}, {variant:?})");
             assert!(!a.message.is_empty(), "empty refusal message for {sql:?} ({dialect}, {variant:?})");
-            assert_ne!(a.code, ErrorCode::Internal, "internal error {:?} on {sql:?} ({dialect}, {variant:?})", a.message);
+            assert_ne!(
+                a.code,
+                ErrorCode::Internal,
+                "internal error {:?} on {sql:?} ({dialect}, {variant:?})",
+                a.message
+            );
             false
         }
         (Ok(guarded), Ok(report)) => {

@@ -306,9 +306,7 @@ fn unnest(mut expr: &Expr) -> &Expr {
 fn is_catalog(dialect: Dialect, parts: &[String]) -> bool {
     let Some((last, qualifiers)) = parts.split_last() else { return false };
     match dialect {
-        Dialect::Sqlite => {
-            last.starts_with("sqlite_") || last.starts_with("pragma_") || last == "dbstat"
-        }
+        Dialect::Sqlite => last.starts_with("sqlite_") || last.starts_with("pragma_") || last == "dbstat",
         Dialect::Postgres => {
             last.starts_with("pg_") || qualifiers.iter().any(|q| q.starts_with("pg_") || q == "information_schema")
         }

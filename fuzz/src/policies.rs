@@ -51,7 +51,8 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 4] = [Variant::Default, Variant::AllowList, Variant::RowFilter, Variant::AllowListRowFilter];
+    pub const ALL: [Variant; 4] =
+        [Variant::Default, Variant::AllowList, Variant::RowFilter, Variant::AllowListRowFilter];
 
     pub fn from_byte(byte: u8) -> Variant {
         Variant::ALL[usize::from(byte) % Variant::ALL.len()]
@@ -93,7 +94,7 @@ static POLICIES: LazyLock<Vec<(Policy, Policy)>> = LazyLock::new(|| {
         .iter()
         .map(|&v| {
             let base = build_base(v);
-            let filtered = v.filters().iter().fold(base.clone(), |p, f| add_filter(p, f));
+            let filtered = v.filters().iter().fold(base.clone(), add_filter);
             (filtered, base)
         })
         .collect()

@@ -956,7 +956,11 @@ mod tests {
             variant: 0,
             separator: Separator::Space,
             query: Query {
-                with: vec![Cte { name: Table::T, columns: Vec::new(), body: CteBody::Write(Write::Delete(Table::Users)) }],
+                with: vec![Cte {
+                    name: Table::T,
+                    columns: Vec::new(),
+                    body: CteBody::Write(Write::Delete(Table::Users)),
+                }],
                 ..query(Body::Select(Box::new(select)), Some(Suffix::ForUpdate))
             },
             trailer: Trailer::Write(Write::Other(Statement::Drop)),

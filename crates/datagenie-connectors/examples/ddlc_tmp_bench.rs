@@ -32,7 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ms(times[times.len() / 2])
         );
     }
-    direct(&path, rounds)?;
+    if std::env::var_os("DDLC_NODIRECT").is_none() {
+        direct(&path, rounds)?;
+    }
     Ok(())
 }
 

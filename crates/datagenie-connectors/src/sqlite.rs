@@ -718,33 +718,47 @@ struct RawColumn {
 ///
 /// Structure first — relations, columns, keys: three statements in all, falling back to one per relation only if
 /// a broken view or a virtual table of a missing module makes the bulk statement fail (such relations are left
-/// out); then one statement for the comments written in the CREATE texts. Running out of time here is
-/// `QueryTimeout`. Then, per table, exact row counts and samples (one statement
+/// out). Running out of time here is `QueryTimeout`. Then, per table, exact row counts and samples (one statement
 /// each): these are best effort — once the deadline passes the rest stay unknown (`row_count: None`, no samples)
 /// and the schema is still returned. Views get neither (evaluating one can be arbitrarily expensive).
+///
+/// Comments: one more statement reads the CREATE texts; extracting their comments needs no connection, so it runs on
+/// a helper thread beside all of the above instead of adding to it.
 fn introspect(s: &mut Session, options: &IntrospectOptions, ctx: &Ctx) -> Result<Schema, Error> {
     let session: &Session = s;
     ctx.check_time()?;
     let relations = list_relations(session, ctx)?;
     ctx.check_time()?;
+    let create_texts = read_create_texts(session, ctx)?;
+    let (tables, mut comments) =
+        beside(|| extract_comments(&create_texts, ctx), || read_tables(session, relations, options, ctx));
+    let mut tables = tables?;
+    for table in &mut tables {
+        if let Some(found) = comments.remove(&table.name) {
+            apply_comments(table, found);
+        }
+    }
+    Ok(Schema { dialect: Dialect::Sqlite, server_version: format!("SQLite {}", rusqlite::version()), tables })
+}
+
+/// The tables of [`introspect`] without their comments.
+fn read_tables(
+    session: &Session,
+    relations: Vec<(String, TableKind)>,
+    options: &IntrospectOptions,
+    ctx: &Ctx,
+) -> Result<Vec<Table>, Error> {
     let mut columns = load_columns(session, &relations, ctx)?;
     ctx.check_time()?;
     let mut foreign_keys = load_foreign_keys(session, &relations, ctx)?;
-    ctx.check_time()?;
-    let t0 = Instant::now();
-    let mut comments = load_comments(session, ctx)?;
-    if std::env::var_os("DDLC_T").is_some() { eprintln!("load_comments {:?}", t0.elapsed()); }
     ctx.check_time()?;
     let mut tables = Vec::with_capacity(relations.len());
     for (name, kind) in relations {
         let Some(raw) = columns.remove(&name) else {
             continue;
         };
-        let mut table = build_table(name.clone(), kind, raw, foreign_keys.remove(&name).unwrap_or_default());
-        if let Some(found) = comments.remove(&name) {
-            apply_comments(&mut table, found);
-        }
-        tables.push(table);
+        let keys = foreign_keys.remove(&name).unwrap_or_default();
+        tables.push(build_table(name, kind, raw, keys));
     }
     resolve_foreign_keys(&mut tables);
     for table in tables.iter_mut().filter(|t| t.kind == TableKind::Table) {
@@ -752,11 +766,7 @@ fn introspect(s: &mut Session, options: &IntrospectOptions, ctx: &Ctx) -> Result
             break;
         }
     }
-    Ok(Schema {
-        dialect: Dialect::Sqlite,
-        server_version: format!("SQLite {}", rusqlite::version()),
-        tables,
-    })
+    Ok(tables)
 }
 
 /// Tables (ordinary and virtual) and views of the main database, by name. Leaves out `sqlite_%` internal tables and
@@ -889,31 +899,54 @@ fn load_foreign_keys(
     Ok(all)
 }
 
-/// The comments written in each table's and view's CREATE text (see [`ddl_comments`]), keyed by name, with one
-/// statement for all. Relations whose text has no comment are left out. Best effort: a failure other than running
+/// `(name, CREATE text)` of every table and view, with one statement. Best effort: a failure other than running
 /// out of time only leaves every comment empty.
-fn load_comments(s: &Session, ctx: &Ctx) -> Result<HashMap<String, DdlComments>, Error> {
+fn read_create_texts(s: &Session, ctx: &Ctx) -> Result<Vec<(String, String)>, Error> {
     const SQL: &str = "SELECT name, sql FROM sqlite_schema WHERE type IN ('table', 'view') AND sql IS NOT NULL";
-    let read = || -> rusqlite::Result<HashMap<String, DdlComments>> {
+    let read = || -> rusqlite::Result<Vec<(String, String)>> {
         let mut stmt = s.conn.prepare(SQL)?;
-        let mut rows = stmt.query([])?;
-        let mut all = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let found = ddl_comments(r.get_ref(1)?.as_str()?);
-            if !found.is_empty() {
-                all.insert(r.get::<_, String>(0)?, found);
-            }
-        }
-        Ok(all)
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
     };
     match read() {
-        Ok(all) => Ok(all),
+        Ok(texts) => Ok(texts),
         Err(e) if is_interrupt(&e) => Err(s.error(e, ctx)),
         Err(e) => {
             tracing::warn!(error = %sqlite_message(&e), "comments in CREATE statements not read");
-            Ok(HashMap::new())
+            Ok(Vec::new())
         }
     }
+}
+
+/// The comments written in each CREATE text (see [`ddl_comments`]), keyed by relation name; relations without any
+/// comment are left out. Stops early, leaving the rest without comments, once the deadline has passed.
+fn extract_comments(texts: &[(String, String)], ctx: &Ctx) -> HashMap<String, DdlComments> {
+    let mut all = HashMap::new();
+    for (name, sql) in texts {
+        if ctx.out_of_time() {
+            break;
+        }
+        let found = ddl_comments(sql);
+        if !found.is_empty() {
+            all.insert(name.clone(), found);
+        }
+    }
+    all
+}
+
+/// Runs `side` on a helper thread while `main` runs here, and returns both results: tokenizing CREATE texts needs no
+/// connection, so it overlaps the catalog reads instead of adding to them. Without a thread (spawning failed) `side`
+/// runs here after `main`; if it panicked, its result is the default.
+fn beside<S: Send + Default, M>(side: impl Fn() -> S + Sync, main: impl FnOnce() -> M) -> (M, S) {
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new().name("ddl-comments".into()).spawn_scoped(scope, &side);
+        let main_result = main();
+        let side_result = match helper {
+            Ok(handle) => handle.join().unwrap_or_default(),
+            Err(_) => side(),
+        };
+        (main_result, side_result)
+    })
 }
 
 /// Sets the table's comment and each column's, matching column names ASCII-case-insensitively as SQLite does.
@@ -1483,5 +1516,23 @@ mod tests {
         assert_eq!(cut.chars().count(), 60);
         assert!(cut.ends_with('…'));
         assert_eq!(truncate_chars(&"a".repeat(60), 60), "a".repeat(60));
+    }
+
+    #[test]
+    fn comment_extraction_runs_beside_and_stops_at_the_deadline() {
+        let texts = vec![
+            ("t".to_string(), "CREATE TABLE t ( -- 표\n a INT -- 가\n)".to_string()),
+            ("plain".to_string(), "CREATE TABLE plain (a INT)".to_string()),
+        ];
+        let on_time = Ctx { what: "schema introspection", budget: Duration::from_secs(5), deadline: None };
+        let (main, found) = beside(|| extract_comments(&texts, &on_time), || "main result");
+        assert_eq!(main, "main result");
+        assert_eq!(found.len(), 1, "relations without comments are left out");
+        assert_eq!(found["t"].table.as_deref(), Some("표"));
+        assert_eq!(found["t"].column("A"), Some("가"));
+        let late = Ctx { deadline: Some(Instant::now()), ..on_time };
+        assert!(extract_comments(&texts, &late).is_empty(), "nothing is extracted after the deadline");
+        let (main, side) = beside(|| -> HashMap<String, DdlComments> { panic!("helper fails") }, || 7);
+        assert_eq!((main, side.len()), (7, 0), "a failed helper only costs the comments");
     }
 }

@@ -13,8 +13,8 @@
 //! )
 //! ```
 //!
-//! [`ddl_comments`] reads such text with sqlparser's tokenizer (never by matching on the raw text, so `--` inside a
-//! string literal or a quoted name is not a comment) and assigns each comment by where it sits:
+//! [`ddl_comments`] reads such text with sqlparser's tokenizer, not by pattern matching (so `--` inside a string
+//! literal or a quoted name is not a comment), and assigns each comment by where it sits:
 //! - **table**: comments between `CREATE` and the opening parenthesis, on the opening parenthesis's line, and on
 //!   their own lines before the first column definition (unless they are the first column's "above" comment);
 //! - **column, same line**: comments inside a column definition, on the line where it starts (before it), or on the
@@ -650,6 +650,11 @@ mod tests {
                 "CREATE TABLE t ( -- t\n a INT, -- a\n b DECIMAL(10 -- b",
                 (Some("t"), &[("a", "a"), ("b", "b")]),
             ),
+            (
+                "a backslash does not escape in SQLite strings",
+                "CREATE TABLE t (\n p TEXT DEFAULT 'C:\\', -- 경로\n q INT\n)",
+                (None, &[("p", "경로")]),
+            ),
             ("tokenizer error: unterminated string", "CREATE TABLE t (a TEXT DEFAULT 'x -- c\n)", (None, &[])),
             ("tokenizer error: unterminated block comment", "CREATE TABLE t ( /* t\n a INT\n)", (None, &[])),
             (
@@ -709,8 +714,10 @@ mod tests {
             "CREATE VIEW v(a) -- v\nAS /* c */ SELECT a FROM t",
             "CREATE VIRTUAL TABLE d USING fts5(a, -- a\n b)",
         ];
-        const INSERTS: &[&str] =
-            &["(", ")", ",", "--", "/*", "*/", "\n", "'", "\"", "[", "]", "`", "한", "AS", "CHECK", " ", "\r\n"];
+        const INSERTS: &[&str] = &[
+            "(", ")", ",", "--", "/*", "*/", "\n", "'", "\"", "[", "]", "`", "한", "😀", "\\", "AS", "CHECK", " ",
+            "\r\n",
+        ];
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = |n: usize| {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);

@@ -33,8 +33,6 @@ pub(crate) struct Lexed {
     pub(crate) tokens: Vec<TokenWithSpan>,
     /// Byte range of the approved text inside the input.
     pub(crate) text: Range<usize>,
-    /// The first significant token when it is a word, upper-cased (names a refused statement).
-    pub(crate) first_word: Option<String>,
 }
 
 fn refuse(code: ErrorCode, message: impl Into<String>) -> Error {
@@ -45,7 +43,18 @@ fn executable_comment() -> Error {
     refuse(ErrorCode::ForbiddenConstruct, "MySQL executable comments (/*! … */, /*M! … */) are not allowed")
 }
 
+/// How many tokens to reserve room for before tokenizing: about one per two bytes (whitespace tokens included),
+/// which typical SQL does not exceed, so the token vector is not regrown; capped so a long input does not reserve
+/// megabytes up front.
+fn token_capacity(sql: &str) -> usize {
+    (sql.len() / 2 + 16).min(4_096)
+}
+
 /// Runs the lexical pass over `sql`.
+///
+/// Refusals are checked in a fixed order, so an input with several faults always gets the same answer: NUL, size,
+/// tokenizer error, unaccounted text, token count, then each token in order, then stacked statements, then
+/// emptiness.
 pub(crate) fn lex(sql: &str, dialect: Dialect) -> Result<Lexed, Error> {
     if sql.contains('\0') {
         return Err(refuse(ErrorCode::ForbiddenConstruct, "a NUL character is not allowed in SQL"));
@@ -56,49 +65,110 @@ pub(crate) fn lex(sql: &str, dialect: Dialect) -> Result<Lexed, Error> {
             format!("the SQL is {} bytes long; at most {MAX_SQL_BYTES} are allowed", sql.len()),
         ));
     }
-    let tokens = Tokenizer::new(parser_dialect(dialect), sql)
+    let mut tokens = Vec::with_capacity(token_capacity(sql));
+    Tokenizer::new(parser_dialect(dialect), sql)
         .with_unescape(true)
-        .tokenize_with_location()
+        .tokenize_with_location_into_buf(&mut tokens)
         .map_err(|e| refuse(ErrorCode::ParseError, format!("the SQL does not parse: {e}")))?;
     let offsets = byte_offsets(sql, &tokens).ok_or_else(|| match dialect {
         Dialect::Mysql => executable_comment(),
         _ => refuse(ErrorCode::ForbiddenConstruct, "the SQL contains text the tokenizer did not account for"),
     })?;
-    let significant: Vec<usize> =
-        (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
-    if significant.len() > MAX_TOKENS {
+    let significant = tokens.iter().filter(|t| is_significant(&t.token)).count();
+    if significant > MAX_TOKENS {
         return Err(refuse(
             ErrorCode::ForbiddenConstruct,
-            format!("the SQL has {} tokens; at most {MAX_TOKENS} are allowed", significant.len()),
+            format!("the SQL has {significant} tokens; at most {MAX_TOKENS} are allowed"),
         ));
     }
+    let mut shape = Shape::default();
     for (i, t) in tokens.iter().enumerate() {
         check_token(dialect, sql, &tokens, &offsets, i, &t.token)?;
+        shape.add(i, &t.token);
     }
-    check_single_statement(&tokens, &significant)?;
-    let text = approved_range(&tokens, &significant, &offsets)
-        .ok_or_else(|| refuse(ErrorCode::EmptySql, "there is no SQL statement"))?;
-    let first_word = significant.first().and_then(|&i| match &tokens[i].token {
+    if shape.stacked {
+        return Err(refuse(
+            ErrorCode::MultipleStatements,
+            "only one statement is allowed, but there is more SQL after ';'",
+        ));
+    }
+    let text = shape.approved(&offsets).ok_or_else(|| refuse(ErrorCode::EmptySql, "there is no SQL statement"))?;
+    Ok(Lexed { tokens, text })
+}
+
+/// Whitespace and comments are not significant; every other token is.
+fn is_significant(token: &Token) -> bool {
+    !matches!(token, Token::Whitespace(_))
+}
+
+/// Where the statement lies in the token stream, gathered in one pass.
+#[derive(Default)]
+struct Shape {
+    /// The first token that is not blank (a leading comment is not blank).
+    first: Option<usize>,
+    /// The last significant token that is not `;`.
+    last: Option<usize>,
+    seen_semicolon: bool,
+    /// A significant token other than `;` follows a `;`.
+    stacked: bool,
+}
+
+impl Shape {
+    fn add(&mut self, i: usize, token: &Token) {
+        let blank = matches!(token, Token::Whitespace(Whitespace::Space | Whitespace::Tab | Whitespace::Newline));
+        if self.first.is_none() && !blank {
+            self.first = Some(i);
+        }
+        match token {
+            Token::SemiColon => self.seen_semicolon = true,
+            t if is_significant(t) => {
+                self.stacked |= self.seen_semicolon;
+                self.last = Some(i);
+            }
+            _ => {}
+        }
+    }
+
+    /// The approved byte range: from the first token that is not blank to the end of the last significant token
+    /// that is not `;` (trailing semicolons, blanks and comments dropped). `None` when there is no such token.
+    fn approved(&self, offsets: &[usize]) -> Option<Range<usize>> {
+        let (first, last) = (self.first?, self.last?);
+        Some(*offsets.get(first)?..*offsets.get(last + 1)?)
+    }
+}
+
+/// The first significant token of `sql` when it is a word, upper-cased: it names a refused statement. Only
+/// refusals need it, so it tokenizes again rather than cost every check an allocation.
+pub(crate) fn first_word(sql: &str, dialect: Dialect) -> Option<String> {
+    let tokens = Tokenizer::new(parser_dialect(dialect), sql).with_unescape(true).tokenize().ok()?;
+    match tokens.iter().find(|t| is_significant(t))? {
         Token::Word(w) => Some(w.value.to_uppercase()),
         _ => None,
-    });
-    Ok(Lexed { tokens, text, first_word })
+    }
 }
 
 /// Byte offsets of every token boundary: `out[i]` is where token `i` starts and `out[len]` where the last ends.
 /// `None` when the tokens do not cover the input contiguously from its first to its last character.
 pub(crate) fn byte_offsets(sql: &str, tokens: &[TokenWithSpan]) -> Option<Vec<usize>> {
+    if sql.is_ascii() {
+        offsets_with(sql, tokens, AsciiCursor { line: 1, line_start: 0, line_end: line_end(sql.as_bytes(), 0), byte: 0 })
+    } else {
+        offsets_with(sql, tokens, Cursor { line: 1, column: 1, byte: 0 })
+    }
+}
+
+fn offsets_with(sql: &str, tokens: &[TokenWithSpan], mut cursor: impl Locate) -> Option<Vec<usize>> {
+    let bytes = sql.as_bytes();
     let mut out = Vec::with_capacity(tokens.len() + 1);
-    let mut cursor = Cursor { line: 1, column: 1, byte: 0, chars: sql.chars() };
     let mut expected = Location { line: 1, column: 1 };
     for t in tokens {
         if t.span.start != expected {
             return None;
         }
-        out.push(cursor.advance_to(t.span.start)?);
+        out.push(cursor.advance_to(bytes, t.span.start)?);
         expected = t.span.end;
     }
-    let end = cursor.advance_to(expected)?;
+    let end = cursor.advance_to(bytes, expected)?;
     if end != sql.len() {
         return None;
     }
@@ -106,27 +176,89 @@ pub(crate) fn byte_offsets(sql: &str, tokens: &[TokenWithSpan]) -> Option<Vec<us
     Some(out)
 }
 
-/// Walks the input the way the tokenizer counts locations: a `\n` starts a new line, every other char is a column.
-struct Cursor<'a> {
+/// Maps tokenizer locations to byte offsets, moving forward only: a `\n` starts a new line, every other char (not
+/// byte) is a column. `advance_to` answers `None` when the target is behind the cursor or is no position of the
+/// text (past the end of its line or of the input).
+trait Locate {
+    fn advance_to(&mut self, bytes: &[u8], target: Location) -> Option<usize>;
+}
+
+/// Any UTF-8 text: walks char by char. `byte` is always at a char boundary.
+struct Cursor {
     line: u64,
     column: u64,
     byte: usize,
-    chars: std::str::Chars<'a>,
 }
 
-impl Cursor<'_> {
-    fn advance_to(&mut self, target: Location) -> Option<usize> {
-        while (self.line, self.column) < (target.line, target.column) {
-            let c = self.chars.next()?;
-            self.byte += c.len_utf8();
-            if c == '\n' {
-                self.line += 1;
-                self.column = 1;
-            } else {
-                self.column += 1;
+impl Locate for Cursor {
+    fn advance_to(&mut self, bytes: &[u8], target: Location) -> Option<usize> {
+        if (target.line, target.column) < (self.line, self.column) {
+            return None;
+        }
+        while self.line < target.line {
+            self.byte = line_end(bytes, self.byte).checked_add(1).filter(|&next| next <= bytes.len())?;
+            self.line += 1;
+            self.column = 1;
+        }
+        while self.column < target.column {
+            let lead = *bytes.get(self.byte)?;
+            if lead == b'\n' {
+                return None;
             }
+            self.byte += utf8_len(lead);
+            self.column += 1;
         }
         ((self.line, self.column) == (target.line, target.column)).then_some(self.byte)
+    }
+}
+
+/// ASCII text, where a column is a byte: a location is `line_start + column - 1`, found without walking the line.
+struct AsciiCursor {
+    line: u64,
+    line_start: usize,
+    /// Where the current line's `\n` is, or the text's length on the last line.
+    line_end: usize,
+    byte: usize,
+}
+
+impl Locate for AsciiCursor {
+    fn advance_to(&mut self, bytes: &[u8], target: Location) -> Option<usize> {
+        if target.line < self.line {
+            return None;
+        }
+        while self.line < target.line {
+            if self.line_end >= bytes.len() {
+                return None;
+            }
+            self.line_start = self.line_end + 1;
+            self.line_end = line_end(bytes, self.line_start);
+            self.line += 1;
+        }
+        let column = usize::try_from(target.column).ok()?.checked_sub(1)?;
+        if column > self.line_end - self.line_start {
+            return None;
+        }
+        let byte = self.line_start + column;
+        if byte < self.byte {
+            return None;
+        }
+        self.byte = byte;
+        Some(byte)
+    }
+}
+
+/// The offset of the first `\n` at or after `from`, or the text's length when there is none.
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    bytes.get(from..).and_then(|rest| rest.iter().position(|&b| b == b'\n')).map_or(bytes.len(), |i| from + i)
+}
+
+/// The length of the UTF-8 sequence a lead byte starts.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0x00..0xC0 => 1,
+        0xC0..0xE0 => 2,
+        0xE0..0xF0 => 3,
+        _ => 4,
     }
 }
 
@@ -217,33 +349,6 @@ fn ambiguous_backslash() -> Error {
         "a backslash before a quote in a string literal is not allowed (its meaning depends on the server's \
          string mode); write a quote inside a string as ''",
     )
-}
-
-/// Refuses anything significant after a `;`.
-fn check_single_statement(tokens: &[TokenWithSpan], significant: &[usize]) -> Result<(), Error> {
-    let mut seen_semicolon = false;
-    for &i in significant {
-        match tokens[i].token {
-            Token::SemiColon => seen_semicolon = true,
-            _ if seen_semicolon => {
-                return Err(refuse(
-                    ErrorCode::MultipleStatements,
-                    "only one statement is allowed, but there is more SQL after ';'",
-                ));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// The approved byte range: from the first token that is not blank (a leading comment stays) to the end of the last
-/// significant token that is not `;`.
-fn approved_range(tokens: &[TokenWithSpan], significant: &[usize], offsets: &[usize]) -> Option<Range<usize>> {
-    let last = *significant.iter().rev().find(|&&i| !matches!(tokens[i].token, Token::SemiColon))?;
-    let blank = |t: &Token| matches!(t, Token::Whitespace(Whitespace::Space | Whitespace::Tab | Whitespace::Newline));
-    let first = tokens.iter().position(|t| !blank(&t.token))?;
-    Some(offsets[first]..offsets[last + 1])
 }
 
 /// After a parse failure, names constructs the parser does not know but that are certainly refused, so the error

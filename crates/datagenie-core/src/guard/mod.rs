@@ -40,7 +40,7 @@ mod walk;
 
 use std::fmt;
 
-use sqlparser::ast::Statement;
+use sqlparser::ast::{Query, Statement};
 use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::{Parser, ParserOptions};
 use sqlparser::tokenizer::Token;
@@ -103,17 +103,30 @@ pub struct Report {
 
 /// Checks `sql` in `dialect` under `policy`; on success returns the SQL to execute.
 pub fn check(sql: &str, dialect: Dialect, policy: &Policy) -> Result<GuardedSql, Error> {
-    check_report(sql, dialect, policy).map(|report| report.sql)
+    run(sql, dialect, policy, Findings::Skip).map(|report| report.sql)
 }
 
 /// Like [`check`], and also reports what the query reads, for audit logs, PII masking and `sql check`.
 pub fn check_report(sql: &str, dialect: Dialect, policy: &Policy) -> Result<Report, Error> {
+    run(sql, dialect, policy, Findings::Collect)
+}
+
+/// Whether a check records the tables and functions a query uses. Skipping them changes no decision: they only
+/// feed [`Report`]; what the rewrite needs is always recorded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Findings {
+    Collect,
+    Skip,
+}
+
+/// The whole check. With [`Findings::Skip`], the report's `tables` and `functions` are empty.
+fn run(sql: &str, dialect: Dialect, policy: &Policy, findings: Findings) -> Result<Report, Error> {
     let lexed = lex::lex(sql, dialect)?;
     let lexed_text = lexed.text.clone();
     let approved = &sql[lexed_text.clone()];
-    let statement = parse(dialect, sql, lexed)?;
-    let mut walker = walk::Walker::new(dialect, policy, walk::Mode::Check);
-    walk_statement(&mut walker, &statement)?;
+    let query = parse(dialect, sql, lexed)?;
+    let mut walker = walk::Walker::new(dialect, policy, walk::Mode::Check).with_findings(findings);
+    walker.check_query(&query)?;
     let findings = walker.findings;
     let tables: Vec<TableRef> = findings.tables.into_iter().collect();
     let functions: Vec<String> = findings.functions.into_iter().collect();
@@ -128,8 +141,9 @@ pub fn check_report(sql: &str, dialect: Dialect, policy: &Policy) -> Result<Repo
     let relexed = lex::lex(&rewrite.text, dialect).map_err(|e| e.context("the row-filtered query"))?;
     let text = rewrite.text[relexed.text.clone()].to_string();
     let reparsed = parse(dialect, &rewrite.text, relexed).map_err(|e| e.context("the row-filtered query"))?;
-    let mut verifier = walk::Walker::new(dialect, policy, walk::Mode::Verify(&rewrite.sealed));
-    walk_statement(&mut verifier, &reparsed).map_err(|e| e.context("the row-filtered query"))?;
+    let mut verifier =
+        walk::Walker::new(dialect, policy, walk::Mode::Verify(&rewrite.sealed)).with_findings(Findings::Skip);
+    verifier.check_query(&reparsed).map_err(|e| e.context("the row-filtered query"))?;
     Ok(Report { sql: GuardedSql { sql: text, dialect }, rewritten: true, tables, functions, row_filtered })
 }
 
@@ -141,6 +155,7 @@ pub fn is_allowed_function(dialect: Dialect, name: &str) -> bool {
     functions::is_allowed(dialect, &name) || functions::is_table_function(dialect, &name)
 }
 
+#[cfg(test)]
 fn walk_statement(walker: &mut walk::Walker, statement: &Statement) -> Result<(), Error> {
     match statement {
         Statement::Query(query) => walker.check_query(query),
@@ -161,9 +176,9 @@ pub(crate) fn parser_dialect(dialect: Dialect) -> &'static dyn sqlparser::dialec
     }
 }
 
-/// Parses the lexed tokens into exactly one statement that is a query. Every token must be consumed.
-/// `sql` is the text `lexed` came from; it is tokenized again only to explain a parse failure.
-fn parse(dialect: Dialect, sql: &str, lexed: lex::Lexed) -> Result<Statement, Error> {
+/// Parses the lexed tokens into exactly one statement that is a query, and returns the query. Every token must be
+/// consumed. `sql` is the text `lexed` came from; it is tokenized again only to explain a refusal.
+fn parse(dialect: Dialect, sql: &str, lexed: lex::Lexed) -> Result<Box<Query>, Error> {
     let mut parser = Parser::new(parser_dialect(dialect))
         .with_options(ParserOptions::new())
         .with_tokens_with_locations(lexed.tokens);
@@ -175,7 +190,7 @@ fn parse(dialect: Dialect, sql: &str, lexed: lex::Lexed) -> Result<Statement, Er
                 .unwrap_or_else(|| Error::new(ErrorCode::ParseError, format!("the SQL does not parse: {e}"))));
         }
     };
-    let next = parser.peek_token();
+    let next = parser.peek_token_ref();
     if next.token != Token::EOF {
         return Err(Error::new(
             ErrorCode::ParseError,
@@ -185,12 +200,10 @@ fn parse(dialect: Dialect, sql: &str, lexed: lex::Lexed) -> Result<Statement, Er
     if statements.len() > 1 {
         return Err(Error::new(ErrorCode::MultipleStatements, "only one statement is allowed"));
     }
-    let Some(statement) = statements.pop() else {
-        return Err(Error::new(ErrorCode::EmptySql, "there is no SQL statement"));
-    };
-    match statement {
-        Statement::Query(_) => Ok(statement),
-        other => Err(not_a_query(&other, lexed.first_word.as_deref())),
+    match statements.pop() {
+        None => Err(Error::new(ErrorCode::EmptySql, "there is no SQL statement")),
+        Some(Statement::Query(query)) => Ok(query),
+        Some(other) => Err(not_a_query(&other, lex::first_word(sql, dialect).as_deref())),
     }
 }
 

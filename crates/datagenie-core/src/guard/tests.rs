@@ -326,3 +326,61 @@ fn the_function_allow_list_is_public_for_connectors() {
     assert!(!is_allowed_function(Dialect::Sqlite, "load_extension"));
     assert!(!is_allowed_function(Dialect::Postgres, "pg_sleep"));
 }
+
+/// The guard runs on tokio worker threads, whose stacks are 2 MiB. sqlparser's `recursive-protection` moves deep
+/// parses onto the heap; the guard's own walk is bounded by `walk::MAX_DEPTH`, and the lexer's token limit bounds
+/// the depth of every tree the parser builds (and so of dropping it, and of printing part of it in a message).
+/// Each input here is the deepest of its kind the limits let through (or far past them); every one must come back,
+/// accepted or refused, on a thread with a 2 MiB stack — in debug builds as in release.
+#[test]
+fn deepest_inputs_fit_a_two_mebibyte_stack() {
+    let stack: usize = std::env::var("GUARD_STACK").ok().and_then(|v| v.parse().ok()).unwrap_or(2 * 1024 * 1024);
+    let handle = std::thread::Builder::new().stack_size(stack).spawn(|| {
+        let cases: Vec<(&str, String, Option<ErrorCode>)> = deepest_inputs();
+        for (what, sql, expected) in &cases {
+            for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+                eprintln!("start {what} {dialect}");
+                let got = check(sql, dialect, &Policy::default()).err().map(|e| e.code);
+                eprintln!("{what} {dialect}: {:?} ({} bytes)", check(sql, dialect, &Policy::default()).err().map(|e| e.message.chars().take(150).collect::<String>()), sql.len());
+                if let Some(code) = expected {
+                    assert_eq!(got, Some(*code), "{what} in {dialect}");
+                }
+            }
+        }
+        cases.len()
+    });
+    let ran = handle.and_then(|h| h.join().map_err(|_| std::io::Error::other("the guard thread panicked")));
+    assert_eq!(ran.ok(), Some(deepest_inputs().len()), "the guard overflowed or panicked on a 2 MiB stack");
+}
+
+/// (what, SQL, the refusal every dialect must give, if one).
+fn deepest_inputs() -> Vec<(&'static str, String, Option<ErrorCode>)> {
+    let forbidden = Some(ErrorCode::ForbiddenConstruct);
+    let _ = forbidden;
+    // Sizes that just fit the lexer's limits: significant tokens (whitespace excluded) and bytes.
+    let tokens = lex::MAX_TOKENS;
+    let parens = (tokens - 2) / 2;
+    // 16-byte terms: `c00000000000042 +` — 2 tokens each, so the chain reaches 64 KiB within the token limit.
+    let terms = (tokens - 1) / 2;
+    let chain: Vec<String> = (0..terms).map(|i| format!("c{i:014}")).collect();
+    let chain = chain.join("+");
+    vec![
+        ("10,000 nested parentheses", format!("SELECT {}1{}", "(".repeat(10_000), ")".repeat(10_000)), None),
+        ("parentheses up to the token limit", format!("SELECT {}1{}", "(".repeat(parens), ")".repeat(parens)), None),
+        (
+            "1,000 nested scalar subqueries",
+            format!("SELECT {}1{}", "(SELECT ".repeat(1_000), ")".repeat(1_000)),
+            None,
+        ),
+        (
+            "1,000 nested derived tables",
+            format!("SELECT * FROM {}t{}", "(SELECT * FROM ".repeat(1_000), ") AS d".repeat(1_000)),
+            None,
+        ),
+        ("a 64 KiB expression chain", format!("SELECT {chain} FROM t"), None),
+        ("a 64 KiB chain in a refused FROM item", format!("SELECT * FROM (t JOIN u ON {chain}) AS x"), None),
+        ("a 64 KiB chain of ANDs", format!("SELECT 1 WHERE {}", vec!["1=1"; terms / 2].join(" AND ")), None),
+        ("a 64 KiB unary chain", format!("SELECT {}1", "- ".repeat(tokens - 3)), None),
+        ("a 64 KiB CASE nest", format!("SELECT {}1{}", "CASE WHEN 1 THEN ".repeat(tokens / 5), " END".repeat(tokens / 5)), None),
+    ]
+}

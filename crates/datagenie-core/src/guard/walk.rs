@@ -8,6 +8,7 @@
 //! column restrictions. In [`Mode::Check`] it records which table references need a row filter; in
 //! [`Mode::Verify`] (re-checking the guard's own rewrite) any unfiltered reference to a filtered table is refused.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
 use std::rc::Rc;
 
@@ -120,13 +121,18 @@ struct Rel {
 }
 
 impl Rel {
-    fn derived(alias: Option<&TableAlias>, fallback: String, columns: Option<Vec<String>>, walker: &Walker) -> Rel {
+    fn derived(
+        alias: Option<&TableAlias>,
+        fallback: String,
+        columns: Option<Rc<Vec<String>>>,
+        walker: &Walker,
+    ) -> Rel {
         let name = alias.map(|a| walker.fold(&a.name)).unwrap_or(fallback);
         let columns = match alias {
-            Some(a) if !a.columns.is_empty() => Some(a.columns.iter().map(|c| walker.fold(&c.name)).collect()),
+            Some(a) if !a.columns.is_empty() => Some(Rc::new(a.columns.iter().map(|c| walker.fold(&c.name)).collect())),
             _ => columns,
         };
-        Rel { name, schema: None, columns: columns.map(Rc::new), restricted: None, base: false }
+        Rel { name, schema: None, columns, restricted: None, base: false }
     }
 
     fn has(&self, column: &str) -> Has {
@@ -141,7 +147,7 @@ impl Rel {
 /// A CTE name in scope with its output columns when known.
 struct CteName {
     name: String,
-    columns: Option<Vec<String>>,
+    columns: Option<Rc<Vec<String>>>,
 }
 
 /// Output columns of a query body: names (folded) when every item has one, and whether it is a set operation.
@@ -152,21 +158,35 @@ struct Outputs {
     set_operation: bool,
 }
 
-/// How a table reference resolved.
-enum Resolved {
-    Cte(Option<Vec<String>>),
+/// How a table reference resolved. `'n` borrows from the query and the policy.
+enum Resolved<'n> {
+    Cte(Option<Rc<Vec<String>>>),
     /// MySQL's `DUAL`: no table at all.
     Dual,
-    Base(BaseTable),
+    Base(BaseTable<'n>),
 }
 
-struct BaseTable {
-    table: TableRef,
-    /// Effective schema (folded) used for qualifier matching.
-    schema: Option<String>,
-    columns: Option<Vec<String>>,
+struct BaseTable<'n> {
+    /// Effective schema (folded) used for qualifier matching: the name's, else the current one.
+    schema: Option<Cow<'n, str>>,
+    /// The table's name, folded.
+    name: Cow<'n, str>,
+    /// Every column of the table as the policy stores them, when known.
+    known: Option<&'n [String]>,
     restricted: Option<Rc<Restriction>>,
     filtered: bool,
+}
+
+impl BaseTable<'_> {
+    /// The table as reports and rewrites name it.
+    fn table_ref(&self) -> TableRef {
+        TableRef { schema: self.schema.as_deref().map(str::to_string), name: self.name.to_string() }
+    }
+
+    /// The table's columns (folded) when known.
+    fn columns(&self, walker: &Walker) -> Option<Vec<String>> {
+        self.known.map(|cols| cols.iter().map(|c| walker.fold_stored(c)).collect())
+    }
 }
 
 /// The walker. One per check; not reused.
@@ -181,6 +201,8 @@ pub(crate) struct Walker<'a> {
     ctes: Vec<CteName>,
     frames: Vec<Vec<Rel>>,
     depth: usize,
+    /// Whether `findings.tables` and `findings.functions` are recorded (rewrite targets always are).
+    collect: bool,
     pub(crate) findings: Findings,
 }
 
@@ -195,8 +217,16 @@ impl<'a> Walker<'a> {
             ctes: Vec::new(),
             frames: Vec::new(),
             depth: 0,
+            collect: true,
             findings: Findings::default(),
         }
+    }
+
+    /// Sets whether the walk records the tables and functions it sees (it does by default). They only feed the
+    /// report; no decision depends on them.
+    pub(crate) fn with_findings(mut self, findings: super::Findings) -> Walker<'a> {
+        self.collect = findings == super::Findings::Collect;
+        self
     }
 
     /// A walker for row filter expressions: no subqueries, no column checks.
@@ -218,12 +248,34 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// [`Self::fold`] without allocating when the identifier is already in folded form.
+    pub(crate) fn fold_cow<'i>(&self, ident: &'i Ident) -> Cow<'i, str> {
+        match self.dialect {
+            Dialect::Postgres if ident.quote_style.is_some() => Cow::Borrowed(ident.value.as_str()),
+            Dialect::Postgres | Dialect::Sqlite => ascii_lowercase(&ident.value),
+            Dialect::Mysql => lowercase(&ident.value),
+        }
+    }
+
     /// Folds a name from the policy (stored spelling) for comparison with folded query names.
     pub(crate) fn fold_stored(&self, name: &str) -> String {
+        self.fold_stored_cow(name).into_owned()
+    }
+
+    /// [`Self::fold_stored`] without allocating when the name is already in folded form.
+    fn fold_stored_cow<'n>(&self, name: &'n str) -> Cow<'n, str> {
         match self.dialect {
-            Dialect::Postgres => name.to_string(),
-            Dialect::Sqlite => name.to_ascii_lowercase(),
-            Dialect::Mysql => name.to_lowercase(),
+            Dialect::Postgres => Cow::Borrowed(name),
+            Dialect::Sqlite => ascii_lowercase(name),
+            Dialect::Mysql => lowercase(name),
+        }
+    }
+
+    /// Refuses a name with a part that is not an identifier (as [`Self::idents`] does), without collecting.
+    fn check_idents(&self, name: &ObjectName) -> R {
+        match name.0.iter().all(|part| matches!(part, ObjectNamePart::Identifier(_))) {
+            true => Ok(()),
+            false => Err(construct(format!("the name {}", snippet(name)))),
         }
     }
 
@@ -237,22 +289,23 @@ impl<'a> Walker<'a> {
             .collect()
     }
 
-    fn current_schema(&self) -> Option<String> {
-        match &self.policy.current_schema {
-            Some(s) => Some(self.fold_stored(s)),
+    fn current_schema(&self) -> Option<Cow<'a, str>> {
+        let policy: &'a Policy = self.policy;
+        match &policy.current_schema {
+            Some(s) => Some(self.fold_stored_cow(s)),
             None => match self.dialect {
-                Dialect::Sqlite => Some("main".to_string()),
-                Dialect::Postgres => Some("public".to_string()),
+                Dialect::Sqlite => Some(Cow::Borrowed("main")),
+                Dialect::Postgres => Some(Cow::Borrowed("public")),
                 Dialect::Mysql => None,
             },
         }
     }
 
     fn table_matches(&self, rule: &TableName, schema: Option<&str>, name: &str, unknown_schema_matches: bool) -> bool {
-        self.fold_stored(&rule.name) == name
+        self.fold_stored_cow(&rule.name) == name
             && match (&rule.schema, schema) {
                 (None, _) => true,
-                (Some(rs), Some(s)) => self.fold_stored(rs) == s,
+                (Some(rs), Some(s)) => self.fold_stored_cow(rs) == s,
                 (Some(_), None) => unknown_schema_matches,
             }
     }
@@ -352,7 +405,7 @@ impl<'a> Walker<'a> {
         let self_visible = with.recursive;
         if all_visible {
             for cte in &with.cte_tables {
-                let columns = self.alias_columns(&cte.alias);
+                let columns = self.alias_columns(&cte.alias).map(Rc::new);
                 self.ctes.push(CteName { name: self.fold(&cte.alias.name), columns });
             }
         }
@@ -362,13 +415,13 @@ impl<'a> Walker<'a> {
                 return Err(construct("CTE … FROM"));
             }
             let name = self.fold(&alias.name);
-            let declared = self.alias_columns(alias);
+            let declared = self.alias_columns(alias).map(Rc::new);
             let own_entry = !all_visible && self_visible;
             if own_entry {
                 self.ctes.push(CteName { name: name.clone(), columns: declared.clone() });
             }
             let outputs = self.walk_query(query)?;
-            let columns = declared.or_else(|| outputs.complete.then_some(outputs.names));
+            let columns = declared.or_else(|| outputs.complete.then(|| Rc::new(outputs.names)));
             if own_entry {
                 self.ctes.pop();
             }
@@ -628,7 +681,19 @@ impl<'a> Walker<'a> {
 
     // ----- FROM
 
-    fn push_rel(&mut self, rel: Rel) {
+    /// True when column checks can run, the only readers of the relations in `frames`: some table has a column
+    /// restriction, or PostgreSQL attribute notation is checked against known columns.
+    fn tracks_relations(&self) -> bool {
+        self.columns_enforced || (self.dialect == Dialect::Postgres && !self.policy.known_columns.is_empty())
+    }
+
+    /// Adds the relation `build` makes to the innermost FROM scope — only when [`Self::tracks_relations`]: no
+    /// other walk reads relations, so building them would be wasted work.
+    fn push_rel(&mut self, build: impl FnOnce(&Self) -> Rel) {
+        if !self.tracks_relations() {
+            return;
+        }
+        let rel = build(self);
         if let Some(frame) = self.frames.last_mut() {
             frame.push(rel);
         }
@@ -724,9 +789,7 @@ impl<'a> Walker<'a> {
                         return Err(construct("SETTINGS in a table function"));
                     }
                     self.walk_table_function(name, &args.args)?;
-                    let fallback = self.last_name(name);
-                    let rel = Rel::derived(alias.as_ref(), fallback, None, self);
-                    self.push_rel(rel);
+                    self.push_rel(|w| Rel::derived(alias.as_ref(), w.last_name(name), None, w));
                     return Ok(());
                 }
                 self.walk_table(name, alias.as_ref(), !index_hints.is_empty())
@@ -739,21 +802,17 @@ impl<'a> Walker<'a> {
                     && !*lateral
                     && sealed.contains(&subquery.to_string())
                 {
-                    let rel = Rel::derived(alias.as_ref(), String::new(), None, self);
-                    self.push_rel(rel);
+                    self.push_rel(|w| Rel::derived(alias.as_ref(), String::new(), None, w));
                     return Ok(());
                 }
                 let outputs = self.walk_query(subquery)?;
                 let columns = outputs.complete.then_some(outputs.names);
-                let rel = Rel::derived(alias.as_ref(), String::new(), columns, self);
-                self.push_rel(rel);
+                self.push_rel(|w| Rel::derived(alias.as_ref(), String::new(), columns.map(Rc::new), w));
                 Ok(())
             }
             TableFactor::Function { lateral: _, name, args, with_ordinality: _, alias } => {
                 self.walk_table_function(name, args)?;
-                let fallback = self.last_name(name);
-                let rel = Rel::derived(alias.as_ref(), fallback, None, self);
-                self.push_rel(rel);
+                self.push_rel(|w| Rel::derived(alias.as_ref(), w.last_name(name), None, w));
                 Ok(())
             }
             TableFactor::UNNEST { alias, array_exprs, with_offset, with_offset_alias: _, with_ordinality: _ } => {
@@ -761,14 +820,12 @@ impl<'a> Walker<'a> {
                     return Err(construct("UNNEST … WITH OFFSET"));
                 }
                 self.walk_exprs(array_exprs)?;
-                let rel = Rel::derived(alias.as_ref(), "unnest".to_string(), None, self);
-                self.push_rel(rel);
+                self.push_rel(|w| Rel::derived(alias.as_ref(), "unnest".to_string(), None, w));
                 Ok(())
             }
             TableFactor::JsonTable { json_expr, json_path: _, columns: _, alias } => {
                 self.walk_expr(json_expr)?;
-                let rel = Rel::derived(alias.as_ref(), String::new(), None, self);
-                self.push_rel(rel);
+                self.push_rel(|w| Rel::derived(alias.as_ref(), String::new(), None, w));
                 Ok(())
             }
             TableFactor::NestedJoin { table_with_joins, alias: None } => self.walk_table_with_joins(table_with_joins),
@@ -788,9 +845,7 @@ impl<'a> Walker<'a> {
         match self.resolve_table(name)? {
             Resolved::Dual => Ok(()),
             Resolved::Cte(columns) => {
-                let fallback = self.last_name(name);
-                let rel = Rel::derived(alias, fallback, columns, self);
-                self.push_rel(rel);
+                self.push_rel(|w| Rel::derived(alias, w.last_name(name), columns, w));
                 Ok(())
             }
             Resolved::Base(base) => {
@@ -800,9 +855,16 @@ impl<'a> Walker<'a> {
                             if index_hints {
                                 return Err(construct(format!("an index hint on the row-filtered table {name}")));
                             }
+                            // sqlparser gives no source location to a name part it took from a string token
+                            // (MySQL `"orders"`): the rewrite could not splice it, so refuse it here.
+                            if name.0.iter().any(|part| part.span() == Span::empty()) {
+                                return Err(construct(format!(
+                                    "the row-filtered table name {name} (quote names with backticks in MySQL)"
+                                )));
+                            }
                             let last_span = name.0.last().map(|part| part.span()).unwrap_or(Span::empty());
                             self.findings.rewrites.push(RewriteTarget {
-                                table: base.table.clone(),
+                                table: base.table_ref(),
                                 name_span: name.span(),
                                 last_span,
                                 has_alias: alias.is_some(),
@@ -816,30 +878,37 @@ impl<'a> Walker<'a> {
                         }
                     }
                 }
-                let rel = Rel {
-                    name: alias.map(|a| self.fold(&a.name)).unwrap_or_else(|| self.last_name(name)),
-                    schema: if alias.is_some() { None } else { base.schema },
+                if self.collect {
+                    self.findings.tables.insert(base.table_ref());
+                }
+                self.push_rel(|w| Rel {
+                    name: alias.map(|a| w.fold(&a.name)).unwrap_or_else(|| w.last_name(name)),
                     columns: match alias {
-                        Some(a) if !a.columns.is_empty() => self.alias_columns(a).map(Rc::new),
-                        _ => base.columns.map(Rc::new),
+                        Some(a) if !a.columns.is_empty() => w.alias_columns(a).map(Rc::new),
+                        _ => base.columns(w).map(Rc::new),
                     },
+                    schema: if alias.is_some() { None } else { base.schema.map(Cow::into_owned) },
                     restricted: base.restricted,
                     base: true,
-                };
-                self.findings.tables.insert(base.table);
-                self.push_rel(rel);
+                });
                 Ok(())
             }
         }
     }
 
     /// Resolves a table name: CTE in scope, MySQL `DUAL`, or a base table the policy allows.
-    fn resolve_table(&self, name: &ObjectName) -> R<Resolved> {
-        let idents = self.idents(name)?;
-        let Some(last) = idents.last() else { return Err(construct("an empty table name")) };
-        let folded = self.fold(last);
-        if idents.len() == 1 {
-            if let Some(cte) = self.ctes.iter().rev().find(|c| c.name == folded) {
+    fn resolve_table<'n>(&self, name: &'n ObjectName) -> R<Resolved<'n>>
+    where
+        'a: 'n,
+    {
+        self.check_idents(name)?;
+        let parts = name.0.as_slice();
+        let Some(ObjectNamePart::Identifier(last)) = parts.last() else {
+            return Err(construct("an empty table name"));
+        };
+        let folded = self.fold_cow(last);
+        if parts.len() == 1 {
+            if let Some(cte) = self.ctes.iter().rev().find(|c| c.name == *folded) {
                 return Ok(Resolved::Cte(cte.columns.clone()));
             }
             if self.dialect == Dialect::Mysql && folded == "dual" {
@@ -849,34 +918,42 @@ impl<'a> Walker<'a> {
                 return Err(construct("FROM ONLY"));
             }
         }
-        if idents.len() > 2 {
+        if parts.len() > 2 {
             return Err(refuse(
                 ErrorCode::ForbiddenTable,
                 format!("table {name} is not allowed: names with more than two parts are not supported"),
             ));
         }
-        let schema = if idents.len() == 2 { Some(self.fold(idents[0])) } else { None };
-        let effective = schema.clone().or_else(|| self.current_schema());
-        self.check_base_table(name, schema.is_some(), effective, folded)
+        let schema = match parts {
+            [ObjectNamePart::Identifier(schema), _] => Some(self.fold_cow(schema)),
+            _ => None,
+        };
+        let qualified = schema.is_some();
+        let effective = schema.or_else(|| self.current_schema());
+        self.check_base_table(name, qualified, effective, folded)
     }
 
-    fn check_base_table(
+    /// Checks a base table (`schema` is the one it resolves to, `name` folded) against catalogs and the policy.
+    fn check_base_table<'n>(
         &self,
         shown: &ObjectName,
         qualified: bool,
-        schema: Option<String>,
-        name: String,
-    ) -> R<Resolved> {
-        let lower_schema = schema.as_ref().map(|s| s.to_lowercase());
-        let table = TableRef { schema: schema.clone(), name: name.clone() };
-        if let Some(kind) = catalogs::classify(self.dialect, lower_schema.as_deref(), &name.to_lowercase()) {
+        schema: Option<Cow<'n, str>>,
+        name: Cow<'n, str>,
+    ) -> R<Resolved<'n>>
+    where
+        'a: 'n,
+    {
+        let lower_schema = schema.as_deref().map(lowercase);
+        if let Some(kind) = catalogs::classify(self.dialect, lower_schema.as_deref(), &lowercase(&name)) {
             if !self.catalog_allowed(kind) {
                 return Err(refuse(
                     ErrorCode::ForbiddenTable,
                     format!("table {shown} is not allowed: it is a system catalog"),
                 ));
             }
-            return Ok(Resolved::Base(BaseTable { table, schema, columns: None, restricted: None, filtered: false }));
+            let (restricted, filtered, known) = (None, false, None);
+            return Ok(Resolved::Base(BaseTable { schema, name, known, restricted, filtered }));
         }
         if let Some(s) = &lower_schema
             && catalogs::is_system_schema(self.dialect, s)
@@ -889,7 +966,7 @@ impl<'a> Walker<'a> {
         // An unqualified MySQL name with no known current schema is in the connection's database: allowed.
         if let (Some(allowed), Some(s)) = (&self.policy.schemas, &schema)
             && (qualified || self.policy.current_schema.is_some() || self.dialect != Dialect::Mysql)
-            && !allowed.iter().any(|a| self.fold_stored(a) == *s)
+            && !allowed.iter().any(|a| self.fold_stored_cow(a) == *s)
         {
             return Err(refuse(
                 ErrorCode::ForbiddenTable,
@@ -908,13 +985,13 @@ impl<'a> Walker<'a> {
         let restricted = self.restriction(shown, &rules);
         let filtered =
             self.policy.row_filters.iter().any(|f| self.table_matches(&f.table, schema.as_deref(), &name, true));
-        let columns = self
+        let known = self
             .policy
             .known_columns
             .iter()
             .find(|(t, _)| self.table_matches(t, schema.as_deref(), &name, false))
-            .map(|(_, cols)| cols.iter().map(|c| self.fold_stored(c)).collect());
-        Ok(Resolved::Base(BaseTable { table, schema, columns, restricted, filtered }))
+            .map(|(_, cols)| cols.as_slice());
+        Ok(Resolved::Base(BaseTable { schema, name, known, restricted, filtered }))
     }
 
     fn catalog_allowed(&self, kind: CatalogKind) -> bool {
@@ -952,31 +1029,41 @@ impl<'a> Walker<'a> {
             }
             return self.walk_function_args(args, &lname);
         }
-        if !functions::is_table_function(self.dialect, &lname) && !self.policy.extra_functions.contains(&lname) {
+        if !functions::is_table_function(self.dialect, &lname) && !self.is_extra_function(&lname) {
             return Err(refuse(ErrorCode::ForbiddenFunction, format!("function {name} is not allowed")));
         }
-        self.findings.functions.insert(lname.clone());
+        self.record_function(&lname);
         self.walk_function_args(args, &lname)
+    }
+
+    fn is_extra_function(&self, lname: &str) -> bool {
+        self.policy.extra_functions.iter().any(|f| f == lname)
+    }
+
+    fn record_function(&mut self, lname: &str) {
+        if self.collect && !self.findings.functions.contains(lname) {
+            self.findings.functions.insert(lname.to_string());
+        }
     }
 
     /// The function's lower-cased unqualified name. Qualified names are refused except PostgreSQL's
     /// `pg_catalog.f`; a quoted PostgreSQL name keeps its case (so `"ABS"` is not `abs`).
-    fn function_name(&self, name: &ObjectName) -> R<String> {
-        let idents = self.idents(name)?;
+    fn function_name<'n>(&self, name: &'n ObjectName) -> R<Cow<'n, str>> {
+        self.check_idents(name)?;
         let forbidden = || refuse(ErrorCode::ForbiddenFunction, format!("function {name} is not allowed"));
-        let (qualifier, last) = match idents.as_slice() {
-            [last] => (None, last),
-            [qualifier, last] => (Some(qualifier), last),
+        let (qualifier, last) = match name.0.as_slice() {
+            [ObjectNamePart::Identifier(last)] => (None, last),
+            [ObjectNamePart::Identifier(qualifier), ObjectNamePart::Identifier(last)] => (Some(qualifier), last),
             _ => return Err(forbidden()),
         };
         if let Some(q) = qualifier
-            && !(self.dialect == Dialect::Postgres && self.fold(q) == "pg_catalog")
+            && !(self.dialect == Dialect::Postgres && self.fold_cow(q) == "pg_catalog")
         {
             return Err(forbidden());
         }
         Ok(match self.dialect {
-            Dialect::Postgres if last.quote_style.is_some() => last.value.clone(),
-            _ => last.value.to_lowercase(),
+            Dialect::Postgres if last.quote_style.is_some() => Cow::Borrowed(last.value.as_str()),
+            _ => lowercase(&last.value),
         })
     }
 
@@ -1177,10 +1264,10 @@ impl<'a> Walker<'a> {
             return Err(construct(format!("parametric function {name}(…)(…)")));
         }
         let lname = self.function_name(name)?;
-        if !functions::is_allowed(self.dialect, &lname) && !self.policy.extra_functions.contains(&lname) {
+        if !functions::is_allowed(self.dialect, &lname) && !self.is_extra_function(&lname) {
             return Err(refuse(ErrorCode::ForbiddenFunction, format!("function {name} is not allowed")));
         }
-        self.findings.functions.insert(lname.clone());
+        self.record_function(&lname);
         match args {
             FunctionArguments::None => {}
             FunctionArguments::Subquery(q) => {
@@ -1391,6 +1478,22 @@ impl<'a> Walker<'a> {
             )),
             None => Ok(()),
         }
+    }
+}
+
+/// `text.to_lowercase()`, borrowed when that changes nothing (ASCII text without upper-case letters).
+pub(crate) fn lowercase(text: &str) -> Cow<'_, str> {
+    match text.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        true => Cow::Borrowed(text),
+        false => Cow::Owned(text.to_lowercase()),
+    }
+}
+
+/// `text.to_ascii_lowercase()`, borrowed when that changes nothing.
+pub(crate) fn ascii_lowercase(text: &str) -> Cow<'_, str> {
+    match text.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Cow::Owned(text.to_ascii_lowercase()),
+        false => Cow::Borrowed(text),
     }
 }
 
