@@ -74,14 +74,15 @@ fn spider_db(dir: &Path, db_id: &str) -> PathBuf {
     dir.join("database").join(db_id).join(format!("{db_id}.sqlite"))
 }
 
-fn context(connector: Arc<dyn Connector>, llm: Arc<FixedReply>, cache_dir: &Path) -> AskContext {
+/// `mask`: personal-data masking (on for timing, as users run it; off for fidelity, which compares raw rows).
+fn context(connector: Arc<dyn Connector>, llm: Arc<FixedReply>, cache_dir: &Path, mask: bool) -> AskContext {
     AskContext {
         connector,
         llm: Some(llm),
         prices: PriceTable::default(),
         cache: SchemaCache::new(cache_dir, Duration::from_secs(86_400)),
         policy: Policy::default(),
-        privacy: Privacy { mask: true, policy: Default::default() },
+        privacy: Privacy { mask, policy: Default::default() },
     }
 }
 
@@ -125,7 +126,7 @@ pub async fn gold_check(spider: &Path, cache_dir: &Path, limit: Option<usize>) -
         let path = spider_db(spider, &g.db_id);
         if current.as_ref().map(|(id, _)| id != &g.db_id).unwrap_or(true) {
             let connector = open_connector(&path.display().to_string())?;
-            current = Some((g.db_id.clone(), context(connector, llm.clone(), cache_dir)));
+            current = Some((g.db_id.clone(), context(connector, llm.clone(), cache_dir, false)));
         }
         let Some((_, ctx)) = current.as_ref() else { continue };
         llm.set(format!("```sql\n{}\n```", g.sql));
@@ -260,7 +261,7 @@ pub async fn pipeline_bench(spider: &Path, cache_dir: &Path, summary: bool) -> R
     for q in &qs {
         if current.as_ref().map(|(id, _)| id != &q.db_id).unwrap_or(true) {
             let connector = open_connector(&spider_db(spider, &q.db_id).display().to_string())?;
-            let ctx = context(connector, llm.clone(), cache_dir);
+            let ctx = context(connector, llm.clone(), cache_dir, true);
             ctx.schema().await?; // warm the cache: the measured runs read the snapshot
             current = Some((q.db_id.clone(), ctx));
         }
