@@ -30,6 +30,31 @@ pub struct AskContext {
     pub cache: SchemaCache,
     pub policy: Policy,
     pub privacy: Privacy,
+    /// The last schema as prompts see it (personal samples masked), reused while the schema is unchanged.
+    pub prompt_schema: PromptSchemaMemo,
+}
+
+/// A one-entry memo: (the schema, its prompt form). Classifying every column's samples is the costliest step of
+/// building a prompt, and its input rarely changes between questions.
+#[derive(Default)]
+pub struct PromptSchemaMemo(std::sync::Mutex<Option<(Schema, Arc<Schema>)>>);
+
+impl PromptSchemaMemo {
+    fn get_or_build(&self, schema: &Schema, privacy: &Privacy) -> Arc<Schema> {
+        if let Ok(memo) = self.0.lock()
+            && let Some((raw, prompt)) = memo.as_ref()
+            && raw == schema
+        {
+            return prompt.clone();
+        }
+        let mut prompt = schema.clone();
+        privacy.redact_samples(&mut prompt);
+        let prompt = Arc::new(prompt);
+        if let Ok(mut memo) = self.0.lock() {
+            *memo = Some((schema.clone(), prompt.clone()));
+        }
+        prompt
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -184,10 +209,11 @@ impl AskContext {
         timings.schema_introspected = schema_source == SchemaSource::Introspected;
 
         // The LLM sees personal columns' sample values masked; classification uses the real ones.
-        let mut prompt_schema = std::borrow::Cow::Borrowed(&schema);
-        if self.privacy.mask {
-            self.privacy.redact_samples(prompt_schema.to_mut());
-        }
+        let prompt_schema = if self.privacy.mask {
+            self.prompt_schema.get_or_build(&schema, &self.privacy)
+        } else {
+            Arc::new(schema.clone())
+        };
         let index = SchemaIndex::new(&prompt_schema);
         let prompt = sql_request(&SqlPromptInput {
             question,
@@ -202,11 +228,8 @@ impl AskContext {
         let mut meter =
             Meter { prices: &self.prices, configured_model: llm.model(), tokens: TokenUsage::default(), cost_usd: 0.0 };
         let mut attempts: Vec<Attempt> = Vec::new();
-        let fail = |error: Error, attempts: Vec<Attempt>, meter: &Meter| AskFailure {
-            error,
-            attempts,
-            usage: meter.usage(),
-        };
+        let fail =
+            |error: Error, attempts: Vec<Attempt>, meter: &Meter| AskFailure { error, attempts, usage: meter.usage() };
 
         let max_attempts = options.max_attempts.max(1);
         let mut outcome: Option<(String, Vec<TableRef>, Option<ResultSet>)> = None;
@@ -344,7 +367,10 @@ async fn summarize(
                 Ok(()) if plausible_summary(&text) => (text, SummarySource::Llm),
                 Ok(()) => (analysis::fallback_summary(question, &facts), SummarySource::Facts),
                 Err(unsupported) => {
-                    tracing::info!(count = unsupported.len(), "the LLM's summary stated unsupported numbers; using facts");
+                    tracing::info!(
+                        count = unsupported.len(),
+                        "the LLM's summary stated unsupported numbers; using facts"
+                    );
                     (analysis::fallback_summary(question, &facts), SummarySource::Facts)
                 }
             }

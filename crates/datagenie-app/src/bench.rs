@@ -43,7 +43,8 @@ impl LlmProvider for FixedReply {
     }
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
         let text = self.text.lock().map(|t| t.clone()).unwrap_or_default();
-        let prompt: usize = estimate_tokens(&request.system) + request.messages.iter().map(|m| estimate_tokens(&m.content)).sum::<usize>();
+        let prompt: usize = estimate_tokens(&request.system)
+            + request.messages.iter().map(|m| estimate_tokens(&m.content)).sum::<usize>();
         Ok(ChatResponse {
             usage: TokenUsage { prompt_tokens: prompt as u64, completion_tokens: estimate_tokens(&text) as u64 },
             text,
@@ -83,6 +84,7 @@ fn context(connector: Arc<dyn Connector>, llm: Arc<FixedReply>, cache_dir: &Path
         cache: SchemaCache::new(cache_dir, Duration::from_secs(86_400)),
         policy: Policy::default(),
         privacy: Privacy { mask, policy: Default::default() },
+        prompt_schema: Default::default(),
     }
 }
 
@@ -137,7 +139,9 @@ pub async fn gold_check(spider: &Path, cache_dir: &Path, limit: Option<usize>) -
             Err(e) => {
                 let outcome = match &via_ask {
                     Ok(_) => {
-                        report.failures.push(format!("{}: {} — SQLite rejects it ({e}) but ask answered", g.db_id, g.sql));
+                        report
+                            .failures
+                            .push(format!("{}: {} — SQLite rejects it ({e}) but ask answered", g.db_id, g.sql));
                         continue;
                     }
                     Err(f) => f.error.code,

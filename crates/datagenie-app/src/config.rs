@@ -332,8 +332,12 @@ fn coerce(default: &toml::Value, raw: &str) -> Result<toml::Value, String> {
     let t = raw.trim();
     match default {
         toml::Value::String(_) => Ok(toml::Value::String(raw.to_string())),
-        toml::Value::Integer(_) => t.parse::<i64>().map(toml::Value::Integer).map_err(|_| format!("expected a whole number, got '{t}'")),
-        toml::Value::Float(_) => t.parse::<f64>().map(toml::Value::Float).map_err(|_| format!("expected a number, got '{t}'")),
+        toml::Value::Integer(_) => {
+            t.parse::<i64>().map(toml::Value::Integer).map_err(|_| format!("expected a whole number, got '{t}'"))
+        }
+        toml::Value::Float(_) => {
+            t.parse::<f64>().map(toml::Value::Float).map_err(|_| format!("expected a number, got '{t}'"))
+        }
         toml::Value::Boolean(_) => match t.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
             "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),

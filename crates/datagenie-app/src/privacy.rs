@@ -35,7 +35,9 @@ impl Privacy {
         for (key, kind) in columns {
             let (key, kind) = PiiPolicy::parse_override(&format!("{key}={kind}"))
                 .map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("pii.columns: {}", e.message)))?;
-            policy.set(&key, kind).map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("pii.columns: {}", e.message)))?;
+            policy
+                .set(&key, kind)
+                .map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("pii.columns: {}", e.message)))?;
         }
         Ok(Privacy { mask, policy })
     }

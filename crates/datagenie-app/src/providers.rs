@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use datagenie_core::llm::LlmProvider;
 use datagenie_core::Error;
+use datagenie_core::llm::LlmProvider;
 use datagenie_llm::{Anthropic, AnthropicOptions, HttpOptions, OpenAiCompatible, OpenAiOptions};
 
 use crate::config::{Config, ProviderKind};
@@ -40,7 +40,11 @@ pub fn build(config: &Config) -> Result<Option<Arc<dyn LlmProvider>>, Error> {
         ProviderKind::Anthropic => {
             let model = if model.is_empty() { DEFAULT_ANTHROPIC_MODEL } else { model };
             let options = AnthropicOptions {
-                base_url: if base.is_empty() { AnthropicOptions::DEFAULT_BASE_URL.to_string() } else { base.to_string() },
+                base_url: if base.is_empty() {
+                    AnthropicOptions::DEFAULT_BASE_URL.to_string()
+                } else {
+                    base.to_string()
+                },
                 api_key: key,
                 model: model.to_string(),
                 http,

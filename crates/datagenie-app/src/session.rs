@@ -49,6 +49,7 @@ impl Session {
                 cache,
                 policy: Policy::default(),
                 privacy: Privacy::from_config(config.pii.mask, &config.pii.columns)?,
+                prompt_schema: Default::default(),
             },
             database,
         })

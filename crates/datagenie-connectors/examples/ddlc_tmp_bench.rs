@@ -41,7 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 #[allow(unused)]
 fn direct(path: &std::path::Path, rounds: usize) -> Result<(), Box<dyn std::error::Error>> {
     let conn = rusqlite::Connection::open(path)?;
-    let mut stmt = conn.prepare("SELECT name, sql FROM sqlite_schema WHERE type IN ('table','view') AND sql IS NOT NULL")?;
+    let mut stmt =
+        conn.prepare("SELECT name, sql FROM sqlite_schema WHERE type IN ('table','view') AND sql IS NOT NULL")?;
     let texts: Vec<String> = stmt.query_map([], |r| r.get(1))?.collect::<Result<_, _>>()?;
     let bytes: usize = texts.iter().map(|t| t.len()).sum();
     let mut times = Vec::new();
@@ -52,8 +53,12 @@ fn direct(path: &std::path::Path, rounds: usize) -> Result<(), Box<dyn std::erro
         times.push(started.elapsed());
     }
     times.sort();
-    println!("ddl_comments alone over {} texts ({bytes} bytes, {found} with comments): min {:.2} ms median {:.2} ms",
-        texts.len(), ms(times[0]), ms(times[times.len() / 2]));
+    println!(
+        "ddl_comments alone over {} texts ({bytes} bytes, {found} with comments): min {:.2} ms median {:.2} ms",
+        texts.len(),
+        ms(times[0]),
+        ms(times[times.len() / 2])
+    );
     Ok(())
 }
 
@@ -71,11 +76,8 @@ fn build(path: &std::path::Path, tables: usize, rows: usize, commented: bool) ->
             tx.execute_batch(&format!("CREATE VIEW v{i:04} AS{c}\nSELECT id, name FROM t{:04};", i - 1))?;
             continue;
         }
-        let parent = if i == 0 {
-            String::new()
-        } else {
-            format!(" REFERENCES t{:04}(id)", i - 1 - usize::from(i % 10 == 0))
-        };
+        let parent =
+            if i == 0 { String::new() } else { format!(" REFERENCES t{:04}(id)", i - 1 - usize::from(i % 10 == 0)) };
         let ddl = if commented {
             format!(
                 "CREATE TABLE t{i:04} ( -- 테이블 {i} / table number {i} of the benchmark

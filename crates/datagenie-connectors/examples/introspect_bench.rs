@@ -19,14 +19,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = dir.path().join("bench.db");
     build(&path, tables, rows)?;
     let size = std::fs::metadata(&path)?.len();
-    println!(
-        "database: {tables} tables, {rows} rows each, {:.1} MB",
-        size as f64 / 1e6
-    );
+    println!("database: {tables} tables, {rows} rows each, {:.1} MB", size as f64 / 1e6);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let started = Instant::now();
     let connector = SqliteConnector::open(&path)?;
     println!("open:         {:>8.1} ms", ms(started.elapsed()));
@@ -38,17 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let schema = runtime.block_on(connector.introspect(&IntrospectOptions::default()))?;
         let elapsed = started.elapsed();
         let columns: usize = schema.tables.iter().map(|t| t.columns.len()).sum();
-        let samples: usize = schema
-            .tables
-            .iter()
-            .flat_map(|t| &t.columns)
-            .map(|c| c.samples.len())
-            .sum();
-        let counted = schema
-            .tables
-            .iter()
-            .filter(|t| t.row_count.is_some())
-            .count();
+        let samples: usize = schema.tables.iter().flat_map(|t| &t.columns).map(|c| c.samples.len()).sum();
+        let counted = schema.tables.iter().filter(|t| t.row_count.is_some()).count();
         println!(
             "introspect #{round}: {:>8.1} ms  ({} relations, {columns} columns, {samples} samples, {counted} counted)",
             ms(elapsed),
@@ -56,33 +42,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let started = Instant::now();
-    let no_samples = IntrospectOptions {
-        samples_per_column: 0,
-        ..IntrospectOptions::default()
-    };
+    let no_samples = IntrospectOptions { samples_per_column: 0, ..IntrospectOptions::default() };
     runtime.block_on(connector.introspect(&no_samples))?;
-    println!(
-        "introspect without samples: {:>8.1} ms",
-        ms(started.elapsed())
-    );
+    println!("introspect without samples: {:>8.1} ms", ms(started.elapsed()));
     let endless = datagenie_core::guard::check(
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c",
         datagenie_core::Dialect::Sqlite,
         &datagenie_core::guard::Policy::default(),
     )?;
-    let limits = Limits {
-        max_rows: 10,
-        timeout: Duration::from_millis(200),
-    };
+    let limits = Limits { max_rows: 10, timeout: Duration::from_millis(200) };
     let started = Instant::now();
     let outcome = runtime.block_on(connector.execute(&endless, &limits));
     println!(
         "endless query, 200 ms limit: stopped after {:.1} ms ({})",
         ms(started.elapsed()),
-        outcome
-            .err()
-            .map(|e| e.code.to_string())
-            .unwrap_or_else(|| "not stopped!".into())
+        outcome.err().map(|e| e.code.to_string()).unwrap_or_else(|| "not stopped!".into())
     );
     Ok(())
 }
@@ -97,25 +71,17 @@ fn build(path: &std::path::Path, tables: usize, rows: usize) -> rusqlite::Result
     let tx = conn.transaction()?;
     for i in 0..tables {
         if i % 10 == 9 {
-            tx.execute_batch(&format!(
-                "CREATE VIEW v{i:04} AS SELECT id, name FROM t{:04};",
-                i - 1
-            ))?;
+            tx.execute_batch(&format!("CREATE VIEW v{i:04} AS SELECT id, name FROM t{:04};", i - 1))?;
             continue;
         }
-        let parent = if i == 0 {
-            String::new()
-        } else {
-            format!(" REFERENCES t{:04}(id)", i - 1 - usize::from(i % 10 == 0))
-        };
+        let parent =
+            if i == 0 { String::new() } else { format!(" REFERENCES t{:04}(id)", i - 1 - usize::from(i % 10 == 0)) };
         tx.execute_batch(&format!(
             "CREATE TABLE t{i:04} (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, city TEXT, note TEXT, \
              amount REAL, qty INTEGER, created DATETIME, parent_id INTEGER{parent});
              CREATE INDEX t{i:04}_parent ON t{i:04}(parent_id);"
         ))?;
-        let mut insert = tx.prepare(&format!(
-            "INSERT INTO t{i:04} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-        ))?;
+        let mut insert = tx.prepare(&format!("INSERT INTO t{i:04} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?;
         for r in 0..rows {
             insert.execute(rusqlite::params![
                 r as i64,

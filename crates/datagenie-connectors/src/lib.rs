@@ -17,12 +17,8 @@ use datagenie_core::{Error, ErrorCode};
 pub use sqlite::SqliteConnector;
 
 /// Schemes that name an engine DataGenie will support but does not yet.
-const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
-    ("postgres", "PostgreSQL"),
-    ("postgresql", "PostgreSQL"),
-    ("mysql", "MySQL"),
-    ("mariadb", "MariaDB"),
-];
+const NOT_YET_SUPPORTED: &[(&str, &str)] =
+    &[("postgres", "PostgreSQL"), ("postgresql", "PostgreSQL"), ("mysql", "MySQL"), ("mariadb", "MariaDB")];
 
 /// Turns a SQLite target into the path of the database file. Accepted forms:
 /// `sqlite:///abs/path.db`, `sqlite://rel.db`, `sqlite:rel.db` (also `sqlite3:`), `file:///abs/path.db`,
@@ -46,24 +42,20 @@ pub fn parse_sqlite_target(s: &str) -> Result<PathBuf, Error> {
             "sqlite" | "sqlite3" => url_path(rest, false)?,
             "file" => url_path(rest, true)?,
             other => {
-                return Err(
-                    match NOT_YET_SUPPORTED.iter().find(|(name, _)| *name == other) {
-                        Some((_, engine)) => invalid(format!(
-                            "{engine} databases are not supported yet; this version of DataGenie connects to SQLite files \
+                return Err(match NOT_YET_SUPPORTED.iter().find(|(name, _)| *name == other) {
+                    Some((_, engine)) => invalid(format!(
+                        "{engine} databases are not supported yet; this version of DataGenie connects to SQLite files \
                          (sqlite:///path/to/file.db)"
-                        )),
-                        None => invalid(format!(
-                            "unknown database URL scheme '{scheme}:'; use sqlite:///path/to/file.db or a file path"
-                        )),
-                    },
-                );
+                    )),
+                    None => invalid(format!(
+                        "unknown database URL scheme '{scheme}:'; use sqlite:///path/to/file.db or a file path"
+                    )),
+                });
             }
         },
     };
     if path == ":memory:" {
-        return Err(invalid(
-            "in-memory SQLite databases hold no data to query; give the path of a database file",
-        ));
+        return Err(invalid("in-memory SQLite databases hold no data to query; give the path of a database file"));
     }
     Ok(PathBuf::from(path))
 }
@@ -103,9 +95,7 @@ fn url_path(rest: &str, file_scheme: bool) -> Result<String, Error> {
     }
     let decoded = percent_decode(path)?;
     if decoded.is_empty() {
-        return Err(invalid(
-            "the database URL names no file; use sqlite:///path/to/file.db",
-        ));
+        return Err(invalid("the database URL names no file; use sqlite:///path/to/file.db"));
     }
     Ok(strip_windows_drive_slash(decoded))
 }
@@ -140,12 +130,9 @@ fn percent_decode(s: &str) -> Result<String, Error> {
         }
     }
     if out.contains(&0) {
-        return Err(invalid(
-            "the database URL contains an encoded NUL character",
-        ));
+        return Err(invalid("the database URL contains an encoded NUL character"));
     }
-    String::from_utf8(out)
-        .map_err(|_| invalid("the %-escapes in the database URL do not decode to UTF-8"))
+    String::from_utf8(out).map_err(|_| invalid("the %-escapes in the database URL do not decode to UTF-8"))
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -186,14 +173,8 @@ mod tests {
 
     #[test]
     fn url_forms_decode_escapes_but_plain_paths_are_literal() {
-        assert_eq!(
-            ok("sqlite:///data/my%20shop.db"),
-            PathBuf::from("/data/my shop.db")
-        );
-        assert_eq!(
-            ok("sqlite:///data/%EB%A7%A4%EC%B6%9C.db"),
-            PathBuf::from("/data/매출.db")
-        );
+        assert_eq!(ok("sqlite:///data/my%20shop.db"), PathBuf::from("/data/my shop.db"));
+        assert_eq!(ok("sqlite:///data/%EB%A7%A4%EC%B6%9C.db"), PathBuf::from("/data/매출.db"));
         assert_eq!(ok("sqlite:///data/매출.db"), PathBuf::from("/data/매출.db"));
         assert_eq!(ok("data/100%.db"), PathBuf::from("data/100%.db"));
         assert_eq!(ok("my:file.db"), PathBuf::from("my:file.db"));
@@ -202,28 +183,14 @@ mod tests {
 
     #[test]
     fn refuses_other_schemes_with_clear_messages() {
-        for url in [
-            "postgres://u@h/db",
-            "postgresql://h/db",
-            "mysql://h/db",
-            "mariadb://h/db",
-            "postgres:db",
-        ] {
+        for url in ["postgres://u@h/db", "postgresql://h/db", "mysql://h/db", "mariadb://h/db", "postgres:db"] {
             let e = err(url);
             assert_eq!(e.code, ErrorCode::InvalidDatabaseUrl, "{url}");
-            assert!(
-                e.message.contains("not supported yet"),
-                "{url}: {}",
-                e.message
-            );
+            assert!(e.message.contains("not supported yet"), "{url}: {}", e.message);
         }
         let e = err("http://example.com/x.db");
         assert_eq!(e.code, ErrorCode::InvalidDatabaseUrl);
-        assert!(
-            e.message.contains("unknown database URL scheme 'http:'"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("unknown database URL scheme 'http:'"), "{}", e.message);
     }
 
     #[test]

@@ -48,8 +48,7 @@ pub const MAX_RESULT_BYTES: usize = 256 * 1024 * 1024;
 pub const SAMPLE_MAX_CHARS: usize = 60;
 
 /// Layer 1: read-only, no `CREATE`, no URI filenames; the connection is used by one thread at a time (the mutex).
-const OPEN_FLAGS: OpenFlags =
-    OpenFlags::SQLITE_OPEN_READ_ONLY.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+const OPEN_FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_ONLY.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
 /// Virtual-machine steps between two deadline checks (a check is one `Instant::now()`).
 const PROGRESS_OPS: i32 = 1000;
 /// How long after a deadline the watchdog interrupts the engine and answers the caller itself.
@@ -74,13 +73,7 @@ const READ_ONLY_PRAGMAS: &[&str] = &[
     "index_xinfo",
 ];
 /// Functions refused even though extension loading is off: they load code or touch files where they exist.
-const DENIED_FUNCTIONS: &[&str] = &[
-    "load_extension",
-    "fts3_tokenizer",
-    "readfile",
-    "writefile",
-    "edit",
-];
+const DENIED_FUNCTIONS: &[&str] = &["load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"];
 
 /// A read-only connection to one SQLite database file. See the module documentation for the layers that keep it
 /// read-only and bounded.
@@ -93,9 +86,7 @@ pub struct SqliteConnector {
 
 impl fmt::Debug for SqliteConnector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteConnector")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        f.debug_struct("SqliteConnector").field("path", &self.path).finish_non_exhaustive()
     }
 }
 
@@ -149,30 +140,18 @@ impl SqliteConnector {
             )
         })?;
         check_regular_file(&path)?;
-        let mut conn =
-            Connection::open_with_flags(&path, OPEN_FLAGS).map_err(|e| open_error(&path, &e))?;
+        let mut conn = Connection::open_with_flags(&path, OPEN_FLAGS).map_err(|e| open_error(&path, &e))?;
         let denial = Arc::new(Mutex::new(None));
         harden(&mut conn, Arc::clone(&denial)).map_err(|e| {
             Error::new(
                 ErrorCode::DatabaseUnavailable,
-                format!(
-                    "could not make the connection to {} read-only: {}",
-                    path.display(),
-                    sqlite_message(&e)
-                ),
+                format!("could not make the connection to {} read-only: {}", path.display(), sqlite_message(&e)),
             )
         })?;
         verify_database(&conn, &path)?;
-        let watch = Watch {
-            running: Mutex::new(None),
-            next_id: AtomicU64::new(0),
-            handle: conn.get_interrupt_handle(),
-        };
-        Ok(SqliteConnector {
-            path,
-            session: Arc::new(Mutex::new(Session { conn, denial })),
-            watch: Arc::new(watch),
-        })
+        let watch =
+            Watch { running: Mutex::new(None), next_id: AtomicU64::new(0), handle: conn.get_interrupt_handle() };
+        Ok(SqliteConnector { path, session: Arc::new(Mutex::new(Session { conn, denial })), watch: Arc::new(watch) })
     }
 
     /// The absolute path of the database file.
@@ -193,11 +172,7 @@ impl SqliteConnector {
         T: Send + 'static,
         F: FnOnce(&mut Session, &Ctx) -> Result<T, Error> + Send + 'static,
     {
-        let ctx = Ctx {
-            what,
-            budget,
-            deadline: Instant::now().checked_add(budget),
-        };
+        let ctx = Ctx { what, budget, deadline: Instant::now().checked_add(budget) };
         let id = self.watch.next_id.fetch_add(1, Ordering::Relaxed);
         let session = Arc::clone(&self.session);
         let watch = Arc::clone(&self.watch);
@@ -226,10 +201,7 @@ impl SqliteConnector {
     pub(crate) async fn execute_raw(&self, sql: &str, limits: &Limits) -> Result<ResultSet, Error> {
         let sql = sql.to_string();
         let max_rows = limits.max_rows;
-        self.run("the query", limits.timeout, move |s, ctx| {
-            query_rows(s, &sql, max_rows, ctx)
-        })
-        .await
+        self.run("the query", limits.timeout, move |s, ctx| query_rows(s, &sql, max_rows, ctx)).await
     }
 }
 
@@ -241,17 +213,8 @@ impl Connector for SqliteConnector {
 
     /// `sqlite:///abs/path`, with `%`, `?` and `#` escaped so that [`crate::parse_sqlite_target`] reads it back.
     fn describe(&self) -> String {
-        let path = self
-            .path
-            .to_string_lossy()
-            .replace('%', "%25")
-            .replace('?', "%3F")
-            .replace('#', "%23");
-        if path.starts_with('/') {
-            format!("sqlite://{path}")
-        } else {
-            format!("sqlite:///{path}")
-        }
+        let path = self.path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
+        if path.starts_with('/') { format!("sqlite://{path}") } else { format!("sqlite:///{path}") }
     }
 
     /// `SELECT 1`, after checking the file is still there (an open connection keeps reading a deleted file).
@@ -264,9 +227,7 @@ impl Connector for SqliteConnector {
                     format!("the database file {} is no longer there", path.display()),
                 ));
             }
-            s.conn
-                .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-                .map_err(|e| s.error(e, ctx))?;
+            s.conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map_err(|e| s.error(e, ctx))?;
             Ok(())
         })
         .await
@@ -275,47 +236,30 @@ impl Connector for SqliteConnector {
     /// SHA-256 over `type, name, tbl_name, sql` of every `sqlite_master` row, ordered by type and name. Changes
     /// with any DDL; row changes do not touch `sqlite_master`, so inserts leave it unchanged.
     async fn schema_fingerprint(&self) -> Result<String, Error> {
-        self.run(
-            "the schema fingerprint query",
-            FINGERPRINT_TIMEOUT,
-            fingerprint,
-        )
-        .await
+        self.run("the schema fingerprint query", FINGERPRINT_TIMEOUT, fingerprint).await
     }
 
     async fn introspect(&self, options: &IntrospectOptions) -> Result<Schema, Error> {
         let options = *options;
-        self.run("schema introspection", options.timeout, move |s, ctx| {
-            introspect(s, &options, ctx)
-        })
-        .await
+        self.run("schema introspection", options.timeout, move |s, ctx| introspect(s, &options, ctx)).await
     }
 
     async fn execute(&self, sql: &GuardedSql, limits: &Limits) -> Result<ResultSet, Error> {
         if sql.dialect() != Dialect::Sqlite {
             return Err(Error::new(
                 ErrorCode::Internal,
-                format!(
-                    "SQL checked for {} cannot run on a SQLite connection",
-                    sql.dialect().display_name()
-                ),
+                format!("SQL checked for {} cannot run on a SQLite connection", sql.dialect().display_name()),
             ));
         }
         let text = sql.as_str().to_string();
         let max_rows = limits.max_rows;
-        self.run("the query", limits.timeout, move |s, ctx| {
-            query_rows(s, &text, max_rows, ctx)
-        })
-        .await
+        self.run("the query", limits.timeout, move |s, ctx| query_rows(s, &text, max_rows, ctx)).await
     }
 }
 
 fn joined_result<T>(joined: Result<Result<T, Error>, tokio::task::JoinError>) -> Result<T, Error> {
     joined.unwrap_or_else(|e| {
-        Err(Error::new(
-            ErrorCode::Internal,
-            format!("the SQLite worker stopped unexpectedly: {e}"),
-        ))
+        Err(Error::new(ErrorCode::Internal, format!("the SQLite worker stopped unexpectedly: {e}")))
     })
 }
 
@@ -326,31 +270,21 @@ fn joined_result<T>(joined: Result<Result<T, Error>, tokio::task::JoinError>) ->
 /// `open` from blocking on a FIFO.
 fn check_regular_file(path: &Path) -> Result<(), Error> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::new(
-            ErrorCode::DatabaseNotFound,
-            format!("there is no database file at {}", path.display()),
-        ),
-        _ => Error::new(
-            ErrorCode::DatabaseUnavailable,
-            format!("cannot read {}: {e}", path.display()),
-        ),
+        std::io::ErrorKind::NotFound => {
+            Error::new(ErrorCode::DatabaseNotFound, format!("there is no database file at {}", path.display()))
+        }
+        _ => Error::new(ErrorCode::DatabaseUnavailable, format!("cannot read {}: {e}", path.display())),
     })?;
     if meta.is_dir() {
         return Err(Error::new(
             ErrorCode::NotADatabase,
-            format!(
-                "{} is a directory, not a SQLite database file",
-                path.display()
-            ),
+            format!("{} is a directory, not a SQLite database file", path.display()),
         ));
     }
     if !meta.is_file() {
         return Err(Error::new(
             ErrorCode::NotADatabase,
-            format!(
-                "{} is not a regular file, so not a SQLite database",
-                path.display()
-            ),
+            format!("{} is not a regular file, so not a SQLite database", path.display()),
         ));
     }
     Ok(())
@@ -358,15 +292,9 @@ fn check_regular_file(path: &Path) -> Result<(), Error> {
 
 fn open_error(path: &Path, e: &rusqlite::Error) -> Error {
     if !path.exists() {
-        return Error::new(
-            ErrorCode::DatabaseNotFound,
-            format!("there is no database file at {}", path.display()),
-        );
+        return Error::new(ErrorCode::DatabaseNotFound, format!("there is no database file at {}", path.display()));
     }
-    Error::new(
-        ErrorCode::DatabaseUnavailable,
-        format!("cannot open {}: {}", path.display(), sqlite_message(e)),
-    )
+    Error::new(ErrorCode::DatabaseUnavailable, format!("cannot open {}: {}", path.display(), sqlite_message(e)))
 }
 
 /// Applies layers 2 and 3 of the module documentation. `query_only` is set before the authorizer, which would
@@ -385,26 +313,19 @@ fn harden(conn: &mut Connection, denial: Arc<Mutex<Option<String>>>) -> rusqlite
 }
 
 /// Installs the authorizer of layer 3: it refuses every action [`denial_reason`] names and records why in `denial`.
-fn install_authorizer(
-    conn: &mut Connection,
-    denial: Arc<Mutex<Option<String>>>,
-) -> rusqlite::Result<()> {
-    conn.authorizer(Some(move |ctx: AuthContext<'_>| {
-        match denial_reason(&ctx.action) {
-            None => Authorization::Allow,
-            Some(reason) => {
-                *lock(&denial) = Some(reason);
-                Authorization::Deny
-            }
+fn install_authorizer(conn: &mut Connection, denial: Arc<Mutex<Option<String>>>) -> rusqlite::Result<()> {
+    conn.authorizer(Some(move |ctx: AuthContext<'_>| match denial_reason(&ctx.action) {
+        None => Authorization::Allow,
+        Some(reason) => {
+            *lock(&denial) = Some(reason);
+            Authorization::Deny
         }
     }))
 }
 
 /// Reads the schema once: SQLite reads the file header only now, so this is where a text file is found out.
 fn verify_database(conn: &Connection, path: &Path) -> Result<(), Error> {
-    match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
-        r.get::<_, i64>(0)
-    }) {
+    match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)) {
         Ok(_) => Ok(()),
         Err(e) => {
             let code = match sqlite_code(&e) {
@@ -415,11 +336,7 @@ fn verify_database(conn: &Connection, path: &Path) -> Result<(), Error> {
             };
             Err(Error::new(
                 code,
-                format!(
-                    "{} is not a readable SQLite database: {}",
-                    path.display(),
-                    sqlite_message(&e)
-                ),
+                format!("{} is not a readable SQLite database: {}", path.display(), sqlite_message(&e)),
             ))
         }
     }
@@ -434,10 +351,8 @@ fn denial_reason(action: &AuthAction<'_>) -> Option<String> {
             .iter()
             .any(|f| f.eq_ignore_ascii_case(function_name))
             .then(|| format!("calling {function_name}()")),
-        A::Pragma { pragma_name, .. } => (!READ_ONLY_PRAGMAS
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(pragma_name)))
-        .then(|| format!("PRAGMA {pragma_name}")),
+        A::Pragma { pragma_name, .. } => (!READ_ONLY_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)))
+            .then(|| format!("PRAGMA {pragma_name}")),
         A::Insert { table_name } => Some(format!("INSERT into {table_name}")),
         A::Update { table_name, .. } => Some(format!("UPDATE of {table_name}")),
         A::Delete { table_name } => Some(format!("DELETE from {table_name}")),
@@ -445,18 +360,10 @@ fn denial_reason(action: &AuthAction<'_>) -> Option<String> {
         A::Attach { .. } => Some("ATTACH".to_string()),
         A::Detach { .. } => Some("DETACH".to_string()),
         A::AlterTable { table_name, .. } => Some(format!("ALTER TABLE {table_name}")),
-        A::CreateTable { table_name } | A::CreateTempTable { table_name } => {
-            Some(format!("CREATE TABLE {table_name}"))
-        }
-        A::CreateView { view_name } | A::CreateTempView { view_name } => {
-            Some(format!("CREATE VIEW {view_name}"))
-        }
-        A::DropTable { table_name } | A::DropTempTable { table_name } => {
-            Some(format!("DROP TABLE {table_name}"))
-        }
-        A::DropView { view_name } | A::DropTempView { view_name } => {
-            Some(format!("DROP VIEW {view_name}"))
-        }
+        A::CreateTable { table_name } | A::CreateTempTable { table_name } => Some(format!("CREATE TABLE {table_name}")),
+        A::CreateView { view_name } | A::CreateTempView { view_name } => Some(format!("CREATE VIEW {view_name}")),
+        A::DropTable { table_name } | A::DropTempTable { table_name } => Some(format!("DROP TABLE {table_name}")),
+        A::DropView { view_name } | A::DropTempView { view_name } => Some(format!("DROP VIEW {view_name}")),
         _ => Some("a statement that changes the database".to_string()),
     }
 }
@@ -480,11 +387,7 @@ impl Ctx {
     /// `QueryTimeout` once the deadline has passed: checked between steps, since a statement shorter than
     /// `PROGRESS_OPS` steps never meets the progress handler.
     fn check_time(&self) -> Result<(), Error> {
-        if self.out_of_time() {
-            Err(timeout_error(self.what, self.budget))
-        } else {
-            Ok(())
-        }
+        if self.out_of_time() { Err(timeout_error(self.what, self.budget)) } else { Ok(()) }
     }
 }
 
@@ -496,12 +399,8 @@ impl Session {
         job: impl FnOnce(&mut Session, &Ctx) -> Result<T, Error>,
     ) -> Result<T, Error> {
         *lock(&self.denial) = None;
-        let handler = ctx
-            .deadline
-            .map(|deadline| move || Instant::now() >= deadline);
-        self.conn
-            .progress_handler(PROGRESS_OPS, handler)
-            .map_err(|e| self.error(e, ctx))?;
+        let handler = ctx.deadline.map(|deadline| move || Instant::now() >= deadline);
+        self.conn.progress_handler(PROGRESS_OPS, handler).map_err(|e| self.error(e, ctx))?;
         let out = job(self, ctx);
         // Removing a handler cannot fail in practice; a stale one would only stop statements that are past it.
         let _ = self.conn.progress_handler(0, None::<fn() -> bool>);
@@ -521,10 +420,7 @@ impl Session {
         match sqlite_code(&e) {
             Some(C::ReadOnly) => Error::new(
                 ErrorCode::ReadOnlyViolation,
-                format!(
-                    "the database connection is read-only: {}",
-                    sqlite_message(&e)
-                ),
+                format!("the database connection is read-only: {}", sqlite_message(&e)),
             ),
             Some(C::OperationInterrupted) => timeout_error(ctx.what, ctx.budget),
             Some(
@@ -545,10 +441,7 @@ impl Session {
 /// rows: the extra row only sets `truncated`. Text that is not UTF-8 is decoded lossily.
 fn query_rows(s: &mut Session, sql: &str, max_rows: usize, ctx: &Ctx) -> Result<ResultSet, Error> {
     let session: &Session = s;
-    let mut stmt = session
-        .conn
-        .prepare(sql)
-        .map_err(|e| session.error(e, ctx))?;
+    let mut stmt = session.conn.prepare(sql).map_err(|e| session.error(e, ctx))?;
     if !stmt.readonly() {
         return Err(Error::new(
             ErrorCode::ReadOnlyViolation,
@@ -557,17 +450,10 @@ fn query_rows(s: &mut Session, sql: &str, max_rows: usize, ctx: &Ctx) -> Result<
     }
     let columns: Vec<ResultColumn> = stmt
         .columns()
-        .map(|c| ResultColumn {
-            name: c.name().to_string(),
-            decl_type: c.decl_type().map(str::to_string),
-        })
+        .map(|c| ResultColumn { name: c.name().to_string(), decl_type: c.decl_type().map(str::to_string) })
         .collect();
     let width = columns.len();
-    let mut out = ResultSet {
-        columns,
-        rows: Vec::new(),
-        truncated: false,
-    };
+    let mut out = ResultSet { columns, rows: Vec::new(), truncated: false };
     let mut rows = stmt.query([]).map_err(|e| session.error(e, ctx))?;
     let mut bytes = 0usize;
     while let Some(row) = rows.next().map_err(|e| session.error(e, ctx))? {
@@ -584,10 +470,7 @@ fn query_rows(s: &mut Session, sql: &str, max_rows: usize, ctx: &Ctx) -> Result<
             if out.rows.is_empty() {
                 return Err(Error::new(
                     ErrorCode::QueryFailed,
-                    format!(
-                        "a single result row is larger than {} MiB",
-                        MAX_RESULT_BYTES >> 20
-                    ),
+                    format!("a single result row is larger than {} MiB", MAX_RESULT_BYTES >> 20),
                 ));
             }
             out.truncated = true;
@@ -605,10 +488,7 @@ fn is_refusal(e: &rusqlite::Error) -> bool {
 }
 
 fn refused(what: &str) -> Error {
-    Error::new(
-        ErrorCode::ReadOnlyViolation,
-        format!("the database connection is read-only: {what} is not allowed"),
-    )
+    Error::new(ErrorCode::ReadOnlyViolation, format!("the database connection is read-only: {what} is not allowed"))
 }
 
 fn to_value(v: ValueRef<'_>) -> Value {
@@ -631,13 +511,7 @@ fn value_bytes(v: &Value) -> usize {
 }
 
 fn timeout_error(what: &str, budget: Duration) -> Error {
-    Error::new(
-        ErrorCode::QueryTimeout,
-        format!(
-            "{what} ran longer than {} s and was stopped",
-            format_secs(budget)
-        ),
-    )
+    Error::new(ErrorCode::QueryTimeout, format!("{what} ran longer than {} s and was stopped", format_secs(budget)))
 }
 
 /// Seconds without noise: `30`, `0.2`, `1.25`.
@@ -645,17 +519,13 @@ fn format_secs(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         d.as_secs().to_string()
     } else {
-        format!("{:.3}", d.as_secs_f64())
-            .trim_end_matches('0')
-            .to_string()
+        format!("{:.3}", d.as_secs_f64()).trim_end_matches('0').to_string()
     }
 }
 
 fn sqlite_code(e: &rusqlite::Error) -> Option<rusqlite::ErrorCode> {
     match e {
-        rusqlite::Error::SqliteFailure(f, _) | rusqlite::Error::SqlInputError { error: f, .. } => {
-            Some(f.code)
-        }
+        rusqlite::Error::SqliteFailure(f, _) | rusqlite::Error::SqlInputError { error: f, .. } => Some(f.code),
         _ => None,
     }
 }
@@ -718,47 +588,31 @@ struct RawColumn {
 ///
 /// Structure first — relations, columns, keys: three statements in all, falling back to one per relation only if
 /// a broken view or a virtual table of a missing module makes the bulk statement fail (such relations are left
-/// out). Running out of time here is `QueryTimeout`. Then, per table, exact row counts and samples (one statement
-/// each): these are best effort — once the deadline passes the rest stay unknown (`row_count: None`, no samples)
-/// and the schema is still returned. Views get neither (evaluating one can be arbitrarily expensive).
-///
-/// Comments: one more statement reads the CREATE texts; extracting their comments needs no connection, so it runs on
-/// a helper thread beside all of the above instead of adding to it.
+/// out); then one statement for the comments written in the CREATE texts. Running out of time here is
+/// `QueryTimeout`. Then, per table, exact row counts and samples (one statement each): these are best effort —
+/// once the deadline passes the rest stay unknown (`row_count: None`, no samples) and the schema is still
+/// returned. Views get neither (evaluating one can be arbitrarily expensive).
 fn introspect(s: &mut Session, options: &IntrospectOptions, ctx: &Ctx) -> Result<Schema, Error> {
     let session: &Session = s;
     ctx.check_time()?;
     let relations = list_relations(session, ctx)?;
     ctx.check_time()?;
-    let create_texts = read_create_texts(session, ctx)?;
-    let (tables, mut comments) =
-        beside(|| extract_comments(&create_texts, ctx), || read_tables(session, relations, options, ctx));
-    let mut tables = tables?;
-    for table in &mut tables {
-        if let Some(found) = comments.remove(&table.name) {
-            apply_comments(table, found);
-        }
-    }
-    Ok(Schema { dialect: Dialect::Sqlite, server_version: format!("SQLite {}", rusqlite::version()), tables })
-}
-
-/// The tables of [`introspect`] without their comments.
-fn read_tables(
-    session: &Session,
-    relations: Vec<(String, TableKind)>,
-    options: &IntrospectOptions,
-    ctx: &Ctx,
-) -> Result<Vec<Table>, Error> {
     let mut columns = load_columns(session, &relations, ctx)?;
     ctx.check_time()?;
     let mut foreign_keys = load_foreign_keys(session, &relations, ctx)?;
+    ctx.check_time()?;
+    let mut comments = load_comments(session, ctx)?;
     ctx.check_time()?;
     let mut tables = Vec::with_capacity(relations.len());
     for (name, kind) in relations {
         let Some(raw) = columns.remove(&name) else {
             continue;
         };
-        let keys = foreign_keys.remove(&name).unwrap_or_default();
-        tables.push(build_table(name, kind, raw, keys));
+        let mut table = build_table(name.clone(), kind, raw, foreign_keys.remove(&name).unwrap_or_default());
+        if let Some(found) = comments.remove(&name) {
+            apply_comments(&mut table, found);
+        }
+        tables.push(table);
     }
     resolve_foreign_keys(&mut tables);
     for table in tables.iter_mut().filter(|t| t.kind == TableKind::Table) {
@@ -766,7 +620,7 @@ fn read_tables(
             break;
         }
     }
-    Ok(tables)
+    Ok(Schema { dialect: Dialect::Sqlite, server_version: format!("SQLite {}", rusqlite::version()), tables })
 }
 
 /// Tables (ordinary and virtual) and views of the main database, by name. Leaves out `sqlite_%` internal tables and
@@ -780,11 +634,7 @@ fn list_relations(s: &Session, ctx: &Ctx) -> Result<Vec<(String, TableKind)>, Er
     let read = |sql: &str| -> rusqlite::Result<Vec<(String, TableKind)>> {
         let mut stmt = s.conn.prepare(sql)?;
         let rows = stmt.query_map([], |r| {
-            let kind = if r.get_ref(1)?.as_str()? == "view" {
-                TableKind::View
-            } else {
-                TableKind::Table
-            };
+            let kind = if r.get_ref(1)?.as_str()? == "view" { TableKind::View } else { TableKind::Table };
             Ok((r.get::<_, String>(0)?, kind))
         })?;
         rows.collect()
@@ -807,21 +657,20 @@ fn load_columns(
          ORDER BY m.name, p.cid";
     const ONE_SQL: &str = "SELECT ?1, name, type, \"notnull\", pk FROM pragma_table_xinfo(?1, 'main') \
          WHERE hidden <> 1 ORDER BY cid";
-    let read =
-        |sql: &str, params: &[&dyn rusqlite::ToSql], into: &mut HashMap<String, Vec<RawColumn>>| {
-            let mut stmt = s.conn.prepare(sql)?;
-            let mut rows = stmt.query(params)?;
-            while let Some(r) = rows.next()? {
-                let column = RawColumn {
-                    name: r.get(1)?,
-                    decl_type: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                    not_null: r.get::<_, i64>(3)? != 0,
-                    pk: r.get(4)?,
-                };
-                into.entry(r.get::<_, String>(0)?).or_default().push(column);
-            }
-            rusqlite::Result::Ok(())
-        };
+    let read = |sql: &str, params: &[&dyn rusqlite::ToSql], into: &mut HashMap<String, Vec<RawColumn>>| {
+        let mut stmt = s.conn.prepare(sql)?;
+        let mut rows = stmt.query(params)?;
+        while let Some(r) = rows.next()? {
+            let column = RawColumn {
+                name: r.get(1)?,
+                decl_type: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                not_null: r.get::<_, i64>(3)? != 0,
+                pk: r.get(4)?,
+            };
+            into.entry(r.get::<_, String>(0)?).or_default().push(column);
+        }
+        rusqlite::Result::Ok(())
+    };
     let mut all = HashMap::new();
     match read(BULK_SQL, &[], &mut all) {
         Ok(()) => return Ok(all),
@@ -853,9 +702,7 @@ fn load_foreign_keys(
          pragma_foreign_key_list(m.name, 'main') AS f WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq";
     const ONE_SQL: &str = "SELECT ?1, id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1, 'main') \
          ORDER BY id, seq";
-    let read = |sql: &str,
-                params: &[&dyn rusqlite::ToSql],
-                into: &mut HashMap<String, Vec<ForeignKey>>| {
+    let read = |sql: &str, params: &[&dyn rusqlite::ToSql], into: &mut HashMap<String, Vec<ForeignKey>>| {
         let mut stmt = s.conn.prepare(sql)?;
         let mut rows = stmt.query(params)?;
         let mut current: Option<(String, i64)> = None;
@@ -899,54 +746,38 @@ fn load_foreign_keys(
     Ok(all)
 }
 
-/// `(name, CREATE text)` of every table and view, with one statement. Best effort: a failure other than running
-/// out of time only leaves every comment empty.
-fn read_create_texts(s: &Session, ctx: &Ctx) -> Result<Vec<(String, String)>, Error> {
+/// The comments written in each table's and view's CREATE text (see [`ddl_comments`]), keyed by name, with one
+/// statement for all. Relations whose text has no comment (or whose name is not UTF-8) are left out; text that is
+/// not valid UTF-8 is read lossily. Best effort: a failure other than running out of time only leaves every comment
+/// empty.
+fn load_comments(s: &Session, ctx: &Ctx) -> Result<HashMap<String, DdlComments>, Error> {
     const SQL: &str = "SELECT name, sql FROM sqlite_schema WHERE type IN ('table', 'view') AND sql IS NOT NULL";
-    let read = || -> rusqlite::Result<Vec<(String, String)>> {
+    let read = || -> rusqlite::Result<HashMap<String, DdlComments>> {
         let mut stmt = s.conn.prepare(SQL)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect()
+        let mut rows = stmt.query([])?;
+        let mut all = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let (ValueRef::Text(name), ValueRef::Text(sql)) = (r.get_ref(0)?, r.get_ref(1)?) else {
+                continue;
+            };
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            let found = ddl_comments(&String::from_utf8_lossy(sql));
+            if !found.is_empty() {
+                all.insert(name.to_string(), found);
+            }
+        }
+        Ok(all)
     };
     match read() {
-        Ok(texts) => Ok(texts),
+        Ok(all) => Ok(all),
         Err(e) if is_interrupt(&e) => Err(s.error(e, ctx)),
         Err(e) => {
             tracing::warn!(error = %sqlite_message(&e), "comments in CREATE statements not read");
-            Ok(Vec::new())
+            Ok(HashMap::new())
         }
     }
-}
-
-/// The comments written in each CREATE text (see [`ddl_comments`]), keyed by relation name; relations without any
-/// comment are left out. Stops early, leaving the rest without comments, once the deadline has passed.
-fn extract_comments(texts: &[(String, String)], ctx: &Ctx) -> HashMap<String, DdlComments> {
-    let mut all = HashMap::new();
-    for (name, sql) in texts {
-        if ctx.out_of_time() {
-            break;
-        }
-        let found = ddl_comments(sql);
-        if !found.is_empty() {
-            all.insert(name.clone(), found);
-        }
-    }
-    all
-}
-
-/// Runs `side` on a helper thread while `main` runs here, and returns both results: tokenizing CREATE texts needs no
-/// connection, so it overlaps the catalog reads instead of adding to them. Without a thread (spawning failed) `side`
-/// runs here after `main`; if it panicked, its result is the default.
-fn beside<S: Send + Default, M>(side: impl Fn() -> S + Sync, main: impl FnOnce() -> M) -> (M, S) {
-    std::thread::scope(|scope| {
-        let helper = std::thread::Builder::new().name("ddl-comments".into()).spawn_scoped(scope, &side);
-        let main_result = main();
-        let side_result = match helper {
-            Ok(handle) => handle.join().unwrap_or_default(),
-            Err(_) => side(),
-        };
-        (main_result, side_result)
-    })
 }
 
 /// Sets the table's comment and each column's, matching column names ASCII-case-insensitively as SQLite does.
@@ -958,17 +789,8 @@ fn apply_comments(table: &mut Table, comments: DdlComments) {
 }
 
 /// A table from its raw columns. Primary-key columns are in key order and reported not nullable.
-fn build_table(
-    name: String,
-    kind: TableKind,
-    raw: Vec<RawColumn>,
-    foreign_keys: Vec<ForeignKey>,
-) -> Table {
-    let mut key: Vec<(i64, String)> = raw
-        .iter()
-        .filter(|c| c.pk > 0)
-        .map(|c| (c.pk, c.name.clone()))
-        .collect();
+fn build_table(name: String, kind: TableKind, raw: Vec<RawColumn>, foreign_keys: Vec<ForeignKey>) -> Table {
+    let mut key: Vec<(i64, String)> = raw.iter().filter(|c| c.pk > 0).map(|c| (c.pk, c.name.clone())).collect();
     key.sort();
     let columns = raw
         .into_iter()
@@ -995,15 +817,9 @@ fn build_table(
 /// Points each foreign key at the parent's actual name (SQLite matches names case-insensitively) and, where the
 /// constraint named no parent columns, at the parent's primary key.
 fn resolve_foreign_keys(tables: &mut [Table]) {
-    let parents: Vec<(String, Vec<String>)> = tables
-        .iter()
-        .map(|t| (t.name.clone(), t.primary_key.clone()))
-        .collect();
+    let parents: Vec<(String, Vec<String>)> = tables.iter().map(|t| (t.name.clone(), t.primary_key.clone())).collect();
     for fk in tables.iter_mut().flat_map(|t| t.foreign_keys.iter_mut()) {
-        let Some((name, key)) = parents
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(&fk.ref_table))
-        else {
+        let Some((name, key)) = parents.iter().find(|(n, _)| n.eq_ignore_ascii_case(&fk.ref_table)) else {
             continue;
         };
         fk.ref_table = name.clone();
@@ -1015,12 +831,7 @@ fn resolve_foreign_keys(tables: &mut [Table]) {
 
 /// Counts the table's rows and samples its text columns. Returns false when the deadline stopped it, so the caller
 /// stops too; other failures only leave this table's count or samples empty.
-fn fill_counts_and_samples(
-    s: &Session,
-    table: &mut Table,
-    options: &IntrospectOptions,
-    ctx: &Ctx,
-) -> bool {
+fn fill_counts_and_samples(s: &Session, table: &mut Table, options: &IntrospectOptions, ctx: &Ctx) -> bool {
     let count_sql = format!("SELECT count(*) FROM {}", quote_ident(&table.name));
     match s.conn.query_row(&count_sql, [], |r| r.get::<_, i64>(0)) {
         Ok(n) => table.row_count = u64::try_from(n).ok(),
@@ -1032,9 +843,8 @@ fn fill_counts_and_samples(
     if options.samples_per_column == 0 || options.sample_scan_rows == 0 {
         return true;
     }
-    let text_columns: Vec<usize> = (0..table.columns.len())
-        .filter(|&i| table.columns[i].type_class() == TypeClass::Text)
-        .collect();
+    let text_columns: Vec<usize> =
+        (0..table.columns.len()).filter(|&i| table.columns[i].type_class() == TypeClass::Text).collect();
     for chunk in text_columns.chunks(SAMPLE_COLUMNS_PER_STATEMENT) {
         if ctx.out_of_time() {
             return false;
@@ -1071,10 +881,8 @@ fn read_samples(
             ValueRef::Real(f) => format_float(f),
             ValueRef::Null | ValueRef::Blob(_) => continue,
         };
-        let Some(column) = usize::try_from(slot)
-            .ok()
-            .and_then(|k| indexes.get(k))
-            .and_then(|&i| table.columns.get_mut(i))
+        let Some(column) =
+            usize::try_from(slot).ok().and_then(|k| indexes.get(k)).and_then(|&i| table.columns.get_mut(i))
         else {
             continue;
         };
@@ -1093,17 +901,16 @@ fn sample_sql(table: &Table, indexes: &[usize], options: &IntrospectOptions) -> 
     while prefix.eq_ignore_ascii_case(&table.name) {
         prefix.push('_');
     }
-    let cols: Vec<String> = indexes
-        .iter()
-        .map(|&i| quote_ident(&table.columns[i].name))
-        .collect();
+    let cols: Vec<String> = indexes.iter().map(|&i| quote_ident(&table.columns[i].name)).collect();
     let scan = i64::try_from(options.sample_scan_rows).unwrap_or(i64::MAX);
     let per_column = i64::try_from(options.samples_per_column).unwrap_or(i64::MAX);
     let branches: Vec<String> = cols
         .iter()
         .enumerate()
         .map(|(k, c)| {
-            format!("SELECT {k}, v FROM (SELECT DISTINCT {c} AS v FROM {prefix} WHERE {c} IS NOT NULL LIMIT {per_column})")
+            format!(
+                "SELECT {k}, v FROM (SELECT DISTINCT {c} AS v FROM {prefix} WHERE {c} IS NOT NULL LIMIT {per_column})"
+            )
         })
         .collect();
     format!(
@@ -1137,10 +944,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("db.sqlite");
         let conn = Connection::open(&path).expect("create");
-        conn.execute_batch(
-            "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1); CREATE INDEX t_x ON t (x);",
-        )
-        .expect("fixture");
+        conn.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1); CREATE INDEX t_x ON t (x);")
+            .expect("fixture");
         drop(conn);
         let bytes = std::fs::read(&path).expect("read");
         (dir, path, bytes)
@@ -1181,59 +986,29 @@ mod tests {
         for sql in WRITES {
             let e = c.execute_raw(sql, &limits).await.expect_err(sql);
             assert_eq!(e.code, ErrorCode::ReadOnlyViolation, "{sql}: {e:?}");
-            assert!(
-                e.message
-                    .starts_with("the database connection is read-only"),
-                "{sql}: {}",
-                e.message
-            );
+            assert!(e.message.starts_with("the database connection is read-only"), "{sql}: {}", e.message);
         }
         let into = dir.path().join("copy.db");
-        let e = c
-            .execute_raw(&format!("VACUUM INTO '{}'", into.display()), &limits)
-            .await
-            .expect_err("vacuum into");
+        let e = c.execute_raw(&format!("VACUUM INTO '{}'", into.display()), &limits).await.expect_err("vacuum into");
         assert_eq!(e.code, ErrorCode::ReadOnlyViolation, "{e:?}");
         assert!(!into.exists(), "VACUUM INTO wrote a file");
         // Reads, including the introspection pragmas, still work.
-        let rs = c
-            .execute_raw("SELECT count(*) FROM t", &limits)
-            .await
-            .expect("read");
+        let rs = c.execute_raw("SELECT count(*) FROM t", &limits).await.expect("read");
         assert_eq!(rs.rows, vec![vec![Value::Int(1)]]);
-        c.execute_raw("PRAGMA table_info(t)", &limits)
-            .await
-            .expect("read-only pragma");
+        c.execute_raw("PRAGMA table_info(t)", &limits).await.expect("read-only pragma");
         drop(c);
-        assert_eq!(
-            std::fs::read(&path).expect("read"),
-            before,
-            "the file changed"
-        );
+        assert_eq!(std::fs::read(&path).expect("read"), before, "the file changed");
     }
 
     #[test]
     fn refusals_name_what_was_refused() {
         let (_dir, path, _) = fixture();
         let c = SqliteConnector::open(&path).expect("open");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let e = rt
-            .block_on(c.execute_raw("INSERT INTO t VALUES (2)", &Limits::default()))
-            .expect_err("insert");
-        assert_eq!(
-            e.message,
-            "the database connection is read-only: INSERT into t is not allowed"
-        );
-        let e = rt
-            .block_on(c.execute_raw("PRAGMA writable_schema = 1", &Limits::default()))
-            .expect_err("pragma");
-        assert_eq!(
-            e.message,
-            "the database connection is read-only: PRAGMA writable_schema is not allowed"
-        );
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let e = rt.block_on(c.execute_raw("INSERT INTO t VALUES (2)", &Limits::default())).expect_err("insert");
+        assert_eq!(e.message, "the database connection is read-only: INSERT into t is not allowed");
+        let e = rt.block_on(c.execute_raw("PRAGMA writable_schema = 1", &Limits::default())).expect_err("pragma");
+        assert_eq!(e.message, "the database connection is read-only: PRAGMA writable_schema is not allowed");
     }
 
     /// With the authorizer removed and SQLite's read-only statement check skipped, `query_only` and the read-only
@@ -1243,56 +1018,23 @@ mod tests {
         let (dir, path, before) = fixture();
         let c = SqliteConnector::open(&path).expect("open");
         let mut session = c.session.lock().expect("lock");
-        session
-            .conn
-            .authorizer(None::<fn(AuthContext<'_>) -> Authorization>)
-            .expect("remove authorizer");
+        session.conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>).expect("remove authorizer");
         // Pragmas, transaction control and functions are the authorizer's alone; none of them writes by itself.
-        let writes = WRITES
-            .iter()
-            .filter(|s| !s.starts_with("PRAGMA") && !s.starts_with("SAVEPOINT"));
+        let writes = WRITES.iter().filter(|s| !s.starts_with("PRAGMA") && !s.starts_with("SAVEPOINT"));
         for sql in writes.filter(|s| !s.contains("load_extension")) {
             assert!(session.conn.execute_batch(sql).is_err(), "{sql} succeeded");
         }
         let into = dir.path().join("copy.db");
-        assert!(
-            session
-                .conn
-                .execute_batch(&format!("VACUUM INTO '{}'", into.display()))
-                .is_err()
-        );
+        assert!(session.conn.execute_batch(&format!("VACUUM INTO '{}'", into.display())).is_err());
         assert!(!into.exists(), "VACUUM INTO wrote a file");
-        assert!(
-            session
-                .conn
-                .execute_batch("ATTACH DATABASE ':memory:' AS m")
-                .is_err(),
-            "attach limit is 0"
-        );
+        assert!(session.conn.execute_batch("ATTACH DATABASE ':memory:' AS m").is_err(), "attach limit is 0");
         // Even with query_only switched off, the read-only open refuses writes.
-        session
-            .conn
-            .execute_batch("PRAGMA query_only = OFF")
-            .expect("pragma");
-        assert!(
-            session
-                .conn
-                .execute_batch("INSERT INTO t VALUES (2)")
-                .is_err()
-        );
-        assert!(
-            session
-                .conn
-                .execute_batch("PRAGMA writable_schema = 1; DELETE FROM sqlite_schema")
-                .is_err()
-        );
+        session.conn.execute_batch("PRAGMA query_only = OFF").expect("pragma");
+        assert!(session.conn.execute_batch("INSERT INTO t VALUES (2)").is_err());
+        assert!(session.conn.execute_batch("PRAGMA writable_schema = 1; DELETE FROM sqlite_schema").is_err());
         drop(session);
         drop(c);
-        assert_eq!(
-            std::fs::read(&path).expect("read"),
-            before,
-            "the file changed"
-        );
+        assert_eq!(std::fs::read(&path).expect("read"), before, "the file changed");
     }
 
     /// The authorizer alone, on a connection that could write, refuses every write.
@@ -1305,31 +1047,18 @@ mod tests {
         for sql in WRITES {
             let e = conn.execute_batch(sql).expect_err(sql);
             assert!(is_refusal(&e), "{sql}: {e}");
-            assert!(
-                denial.lock().expect("lock").take().is_some(),
-                "{sql}: no reason recorded"
-            );
+            assert!(denial.lock().expect("lock").take().is_some(), "{sql}: no reason recorded");
         }
-        assert_eq!(
-            conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
-                .expect("read"),
-            1
-        );
+        assert_eq!(conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).expect("read"), 1);
         drop(conn);
-        assert_eq!(
-            std::fs::read(&path).expect("read"),
-            before,
-            "the file changed"
-        );
+        assert_eq!(std::fs::read(&path).expect("read"), before, "the file changed");
     }
 
     #[test]
     fn the_open_flags_alone_refuse_writes_and_create_nothing() {
         let (dir, path, before) = fixture();
         let conn = Connection::open_with_flags(&path, OPEN_FLAGS).expect("open");
-        let e = conn
-            .execute_batch("INSERT INTO t VALUES (2)")
-            .expect_err("insert");
+        let e = conn.execute_batch("INSERT INTO t VALUES (2)").expect_err("insert");
         assert_eq!(sqlite_code(&e), Some(rusqlite::ErrorCode::ReadOnly));
         drop(conn);
         assert_eq!(std::fs::read(&path).expect("read"), before);
@@ -1337,8 +1066,7 @@ mod tests {
         assert!(!dir.path().join("new.db").exists());
     }
 
-    const ENDLESS: &str =
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
+    const ENDLESS: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
 
     /// With the progress handler gone, only the watchdog's interrupt can stop an endless statement.
     #[tokio::test]
@@ -1348,19 +1076,14 @@ mod tests {
         let started = Instant::now();
         let e = c
             .run("the query", Duration::from_millis(200), |s, ctx| {
-                s.conn
-                    .progress_handler(0, None::<fn() -> bool>)
-                    .map_err(|e| s.error(e, ctx))?;
+                s.conn.progress_handler(0, None::<fn() -> bool>).map_err(|e| s.error(e, ctx))?;
                 query_rows(s, ENDLESS, 1, ctx)
             })
             .await
             .expect_err("endless");
         assert_eq!(e.code, ErrorCode::QueryTimeout, "{e:?}");
         assert!(started.elapsed() < Duration::from_millis(200) + WATCHDOG_GRACE);
-        let rs = c
-            .execute_raw("SELECT 2", &Limits::default())
-            .await
-            .expect("usable afterwards");
+        let rs = c.execute_raw("SELECT 2", &Limits::default()).await.expect("usable afterwards");
         assert_eq!(rs.rows, vec![vec![Value::Int(2)]]);
     }
 
@@ -1379,11 +1102,7 @@ mod tests {
             .expect_err("stuck");
         assert_eq!(e.code, ErrorCode::QueryTimeout);
         assert_eq!(e.message, "the query ran longer than 0.1 s and was stopped");
-        assert!(
-            started.elapsed() < Duration::from_millis(900),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_millis(900), "{:?}", started.elapsed());
     }
 
     /// The guard refuses `randomblob`; the connection's own length limit stops it and its kin anyway.
@@ -1402,16 +1121,10 @@ mod tests {
             let e = c.execute_raw(sql, &Limits::default()).await.expect_err(sql);
             assert_eq!(e.code, ErrorCode::QueryFailed, "{sql}: {e:?}");
             assert!(e.message.contains("too big"), "{sql}: {}", e.message);
-            assert!(
-                started.elapsed() < Duration::from_secs(2),
-                "{sql}: {:?}",
-                started.elapsed()
-            );
+            assert!(started.elapsed() < Duration::from_secs(2), "{sql}: {:?}", started.elapsed());
         }
-        let rs = c
-            .execute_raw("SELECT length(randomblob(1000))", &Limits::default())
-            .await
-            .expect("small blobs are fine");
+        let rs =
+            c.execute_raw("SELECT length(randomblob(1000))", &Limits::default()).await.expect("small blobs are fine");
         assert_eq!(rs.rows, vec![vec![Value::Int(1000)]]);
     }
 
@@ -1424,35 +1137,15 @@ mod tests {
         let mut table = build_table(
             "t".into(),
             TableKind::Table,
-            vec![RawColumn {
-                name: "x".into(),
-                decl_type: "TEXT".into(),
-                not_null: false,
-                pk: 0,
-            }],
+            vec![RawColumn { name: "x".into(), decl_type: "TEXT".into(), not_null: false, pk: 0 }],
             vec![],
         );
         let options = IntrospectOptions::default();
-        let late = Ctx {
-            what: "schema introspection",
-            budget: Duration::ZERO,
-            deadline: Some(Instant::now()),
-        };
-        assert!(
-            !fill_counts_and_samples(&session, &mut table, &options, &late),
-            "reports the stop"
-        );
-        assert!(
-            table.columns[0].samples.is_empty(),
-            "no sampling after the deadline"
-        );
-        let on_time = Ctx {
-            deadline: None,
-            ..late
-        };
-        assert!(fill_counts_and_samples(
-            &session, &mut table, &options, &on_time
-        ));
+        let late = Ctx { what: "schema introspection", budget: Duration::ZERO, deadline: Some(Instant::now()) };
+        assert!(!fill_counts_and_samples(&session, &mut table, &options, &late), "reports the stop");
+        assert!(table.columns[0].samples.is_empty(), "no sampling after the deadline");
+        let on_time = Ctx { deadline: None, ..late };
+        assert!(fill_counts_and_samples(&session, &mut table, &options, &on_time));
         assert_eq!(table.row_count, Some(1));
         assert_eq!(table.columns[0].samples, ["1"]);
     }
@@ -1460,47 +1153,12 @@ mod tests {
     #[test]
     fn authorizer_policy_fails_closed() {
         assert_eq!(denial_reason(&AuthAction::Select), None);
-        assert_eq!(
-            denial_reason(&AuthAction::Read {
-                table_name: "t",
-                column_name: "c"
-            }),
-            None
-        );
-        assert_eq!(
-            denial_reason(&AuthAction::Function {
-                function_name: "lower"
-            }),
-            None
-        );
-        assert_eq!(
-            denial_reason(&AuthAction::Pragma {
-                pragma_name: "TABLE_INFO",
-                pragma_value: Some("t")
-            }),
-            None
-        );
-        assert!(
-            denial_reason(&AuthAction::Function {
-                function_name: "LOAD_EXTENSION"
-            })
-            .is_some()
-        );
-        assert!(
-            denial_reason(&AuthAction::Pragma {
-                pragma_name: "query_only",
-                pragma_value: Some("0")
-            })
-            .is_some()
-        );
-        assert!(
-            denial_reason(&AuthAction::Unknown {
-                code: 99,
-                arg1: None,
-                arg2: None
-            })
-            .is_some()
-        );
+        assert_eq!(denial_reason(&AuthAction::Read { table_name: "t", column_name: "c" }), None);
+        assert_eq!(denial_reason(&AuthAction::Function { function_name: "lower" }), None);
+        assert_eq!(denial_reason(&AuthAction::Pragma { pragma_name: "TABLE_INFO", pragma_value: Some("t") }), None);
+        assert!(denial_reason(&AuthAction::Function { function_name: "LOAD_EXTENSION" }).is_some());
+        assert!(denial_reason(&AuthAction::Pragma { pragma_name: "query_only", pragma_value: Some("0") }).is_some());
+        assert!(denial_reason(&AuthAction::Unknown { code: 99, arg1: None, arg2: None }).is_some());
         assert!(denial_reason(&AuthAction::Reindex { index_name: "i" }).is_some());
     }
 
@@ -1516,23 +1174,5 @@ mod tests {
         assert_eq!(cut.chars().count(), 60);
         assert!(cut.ends_with('…'));
         assert_eq!(truncate_chars(&"a".repeat(60), 60), "a".repeat(60));
-    }
-
-    #[test]
-    fn comment_extraction_runs_beside_and_stops_at_the_deadline() {
-        let texts = vec![
-            ("t".to_string(), "CREATE TABLE t ( -- 표\n a INT -- 가\n)".to_string()),
-            ("plain".to_string(), "CREATE TABLE plain (a INT)".to_string()),
-        ];
-        let on_time = Ctx { what: "schema introspection", budget: Duration::from_secs(5), deadline: None };
-        let (main, found) = beside(|| extract_comments(&texts, &on_time), || "main result");
-        assert_eq!(main, "main result");
-        assert_eq!(found.len(), 1, "relations without comments are left out");
-        assert_eq!(found["t"].table.as_deref(), Some("표"));
-        assert_eq!(found["t"].column("A"), Some("가"));
-        let late = Ctx { deadline: Some(Instant::now()), ..on_time };
-        assert!(extract_comments(&texts, &late).is_empty(), "nothing is extracted after the deadline");
-        let (main, side) = beside(|| -> HashMap<String, DdlComments> { panic!("helper fails") }, || 7);
-        assert_eq!((main, side.len()), (7, 0), "a failed helper only costs the comments");
     }
 }

@@ -31,17 +31,10 @@ fn guarded(sql: &str) -> GuardedSql {
 }
 
 fn limits(max_rows: usize) -> Limits {
-    Limits {
-        max_rows,
-        timeout: Duration::from_secs(10),
-    }
+    Limits { max_rows, timeout: Duration::from_secs(10) }
 }
 
-async fn run(
-    c: &SqliteConnector,
-    sql: &str,
-    limits: Limits,
-) -> Result<datagenie_core::value::ResultSet, Error> {
+async fn run(c: &SqliteConnector, sql: &str, limits: Limits) -> Result<datagenie_core::value::ResultSet, Error> {
     c.execute(&guarded(sql), &limits).await
 }
 
@@ -61,9 +54,7 @@ async fn values_round_trip_with_their_types() {
          INSERT INTO t VALUES (-9223372036854775808, 2.5, '서울특별시 강남구', x'00ff10', NULL);",
     );
     let c = open(&path);
-    let rs = run(&c, "SELECT i, r, s, b, n, i + 1 AS next FROM t", limits(10))
-        .await
-        .expect("query runs");
+    let rs = run(&c, "SELECT i, r, s, b, n, i + 1 AS next FROM t", limits(10)).await.expect("query runs");
     assert_eq!(
         rs.rows,
         vec![vec![
@@ -78,17 +69,7 @@ async fn values_round_trip_with_their_types() {
     let names: Vec<&str> = rs.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["i", "r", "s", "b", "n", "next"]);
     let types: Vec<Option<&str>> = rs.columns.iter().map(|c| c.decl_type.as_deref()).collect();
-    assert_eq!(
-        types,
-        [
-            Some("INTEGER"),
-            Some("REAL"),
-            Some("TEXT"),
-            Some("BLOB"),
-            Some("NUMERIC"),
-            None
-        ]
-    );
+    assert_eq!(types, [Some("INTEGER"), Some("REAL"), Some("TEXT"), Some("BLOB"), Some("NUMERIC"), None]);
     assert!(!rs.truncated);
 }
 
@@ -98,50 +79,27 @@ async fn row_cap_reads_one_extra_row_to_mark_truncation() {
         "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3), (4), (5); CREATE TABLE empty (x INTEGER);",
     );
     let c = open(&path);
-    let exact = run(&c, "SELECT x FROM t ORDER BY x", limits(5))
-        .await
-        .expect("query runs");
+    let exact = run(&c, "SELECT x FROM t ORDER BY x", limits(5)).await.expect("query runs");
     assert_eq!(exact.rows.len(), 5);
     assert!(!exact.truncated, "exactly max_rows rows is not truncated");
 
-    let cut = run(&c, "SELECT x FROM t ORDER BY x", limits(4))
-        .await
-        .expect("query runs");
-    assert_eq!(
-        cut.rows,
-        vec![
-            vec![Value::Int(1)],
-            vec![Value::Int(2)],
-            vec![Value::Int(3)],
-            vec![Value::Int(4)]
-        ]
-    );
+    let cut = run(&c, "SELECT x FROM t ORDER BY x", limits(4)).await.expect("query runs");
+    assert_eq!(cut.rows, vec![vec![Value::Int(1)], vec![Value::Int(2)], vec![Value::Int(3)], vec![Value::Int(4)]]);
     assert!(cut.truncated, "max_rows + 1 rows is truncated");
 
-    let none = run(&c, "SELECT x FROM t", limits(0))
-        .await
-        .expect("query runs");
+    let none = run(&c, "SELECT x FROM t", limits(0)).await.expect("query runs");
     assert!(none.rows.is_empty() && none.truncated);
-    let empty = run(&c, "SELECT x FROM empty", limits(0))
-        .await
-        .expect("query runs");
+    let empty = run(&c, "SELECT x FROM empty", limits(0)).await.expect("query runs");
     assert!(empty.rows.is_empty() && !empty.truncated);
-    assert_eq!(
-        empty.columns.len(),
-        1,
-        "columns are reported even without rows"
-    );
+    assert_eq!(empty.columns.len(), 1, "columns are reported even without rows");
 }
 
 #[tokio::test]
 async fn the_sql_text_is_not_rewritten_for_the_row_cap() {
     // A LIMIT/OFFSET written by the user keeps its meaning: rows 3..4, not the first rows of the table.
-    let (_dir, path) =
-        fixture("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3), (4), (5);");
+    let (_dir, path) = fixture("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3), (4), (5);");
     let c = open(&path);
-    let rs = run(&c, "SELECT x FROM t ORDER BY x LIMIT 2 OFFSET 2", limits(1))
-        .await
-        .expect("query runs");
+    let rs = run(&c, "SELECT x FROM t ORDER BY x LIMIT 2 OFFSET 2", limits(1)).await.expect("query runs");
     assert_eq!(rs.rows, vec![vec![Value::Int(3)]]);
     assert!(rs.truncated);
 }
@@ -150,30 +108,19 @@ async fn the_sql_text_is_not_rewritten_for_the_row_cap() {
 async fn sqlite_errors_come_back_with_sqlites_message() {
     let (_dir, path) = fixture("CREATE TABLE t (a INTEGER);");
     let c = open(&path);
-    let e = run(&c, "SELECT x FROM t", limits(10))
-        .await
-        .expect_err("unknown column");
+    let e = run(&c, "SELECT x FROM t", limits(10)).await.expect_err("unknown column");
     assert_eq!(e.code, ErrorCode::QueryFailed);
     assert_eq!(e.message, "no such column: x");
-    let e = run(&c, "SELECT a FROM missing", limits(10))
-        .await
-        .expect_err("unknown table");
-    assert_eq!(
-        (e.code, e.message.as_str()),
-        (ErrorCode::QueryFailed, "no such table: missing")
-    );
+    let e = run(&c, "SELECT a FROM missing", limits(10)).await.expect_err("unknown table");
+    assert_eq!((e.code, e.message.as_str()), (ErrorCode::QueryFailed, "no such table: missing"));
 }
 
 #[tokio::test]
 async fn sql_checked_for_another_dialect_is_refused() {
     let (_dir, path) = fixture("CREATE TABLE t (a INTEGER);");
     let c = open(&path);
-    let pg =
-        guard::check("SELECT 1", Dialect::Postgres, &Policy::default()).expect("guard accepts");
-    let e = c
-        .execute(&pg, &limits(10))
-        .await
-        .expect_err("wrong dialect");
+    let pg = guard::check("SELECT 1", Dialect::Postgres, &Policy::default()).expect("guard accepts");
+    let e = c.execute(&pg, &limits(10)).await.expect_err("wrong dialect");
     assert_eq!(e.code, ErrorCode::Internal);
 }
 
@@ -187,28 +134,17 @@ async fn an_endless_query_stops_at_its_deadline() {
     let e = run(
         &c,
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c",
-        Limits {
-            max_rows: 10,
-            timeout: Duration::from_millis(200),
-        },
+        Limits { max_rows: 10, timeout: Duration::from_millis(200) },
     )
     .await
     .expect_err("the query never ends by itself");
     let elapsed = started.elapsed();
     assert_eq!(e.code, ErrorCode::QueryTimeout);
     assert_eq!(e.message, "the query ran longer than 0.2 s and was stopped");
-    assert!(
-        elapsed >= Duration::from_millis(200),
-        "stopped too early: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_secs(3),
-        "stopped too late: {elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(200), "stopped too early: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "stopped too late: {elapsed:?}");
     // The connection is usable afterwards.
-    let rs = run(&c, "SELECT 1", limits(1))
-        .await
-        .expect("next query runs");
+    let rs = run(&c, "SELECT 1", limits(1)).await.expect("next query runs");
     assert_eq!(rs.rows, vec![vec![Value::Int(1)]]);
 }
 
@@ -220,10 +156,7 @@ async fn an_endless_scan_that_returns_rows_also_stops() {
     let e = run(
         &c,
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x FROM c WHERE x < 0",
-        Limits {
-            max_rows: 10,
-            timeout: Duration::from_millis(150),
-        },
+        Limits { max_rows: 10, timeout: Duration::from_millis(150) },
     )
     .await
     .expect_err("no row ever matches");
@@ -271,11 +204,7 @@ async fn writes_never_reach_the_file_whatever_the_guard_lets_through() {
     ];
     for sql in attempts {
         match guard::check(sql, Dialect::Sqlite, &Policy::default()) {
-            Err(e) => assert_eq!(
-                e.code.kind(),
-                datagenie_core::ErrorKind::Refused,
-                "{sql}: {e:?}"
-            ),
+            Err(e) => assert_eq!(e.code.kind(), datagenie_core::ErrorKind::Refused, "{sql}: {e:?}"),
             Ok(g) => {
                 let result = c.execute(&g, &limits(10)).await;
                 assert!(result.is_err(), "{sql} ran: {result:?}");
@@ -283,11 +212,7 @@ async fn writes_never_reach_the_file_whatever_the_guard_lets_through() {
         }
     }
     drop(c);
-    assert_eq!(
-        std::fs::read(&path).expect("read fixture"),
-        before,
-        "the database file changed"
-    );
+    assert_eq!(std::fs::read(&path).expect("read fixture"), before, "the database file changed");
 }
 
 // --- opening ------------------------------------------------------------------------------------------------
@@ -300,11 +225,7 @@ fn a_missing_file_is_not_found_and_never_created() {
     assert_eq!(e.code, ErrorCode::DatabaseNotFound);
     assert!(e.message.contains("missing.db"), "{}", e.message);
     assert!(!path.exists(), "open created the file");
-    assert_eq!(
-        std::fs::read_dir(dir.path()).expect("list").count(),
-        0,
-        "open left files behind"
-    );
+    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0, "open left files behind");
 }
 
 #[test]
@@ -313,8 +234,7 @@ fn files_that_are_not_sqlite_databases_are_refused() {
     let text = dir.path().join("notes.db");
     std::fs::write(
         &text,
-        "이것은 데이터베이스가 아닙니다. This is plain text, long enough to fill a header. "
-            .repeat(20),
+        "이것은 데이터베이스가 아닙니다. This is plain text, long enough to fill a header. ".repeat(20),
     )
     .expect("write text file");
     let e = open_err(&text);
@@ -353,9 +273,7 @@ fn a_damaged_database_is_refused() {
 async fn describe_gives_a_url_that_parses_back_to_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("매출 100%? #1.db");
-    rusqlite::Connection::open(&path)
-        .and_then(|c| c.execute_batch("CREATE TABLE t (x);"))
-        .expect("fixture");
+    rusqlite::Connection::open(&path).and_then(|c| c.execute_batch("CREATE TABLE t (x);")).expect("fixture");
     let c = open(&path);
     let url = c.describe();
     assert!(url.starts_with("sqlite:///"), "{url}");
@@ -363,8 +281,7 @@ async fn describe_gives_a_url_that_parses_back_to_the_file() {
     assert_eq!(c.dialect(), Dialect::Sqlite);
     c.healthcheck().await.expect("healthy");
     // Through a relative path and a URL, the same file.
-    let via_url =
-        SqliteConnector::open(&parse_sqlite_target(&url).expect("parses")).expect("opens");
+    let via_url = SqliteConnector::open(&parse_sqlite_target(&url).expect("parses")).expect("opens");
     assert_eq!(via_url.describe(), url);
 }
 
@@ -388,36 +305,18 @@ async fn fingerprint_follows_structure_not_data() {
     let first = c.schema_fingerprint().await.expect("fingerprint");
     assert_eq!(first.len(), 64);
     assert!(first.chars().all(|ch| ch.is_ascii_hexdigit()));
-    assert_eq!(
-        c.schema_fingerprint().await.expect("fingerprint"),
-        first,
-        "stable across calls"
-    );
+    assert_eq!(c.schema_fingerprint().await.expect("fingerprint"), first, "stable across calls");
 
     let writer = rusqlite::Connection::open(&path).expect("writer");
-    writer
-        .execute_batch("INSERT INTO t VALUES (1), (2);")
-        .expect("insert");
-    assert_eq!(
-        c.schema_fingerprint().await.expect("fingerprint"),
-        first,
-        "rows do not change it"
-    );
+    writer.execute_batch("INSERT INTO t VALUES (1), (2);").expect("insert");
+    assert_eq!(c.schema_fingerprint().await.expect("fingerprint"), first, "rows do not change it");
 
-    writer
-        .execute_batch("ALTER TABLE t ADD COLUMN y TEXT;")
-        .expect("alter");
+    writer.execute_batch("ALTER TABLE t ADD COLUMN y TEXT;").expect("alter");
     let second = c.schema_fingerprint().await.expect("fingerprint");
     assert_ne!(second, first, "a new column changes it");
 
-    writer
-        .execute_batch("CREATE VIEW v AS SELECT x FROM t;")
-        .expect("view");
-    assert_ne!(
-        c.schema_fingerprint().await.expect("fingerprint"),
-        second,
-        "a new view changes it"
-    );
+    writer.execute_batch("CREATE VIEW v AS SELECT x FROM t;").expect("view");
+    assert_ne!(c.schema_fingerprint().await.expect("fingerprint"), second, "a new view changes it");
 }
 
 // --- introspection ------------------------------------------------------------------------------------------
@@ -450,11 +349,7 @@ const SHOP: &str = r#"
 "#;
 
 fn options() -> IntrospectOptions {
-    IntrospectOptions {
-        samples_per_column: 3,
-        sample_scan_rows: 100,
-        timeout: Duration::from_secs(10),
-    }
+    IntrospectOptions { samples_per_column: 3, sample_scan_rows: 100, timeout: Duration::from_secs(10) }
 }
 
 #[tokio::test]
@@ -463,28 +358,18 @@ async fn introspection_reads_tables_views_keys_counts_and_samples() {
     let c = open(&path);
     let schema = c.introspect(&options()).await.expect("introspect");
     assert_eq!(schema.dialect, Dialect::Sqlite);
-    assert!(
-        schema.server_version.starts_with("SQLite 3."),
-        "{}",
-        schema.server_version
-    );
+    assert!(schema.server_version.starts_with("SQLite 3."), "{}", schema.server_version);
 
     let names: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
     // Byte order; sqlite_sequence and sqlite_stat1 are internal and left out.
-    assert_eq!(
-        names,
-        ["order_items", "orders", "we\"ird", "고객", "서울_고객"]
-    );
+    assert_eq!(names, ["order_items", "orders", "we\"ird", "고객", "서울_고객"]);
 
     let customers = schema.table("고객").expect("고객");
     assert_eq!(customers.kind, TableKind::Table);
     assert_eq!(customers.row_count, Some(5));
     assert_eq!(customers.primary_key, ["고객번호"]);
-    let cols: Vec<(&str, &str, bool)> = customers
-        .columns
-        .iter()
-        .map(|c| (c.name.as_str(), c.data_type.as_str(), c.nullable))
-        .collect();
+    let cols: Vec<(&str, &str, bool)> =
+        customers.columns.iter().map(|c| (c.name.as_str(), c.data_type.as_str(), c.nullable)).collect();
     assert_eq!(
         cols,
         [
@@ -495,31 +380,13 @@ async fn introspection_reads_tables_views_keys_counts_and_samples() {
         ]
     );
     let name = customers.column("이름").expect("이름");
-    assert_eq!(
-        name.samples,
-        ["김민준", "이서연", "박지호"],
-        "first distinct values, capped at 3"
-    );
-    assert_eq!(
-        customers.column("도시").expect("도시").samples,
-        ["서울", "부산", "대구"],
-        "distinct"
-    );
-    assert!(
-        customers.column("메모").expect("메모").samples.is_empty(),
-        "nulls are not samples"
-    );
-    assert!(
-        customers.column("고객번호").expect("id").samples.is_empty(),
-        "only text columns are sampled"
-    );
+    assert_eq!(name.samples, ["김민준", "이서연", "박지호"], "first distinct values, capped at 3");
+    assert_eq!(customers.column("도시").expect("도시").samples, ["서울", "부산", "대구"], "distinct");
+    assert!(customers.column("메모").expect("메모").samples.is_empty(), "nulls are not samples");
+    assert!(customers.column("고객번호").expect("id").samples.is_empty(), "only text columns are sampled");
 
     let orders = schema.table("orders").expect("orders");
-    assert_eq!(
-        orders.primary_key,
-        ["order_no", "region"],
-        "key order, not column order"
-    );
+    assert_eq!(orders.primary_key, ["order_no", "region"], "key order, not column order");
     assert_eq!(orders.row_count, Some(3));
     assert_eq!(
         orders.foreign_keys,
@@ -558,11 +425,7 @@ async fn introspection_reads_tables_views_keys_counts_and_samples() {
     assert_eq!(weird.column("a\"b").expect("a\"b").samples, ["x\"y"]);
     let untyped = weird.column("plain").expect("plain");
     assert_eq!(untyped.data_type, "");
-    assert_eq!(
-        untyped.samples,
-        ["1", "untyped"],
-        "untyped columns are sampled, numbers as text"
-    );
+    assert_eq!(untyped.samples, ["1", "untyped"], "untyped columns are sampled, numbers as text");
 }
 
 #[tokio::test]
@@ -575,45 +438,19 @@ async fn samples_come_from_a_bounded_prefix_and_long_values_are_cut() {
          CREATE TABLE l (s TEXT); INSERT INTO l VALUES ('{long}');"
     ));
     let c = open(&path);
-    let opts = IntrospectOptions {
-        samples_per_column: 10,
-        sample_scan_rows: 3,
-        timeout: Duration::from_secs(10),
-    };
+    let opts = IntrospectOptions { samples_per_column: 10, sample_scan_rows: 3, timeout: Duration::from_secs(10) };
     let schema = c.introspect(&opts).await.expect("introspect");
     let t = schema.table("t").expect("t");
-    assert_eq!(
-        t.column("s").expect("s").samples,
-        ["a", "b"],
-        "only the first 3 rows are read"
-    );
-    assert_eq!(
-        t.row_count,
-        Some(4),
-        "the count is exact, not bounded by the sample prefix"
-    );
-    let cut = &schema
-        .table("l")
-        .expect("l")
-        .column("s")
-        .expect("s")
-        .samples[0];
+    assert_eq!(t.column("s").expect("s").samples, ["a", "b"], "only the first 3 rows are read");
+    assert_eq!(t.row_count, Some(4), "the count is exact, not bounded by the sample prefix");
+    let cut = &schema.table("l").expect("l").column("s").expect("s").samples[0];
     assert_eq!(cut.chars().count(), 60);
     assert!(cut.ends_with('…'));
     assert!(long.starts_with(cut.trim_end_matches('…')));
 
-    let none = IntrospectOptions {
-        samples_per_column: 0,
-        ..opts
-    };
+    let none = IntrospectOptions { samples_per_column: 0, ..opts };
     let schema = c.introspect(&none).await.expect("introspect");
-    assert!(
-        schema
-            .tables
-            .iter()
-            .flat_map(|t| &t.columns)
-            .all(|c| c.samples.is_empty())
-    );
+    assert!(schema.tables.iter().flat_map(|t| &t.columns).all(|c| c.samples.is_empty()));
 }
 
 #[tokio::test]
@@ -627,13 +464,7 @@ async fn broken_views_and_virtual_table_internals_do_not_spoil_introspection() {
     );
     let c = open(&path);
     // FTS5 reads its shadow tables itself; user SQL reaches them through the virtual table.
-    let rs = run(
-        &c,
-        "SELECT title FROM docs WHERE docs MATCH '본문'",
-        limits(10),
-    )
-    .await
-    .expect("fts5 query");
+    let rs = run(&c, "SELECT title FROM docs WHERE docs MATCH '본문'", limits(10)).await.expect("fts5 query");
     assert_eq!(rs.rows, vec![vec![Value::Text("제목".into())]]);
     let schema = c.introspect(&options()).await.expect("introspect");
     let names: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
@@ -643,38 +474,18 @@ async fn broken_views_and_virtual_table_internals_do_not_spoil_introspection() {
     let docs = schema.table("docs").expect("docs");
     assert_eq!(docs.row_count, Some(1));
     let cols: Vec<&str> = docs.columns.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(
-        cols,
-        ["title", "body"],
-        "hidden virtual-table columns are left out"
-    );
-    assert_eq!(
-        schema
-            .table("a")
-            .expect("a")
-            .column("x")
-            .expect("x")
-            .samples,
-        ["one"]
-    );
+    assert_eq!(cols, ["title", "body"], "hidden virtual-table columns are left out");
+    assert_eq!(schema.table("a").expect("a").column("x").expect("x").samples, ["one"]);
 }
 
 #[tokio::test]
 async fn introspection_without_time_fails_with_a_timeout() {
     let (_dir, path) = fixture(SHOP);
     let c = open(&path);
-    let opts = IntrospectOptions {
-        timeout: Duration::ZERO,
-        ..options()
-    };
+    let opts = IntrospectOptions { timeout: Duration::ZERO, ..options() };
     let e = c.introspect(&opts).await.expect_err("no time at all");
     assert_eq!(e.code, ErrorCode::QueryTimeout);
-    assert!(
-        e.message
-            .starts_with("schema introspection ran longer than 0 s"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.starts_with("schema introspection ran longer than 0 s"), "{}", e.message);
 }
 
 #[tokio::test]
@@ -685,11 +496,7 @@ async fn an_empty_database_has_an_empty_schema() {
     let c = open(&path);
     let schema = c.introspect(&options()).await.expect("introspect");
     assert!(schema.tables.is_empty());
-    assert_eq!(
-        std::fs::metadata(&path).expect("meta").len(),
-        0,
-        "still untouched"
-    );
+    assert_eq!(std::fs::metadata(&path).expect("meta").len(), 0, "still untouched");
 }
 
 // --- comments written in CREATE statements -----------------------------------------------------------------

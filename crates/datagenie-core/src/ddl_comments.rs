@@ -21,6 +21,8 @@
 //!   line of its trailing comma (after it) — for the last column, on the line of its last token. A comment after
 //!   several definitions ending on one line goes to the first of them (that is where `ALTER TABLE … ADD COLUMN`
 //!   leaves it: SQLite inserts the new definition right after the last one, before that one's comment);
+//! - **continuation**: comments on their own lines right below a same-line comment (of the table or of a column),
+//!   each starting in the same column as it, continue it — a long comment wrapped onto aligned lines;
 //! - **column, above**: a block of comments on their own lines directly above a column definition (no blank line in
 //!   between) belongs to that column only when the column has no same-line comment;
 //! - **view** (and `CREATE TABLE … AS SELECT`), best effort: comments on the first line before `AS`, and those
@@ -91,12 +93,13 @@ fn tokenized(create_sql: &str) -> DdlComments {
     }
 }
 
-/// A comment's raw text (delimiters removed) and the lines it starts and ends on.
+/// A comment's raw text (delimiters removed), the lines it starts and ends on and the column it starts at.
 #[derive(Clone, Copy)]
 struct Note<'a> {
     text: &'a str,
     first: u64,
     last: u64,
+    column: u64,
 }
 
 /// A token that matters here: a comment, or anything but spaces, tabs and newlines (lines come from the spans).
@@ -107,13 +110,13 @@ enum Sig<'a> {
 
 impl<'a> Sig<'a> {
     fn of(t: &'a TokenWithSpan) -> Option<Self> {
-        let first = t.span.start.line;
+        let (first, column) = (t.span.start.line, t.span.start.column);
         match &t.token {
             Token::Whitespace(Whitespace::SingleLineComment { comment, .. }) => {
-                Some(Sig::Note(Note { text: comment, first, last: first }))
+                Some(Sig::Note(Note { text: comment, first, last: first, column }))
             }
             Token::Whitespace(Whitespace::MultiLineComment(text)) => {
-                Some(Sig::Note(Note { text, first, last: t.span.end.line.max(first) }))
+                Some(Sig::Note(Note { text, first, last: t.span.end.line.max(first), column }))
             }
             Token::Whitespace(_) | Token::EOF => None,
             tok => Some(Sig::Tok { tok, line: first }),
@@ -262,19 +265,13 @@ fn table_comments(sigs: &[Sig<'_>], create_at: usize, open: usize) -> DdlComment
         })
         .collect();
     let (items, mut gaps) = split_items(sigs.get(open + 1..).unwrap_or_default());
-    for (i, item) in items.iter().enumerate() {
+    // Gap `i` precedes item `i`; the last one (`i == items.len()`) precedes the closing parenthesis.
+    for i in 0..=items.len() {
         let prev_line = if i == 0 { open_line } else { items[i - 1].last };
         let gap = gaps.get_mut(i).map(std::mem::take).unwrap_or_default();
-        place_gap(&mut notes, gap, i, prev_line, item.first);
-        notes.extend(item.inside.iter().map(|n| (Dest::Same(i), *n)));
-    }
-    let tail = gaps.pop().unwrap_or_default();
-    for n in tail {
-        let dest = match items.last() {
-            Some(last) if n.first == last.last => Dest::After(items.len() - 1),
-            _ => Dest::Drop,
-        };
-        notes.push((dest, n));
+        let next = items.get(i);
+        place_gap(&mut notes, gap, i, prev_line, next.map(|item| item.first));
+        notes.extend(next.into_iter().flat_map(|item| item.inside.iter().map(|n| (Dest::Same(i), *n))));
     }
     assign(&items, notes)
 }
@@ -321,15 +318,22 @@ fn split_items<'a>(sigs: &[Sig<'a>]) -> (Vec<Item<'a>>, Vec<Vec<Note<'a>>>) {
     (items, gaps)
 }
 
-/// Classifies the comments of the gap before item `i`: `prev_line` is the line of the previous item's comma (or of
-/// the opening parenthesis for `i == 0`), `next_line` the line item `i` starts on.
-fn place_gap<'a>(out: &mut Vec<(Dest, Note<'a>)>, gap: Vec<Note<'a>>, i: usize, prev_line: u64, next_line: u64) {
+/// Classifies the comments of the gap before item `i`: `prev_line` is the line of the previous item's last token
+/// (its comma) or, for `i == 0`, of the opening parenthesis; `next_line` the line item `i` starts on, `None` for the
+/// gap before the closing parenthesis.
+fn place_gap<'a>(
+    out: &mut Vec<(Dest, Note<'a>)>,
+    gap: Vec<Note<'a>>,
+    i: usize,
+    prev_line: u64,
+    next_line: Option<u64>,
+) {
     let mut dests: Vec<Dest> = gap
         .iter()
         .map(|n| {
             if i == 0 && n.first == prev_line {
                 Dest::Table
-            } else if n.last == next_line {
+            } else if next_line == Some(n.last) {
                 Dest::Same(i)
             } else if i > 0 && n.first == prev_line {
                 Dest::After(i - 1)
@@ -338,7 +342,36 @@ fn place_gap<'a>(out: &mut Vec<(Dest, Note<'a>)>, gap: Vec<Note<'a>>, i: usize, 
             }
         })
         .collect();
-    // The block of own-line comments that ends on the line right above item `i`, with no blank line inside.
+    continue_trailing(&gap, &mut dests);
+    if let Some(next_line) = next_line {
+        mark_above(&gap, &mut dests, i, next_line);
+    }
+    for (dest, note) in dests.into_iter().zip(gap) {
+        // Own-line comments before the first item that are not its "above" block document the table.
+        let dest = if i == 0 && dest == Dest::Drop { Dest::Table } else { dest };
+        out.push((dest, note));
+    }
+}
+
+/// Own-line comments on the lines right below a trailing comment (of the table's opening line or of a column), each
+/// starting in the same column as it, continue it: a long comment wrapped onto aligned lines.
+fn continue_trailing(gap: &[Note<'_>], dests: &mut [Dest]) {
+    let Some(k) = dests.iter().rposition(|d| matches!(d, Dest::Table | Dest::After(_))) else {
+        return;
+    };
+    let (column, mut last) = (gap[k].column, gap[k].last);
+    for j in k + 1..gap.len() {
+        if dests[j] != Dest::Drop || gap[j].first != last.saturating_add(1) || gap[j].column != column {
+            break;
+        }
+        dests[j] = dests[k];
+        last = gap[j].last;
+    }
+}
+
+/// Marks the block of own-line comments that ends on the line right above item `i` (starting on `next_line`), with
+/// no blank line inside, as its "above" comment.
+fn mark_above(gap: &[Note<'_>], dests: &mut [Dest], i: usize, next_line: u64) {
     let mut above_from = next_line;
     for k in (0..gap.len()).rev() {
         if dests[k] != Dest::Drop {
@@ -349,11 +382,6 @@ fn place_gap<'a>(out: &mut Vec<(Dest, Note<'a>)>, gap: Vec<Note<'a>>, i: usize, 
         }
         dests[k] = Dest::Above(i);
         above_from = above_from.min(gap[k].first);
-    }
-    for (dest, note) in dests.into_iter().zip(gap) {
-        // Own-line comments before the first item that are not its "above" block document the table.
-        let dest = if i == 0 && dest == Dest::Drop { Dest::Table } else { dest };
-        out.push((dest, note));
     }
 }
 
@@ -649,6 +677,44 @@ mod tests {
                 "unbalanced parentheses end the list at the end of the text",
                 "CREATE TABLE t ( -- t\n a INT, -- a\n b DECIMAL(10 -- b",
                 (Some("t"), &[("a", "a"), ("b", "b")]),
+            ),
+            (
+                "aligned lines below a trailing comment continue it",
+                r#"CREATE TABLE airports (
+   apid integer PRIMARY KEY,      -- Id of the airport
+   x real,                        -- Latitude: decimal degrees, usually to six
+                                  -- significant digits
+   y real,                        -- Longitude
+   codeshare text,                -- "Y" if a codeshare (not operated by
+                                  -- this airline), empty otherwise
+   FOREIGN KEY(apid) REFERENCES b(id)
+)"#,
+                (
+                    None,
+                    &[
+                        ("apid", "Id of the airport"),
+                        ("x", "Latitude: decimal degrees, usually to six significant digits"),
+                        ("y", "Longitude"),
+                        ("codeshare", "\"Y\" if a codeshare (not operated by this airline), empty otherwise"),
+                    ],
+                ),
+            ),
+            (
+                "continuation after the last column and of the table comment",
+                "CREATE TABLE t ( -- 주문 내역:\n                 -- 취소 포함\n  a INT,\n  b INT -- 마지막\n        \
+                 -- 열\n)",
+                (Some("주문 내역: 취소 포함"), &[("b", "마지막 열")]),
+            ),
+            (
+                "an unaligned own-line comment under a trailing one is the next column's",
+                "CREATE TABLE t (\n  a INT, -- about a\n  -- about b\n  b INT\n)",
+                (None, &[("a", "about a"), ("b", "about b")]),
+            ),
+            (
+                "commented-out definitions between constraints are dropped",
+                "CREATE TABLE t (\n  a INT,\n  PRIMARY KEY (a),\n  --FOREIGN KEY (a) REFERENCES s (a),\n  \
+                 FOREIGN KEY (a) REFERENCES u (a)\n--    ON UPDATE NO ACTION\n)",
+                (None, &[]),
             ),
             (
                 "a backslash does not escape in SQLite strings",

@@ -127,11 +127,7 @@ impl PriceTable {
         let model = model.to_ascii_lowercase();
         // Strip a provider prefix such as `openai/` or a deployment path.
         let model = model.rsplit('/').next().unwrap_or(&model);
-        self.prices
-            .iter()
-            .filter(|(k, _)| model.starts_with(k.as_str()))
-            .max_by_key(|(k, _)| k.len())
-            .map(|(_, v)| *v)
+        self.prices.iter().filter(|(k, _)| model.starts_with(k.as_str())).max_by_key(|(k, _)| k.len()).map(|(_, v)| *v)
     }
 
     /// Estimated cost in USD of `usage` on `model`; 0 for models without a price.

@@ -98,7 +98,11 @@ impl TypeClass {
             TypeClass::Temporal
         } else if t.contains("int") || t == "serial" || t == "bigserial" {
             TypeClass::Integer
-        } else if t.contains("char") || t.contains("clob") || t.contains("text") || t.contains("enum") || t.contains("uuid")
+        } else if t.contains("char")
+            || t.contains("clob")
+            || t.contains("text")
+            || t.contains("enum")
+            || t.contains("uuid")
         {
             TypeClass::Text
         } else if t.contains("real")

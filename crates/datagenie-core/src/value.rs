@@ -71,11 +71,7 @@ impl Value {
 
 /// Floats print in their shortest round-trip form, without a trailing `.0` noise for whole numbers beyond 1e15.
 pub fn format_float(f: f64) -> String {
-    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{f:.1}")
-    } else {
-        format!("{f}")
-    }
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 { format!("{f:.1}") } else { format!("{f}") }
 }
 
 impl Serialize for Value {

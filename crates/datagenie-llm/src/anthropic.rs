@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 
 use crate::completion::{Completion, Parsed, check_request, finish};
 use crate::http::{
-    HttpOptions, Target, Transport, invalid_config, join_path, non_empty_key, parse_base_url,
-    secret_header,
+    HttpOptions, Target, Transport, invalid_config, join_path, non_empty_key, parse_base_url, secret_header,
 };
 
 /// The API version this client speaks.
@@ -67,25 +66,12 @@ impl Anthropic {
         }
         let base = parse_base_url(&options.base_url)?;
         let api_key = non_empty_key(options.api_key);
-        if api_key.is_none()
-            && base
-                .host_str()
-                .is_some_and(|h| h.eq_ignore_ascii_case("api.anthropic.com"))
-        {
-            return Err(invalid_config(
-                "the Anthropic API needs an API key; none is configured",
-            ));
+        if api_key.is_none() && base.host_str().is_some_and(|h| h.eq_ignore_ascii_case("api.anthropic.com")) {
+            return Err(invalid_config("the Anthropic API needs an API key; none is configured"));
         }
         let url = messages_url(&base);
         let headers = headers(api_key.as_ref())?;
-        let target = Target {
-            provider: "anthropic",
-            base,
-            url,
-            headers,
-            model: model.clone(),
-            api_key,
-        };
+        let target = Target { provider: "anthropic", base, url, headers, model: model.clone(), api_key };
         let transport = Transport::new(target, options.http)?;
         Ok(Anthropic { model, transport })
     }
@@ -94,10 +80,7 @@ impl Anthropic {
     pub async fn chat(&self, request: &ChatRequest) -> Result<Completion> {
         check_request(request)?;
         let body = request_body(&self.model, request);
-        let reply = self
-            .transport
-            .post_json(body.to_string().into_bytes())
-            .await?;
+        let reply = self.transport.post_json(body.to_string().into_bytes()).await?;
         let wire: WireResponse = self.transport.parse_json(&reply.body)?;
         let parsed = self.parse(wire)?;
         let completion = finish(&self.transport, request, parsed, reply.attempts)?;
@@ -120,10 +103,7 @@ impl Anthropic {
         Ok(Parsed {
             text,
             usage: wire.usage.map(WireUsage::into_usage),
-            model: wire
-                .model
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| self.model.clone()),
+            model: wire.model.filter(|m| !m.is_empty()).unwrap_or_else(|| self.model.clone()),
             stop_reason: wire.stop_reason,
             refusal: None,
         })
@@ -155,10 +135,7 @@ fn messages_url(base: &Url) -> Url {
 
 fn headers(api_key: Option<&Secret>) -> Result<HeaderMap> {
     let mut headers = HeaderMap::new();
-    headers.insert(
-        "anthropic-version",
-        HeaderValue::from_static(ANTHROPIC_VERSION),
-    );
+    headers.insert("anthropic-version", HeaderValue::from_static(ANTHROPIC_VERSION));
     if let Some(key) = api_key {
         headers.insert("x-api-key", secret_header("", key)?);
     }
@@ -217,12 +194,8 @@ struct WireUsage {
 impl WireUsage {
     /// Prompt tokens include cache writes and reads, so every input token is metered.
     fn into_usage(self) -> TokenUsage {
-        let cached = self.cache_creation_input_tokens.unwrap_or(0)
-            + self.cache_read_input_tokens.unwrap_or(0);
-        TokenUsage {
-            prompt_tokens: self.input_tokens + cached,
-            completion_tokens: self.output_tokens,
-        }
+        let cached = self.cache_creation_input_tokens.unwrap_or(0) + self.cache_read_input_tokens.unwrap_or(0);
+        TokenUsage { prompt_tokens: self.input_tokens + cached, completion_tokens: self.output_tokens }
     }
 }
 
@@ -234,41 +207,22 @@ mod tests {
 
     #[test]
     fn system_is_top_level_and_never_a_message() {
-        let request = ChatRequest {
-            system: "sys".into(),
-            messages: vec![Message::user("q")],
-            max_tokens: 50,
-            temperature: 0.0,
-        };
+        let request =
+            ChatRequest { system: "sys".into(), messages: vec![Message::user("q")], max_tokens: 50, temperature: 0.0 };
         let body = request_body("claude", &request);
         assert_eq!(body["system"], "sys");
         assert_eq!(body["messages"], json!([{"role": "user", "content": "q"}]));
         assert_eq!(body["max_tokens"], 50);
-        let no_system = request_body(
-            "claude",
-            &ChatRequest {
-                system: String::new(),
-                ..request
-            },
-        );
+        let no_system = request_body("claude", &ChatRequest { system: String::new(), ..request });
         assert!(no_system.get("system").is_none());
     }
 
     #[test]
     fn messages_url_accepts_base_with_or_without_v1() -> Result<()> {
         let url = |b: &str| parse_base_url(b).map(|u| messages_url(&u).to_string());
-        assert_eq!(
-            url("https://api.anthropic.com")?,
-            "https://api.anthropic.com/v1/messages"
-        );
-        assert_eq!(
-            url("https://api.anthropic.com/")?,
-            "https://api.anthropic.com/v1/messages"
-        );
-        assert_eq!(
-            url("https://gw.example/anthropic/v1/")?,
-            "https://gw.example/anthropic/v1/messages"
-        );
+        assert_eq!(url("https://api.anthropic.com")?, "https://api.anthropic.com/v1/messages");
+        assert_eq!(url("https://api.anthropic.com/")?, "https://api.anthropic.com/v1/messages");
+        assert_eq!(url("https://gw.example/anthropic/v1/")?, "https://gw.example/anthropic/v1/messages");
         Ok(())
     }
 
@@ -278,13 +232,7 @@ mod tests {
             "input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 100, "cache_creation_input_tokens": null
         }))
         .expect("usage JSON");
-        assert_eq!(
-            wire.into_usage(),
-            TokenUsage {
-                prompt_tokens: 110,
-                completion_tokens: 5
-            }
-        );
+        assert_eq!(wire.into_usage(), TokenUsage { prompt_tokens: 110, completion_tokens: 5 });
     }
 
     #[test]
@@ -292,18 +240,12 @@ mod tests {
         let code = |o: AnthropicOptions| Anthropic::new(o).map(|_| ()).map_err(|e| e.code);
         let key = || Secret::new("sk-ant-test-0000");
         assert_eq!(code(AnthropicOptions::new("claude", key())), Ok(()));
-        assert_eq!(
-            code(AnthropicOptions::new("", key())),
-            Err(ErrorCode::InvalidConfig)
-        );
+        assert_eq!(code(AnthropicOptions::new("", key())), Err(ErrorCode::InvalidConfig));
         assert_eq!(
             code(AnthropicOptions::new("c", key()).with_base_url("api.anthropic.com")),
             Err(ErrorCode::InvalidConfig)
         );
-        let keyless = AnthropicOptions {
-            api_key: None,
-            ..AnthropicOptions::new("c", key())
-        };
+        let keyless = AnthropicOptions { api_key: None, ..AnthropicOptions::new("c", key()) };
         assert_eq!(code(keyless.clone()), Err(ErrorCode::InvalidConfig));
         assert_eq!(code(keyless.with_base_url("http://127.0.0.1:9/")), Ok(()));
     }

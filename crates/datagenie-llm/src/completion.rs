@@ -17,10 +17,7 @@ pub struct Completion {
 /// A request both providers refuse before sending: without a message there is nothing to answer.
 pub(crate) fn check_request(request: &ChatRequest) -> Result<()> {
     if request.messages.is_empty() {
-        return Err(Error::new(
-            ErrorCode::Internal,
-            "an LLM chat request needs at least one message",
-        ));
+        return Err(Error::new(ErrorCode::Internal, "an LLM chat request needs at least one message"));
     }
     Ok(())
 }
@@ -49,16 +46,8 @@ pub(crate) fn finish(
         return Err(transport.bad_response(empty_answer_detail(&parsed)));
     }
     let (usage, usage_estimated) = usage_or_estimate(parsed.usage, request, &parsed.text);
-    let response = ChatResponse {
-        text: parsed.text,
-        usage,
-        model: parsed.model,
-    };
-    Ok(Completion {
-        response,
-        attempts,
-        usage_estimated,
-    })
+    let response = ChatResponse { text: parsed.text, usage, model: parsed.model };
+    Ok(Completion { response, attempts, usage_estimated })
 }
 
 fn empty_answer_detail(parsed: &Parsed) -> String {
@@ -67,9 +56,7 @@ fn empty_answer_detail(parsed: &Parsed) -> String {
     }
     match parsed.stop_reason.as_deref() {
         Some(reason @ ("length" | "max_tokens")) => {
-            format!(
-                "no text (stop reason: {reason}); the token limit ran out first, raise max_tokens"
-            )
+            format!("no text (stop reason: {reason}); the token limit ran out first, raise max_tokens")
         }
         Some(reason) => format!("no text (stop reason: {})", shorten(reason, 40)),
         None => "no text".to_string(),
@@ -78,11 +65,7 @@ fn empty_answer_detail(parsed: &Parsed) -> String {
 
 /// Usage as the server reported it, or — when it reported none (or only zeros, as some local servers do) — an
 /// estimate from the prompt and the answer with [`estimate_tokens`]. Returns the usage and whether it is estimated.
-pub(crate) fn usage_or_estimate(
-    reported: Option<TokenUsage>,
-    request: &ChatRequest,
-    text: &str,
-) -> (TokenUsage, bool) {
+pub(crate) fn usage_or_estimate(reported: Option<TokenUsage>, request: &ChatRequest, text: &str) -> (TokenUsage, bool) {
     match reported {
         Some(usage) if usage.total() > 0 => (usage, false),
         _ => (estimate_usage(request, text), true),
@@ -90,16 +73,9 @@ pub(crate) fn usage_or_estimate(
 }
 
 fn estimate_usage(request: &ChatRequest, text: &str) -> TokenUsage {
-    let prompt: usize = estimate_tokens(&request.system)
-        + request
-            .messages
-            .iter()
-            .map(|m| estimate_tokens(&m.content))
-            .sum::<usize>();
-    TokenUsage {
-        prompt_tokens: prompt as u64,
-        completion_tokens: estimate_tokens(text) as u64,
-    }
+    let prompt: usize =
+        estimate_tokens(&request.system) + request.messages.iter().map(|m| estimate_tokens(&m.content)).sum::<usize>();
+    TokenUsage { prompt_tokens: prompt as u64, completion_tokens: estimate_tokens(text) as u64 }
 }
 
 #[cfg(test)]
@@ -118,29 +94,14 @@ mod tests {
 
     #[test]
     fn reported_usage_is_kept() {
-        let usage = TokenUsage {
-            prompt_tokens: 7,
-            completion_tokens: 3,
-        };
-        assert_eq!(
-            usage_or_estimate(Some(usage), &request(), "x"),
-            (usage, false)
-        );
+        let usage = TokenUsage { prompt_tokens: 7, completion_tokens: 3 };
+        assert_eq!(usage_or_estimate(Some(usage), &request(), "x"), (usage, false));
     }
 
     #[test]
     fn missing_or_zero_usage_is_estimated() {
-        let expected = TokenUsage {
-            prompt_tokens: 2 + 2 + 1,
-            completion_tokens: 2,
-        };
-        assert_eq!(
-            usage_or_estimate(None, &request(), "SELECT"),
-            (expected, true)
-        );
-        assert_eq!(
-            usage_or_estimate(Some(TokenUsage::default()), &request(), "SELECT"),
-            (expected, true)
-        );
+        let expected = TokenUsage { prompt_tokens: 2 + 2 + 1, completion_tokens: 2 };
+        assert_eq!(usage_or_estimate(None, &request(), "SELECT"), (expected, true));
+        assert_eq!(usage_or_estimate(Some(TokenUsage::default()), &request(), "SELECT"), (expected, true));
     }
 }

@@ -76,9 +76,7 @@ impl HttpOptions {
             )));
         }
         if self.max_response_bytes == 0 {
-            return Err(invalid_config(
-                "LLM max_response_bytes must be greater than zero",
-            ));
+            return Err(invalid_config("LLM max_response_bytes must be greater than zero"));
         }
         Ok(())
     }
@@ -92,21 +90,15 @@ pub(crate) fn invalid_config(message: impl Into<String>) -> Error {
 /// slash is allowed; a query (such as Azure's `api-version`) is kept and carried onto every request URL.
 pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {
     let raw = raw.trim();
-    let url = Url::parse(raw)
-        .map_err(|e| invalid_config(format!("LLM base_url is not a valid URL ({e})")))?;
+    let url = Url::parse(raw).map_err(|e| invalid_config(format!("LLM base_url is not a valid URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid_config(format!(
-            "LLM base_url must start with http:// or https://, not {}:",
-            url.scheme()
-        )));
+        return Err(invalid_config(format!("LLM base_url must start with http:// or https://, not {}:", url.scheme())));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(invalid_config("LLM base_url has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid_config(
-            "LLM base_url must not contain credentials; set the API key instead",
-        ));
+        return Err(invalid_config("LLM base_url must not contain credentials; set the API key instead"));
     }
     if url.fragment().is_some() {
         return Err(invalid_config("LLM base_url must not contain a #fragment"));
@@ -117,11 +109,7 @@ pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {
 /// `base` with `suffix` appended to its path (exactly one `/` between them); the query of `base` is kept.
 pub(crate) fn join_path(base: &Url, suffix: &str) -> Url {
     let mut url = base.clone();
-    let path = format!(
-        "{}/{}",
-        base.path().trim_end_matches('/'),
-        suffix.trim_start_matches('/')
-    );
+    let path = format!("{}/{}", base.path().trim_end_matches('/'), suffix.trim_start_matches('/'));
     url.set_path(&path);
     url
 }
@@ -137,23 +125,14 @@ pub(crate) fn host_label(url: &Url) -> String {
 
 /// The URL without its query, for messages (a query may carry parameters the user did not mean to show).
 fn display_url(url: &Url) -> String {
-    format!(
-        "{}://{}{}",
-        url.scheme(),
-        host_label(url),
-        url.path().trim_end_matches('/')
-    )
+    format!("{}://{}{}", url.scheme(), host_label(url), url.path().trim_end_matches('/'))
 }
 
 /// A header value holding a secret, marked sensitive so HTTP tooling redacts it. Fails with `InvalidConfig` (without
 /// quoting the key) when the key holds characters an HTTP header cannot carry.
 pub(crate) fn secret_header(prefix: &str, secret: &Secret) -> Result<HeaderValue> {
-    let mut value =
-        HeaderValue::from_str(&format!("{prefix}{}", secret.expose())).map_err(|_| {
-            invalid_config(
-                "the LLM API key contains characters that cannot be sent in an HTTP header",
-            )
-        })?;
+    let mut value = HeaderValue::from_str(&format!("{prefix}{}", secret.expose()))
+        .map_err(|_| invalid_config("the LLM API key contains characters that cannot be sent in an HTTP header"))?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -207,32 +186,17 @@ impl fmt::Debug for Transport {
 impl Transport {
     pub(crate) fn new(mut target: Target, options: HttpOptions) -> Result<Self> {
         options.validate()?;
-        target.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        target
-            .headers
-            .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        target.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        target.headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         let client = Client::builder()
             .timeout(options.request_timeout)
             .connect_timeout(options.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("datagenie/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| {
-                Error::new(
-                    ErrorCode::Internal,
-                    format!("cannot build the HTTP client: {e}"),
-                )
-            })?;
+            .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot build the HTTP client: {e}")))?;
         let host = host_label(&target.url);
-        Ok(Transport {
-            client,
-            options,
-            target,
-            host,
-        })
+        Ok(Transport { client, options, target, host })
     }
 
     /// An `LlmBadResponse` naming the endpoint, for answers that arrived but cannot be used.
@@ -272,11 +236,8 @@ impl Transport {
     }
 
     async fn attempt(&self, body: &[u8]) -> Result<Vec<u8>, Failure> {
-        let request = self
-            .client
-            .post(self.target.url.clone())
-            .headers(self.target.headers.clone())
-            .body(body.to_vec());
+        let request =
+            self.client.post(self.target.url.clone()).headers(self.target.headers.clone()).body(body.to_vec());
         let mut response = request.send().await.map_err(Failure::from_reqwest)?;
         let status = response.status();
         if status.is_success() {
@@ -293,27 +254,17 @@ impl Transport {
         match failure.retry_after() {
             Some(wait) if wait > self.options.retry_after_cap => None,
             Some(wait) => Some(wait),
-            None => Some(backoff_delay(
-                attempts,
-                self.options.backoff_base,
-                self.options.backoff_cap,
-                jitter_unit(),
-            )),
+            None => Some(backoff_delay(attempts, self.options.backoff_base, self.options.backoff_cap, jitter_unit())),
         }
     }
 
     fn to_error(&self, failure: Failure, attempts: u32) -> Error {
         let host = &self.host;
-        let tries = if attempts > 1 {
-            format!(" after {attempts} attempts")
-        } else {
-            String::new()
-        };
+        let tries = if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
         let (code, message) = match failure {
-            Failure::Connect(cause) => (
-                ErrorCode::LlmUnreachable,
-                format!("cannot reach the LLM endpoint at {host}{tries}: {cause}"),
-            ),
+            Failure::Connect(cause) => {
+                (ErrorCode::LlmUnreachable, format!("cannot reach the LLM endpoint at {host}{tries}: {cause}"))
+            }
             Failure::Transport(cause) => (
                 ErrorCode::LlmUnreachable,
                 format!("the connection to the LLM endpoint at {host} failed{tries}: {cause}"),
@@ -339,51 +290,31 @@ impl Transport {
                     location.map(|l| format!(" to {l}")).unwrap_or_default()
                 ),
             ),
-            Failure::Internal(cause) => (
-                ErrorCode::Internal,
-                format!("cannot send the LLM request: {cause}"),
-            ),
-            Failure::Status {
-                status,
-                retry_after,
-                message,
-            } => {
+            Failure::Internal(cause) => (ErrorCode::Internal, format!("cannot send the LLM request: {cause}")),
+            Failure::Status { status, retry_after, message } => {
                 return self.status_error(status, retry_after, message, &tries);
             }
         };
         Error::new(code, self.scrub(message))
     }
 
-    fn status_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        message: Option<String>,
-        tries: &str,
-    ) -> Error {
+    fn status_error(&self, status: u16, retry_after: Option<Duration>, message: Option<String>, tries: &str) -> Error {
         let host = &self.host;
         let quoted = message.map(|m| format!(": {m}")).unwrap_or_default();
         let (code, text) = match status {
             401 | 403 if self.target.api_key.is_none() => (
                 ErrorCode::LlmAuthFailed,
-                format!(
-                    "the LLM endpoint at {host} requires an API key (HTTP {status}) and none is configured"
-                ),
+                format!("the LLM endpoint at {host} requires an API key (HTTP {status}) and none is configured"),
             ),
-            401 | 403 => (
-                ErrorCode::LlmAuthFailed,
-                format!("the endpoint refused the API key (HTTP {status} from {host})"),
-            ),
+            401 | 403 => {
+                (ErrorCode::LlmAuthFailed, format!("the endpoint refused the API key (HTTP {status} from {host})"))
+            }
             404 => (ErrorCode::LlmBadResponse, self.not_found_message(&quoted)),
             429 => {
-                let wait = retry_after
-                    .map(|w| format!(" (it asks to retry after {})", seconds(w)))
-                    .unwrap_or_default();
+                let wait = retry_after.map(|w| format!(" (it asks to retry after {})", seconds(w))).unwrap_or_default();
                 (
                     ErrorCode::LlmRateLimited,
-                    format!(
-                        "the LLM endpoint at {host} is rate limiting requests (HTTP 429{tries}){wait}{quoted}"
-                    ),
+                    format!("the LLM endpoint at {host} is rate limiting requests (HTTP 429{tries}){wait}{quoted}"),
                 )
             }
             500..=599 => (
@@ -416,9 +347,7 @@ impl Transport {
     /// Replaces any occurrence of the API key in `message` (a server may echo it back).
     fn scrub(&self, message: String) -> String {
         match &self.target.api_key {
-            Some(key)
-                if key.expose().len() >= MIN_SCRUBBED_KEY_LEN && message.contains(key.expose()) =>
-            {
+            Some(key) if key.expose().len() >= MIN_SCRUBBED_KEY_LEN && message.contains(key.expose()) => {
                 message.replace(key.expose(), "[redacted]")
             }
             _ => message,
@@ -436,16 +365,9 @@ enum Failure {
     /// The request timeout elapsed.
     Timeout,
     /// A non-2xx, non-3xx answer.
-    Status {
-        status: u16,
-        retry_after: Option<Duration>,
-        message: Option<String>,
-    },
+    Status { status: u16, retry_after: Option<Duration>, message: Option<String> },
     /// A 3xx answer (not followed).
-    Redirect {
-        status: u16,
-        location: Option<String>,
-    },
+    Redirect { status: u16, location: Option<String> },
     /// The body exceeded `max_response_bytes`.
     TooLarge,
     /// The request could not be built (a bug).
@@ -509,31 +431,18 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 async fn status_failure(mut response: Response) -> Failure {
     let status = response.status();
     if status.is_redirection() {
-        let location = header_str(&response, header::LOCATION)
-            .and_then(|l| Url::parse(l).ok())
-            .map(|u| display_url(&u));
-        return Failure::Redirect {
-            status: status.as_u16(),
-            location,
-        };
+        let location =
+            header_str(&response, header::LOCATION).and_then(|l| Url::parse(l).ok()).map(|u| display_url(&u));
+        return Failure::Redirect { status: status.as_u16(), location };
     }
-    let retry_after = parse_retry_after(
-        header_str(&response, header::RETRY_AFTER),
-        header_str(&response, "retry-after-ms"),
-    );
+    let retry_after =
+        parse_retry_after(header_str(&response, header::RETRY_AFTER), header_str(&response, "retry-after-ms"));
     let message = if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
         None
     } else {
-        read_limited(&mut response, MAX_ERROR_BODY_BYTES)
-            .await
-            .ok()
-            .and_then(|body| provider_message(&body))
+        read_limited(&mut response, MAX_ERROR_BODY_BYTES).await.ok().and_then(|body| provider_message(&body))
     };
-    Failure::Status {
-        status: status.as_u16(),
-        retry_after,
-        message,
-    }
+    Failure::Status { status: status.as_u16(), retry_after, message }
 }
 
 fn header_str(response: &Response, name: impl header::AsHeaderName) -> Option<&str> {
@@ -575,17 +484,8 @@ pub(crate) fn provider_message(body: &[u8]) -> Option<String> {
 }
 
 fn json_message(json: &serde_json::Value) -> Option<String> {
-    let candidates = [
-        json.pointer("/error/message"),
-        json.get("error"),
-        json.get("message"),
-        json.get("detail"),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find_map(|v| v.as_str())
-        .map(str::to_string)
+    let candidates = [json.pointer("/error/message"), json.get("error"), json.get("message"), json.get("detail")];
+    candidates.into_iter().flatten().find_map(|v| v.as_str()).map(str::to_string)
 }
 
 /// Whitespace collapsed to single spaces, at most `max` characters (an ellipsis marks a cut).
@@ -612,69 +512,36 @@ mod tests {
     fn base_url_must_be_http_with_a_host() {
         assert!(parse_base_url("https://api.openai.com/v1").is_ok());
         assert!(parse_base_url(" http://localhost:11434/v1/ ").is_ok());
-        for bad in [
-            "",
-            "localhost:11434",
-            "ftp://x/v1",
-            "file:///etc/passwd",
-            "http://",
-            "not a url",
-            "https://u:p@h/v1",
-        ] {
+        for bad in
+            ["", "localhost:11434", "ftp://x/v1", "file:///etc/passwd", "http://", "not a url", "https://u:p@h/v1"]
+        {
             let err = parse_base_url(bad).expect_err(bad);
             assert_eq!(err.code, ErrorCode::InvalidConfig, "{bad}");
         }
-        assert!(
-            !parse_base_url("https://u:hunter2@h/v1")
-                .expect_err("creds")
-                .message
-                .contains("hunter2")
-        );
-        assert_eq!(
-            parse_base_url("https://h/v1#x").map_err(|e| e.code),
-            Err(ErrorCode::InvalidConfig)
-        );
+        assert!(!parse_base_url("https://u:hunter2@h/v1").expect_err("creds").message.contains("hunter2"));
+        assert_eq!(parse_base_url("https://h/v1#x").map_err(|e| e.code), Err(ErrorCode::InvalidConfig));
     }
 
     #[test]
     fn join_keeps_query_and_one_slash() -> Result<()> {
-        let base =
-            parse_base_url("https://r.openai.azure.com/openai/deployments/d/?api-version=1")?;
+        let base = parse_base_url("https://r.openai.azure.com/openai/deployments/d/?api-version=1")?;
         assert_eq!(
             join_path(&base, "chat/completions").as_str(),
             "https://r.openai.azure.com/openai/deployments/d/chat/completions?api-version=1"
         );
         let base = parse_base_url("http://127.0.0.1:8080")?;
-        assert_eq!(
-            join_path(&base, "/v1/messages").as_str(),
-            "http://127.0.0.1:8080/v1/messages"
-        );
+        assert_eq!(join_path(&base, "/v1/messages").as_str(), "http://127.0.0.1:8080/v1/messages");
         assert_eq!(host_label(&base), "127.0.0.1:8080");
         Ok(())
     }
 
     #[test]
     fn provider_message_finds_the_usual_fields() {
-        assert_eq!(
-            provider_message(br#"{"error":{"message":"bad model","type":"x"}}"#).as_deref(),
-            Some("bad model")
-        );
-        assert_eq!(
-            provider_message(br#"{"error":"model 'x' not found"}"#).as_deref(),
-            Some("model 'x' not found")
-        );
-        assert_eq!(
-            provider_message(br#"{"object":"error","message":"too long"}"#).as_deref(),
-            Some("too long")
-        );
-        assert_eq!(
-            provider_message(br#"{"detail":"nope"}"#).as_deref(),
-            Some("nope")
-        );
-        assert_eq!(
-            provider_message(b"upstream  overloaded\n").as_deref(),
-            Some("upstream overloaded")
-        );
+        assert_eq!(provider_message(br#"{"error":{"message":"bad model","type":"x"}}"#).as_deref(), Some("bad model"));
+        assert_eq!(provider_message(br#"{"error":"model 'x' not found"}"#).as_deref(), Some("model 'x' not found"));
+        assert_eq!(provider_message(br#"{"object":"error","message":"too long"}"#).as_deref(), Some("too long"));
+        assert_eq!(provider_message(br#"{"detail":"nope"}"#).as_deref(), Some("nope"));
+        assert_eq!(provider_message(b"upstream  overloaded\n").as_deref(), Some("upstream overloaded"));
         assert_eq!(provider_message(b"<html><body>502</body></html>"), None);
         assert_eq!(provider_message(b""), None);
         assert_eq!(provider_message(br#"{"error":{"code":5}}"#), None);
@@ -690,22 +557,10 @@ mod tests {
 
     #[test]
     fn options_are_validated() {
-        let zero = HttpOptions {
-            request_timeout: Duration::ZERO,
-            ..HttpOptions::default()
-        };
-        assert_eq!(
-            zero.validate().map_err(|e| e.code),
-            Err(ErrorCode::InvalidConfig)
-        );
-        let many = HttpOptions {
-            max_retries: 11,
-            ..HttpOptions::default()
-        };
-        assert_eq!(
-            many.validate().map_err(|e| e.code),
-            Err(ErrorCode::InvalidConfig)
-        );
+        let zero = HttpOptions { request_timeout: Duration::ZERO, ..HttpOptions::default() };
+        assert_eq!(zero.validate().map_err(|e| e.code), Err(ErrorCode::InvalidConfig));
+        let many = HttpOptions { max_retries: 11, ..HttpOptions::default() };
+        assert_eq!(many.validate().map_err(|e| e.code), Err(ErrorCode::InvalidConfig));
         assert!(HttpOptions::default().validate().is_ok());
     }
 

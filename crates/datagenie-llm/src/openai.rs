@@ -18,16 +18,11 @@ use serde_json::{Value, json};
 
 use crate::completion::{Completion, Parsed, check_request, finish};
 use crate::http::{
-    HttpOptions, Target, Transport, invalid_config, join_path, non_empty_key, parse_base_url,
-    secret_header,
+    HttpOptions, Target, Transport, invalid_config, join_path, non_empty_key, parse_base_url, secret_header,
 };
 
 /// Hosts served by Azure OpenAI / Azure AI: they take the key in an `api-key` header.
-const AZURE_HOST_SUFFIXES: [&str; 3] = [
-    ".openai.azure.com",
-    ".cognitiveservices.azure.com",
-    ".services.ai.azure.com",
-];
+const AZURE_HOST_SUFFIXES: [&str; 3] = [".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"];
 
 /// Azure OpenAI settings. Present = Azure mode even on a host not recognised as Azure's (e.g. behind a gateway).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -111,21 +106,9 @@ impl OpenAiCompatible {
             TokenLimitParam::MaxTokens => false,
             TokenLimitParam::MaxCompletionTokens => true,
         };
-        let target = Target {
-            provider: "openai",
-            base,
-            url,
-            headers,
-            model: model.clone(),
-            api_key,
-        };
+        let target = Target { provider: "openai", base, url, headers, model: model.clone(), api_key };
         let transport = Transport::new(target, options.http)?;
-        Ok(OpenAiCompatible {
-            model,
-            azure,
-            reasoning_style,
-            transport,
-        })
+        Ok(OpenAiCompatible { model, azure, reasoning_style, transport })
     }
 
     /// Whether requests use Azure's `api-key` header.
@@ -137,10 +120,7 @@ impl OpenAiCompatible {
     pub async fn chat(&self, request: &ChatRequest) -> Result<Completion> {
         check_request(request)?;
         let body = request_body(&self.model, request, self.reasoning_style);
-        let reply = self
-            .transport
-            .post_json(body.to_string().into_bytes())
-            .await?;
+        let reply = self.transport.post_json(body.to_string().into_bytes()).await?;
         let wire: WireResponse = self.transport.parse_json(&reply.body)?;
         let parsed = self.parse(wire, &reply.body)?;
         let completion = finish(&self.transport, request, parsed, reply.attempts)?;
@@ -153,9 +133,7 @@ impl OpenAiCompatible {
 
     fn parse(&self, wire: WireResponse, raw: &[u8]) -> Result<Parsed> {
         let Some(choice) = wire.choices.into_iter().next() else {
-            let said = crate::http::provider_message(raw)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
+            let said = crate::http::provider_message(raw).map(|m| format!(": {m}")).unwrap_or_default();
             return Err(self.transport.bad_response(format!("no choices{said}")));
         };
         let message = choice.message.unwrap_or_default();
@@ -165,10 +143,7 @@ impl OpenAiCompatible {
                 prompt_tokens: u.prompt_tokens.unwrap_or(0),
                 completion_tokens: u.completion_tokens.unwrap_or(0),
             }),
-            model: wire
-                .model
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| self.model.clone()),
+            model: wire.model.filter(|m| !m.is_empty()).unwrap_or_else(|| self.model.clone()),
             stop_reason: choice.finish_reason,
             refusal: message.refusal,
         })
@@ -192,9 +167,7 @@ impl LlmProvider for OpenAiCompatible {
 
 fn is_azure_host(url: &Url) -> bool {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    AZURE_HOST_SUFFIXES
-        .iter()
-        .any(|suffix| host.ends_with(suffix))
+    AZURE_HOST_SUFFIXES.iter().any(|suffix| host.ends_with(suffix))
 }
 
 /// `{base}/chat/completions`, with `api-version` set (replacing any in `base`) when Azure options name one.
@@ -210,10 +183,7 @@ fn request_url(base: &Url, azure: Option<&AzureOptions>) -> Result<Url> {
             .filter(|(k, _)| k != "api-version")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        url.query_pairs_mut()
-            .clear()
-            .extend_pairs(kept)
-            .append_pair("api-version", version);
+        url.query_pairs_mut().clear().extend_pairs(kept).append_pair("api-version", version);
     }
     Ok(url)
 }
@@ -234,14 +204,8 @@ fn auth_headers(api_key: Option<&Secret>, azure: bool) -> Result<HeaderMap> {
 
 /// OpenAI's reasoning families, judged by the model name after any `provider/` prefix.
 fn is_reasoning_model(model: &str) -> bool {
-    let name = model
-        .rsplit('/')
-        .next()
-        .unwrap_or(model)
-        .to_ascii_lowercase();
-    ["o1", "o3", "o4", "gpt-5"]
-        .iter()
-        .any(|family| name == *family || name.starts_with(&format!("{family}-")))
+    let name = model.rsplit('/').next().unwrap_or(model).to_ascii_lowercase();
+    ["o1", "o3", "o4", "gpt-5"].iter().any(|family| name == *family || name.starts_with(&format!("{family}-")))
 }
 
 /// The JSON body: `model`, `messages` (system first, omitted when empty), the token limit and `temperature`.
@@ -269,10 +233,7 @@ fn request_body(model: &str, request: &ChatRequest, reasoning_style: bool) -> Va
 fn content_text(content: Option<&Value>) -> String {
     match content {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect(),
+        Some(Value::Array(parts)) => parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect(),
         _ => String::new(),
     }
 }
@@ -320,11 +281,7 @@ mod tests {
     fn request(system: &str) -> ChatRequest {
         ChatRequest {
             system: system.into(),
-            messages: vec![
-                Message::user("q"),
-                Message::assistant("a"),
-                Message::user("q2"),
-            ],
+            messages: vec![Message::user("q"), Message::assistant("a"), Message::user("q2")],
             max_tokens: 100,
             temperature: 0.2,
         }
@@ -333,18 +290,11 @@ mod tests {
     #[test]
     fn system_goes_first_and_empty_system_is_omitted() {
         let body = request_body("m", &request("sys"), false);
-        assert_eq!(
-            body["messages"][0],
-            json!({"role": "system", "content": "sys"})
-        );
+        assert_eq!(body["messages"][0], json!({"role": "system", "content": "sys"}));
         assert_eq!(body["messages"][1]["role"], "user");
         assert_eq!(body["messages"][2]["role"], "assistant");
         assert_eq!(body["max_tokens"], 100);
-        assert!(
-            body["temperature"]
-                .as_f64()
-                .is_some_and(|t| (t - 0.2).abs() < 1e-6)
-        );
+        assert!(body["temperature"].as_f64().is_some_and(|t| (t - 0.2).abs() < 1e-6));
         let body = request_body("m", &request("  "), false);
         assert_eq!(body["messages"][0]["role"], "user");
         assert_eq!(body["messages"].as_array().map(Vec::len), Some(3));
@@ -365,33 +315,17 @@ mod tests {
 
     #[test]
     fn azure_is_detected_by_host_and_api_version_replaces_the_query() -> Result<()> {
-        assert!(is_azure_host(&parse_base_url(
-            "https://res.openai.azure.com/openai/v1"
-        )?));
-        assert!(is_azure_host(&parse_base_url(
-            "https://RES.cognitiveservices.azure.com/x"
-        )?));
-        assert!(!is_azure_host(&parse_base_url(
-            "https://api.openai.com/v1"
-        )?));
-        assert!(!is_azure_host(&parse_base_url(
-            "https://openai.azure.com.evil.example/v1"
-        )?));
-        let base =
-            parse_base_url("https://r.openai.azure.com/openai/deployments/d?api-version=old&x=1")?;
-        let azure = AzureOptions {
-            api_version: Some("2024-10-21".into()),
-        };
+        assert!(is_azure_host(&parse_base_url("https://res.openai.azure.com/openai/v1")?));
+        assert!(is_azure_host(&parse_base_url("https://RES.cognitiveservices.azure.com/x")?));
+        assert!(!is_azure_host(&parse_base_url("https://api.openai.com/v1")?));
+        assert!(!is_azure_host(&parse_base_url("https://openai.azure.com.evil.example/v1")?));
+        let base = parse_base_url("https://r.openai.azure.com/openai/deployments/d?api-version=old&x=1")?;
+        let azure = AzureOptions { api_version: Some("2024-10-21".into()) };
         let url = request_url(&base, Some(&azure))?;
         assert_eq!(url.path(), "/openai/deployments/d/chat/completions");
         assert_eq!(url.query(), Some("x=1&api-version=2024-10-21"));
-        let empty = AzureOptions {
-            api_version: Some(" ".into()),
-        };
-        assert_eq!(
-            request_url(&base, Some(&empty)).map_err(|e| e.code),
-            Err(ErrorCode::InvalidConfig)
-        );
+        let empty = AzureOptions { api_version: Some(" ".into()) };
+        assert_eq!(request_url(&base, Some(&empty)).map_err(|e| e.code), Err(ErrorCode::InvalidConfig));
         Ok(())
     }
 
@@ -400,28 +334,17 @@ mod tests {
         let key = Secret::new("sk-test-abcdefgh");
         assert!(auth_headers(None, false)?.is_empty());
         let bearer = auth_headers(Some(&key), false)?;
-        assert_eq!(
-            bearer.get(header::AUTHORIZATION).map(|v| v.as_bytes()),
-            Some(&b"Bearer sk-test-abcdefgh"[..])
-        );
+        assert_eq!(bearer.get(header::AUTHORIZATION).map(|v| v.as_bytes()), Some(&b"Bearer sk-test-abcdefgh"[..]));
         let azure = auth_headers(Some(&key), true)?;
         assert!(azure.get(header::AUTHORIZATION).is_none());
-        assert_eq!(
-            azure.get("api-key").map(|v| v.as_bytes()),
-            Some(&b"sk-test-abcdefgh"[..])
-        );
+        assert_eq!(azure.get("api-key").map(|v| v.as_bytes()), Some(&b"sk-test-abcdefgh"[..]));
         Ok(())
     }
 
     #[test]
     fn content_parts_are_joined() {
         assert_eq!(content_text(Some(&json!("hi"))), "hi");
-        assert_eq!(
-            content_text(Some(
-                &json!([{"type": "text", "text": "a"}, {"type": "x"}, {"text": "b"}])
-            )),
-            "ab"
-        );
+        assert_eq!(content_text(Some(&json!([{"type": "text", "text": "a"}, {"type": "x"}, {"text": "b"}]))), "ab");
         assert_eq!(content_text(Some(&Value::Null)), "");
         assert_eq!(content_text(None), "");
     }
@@ -429,25 +352,16 @@ mod tests {
     #[test]
     fn constructor_validates() {
         let bad = |o: OpenAiOptions| OpenAiCompatible::new(o).map(|_| ()).map_err(|e| e.code);
-        assert_eq!(
-            bad(OpenAiOptions::new("localhost:11434/v1", "m")),
-            Err(ErrorCode::InvalidConfig)
-        );
-        assert_eq!(
-            bad(OpenAiOptions::new("ftp://h/v1", "m")),
-            Err(ErrorCode::InvalidConfig)
-        );
-        assert_eq!(
-            bad(OpenAiOptions::new("http://h/v1", " ")),
-            Err(ErrorCode::InvalidConfig)
-        );
+        assert_eq!(bad(OpenAiOptions::new("localhost:11434/v1", "m")), Err(ErrorCode::InvalidConfig));
+        assert_eq!(bad(OpenAiOptions::new("ftp://h/v1", "m")), Err(ErrorCode::InvalidConfig));
+        assert_eq!(bad(OpenAiOptions::new("http://h/v1", " ")), Err(ErrorCode::InvalidConfig));
         assert_eq!(bad(OpenAiOptions::new("http://h/v1", "m")), Ok(()));
     }
 
     #[test]
     fn debug_never_shows_the_key() -> Result<()> {
-        let options = OpenAiOptions::new("https://api.openai.com/v1", "gpt-4o")
-            .with_api_key(Secret::new("sk-live-SECRET"));
+        let options =
+            OpenAiOptions::new("https://api.openai.com/v1", "gpt-4o").with_api_key(Secret::new("sk-live-SECRET"));
         assert!(!format!("{options:?}").contains("sk-live"));
         let provider = OpenAiCompatible::new(options)?;
         let shown = format!("{provider:?}");

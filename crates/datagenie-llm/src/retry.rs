@@ -17,11 +17,7 @@ pub fn backoff_delay(retry: u32, base: Duration, cap: Duration, unit: f64) -> Du
     let factor = 2u32.saturating_pow(retry.saturating_sub(1));
     let full = base.saturating_mul(factor).min(cap);
     let half = full / 2;
-    let unit = if unit.is_nan() {
-        0.0
-    } else {
-        unit.clamp(0.0, 1.0)
-    };
+    let unit = if unit.is_nan() { 0.0 } else { unit.clamp(0.0, 1.0) };
     half + half.mul_f64(unit)
 }
 
@@ -34,16 +30,11 @@ pub fn jitter_unit() -> f64 {
 
 /// Reads a server's requested wait: `retry-after-ms` (milliseconds, sent by OpenAI) wins over `Retry-After`
 /// (whole or fractional seconds). HTTP-date forms and garbage are ignored (`None`), so the backoff applies instead.
-pub fn parse_retry_after(
-    retry_after: Option<&str>,
-    retry_after_ms: Option<&str>,
-) -> Option<Duration> {
+pub fn parse_retry_after(retry_after: Option<&str>, retry_after_ms: Option<&str>) -> Option<Duration> {
     if let Some(ms) = retry_after_ms.and_then(parse_non_negative) {
         return Some(Duration::from_secs_f64(ms / 1000.0));
     }
-    retry_after
-        .and_then(parse_non_negative)
-        .map(Duration::from_secs_f64)
+    retry_after.and_then(parse_non_negative).map(Duration::from_secs_f64)
 }
 
 /// A finite, non-negative number below a day (anything larger is treated as absurd and ignored).
@@ -71,18 +62,9 @@ mod tests {
         let base = Duration::from_millis(500);
         let cap = Duration::from_secs(8);
         assert_eq!(backoff_delay(1, base, cap, 1.0), Duration::from_millis(500));
-        assert_eq!(
-            backoff_delay(2, base, cap, 1.0),
-            Duration::from_millis(1000)
-        );
-        assert_eq!(
-            backoff_delay(3, base, cap, 1.0),
-            Duration::from_millis(2000)
-        );
-        assert_eq!(
-            backoff_delay(3, base, cap, 0.0),
-            Duration::from_millis(1000)
-        );
+        assert_eq!(backoff_delay(2, base, cap, 1.0), Duration::from_millis(1000));
+        assert_eq!(backoff_delay(3, base, cap, 1.0), Duration::from_millis(2000));
+        assert_eq!(backoff_delay(3, base, cap, 0.0), Duration::from_millis(1000));
         assert_eq!(backoff_delay(10, base, cap, 1.0), cap);
         assert_eq!(backoff_delay(u32::MAX, base, cap, 1.0), cap);
         assert_eq!(backoff_delay(0, base, cap, 1.0), base);
@@ -104,36 +86,21 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_and_milliseconds() {
-        assert_eq!(
-            parse_retry_after(Some("2"), None),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            parse_retry_after(Some(" 0.5 "), None),
-            Some(Duration::from_millis(500))
-        );
-        assert_eq!(
-            parse_retry_after(Some("2"), Some("150")),
-            Some(Duration::from_millis(150))
-        );
+        assert_eq!(parse_retry_after(Some("2"), None), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after(Some(" 0.5 "), None), Some(Duration::from_millis(500)));
+        assert_eq!(parse_retry_after(Some("2"), Some("150")), Some(Duration::from_millis(150)));
         assert_eq!(parse_retry_after(Some("0"), None), Some(Duration::ZERO));
     }
 
     #[test]
     fn retry_after_ignores_dates_and_garbage() {
-        assert_eq!(
-            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT"), None),
-            None
-        );
+        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT"), None), None);
         assert_eq!(parse_retry_after(Some("-1"), None), None);
         assert_eq!(parse_retry_after(Some("inf"), None), None);
         assert_eq!(parse_retry_after(Some("NaN"), None), None);
         assert_eq!(parse_retry_after(Some("1e300"), None), None);
         assert_eq!(parse_retry_after(None, Some("soon")), None);
-        assert_eq!(
-            parse_retry_after(Some("3"), Some("soon")),
-            Some(Duration::from_secs(3))
-        );
+        assert_eq!(parse_retry_after(Some("3"), Some("soon")), Some(Duration::from_secs(3)));
         assert_eq!(parse_retry_after(None, None), None);
     }
 }

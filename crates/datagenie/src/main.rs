@@ -16,7 +16,11 @@ use datagenie_core::connector::Limits;
 use datagenie_core::{Error, ErrorCode, Question};
 
 #[derive(Parser)]
-#[command(name = "datagenie", version, about = "Ask your databases questions in plain language — read-only, guarded, metered.")]
+#[command(
+    name = "datagenie",
+    version,
+    about = "Ask your databases questions in plain language — read-only, guarded, metered."
+)]
 struct Cli {
     /// Configuration file (default: datagenie.toml in the platform config directory, when it exists).
     #[arg(long, global = true, value_name = "PATH", env = "DATAGENIE_CONFIG")]
@@ -191,7 +195,8 @@ fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DATAGENIE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 async fn run(cli: Cli) -> u8 {
@@ -309,9 +314,9 @@ async fn schema(config_path: Option<PathBuf>, args: SchemaArgs) -> Result<u8, Er
     let (schema, _) = session.context.schema().await?;
     let mut out = std::io::stdout().lock();
     let written = match args.format {
-        SchemaFormat::Json => serde_json::to_writer_pretty(&mut out, &schema)
-            .map_err(std::io::Error::other)
-            .and_then(|_| writeln!(out)),
+        SchemaFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &schema).map_err(std::io::Error::other).and_then(|_| writeln!(out))
+        }
         SchemaFormat::Text => output::schema_text(&mut out, &schema, &session.context.privacy.classify_schema(&schema)),
     };
     written.map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
@@ -376,9 +381,9 @@ fn sql_check(args: SqlCheckArgs) -> Result<u8, Error> {
         policy = policy.row_filter_spec(f)?;
     }
     for u in &args.user {
-        let (name, value) = u.split_once('=').ok_or_else(|| {
-            Error::new(ErrorCode::InvalidArgument, format!("--user '{u}' must be NAME=VALUE"))
-        })?;
+        let (name, value) = u
+            .split_once('=')
+            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("--user '{u}' must be NAME=VALUE")))?;
         let value = match value.parse::<i64>() {
             Ok(n) => AttrValue::Integer(n),
             Err(_) => AttrValue::Text(value.to_string()),
@@ -457,6 +462,7 @@ async fn bench(cmd: BenchCommand) -> Result<u8, Error> {
 /// A fresh scratch directory for a benchmark run (schema cache, generated databases).
 fn tempfile_dir() -> Result<PathBuf, Error> {
     let dir = std::env::temp_dir().join(format!("datagenie-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::new(ErrorCode::OutputFailed, format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::new(ErrorCode::OutputFailed, format!("{}: {e}", dir.display())))?;
     Ok(dir)
 }

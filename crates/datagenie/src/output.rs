@@ -51,9 +51,11 @@ pub fn table(out: &mut impl Write, answer: &Answer, chart_file: Option<&Path>) -
         }
         // Numbers read best right-aligned: align a column right when every non-null value in it is a number.
         for (i, column) in t.column_iter_mut().enumerate() {
-            let numeric = answer.rows.iter().take(TABLE_ROWS).all(|r| {
-                r.get(i).is_none_or(|v| v.is_numeric() || matches!(v, Value::Null))
-            });
+            let numeric = answer
+                .rows
+                .iter()
+                .take(TABLE_ROWS)
+                .all(|r| r.get(i).is_none_or(|v| v.is_numeric() || matches!(v, Value::Null)));
             if numeric {
                 column.set_cell_alignment(CellAlignment::Right);
             }
@@ -123,11 +125,7 @@ pub fn failed_attempts(out: &mut impl Write, attempts: &[Attempt], usage: &Usage
 }
 
 /// The schema for people; `pii` is the personal-data classification per (table, column).
-pub fn schema_text(
-    out: &mut impl Write,
-    schema: &Schema,
-    pii: &BTreeMap<(String, String), PiiKind>,
-) -> io::Result<()> {
+pub fn schema_text(out: &mut impl Write, schema: &Schema, pii: &BTreeMap<(String, String), PiiKind>) -> io::Result<()> {
     writeln!(out, "{} — {} tables and views", schema.server_version, schema.tables.len())?;
     for t in &schema.tables {
         let kind = match t.kind {

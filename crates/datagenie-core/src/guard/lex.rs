@@ -151,7 +151,11 @@ pub(crate) fn first_word(sql: &str, dialect: Dialect) -> Option<String> {
 /// `None` when the tokens do not cover the input contiguously from its first to its last character.
 pub(crate) fn byte_offsets(sql: &str, tokens: &[TokenWithSpan]) -> Option<Vec<usize>> {
     if sql.is_ascii() {
-        offsets_with(sql, tokens, AsciiCursor { line: 1, line_start: 0, line_end: line_end(sql.as_bytes(), 0), byte: 0 })
+        offsets_with(
+            sql,
+            tokens,
+            AsciiCursor { line: 1, line_start: 0, line_end: line_end(sql.as_bytes(), 0), byte: 0 },
+        )
     } else {
         offsets_with(sql, tokens, Cursor { line: 1, column: 1, byte: 0 })
     }

@@ -103,12 +103,23 @@ pub struct Report {
 
 /// Checks `sql` in `dialect` under `policy`; on success returns the SQL to execute.
 pub fn check(sql: &str, dialect: Dialect, policy: &Policy) -> Result<GuardedSql, Error> {
-    run(sql, dialect, policy, Findings::Skip).map(|report| report.sql)
+    on_enough_stack(|| run(sql, dialect, policy, Findings::Skip)).map(|report| report.sql)
 }
 
 /// Like [`check`], and also reports what the query reads, for audit logs, PII masking and `sql check`.
 pub fn check_report(sql: &str, dialect: Dialect, policy: &Policy) -> Result<Report, Error> {
-    run(sql, dialect, policy, Findings::Collect)
+    on_enough_stack(|| run(sql, dialect, policy, Findings::Collect))
+}
+
+/// Stack a check needs besides what sqlparser and the walk secure for themselves (they grow the stack onto the
+/// heap where they recurse): mostly dropping a syntax tree, which recurses as deep as the tree — for the deepest
+/// the token limit admits, about 300 KiB.
+const RED_ZONE: usize = 1024 * 1024;
+
+/// Runs `f` with at least [`RED_ZONE`] bytes of stack: on the current stack when it has them (a fresh tokio worker
+/// does), else on a new segment. So no input overflows the stack of the thread that checks it.
+fn on_enough_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(RED_ZONE, walk::STACK_SEGMENT, f)
 }
 
 /// Whether a check records the tables and functions a query uses. Skipping them changes no decision: they only

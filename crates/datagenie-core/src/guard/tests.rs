@@ -327,60 +327,102 @@ fn the_function_allow_list_is_public_for_connectors() {
     assert!(!is_allowed_function(Dialect::Postgres, "pg_sleep"));
 }
 
-/// The guard runs on tokio worker threads, whose stacks are 2 MiB. sqlparser's `recursive-protection` moves deep
-/// parses onto the heap; the guard's own walk is bounded by `walk::MAX_DEPTH`, and the lexer's token limit bounds
-/// the depth of every tree the parser builds (and so of dropping it, and of printing part of it in a message).
-/// Each input here is the deepest of its kind the limits let through (or far past them); every one must come back,
-/// accepted or refused, on a thread with a 2 MiB stack — in debug builds as in release.
-#[test]
-fn deepest_inputs_fit_a_two_mebibyte_stack() {
-    let stack: usize = std::env::var("GUARD_STACK").ok().and_then(|v| v.parse().ok()).unwrap_or(2 * 1024 * 1024);
-    let handle = std::thread::Builder::new().stack_size(stack).spawn(|| {
-        let cases: Vec<(&str, String, Option<ErrorCode>)> = deepest_inputs();
-        for (what, sql, expected) in &cases {
-            for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
-                eprintln!("start {what} {dialect}");
-                let got = check(sql, dialect, &Policy::default()).err().map(|e| e.code);
-                eprintln!("{what} {dialect}: {:?} ({} bytes)", check(sql, dialect, &Policy::default()).err().map(|e| e.message.chars().take(150).collect::<String>()), sql.len());
-                if let Some(code) = expected {
-                    assert_eq!(got, Some(*code), "{what} in {dialect}");
-                }
-            }
-        }
-        cases.len()
-    });
-    let ran = handle.and_then(|h| h.join().map_err(|_| std::io::Error::other("the guard thread panicked")));
-    assert_eq!(ran.ok(), Some(deepest_inputs().len()), "the guard overflowed or panicked on a 2 MiB stack");
+/// What a deep input must come to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Accepted,
+    Refused(ErrorCode),
 }
 
-/// (what, SQL, the refusal every dialect must give, if one).
-fn deepest_inputs() -> Vec<(&'static str, String, Option<ErrorCode>)> {
-    let forbidden = Some(ErrorCode::ForbiddenConstruct);
-    let _ = forbidden;
-    // Sizes that just fit the lexer's limits: significant tokens (whitespace excluded) and bytes.
+/// The deepest inputs of each kind the guard's limits let through, and some far past them: (what, SQL, policy,
+/// outcome in every dialect). The token limit (8192) bounds every tree the parser builds, the parser's recursion
+/// limit bounds nesting through parentheses, and `walk::MAX_DEPTH` bounds the walk.
+fn deepest_inputs() -> Vec<(&'static str, String, Policy, Outcome)> {
+    use Outcome::{Accepted, Refused};
+    let default = Policy::default();
+    let filtered = policy(|p| p.row_filter("t", "region = 'APAC'"));
     let tokens = lex::MAX_TOKENS;
-    let parens = (tokens - 2) / 2;
-    // 16-byte terms: `c00000000000042 +` — 2 tokens each, so the chain reaches 64 KiB within the token limit.
-    let terms = (tokens - 1) / 2;
-    let chain: Vec<String> = (0..terms).map(|i| format!("c{i:014}")).collect();
-    let chain = chain.join("+");
+    // `c00000000000042+`: 16 bytes and 2 tokens a term, so the longest chain is 64 KiB.
+    let terms = |n: usize| (0..n).map(|i| format!("c{i:014}")).collect::<Vec<_>>().join("+");
+    let longest = terms((tokens - 1) / 2);
+    // The chain of `a+a+…` whose walk reaches exactly MAX_DEPTH (query, body, then one level per operator).
+    let deepest = |n: usize| vec!["a"; n].join("+");
+    let deep_ok = walk::MAX_DEPTH - 2;
+    let (forbidden, parse) = (Refused(ErrorCode::ForbiddenConstruct), Refused(ErrorCode::ParseError));
+    let p = |depth: usize| "(".repeat(depth);
+    let c = |depth: usize| ")".repeat(depth);
     vec![
-        ("10,000 nested parentheses", format!("SELECT {}1{}", "(".repeat(10_000), ")".repeat(10_000)), None),
-        ("parentheses up to the token limit", format!("SELECT {}1{}", "(".repeat(parens), ")".repeat(parens)), None),
+        ("10,000 nested parentheses", format!("SELECT {}1{}", p(10_000), c(10_000)), default.clone(), forbidden),
+        ("parentheses up to the token limit", format!("SELECT {}1{}", p(4_095), c(4_095)), default.clone(), parse),
         (
             "1,000 nested scalar subqueries",
-            format!("SELECT {}1{}", "(SELECT ".repeat(1_000), ")".repeat(1_000)),
-            None,
+            format!("SELECT {}1{}", "(SELECT ".repeat(1_000), c(1_000)),
+            default.clone(),
+            parse,
         ),
         (
             "1,000 nested derived tables",
             format!("SELECT * FROM {}t{}", "(SELECT * FROM ".repeat(1_000), ") AS d".repeat(1_000)),
-            None,
+            default.clone(),
+            parse,
         ),
-        ("a 64 KiB expression chain", format!("SELECT {chain} FROM t"), None),
-        ("a 64 KiB chain in a refused FROM item", format!("SELECT * FROM (t JOIN u ON {chain}) AS x"), None),
-        ("a 64 KiB chain of ANDs", format!("SELECT 1 WHERE {}", vec!["1=1"; terms / 2].join(" AND ")), None),
-        ("a 64 KiB unary chain", format!("SELECT {}1", "- ".repeat(tokens - 3)), None),
-        ("a 64 KiB CASE nest", format!("SELECT {}1{}", "CASE WHEN 1 THEN ".repeat(tokens / 5), " END".repeat(tokens / 5)), None),
+        (
+            "1,360 nested joins",
+            format!("SELECT * FROM {}t{}", p(1_360), " JOIN t ON 1)".repeat(1_360)),
+            default.clone(),
+            parse,
+        ),
+        ("a 64 KiB expression chain", format!("SELECT {longest}"), default.clone(), forbidden),
+        ("a 64 KiB chain of casts", format!("SELECT a{}", "::int".repeat(tokens / 2 - 2)), default.clone(), forbidden),
+        (
+            "a 64 KiB chain of unions",
+            format!("SELECT 1{}", " UNION SELECT 1".repeat(tokens / 3 - 1)),
+            default.clone(),
+            forbidden,
+        ),
+        (
+            "a long chain printed in a refusal",
+            format!("SELECT * FROM (t JOIN u ON {}) AS x", terms(tokens / 2 - 8)),
+            default.clone(),
+            forbidden,
+        ),
+        ("the deepest accepted chain", format!("SELECT {} FROM t", deepest(deep_ok)), default.clone(), Accepted),
+        ("one level deeper", format!("SELECT {} FROM t", deepest(deep_ok + 1)), default, forbidden),
+        ("the deepest chain, row-filtered", format!("SELECT {} FROM t", deepest(deep_ok - 10)), filtered, Accepted),
     ]
+}
+
+/// Checks every deepest input in every dialect on a new thread with a stack of `stack` bytes; `None` when that
+/// thread panicked (an overflow would abort the whole test process instead).
+fn check_deepest_inputs_on(stack: usize) -> Option<usize> {
+    let thread = std::thread::Builder::new().stack_size(stack).spawn(|| {
+        let cases = deepest_inputs();
+        for (what, sql, policy, expected) in &cases {
+            assert!(sql.len() <= lex::MAX_SQL_BYTES, "{what}: {} bytes", sql.len());
+            for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+                let got = match check(sql, dialect, policy) {
+                    Ok(_) => Outcome::Accepted,
+                    Err(e) => Outcome::Refused(e.code),
+                };
+                assert_eq!(got, *expected, "{what} in {dialect}");
+            }
+        }
+        cases.len()
+    });
+    thread.ok()?.join().ok()
+}
+
+/// The guard runs on tokio worker threads, whose stacks are 2 MiB. sqlparser's `recursive-protection` keeps deep
+/// parses (and printing deep expressions) off the end of the stack; the walk does the same for itself, and a check
+/// starts only with 1 MiB of stack to spare (for dropping the tree). Every deepest input comes back — accepted or
+/// refused — on a 2 MiB stack, in debug builds (where a walk level takes about 6 KiB) as in release.
+#[test]
+fn deepest_inputs_fit_a_two_mebibyte_stack() {
+    assert_eq!(check_deepest_inputs_on(2 * 1024 * 1024), Some(deepest_inputs().len()));
+}
+
+/// The same on a stack far too small to hold the walk: the guard moves to stack segments of its own.
+#[test]
+fn deepest_inputs_fit_even_a_small_stack() {
+    assert_eq!(check_deepest_inputs_on(128 * 1024), Some(deepest_inputs().len()));
 }

@@ -34,6 +34,15 @@ use super::policy::{CatalogAccess, Policy, RowFilter, TableName};
 /// How deep queries and expressions may nest. Keeps the walk (and printing a rewrite) far from the stack's end.
 pub(crate) const MAX_DEPTH: usize = 200;
 
+/// Stack the walk keeps free: at the first level and every [`STACK_CHECK_INTERVAL`] levels after it, it makes sure
+/// this much remains, or continues on a new segment of [`STACK_SEGMENT`] bytes (see [`stacker::maybe_grow`]). A
+/// level takes about 6 KiB in a debug build and 0.5 KiB in release, so the interval fits with a wide margin, and
+/// the walk cannot overflow whatever thread runs it (tokio workers have 2 MiB).
+const STACK_RED_ZONE: usize = 256 * 1024;
+const STACK_CHECK_INTERVAL: usize = 16;
+/// The size of a stack segment the guard allocates when the current stack runs low.
+pub(crate) const STACK_SEGMENT: usize = 2 * 1024 * 1024;
+
 /// Whether the walk checks user SQL or re-checks the guard's own rewrite.
 #[derive(Clone, Copy)]
 pub(crate) enum Mode<'a> {
@@ -121,12 +130,7 @@ struct Rel {
 }
 
 impl Rel {
-    fn derived(
-        alias: Option<&TableAlias>,
-        fallback: String,
-        columns: Option<Rc<Vec<String>>>,
-        walker: &Walker,
-    ) -> Rel {
+    fn derived(alias: Option<&TableAlias>, fallback: String, columns: Option<Rc<Vec<String>>>, walker: &Walker) -> Rel {
         let name = alias.map(|a| walker.fold(&a.name)).unwrap_or(fallback);
         let columns = match alias {
             Some(a) if !a.columns.is_empty() => Some(Rc::new(a.columns.iter().map(|c| walker.fold(&c.name)).collect())),
@@ -334,6 +338,22 @@ impl<'a> Walker<'a> {
         self.depth = self.depth.saturating_sub(1);
     }
 
+    /// Runs `f` one level deeper, on enough stack (see [`STACK_RED_ZONE`]).
+    fn deeper<T>(&mut self, f: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
+        self.descend()?;
+        let out = match self.depth % STACK_CHECK_INTERVAL {
+            1 => self.with_stack(f),
+            _ => f(self),
+        }?;
+        self.ascend();
+        Ok(out)
+    }
+
+    /// Runs `f` with at least [`STACK_RED_ZONE`] bytes of stack, on a new segment if the current one is short.
+    fn with_stack<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || f(self))
+    }
+
     // ----- queries
 
     /// Checks a top-level query.
@@ -346,7 +366,11 @@ impl<'a> Walker<'a> {
         if self.forbid_subqueries {
             return Err(refuse(ErrorCode::InvalidConfig, "subqueries are not allowed in a row filter"));
         }
-        self.descend()?;
+        self.deeper(|w| w.walk_query_parts(q))
+    }
+
+    /// [`Self::walk_query`], one level down.
+    fn walk_query_parts(&mut self, q: &Query) -> R<Outputs> {
         let Query {
             with,
             body,
@@ -392,7 +416,6 @@ impl<'a> Walker<'a> {
         }
         self.frames.truncate(frame_mark);
         self.ctes.truncate(cte_mark);
-        self.ascend();
         Ok(outputs)
     }
 
@@ -438,7 +461,11 @@ impl<'a> Walker<'a> {
 
     /// Walks a query body. With `keep_frame`, a SELECT's FROM scope stays pushed for the caller's ORDER BY.
     fn walk_body(&mut self, body: &SetExpr, keep_frame: bool) -> R<Outputs> {
-        self.descend()?;
+        self.deeper(|w| w.walk_body_parts(body, keep_frame))
+    }
+
+    /// [`Self::walk_body`], one level down.
+    fn walk_body_parts(&mut self, body: &SetExpr, keep_frame: bool) -> R<Outputs> {
         let outputs = match body {
             SetExpr::Select(select) => self.walk_select(select, keep_frame)?,
             SetExpr::Query(q) => self.walk_query(q)?,
@@ -467,7 +494,6 @@ impl<'a> Walker<'a> {
             SetExpr::Merge(_) => return Err(data_modifying("MERGE")),
             SetExpr::Table(t) => return Err(construct(format!("{t}"))),
         };
-        self.ascend();
         Ok(outputs)
     }
 
@@ -828,7 +854,10 @@ impl<'a> Walker<'a> {
                 self.push_rel(|w| Rel::derived(alias.as_ref(), String::new(), None, w));
                 Ok(())
             }
-            TableFactor::NestedJoin { table_with_joins, alias: None } => self.walk_table_with_joins(table_with_joins),
+            // Parenthesised joins nest without counting as depth (the parser bounds them): check the stack each time.
+            TableFactor::NestedJoin { table_with_joins, alias: None } => {
+                self.with_stack(|w| w.walk_table_with_joins(table_with_joins))
+            }
             other => Err(construct(format!("the FROM item {}", snippet(other)))),
         }
     }
@@ -1081,10 +1110,7 @@ impl<'a> Walker<'a> {
     }
 
     pub(crate) fn walk_expr(&mut self, e: &Expr) -> R {
-        self.descend()?;
-        self.walk_expr_inner(e)?;
-        self.ascend();
-        Ok(())
+        self.deeper(|w| w.walk_expr_inner(e))
     }
 
     fn walk_expr_inner(&mut self, e: &Expr) -> R {

@@ -15,52 +15,30 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub enum Reply {
     /// A JSON body with a status and extra headers.
-    Json {
-        status: u16,
-        body: Value,
-        headers: Vec<(&'static str, String)>,
-    },
+    Json { status: u16, body: Value, headers: Vec<(&'static str, String)> },
     /// A raw body (for malformed JSON, HTML, plain text) with extra headers.
-    Raw {
-        status: u16,
-        body: String,
-        headers: Vec<(&'static str, String)>,
-    },
+    Raw { status: u16, body: String, headers: Vec<(&'static str, String)> },
     /// Never answers (the server waits on a future that never completes).
     Hang,
 }
 
 impl Reply {
     pub fn ok(body: Value) -> Reply {
-        Reply::Json {
-            status: 200,
-            body,
-            headers: Vec::new(),
-        }
+        Reply::Json { status: 200, body, headers: Vec::new() }
     }
 
     pub fn status(status: u16, body: Value) -> Reply {
-        Reply::Json {
-            status,
-            body,
-            headers: Vec::new(),
-        }
+        Reply::Json { status, body, headers: Vec::new() }
     }
 
     pub fn raw(status: u16, body: &str) -> Reply {
-        Reply::Raw {
-            status,
-            body: body.to_string(),
-            headers: Vec::new(),
-        }
+        Reply::Raw { status, body: body.to_string(), headers: Vec::new() }
     }
 
     /// This reply with one more response header.
     pub fn with_header(mut self, name: &'static str, value: &str) -> Reply {
         match &mut self {
-            Reply::Json { headers, .. } | Reply::Raw { headers, .. } => {
-                headers.push((name, value.to_string()))
-            }
+            Reply::Json { headers, .. } | Reply::Raw { headers, .. } => headers.push((name, value.to_string())),
             Reply::Hang => {}
         }
         self
@@ -100,22 +78,12 @@ pub struct Scripted {
 
 impl Scripted {
     pub async fn start(replies: Vec<Reply>) -> Scripted {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local addr").port();
-        let script = Arc::new(Mutex::new(Script {
-            replies: replies.into(),
-            ..Script::default()
-        }));
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&script));
+        let script = Arc::new(Mutex::new(Script { replies: replies.into(), ..Script::default() }));
+        let app = axum::Router::new().fallback(handle).with_state(Arc::clone(&script));
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Scripted {
-            base: format!("http://127.0.0.1:{port}"),
-            script,
-        }
+        Scripted { base: format!("http://127.0.0.1:{port}"), script }
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -135,9 +103,7 @@ impl Scripted {
 }
 
 fn lock(script: &Mutex<Script>) -> MutexGuard<'_, Script> {
-    script
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    script.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn handle(
@@ -161,27 +127,14 @@ async fn handle(
         next
     };
     match reply {
-        Some(Reply::Json {
-            status,
-            body,
-            headers,
-        }) => respond(status, body.to_string(), "application/json", headers),
-        Some(Reply::Raw {
-            status,
-            body,
-            headers,
-        }) => respond(status, body, "text/plain", headers),
+        Some(Reply::Json { status, body, headers }) => respond(status, body.to_string(), "application/json", headers),
+        Some(Reply::Raw { status, body, headers }) => respond(status, body, "text/plain", headers),
         Some(Reply::Hang) => std::future::pending::<Response>().await,
         None => (StatusCode::INTERNAL_SERVER_ERROR, "script is empty").into_response(),
     }
 }
 
-fn respond(
-    status: u16,
-    body: String,
-    content_type: &str,
-    extra: Vec<(&'static str, String)>,
-) -> Response {
+fn respond(status: u16, body: String, content_type: &str, extra: Vec<(&'static str, String)>) -> Response {
     let status = StatusCode::from_u16(status).expect("valid scripted status");
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();

@@ -21,14 +21,24 @@ async fn answers_with_the_documented_json_shape() {
     let env = Env::with_openai(&llm.base_url);
     let db = env.path("shop.db");
     shop_db(&db);
-    let out = env.run(&["ask", "--db", db.to_str().unwrap_or_default(), "--format", "json", "Revenue by category?"]).await;
+    let out =
+        env.run(&["ask", "--db", db.to_str().unwrap_or_default(), "--format", "json", "Revenue by category?"]).await;
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     let v = out.json();
     let keys: Vec<&str> = v.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
     assert_eq!(
         keys,
         [
-            "question", "sql", "columns", "rows", "row_count", "truncated", "chart", "summary", "attempts", "usage",
+            "question",
+            "sql",
+            "columns",
+            "rows",
+            "row_count",
+            "truncated",
+            "chart",
+            "summary",
+            "attempts",
+            "usage",
             "elapsed_ms"
         ]
     );
@@ -72,7 +82,10 @@ async fn values_keep_their_types() {
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v = out.json();
-    assert_eq!(v["rows"], json!([[1, "노트북", 1200.5, "AP8Q", "Electronics"], [2, "Mouse", 25.0, null, "Electronics"]]));
+    assert_eq!(
+        v["rows"],
+        json!([[1, "노트북", 1200.5, "AP8Q", "Electronics"], [2, "Mouse", 25.0, null, "Electronics"]])
+    );
     assert_eq!(v["summary"], json!(null));
     assert_eq!(llm.requests().len(), 1, "--no-summary makes no summary call");
 }
@@ -170,7 +183,17 @@ async fn the_row_cap_truncates_without_changing_the_query() {
     let db = env.path("shop.db");
     shop_db(&db);
     let out = env
-        .run(&["ask", "--db", db.to_str().unwrap_or_default(), "--format", "json", "--no-summary", "--max-rows", "4", "ids"])
+        .run(&[
+            "ask",
+            "--db",
+            db.to_str().unwrap_or_default(),
+            "--format",
+            "json",
+            "--no-summary",
+            "--max-rows",
+            "4",
+            "ids",
+        ])
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v = out.json();
@@ -181,7 +204,17 @@ async fn the_row_cap_truncates_without_changing_the_query() {
     let llm = ScriptedLlm::start(vec![sql("SELECT id FROM orders ORDER BY id")]).await;
     let env2 = Env::with_openai(&llm.base_url);
     let out = env2
-        .run(&["ask", "--db", db.to_str().unwrap_or_default(), "--format", "json", "--no-summary", "--max-rows", "6", "ids"])
+        .run(&[
+            "ask",
+            "--db",
+            db.to_str().unwrap_or_default(),
+            "--format",
+            "json",
+            "--no-summary",
+            "--max-rows",
+            "6",
+            "ids",
+        ])
         .await;
     assert_eq!(out.json()["truncated"], false, "exactly max rows is not truncated");
 }
@@ -212,7 +245,11 @@ async fn csv_and_table_formats() {
     assert_eq!(out.stdout, "name,city\n김민준,서울\nAlice Park,Busan\n이서연,서울\nBob Lee,\n");
     let out = env.run(&["ask", "--db", dbs, "--format", "table", "--no-summary", "who"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("김*준") && out.stdout.contains("NULL") && out.stdout.contains("4 rows"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("김*준") && out.stdout.contains("NULL") && out.stdout.contains("4 rows"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("personal data masked: name (person_name)"), "{}", out.stdout);
 }
 
@@ -225,13 +262,37 @@ async fn charts_render_to_svg_and_png() {
     shop_db(&db);
     let dbs = db.to_str().unwrap_or_default();
     let svg = env.path("chart.svg");
-    let out = env.run(&["ask", "--db", dbs, "--no-summary", "--format", "json", "--chart", svg.to_str().unwrap_or_default(), "카테고리별 매출"]).await;
+    let out = env
+        .run(&[
+            "ask",
+            "--db",
+            dbs,
+            "--no-summary",
+            "--format",
+            "json",
+            "--chart",
+            svg.to_str().unwrap_or_default(),
+            "카테고리별 매출",
+        ])
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let text = std::fs::read_to_string(&svg).expect("svg written");
     assert!(text.starts_with("<svg") || text.starts_with("<?xml"), "{}", &text[..text.len().min(80)]);
     assert!(text.contains("Electronics"));
     let png = env.path("chart.png");
-    let out = env.run(&["ask", "--db", dbs, "--no-summary", "--format", "json", "--chart", png.to_str().unwrap_or_default(), "카테고리별 매출"]).await;
+    let out = env
+        .run(&[
+            "ask",
+            "--db",
+            dbs,
+            "--no-summary",
+            "--format",
+            "json",
+            "--chart",
+            png.to_str().unwrap_or_default(),
+            "카테고리별 매출",
+        ])
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(&file_bytes(&png)[..8], b"\x89PNG\r\n\x1a\n");
     // An unsupported extension is refused before any work.
@@ -343,7 +404,10 @@ async fn anthropic_and_openai_environment_fallback() {
     let out = env.run(&["ask", "--db", dbs, "--format", "json", "--no-summary", "how many customers"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["rows"], json!([[4]]));
-    assert_eq!(llm.requests()[0].headers.get("authorization").and_then(|h| h.to_str().ok()), Some("Bearer sk-env-SECRET"));
+    assert_eq!(
+        llm.requests()[0].headers.get("authorization").and_then(|h| h.to_str().ok()),
+        Some("Bearer sk-env-SECRET")
+    );
 }
 
 #[tokio::test]
@@ -370,7 +434,8 @@ async fn the_schema_cache_follows_schema_changes() {
 
 #[tokio::test]
 async fn personal_data_is_masked_in_results_and_prompts() {
-    let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT name AS who, email FROM people ORDER BY id"))).await;
+    let llm =
+        ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT name AS who, email FROM people ORDER BY id"))).await;
     let env = Env::with_openai(&llm.base_url);
     let db = env.path("people.db");
     rusqlite::Connection::open(&db)

@@ -13,10 +13,7 @@ struct Attack {
 }
 
 fn corpus(dialect: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../datagenie-core/tests/corpus")
-        .join(dialect)
-        .join("reject.sql")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../datagenie-core/tests/corpus").join(dialect).join("reject.sql")
 }
 
 /// Entries of a reject corpus file that are refused under the default policy (entries with a `-- policy:` line

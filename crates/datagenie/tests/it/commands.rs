@@ -80,7 +80,8 @@ async fn demo_answers_a_question_and_ask_defaults_to_the_demo_database() {
     let out = env.run(&["demo", "--format", "json", "연도별 주문 수"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v = out.json();
-    let years: Vec<String> = v["rows"].as_array().map(|r| r.iter().map(|r| r[0].to_string()).collect()).unwrap_or_default();
+    let years: Vec<String> =
+        v["rows"].as_array().map(|r| r.iter().map(|r| r[0].to_string()).collect()).unwrap_or_default();
     assert_eq!(years, ["\"2022\"", "\"2023\"", "\"2024\"", "\"2025\""]);
     assert_eq!(v["chart"]["mark"]["type"].as_str().or(v["chart"]["mark"].as_str()), Some("line"));
     // `ask` without --db uses the same demo database.
@@ -94,7 +95,8 @@ async fn demo_answers_a_question_and_ask_defaults_to_the_demo_database() {
 #[tokio::test]
 async fn sql_check_accepts_rewrites_and_refuses() {
     let env = Env::new();
-    let out = env.run(&["sql", "check", "--dialect", "sqlite", "SELECT name FROM t WHERE note = 'a; DROP TABLE t';"]).await;
+    let out =
+        env.run(&["sql", "check", "--dialect", "sqlite", "SELECT name FROM t WHERE note = 'a; DROP TABLE t';"]).await;
     assert_eq!((out.code, out.stdout.trim()), (0, "SELECT name FROM t WHERE note = 'a; DROP TABLE t'"));
 
     let out = env.run(&["sql", "check", "--dialect", "postgres", "--format", "json", "SELECT pg_sleep(10)"]).await;
@@ -105,7 +107,14 @@ async fn sql_check_accepts_rewrites_and_refuses() {
 
     let out = env
         .run(&[
-            "sql", "check", "--dialect", "mysql", "--allow-tables", "orders", "--format", "json",
+            "sql",
+            "check",
+            "--dialect",
+            "mysql",
+            "--allow-tables",
+            "orders",
+            "--format",
+            "json",
             "SELECT * FROM orders o JOIN mysql.user u ON 1 = 1",
         ])
         .await;
@@ -114,8 +123,16 @@ async fn sql_check_accepts_rewrites_and_refuses() {
     // Row-level security: every reference is filtered, the bound value quoted.
     let out = env
         .run(&[
-            "sql", "check", "--dialect", "sqlite", "--row-filter", "orders: customer_id = {user.customer_id}",
-            "--user", "customer_id=7", "--format", "json",
+            "sql",
+            "check",
+            "--dialect",
+            "sqlite",
+            "--row-filter",
+            "orders: customer_id = {user.customer_id}",
+            "--user",
+            "customer_id=7",
+            "--format",
+            "json",
             "SELECT count(*) FROM orders UNION ALL SELECT count(*) FROM (SELECT * FROM orders) x",
         ])
         .await;
