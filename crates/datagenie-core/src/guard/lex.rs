@@ -471,4 +471,43 @@ mod tests {
         assert_eq!(code("SELECT 'unterminated", Dialect::Sqlite), Some(ErrorCode::ParseError));
         assert_eq!(code("SELECT 1 /* open", Dialect::Postgres), Some(ErrorCode::ParseError));
     }
+
+    /// The ASCII fast path must map every location exactly as the char-by-char cursor does, including the ones
+    /// that are no position of the text (column 0, past a line's end, past the last line) and moving backwards.
+    #[test]
+    fn ascii_cursor_agrees_with_the_char_cursor() {
+        let texts = ["", "x", "SELECT 1", "SELECT 1\n", "a\n\nbc\n d", "\n\n", "ab\r\ncd"];
+        let grid: Vec<Location> =
+            (0..=5).flat_map(|line| (0..=10).map(move |column| Location { line, column })).collect();
+        for text in texts {
+            let bytes = text.as_bytes();
+            for &first in &grid {
+                for &second in &grid {
+                    let mut ascii = AsciiCursor { line: 1, line_start: 0, line_end: line_end(bytes, 0), byte: 0 };
+                    let mut chars = Cursor { line: 1, column: 1, byte: 0 };
+                    let a = (ascii.advance_to(bytes, first), ascii.advance_to(bytes, second));
+                    let c = (chars.advance_to(bytes, first), chars.advance_to(bytes, second));
+                    // After a `None` the cursor is abandoned, so only the answers up to it must agree.
+                    let a = if a.0.is_none() { (None, None) } else { a };
+                    let c = if c.0.is_none() { (None, None) } else { c };
+                    assert_eq!(a, c, "{text:?}: {first} then {second}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn offsets_cover_multi_byte_text_and_refuse_gaps() {
+        let sql = "SELECT '한국',\n  \"이름\" FROM t";
+        let tokens = Tokenizer::new(parser_dialect(Dialect::Sqlite), sql).tokenize_with_location().unwrap_or_default();
+        let offsets = byte_offsets(sql, &tokens).unwrap_or_default();
+        assert_eq!(offsets.len(), tokens.len() + 1);
+        assert_eq!(offsets.last(), Some(&sql.len()));
+        assert!(offsets.iter().all(|&o| sql.is_char_boundary(o)));
+        assert_eq!(&sql[offsets[2]..offsets[3]], "'한국'");
+        let mut gap = tokens.clone();
+        gap.remove(1);
+        assert_eq!(byte_offsets(sql, &gap), None);
+        assert_eq!(byte_offsets(&sql[..sql.len() - 1], &tokens), None);
+    }
 }

@@ -24,7 +24,13 @@
 //! levels of nesting; and whatever does not parse.
 //!
 //! Invariants: a [`GuardedSql`] holds either the exact approved input text or the guard's own re-checked rewrite;
-//! no input makes the guard panic; the guard performs no IO.
+//! no input makes the guard panic or overflow the stack of the thread that runs it (sqlparser's
+//! `recursive-protection` and the walk move deep recursion onto heap-allocated stack segments, and a check starts
+//! with stack to spare for dropping the deepest tree); the guard performs no IO.
+//!
+//! Cost: a check is one tokenization (the parser reuses the lexer's tokens), one parse, one walk that allocates
+//! little (names are compared in place, relations are tracked only when column checks need them); about 8% above
+//! sqlparser's own `parse_sql` on typical analytic queries (`cargo bench -p datagenie-core --bench guard`).
 //!
 //! Engine settings the guard relies on, which connectors pin: PostgreSQL `standard_conforming_strings = on` and a
 //! `search_path` that starts with `pg_catalog`; MySQL `sql_mode` without `ANSI_QUOTES`/`NO_BACKSLASH_ESCAPES` and a

@@ -253,7 +253,7 @@ impl<'a> Walker<'a> {
     }
 
     /// [`Self::fold`] without allocating when the identifier is already in folded form.
-    pub(crate) fn fold_cow<'i>(&self, ident: &'i Ident) -> Cow<'i, str> {
+    fn fold_cow<'i>(&self, ident: &'i Ident) -> Cow<'i, str> {
         match self.dialect {
             Dialect::Postgres if ident.quote_style.is_some() => Cow::Borrowed(ident.value.as_str()),
             Dialect::Postgres | Dialect::Sqlite => ascii_lowercase(&ident.value),
@@ -1508,7 +1508,7 @@ impl<'a> Walker<'a> {
 }
 
 /// `text.to_lowercase()`, borrowed when that changes nothing (ASCII text without upper-case letters).
-pub(crate) fn lowercase(text: &str) -> Cow<'_, str> {
+fn lowercase(text: &str) -> Cow<'_, str> {
     match text.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
         true => Cow::Borrowed(text),
         false => Cow::Owned(text.to_lowercase()),
@@ -1516,7 +1516,7 @@ pub(crate) fn lowercase(text: &str) -> Cow<'_, str> {
 }
 
 /// `text.to_ascii_lowercase()`, borrowed when that changes nothing.
-pub(crate) fn ascii_lowercase(text: &str) -> Cow<'_, str> {
+fn ascii_lowercase(text: &str) -> Cow<'_, str> {
     match text.bytes().any(|b| b.is_ascii_uppercase()) {
         true => Cow::Owned(text.to_ascii_lowercase()),
         false => Cow::Borrowed(text),
