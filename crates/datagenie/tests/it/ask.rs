@@ -261,40 +261,31 @@ async fn charts_render_to_svg_and_png() {
     let db = env.path("shop.db");
     shop_db(&db);
     let dbs = db.to_str().unwrap_or_default();
-    let svg = env.path("chart.svg");
-    let out = env
-        .run(&[
-            "ask",
-            "--db",
-            dbs,
-            "--no-summary",
-            "--format",
-            "json",
-            "--chart",
-            svg.to_str().unwrap_or_default(),
-            "카테고리별 매출",
-        ])
-        .await;
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let text = std::fs::read_to_string(&svg).expect("svg written");
-    assert!(text.starts_with("<svg") || text.starts_with("<?xml"), "{}", &text[..text.len().min(80)]);
-    assert!(text.contains("Electronics"));
-    let png = env.path("chart.png");
-    let out = env
-        .run(&[
-            "ask",
-            "--db",
-            dbs,
-            "--no-summary",
-            "--format",
-            "json",
-            "--chart",
-            png.to_str().unwrap_or_default(),
-            "카테고리별 매출",
-        ])
-        .await;
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(&file_bytes(&png)[..8], b"\x89PNG\r\n\x1a\n");
+    for file in ["chart.svg", "chart.png"] {
+        let path = env.path(file);
+        let out = env
+            .run(&[
+                "ask",
+                "--db",
+                dbs,
+                "--no-summary",
+                "--format",
+                "json",
+                "--chart",
+                path.to_str().unwrap_or_default(),
+                "카테고리별 매출",
+            ])
+            .await;
+        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+        let bytes = file_bytes(&path);
+        if file.ends_with(".svg") {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(text.starts_with("<svg") || text.starts_with("<?xml"), "{}", &text[..text.len().min(80)]);
+            assert!(text.contains("Electronics"));
+        } else {
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        }
+    }
     // An unsupported extension is refused before any work.
     let out = env.run(&["ask", "--db", dbs, "--format", "json", "--chart", "chart.gif", "q"]).await;
     assert_eq!(out.code, 2);
