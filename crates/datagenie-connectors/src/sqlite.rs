@@ -5,11 +5,12 @@
 //!    absolute path so it is never read as a `file:` URI;
 //! 2. `PRAGMA query_only = ON`; `SQLITE_DBCONFIG_DEFENSIVE` on, `TRUSTED_SCHEMA` off, attaching disabled
 //!    (`SQLITE_LIMIT_ATTACHED = 0`, no attach-create, no attach-write); extension loading is never enabled;
-//! 3. an authorizer that allows only reads, a read-only pragma allow-list and harmless functions — every write,
-//!    schema change, transaction, ATTACH/DETACH and other pragma is refused while the statement is prepared;
+//! 3. an authorizer that allows only reads, a read-only pragma allow-list and the guard's own function allow-list
+//!    ([`guard::is_allowed_function`]) — every write, schema change, transaction, ATTACH/DETACH, other pragma and
+//!    other function (also one called inside a view's definition) is refused while the statement is prepared;
 //! 4. user SQL must prepare to a statement SQLite itself reports as read-only (`sqlite3_stmt_readonly`).
 //!
-//! Bounded work: `SQLITE_LIMIT_LENGTH` caps any string or blob (so `randomblob(2e9)` fails at once),
+//! Bounded work: `SQLITE_LIMIT_LENGTH` caps any string or blob (so `printf('%.*c', 2e9, 'x')` fails at once),
 //! `SQLITE_LIMIT_SQL_LENGTH` caps statement text, a progress handler stops a statement at its deadline, a watchdog
 //! interrupts the engine if the handler cannot run, and a result holds at most `max_rows` rows and
 //! [`MAX_RESULT_BYTES`] of text and blobs.
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::ddl_comments::{DdlComments, ddl_comments};
+use datagenie_core::guard;
 use datagenie_core::schema::{Column, ForeignKey, Schema, Table, TableKind, TypeClass, hex};
 use datagenie_core::value::{ResultColumn, ResultSet, Value, format_float};
 use datagenie_core::{Dialect, Error, ErrorCode, GuardedSql};
@@ -72,8 +74,9 @@ const READ_ONLY_PRAGMAS: &[&str] = &[
     "index_info",
     "index_xinfo",
 ];
-/// Functions refused even though extension loading is off: they load code or touch files where they exist.
-const DENIED_FUNCTIONS: &[&str] = &["load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"];
+/// Functions SQLite calls for operators rather than for a call written in the query (`x LIKE y` is `like(y, x)`,
+/// `j -> '$.a'` is `->`(j, '$.a')). The guard sees the operators; the authorizer sees these names.
+const OPERATOR_FUNCTIONS: &[&str] = &["like", "glob", "match", "->", "->>"];
 
 /// A read-only connection to one SQLite database file. See the module documentation for the layers that keep it
 /// read-only and bounded.
@@ -347,10 +350,11 @@ fn denial_reason(action: &AuthAction<'_>) -> Option<String> {
     use AuthAction as A;
     match *action {
         A::Select | A::Read { .. } | A::Recursive => None,
-        A::Function { function_name } => DENIED_FUNCTIONS
-            .iter()
-            .any(|f| f.eq_ignore_ascii_case(function_name))
-            .then(|| format!("calling {function_name}()")),
+        // The guard's own allow-list, enforced again by the engine: a function the guard would refuse cannot run even
+        // if a statement reached the connection without the guard (or through a view's definition).
+        A::Function { function_name } => (!guard::is_allowed_function(Dialect::Sqlite, function_name)
+            && !OPERATOR_FUNCTIONS.iter().any(|f| f.eq_ignore_ascii_case(function_name)))
+        .then(|| format!("calling {function_name}()")),
         A::Pragma { pragma_name, .. } => (!READ_ONLY_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)))
             .then(|| format!("PRAGMA {pragma_name}")),
         A::Insert { table_name } => Some(format!("INSERT into {table_name}")),
@@ -1105,17 +1109,16 @@ mod tests {
         assert!(started.elapsed() < Duration::from_millis(900), "{:?}", started.elapsed());
     }
 
-    /// The guard refuses `randomblob`; the connection's own length limit stops it and its kin anyway.
+    /// Strings built by functions the guard allows still stop at the connection's length limit, at once.
     #[tokio::test]
-    async fn huge_blobs_fail_fast_instead_of_exhausting_memory() {
+    async fn huge_values_fail_fast_instead_of_exhausting_memory() {
         let (_dir, path, _) = fixture();
         let c = SqliteConnector::open(&path).expect("open");
         // 2e9 is above SQLite's own default limit; 5e8 would be allowed by default and allocate 500 MB.
         for sql in [
-            "SELECT randomblob(2000000000)",
-            "SELECT length(randomblob(500000000))",
-            "SELECT zeroblob(500000000)",
+            "SELECT length(printf('%.*c', 2000000000, 'x'))",
             "SELECT length(printf('%.*c', 500000000, 'x'))",
+            "SELECT length(replace(printf('%.*c', 100000000, 'x'), 'x', 'xx'))",
         ] {
             let started = Instant::now();
             let e = c.execute_raw(sql, &Limits::default()).await.expect_err(sql);
@@ -1123,9 +1126,63 @@ mod tests {
             assert!(e.message.contains("too big"), "{sql}: {}", e.message);
             assert!(started.elapsed() < Duration::from_secs(2), "{sql}: {:?}", started.elapsed());
         }
-        let rs =
-            c.execute_raw("SELECT length(randomblob(1000))", &Limits::default()).await.expect("small blobs are fine");
+        let rs = c.execute_raw("SELECT length(printf('%.*c', 1000, 'x'))", &Limits::default()).await.expect("small");
         assert_eq!(rs.rows, vec![vec![Value::Int(1000)]]);
+    }
+
+    /// The authorizer enforces the guard's function allow-list on its own: with the guard bypassed, a call to any
+    /// function the guard would refuse fails while the statement is prepared — also inside a view's definition,
+    /// which the guard never sees — and the allowed ones, including those SQLite calls for operators, still run.
+    #[tokio::test]
+    async fn functions_outside_the_allow_list_are_refused_by_the_connection() {
+        let (dir, path, _) = fixture();
+        {
+            let conn = Connection::open(&path).expect("writable");
+            conn.execute_batch("CREATE VIEW v_noise AS SELECT randomblob(8) AS r FROM t").expect("view");
+        }
+        let before = std::fs::read(&path).expect("read");
+        let c = SqliteConnector::open(&path).expect("open");
+        for (sql, function) in [
+            ("SELECT randomblob(2000000000)", "randomblob"),
+            ("SELECT zeroblob(500000000)", "zeroblob"),
+            ("SELECT load_extension('libevil')", "load_extension"),
+            ("SELECT x FROM t WHERE sqlite_compileoption_used('ENABLE_FTS5')", "sqlite_compileoption_used"),
+            ("SELECT (SELECT last_insert_rowid()) + changes()", "last_insert_rowid"),
+            ("SELECT * FROM v_noise", "randomblob"),
+            ("WITH c AS (SELECT fts3_tokenizer('simple') AS p) SELECT * FROM c", "fts3_tokenizer"),
+        ] {
+            let started = Instant::now();
+            let e = c.execute_raw(sql, &Limits::default()).await.expect_err(sql);
+            assert!(
+                !datagenie_core::guard::is_allowed_function(Dialect::Sqlite, function),
+                "{function} is on the allow-list"
+            );
+            assert_eq!(e.code, ErrorCode::ReadOnlyViolation, "{sql}: {e:?}");
+            assert!(e.message.contains(&format!("calling {function}()")), "{sql}: {}", e.message);
+            assert!(started.elapsed() < Duration::from_secs(2), "{sql}: {:?}", started.elapsed());
+        }
+        let rs = c
+            .execute_raw(
+                "SELECT lower('A'), 'ab' LIKE 'A%', 'ab' GLOB 'a*', json('{\"k\":1}') ->> '$.k', \
+                 coalesce(NULL, 2), count(*) OVER () FROM t",
+                &Limits::default(),
+            )
+            .await
+            .expect("allowed functions and operators");
+        assert_eq!(
+            rs.rows,
+            vec![vec![
+                Value::Text("a".into()),
+                Value::Int(1),
+                Value::Int(1),
+                Value::Int(1),
+                Value::Int(2),
+                Value::Int(1)
+            ]]
+        );
+        drop(c);
+        assert_eq!(std::fs::read(&path).expect("read"), before, "the file changed");
+        drop(dir);
     }
 
     /// Past the deadline, introspection stops counting and sampling but keeps what it has.

@@ -22,6 +22,10 @@ use datagenie_core::Dialect;
 use datagenie_core::guard::{self, Policy};
 use sqlparser::parser::Parser;
 
+/// The allocator the `datagenie` binary uses, so the bench measures what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const QUERIES: &[&str] = &[
     "SELECT count(*) FROM orders WHERE total > 100",
     "SELECT c.name, sum(o.total) AS revenue FROM customers c JOIN orders o ON o.customer_id = c.id \

@@ -106,6 +106,15 @@ error_codes! {
     LlmBadResponse => ("llm_bad_response", Llm, 502),
     /// The LLM's reply contained no SQL.
     LlmNoSql => ("llm_no_sql", Llm, 422),
+    /// The built-in engine (no LLM) is not confident enough to answer; it abstains rather than guess.
+    NotUnderstood => ("not_understood", Llm, 422),
+
+    InvalidTemplate => ("invalid_template", InvalidRequest, 400),
+    TemplateNotFound => ("template_not_found", InvalidRequest, 404),
+    /// `datagenie eval --min-accuracy`: the measured accuracy is below the gate.
+    AccuracyBelowThreshold => ("accuracy_below_threshold", Refused, 422),
+    /// DataGenie's own system database (templates, usage) could not be opened or written.
+    SystemDatabase => ("system_database", Internal, 500),
 
     // --- output
     /// Writing an output file (chart, report) failed.
