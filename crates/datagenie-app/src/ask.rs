@@ -1,11 +1,17 @@
 //! The ask pipeline — the one path from a question to an answer, shared by the CLI, the HTTP API and MCP:
-//! schema (cached) → schema linking and prompt → LLM → SQL extraction → guard → execution (with repair attempts) →
-//! chart → analysis. Every LLM call is metered; every attempt is reported.
+//! schema (cached) → SQL from the first source that has it → guard → execution → chart → analysis.
+//!
+//! The sources, in order: a verified query template of this database (a person's SQL, no LLM call); the built-in
+//! engine when no LLM is configured, or first when `builtin_first` is set and it is confident (no LLM call); the LLM
+//! (schema linking and prompt → LLM → SQL extraction, with repair attempts). Whatever the source, its SQL passes the
+//! guard before it runs. Every LLM call is metered; every attempt is reported.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datagenie_core::analysis;
+use datagenie_core::builtin::{Engine, Outcome};
 use datagenie_core::chart;
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::extract::extract_sql;
@@ -15,11 +21,12 @@ use datagenie_core::llm::{LlmProvider, PriceTable, TokenUsage};
 use datagenie_core::prompt::{SqlPromptInput, repair_messages, sql_request};
 use datagenie_core::schema::Schema;
 use datagenie_core::value::{ResultColumn, ResultSet, Value};
-use datagenie_core::{Error, ErrorCode, Question};
+use datagenie_core::{Error, ErrorCode, ErrorKind, Question};
 use serde::Serialize;
 
 use crate::privacy::{MaskedColumn, Privacy};
 use crate::schema_cache::{SchemaCache, SchemaSource};
+use crate::templates::{TemplateMatch, TemplateStore};
 
 /// Everything one question needs, built once per process (or per request in the server) from configuration.
 pub struct AskContext {
@@ -32,7 +39,25 @@ pub struct AskContext {
     pub privacy: Privacy,
     /// The last schema as prompts see it (personal samples masked), reused while the schema is unchanged.
     pub prompt_schema: PromptSchemaMemo,
+    /// Verified query templates of this database, tried before anything else. `None`: no system database.
+    pub templates: Option<Templates>,
+    /// With an LLM configured, try the built-in engine first and take its answer when it is confident (instant and
+    /// free). Without an LLM the engine is always used.
+    pub builtin_first: bool,
+    /// The built-in engine for the current schema (built with the database's cell values on first use).
+    pub engine: EngineMemo,
 }
+
+/// Where a database's templates live: the store and the key they are filed under (`templates::connection_key`).
+#[derive(Clone)]
+pub struct Templates {
+    pub store: Arc<TemplateStore>,
+    pub connection: String,
+}
+
+/// A one-entry memo: (the schema's structure hash, the engine built for it).
+#[derive(Default)]
+pub struct EngineMemo(tokio::sync::Mutex<Option<(String, Arc<Engine>)>>);
 
 /// A one-entry memo: (the schema, its prompt form). Classifying every column's samples is the costliest step of
 /// building a prompt, and its input rarely changes between questions.
@@ -126,10 +151,38 @@ pub enum SummarySource {
     Facts,
 }
 
+/// Who wrote the SQL of an answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AnswerSource {
+    /// The configured LLM.
+    Llm { model: String },
+    /// A verified query template: a person's SQL, with the question's values bound into its slots.
+    Template { id: String, name: String, values: BTreeMap<String, serde_json::Value>, uses: u64 },
+    /// The built-in engine, with how sure it was and what it understood.
+    Builtin { confidence: f32, interpretation: String },
+}
+
+impl AnswerSource {
+    /// One line for people: where the answer came from.
+    pub fn describe(&self) -> String {
+        match self {
+            AnswerSource::Llm { model } => format!("written by the LLM, {model}"),
+            AnswerSource::Template { name, uses, .. } => {
+                format!("from the verified template \"{name}\", used {uses} times; no LLM call")
+            }
+            AnswerSource::Builtin { confidence, interpretation } => {
+                format!("from the built-in engine, confidence {confidence:.2}; no LLM call — understood as: {interpretation}")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub question: String,
     pub sql: String,
+    pub source: AnswerSource,
     pub columns: Vec<ResultColumn>,
     pub rows: Vec<Vec<Value>>,
     pub truncated: bool,
@@ -194,20 +247,86 @@ impl AskContext {
     pub async fn ask(&self, question: &Question, options: &AskOptions) -> Result<Answer, AskFailure> {
         let started = Instant::now();
         let mut timings = Timings::default();
-        let Some(llm) = self.llm.as_deref() else {
-            return Err(Error::new(
-                ErrorCode::LlmNotConfigured,
-                "no LLM is configured: set DATAGENIE_LLM__PROVIDER (openai or anthropic), DATAGENIE_LLM__BASE_URL, \
-                 DATAGENIE_LLM__MODEL and, for hosted APIs, DATAGENIE_LLM__API_KEY (see `datagenie config default`)",
-            )
-            .into());
-        };
 
         let t = Instant::now();
         let (schema, schema_source) = self.schema().await?;
         timings.schema = t.elapsed();
         timings.schema_introspected = schema_source == SchemaSource::Introspected;
+        let mut attempts: Vec<Attempt> = Vec::new();
 
+        // 1. A verified template: a person's SQL, answered without generating anything.
+        if let Some((templates, found)) = self.find_template(&schema, question) {
+            let run = self.run_sql(&found.sql, &schema, options, &mut timings).await;
+            attempts.push(Attempt::of(&found.sql, &run));
+            let run = run.map_err(|e| AskFailure {
+                error: e.context(format!("the verified template \"{}\"", found.template.name)),
+                attempts: attempts.clone(),
+                usage: Usage::default(),
+            })?;
+            // Counted when it answered; a failure to count never fails the answer.
+            let uses = if run.result.is_some() {
+                templates.store.record_use(&found.template.id).unwrap_or_else(|e| {
+                    tracing::warn!(code = %e.code, "could not count a template's use");
+                    found.template.usage_count
+                })
+            } else {
+                found.template.usage_count
+            };
+            let values = found
+                .values
+                .iter()
+                .map(|b| (b.name.clone(), serde_json::to_value(&b.value).unwrap_or(serde_json::Value::Null)))
+                .collect();
+            let source = AnswerSource::Template {
+                id: found.template.id.clone(),
+                name: found.template.name.clone(),
+                values,
+                uses,
+            };
+            let produced = Produced { run, source, attempts, usage: Usage::default(), tables_in_prompt: Vec::new() };
+            return Ok(self.finish(question, &schema, schema_source, produced, None, options, timings, started).await);
+        }
+
+        // 2. The built-in engine: always without an LLM; first, when asked to, with one.
+        if self.llm.is_none() || self.builtin_first {
+            let t = Instant::now();
+            let engine = self.engine_for(&schema).await;
+            timings.database += t.elapsed();
+            match engine.answer(question, &options.today) {
+                Outcome::Answer(answer) => {
+                    let run = self.run_sql(&answer.sql, &schema, options, &mut timings).await;
+                    attempts.push(Attempt::of(&answer.sql, &run));
+                    match run {
+                        Ok(run) => {
+                            let source = AnswerSource::Builtin {
+                                confidence: answer.confidence,
+                                interpretation: answer.interpretation,
+                            };
+                            let produced =
+                                Produced { run, source, attempts, usage: Usage::default(), tables_in_prompt: Vec::new() };
+                            return Ok(self
+                                .finish(question, &schema, schema_source, produced, None, options, timings, started)
+                                .await);
+                        }
+                        Err(error) if self.llm.is_none() => {
+                            return Err(AskFailure { error, attempts, usage: Usage::default() });
+                        }
+                        // The LLM gets its turn; the failed attempt stays on the record.
+                        Err(_) => {}
+                    }
+                }
+                Outcome::Abstain(abstention) if self.llm.is_none() => {
+                    let error = Error::new(ErrorCode::NotUnderstood, abstention.reason);
+                    return Err(AskFailure { error, attempts, usage: Usage::default() });
+                }
+                Outcome::Abstain(_) => {}
+            }
+        }
+
+        // 3. The LLM.
+        let Some(llm) = self.llm.as_deref() else {
+            return Err(Error::new(ErrorCode::LlmNotConfigured, "no LLM is configured").into());
+        };
         // The LLM sees personal columns' sample values masked; classification uses the real ones.
         let prompt_schema = if self.privacy.mask {
             self.prompt_schema.get_or_build(&schema, &self.privacy)
@@ -227,12 +346,11 @@ impl AskContext {
         request.max_tokens = options.max_tokens;
         let mut meter =
             Meter { prices: &self.prices, configured_model: llm.model(), tokens: TokenUsage::default(), cost_usd: 0.0 };
-        let mut attempts: Vec<Attempt> = Vec::new();
         let fail =
             |error: Error, attempts: Vec<Attempt>, meter: &Meter| AskFailure { error, attempts, usage: meter.usage() };
 
         let max_attempts = options.max_attempts.max(1);
-        let mut outcome: Option<(String, Vec<TableRef>, Option<ResultSet>)> = None;
+        let mut outcome: Option<(Run, String)> = None;
         let mut last_error: Option<Error> = None;
         for n in 1..=max_attempts {
             let t = Instant::now();
@@ -252,32 +370,15 @@ impl AskContext {
                 last_error = Some(e);
                 continue;
             };
-            let (guarded, tables) = match guard::check_report(&sql, schema.dialect, &self.policy) {
-                Ok(report) => (report.sql, report.tables),
-                Err(e) => {
-                    tracing::debug!(attempt = n, code = %e.code, "guard refused the SQL");
-                    attempts.push(Attempt { sql: Some(sql.clone()), error: Some((&e).into()) });
-                    repair_messages(&mut request, &reply.text, Some(&sql), &e);
-                    last_error = Some(e);
-                    continue;
-                }
-            };
-            if options.dry_run {
-                attempts.push(Attempt { sql: Some(guarded.as_str().to_string()), error: None });
-                outcome = Some((guarded.as_str().to_string(), tables, None));
-                break;
-            }
-            let t = Instant::now();
-            let executed = self.connector.execute(&guarded, &options.limits).await;
-            timings.database += t.elapsed();
-            match executed {
-                Ok(result) => {
-                    attempts.push(Attempt { sql: Some(guarded.as_str().to_string()), error: None });
-                    outcome = Some((guarded.as_str().to_string(), tables, Some(result)));
+            let run = self.run_sql(&sql, &schema, options, &mut timings).await;
+            attempts.push(Attempt::of(&sql, &run));
+            match run {
+                Ok(run) => {
+                    outcome = Some((run, reply.model.clone()));
                     break;
                 }
                 Err(e) => {
-                    attempts.push(Attempt { sql: Some(guarded.as_str().to_string()), error: Some((&e).into()) });
+                    tracing::debug!(attempt = n, code = %e.code, "the LLM's SQL failed");
                     if !repairable(e.code) {
                         return Err(fail(e, attempts, &meter));
                     }
@@ -287,7 +388,7 @@ impl AskContext {
             }
         }
 
-        let Some((sql, tables, result)) = outcome else {
+        let Some((run, model)) = outcome else {
             let e = last_error.unwrap_or_else(|| Error::new(ErrorCode::Internal, "no attempt was made"));
             let e = Error::new(
                 e.code,
@@ -295,26 +396,104 @@ impl AskContext {
             );
             return Err(fail(e, attempts, &meter));
         };
+        let source = AnswerSource::Llm { model: if model.is_empty() { llm.model().to_string() } else { model } };
+        let produced = Produced { run, source, attempts, usage: meter.usage(), tables_in_prompt: prompt.tables };
+        Ok(self.finish(question, &schema, schema_source, produced, Some((llm, &mut meter)), options, timings, started).await)
+    }
 
-        let executed = result.is_some();
-        let mut result = result.unwrap_or_default();
+    /// The verified template that answers `question` on this database, if any. The system database failing is
+    /// logged and skipped: the other sources can still answer.
+    fn find_template(&self, schema: &Schema, question: &Question) -> Option<(&Templates, TemplateMatch)> {
+        let templates = self.templates.as_ref()?;
+        match templates.store.find_match(&templates.connection, schema.dialect, question) {
+            Ok(found) => found.map(|m| (templates, m)),
+            Err(e) => {
+                tracing::warn!(code = %e.code, error = %e.message, "templates unavailable");
+                None
+            }
+        }
+    }
+
+    /// The built-in engine for `schema`, built on first use with the database's cell values (read through the
+    /// guard) and kept while the schema's structure is unchanged.
+    async fn engine_for(&self, schema: &Schema) -> Arc<Engine> {
+        let hash = schema.structure_hash();
+        let mut memo = self.engine.0.lock().await;
+        if let Some((built_for, engine)) = memo.as_ref()
+            && *built_for == hash
+        {
+            return engine.clone();
+        }
+        let values = crate::builtin::load_values(self.connector.as_ref(), schema, &self.policy).await;
+        let engine = Arc::new(Engine::new(schema, values));
+        *memo = Some((hash, engine.clone()));
+        engine
+    }
+
+    /// Guards `sql` and runs it (or, in a dry run, only guards it). The only way SQL from any source reaches the
+    /// database.
+    async fn run_sql(
+        &self,
+        sql: &str,
+        schema: &Schema,
+        options: &AskOptions,
+        timings: &mut Timings,
+    ) -> Result<Run, Error> {
+        let report = guard::check_report(sql, schema.dialect, &self.policy)?;
+        let text = report.sql.as_str().to_string();
+        if options.dry_run {
+            return Ok(Run { sql: text, tables: report.tables, result: None });
+        }
+        let t = Instant::now();
+        let executed = self.connector.execute(&report.sql, &options.limits).await;
+        timings.database += t.elapsed();
+        Ok(Run { sql: text, tables: report.tables, result: Some(executed?) })
+    }
+
+    /// Masking, chart and analysis, the same for every source. The analysis is the LLM's only when the LLM wrote
+    /// the SQL; templates and the engine never call it, so their analysis is written from computed facts.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        question: &Question,
+        schema: &Schema,
+        schema_source: SchemaSource,
+        produced: Produced,
+        llm: Option<(&dyn LlmProvider, &mut Meter<'_>)>,
+        options: &AskOptions,
+        mut timings: Timings,
+        started: Instant,
+    ) -> Answer {
+        let Produced { run, source, attempts, mut usage, tables_in_prompt } = produced;
+        let executed = run.result.is_some();
+        let mut result = run.result.unwrap_or_default();
         // Masked before anything else sees the rows: the chart, the analysis prompt and the output.
-        let masked = self.privacy.mask_result(&schema, &tables, &mut result);
+        let masked = self.privacy.mask_result(schema, &run.tables, &mut result);
         let chart = if executed { chart::choose_chart(question.as_str(), &result) } else { None };
 
         let (summary, summary_source) = if executed && options.summary && !result.rows.is_empty() {
-            let t = Instant::now();
-            let s = summarize(llm, question.as_str(), &sql, &result, options, &mut meter).await;
-            timings.llm += t.elapsed();
-            (Some(s.0), Some(s.1))
+            match llm {
+                Some((llm, meter)) => {
+                    let t = Instant::now();
+                    let s = summarize(llm, question.as_str(), &run.sql, &result, options, meter).await;
+                    timings.llm += t.elapsed();
+                    usage = meter.usage();
+                    (Some(s.0), Some(s.1))
+                }
+                None => {
+                    let facts = analysis::facts(&result).with_context(question.as_str(), &run.sql);
+                    (Some(analysis::fallback_summary(question.as_str(), &facts)), Some(SummarySource::Facts))
+                }
+            }
         } else {
             (None, None)
         };
 
         timings.total = started.elapsed();
-        Ok(Answer {
+        Answer {
             question: question.as_str().to_string(),
-            sql,
+            sql: run.sql,
+            source,
             columns: result.columns,
             rows: result.rows,
             truncated: result.truncated,
@@ -323,19 +502,46 @@ impl AskContext {
             summary,
             summary_source,
             attempts,
-            usage: meter.usage(),
+            usage,
             timings,
-            tables_in_prompt: prompt.tables,
+            tables_in_prompt,
             schema_source,
             masked,
-        })
+        }
     }
 }
 
-/// Errors the LLM can fix by writing different SQL. Time limits, lost connections and write refusals are final:
-/// repeating them would only multiply the wait or the risk.
+/// SQL that passed the guard, what it reads, and its rows (`None` in a dry run).
+struct Run {
+    sql: String,
+    tables: Vec<TableRef>,
+    result: Option<ResultSet>,
+}
+
+/// What a source produced, on its way to becoming an [`Answer`].
+struct Produced {
+    run: Run,
+    source: AnswerSource,
+    attempts: Vec<Attempt>,
+    usage: Usage,
+    tables_in_prompt: Vec<String>,
+}
+
+impl Attempt {
+    /// The record of one run: the SQL as executed when it passed the guard, as given when it did not.
+    fn of(sql: &str, run: &Result<Run, Error>) -> Attempt {
+        match run {
+            Ok(run) => Attempt { sql: Some(run.sql.clone()), error: None },
+            Err(e) => Attempt { sql: Some(sql.to_string()), error: Some(e.into()) },
+        }
+    }
+}
+
+/// Errors the LLM can fix by writing different SQL: the guard's refusals and the database's query errors. Time
+/// limits, lost connections, configuration errors and the connection's own write refusals are final: repeating them
+/// would only multiply the wait or the risk.
 fn repairable(code: ErrorCode) -> bool {
-    matches!(code, ErrorCode::QueryFailed)
+    code == ErrorCode::QueryFailed || (code.kind() == ErrorKind::Refused && code != ErrorCode::ReadOnlyViolation)
 }
 
 fn plural(n: u32) -> &'static str {
@@ -399,6 +605,7 @@ fn plausible_summary(text: &str) -> bool {
 pub struct AnswerJson<'a> {
     pub question: &'a str,
     pub sql: &'a str,
+    pub source: &'a AnswerSource,
     pub columns: Vec<&'a str>,
     pub rows: &'a [Vec<Value>],
     pub row_count: usize,
@@ -415,6 +622,7 @@ impl Answer {
         AnswerJson {
             question: &self.question,
             sql: &self.sql,
+            source: &self.source,
             columns: self.columns.iter().map(|c| c.name.as_str()).collect(),
             rows: &self.rows,
             row_count: self.rows.len(),

@@ -85,6 +85,9 @@ fn context(connector: Arc<dyn Connector>, llm: Arc<FixedReply>, cache_dir: &Path
         policy: Policy::default(),
         privacy: Privacy { mask, policy: Default::default() },
         prompt_schema: Default::default(),
+        templates: None,
+        builtin_first: false,
+        engine: Default::default(),
     }
 }
 

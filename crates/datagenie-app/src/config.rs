@@ -99,6 +99,8 @@ pub struct AskConfig {
     pub summary: bool,
     /// Re-introspect a cached schema older than this even when its structure is unchanged (fresh counts, samples).
     pub schema_max_age_secs: u64,
+    /// With an LLM configured: try the built-in engine first and use its answer when it is confident.
+    pub builtin_first: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -135,6 +137,7 @@ impl Default for AskConfig {
             schema_budget_tokens: 6000,
             summary: true,
             schema_max_age_secs: 86_400,
+            builtin_first: false,
         }
     }
 }

@@ -19,8 +19,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use datagenie_core::Dialect;
 use datagenie_core::error::{Error, ErrorCode, Result};
 use rusqlite::{Connection, OpenFlags, params};
+
+use crate::templates::{NewTemplate, TemplateStore};
 use time::macros::date;
 use time::{Date, Month, Weekday};
 
@@ -41,6 +44,75 @@ pub const EXAMPLE_QUESTIONS: &[&str] = &[
     "반품률이 가장 높은 카테고리 5개는?",
     "Which regions had the most orders in November 2025?",
 ];
+
+/// Verified query templates installed with the demo database: they answer their questions (in either language, with
+/// any year or count) from a person's SQL, without an LLM. Revenue follows the schema's own definition: delivered and
+/// shipped orders, line amounts after discounts.
+pub const DEMO_TEMPLATES: &[DemoTemplate] = &[
+    DemoTemplate {
+        name: "monthly revenue",
+        description: "Revenue per month of one year (delivered and shipped orders)",
+        questions: &["monthly revenue in {year:year}", "{year:year}년 월별 매출", "{year:year}년 월별 매출 추이"],
+        sql: "SELECT strftime('%Y-%m', order_date) AS month, SUM(total_amount) AS revenue \
+              FROM orders \
+              WHERE status IN ('delivered', 'shipped') AND CAST(strftime('%Y', order_date) AS INTEGER) = {year} \
+              GROUP BY month ORDER BY month",
+    },
+    DemoTemplate {
+        name: "top products by revenue",
+        description: "The best-selling products of one year by revenue after discounts",
+        questions: &["top {n:int} products by revenue in {year:year}", "{year:year}년 매출 상위 {n:int}개 상품"],
+        sql: "SELECT p.name_en AS product, p.name_ko AS product_ko, \
+              SUM(oi.quantity * oi.unit_price - oi.discount) AS revenue \
+              FROM order_items oi JOIN orders o ON o.order_id = oi.order_id \
+              JOIN products p ON p.product_id = oi.product_id \
+              WHERE o.status IN ('delivered', 'shipped') AND CAST(strftime('%Y', o.order_date) AS INTEGER) = {year} \
+              GROUP BY p.product_id ORDER BY revenue DESC LIMIT {n}",
+    },
+];
+
+/// One of [`DEMO_TEMPLATES`].
+#[derive(Debug, Clone, Copy)]
+pub struct DemoTemplate {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub questions: &'static [&'static str],
+    pub sql: &'static str,
+}
+
+/// Questions `datagenie demo` answers with no LLM configured: two from the demo's verified templates, the others
+/// by the built-in engine — Korean and English both.
+pub const OFFLINE_QUESTIONS: &[&str] = &[
+    "2024년 월별 매출",
+    "Top 5 products by revenue in 2025",
+    "채널별 주문 수",
+    "How many customers are in each segment?",
+];
+
+/// Files the demo templates under `connection` in `store`, verified, unless a template of that name is there already
+/// (a person may have edited it). Returns how many were added.
+pub fn install_demo_templates(store: &TemplateStore, connection: &str) -> Result<usize, Error> {
+    let existing = store.list(Some(connection))?;
+    let mut added = 0;
+    for t in DEMO_TEMPLATES {
+        if existing.iter().any(|e| e.name == t.name) {
+            continue;
+        }
+        store.add(NewTemplate {
+            name: t.name.to_string(),
+            description: Some(t.description.to_string()),
+            questions: t.questions.iter().map(|q| q.to_string()).collect(),
+            sql: t.sql.to_string(),
+            category: Some("demo".to_string()),
+            public: true,
+            verified: true,
+            connection: connection.to_string(),
+            dialect: Dialect::Sqlite,
+        })?;
+        added += 1;
+    }
+    Ok(added)
+}
 
 /// What a build produced.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,11 +3,14 @@
 
 pub mod ask;
 pub mod bench;
+pub mod builtin;
 pub mod config;
 pub mod demo;
+pub mod eval;
 pub mod privacy;
 pub mod providers;
 pub mod schema_cache;
 pub mod session;
+pub mod templates;
 
 pub use session::{Session, today};

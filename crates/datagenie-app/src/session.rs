@@ -8,10 +8,11 @@ use datagenie_core::connector::Connector;
 use datagenie_core::guard::Policy;
 use datagenie_core::{Error, ErrorCode};
 
-use crate::ask::AskContext;
+use crate::ask::{AskContext, Templates};
 use crate::config::Config;
 use crate::privacy::Privacy;
 use crate::schema_cache::SchemaCache;
+use crate::templates::{TemplateStore, connection_key, system_database_path};
 use crate::{demo, providers};
 
 /// File name of the demo database inside the data directory.
@@ -41,6 +42,7 @@ impl Session {
         let cache = SchemaCache::new(config.cache_dir()?, Duration::from_secs(config.ask.schema_max_age_secs));
         let llm = providers::build(config)?;
         let database = connector.describe();
+        let templates = open_templates(config, &database);
         Ok(Session {
             context: AskContext {
                 connector,
@@ -50,9 +52,27 @@ impl Session {
                 policy: Policy::default(),
                 privacy: Privacy::from_config(config.pii.mask, &config.pii.columns)?,
                 prompt_schema: Default::default(),
+                templates,
+                builtin_first: config.ask.builtin_first,
+                engine: Default::default(),
             },
             database,
         })
+    }
+}
+
+/// The system database's templates for this database. Templates are an addition: when the system database cannot
+/// be opened the question is still answered, without them (and the reason is logged).
+fn open_templates(config: &Config, database: &str) -> Option<Templates> {
+    let opened = system_database_path(config)
+        .and_then(|path| TemplateStore::open(&path))
+        .and_then(|store| Ok((store, connection_key(database)?)));
+    match opened {
+        Ok((store, connection)) => Some(Templates { store: Arc::new(store), connection }),
+        Err(e) => {
+            tracing::warn!(code = %e.code, error = %e.message, "answering without templates");
+            None
+        }
     }
 }
 

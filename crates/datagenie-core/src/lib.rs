@@ -3,6 +3,7 @@
 //! wire format beyond the Vega-Lite chart spec it produces.
 
 pub mod analysis;
+pub mod builtin;
 pub mod chart;
 pub mod connector;
 pub mod ddl_comments;
@@ -17,6 +18,7 @@ pub mod prompt;
 pub mod question;
 pub mod schema;
 pub mod secret;
+pub mod template;
 pub mod value;
 
 pub use dialect::Dialect;

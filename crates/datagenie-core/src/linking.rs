@@ -61,14 +61,14 @@ const STOPWORDS: &[&str] = &[
 ];
 
 /// Korean particles and suffixes stripped from the end of a Hangul word, longest first.
-const PARTICLES: &[&str] = &[
+pub const PARTICLES: &[&str] = &[
     "에서", "으로", "까지", "부터", "은", "는", "이", "가", "을", "를", "의", "에", "로", "별", "과", "와", "들", "도",
     "만",
 ];
 
 /// Korean analytic terms and the English schema words they usually stand for. Terms of two or more syllables match
 /// inside a word ("월별매출" holds 매출); one-syllable terms match only a whole word after particle stripping.
-const GLOSSARY: &[(&str, &[&str])] = &[
+pub const GLOSSARY: &[(&str, &[&str])] = &[
     ("매출", &["revenue", "sales", "amount"]),
     ("판매", &["sales", "sold"]),
     ("수익", &["revenue", "profit", "income"]),

@@ -1,7 +1,9 @@
 //! The `datagenie` command line. It parses arguments, loads configuration, calls the service layer
 //! (`datagenie-app`) and prints. Exit status: 0 answered, 1 refused (guard or permission), 2 any other error.
 
+mod eval_cmd;
 mod output;
+mod template_cmd;
 
 /// mimalloc: the guard and the pipeline allocate many small short-lived objects (parser tokens and AST nodes);
 /// measured 10–15 % more guard checks per second than glibc's allocator (`cargo bench -p datagenie-core --bench guard`).
@@ -51,6 +53,12 @@ enum Command {
     /// Benchmarks and fidelity checks (the LLM is replaced by one that answers instantly).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Verified query templates: questions answered from a person's SQL, without the LLM.
+    #[command(subcommand)]
+    Template(template_cmd::TemplateCommand),
+    /// Execution accuracy over a question set in Spider's format ([{db_id, question, query}]); a regression gate
+    /// with --min-accuracy.
+    Eval(eval_cmd::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -224,6 +232,8 @@ async fn run(cli: Cli) -> u8 {
         Command::Ask(args) => ask(cli.config, args, format).await,
         Command::Demo(args) => run_demo(cli.config, args, format).await,
         Command::Bench(cmd) => bench(cmd).await,
+        Command::Template(cmd) => template_cmd::run(cli.config, cmd),
+        Command::Eval(args) => eval_cmd::run(cli.config, args).await,
         Command::Sql(SqlCommand::Check(args)) => sql_check(args),
     };
     match result {
@@ -338,16 +348,20 @@ async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) 
     if args.answer.unmask {
         session.context.privacy.mask = false;
     }
-    if session.context.llm.is_none() {
-        let (schema, _) = session.context.schema().await?;
-        let mut out = std::io::stdout().lock();
-        output::demo_without_llm(&mut out, &session.database, &schema)
-            .map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
-        return Ok(0);
+    // The demo's verified templates answer their questions with or without an LLM.
+    if let Some(templates) = &session.context.templates {
+        demo::install_demo_templates(&templates.store, &templates.connection)?;
     }
+    let offline = session.context.llm.is_none();
+    if offline && question.is_none() && format == Format::Table {
+        let (schema, _) = session.context.schema().await?;
+        output::demo_intro_offline(&mut std::io::stdout().lock(), &session.database, &schema)
+            .map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
+    }
+    let examples = if offline { demo::OFFLINE_QUESTIONS } else { &demo::EXAMPLE_QUESTIONS[..3] };
     let questions: Vec<Question> = match question {
         Some(q) => vec![q],
-        None => demo::EXAMPLE_QUESTIONS.iter().take(3).filter_map(|q| Question::parse(q).ok()).collect(),
+        None => examples.iter().filter_map(|q| Question::parse(q).ok()).collect(),
     };
     let mut worst = 0u8;
     for q in &questions {

@@ -35,7 +35,7 @@ pub fn table(out: &mut impl Write, answer: &Answer, chart_file: Option<&Path>) -
             writeln!(out, "attempt {} failed [{}]: {}", i + 1, e.code, e.message)?;
         }
     }
-    writeln!(out, "SQL:\n  {}\n", answer.sql.replace('\n', "\n  "))?;
+    writeln!(out, "SQL ({}):\n  {}\n", answer.source.describe(), answer.sql.replace('\n', "\n  "))?;
     if !answer.executed {
         writeln!(out, "(dry run: the guard accepted this SQL; it was not executed)")?;
         return usage_line(out, &answer.usage, answer.timings.total.as_millis());
@@ -165,7 +165,7 @@ pub fn schema_text(out: &mut impl Write, schema: &Schema, pii: &BTreeMap<(String
     Ok(())
 }
 
-pub fn demo_without_llm(out: &mut impl Write, database: &str, schema: &Schema) -> io::Result<()> {
+pub fn demo_intro_offline(out: &mut impl Write, database: &str, schema: &Schema) -> io::Result<()> {
     writeln!(out, "The demo database is ready: {database}\n")?;
     for t in &schema.tables {
         let rows = t.row_count.map(|n| format!("{n:>8} rows")).unwrap_or_default();
@@ -174,7 +174,8 @@ pub fn demo_without_llm(out: &mut impl Write, database: &str, schema: &Schema) -
     }
     writeln!(
         out,
-        "\nNo LLM is configured, so DataGenie cannot write SQL for a question yet. Point it at one, e.g.\n\n\
+        "\nNo LLM is configured: verified templates and the built-in engine answer what they can, and say so when a \
+         question needs an LLM. To answer any question, point DataGenie at one, e.g.\n\n\
          \x20 # a local Ollama (ollama pull qwen2.5-coder:7b)\n\
          \x20 export DATAGENIE_LLM__PROVIDER=openai\n\
          \x20 export DATAGENIE_LLM__BASE_URL=http://localhost:11434/v1\n\
@@ -182,8 +183,6 @@ pub fn demo_without_llm(out: &mut impl Write, database: &str, schema: &Schema) -
          \x20 # or OpenAI / Anthropic\n\
          \x20 export OPENAI_API_KEY=sk-...\n\
          \x20 export DATAGENIE_LLM__PROVIDER=anthropic DATAGENIE_LLM__API_KEY=sk-ant-...\n\n\
-         then run: datagenie demo \"{}\"\n\
-         All settings: datagenie config default",
-        datagenie_app::demo::EXAMPLE_QUESTIONS.first().copied().unwrap_or("How many orders were placed in 2024?")
+         All settings: datagenie config default"
     )
 }

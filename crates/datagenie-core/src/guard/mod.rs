@@ -55,6 +55,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, ErrorCode};
 
 pub use policy::{AttrValue, CatalogAccess, Policy, TableName};
+pub use rls::literal;
 
 /// SQL the guard accepted. The field is private: only [`check`] makes one, and connectors accept nothing else.
 /// The text is exactly what the guard approved (or the guard's own rewrite, re-checked).

@@ -250,7 +250,7 @@ fn placeholder_name(tokens: &[TokenWithSpan]) -> Option<&str> {
 /// An attribute value as an SQL literal of the dialect. Text is single-quoted with quotes doubled; a backslash is
 /// escaped where the dialect treats it specially (MySQL; PostgreSQL through an `E'…'` literal). Integers are
 /// parenthesised so a negative value stays one operand.
-pub(crate) fn literal(dialect: Dialect, value: &AttrValue) -> Result<String, String> {
+pub fn literal(dialect: Dialect, value: &AttrValue) -> Result<String, String> {
     Ok(match value {
         AttrValue::Integer(i) => format!("({i})"),
         AttrValue::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),

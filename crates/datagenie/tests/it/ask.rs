@@ -31,6 +31,7 @@ async fn answers_with_the_documented_json_shape() {
         [
             "question",
             "sql",
+            "source",
             "columns",
             "rows",
             "row_count",
@@ -363,9 +364,9 @@ async fn llm_failures_are_clear() {
     let out = env.run(&["ask", "--db", dbs, "--format", "json", "q"]).await;
     assert_eq!((out.code, out.error_code().as_str()), (2, "llm_bad_response"));
 
-    // No LLM configured at all.
+    // No LLM configured at all: the built-in engine does not understand "q" and says so.
     let out = env_db.run(&["ask", "--db", dbs, "--format", "json", "q"]).await;
-    assert_eq!((out.code, out.error_code().as_str()), (2, "llm_not_configured"));
+    assert_eq!((out.code, out.error_code().as_str()), (2, "not_understood"));
 }
 
 #[tokio::test]

@@ -58,14 +58,31 @@ async fn config_show_redacts_the_key() {
     assert!(!out.stdout.contains("SECRET") && out.stdout.contains("[redacted]"));
 }
 
+/// The README's first command on a fresh machine: no key, no model server. The demo's verified templates and the
+/// built-in engine answer its questions in Korean and English, and the output says how to add an LLM.
 #[tokio::test]
-async fn demo_without_an_llm_builds_the_database_and_explains_the_next_step() {
+async fn demo_without_an_llm_answers_in_both_languages() {
     let env = Env::new();
-    let out = env.run(&["demo"]).await;
+    let out = env.run(&["demo", "--format", "table"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("order_items"), "{}", out.stdout);
     assert!(out.stdout.contains("DATAGENIE_LLM__BASE_URL=http://localhost:11434/v1"));
+    assert!(out.stdout.contains("from the verified template \"monthly revenue\""), "{}", out.stdout);
+    assert!(out.stdout.contains("from the built-in engine"), "{}", out.stdout);
     assert!(env.path("data").join("demo-retail.sqlite").is_file());
+
+    let out = env.run(&["demo", "--format", "json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let answers: Vec<serde_json::Value> =
+        out.stdout.lines().map(|l| serde_json::from_str(l).expect("one JSON answer per line")).collect();
+    let sources: Vec<&str> = answers.iter().map(|a| a["source"]["kind"].as_str().unwrap_or_default()).collect();
+    assert_eq!(sources, ["template", "template", "builtin", "builtin"], "{}", out.stdout);
+    assert_eq!(answers[0]["row_count"], 12, "twelve months of 2024");
+    assert_eq!(answers[1]["row_count"], 5, "top 5 products");
+    assert!(answers.iter().all(|a| a["usage"]["prompt_tokens"] == 0));
+    // Installing the demo templates twice keeps one copy of each.
+    let out = env.run(&["template", "list", "--format", "json"]).await;
+    assert_eq!(out.json().as_array().map(Vec::len), Some(2), "{}", out.stdout);
 }
 
 #[tokio::test]

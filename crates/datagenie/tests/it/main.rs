@@ -7,3 +7,5 @@ mod scripted_llm;
 mod ask;
 mod attacks;
 mod commands;
+mod sources;
+mod templates;

@@ -1,0 +1,78 @@
+//! Cell values for the built-in engine, read from the database through the guard: the distinct values of the
+//! columns [`value_columns`] proposes, bounded per column and in time, cached in memory per database and schema
+//! structure.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use datagenie_core::builtin::{MAX_VALUE_CHARS, MAX_VALUES_PER_COLUMN, ValueIndex, value_columns};
+use datagenie_core::connector::{Connector, Limits};
+use datagenie_core::guard::{self, Policy};
+use datagenie_core::schema::Schema;
+use datagenie_core::value::Value;
+use datagenie_core::Dialect;
+
+/// Time limit for one column's query: a slow column is skipped, not waited for.
+pub const COLUMN_TIMEOUT: Duration = Duration::from_secs(2);
+/// Databases whose values stay cached in memory.
+const CACHE_ENTRIES: usize = 16;
+
+static CACHE: Mutex<Option<HashMap<String, Arc<ValueIndex>>>> = Mutex::new(None);
+
+fn quote(name: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+/// Loads distinct values of `value_columns(schema)` through the guard and the connector (at most
+/// [`MAX_VALUES_PER_COLUMN`] short values per column, [`COLUMN_TIMEOUT`] per query); a column that fails is skipped.
+pub async fn load_values(connector: &dyn Connector, schema: &Schema, policy: &Policy) -> ValueIndex {
+    let key = format!("{}\u{0}{}", connector.describe(), schema.structure_hash());
+    if let Ok(cache) = CACHE.lock()
+        && let Some(hit) = cache.as_ref().and_then(|m| m.get(&key))
+    {
+        return hit.as_ref().clone();
+    }
+    let index = load_uncached(connector, schema, policy).await;
+    if let Ok(mut cache) = CACHE.lock() {
+        let map = cache.get_or_insert_with(HashMap::new);
+        if map.len() >= CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, Arc::new(index.clone()));
+    }
+    index
+}
+
+async fn load_uncached(connector: &dyn Connector, schema: &Schema, policy: &Policy) -> ValueIndex {
+    let mut index = ValueIndex::default();
+    let limits = Limits { max_rows: MAX_VALUES_PER_COLUMN, timeout: COLUMN_TIMEOUT };
+    for (table, column) in value_columns(schema) {
+        let Some(t) = schema.table(&table) else { continue };
+        let table_ref = match &t.schema {
+            Some(s) => format!("{}.{}", quote(s, schema.dialect), quote(&t.name, schema.dialect)),
+            None => quote(&t.name, schema.dialect),
+        };
+        let col = quote(&column, schema.dialect);
+        let sql = format!(
+            "SELECT DISTINCT {col} FROM {table_ref} WHERE {col} IS NOT NULL LIMIT {}",
+            MAX_VALUES_PER_COLUMN + 1
+        );
+        // Every statement goes through the guard, which also applies the caller's policy (forbidden tables and
+        // columns are simply skipped).
+        let Ok(guarded) = guard::check(&sql, schema.dialect, policy) else { continue };
+        let Ok(rows) = connector.execute(&guarded, &limits).await else {
+            tracing::debug!(table = %table, column = %column, "value loading skipped a column");
+            continue;
+        };
+        let values = rows.rows.into_iter().filter_map(|r| match r.into_iter().next() {
+            Some(Value::Text(s)) if s.chars().count() <= MAX_VALUE_CHARS => Some(s),
+            _ => None,
+        });
+        index.add(&table, &column, values);
+    }
+    index
+}

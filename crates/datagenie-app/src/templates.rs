@@ -1,0 +1,768 @@
+//! The template store: verified query templates in DataGenie's system database, a SQLite file
+//! `<data_dir>/datagenie.db` that the CLI and the server share.
+//!
+//! The table follows the system-database specification (`query_templates`: id, user_id — NULL for templates that
+//! belong to no user —, name, description, question_template, sql_template, category, is_public, is_verified,
+//! usage_count, created_at, updated_at) plus `connection` (the database a template belongs to, as
+//! [`connection_key`] writes it: no secrets) and `dialect`. `question_template` holds the phrasings, one per line.
+//!
+//! The system database will grow (users, audit, usage): [`MIGRATIONS`] are applied in order, each once, tracked
+//! by `PRAGMA user_version`, inside an immediate transaction so two processes opening a fresh file do not race. A
+//! file written by a newer DataGenie (a higher version) is refused rather than misread. The file runs in WAL mode
+//! with a busy timeout, so a CLI command and a server can use it at the same time.
+//!
+//! Template ids are UUID v4 strings made from 16 bytes of SQLite's `randomblob()`, which draws from SQLite's
+//! ChaCha20 generator seeded by the operating system's randomness: as unique as any random UUID (122 random bits),
+//! with no extra crate. The primary key would refuse a duplicate rather than overwrite.
+
+use std::cmp::Reverse;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use datagenie_core::template::{NormalizedQuestion, QueryTemplate, SlotBinding};
+use datagenie_core::{Dialect, Error, ErrorCode, Question};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::config::Config;
+use crate::session::DEMO_DB_FILE;
+
+/// File name of the system database inside the data directory.
+pub const SYSTEM_DB_FILE: &str = "datagenie.db";
+
+/// How long a write waits for another process's write to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Limits on what a person types when adding a template (the specification's column sizes).
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_CATEGORY_CHARS: usize = 50;
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+/// The system database's schema, one step per entry; `PRAGMA user_version` is the number of steps applied.
+/// Append new steps; never edit an applied one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: query templates
+    "CREATE TABLE query_templates (
+        id                TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 36),
+        user_id           TEXT,
+        connection        TEXT NOT NULL CHECK (length(connection) > 0),
+        dialect           TEXT NOT NULL CHECK (dialect IN ('sqlite', 'postgres', 'mysql')),
+        name              TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+        description       TEXT,
+        question_template TEXT NOT NULL,
+        sql_template      TEXT NOT NULL,
+        category          TEXT CHECK (category IS NULL OR length(category) <= 50),
+        is_public         INTEGER NOT NULL DEFAULT 0 CHECK (is_public IN (0, 1)),
+        is_verified       INTEGER NOT NULL DEFAULT 0 CHECK (is_verified IN (0, 1)),
+        usage_count       INTEGER NOT NULL DEFAULT 0 CHECK (usage_count >= 0),
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT,
+        UNIQUE (connection, name)
+    );
+    CREATE INDEX query_templates_by_connection ON query_templates (connection, dialect, is_verified);",
+];
+
+/// A stored template.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// The phrasings, e.g. `monthly revenue in {year:int}`.
+    pub questions: Vec<String>,
+    /// The SQL with `{slot}` placeholders.
+    pub sql: String,
+    pub category: Option<String>,
+    pub public: bool,
+    /// Only verified templates answer questions.
+    pub verified: bool,
+    pub usage_count: u64,
+    /// The database it belongs to ([`connection_key`]).
+    pub connection: String,
+    pub dialect: Dialect,
+    /// UTC, ISO 8601.
+    pub created_at: String,
+    pub updated_at: Option<String>,
+}
+
+/// A template to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTemplate {
+    pub name: String,
+    pub description: Option<String>,
+    /// One or more phrasings; a phrasing with line breaks counts as one per line.
+    pub questions: Vec<String>,
+    pub sql: String,
+    pub category: Option<String>,
+    pub public: bool,
+    pub verified: bool,
+    pub connection: String,
+    pub dialect: Dialect,
+}
+
+/// A question answered by a template.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TemplateMatch {
+    pub template: Template,
+    /// The phrasing that matched.
+    pub phrasing: String,
+    /// Slot values taken from the question, in the template's slot order.
+    pub values: Vec<SlotBinding>,
+    /// The template's SQL with the values bound as literals. Not yet guarded: run it through the guard like any SQL.
+    pub sql: String,
+}
+
+/// The system database's template table. Cheap to share (`Arc`): calls are serialised on one connection.
+pub struct TemplateStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+fn system_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorCode::SystemDatabase, format!("the system database {}: {what}: {e}", path.display()))
+}
+
+/// `<data_dir>/datagenie.db`.
+pub fn system_database_path(config: &Config) -> Result<PathBuf, Error> {
+    Ok(config.data_dir()?.join(SYSTEM_DB_FILE))
+}
+
+impl TemplateStore {
+    /// Opens (creating when missing, with its directory) the system database at `path` and brings its schema up to
+    /// date. Errors are [`ErrorCode::SystemDatabase`].
+    pub fn open(path: &Path) -> Result<TemplateStore, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| system_error(path, "cannot create its directory", e))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| system_error(path, "cannot open it", e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| system_error(path, "cannot set the busy timeout", e))?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(|e| system_error(path, "cannot read it (is it a SQLite database?)", e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode = %mode, "the system database is not in WAL mode");
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
+            .map_err(|e| system_error(path, "cannot configure it", e))?;
+        migrate(&mut conn).map_err(|e| match e {
+            Migration::Newer(found) => Error::new(
+                ErrorCode::SystemDatabase,
+                format!(
+                    "the system database {} has schema version {found}, newer than this DataGenie knows ({}): \
+                     upgrade DataGenie",
+                    path.display(),
+                    MIGRATIONS.len()
+                ),
+            ),
+            Migration::Sqlite(e) => system_error(path, "cannot update its schema", e),
+        })?;
+        Ok(TemplateStore { conn: Mutex::new(conn), path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(&self, what: &str, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut conn).map_err(|e| system_error(&self.path, what, e))
+    }
+
+    /// Validates and stores a template. The phrasings and SQL are checked by [`QueryTemplate::new`] (the SQL, with
+    /// sample values bound, must pass the guard in the template's dialect); a name is unique per database.
+    /// Errors: [`ErrorCode::InvalidTemplate`], [`ErrorCode::SystemDatabase`].
+    pub fn add(&self, new: NewTemplate) -> Result<Template, Error> {
+        let name = checked_text("name", &new.name, MAX_NAME_CHARS)?
+            .ok_or_else(|| Error::new(ErrorCode::InvalidTemplate, "a template needs a name"))?;
+        let description = new
+            .description
+            .as_deref()
+            .map(|d| checked_text("description", d, MAX_DESCRIPTION_CHARS))
+            .transpose()?
+            .flatten();
+        let category =
+            new.category.as_deref().map(|c| checked_text("category", c, MAX_CATEGORY_CHARS)).transpose()?.flatten();
+        let connection = new.connection.trim();
+        if connection.is_empty() {
+            return Err(Error::new(ErrorCode::InvalidTemplate, "a template needs the database it belongs to"));
+        }
+        let questions: Vec<String> = new
+            .questions
+            .iter()
+            .flat_map(|q| q.lines())
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_string)
+            .collect();
+        let parsed = QueryTemplate::new(&questions, &new.sql, new.dialect)?;
+        let sql = parsed.sql().to_string();
+        let stored_questions = parsed.phrasings().collect::<Vec<_>>().join("\n");
+        let inserted = self.with("cannot add the template", |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let exists: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM query_templates WHERE connection = ?1 AND name = ?2",
+                    params![connection, name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if exists.is_some() {
+                return Ok(None);
+            }
+            let id = new_uuid(&tx)?;
+            tx.execute(
+                "INSERT INTO query_templates (id, user_id, connection, dialect, name, description, question_template,
+                     sql_template, category, is_public, is_verified, usage_count, created_at, updated_at)
+                 VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0,
+                         strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), NULL)",
+                params![
+                    id,
+                    connection,
+                    new.dialect.as_str(),
+                    name,
+                    description,
+                    stored_questions,
+                    sql,
+                    category,
+                    new.public,
+                    new.verified
+                ],
+            )?;
+            tx.commit()?;
+            Ok(Some(id))
+        })?;
+        let id = inserted.ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidTemplate,
+                format!("a template named '{name}' already exists for this database"),
+            )
+        })?;
+        self.get(&id)?.ok_or_else(|| Error::new(ErrorCode::Internal, "the template just added is missing"))
+    }
+
+    /// The template with this id, if any.
+    pub fn get(&self, id: &str) -> Result<Option<Template>, Error> {
+        let row = self.with("cannot read templates", |conn| {
+            conn.query_row(&format!("SELECT {COLUMNS} FROM query_templates WHERE id = ?1"), params![id], RawRow::read)
+                .optional()
+        })?;
+        row.map(|r| r.into_template(&self.path)).transpose()
+    }
+
+    /// Templates, all or one database's, by name.
+    pub fn list(&self, connection: Option<&str>) -> Result<Vec<Template>, Error> {
+        let rows = self.with("cannot list templates", |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM query_templates WHERE ?1 IS NULL OR connection = ?1
+                 ORDER BY connection, name, created_at, rowid"
+            ))?;
+            let rows = stmt.query_map(params![connection], RawRow::read)?.collect::<rusqlite::Result<Vec<_>>>();
+            rows
+        })?;
+        rows.into_iter().map(|r| r.into_template(&self.path)).collect()
+    }
+
+    /// Removes a template by id or by name (within `connection` when given) and returns it. A name that several
+    /// databases use needs the id or the database. Errors: [`ErrorCode::TemplateNotFound`],
+    /// [`ErrorCode::InvalidArgument`] (ambiguous), [`ErrorCode::SystemDatabase`].
+    pub fn remove(&self, id_or_name: &str, connection: Option<&str>) -> Result<Template, Error> {
+        let key = id_or_name.trim();
+        let rows = self.with("cannot remove the template", |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM query_templates WHERE (id = ?1 OR name = ?1) AND (?2 IS NULL OR connection = ?2)
+                 ORDER BY created_at, rowid"
+            ))?;
+            let rows = stmt.query_map(params![key, connection], RawRow::read)?.collect::<rusqlite::Result<Vec<_>>>();
+            rows
+        })?;
+        // An exact id wins over a template that happens to be named like one.
+        let chosen = match rows.iter().position(|r| r.id == key) {
+            Some(i) => i,
+            None if rows.len() == 1 => 0,
+            None if rows.is_empty() => {
+                return Err(Error::new(
+                    ErrorCode::TemplateNotFound,
+                    format!("no template with the id or name '{key}'"),
+                ));
+            }
+            None => {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "{} templates are named '{key}' (for different databases): give its id or the database",
+                        rows.len()
+                    ),
+                ));
+            }
+        };
+        let template = rows.into_iter().nth(chosen).map(|r| r.into_template(&self.path)).transpose()?;
+        let template = template.ok_or_else(|| Error::new(ErrorCode::Internal, "the chosen template vanished"))?;
+        let deleted = self.with("cannot remove the template", |conn| {
+            conn.execute("DELETE FROM query_templates WHERE id = ?1", params![template.id])
+        })?;
+        if deleted == 0 {
+            return Err(Error::new(ErrorCode::TemplateNotFound, format!("no template with the id or name '{key}'")));
+        }
+        Ok(template)
+    }
+
+    /// Every template of `connection` in `dialect` that answers `question` (verified ones only unless
+    /// `include_unverified`), best first: fewest slots (most specific), then most used, then oldest.
+    pub fn matches(
+        &self,
+        connection: &str,
+        dialect: Dialect,
+        question: &Question,
+        include_unverified: bool,
+    ) -> Result<Vec<TemplateMatch>, Error> {
+        let rows = self.with("cannot read templates", |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {COLUMNS}, rowid FROM query_templates
+                 WHERE connection = ?1 AND dialect = ?2 AND (is_verified = 1 OR ?3)
+                 ORDER BY created_at, rowid"
+            ))?;
+            let rows = stmt
+                .query_map(params![connection, dialect.as_str(), include_unverified], |r| {
+                    Ok((RawRow::read(r)?, r.get::<_, i64>(COLUMN_COUNT)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>();
+            rows
+        })?;
+        let normalized = NormalizedQuestion::new(question.as_str());
+        let mut found: Vec<(usize, Reverse<u64>, String, i64, TemplateMatch)> = Vec::new();
+        for (raw, rowid) in rows {
+            let template = raw.into_template(&self.path)?;
+            let parsed = match QueryTemplate::from_stored(&template.questions, &template.sql, template.dialect) {
+                Ok(p) => p,
+                Err(e) => {
+                    // A row that no longer reads (edited by hand, or older rules) answers nothing; it is not fatal.
+                    tracing::warn!(template = %template.id, error = %e, "skipping an unreadable template");
+                    continue;
+                }
+            };
+            let Some(m) = parsed.match_question(&normalized) else { continue };
+            let sql = parsed.bind(&m.values)?;
+            let phrasing = template.questions.get(m.phrasing).cloned().unwrap_or_default();
+            let key = (parsed.slots().len(), Reverse(template.usage_count), template.created_at.clone(), rowid);
+            found.push((key.0, key.1, key.2, key.3, TemplateMatch { template, phrasing, values: m.values, sql }));
+        }
+        found.sort_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
+        Ok(found.into_iter().map(|f| f.4).collect())
+    }
+
+    /// The verified template that answers `question` on this database, with its slot values and bound SQL (see
+    /// [`TemplateStore::matches`] for the order when several do).
+    pub fn find_match(
+        &self,
+        connection: &str,
+        dialect: Dialect,
+        question: &Question,
+    ) -> Result<Option<TemplateMatch>, Error> {
+        Ok(self.matches(connection, dialect, question, false)?.into_iter().next())
+    }
+
+    /// Counts one use of a template, atomically (concurrent uses all count). Returns the new count.
+    pub fn record_use(&self, id: &str) -> Result<u64, Error> {
+        let count = self.with("cannot count the template's use", |conn| {
+            conn.query_row(
+                "UPDATE query_templates SET usage_count = usage_count + 1 WHERE id = ?1 RETURNING usage_count",
+                params![id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+        })?;
+        match count {
+            Some(n) => Ok(u64::try_from(n).unwrap_or(0)),
+            None => Err(Error::new(ErrorCode::TemplateNotFound, format!("no template with the id '{id}'"))),
+        }
+    }
+}
+
+/// Trimmed text within `max` characters and without control characters (line breaks allowed only in a
+/// description); `None` when empty.
+fn checked_text(field: &str, value: &str, max: usize) -> Result<Option<String>, Error> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let n = v.chars().count();
+    if n > max {
+        return Err(Error::new(
+            ErrorCode::InvalidTemplate,
+            format!("the {field} is {n} characters long; at most {max}"),
+        ));
+    }
+    let allowed = |c: char| !c.is_control() || (field == "description" && matches!(c, '\n' | '\t'));
+    if !v.chars().all(allowed) {
+        return Err(Error::new(ErrorCode::InvalidTemplate, format!("the {field} contains control characters")));
+    }
+    Ok(Some(v.to_string()))
+}
+
+enum Migration {
+    Newer(i64),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Migration {
+    fn from(e: rusqlite::Error) -> Self {
+        Migration::Sqlite(e)
+    }
+}
+
+/// Applies the migrations the file has not seen, in one immediate transaction.
+fn migrate(conn: &mut Connection) -> Result<(), Migration> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if version > known {
+        return Err(Migration::Newer(version));
+    }
+    let applied = usize::try_from(version).unwrap_or(0);
+    for step in MIGRATIONS.iter().skip(applied) {
+        tx.execute_batch(step)?;
+    }
+    if version < known {
+        tx.pragma_update(None, "user_version", known)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A random UUID v4 from SQLite's generator.
+fn new_uuid(conn: &Connection) -> rusqlite::Result<String> {
+    let bytes: Vec<u8> = conn.query_row("SELECT randomblob(16)", [], |r| r.get(0))?;
+    let mut b = [0u8; 16];
+    for (slot, byte) in b.iter_mut().zip(bytes) {
+        *slot = byte;
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
+}
+
+const COLUMNS: &str = "id, name, description, question_template, sql_template, category, is_public, is_verified, \
+                       usage_count, connection, dialect, created_at, updated_at";
+const COLUMN_COUNT: usize = 13;
+
+/// A row as stored, before its text is interpreted.
+struct RawRow {
+    id: String,
+    name: String,
+    description: Option<String>,
+    questions: String,
+    sql: String,
+    category: Option<String>,
+    public: bool,
+    verified: bool,
+    usage_count: i64,
+    connection: String,
+    dialect: String,
+    created_at: String,
+    updated_at: Option<String>,
+}
+
+impl RawRow {
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+        Ok(RawRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            description: r.get(2)?,
+            questions: r.get(3)?,
+            sql: r.get(4)?,
+            category: r.get(5)?,
+            public: r.get(6)?,
+            verified: r.get(7)?,
+            usage_count: r.get(8)?,
+            connection: r.get(9)?,
+            dialect: r.get(10)?,
+            created_at: r.get(11)?,
+            updated_at: r.get(12)?,
+        })
+    }
+
+    fn into_template(self, path: &Path) -> Result<Template, Error> {
+        let dialect: Dialect =
+            self.dialect.parse().map_err(|e: Error| system_error(path, "a template row is invalid", e.message))?;
+        Ok(Template {
+            id: self.id,
+            name: self.name,
+            description: self.description,
+            questions: self.questions.lines().map(str::to_string).collect(),
+            sql: self.sql,
+            category: self.category,
+            public: self.public,
+            verified: self.verified,
+            usage_count: u64::try_from(self.usage_count).unwrap_or(0),
+            connection: self.connection,
+            dialect,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The key a database's templates are stored under: for SQLite, `sqlite://` and the file's canonical absolute
+/// path (symbolic links resolved, so two spellings of one file share templates). Accepts whatever `--db` accepts,
+/// and its own output. Errors: [`ErrorCode::InvalidDatabaseUrl`], [`ErrorCode::DatabaseNotFound`].
+pub fn connection_key(target: &str) -> Result<String, Error> {
+    let path = datagenie_connectors::parse_sqlite_target(target)?;
+    let canonical = std::fs::canonicalize(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Error::new(ErrorCode::DatabaseNotFound, format!("the database file {} does not exist", path.display()))
+        }
+        _ => Error::new(ErrorCode::InvalidDatabaseUrl, format!("cannot use '{}': {e}", path.display())),
+    })?;
+    Ok(sqlite_key(&canonical))
+}
+
+fn sqlite_key(path: &Path) -> String {
+    // Escaped like `SqliteConnector::describe`, so the key is itself a valid target.
+    let text = path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
+    if text.starts_with('/') { format!("sqlite://{text}") } else { format!("sqlite:///{text}") }
+}
+
+/// The database a command means, as `ask` chooses it — `db` (a flag), else the configured database, else the
+/// demo database — as its [`connection_key`] and dialect. The demo database need not exist yet.
+pub fn resolve_connection(config: &Config, db: Option<&str>) -> Result<(String, Dialect), Error> {
+    let configured = Some(config.database.url.trim()).filter(|s| !s.is_empty());
+    match db.map(str::trim).filter(|s| !s.is_empty()).or(configured) {
+        // Only SQLite connects today; parse_sqlite_target refuses other engines with a clear message.
+        Some(target) => Ok((connection_key(target)?, Dialect::Sqlite)),
+        None => {
+            let dir = config.data_dir()?;
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                Error::new(ErrorCode::OutputFailed, format!("cannot create the data directory {}: {e}", dir.display()))
+            })?;
+            let demo = dir.join(DEMO_DB_FILE);
+            if demo.exists() {
+                return Ok((connection_key(&demo.to_string_lossy())?, Dialect::Sqlite));
+            }
+            let dir = std::fs::canonicalize(&dir).map_err(|e| {
+                Error::new(ErrorCode::OutputFailed, format!("cannot resolve the data directory {}: {e}", dir.display()))
+            })?;
+            Ok((sqlite_key(&dir.join(DEMO_DB_FILE)), Dialect::Sqlite))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, TemplateStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = TemplateStore::open(&dir.path().join("sys").join(SYSTEM_DB_FILE)).expect("open");
+        (dir, store)
+    }
+
+    fn monthly(connection: &str) -> NewTemplate {
+        NewTemplate {
+            name: "monthly revenue".into(),
+            description: Some("Revenue per month of one year".into()),
+            questions: vec!["monthly revenue in {year:int}".into(), "{year:int}년 월별 매출".into()],
+            sql: "SELECT strftime('%m', order_date) AS month, sum(amount) FROM orders \
+                  WHERE strftime('%Y', order_date) = CAST({year} AS TEXT) GROUP BY 1"
+                .into(),
+            category: Some("sales".into()),
+            public: true,
+            verified: true,
+            connection: connection.into(),
+            dialect: Dialect::Sqlite,
+        }
+    }
+
+    fn q(text: &str) -> Question {
+        Question::parse(text).expect("question")
+    }
+
+    #[test]
+    fn add_list_find_and_remove() {
+        let (_dir, store) = store();
+        let added = store.add(monthly("sqlite:///a.db")).expect("add");
+        assert_eq!(added.id.len(), 36);
+        assert_eq!(&added.id[14..15], "4", "a v4 UUID: {}", added.id);
+        assert!(matches!(&added.id[19..20], "8" | "9" | "a" | "b"), "{}", added.id);
+        assert_eq!(added.questions.len(), 2);
+        assert_eq!(added.usage_count, 0);
+        assert!(added.verified && added.public);
+        assert_eq!(added.category.as_deref(), Some("sales"));
+
+        // The same name on another database is a different template; on the same one it is refused.
+        store.add(monthly("sqlite:///b.db")).expect("add on b");
+        let dup = store.add(monthly("sqlite:///a.db")).err().map(|e| e.code);
+        assert_eq!(dup, Some(ErrorCode::InvalidTemplate));
+        assert_eq!(store.list(None).expect("list").len(), 2);
+        assert_eq!(store.list(Some("sqlite:///a.db")).expect("list a").len(), 1);
+        assert!(store.list(Some("sqlite:///c.db")).expect("list c").is_empty());
+
+        let m = store.find_match("sqlite:///a.db", Dialect::Sqlite, &q("2023년 월별 매출")).expect("find");
+        let m = m.expect("a match");
+        assert_eq!(m.template.id, added.id);
+        assert_eq!(m.phrasing, "monthly revenue in {year:int}", "the first phrasing that matches");
+        assert_eq!(m.values.len(), 1);
+        assert!(m.sql.contains("CAST(2023 AS TEXT)"), "{}", m.sql);
+        // another database, another dialect, another question: nothing
+        assert!(store.find_match("sqlite:///c.db", Dialect::Sqlite, &q("2023년 월별 매출")).expect("find").is_none());
+        assert!(store.find_match("sqlite:///a.db", Dialect::Postgres, &q("2023년 월별 매출")).expect("find").is_none());
+        assert!(
+            store.find_match("sqlite:///a.db", Dialect::Sqlite, &q("monthly orders in 2023")).expect("f").is_none()
+        );
+
+        // A name used by two databases is ambiguous without the database; the id is not.
+        let amb = store.remove("monthly revenue", None).err().map(|e| e.code);
+        assert_eq!(amb, Some(ErrorCode::InvalidArgument));
+        let removed = store.remove("monthly revenue", Some("sqlite:///b.db")).expect("remove by name");
+        assert_eq!(removed.connection, "sqlite:///b.db");
+        let removed = store.remove(&added.id, None).expect("remove by id");
+        assert_eq!(removed.id, added.id);
+        assert_eq!(store.remove(&added.id, None).err().map(|e| e.code), Some(ErrorCode::TemplateNotFound));
+        assert!(store.list(None).expect("list").is_empty());
+    }
+
+    #[test]
+    fn only_verified_templates_answer_and_the_most_specific_wins() {
+        let (_dir, store) = store();
+        let db = "sqlite:///shop.db";
+        let mut unverified = monthly(db);
+        unverified.name = "draft".into();
+        unverified.verified = false;
+        store.add(unverified).expect("add draft");
+        assert!(store.find_match(db, Dialect::Sqlite, &q("monthly revenue in 2024")).expect("find").is_none());
+        assert_eq!(store.matches(db, Dialect::Sqlite, &q("monthly revenue in 2024"), true).expect("m").len(), 1);
+
+        // Two verified templates answer "monthly revenue in 2024": the one without a slot is more specific.
+        let general = store.add(monthly(db).tap_name("general")).expect("general");
+        let mut specific = monthly(db).tap_name("specific 2024");
+        specific.questions = vec!["monthly revenue in 2024".into()];
+        specific.sql = "SELECT 1 AS revenue".into();
+        let specific = store.add(specific).expect("specific");
+        let m = store.find_match(db, Dialect::Sqlite, &q("monthly revenue in 2024")).expect("find").expect("match");
+        assert_eq!(m.template.id, specific.id);
+        assert!(m.values.is_empty());
+        // For 2023 only the general one fits.
+        let m = store.find_match(db, Dialect::Sqlite, &q("monthly revenue in 2023")).expect("find").expect("match");
+        assert_eq!(m.template.id, general.id);
+
+        // Same specificity: the most used, then the oldest.
+        let twin = store.add(monthly(db).tap_name("twin")).expect("twin");
+        let m = store.find_match(db, Dialect::Sqlite, &q("monthly revenue in 2023")).expect("find").expect("match");
+        assert_eq!(m.template.id, general.id, "older wins a tie");
+        store.record_use(&twin.id).expect("use");
+        let m = store.find_match(db, Dialect::Sqlite, &q("monthly revenue in 2023")).expect("find").expect("match");
+        assert_eq!(m.template.id, twin.id, "more used wins");
+    }
+
+    trait TapName {
+        fn tap_name(self, name: &str) -> Self;
+    }
+    impl TapName for NewTemplate {
+        fn tap_name(mut self, name: &str) -> Self {
+            self.name = name.into();
+            self
+        }
+    }
+
+    #[test]
+    fn bad_templates_are_refused_with_invalid_template() {
+        let (_dir, store) = store();
+        let cases = [
+            NewTemplate { sql: "DELETE FROM orders WHERE y = {year}".into(), ..monthly("x") },
+            NewTemplate { sql: "SELECT * FROM orders".into(), ..monthly("x") },
+            NewTemplate { sql: "SELECT * FROM sqlite_master WHERE {year} = 1".into(), ..monthly("x") },
+            NewTemplate { questions: vec!["revenue in {year:int}".into(), "매출".into()], ..monthly("x") },
+            NewTemplate { name: "  ".into(), ..monthly("x") },
+            NewTemplate { name: "n".repeat(MAX_NAME_CHARS + 1), ..monthly("x") },
+            NewTemplate { category: Some("c".repeat(MAX_CATEGORY_CHARS + 1)), ..monthly("x") },
+            NewTemplate { name: "tab\tname".into(), ..monthly("x") },
+            NewTemplate { connection: " ".into(), ..monthly("x") },
+            NewTemplate { questions: vec![], ..monthly("x") },
+        ];
+        for case in cases {
+            let shown = format!("{case:?}");
+            assert_eq!(store.add(case).err().map(|e| e.code), Some(ErrorCode::InvalidTemplate), "{shown}");
+        }
+        assert!(store.list(None).expect("list").is_empty());
+        // Phrasings given as one multi-line string are split into lines.
+        let multi = NewTemplate {
+            questions: vec!["monthly revenue in {year:int}\n{year:int}년 월별 매출".into()],
+            ..monthly("x")
+        };
+        assert_eq!(store.add(multi).expect("add").questions.len(), 2);
+    }
+
+    #[test]
+    fn record_use_counts_every_concurrent_use() {
+        let (dir, store) = store();
+        let id = store.add(monthly("sqlite:///a.db")).expect("add").id;
+        let path = dir.path().join("sys").join(SYSTEM_DB_FILE);
+        let shared = Arc::new(store);
+        let mut handles = Vec::new();
+        for t in 0..4 {
+            let (id, path, shared) = (id.clone(), path.clone(), Arc::clone(&shared));
+            handles.push(std::thread::spawn(move || {
+                // half the threads share one store, half open their own connection (another process, in effect)
+                let own = (t % 2 == 1).then(|| TemplateStore::open(&path).expect("open"));
+                let store = own.as_ref().unwrap_or(&shared);
+                for _ in 0..25 {
+                    store.record_use(&id).expect("use");
+                }
+            }));
+        }
+        for h in handles {
+            h.join().expect("thread");
+        }
+        assert_eq!(shared.get(&id).expect("get").map(|t| t.usage_count), Some(100));
+        assert_eq!(shared.record_use(&id).expect("use"), 101);
+        assert_eq!(shared.record_use("no-such-id").err().map(|e| e.code), Some(ErrorCode::TemplateNotFound));
+    }
+
+    #[test]
+    fn migrations_are_idempotent_and_a_newer_file_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(SYSTEM_DB_FILE);
+        let first = TemplateStore::open(&path).expect("open");
+        first.add(monthly("sqlite:///a.db")).expect("add");
+        drop(first);
+        let again = TemplateStore::open(&path).expect("reopen");
+        assert_eq!(again.list(None).expect("list").len(), 1, "reopening keeps the data");
+        drop(again);
+        let conn = Connection::open(&path).expect("raw");
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
+        assert_eq!(mode, "wal");
+        conn.pragma_update(None, "user_version", 99).expect("bump");
+        drop(conn);
+        let newer = TemplateStore::open(&path).err();
+        assert_eq!(newer.as_ref().map(|e| e.code), Some(ErrorCode::SystemDatabase));
+        assert!(newer.is_some_and(|e| e.message.contains("newer")));
+
+        // Not a database, and a directory: system_database errors, not panics.
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, b"this is not sqlite at all, just text that is long enough").expect("write");
+        assert_eq!(TemplateStore::open(&junk).err().map(|e| e.code), Some(ErrorCode::SystemDatabase));
+        assert_eq!(TemplateStore::open(dir.path()).err().map(|e| e.code), Some(ErrorCode::SystemDatabase));
+    }
+
+    #[test]
+    fn connection_keys_are_canonical_and_idempotent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("shop.db");
+        Connection::open(&db).and_then(|c| c.execute_batch("CREATE TABLE t (x)")).expect("db");
+        let direct = connection_key(&db.to_string_lossy()).expect("key");
+        assert!(direct.starts_with("sqlite:///"), "{direct}");
+        let dotted = dir.path().join(".").join("shop.db");
+        assert_eq!(connection_key(&format!("sqlite://{}", dotted.display())).expect("url"), direct);
+        assert_eq!(connection_key(&direct).expect("again"), direct);
+        assert_eq!(
+            connection_key(&dir.path().join("none.db").to_string_lossy()).err().map(|e| e.code),
+            Some(ErrorCode::DatabaseNotFound)
+        );
+        assert_eq!(connection_key("postgres://u:p@h/db").err().map(|e| e.code), Some(ErrorCode::InvalidDatabaseUrl));
+    }
+}

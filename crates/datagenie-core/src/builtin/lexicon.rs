@@ -1,0 +1,396 @@
+//! What the engine knows about one schema: every table and column as word phrases (name split and stemmed,
+//! abbreviations expanded, table prefixes removed, short comment segments), the foreign-key graph, and the cell
+//! values, indexed for lookup by their normalised text.
+
+use std::collections::HashMap;
+
+use super::ValueIndex;
+use super::text::{split_identifier, stem_word};
+use super::vocab::{ABBREVIATIONS, GENERIC_SCHEMA_WORDS};
+use crate::extract::is_hangul;
+use crate::schema::{Schema, TypeClass};
+
+/// One way to say a table or column: stems in order, and how much a match on it is worth.
+#[derive(Debug, Clone)]
+pub(crate) struct Phrase {
+    pub stems: Vec<String>,
+    pub weight: f32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ColInfo {
+    pub table: usize,
+    pub name: String,
+    /// Stems of the name's words, abbreviations expanded.
+    pub stems: Vec<String>,
+    pub class: TypeClass,
+    pub is_pk: bool,
+    pub is_fk: bool,
+    pub phrases: Vec<Phrase>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TableInfo {
+    pub stems: Vec<String>,
+    pub phrases: Vec<Phrase>,
+    /// Column ids (indices into `Lexicon::cols`), in table order.
+    pub cols: Vec<usize>,
+    pub pk: Vec<usize>,
+}
+
+/// One foreign-key edge: `from` columns of one table reference `to` columns of another (single-column keys only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Edge {
+    pub from_col: usize,
+    pub to_col: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lexicon {
+    pub tables: Vec<TableInfo>,
+    pub cols: Vec<ColInfo>,
+    pub edges: Vec<Edge>,
+    /// Normalised value text → (column id, the value as stored).
+    pub values: HashMap<String, Vec<(usize, String)>>,
+    /// Stemmed one-word value → (column id, the value as stored), for plurals ("professors").
+    pub stem_values: HashMap<String, Vec<(usize, String)>>,
+    /// Column id → its distinct values (as loaded).
+    pub col_values: HashMap<usize, Vec<String>>,
+    /// The longest value in words, bounding the n-grams looked up.
+    pub max_value_words: usize,
+}
+
+/// Words dropped from names before matching.
+const NAME_SKIP: &[&str] = &["of", "the", "a", "an", "in", "for", "to", "on", "at", "by", "and", "is", "per"];
+/// Table-name prefixes that carry no meaning.
+const TABLE_PREFIXES: &[&str] = &["ref", "tbl", "lu", "lk", "dim", "fact", "t"];
+
+/// True for a stem too generic to identify a column on its own ("id", "name", "code").
+pub(crate) fn is_generic(stem: &str) -> bool {
+    static GENERIC: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| GENERIC_SCHEMA_WORDS.iter().map(|w| stem_word(w)).collect());
+    GENERIC.iter().any(|g| g == stem)
+}
+
+pub(crate) fn normalize_value(s: &str) -> String {
+    let lower = s.trim().to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    for w in lower.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+fn stems_of(words: &[String]) -> Vec<String> {
+    words.iter().filter(|w| !NAME_SKIP.contains(&w.as_str())).map(|w| stem_word(w)).collect()
+}
+
+fn expand(words: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in words {
+        match ABBREVIATIONS.iter().find(|(a, _)| *a == w.as_str()) {
+            // "no" alone is rarely "number"; only as part of a longer name.
+            Some((a, exp)) if !(*a == "no" && words.len() == 1) => out.extend(exp.iter().map(|e| e.to_string())),
+            _ => out.push(w.clone()),
+        }
+    }
+    out
+}
+
+fn push_phrase(list: &mut Vec<Phrase>, stems: Vec<String>, weight: f32) {
+    if stems.is_empty() || stems.iter().all(|s| s.is_empty()) {
+        return;
+    }
+    match list.iter_mut().find(|p| p.stems == stems) {
+        Some(p) => p.weight = p.weight.max(weight),
+        None => list.push(Phrase { stems, weight }),
+    }
+}
+
+/// Short segments of a comment ("고객 이름(한국어) / full name in Korean" → "고객 이름", "한국어", …) as phrases.
+fn comment_phrases(comment: &str, list: &mut Vec<Phrase>) {
+    for seg in comment.split(['/', ',', ';', ':', '(', ')', '|', '·', '=', '.']) {
+        let words: Vec<String> = seg
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(|w| w.to_lowercase())
+            .collect();
+        if words.is_empty() || words.len() > 4 {
+            continue;
+        }
+        let stems: Vec<String> = words
+            .iter()
+            .filter(|w| !NAME_SKIP.contains(&w.as_str()) && !matches!(w.as_str(), "e" | "g" | "eg" | "예" | "예를"))
+            .map(|w| stem_word(w))
+            .filter(|s| !s.is_empty())
+            .collect();
+        if stems.len() == 1 && stems[0].chars().count() < 2 {
+            continue;
+        }
+        push_phrase(list, stems, 0.85);
+    }
+}
+
+impl Lexicon {
+    pub fn build(schema: &Schema, values: &ValueIndex) -> Lexicon {
+        let mut lex = Lexicon::default();
+        for (ti, t) in schema.tables.iter().enumerate() {
+            let mut words = split_identifier(&t.name);
+            if words.len() > 1 && TABLE_PREFIXES.contains(&words[0].as_str()) {
+                words.remove(0);
+            }
+            let raw = stems_of(&words);
+            let expanded = stems_of(&expand(&words));
+            let mut phrases = Vec::new();
+            push_phrase(&mut phrases, expanded.clone(), 1.0);
+            push_phrase(&mut phrases, raw.clone(), 1.0);
+            if expanded.len() >= 2 {
+                // "Maintenance_Engineers" is also "engineers"; weaker, since other tables may share the head word.
+                if let Some(last) = expanded.last()
+                    && !is_generic(last)
+                    && last.len() >= 3
+                {
+                    push_phrase(&mut phrases, vec![last.clone()], 0.6);
+                }
+            }
+            if let Some(c) = &t.comment {
+                comment_phrases(c, &mut phrases);
+            }
+            let mut info = TableInfo { stems: expanded.clone(), phrases, cols: Vec::new(), pk: Vec::new() };
+            for c in &t.columns {
+                let id = lex.cols.len();
+                let cwords = split_identifier(&c.name);
+                let craw = stems_of(&cwords);
+                let cexp = stems_of(&expand(&cwords));
+                let mut cphrases = Vec::new();
+                push_phrase(&mut cphrases, cexp.clone(), 1.0);
+                push_phrase(&mut cphrases, craw.clone(), 1.0);
+                // Without the table's own name in front: singer.Singer_Name is "name" too.
+                for variant in [&cexp, &craw] {
+                    for prefix in [&expanded, &raw] {
+                        if !prefix.is_empty() && variant.len() > prefix.len() && variant.starts_with(prefix) {
+                            push_phrase(&mut cphrases, variant[prefix.len()..].to_vec(), 0.95);
+                        }
+                    }
+                    if let Some(last) = expanded.last()
+                        && variant.len() > 1
+                        && variant.first() == Some(last)
+                    {
+                        push_phrase(&mut cphrases, variant[1..].to_vec(), 0.9);
+                    }
+                }
+                if let Some(cm) = &c.comment {
+                    comment_phrases(cm, &mut cphrases);
+                }
+                let is_pk = t.primary_key.iter().any(|k| k.eq_ignore_ascii_case(&c.name));
+                let is_fk = t.foreign_keys.iter().any(|fk| fk.columns.iter().any(|k| k.eq_ignore_ascii_case(&c.name)));
+                if is_pk {
+                    info.pk.push(id);
+                }
+                info.cols.push(id);
+                lex.cols.push(ColInfo {
+                    table: ti,
+                    name: c.name.clone(),
+                    stems: cexp,
+                    class: c.type_class(),
+                    is_pk,
+                    is_fk,
+                    phrases: cphrases,
+                });
+            }
+            lex.tables.push(info);
+        }
+        // Foreign keys (single-column), resolved by table and column name.
+        for (ti, t) in schema.tables.iter().enumerate() {
+            for fk in &t.foreign_keys {
+                if fk.columns.len() != 1 {
+                    continue;
+                }
+                let Some(to_t) = schema.tables.iter().position(|x| {
+                    x.name.eq_ignore_ascii_case(&fk.ref_table)
+                        && (fk.ref_schema.is_none() || x.schema.as_deref() == fk.ref_schema.as_deref())
+                }) else {
+                    continue;
+                };
+                let Some(from_col) = lex.col_in(ti, &fk.columns[0]) else { continue };
+                // SQLite allows a foreign key without referenced columns: the primary key then.
+                let to_col = match fk.ref_columns.first() {
+                    Some(name) => lex.col_in(to_t, name),
+                    None => lex.tables[to_t].pk.first().copied(),
+                };
+                let Some(to_col) = to_col else { continue };
+                let edge = Edge { from_col, to_col };
+                if !lex.edges.contains(&edge) {
+                    lex.edges.push(edge);
+                }
+            }
+        }
+        lex.add_values(schema, values);
+        lex
+    }
+
+    pub fn col_in(&self, table: usize, name: &str) -> Option<usize> {
+        self.tables.get(table)?.cols.iter().copied().find(|&c| self.cols[c].name.eq_ignore_ascii_case(name))
+    }
+
+    fn add_values(&mut self, schema: &Schema, values: &ValueIndex) {
+        for ((table, column), vals) in values.entries() {
+            let Some(ti) = schema.tables.iter().position(|t| t.name.eq_ignore_ascii_case(table)) else { continue };
+            let Some(ci) = self.col_in(ti, column) else { continue };
+            let mut kept = Vec::new();
+            for v in vals {
+                let norm = normalize_value(v);
+                if norm.is_empty() || norm.chars().count() > 80 {
+                    continue;
+                }
+                kept.push(v.clone());
+                let words = norm.split(' ').count();
+                self.max_value_words = self.max_value_words.max(words.min(8));
+                let entry = self.values.entry(norm.clone()).or_default();
+                if !entry.iter().any(|(c, _)| *c == ci) {
+                    entry.push((ci, v.clone()));
+                }
+                if words == 1 && !norm.chars().any(is_hangul) {
+                    let st = stem_word(&norm);
+                    if st != norm {
+                        let e = self.stem_values.entry(st).or_default();
+                        if !e.iter().any(|(c, _)| *c == ci) {
+                            e.push((ci, v.clone()));
+                        }
+                    }
+                }
+            }
+            self.col_values.insert(ci, kept);
+        }
+    }
+
+    /// Columns that can be joined from `col`'s table directly: (other table, join columns a → b).
+    pub fn neighbours(&self, table: usize) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        for e in &self.edges {
+            let (ta, tb) = (self.cols[e.from_col].table, self.cols[e.to_col].table);
+            if ta == table && tb != table {
+                out.push((tb, e.from_col, e.to_col));
+            } else if tb == table && ta != table {
+                out.push((ta, e.to_col, e.from_col));
+            }
+        }
+        out
+    }
+
+    /// The column that names a row of `table`: `name`, `*_name`, `title`, … (None when there is no clear one).
+    pub fn name_column(&self, table: usize) -> Option<usize> {
+        let cols = &self.tables.get(table)?.cols;
+        let text = |c: usize| matches!(self.cols[c].class, TypeClass::Text | TypeClass::Other);
+        let exact = cols.iter().copied().find(|&c| {
+            let s = &self.cols[c].stems;
+            text(c) && (s == &["name"] || s == &["titl"])
+        });
+        if exact.is_some() {
+            return exact;
+        }
+        let named: Vec<usize> = cols
+            .iter()
+            .copied()
+            .filter(|&c| {
+                let s = &self.cols[c].stems;
+                text(c) && s.last().is_some_and(|w| w == "name" || w == "titl") && !s.contains(&"first".to_string())
+                    && !s.contains(&"last".to_string())
+            })
+            .collect();
+        if named.len() == 1 {
+            return named.first().copied();
+        }
+        // Prefer the one that repeats the table's name ("pilot_name" in "pilot").
+        let tstems = &self.tables[table].stems;
+        named.iter().copied().find(|&c| self.cols[c].stems.iter().any(|s| tstems.contains(s)))
+    }
+
+    /// Single-column primary key of `table`.
+    pub fn pk(&self, table: usize) -> Option<usize> {
+        let t = self.tables.get(table)?;
+        if t.pk.len() == 1 { t.pk.first().copied() } else { None }
+    }
+}
+
+/// How well a question word (its alternatives) matches a schema stem: 1 exact, 0.8 for a close prefix, else 0.
+pub(crate) fn word_match(alts: &[String], stem: &str) -> f32 {
+    let mut best = 0.0f32;
+    for a in alts {
+        if a == stem {
+            return 1.0;
+        }
+        let (s, l) = if a.len() <= stem.len() { (a.as_str(), stem) } else { (stem, a.as_str()) };
+        if s.len() >= 4 && l.len() - s.len() <= 3 && l.starts_with(s) && s.is_ascii() {
+            best = best.max(0.8);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dialect;
+    use crate::schema::{Column, ForeignKey, Table, TableKind};
+
+    fn col(name: &str, ty: &str) -> Column {
+        Column { name: name.into(), data_type: ty.into(), nullable: true, comment: None, samples: vec![] }
+    }
+
+    #[test]
+    fn phrases_strip_table_prefix_and_expand() {
+        let schema = Schema {
+            dialect: Dialect::Sqlite,
+            server_version: String::new(),
+            tables: vec![
+                Table {
+                    schema: None,
+                    name: "pilot".into(),
+                    kind: TableKind::Table,
+                    comment: None,
+                    columns: vec![col("Pilot_ID", "INT"), col("Pilot_name", "TEXT"), col("Num_Flights", "INT")],
+                    primary_key: vec!["Pilot_ID".into()],
+                    foreign_keys: vec![],
+                    row_count: Some(3),
+                },
+                Table {
+                    schema: None,
+                    name: "flight".into(),
+                    kind: TableKind::Table,
+                    comment: None,
+                    columns: vec![col("id", "INT"), col("pilot_id", "INT")],
+                    primary_key: vec!["id".into()],
+                    foreign_keys: vec![ForeignKey {
+                        columns: vec!["pilot_id".into()],
+                        ref_schema: None,
+                        ref_table: "pilot".into(),
+                        ref_columns: vec![],
+                    }],
+                    row_count: Some(3),
+                },
+            ],
+        };
+        let mut v = ValueIndex::default();
+        v.add("pilot", "Pilot_name", ["Ann Lee".to_string(), "Bo".to_string()]);
+        let lex = Lexicon::build(&schema, &v);
+        let name = &lex.cols[1];
+        assert!(name.phrases.iter().any(|p| p.stems == ["name"]), "{:?}", name.phrases);
+        assert!(lex.cols[2].phrases.iter().any(|p| p.stems == ["number", "flight"]));
+        assert_eq!(lex.edges, vec![Edge { from_col: 4, to_col: 0 }]);
+        assert_eq!(lex.name_column(0), Some(1));
+        assert!(lex.values.contains_key("ann lee"));
+        assert_eq!(lex.neighbours(0), vec![(1, 0, 4)]);
+    }
+
+    #[test]
+    fn fuzzy_word_match() {
+        assert_eq!(word_match(&["employe".into()], "employe"), 1.0);
+        assert_eq!(word_match(&["settl".into()], "settlement"), 0.0);
+        assert_eq!(word_match(&["employ".into()], "employe"), 0.8);
+        assert_eq!(word_match(&["age".into()], "ages"), 0.0);
+    }
+}

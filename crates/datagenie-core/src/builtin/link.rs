@@ -1,0 +1,524 @@
+//! Tokens → items: each stretch of the question becomes a schema mention (tables and columns it may name), a cell
+//! value (with the columns holding it), a number, a cue word (count, average, more than, ordered by, …), a free
+//! word, or an unexplained content word. Overlapping readings compete: quoted text first, then multi-word and
+//! proper-noun values, then the longest reading.
+
+use super::lexicon::{Lexicon, is_generic, normalize_value, word_match};
+use super::text::{Tok, TokKind, stem_word};
+use super::vocab::{Cue, EN_CUES, FREE_WORDS, GENDER_WORDS, KO_CUES, KO_GLOSSARY, SKIPPABLE, SYNONYMS};
+use crate::extract::is_hangul;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ItemKind {
+    /// Tables and columns this stretch may name, with match scores.
+    Schema { tables: Vec<(usize, f32)>, cols: Vec<(usize, f32)> },
+    /// A value: the columns holding it (stored text), or none (a quoted string found nowhere).
+    Value { cands: Vec<(usize, String, f32)>, quoted: bool },
+    Num(f64),
+    Cue(Cue),
+    /// A content word nothing explains.
+    Word,
+    /// A word that needs no explanation.
+    Free,
+    /// A sentence boundary.
+    Stop,
+    Punct,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    pub kind: ItemKind,
+    /// Token span.
+    pub t0: usize,
+    pub t1: usize,
+    /// The question's text for the span (lower-cased for words).
+    pub text: String,
+}
+
+/// A question token with the schema stems it may stand for.
+struct QTok {
+    alts: Vec<String>,
+    /// A word a phrase match may skip ("the", "of").
+    skippable: bool,
+    /// A word a schema phrase may match at all.
+    matchable: bool,
+}
+
+#[derive(Debug, Clone)]
+enum CandKind {
+    Quoted,
+    Value(Vec<(usize, String, f32)>),
+    Schema { tables: Vec<(usize, f32)>, cols: Vec<(usize, f32)> },
+    Cue(Cue),
+}
+
+#[derive(Debug, Clone)]
+struct Cand {
+    t0: usize,
+    t1: usize,
+    /// Lower sorts first.
+    tier: u8,
+    /// Content tokens covered (longer wins).
+    len: usize,
+    score: f32,
+    /// Among equal length and score: cues, then schema, then values.
+    class: u8,
+    kind: CandKind,
+}
+
+fn qtoks(toks: &[Tok]) -> Vec<QTok> {
+    toks.iter()
+        .map(|t| {
+            let mut alts = vec![t.stem.clone()];
+            match t.kind {
+                TokKind::Word => {
+                    for (w, syn) in SYNONYMS {
+                        if t.lower == *w || t.stem == stem_word(w) {
+                            alts.extend(syn.iter().map(|s| stem_word(s)));
+                        }
+                    }
+                }
+                TokKind::Hangul => {
+                    for (ko, en) in KO_GLOSSARY {
+                        let hit = if ko.chars().count() == 1 { t.stem == *ko } else { t.stem.contains(ko) };
+                        if hit {
+                            alts.extend(en.iter().map(|s| stem_word(s)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            let skippable = t.kind == TokKind::Word && SKIPPABLE.contains(&t.lower.as_str());
+            let matchable = matches!(t.kind, TokKind::Word | TokKind::Hangul) && !skippable;
+            QTok { alts, skippable, matchable }
+        })
+        .collect()
+}
+
+/// Ordered match of `phrase` starting at token `i`, skipping skippable words inside.
+fn match_ordered(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32, usize)> {
+    let mut j = i;
+    let mut total = 0.0;
+    for (k, p) in phrase.iter().enumerate() {
+        if k > 0 {
+            while q.get(j).is_some_and(|t| t.skippable) {
+                j += 1;
+            }
+        }
+        let t = q.get(j)?;
+        if !t.matchable {
+            return None;
+        }
+        let s = word_match(&t.alts, p);
+        if s == 0.0 {
+            return None;
+        }
+        total += s;
+        j += 1;
+    }
+    Some((j, total / phrase.len() as f32, phrase.len()))
+}
+
+/// The same words in another order ("amount settled" for "settled amount"), two or three words.
+fn match_unordered(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32, usize)> {
+    if !(2..=3).contains(&phrase.len()) {
+        return None;
+    }
+    let mut used = vec![false; phrase.len()];
+    let mut j = i;
+    let mut total = 0.0;
+    for k in 0..phrase.len() {
+        if k > 0 {
+            while q.get(j).is_some_and(|t| t.skippable) {
+                j += 1;
+            }
+        }
+        let t = q.get(j)?;
+        if !t.matchable {
+            return None;
+        }
+        let mut best: Option<(usize, f32)> = None;
+        for (pi, p) in phrase.iter().enumerate() {
+            if used[pi] {
+                continue;
+            }
+            let s = word_match(&t.alts, p);
+            if s > 0.0 && best.is_none_or(|(_, b)| s > b) {
+                best = Some((pi, s));
+            }
+        }
+        let (pi, s) = best?;
+        used[pi] = true;
+        total += s;
+        j += 1;
+    }
+    Some((j, 0.9 * total / phrase.len() as f32, phrase.len()))
+}
+
+/// A part of a longer name ("market value" for `Market_Value_in_Billion`): question words matching a run of the
+/// phrase, at least one of them specific.
+fn match_partial(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32, usize)> {
+    if phrase.len() < 2 {
+        return None;
+    }
+    let first = q.get(i)?;
+    if !first.matchable {
+        return None;
+    }
+    let mut best: Option<(usize, f32, usize)> = None;
+    for start in 0..phrase.len() {
+        if word_match(&first.alts, &phrase[start]) == 0.0 {
+            continue;
+        }
+        let mut j = i;
+        let mut k = start;
+        let mut total = 0.0;
+        let mut specific = false;
+        let mut n = 0;
+        while k < phrase.len() {
+            if n > 0 {
+                while q.get(j).is_some_and(|t| t.skippable) {
+                    j += 1;
+                }
+            }
+            let Some(t) = q.get(j) else { break };
+            if !t.matchable {
+                break;
+            }
+            let s = word_match(&t.alts, &phrase[k]);
+            if s == 0.0 {
+                break;
+            }
+            specific |= !is_generic(&phrase[k]);
+            total += s;
+            n += 1;
+            j += 1;
+            k += 1;
+        }
+        if n == 0 || n >= phrase.len() || !specific {
+            continue;
+        }
+        let quality = total / n as f32 * (0.45 + 0.35 * n as f32 / phrase.len() as f32);
+        if best.is_none_or(|(_, b, bn)| n > bn || (n == bn && quality > b)) {
+            // The end index must skip back over the skippables consumed after the last match.
+            best = Some((j, quality, n));
+        }
+    }
+    best
+}
+
+fn cue_table(hangul: bool) -> &'static [(&'static [&'static str], Cue)] {
+    if hangul { KO_CUES } else { EN_CUES }
+}
+
+fn is_cue_word(w: &str) -> bool {
+    EN_CUES.iter().any(|(p, _)| p.len() == 1 && p[0] == w)
+}
+
+pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
+    let q = qtoks(toks);
+    let n = toks.len();
+    let mut cands: Vec<Cand> = Vec::new();
+
+    // Quoted strings: values (with the columns holding them, if any).
+    for (i, t) in toks.iter().enumerate() {
+        if t.kind == TokKind::Quoted {
+            let norm = normalize_value(&t.lower);
+            let found: Vec<(usize, String, f32)> =
+                lex.values.get(&norm).map(|v| v.iter().map(|(c, s)| (*c, s.clone(), 1.0)).collect()).unwrap_or_default();
+            let kind = if found.is_empty() { CandKind::Quoted } else { CandKind::Value(found) };
+            cands.push(Cand { t0: i, t1: i + 1, tier: 0, len: 1, score: 1.0, class: 0, kind });
+        }
+    }
+
+    // Cell values: n-grams of the question's text.
+    let max_words = lex.max_value_words.max(1);
+    for i in 0..n {
+        if !matches!(toks[i].kind, TokKind::Word | TokKind::Hangul | TokKind::Number) {
+            continue;
+        }
+        for len in 1..=max_words.min(n - i) {
+            let j = i + len;
+            let last = &toks[j - 1];
+            if matches!(last.kind, TokKind::Quoted) || toks[i..j].iter().any(|t| t.kind == TokKind::Quoted) {
+                break;
+            }
+            if matches!(last.kind, TokKind::Punct) && !matches!(last.lower.as_str(), "." | "-" | "&" | "/") {
+                break;
+            }
+            let Some(span) = question.get(toks[i].start..last.end) else { break };
+            let norm = normalize_value(span);
+            let content = toks[i..j].iter().any(|t| {
+                matches!(t.kind, TokKind::Word | TokKind::Hangul)
+                    && !FREE_WORDS.contains(&t.lower.as_str())
+                    && !is_cue_word(&t.lower)
+                    && t.lower.chars().count() >= 2
+            });
+            if !content {
+                continue;
+            }
+            let mut found: Vec<(usize, String, f32)> =
+                lex.values.get(&norm).map(|v| v.iter().map(|(c, s)| (*c, s.clone(), 1.0)).collect()).unwrap_or_default();
+            if found.is_empty() && len == 1 && toks[i].kind == TokKind::Word {
+                if let Some(v) = lex.stem_values.get(&toks[i].stem) {
+                    found = v.iter().map(|(c, s)| (*c, s.clone(), 0.8)).collect();
+                } else if let Some(v) = lex.values.get(&toks[i].stem) {
+                    found = v.iter().map(|(c, s)| (*c, s.clone(), 0.8)).collect();
+                }
+            }
+            if found.is_empty() && len == 1 {
+                found = gender_values(&toks[i].lower, lex);
+            }
+            if found.is_empty() {
+                continue;
+            }
+            let capitalized = toks[i].capitalized && i > 0;
+            let tier = if len >= 2 || capitalized || toks[i].kind == TokKind::Hangul { 1 } else { 2 };
+            // A number alone is read as a number, not a value, unless a text column holds it.
+            if len == 1 && toks[i].kind == TokKind::Number {
+                continue;
+            }
+            cands.push(Cand { t0: i, t1: j, tier, len, score: 1.0, class: 2, kind: CandKind::Value(found) });
+        }
+    }
+
+    // Schema phrases.
+    for i in 0..n {
+        if !q[i].matchable {
+            continue;
+        }
+        for (ti, t) in lex.tables.iter().enumerate() {
+            for p in &t.phrases {
+                for (j, quality, len) in [match_ordered(&q, i, &p.stems), match_unordered(&q, i, &p.stems)]
+                    .into_iter()
+                    .flatten()
+                {
+                    cands.push(Cand {
+                        t0: i,
+                        t1: j,
+                        tier: 2,
+                        len,
+                        score: quality * p.weight,
+                        class: 1,
+                        kind: CandKind::Schema { tables: vec![(ti, quality * p.weight)], cols: vec![] },
+                    });
+                }
+            }
+        }
+        for (ci, c) in lex.cols.iter().enumerate() {
+            for p in &c.phrases {
+                let full = match_ordered(&q, i, &p.stems).or_else(|| match_unordered(&q, i, &p.stems));
+                let m = full.or_else(|| match_partial(&q, i, &p.stems));
+                if let Some((j, quality, len)) = m {
+                    cands.push(Cand {
+                        t0: i,
+                        t1: j,
+                        tier: 2,
+                        len,
+                        score: quality * p.weight,
+                        class: 1,
+                        kind: CandKind::Schema { tables: vec![], cols: vec![(ci, quality * p.weight)] },
+                    });
+                }
+            }
+        }
+    }
+
+    // Cue phrases (English on lower-case words, Korean on particle-stripped words).
+    for i in 0..n {
+        let hangul = toks[i].kind == TokKind::Hangul;
+        for (phrase, cue) in cue_table(hangul) {
+            let mut ok = true;
+            for (k, w) in phrase.iter().enumerate() {
+                match toks.get(i + k) {
+                    Some(t) if t.lower == *w || (t.kind == TokKind::Hangul && t.stem == *w) => {}
+                    Some(t) if symbol_matches(t, w) => {}
+                    _ => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                cands.push(Cand {
+                    t0: i,
+                    t1: i + phrase.len(),
+                    tier: 2,
+                    len: phrase.len(),
+                    score: 1.0,
+                    class: 0,
+                    kind: CandKind::Cue(*cue),
+                });
+            }
+        }
+        // Comparison symbols.
+        if toks[i].kind == TokKind::Punct {
+            let op = match toks[i].lower.as_str() {
+                ">" => Some(super::vocab::Op::Gt),
+                ">=" => Some(super::vocab::Op::Ge),
+                "<" => Some(super::vocab::Op::Lt),
+                "<=" => Some(super::vocab::Op::Le),
+                "=" => Some(super::vocab::Op::Eq),
+                "!=" => Some(super::vocab::Op::Ne),
+                _ => None,
+            };
+            if let Some(op) = op {
+                cands.push(Cand {
+                    t0: i,
+                    t1: i + 1,
+                    tier: 2,
+                    len: 1,
+                    score: 1.0,
+                    class: 0,
+                    kind: CandKind::Cue(Cue::Cmp { op, concept: super::vocab::Concept::None }),
+                });
+            }
+        }
+    }
+
+    // Choose non-overlapping readings: tier, then length, then score, then class.
+    cands.sort_by(|a, b| {
+        a.tier
+            .cmp(&b.tier)
+            .then(b.len.cmp(&a.len))
+            .then(b.score.total_cmp(&a.score))
+            .then(a.class.cmp(&b.class))
+            .then(a.t0.cmp(&b.t0))
+    });
+    let mut owner: Vec<Option<usize>> = vec![None; n];
+    let mut chosen: Vec<Cand> = Vec::new();
+    for c in cands {
+        if c.t1 <= c.t0 || c.t1 > n {
+            continue;
+        }
+        // Same span as an accepted schema reading: merge it as another candidate of that mention.
+        if let Some(k) = owner[c.t0]
+            && chosen[k].t0 == c.t0
+            && chosen[k].t1 == c.t1
+        {
+            merge(&mut chosen[k], &c);
+            continue;
+        }
+        if (c.t0..c.t1).any(|t| owner[t].is_some()) {
+            continue;
+        }
+        let k = chosen.len();
+        for o in owner.iter_mut().take(c.t1).skip(c.t0) {
+            *o = Some(k);
+        }
+        chosen.push(c);
+    }
+
+    // Items in question order.
+    let mut items = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if let Some(k) = owner[i] {
+            let c = &chosen[k];
+            if toks[c.t0].per_suffix {
+                items.push(Item { kind: ItemKind::Cue(Cue::Each), t0: c.t0, t1: c.t0, text: String::new() });
+            }
+            let text = question.get(toks[c.t0].start..toks[c.t1 - 1].end).unwrap_or_default().to_string();
+            items.push(Item { kind: to_item(c), t0: c.t0, t1: c.t1, text });
+            i = c.t1;
+            continue;
+        }
+        let t = &toks[i];
+        let kind = match t.kind {
+            TokKind::Number => ItemKind::Num(t.num.unwrap_or(0.0)),
+            TokKind::Punct => match t.lower.as_str() {
+                "?" | "." | ";" | "!" if i + 1 < n => ItemKind::Stop,
+                _ => ItemKind::Punct,
+            },
+            TokKind::Quoted => ItemKind::Value { cands: vec![], quoted: true },
+            TokKind::Word => {
+                if FREE_WORDS.contains(&t.lower.as_str()) || SKIPPABLE.contains(&t.lower.as_str()) {
+                    ItemKind::Free
+                } else {
+                    ItemKind::Word
+                }
+            }
+            TokKind::Hangul => {
+                if t.stem.chars().count() <= 1 || t.stem.chars().all(|c| !is_hangul(c)) || ko_free(&t.stem) {
+                    ItemKind::Free
+                } else {
+                    ItemKind::Word
+                }
+            }
+        };
+        if t.per_suffix {
+            items.push(Item { kind: ItemKind::Cue(Cue::Each), t0: i, t1: i, text: String::new() });
+        }
+        items.push(Item { kind, t0: i, t1: i + 1, text: t.lower.clone() });
+        i += 1;
+    }
+    items
+}
+
+fn symbol_matches(t: &Tok, w: &str) -> bool {
+    t.kind == TokKind::Punct && t.lower == w
+}
+
+/// Korean words (verb forms and endings) that carry no content for the engine.
+fn ko_free(stem: &str) -> bool {
+    const FREE: &[&str] = &[
+        "보여줘", "보여주세요", "알려줘", "알려주세요", "뭐야", "무엇인가요", "인가요", "입니까", "있나요", "되나요",
+        "해줘", "해주세요", "구해줘", "구하시오", "나열해줘", "출력해줘", "찾아줘", "조회해줘", "계산해줘", "얼마야",
+        "얼마인가요", "몇이야", "있어", "있는지", "어떻게", "되는", "된", "하는", "한", "있는", "많은", "높은", "큰",
+        "작은", "낮은", "적은", "대한", "관련", "각각", "모두", "전부", "그", "이", "저", "것", "중에서", "중",
+        "현재", "동안", "기준으로", "기준", "대해", "대해서", "위한", "같은", "정보",
+    ];
+    FREE.contains(&stem)
+}
+
+fn gender_values(word: &str, lex: &Lexicon) -> Vec<(usize, String, f32)> {
+    let Some((_, forms)) = GENDER_WORDS.iter().find(|(w, _)| *w == word) else { return Vec::new() };
+    let mut out = Vec::new();
+    for (ci, vals) in &lex.col_values {
+        // Only columns that look like a gender code: few distinct values.
+        if vals.len() > 4 {
+            continue;
+        }
+        for v in vals {
+            if forms.iter().any(|f| v.eq_ignore_ascii_case(f)) {
+                out.push((*ci, v.clone(), 0.9));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn merge(into: &mut Cand, other: &Cand) {
+    match (&mut into.kind, &other.kind) {
+        (CandKind::Value(a), CandKind::Value(b)) => {
+            for x in b {
+                if !a.iter().any(|y| y.0 == x.0) {
+                    a.push(x.clone());
+                }
+            }
+        }
+        (CandKind::Schema { tables, cols }, CandKind::Schema { tables: t2, cols: c2 }) => {
+            for &(t, s) in t2 {
+                if !tables.iter().any(|(x, _)| *x == t) {
+                    tables.push((t, s));
+                }
+            }
+            for &(c, s) in c2 {
+                if !cols.iter().any(|(x, _)| *x == c) {
+                    cols.push((c, s));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn to_item(c: &Cand) -> ItemKind {
+    match &c.kind {
+        CandKind::Quoted => ItemKind::Value { cands: vec![], quoted: true },
+        CandKind::Value(v) => ItemKind::Value { cands: v.clone(), quoted: c.tier == 0 },
+        CandKind::Schema { tables, cols } => ItemKind::Schema { tables: tables.clone(), cols: cols.clone() },
+        CandKind::Cue(cue) => ItemKind::Cue(*cue),
+    }
+}

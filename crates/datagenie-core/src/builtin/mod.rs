@@ -1,0 +1,390 @@
+//! The built-in question engine: answers common analytic questions in English and Korean without an LLM,
+//! deterministically, and abstains when it is not confident rather than guess.
+//!
+//! Pipeline (each stage its own module):
+//! 1. `text` — tokens: words (stemmed), Hangul words (particles stripped, 별/마다 noted), numbers, quoted strings;
+//! 2. `link` — items: every stretch of the question read as a table or column mention (`lexicon`: names split and
+//!    stemmed, abbreviations expanded, table prefixes removed, comments; Korean through a glossary), a cell value
+//!    ([`ValueIndex`]), a number, or a cue (`vocab`: how many, average, more than, ordered by, 지난달, …);
+//! 3. `interp` — a query plan: subject table, projection, filters, grouping, ordering, limit; each item a
+//!    construct uses is marked, and what is left unexplained — or guessed — lowers the confidence;
+//! 4. `sql` — the plan in the schema's dialect, joined along foreign keys, then checked by the guard.
+//!
+//! The engine does no IO and reads no clock: today's date is an argument. It never panics on any input (a
+//! panic inside a stage would be a bug; it is caught and becomes an abstention).
+
+mod dates;
+mod interp;
+mod lexicon;
+mod link;
+mod sql;
+mod text;
+mod vocab;
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use crate::Question;
+use crate::guard::{self, Policy};
+use crate::schema::{Schema, TypeClass};
+
+use lexicon::Lexicon;
+use sql::{Plan, Renderer, Sel, plan_tables};
+
+/// Answers below this confidence are withheld (calibrated on Spider's training questions: see the eval report).
+pub const MIN_CONFIDENCE: f32 = 0.5;
+
+/// Distinct values kept per column.
+pub const MAX_VALUES_PER_COLUMN: usize = 1000;
+/// Values longer than this (characters) are not kept: people do not type paragraphs as filter values.
+pub const MAX_VALUE_CHARS: usize = 80;
+/// Columns `value_columns` proposes at most.
+pub const MAX_VALUE_COLUMNS: usize = 2000;
+
+/// Distinct cell values per (table, column), for linking values mentioned in a question ("from France").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValueIndex {
+    columns: BTreeMap<(String, String), Vec<String>>,
+}
+
+impl ValueIndex {
+    /// Adds values of `table.column` (deduplicated; bounded per column; long values skipped).
+    pub fn add(&mut self, table: &str, column: &str, values: impl IntoIterator<Item = String>) {
+        let list = self.columns.entry((table.to_string(), column.to_string())).or_default();
+        let mut seen: HashSet<String> = list.iter().cloned().collect();
+        for v in values {
+            if list.len() >= MAX_VALUES_PER_COLUMN {
+                break;
+            }
+            let trimmed = v.trim();
+            if trimmed.is_empty() || trimmed.chars().count() > MAX_VALUE_CHARS {
+                continue;
+            }
+            if seen.insert(v.clone()) {
+                list.push(v);
+            }
+        }
+    }
+
+    /// Number of values held.
+    pub fn len(&self) -> usize {
+        self.columns.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values of one column (exact names).
+    pub fn values(&self, table: &str, column: &str) -> Option<&[String]> {
+        self.columns.get(&(table.to_string(), column.to_string())).map(Vec::as_slice)
+    }
+
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&(String, String), &Vec<String>)> {
+        self.columns.iter()
+    }
+}
+
+/// Which columns the engine wants distinct values of (text-like, low-cardinality candidates), as (table, column).
+pub fn value_columns(schema: &Schema) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for t in &schema.tables {
+        for c in &t.columns {
+            if out.len() >= MAX_VALUE_COLUMNS {
+                return out;
+            }
+            let text_like = matches!(c.type_class(), TypeClass::Text | TypeClass::Other);
+            // Long free text (descriptions, notes) is not something people quote whole in a question.
+            let long_samples = !c.samples.is_empty()
+                && c.samples.iter().map(|s| s.chars().count()).sum::<usize>() / c.samples.len() > MAX_VALUE_CHARS;
+            if text_like && !long_samples {
+                out.push((t.name.clone(), c.name.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// What the engine understood and the SQL for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltinAnswer {
+    pub sql: String,
+    pub confidence: f32,
+    /// A short sentence of what was understood, e.g. `count of head where age > 56`.
+    pub interpretation: String,
+}
+
+/// Why the engine did not answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Abstention {
+    pub reason: String,
+    pub confidence: f32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Answer(BuiltinAnswer),
+    Abstain(Abstention),
+}
+
+/// The engine for one schema. Build once per schema; answering is cheap and deterministic.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    schema: Schema,
+    lex: Lexicon,
+}
+
+impl Engine {
+    pub fn new(schema: &Schema, values: ValueIndex) -> Engine {
+        Engine { lex: Lexicon::build(schema, &values), schema: schema.clone() }
+    }
+
+    /// Deterministic. `today` is "YYYY-MM-DD" (for relative dates). Never panics on any input.
+    pub fn answer(&self, question: &Question, today: &str) -> Outcome {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.answer_inner(question, today)));
+        match run {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Abstain(Abstention {
+                reason: "the built-in engine could not read this question; configure an LLM provider to ask it"
+                    .into(),
+                confidence: 0.0,
+            }),
+        }
+    }
+
+    fn answer_inner(&self, question: &Question, today: &str) -> Outcome {
+        let abstain = |reason: String, confidence: f32| {
+            Outcome::Abstain(Abstention {
+                reason: format!(
+                    "the built-in engine is not confident enough ({reason}); rephrase the question, or configure an \
+                     LLM provider (openai or anthropic) for questions like this"
+                ),
+                confidence,
+            })
+        };
+        if self.schema.tables.is_empty() {
+            return abstain("the database has no tables".into(), 0.0);
+        }
+        let q = question.as_str();
+        let toks = text::tokenize(q);
+        let hangul = toks.iter().filter(|t| t.kind == text::TokKind::Hangul).count();
+        let words = toks.iter().filter(|t| t.kind == text::TokKind::Word).count();
+        let korean = hangul > words;
+        let items = link::link(q, &toks, &self.lex);
+        let today = dates::Ymd::parse(today);
+        let mut interp = match interp::interpret(&items, &self.lex, today, korean) {
+            Ok(i) => i,
+            Err(reason) => return abstain(reason, 0.0),
+        };
+        let joins = match self.joins(&interp.plan) {
+            Ok((joins, ambiguous)) => {
+                for _ in &joins {
+                    interp.conf *= 0.93;
+                }
+                if ambiguous {
+                    interp.conf *= 0.8;
+                    interp.doubts.push("more than one way to join the tables".into());
+                }
+                joins
+            }
+            Err(reason) => return abstain(reason, 0.0),
+        };
+        let count_distinct = self.count_distinct(&interp.plan, &joins);
+        let renderer = Renderer { schema: &self.schema, lex: &self.lex, qualify: !joins.is_empty() };
+        let Some(sql) = renderer.render(&interp.plan, &joins, count_distinct) else {
+            return abstain("a value cannot be written safely as a literal".into(), 0.0);
+        };
+        if guard::check(&sql, self.schema.dialect, &Policy::default()).is_err() {
+            return abstain("the query it built did not pass the SQL guard".into(), 0.0);
+        }
+        let confidence = interp.conf.clamp(0.0, 1.0);
+        if confidence < MIN_CONFIDENCE {
+            let why = if interp.doubts.is_empty() { "unclear question".to_string() } else { interp.doubts.join("; ") };
+            return abstain(why, confidence);
+        }
+        Outcome::Answer(BuiltinAnswer { sql, confidence, interpretation: self.describe(&interp.plan, &joins) })
+    }
+
+    /// Join steps reaching every table the plan reads, shortest paths along foreign keys from the subject.
+    /// The flag is true when two tables are linked by more than one foreign key (a guess was made).
+    fn joins(&self, plan: &Plan) -> Result<(Vec<sql::JoinStep>, bool), String> {
+        let needed = plan_tables(plan, &self.lex);
+        let mut joined: Vec<usize> = vec![plan.from];
+        let mut steps = Vec::new();
+        let mut ambiguous = false;
+        for &t in &needed {
+            if joined.contains(&t) {
+                continue;
+            }
+            // Breadth-first from every joined table.
+            let mut prev: BTreeMap<usize, (usize, usize, usize)> = BTreeMap::new(); // table → (from table, col, col)
+            let mut queue: VecDeque<(usize, usize)> = joined.iter().map(|&j| (j, 0)).collect();
+            let mut seen: HashSet<usize> = joined.iter().copied().collect();
+            let mut found = false;
+            while let Some((cur, depth)) = queue.pop_front() {
+                if depth >= 4 {
+                    continue;
+                }
+                let mut nbs = self.lex.neighbours(cur);
+                nbs.sort();
+                for (nb, a, b) in nbs {
+                    if seen.contains(&nb) {
+                        continue;
+                    }
+                    seen.insert(nb);
+                    prev.insert(nb, (cur, a, b));
+                    if nb == t {
+                        found = true;
+                        break;
+                    }
+                    queue.push_back((nb, depth + 1));
+                }
+                if found {
+                    break;
+                }
+            }
+            if !found {
+                let name = self.schema.tables.get(t).map(|x| x.name.as_str()).unwrap_or("?");
+                return Err(format!("no foreign-key path reaches {name}"));
+            }
+            let mut path = Vec::new();
+            let mut cur = t;
+            while let Some(&(from, a, b)) = prev.get(&cur) {
+                path.push(sql::JoinStep { table: cur, left_col: a, right_col: b });
+                let links = self.lex.neighbours(from).into_iter().filter(|(x, _, _)| *x == cur).count();
+                ambiguous |= links > 1;
+                cur = from;
+                if joined.contains(&cur) {
+                    break;
+                }
+            }
+            path.reverse();
+            for s in path {
+                joined.push(s.table);
+                steps.push(s);
+            }
+        }
+        Ok((steps, ambiguous))
+    }
+
+    /// COUNT(*) would count a row several times when a join fans out from the counted table: count its key.
+    fn count_distinct(&self, plan: &Plan, joins: &[sql::JoinStep]) -> Option<usize> {
+        if !plan.select.contains(&Sel::Count) {
+            return None;
+        }
+        let counted = plan.count_table.unwrap_or(plan.from);
+        let pk = self.lex.pk(counted)?;
+        let fans_out = joins.iter().any(|j| {
+            // The new table references the joined one: one-to-many.
+            j.table != counted && self.lex.edges.iter().any(|e| e.from_col == j.right_col && e.to_col == j.left_col)
+        });
+        fans_out.then_some(pk)
+    }
+
+    fn col_name(&self, c: usize) -> String {
+        let info = &self.lex.cols[c];
+        let table = self.schema.tables.get(info.table).map(|t| t.name.as_str()).unwrap_or("?");
+        format!("{table}.{}", info.name)
+    }
+
+    /// A short sentence of the plan, for people.
+    fn describe(&self, plan: &Plan, joins: &[sql::JoinStep]) -> String {
+        use sql::{Cond, Lit, OrderKey};
+        let lit = |l: &Lit| match l {
+            Lit::Num(n) => sql::number(*n),
+            Lit::Text(s) | Lit::Date(s) => format!("'{s}'"),
+        };
+        let table = |t: usize| self.schema.tables.get(t).map(|x| x.name.clone()).unwrap_or_default();
+        let mut parts: Vec<String> = plan
+            .select
+            .iter()
+            .map(|s| match s {
+                Sel::Col(c) => self.col_name(*c),
+                Sel::Agg(a, c) => format!("{} of {}", a.word(), self.col_name(*c)),
+                Sel::Count => format!("count of {}", table(plan.count_table.unwrap_or(plan.from))),
+                Sel::CountDistinct(c) => format!("number of distinct {}", self.col_name(*c)),
+                Sel::Star => format!("every column of {}", table(plan.from)),
+            })
+            .collect();
+        if let Some((c, b)) = plan.bucket {
+            parts.insert(0, format!("{} by {}", self.col_name(c), format!("{b:?}").to_lowercase()));
+        }
+        let mut out = format!("{}{}", if plan.distinct { "distinct " } else { "" }, parts.join(", "));
+        out.push_str(&format!(" from {}", table(plan.from)));
+        if !joins.is_empty() {
+            let names: Vec<String> = joins.iter().map(|j| table(j.table)).collect();
+            out.push_str(&format!(" (joined with {})", names.join(", ")));
+        }
+        let conds: Vec<String> = plan
+            .filters
+            .iter()
+            .map(|g| {
+                let parts: Vec<String> = g
+                    .iter()
+                    .map(|c| match c {
+                        Cond::Cmp(col, op, l) => format!("{} {} {}", self.col_name(*col), op.sql(), lit(l)),
+                        Cond::Between(col, a, b, neg) => format!(
+                            "{} {}between {} and {}",
+                            self.col_name(*col),
+                            if *neg { "not " } else { "" },
+                            lit(a),
+                            lit(b)
+                        ),
+                        Cond::Like(col, kind, text, neg) => format!(
+                            "{} {}{} '{text}'",
+                            self.col_name(*col),
+                            if *neg { "not " } else { "" },
+                            match kind {
+                                vocab::LikeKind::Contains => "contains",
+                                vocab::LikeKind::Starts => "starts with",
+                                vocab::LikeKind::Ends => "ends with",
+                            }
+                        ),
+                        Cond::Range(col, a, b) => format!("{} from {} until {}", self.col_name(*col), lit(a), lit(b)),
+                        Cond::Year(col, y) => format!("year of {} = {y}", self.col_name(*col)),
+                        Cond::Exists { other_col, negated, .. } => format!(
+                            "{} related {}",
+                            if *negated { "without" } else { "with" },
+                            table(self.lex.cols[*other_col].table)
+                        ),
+                        Cond::IsNull(col, neg) => {
+                            format!("{} is {}null", self.col_name(*col), if *neg { "not " } else { "" })
+                        }
+                    })
+                    .collect();
+                parts.join(" or ")
+            })
+            .collect();
+        if !conds.is_empty() {
+            out.push_str(&format!(" where {}", conds.join(" and ")));
+        }
+        if !plan.group_by.is_empty() {
+            let g: Vec<String> = plan.group_by.iter().map(|c| self.col_name(*c)).collect();
+            out.push_str(&format!(" per {}", g.join(", ")));
+        }
+        if let Some((op, n)) = plan.having {
+            out.push_str(&format!(" having count {} {}", op.sql(), sql::number(n)));
+        }
+        if !plan.order.is_empty() {
+            let o: Vec<String> = plan
+                .order
+                .iter()
+                .map(|(k, desc)| {
+                    let k = match k {
+                        OrderKey::Col(c) => self.col_name(*c),
+                        OrderKey::Count => "count".into(),
+                        OrderKey::Agg(a, c) => format!("{} of {}", a.word(), self.col_name(*c)),
+                    };
+                    format!("{k} {}", if *desc { "descending" } else { "ascending" })
+                })
+                .collect();
+            out.push_str(&format!(" ordered by {}", o.join(", ")));
+        }
+        if let Some(n) = plan.limit {
+            out.push_str(&format!(", first {n}"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,339 @@
+//! The engine's query plan and its rendering to SQL in a dialect: quoted identifiers, quoted literals, joins along
+//! foreign keys, date ranges as literals computed from `today`.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use super::lexicon::Lexicon;
+use super::vocab::{Agg, LikeKind, Op};
+use crate::dialect::Dialect;
+use crate::schema::Schema;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Lit {
+    Num(f64),
+    Text(String),
+    /// A calendar date `YYYY-MM-DD`.
+    Date(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Sel {
+    Col(usize),
+    Agg(Agg, usize),
+    /// COUNT(*) of the counted table's rows.
+    Count,
+    CountDistinct(usize),
+    Star,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum OrderKey {
+    Col(usize),
+    Count,
+    Agg(Agg, usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cond {
+    Cmp(usize, Op, Lit),
+    Between(usize, Lit, Lit, bool),
+    Like(usize, LikeKind, String, bool),
+    /// `col >= from AND col < to` (dates as literals).
+    Range(usize, Lit, Lit),
+    /// The year part of a date column equals a year.
+    Year(usize, i64),
+    /// `subject.pk [NOT] IN (SELECT fk FROM other)`.
+    Exists { col: usize, other_col: usize, negated: bool },
+    IsNull(usize, bool),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Plan {
+    pub from: usize,
+    pub select: Vec<Sel>,
+    pub distinct: bool,
+    /// AND of ORs.
+    pub filters: Vec<Vec<Cond>>,
+    pub group_by: Vec<usize>,
+    pub having: Option<(Op, f64)>,
+    pub order: Vec<(OrderKey, bool)>,
+    pub limit: Option<u64>,
+    /// Tables that must be joined although no column of theirs is selected (counted or filtered through).
+    pub extra_tables: Vec<usize>,
+    /// The table whose rows COUNT(*) counts (the subject unless the question counts another table).
+    pub count_table: Option<usize>,
+    /// Rows grouped by a period of a date column ("per month", "월별"), shown first and in time order.
+    pub bucket: Option<(usize, Bucket)>,
+}
+
+/// A period a date column is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bucket {
+    Year,
+    Month,
+    Day,
+}
+
+/// A join step: join `table` on `left_col = right_col` (left already joined).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JoinStep {
+    pub table: usize,
+    pub left_col: usize,
+    pub right_col: usize,
+}
+
+pub(crate) fn quote_ident(name: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+pub(crate) fn table_ref(schema: &Schema, t: usize) -> String {
+    let Some(table) = schema.tables.get(t) else { return String::new() };
+    match &table.schema {
+        Some(s) => format!("{}.{}", quote_ident(s, schema.dialect), quote_ident(&table.name, schema.dialect)),
+        None => quote_ident(&table.name, schema.dialect),
+    }
+}
+
+pub(crate) fn number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
+}
+
+/// A text literal: single quotes doubled. `None` when the dialect would read it differently by server mode
+/// (MySQL backslashes), so the engine does not guess.
+pub(crate) fn text_literal(s: &str, dialect: Dialect) -> Option<String> {
+    if dialect == Dialect::Mysql && s.contains('\\') {
+        return None;
+    }
+    Some(format!("'{}'", s.replace('\'', "''")))
+}
+
+pub(crate) fn literal(l: &Lit, dialect: Dialect) -> Option<String> {
+    match l {
+        Lit::Num(n) => Some(number(*n)),
+        Lit::Text(s) => text_literal(s, dialect),
+        Lit::Date(d) => match dialect {
+            Dialect::Sqlite => text_literal(d, dialect),
+            Dialect::Postgres | Dialect::Mysql => Some(format!("DATE '{d}'")),
+        },
+    }
+}
+
+pub(crate) struct Renderer<'a> {
+    pub schema: &'a Schema,
+    pub lex: &'a Lexicon,
+    pub qualify: bool,
+}
+
+impl Renderer<'_> {
+    fn col(&self, c: usize) -> String {
+        let info = &self.lex.cols[c];
+        let name = quote_ident(&info.name, self.schema.dialect);
+        if self.qualify { format!("{}.{name}", table_ref(self.schema, info.table)) } else { name }
+    }
+
+    fn year_expr(&self, c: usize) -> String {
+        let col = self.col(c);
+        match self.schema.dialect {
+            Dialect::Sqlite => format!("CAST(strftime('%Y', {col}) AS INTEGER)"),
+            Dialect::Postgres => format!("EXTRACT(YEAR FROM {col})"),
+            Dialect::Mysql => format!("YEAR({col})"),
+        }
+    }
+
+    pub fn bucket_expr(&self, c: usize, b: Bucket) -> String {
+        let col = self.col(c);
+        match (self.schema.dialect, b) {
+            (Dialect::Sqlite, Bucket::Year) => format!("strftime('%Y', {col})"),
+            (Dialect::Sqlite, Bucket::Month) => format!("strftime('%Y-%m', {col})"),
+            (Dialect::Sqlite, Bucket::Day) => format!("date({col})"),
+            (Dialect::Postgres, Bucket::Year) => format!("to_char({col}, 'YYYY')"),
+            (Dialect::Postgres, Bucket::Month) => format!("to_char({col}, 'YYYY-MM')"),
+            (Dialect::Postgres, Bucket::Day) => format!("to_char({col}, 'YYYY-MM-DD')"),
+            (Dialect::Mysql, Bucket::Year) => format!("DATE_FORMAT({col}, '%Y')"),
+            (Dialect::Mysql, Bucket::Month) => format!("DATE_FORMAT({col}, '%Y-%m')"),
+            (Dialect::Mysql, Bucket::Day) => format!("DATE_FORMAT({col}, '%Y-%m-%d')"),
+        }
+    }
+
+    fn cond(&self, c: &Cond) -> Option<String> {
+        let d = self.schema.dialect;
+        Some(match c {
+            Cond::Cmp(col, op, lit) => format!("{} {} {}", self.col(*col), op.sql(), literal(lit, d)?),
+            Cond::Between(col, a, b, neg) => format!(
+                "{} {}BETWEEN {} AND {}",
+                self.col(*col),
+                if *neg { "NOT " } else { "" },
+                literal(a, d)?,
+                literal(b, d)?
+            ),
+            Cond::Like(col, kind, text, neg) => {
+                let escaped = text.replace('%', "").replace('_', "");
+                if escaped.is_empty() {
+                    return None;
+                }
+                let pattern = match kind {
+                    LikeKind::Contains => format!("%{escaped}%"),
+                    LikeKind::Starts => format!("{escaped}%"),
+                    LikeKind::Ends => format!("%{escaped}"),
+                };
+                format!("{} {}LIKE {}", self.col(*col), if *neg { "NOT " } else { "" }, text_literal(&pattern, d)?)
+            }
+            Cond::Range(col, from, to) => {
+                let c = self.col(*col);
+                format!("{c} >= {} AND {c} < {}", literal(from, d)?, literal(to, d)?)
+            }
+            Cond::Year(col, y) => format!("{} = {y}", self.year_expr(*col)),
+            Cond::Exists { col, other_col, negated } => {
+                let other = &self.lex.cols[*other_col];
+                format!(
+                    "{} {}IN (SELECT {} FROM {})",
+                    self.col(*col),
+                    if *negated { "NOT " } else { "" },
+                    quote_ident(&other.name, d),
+                    table_ref(self.schema, other.table)
+                )
+            }
+            Cond::IsNull(col, neg) => format!("{} IS {}NULL", self.col(*col), if *neg { "NOT " } else { "" }),
+        })
+    }
+
+    fn sel(&self, s: &Sel, count_distinct: Option<usize>) -> String {
+        match s {
+            Sel::Col(c) => self.col(*c),
+            Sel::Agg(a, c) => format!("{}({})", a.sql(), self.col(*c)),
+            Sel::Count => match count_distinct {
+                Some(pk) => format!("COUNT(DISTINCT {})", self.col(pk)),
+                None => "COUNT(*)".to_string(),
+            },
+            Sel::CountDistinct(c) => format!("COUNT(DISTINCT {})", self.col(*c)),
+            Sel::Star => match (self.qualify, self.lex.cols.first()) {
+                (true, _) => "*".to_string(),
+                _ => "*".to_string(),
+            },
+        }
+    }
+
+    /// The SQL for `plan` joined along `joins`; `None` when a literal cannot be written safely.
+    pub fn render(&self, plan: &Plan, joins: &[JoinStep], count_distinct: Option<usize>) -> Option<String> {
+        let mut sql = String::from("SELECT ");
+        if plan.distinct {
+            sql.push_str("DISTINCT ");
+        }
+        let star_only = plan.select.len() == 1 && plan.select[0] == Sel::Star;
+        let mut items: Vec<String> = if star_only && !joins.is_empty() {
+            vec![format!("{}.*", table_ref(self.schema, plan.from))]
+        } else {
+            plan.select.iter().map(|s| self.sel(s, count_distinct)).collect()
+        };
+        let bucket = plan.bucket.map(|(c, b)| self.bucket_expr(c, b));
+        if let Some(b) = &bucket {
+            items.insert(0, format!("{b} AS period"));
+        }
+        sql.push_str(&items.join(", "));
+        let _ = write!(sql, " FROM {}", table_ref(self.schema, plan.from));
+        for j in joins {
+            let _ = write!(
+                sql,
+                " JOIN {} ON {} = {}",
+                table_ref(self.schema, j.table),
+                self.col(j.left_col),
+                self.col(j.right_col)
+            );
+        }
+        let mut wheres = Vec::new();
+        for group in &plan.filters {
+            let parts: Option<Vec<String>> = group.iter().map(|c| self.cond(c)).collect();
+            let parts = parts?;
+            if parts.is_empty() {
+                continue;
+            }
+            if parts.len() == 1 && !matches!(group[0], Cond::Range(..)) {
+                wheres.push(parts[0].clone());
+            } else {
+                wheres.push(format!("({})", parts.join(" OR ")));
+            }
+        }
+        if !wheres.is_empty() {
+            let _ = write!(sql, " WHERE {}", wheres.join(" AND "));
+        }
+        if !plan.group_by.is_empty() || bucket.is_some() {
+            let mut g: Vec<String> = plan.group_by.iter().map(|c| self.col(*c)).collect();
+            if let Some(b) = &bucket {
+                g.insert(0, b.clone());
+            }
+            let _ = write!(sql, " GROUP BY {}", g.join(", "));
+        }
+        if let Some((op, n)) = plan.having {
+            let _ = write!(sql, " HAVING COUNT(*) {} {}", op.sql(), number(n));
+        }
+        if let (Some(b), true) = (&bucket, plan.order.is_empty()) {
+            let _ = write!(sql, " ORDER BY {b}");
+        }
+        if !plan.order.is_empty() {
+            let o: Vec<String> = plan
+                .order
+                .iter()
+                .map(|(k, desc)| {
+                    let e = match k {
+                        OrderKey::Col(c) => self.col(*c),
+                        OrderKey::Count => "COUNT(*)".to_string(),
+                        OrderKey::Agg(a, c) => format!("{}({})", a.sql(), self.col(*c)),
+                    };
+                    format!("{e} {}", if *desc { "DESC" } else { "ASC" })
+                })
+                .collect();
+            let _ = write!(sql, " ORDER BY {}", o.join(", "));
+        }
+        if let Some(n) = plan.limit {
+            let _ = write!(sql, " LIMIT {n}");
+        }
+        Some(sql)
+    }
+}
+
+/// Tables a plan reads columns of.
+pub(crate) fn plan_tables(plan: &Plan, lex: &Lexicon) -> Vec<usize> {
+    let mut cols: Vec<usize> = Vec::new();
+    for s in &plan.select {
+        match s {
+            Sel::Col(c) | Sel::Agg(_, c) | Sel::CountDistinct(c) => cols.push(*c),
+            Sel::Count | Sel::Star => {}
+        }
+    }
+    for g in &plan.filters {
+        for c in g {
+            match c {
+                Cond::Cmp(col, ..)
+                | Cond::Between(col, ..)
+                | Cond::Like(col, ..)
+                | Cond::Range(col, ..)
+                | Cond::Year(col, ..)
+                | Cond::IsNull(col, ..)
+                | Cond::Exists { col, .. } => cols.push(*col),
+            }
+        }
+    }
+    cols.extend(plan.group_by.iter().copied());
+    cols.extend(plan.bucket.map(|(c, _)| c));
+    for (k, _) in &plan.order {
+        if let OrderKey::Col(c) | OrderKey::Agg(_, c) = k {
+            cols.push(*c);
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut tables = Vec::new();
+    for t in std::iter::once(plan.from)
+        .chain(cols.iter().filter_map(|c| lex.cols.get(*c).map(|i| i.table)))
+        .chain(plan.extra_tables.iter().copied())
+        .chain(plan.count_table)
+    {
+        if seen.insert(t) {
+            tables.push(t);
+        }
+    }
+    tables
+}

@@ -1,0 +1,185 @@
+//! `datagenie eval`: execution accuracy over a question set in Spider's format, as a benchmark or as a regression
+//! gate (`--min-accuracy`). Parsing and printing only; the work is `datagenie_app::eval`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use datagenie_app::config::{Config, ConfigSources, ProviderKind};
+use datagenie_app::eval::{self, EvalOptions, EvalReport, Predictor};
+use datagenie_core::{Error, ErrorCode};
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Questions: a JSON array of {db_id, question, query}.
+    #[arg(long, value_name = "FILE.json")]
+    questions: PathBuf,
+    /// Databases: DIR/<db_id>/<db_id>.sqlite.
+    #[arg(long, value_name = "DIR")]
+    db_dir: PathBuf,
+    /// Who answers: the built-in engine (no LLM) or an LLM provider through the ask pipeline (endpoint, model and
+    /// key from configuration). Default: the configured provider.
+    #[arg(long, value_enum)]
+    provider: Option<ProviderArg>,
+    /// Write the per-question report (JSON) to this file.
+    #[arg(long, value_name = "OUT.json")]
+    report: Option<PathBuf>,
+    /// Exit 1 (accuracy_below_threshold) when the accuracy is below this ratio, e.g. 0.4.
+    #[arg(long, value_name = "RATIO")]
+    min_accuracy: Option<f64>,
+    /// Only the first N questions (after --db-id).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Only the questions on this database.
+    #[arg(long, value_name = "DB_ID")]
+    db_id: Option<String>,
+    /// Time limit per query, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+    /// The date relative dates are read from ("last month"), YYYY-MM-DD. Default: today. Fix it for a gate.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    today: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: EvalFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProviderArg {
+    Builtin,
+    Openai,
+    Anthropic,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EvalFormat {
+    Text,
+    Json,
+}
+
+pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Error> {
+    if let Some(min) = args.min_accuracy
+        && !(0.0..=1.0).contains(&min)
+    {
+        return Err(Error::new(ErrorCode::InvalidArgument, "--min-accuracy must be a ratio between 0 and 1"));
+    }
+    if args.timeout == 0 {
+        return Err(Error::new(ErrorCode::InvalidArgument, "--timeout must be at least 1 second"));
+    }
+    let today = match &args.today {
+        Some(t) => {
+            if !is_date(t) {
+                return Err(Error::new(ErrorCode::InvalidArgument, format!("--today '{t}' is not YYYY-MM-DD")));
+            }
+            t.clone()
+        }
+        None => datagenie_app::today(),
+    };
+    let mut config = Config::load(&ConfigSources::from_process(config_path))?;
+    if let Some(p) = args.provider {
+        config.llm.provider = match p {
+            ProviderArg::Builtin => ProviderKind::Builtin,
+            ProviderArg::Openai => ProviderKind::Openai,
+            ProviderArg::Anthropic => ProviderKind::Anthropic,
+        };
+    }
+    let predictor = match config.llm.provider {
+        ProviderKind::Builtin => Predictor::Builtin,
+        _ => Predictor::Ask(Box::new(config)),
+    };
+    let options = EvalOptions {
+        questions: args.questions,
+        db_dir: args.db_dir,
+        predictor,
+        limit: args.limit,
+        db_id: args.db_id,
+        today,
+        timeout: Duration::from_secs(args.timeout),
+    };
+    let report = eval::run(&options).await?;
+    if let Some(path) = &args.report {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| Error::new(ErrorCode::OutputFailed, format!("cannot write {}: {e}", path.display())))?;
+    }
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        EvalFormat::Json => {
+            let v = serde_json::json!({
+                "provider": report.provider,
+                "overall": report.overall,
+                "per_database": report.per_database,
+            });
+            writeln!(out, "{v}")
+        }
+        EvalFormat::Text => print_text(&mut out, &report, args.report.as_ref()),
+    };
+    written.and_then(|_| out.flush()).map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
+    if let Some(min) = args.min_accuracy
+        && report.overall.accuracy < min
+    {
+        return Err(Error::new(
+            ErrorCode::AccuracyBelowThreshold,
+            format!("accuracy {:.4} is below the required {min:.4}", report.overall.accuracy),
+        ));
+    }
+    Ok(0)
+}
+
+fn print_text(out: &mut impl Write, r: &EvalReport, report: Option<&PathBuf>) -> std::io::Result<()> {
+    let o = &r.overall;
+    let scored = o.questions - o.gold_errors;
+    writeln!(out, "eval: {} questions on {} databases, provider {}", o.questions, r.per_database.len(), r.provider)?;
+    writeln!(out, "  accuracy   {:5.1}%  ({} right of {scored} scored)", o.accuracy * 100.0, o.right)?;
+    writeln!(
+        out,
+        "  wrong      {:5.1}%  ({} answered wrong, {} of them failed to run)",
+        o.wrong_rate * 100.0,
+        o.wrong,
+        o.errors
+    )?;
+    writeln!(out, "  abstained  {:5.1}%  ({})", pct(o.abstained, scored), o.abstained)?;
+    if o.gold_errors > 0 {
+        writeln!(out, "  gold errors: {} (not scored)", o.gold_errors)?;
+    }
+    writeln!(out, "  time per question: mean {:.1} ms, p50 {:.1} ms, p95 {:.1} ms", o.mean_ms, o.p50_ms, o.p95_ms)?;
+    if r.per_database.len() > 1 {
+        let mut dbs: Vec<_> = r.per_database.iter().filter(|d| d.summary.questions > d.summary.gold_errors).collect();
+        dbs.sort_by(|a, b| a.summary.accuracy.total_cmp(&b.summary.accuracy).then(a.db_id.cmp(&b.db_id)));
+        let shown: Vec<String> = dbs
+            .iter()
+            .take(5)
+            .map(|d| format!("{} {:.0}%", d.db_id, d.summary.accuracy * 100.0))
+            .collect();
+        writeln!(out, "  lowest accuracy: {}", shown.join(", "))?;
+    } else if let Some(d) = r.per_database.first() {
+        writeln!(out, "  database {}: {:.1}%", d.db_id, d.summary.accuracy * 100.0)?;
+    }
+    if let Some(p) = report {
+        writeln!(out, "  report: {}", p.display())?;
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` with a real month and day.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit())).and_then(|p| p.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
+}
+
+fn pct(n: usize, of: usize) -> f64 {
+    if of == 0 { 0.0 } else { n as f64 * 100.0 / of as f64 }
+}
