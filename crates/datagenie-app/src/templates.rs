@@ -16,8 +16,9 @@
 //! with no extra crate. The primary key would refuse a duplicate rather than overwrite.
 
 use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use datagenie_core::template::{NormalizedQuestion, QueryTemplate, SlotBinding};
@@ -116,6 +117,9 @@ pub struct TemplateMatch {
 pub struct TemplateStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Templates already read, by id: reading phrasings is most of a lookup's cost. An entry is used only while the
+    /// row's phrasings and SQL are unchanged (another process may edit or replace a row).
+    parsed: Mutex<HashMap<String, Arc<QueryTemplate>>>,
 }
 
 fn system_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
@@ -157,7 +161,7 @@ impl TemplateStore {
             ),
             Migration::Sqlite(e) => system_error(path, "cannot update its schema", e),
         })?;
-        Ok(TemplateStore { conn: Mutex::new(conn), path: path.to_path_buf() })
+        Ok(TemplateStore { conn: Mutex::new(conn), path: path.to_path_buf(), parsed: Mutex::new(HashMap::new()) })
     }
 
     pub fn path(&self) -> &Path {
@@ -257,8 +261,7 @@ impl TemplateStore {
                 "SELECT {COLUMNS} FROM query_templates WHERE ?1 IS NULL OR connection = ?1
                  ORDER BY connection, name, created_at, rowid"
             ))?;
-            let rows = stmt.query_map(params![connection], RawRow::read)?.collect::<rusqlite::Result<Vec<_>>>();
-            rows
+            stmt.query_map(params![connection], RawRow::read)?.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         rows.into_iter().map(|r| r.into_template(&self.path)).collect()
     }
@@ -273,8 +276,7 @@ impl TemplateStore {
                 "SELECT {COLUMNS} FROM query_templates WHERE (id = ?1 OR name = ?1) AND (?2 IS NULL OR connection = ?2)
                  ORDER BY created_at, rowid"
             ))?;
-            let rows = stmt.query_map(params![key, connection], RawRow::read)?.collect::<rusqlite::Result<Vec<_>>>();
-            rows
+            stmt.query_map(params![key, connection], RawRow::read)?.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         // An exact id wins over a template that happens to be named like one.
         let chosen = match rows.iter().position(|r| r.id == key) {
@@ -304,6 +306,7 @@ impl TemplateStore {
         if deleted == 0 {
             return Err(Error::new(ErrorCode::TemplateNotFound, format!("no template with the id or name '{key}'")));
         }
+        self.parsed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&template.id);
         Ok(template)
     }
 
@@ -322,25 +325,16 @@ impl TemplateStore {
                  WHERE connection = ?1 AND dialect = ?2 AND (is_verified = 1 OR ?3)
                  ORDER BY created_at, rowid"
             ))?;
-            let rows = stmt
-                .query_map(params![connection, dialect.as_str(), include_unverified], |r| {
-                    Ok((RawRow::read(r)?, r.get::<_, i64>(COLUMN_COUNT)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>();
-            rows
+            stmt.query_map(params![connection, dialect.as_str(), include_unverified], |r| {
+                Ok((RawRow::read(r)?, r.get::<_, i64>(COLUMN_COUNT)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         let normalized = NormalizedQuestion::new(question.as_str());
         let mut found: Vec<(usize, Reverse<u64>, String, i64, TemplateMatch)> = Vec::new();
         for (raw, rowid) in rows {
             let template = raw.into_template(&self.path)?;
-            let parsed = match QueryTemplate::from_stored(&template.questions, &template.sql, template.dialect) {
-                Ok(p) => p,
-                Err(e) => {
-                    // A row that no longer reads (edited by hand, or older rules) answers nothing; it is not fatal.
-                    tracing::warn!(template = %template.id, error = %e, "skipping an unreadable template");
-                    continue;
-                }
-            };
+            let Some(parsed) = self.parsed_template(&template) else { continue };
             let Some(m) = parsed.match_question(&normalized) else { continue };
             let sql = parsed.bind(&m.values)?;
             let phrasing = template.questions.get(m.phrasing).cloned().unwrap_or_default();
@@ -349,6 +343,31 @@ impl TemplateStore {
         }
         found.sort_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
         Ok(found.into_iter().map(|f| f.4).collect())
+    }
+
+    /// The template read from its row, from the cache while the row is unchanged. `None` for a row that no longer
+    /// reads (edited by hand, or written under other rules): it answers nothing, and that is not fatal.
+    fn parsed_template(&self, template: &Template) -> Option<Arc<QueryTemplate>> {
+        let mut cache = self.parsed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(hit) = cache.get(&template.id)
+            && hit.sql() == template.sql
+            && hit.dialect() == template.dialect
+            && hit.phrasings().eq(template.questions.iter().map(String::as_str))
+        {
+            return Some(Arc::clone(hit));
+        }
+        match QueryTemplate::from_stored(&template.questions, &template.sql, template.dialect) {
+            Ok(parsed) => {
+                let parsed = Arc::new(parsed);
+                cache.insert(template.id.clone(), Arc::clone(&parsed));
+                Some(parsed)
+            }
+            Err(e) => {
+                tracing::warn!(template = %template.id, error = %e, "skipping an unreadable template");
+                cache.remove(&template.id);
+                None
+            }
+        }
     }
 
     /// The verified template that answers `question` on this database, with its slot values and bound SQL (see
@@ -550,8 +569,6 @@ pub fn resolve_connection(config: &Config, db: Option<&str>) -> Result<(String, 
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     fn store() -> (tempfile::TempDir, TemplateStore) {
@@ -719,6 +736,28 @@ mod tests {
         assert_eq!(shared.get(&id).expect("get").map(|t| t.usage_count), Some(100));
         assert_eq!(shared.record_use(&id).expect("use"), 101);
         assert_eq!(shared.record_use("no-such-id").err().map(|e| e.code), Some(ErrorCode::TemplateNotFound));
+    }
+
+    #[test]
+    fn a_row_changed_elsewhere_is_read_again_and_a_broken_one_is_skipped() {
+        let (dir, store) = store();
+        let added = store.add(monthly("sqlite:///a.db")).expect("add");
+        let question = q("monthly revenue in 2023");
+        assert!(store.find_match("sqlite:///a.db", Dialect::Sqlite, &question).expect("find").is_some());
+        // Another process rewrites the phrasing: the cached reading must not be used.
+        let raw = Connection::open(dir.path().join("sys").join(SYSTEM_DB_FILE)).expect("raw");
+        raw.execute(
+            "UPDATE query_templates SET question_template = 'yearly revenue in {year:int}' WHERE id = ?1",
+            params![added.id],
+        )
+        .expect("update");
+        assert!(store.find_match("sqlite:///a.db", Dialect::Sqlite, &question).expect("find").is_none());
+        let yearly = q("yearly revenue in 2023");
+        assert!(store.find_match("sqlite:///a.db", Dialect::Sqlite, &yearly).expect("find").is_some());
+        // A row broken by hand (a placeholder without its slot) answers nothing, and lookups keep working.
+        raw.execute("UPDATE query_templates SET sql_template = 'SELECT {nope}' WHERE id = ?1", params![added.id])
+            .expect("break");
+        assert!(store.find_match("sqlite:///a.db", Dialect::Sqlite, &yearly).expect("find").is_none());
     }
 
     #[test]

@@ -643,7 +643,7 @@ fn fold(text: &str) -> String {
             }
             // syllable without a final + final consonant
             (Some(s), t @ 0x11A8..=0x11C2)
-                if (0xAC00..=0xD7A3).contains(&(s as u32)) && (s as u32 - 0xAC00) % 28 == 0 =>
+                if (0xAC00..=0xD7A3).contains(&(s as u32)) && (s as u32 - 0xAC00).is_multiple_of(28) =>
             {
                 char::from_u32(s as u32 + (t - 0x11A7))
             }

@@ -221,9 +221,13 @@ async fn ask_answers_from_a_verified_template_without_calling_the_llm() {
         assert_eq!(v["rows"], json!([["01", 2], ["02", 2], ["03", 2]]));
         assert_eq!(v["usage"]["prompt_tokens"], 0);
     }
-    let out = env.run(&["ask", "--db", &db, "2024년 월별 주문 수"]).await;
+    let out = env.run(&["ask", "--db", &db, "--format", "table", "2024년 월별 주문 수"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("verified template \"monthly orders\"") && out.stdout.contains("no LLM call"));
+    assert!(
+        out.stdout.contains("verified template \"monthly orders\"") && out.stdout.contains("no LLM call"),
+        "{}",
+        out.stdout
+    );
     assert!(
         llm.requests().is_empty(),
         "the LLM was called: {:?}",
