@@ -130,7 +130,7 @@ pub async fn gold_check(spider: &Path, cache_dir: &Path, limit: Option<usize>) -
         report.total += 1;
         let path = spider_db(spider, &g.db_id);
         if current.as_ref().map(|(id, _)| id != &g.db_id).unwrap_or(true) {
-            let connector = open_connector(&path.display().to_string())?;
+            let connector = open_connector(&path.display().to_string()).await?;
             current = Some((g.db_id.clone(), context(connector, llm.clone(), cache_dir, false)));
         }
         let Some((_, ctx)) = current.as_ref() else { continue };
@@ -267,7 +267,7 @@ pub async fn pipeline_bench(spider: &Path, cache_dir: &Path, summary: bool) -> R
     let mut current: Option<(String, AskContext)> = None;
     for q in &qs {
         if current.as_ref().map(|(id, _)| id != &q.db_id).unwrap_or(true) {
-            let connector = open_connector(&spider_db(spider, &q.db_id).display().to_string())?;
+            let connector = open_connector(&spider_db(spider, &q.db_id).display().to_string()).await?;
             let ctx = context(connector, llm.clone(), cache_dir, true);
             ctx.schema().await?; // warm the cache: the measured runs read the snapshot
             current = Some((q.db_id.clone(), ctx));
@@ -303,7 +303,7 @@ pub async fn introspect_bench(dir: &Path, tables: usize) -> Result<(Duration, us
         tx.commit()
     };
     build().map_err(|e| Error::new(ErrorCode::Internal, format!("building the benchmark database: {e}")))?;
-    let connector = open_connector(&path.display().to_string())?;
+    let connector = open_connector(&path.display().to_string()).await?;
     let started = Instant::now();
     let schema = connector.introspect(&IntrospectOptions::default()).await?;
     let took = started.elapsed();

@@ -30,7 +30,7 @@ impl Session {
     pub async fn open(config: &Config, db: Option<&str>) -> Result<Session, Error> {
         let configured = Some(config.database.url.trim()).filter(|s| !s.is_empty());
         let connector: Arc<dyn Connector> = match db.or(configured) {
-            Some(url) => open_connector(url)?,
+            Some(url) => open_connector(url).await?,
             None => {
                 let path = demo_database_path(config)?;
                 let ready = tokio::task::spawn_blocking(move || demo::ensure_demo_database(&path))
@@ -80,10 +80,9 @@ pub fn demo_database_path(config: &Config) -> Result<PathBuf, Error> {
     Ok(config.data_dir()?.join(DEMO_DB_FILE))
 }
 
-/// Opens a connector for a database URL or path.
-pub fn open_connector(url: &str) -> Result<Arc<dyn Connector>, Error> {
-    let path = datagenie_connectors::parse_sqlite_target(url)?;
-    Ok(Arc::new(datagenie_connectors::sqlite::SqliteConnector::open(&path)?))
+/// Opens a connector for a database URL or path: `postgres://…`, `mysql://…` / `mariadb://…`, or a SQLite file.
+pub async fn open_connector(url: &str) -> Result<Arc<dyn Connector>, Error> {
+    datagenie_connectors::parse_target(url)?.connect().await
 }
 
 /// Today's date (UTC), `YYYY-MM-DD`, for relative dates in questions.

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use datagenie_connectors::Target;
 use datagenie_core::template::{NormalizedQuestion, QueryTemplate, SlotBinding};
 use datagenie_core::{Dialect, Error, ErrorCode, Question};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -524,10 +525,14 @@ impl RawRow {
 }
 
 /// The key a database's templates are stored under: for SQLite, `sqlite://` and the file's canonical absolute
-/// path (symbolic links resolved, so two spellings of one file share templates). Accepts whatever `--db` accepts,
-/// and its own output. Errors: [`ErrorCode::InvalidDatabaseUrl`], [`ErrorCode::DatabaseNotFound`].
+/// path (symbolic links resolved, so two spellings of one file share templates); for a server, its URL without the
+/// password (`postgres://reader@db:5432/sales`). Accepts whatever `--db` accepts, and its own output. Errors:
+/// [`ErrorCode::InvalidDatabaseUrl`], [`ErrorCode::DatabaseNotFound`].
 pub fn connection_key(target: &str) -> Result<String, Error> {
-    let path = datagenie_connectors::parse_sqlite_target(target)?;
+    let path = match datagenie_connectors::parse_target(target)? {
+        Target::Sqlite(path) => path,
+        server => return Ok(server.describe()),
+    };
     let canonical = std::fs::canonicalize(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
             Error::new(ErrorCode::DatabaseNotFound, format!("the database file {} does not exist", path.display()))
@@ -535,6 +540,16 @@ pub fn connection_key(target: &str) -> Result<String, Error> {
         _ => Error::new(ErrorCode::InvalidDatabaseUrl, format!("cannot use '{}': {e}", path.display())),
     })?;
     Ok(sqlite_key(&canonical))
+}
+
+/// The dialect the guard checks a target's SQL with. MariaDB is checked as MySQL (the guard's mysql dialect covers
+/// both).
+pub fn target_dialect(target: &str) -> Result<Dialect, Error> {
+    Ok(match datagenie_connectors::parse_target(target)? {
+        Target::Sqlite(_) => Dialect::Sqlite,
+        Target::Postgres(_) => Dialect::Postgres,
+        Target::Mysql(_) => Dialect::Mysql,
+    })
 }
 
 fn sqlite_key(path: &Path) -> String {
@@ -548,8 +563,7 @@ fn sqlite_key(path: &Path) -> String {
 pub fn resolve_connection(config: &Config, db: Option<&str>) -> Result<(String, Dialect), Error> {
     let configured = Some(config.database.url.trim()).filter(|s| !s.is_empty());
     match db.map(str::trim).filter(|s| !s.is_empty()).or(configured) {
-        // Only SQLite connects today; parse_sqlite_target refuses other engines with a clear message.
-        Some(target) => Ok((connection_key(target)?, Dialect::Sqlite)),
+        Some(target) => Ok((connection_key(target)?, target_dialect(target)?)),
         None => {
             let dir = config.data_dir()?;
             std::fs::create_dir_all(&dir).map_err(|e| {

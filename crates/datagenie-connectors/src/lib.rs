@@ -8,17 +8,62 @@
 //!
 //! This file also turns the database targets people type (URLs and plain paths) into something a connector opens.
 
+pub mod mysql;
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
+use datagenie_core::connector::Connector;
 use datagenie_core::{Error, ErrorCode};
 
 pub use sqlite::SqliteConnector;
 
-/// Schemes that name an engine DataGenie will support but does not yet.
-const NOT_YET_SUPPORTED: &[(&str, &str)] =
+/// Schemes of the server engines (not SQLite files).
+const SERVER_SCHEMES: &[(&str, &str)] =
     &[("postgres", "PostgreSQL"), ("postgresql", "PostgreSQL"), ("mysql", "MySQL"), ("mariadb", "MariaDB")];
+
+/// A database target as people type it, parsed: a SQLite file, a PostgreSQL server or a MySQL/MariaDB server.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Sqlite(PathBuf),
+    Postgres(postgres::PostgresUrl),
+    Mysql(mysql::MysqlTarget),
+}
+
+/// Parses a `--db` value: `postgres://` / `postgresql://` URLs, `mysql://` / `mariadb://` URLs, else a SQLite target
+/// (see [`parse_sqlite_target`]). Errors are [`ErrorCode::InvalidDatabaseUrl`] and never contain a password.
+pub fn parse_target(s: &str) -> Result<Target, Error> {
+    let scheme = split_scheme(s.trim()).map(|(scheme, _)| scheme.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("postgres" | "postgresql") => Ok(Target::Postgres(postgres::parse_postgres_url(s.trim())?)),
+        Some("mysql" | "mariadb") => Ok(Target::Mysql(mysql::parse_mysql_url(s.trim())?)),
+        _ => Ok(Target::Sqlite(parse_sqlite_target(s)?)),
+    }
+}
+
+impl Target {
+    /// The target without secrets, in a form [`parse_target`] reads back (SQLite: the path as given).
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Sqlite(path) => path.display().to_string(),
+            Target::Postgres(url) => url.describe(),
+            Target::Mysql(target) => target.describe(),
+        }
+    }
+
+    /// Opens a connector. Servers are contacted now, so a wrong address or login fails here with
+    /// `database_unavailable` (or `database_not_found`); a SQLite file is opened read-only.
+    pub async fn connect(&self) -> Result<Arc<dyn Connector>, Error> {
+        Ok(match self {
+            Target::Sqlite(path) => Arc::new(SqliteConnector::open(path)?),
+            Target::Postgres(url) => Arc::new(postgres::PostgresConnector::connect(url.clone()).await?),
+            Target::Mysql(target) => Arc::new(mysql::MysqlConnector::connect(target).await?),
+        })
+    }
+}
 
 /// Turns a SQLite target into the path of the database file. Accepted forms:
 /// `sqlite:///abs/path.db`, `sqlite://rel.db`, `sqlite:rel.db` (also `sqlite3:`), `file:///abs/path.db`,
@@ -27,7 +72,7 @@ const NOT_YET_SUPPORTED: &[(&str, &str)] =
 /// In the URL forms `%XX` escapes are decoded and query strings (`?mode=…`) are refused: DataGenie always opens the
 /// file read-only and honours no URL options. A plain path is taken literally. The file is not touched here; the
 /// returned path may be relative. Errors are [`ErrorCode::InvalidDatabaseUrl`]: empty input, in-memory databases,
-/// unknown schemes, and PostgreSQL/MySQL URLs (not supported yet).
+/// unknown schemes, and PostgreSQL/MySQL URLs (use [`parse_target`] for those).
 pub fn parse_sqlite_target(s: &str) -> Result<PathBuf, Error> {
     let s = s.trim();
     if s.is_empty() {
@@ -42,11 +87,8 @@ pub fn parse_sqlite_target(s: &str) -> Result<PathBuf, Error> {
             "sqlite" | "sqlite3" => url_path(rest, false)?,
             "file" => url_path(rest, true)?,
             other => {
-                return Err(match NOT_YET_SUPPORTED.iter().find(|(name, _)| *name == other) {
-                    Some((_, engine)) => invalid(format!(
-                        "{engine} databases are not supported yet; this version of DataGenie connects to SQLite files \
-                         (sqlite:///path/to/file.db)"
-                    )),
+                return Err(match SERVER_SCHEMES.iter().find(|(name, _)| *name == other) {
+                    Some((_, engine)) => invalid(format!("a {engine} URL does not name a SQLite file")),
                     None => invalid(format!(
                         "unknown database URL scheme '{scheme}:'; use sqlite:///path/to/file.db or a file path"
                     )),
@@ -74,7 +116,7 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
     }
     let lower = scheme.to_ascii_lowercase();
     let known = matches!(lower.as_str(), "sqlite" | "sqlite3" | "file")
-        || NOT_YET_SUPPORTED.iter().any(|(name, _)| *name == lower);
+        || SERVER_SCHEMES.iter().any(|(name, _)| *name == lower);
     (rest.starts_with("//") || known).then_some((scheme, rest))
 }
 
@@ -186,11 +228,30 @@ mod tests {
         for url in ["postgres://u@h/db", "postgresql://h/db", "mysql://h/db", "mariadb://h/db", "postgres:db"] {
             let e = err(url);
             assert_eq!(e.code, ErrorCode::InvalidDatabaseUrl, "{url}");
-            assert!(e.message.contains("not supported yet"), "{url}: {}", e.message);
+            assert!(e.message.contains("does not name a SQLite file"), "{url}: {}", e.message);
         }
         let e = err("http://example.com/x.db");
         assert_eq!(e.code, ErrorCode::InvalidDatabaseUrl);
         assert!(e.message.contains("unknown database URL scheme 'http:'"), "{}", e.message);
+    }
+
+    #[test]
+    fn targets_dispatch_on_the_scheme_and_never_show_the_password() {
+        let pg = parse_target("postgres://reader:hunter2@db.internal:5433/sales?sslmode=require").expect("pg");
+        assert!(matches!(pg, Target::Postgres(_)), "{pg:?}");
+        let my = parse_target("mariadb://reader:hunter2@db.internal/shop").expect("mysql");
+        assert!(matches!(my, Target::Mysql(_)), "{my:?}");
+        for t in [&pg, &my] {
+            assert!(!t.describe().contains("hunter2") && !format!("{t:?}").contains("hunter2"), "{t:?}");
+            assert!(t.describe().contains("reader@db.internal"), "{}", t.describe());
+        }
+        assert!(matches!(parse_target("sqlite:///data/shop.db"), Ok(Target::Sqlite(p)) if p == PathBuf::from("/data/shop.db")));
+        assert!(matches!(parse_target("shop.db"), Ok(Target::Sqlite(_))));
+        for bad in ["postgres://reader:hunter2@/sales?sslmode=sometimes", "mysql://reader:hunter2@h/db?nonsense=1"] {
+            let e = parse_target(bad).expect_err(bad);
+            assert_eq!(e.code, ErrorCode::InvalidDatabaseUrl, "{bad}");
+            assert!(!e.message.contains("hunter2"), "{}", e.message);
+        }
     }
 
     #[test]

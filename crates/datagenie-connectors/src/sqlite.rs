@@ -206,6 +206,16 @@ impl SqliteConnector {
         let max_rows = limits.max_rows;
         self.run("the query", limits.timeout, move |s, ctx| query_rows(s, &sql, max_rows, ctx)).await
     }
+
+    /// [`Connector::execute`] without the guard, for the conformance suite's defense-in-depth checks. Exists only
+    /// with the `test-bypass` feature, which no shipped build enables.
+    #[cfg(feature = "test-bypass")]
+    #[doc(hidden)]
+    pub async fn execute_unguarded_for_tests(&self, sql: &str, limits: &Limits) -> Result<ResultSet, Error> {
+        let sql = sql.to_string();
+        let max_rows = limits.max_rows;
+        self.run("the query", limits.timeout, move |s, ctx| query_rows(s, &sql, max_rows, ctx)).await
+    }
 }
 
 #[async_trait]
