@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use datagenie_core::Dialect;
 use datagenie_core::builtin::{MAX_VALUE_CHARS, MAX_VALUES_PER_COLUMN, ValueIndex, value_columns};
 use datagenie_core::connector::{Connector, Limits};
 use datagenie_core::guard::{self, Policy};
 use datagenie_core::schema::Schema;
 use datagenie_core::value::Value;
-use datagenie_core::Dialect;
 
 /// Time limit for one column's query: a slow column is skipped, not waited for.
 pub const COLUMN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -75,4 +75,64 @@ async fn load_uncached(connector: &dyn Connector, schema: &Schema, policy: &Poli
         index.add(&table, &column, values);
     }
     index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datagenie_connectors::sqlite::SqliteConnector;
+    use datagenie_core::connector::IntrospectOptions;
+
+    fn fixture(dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("values.db");
+        let c = rusqlite::Connection::open(&path).expect("create");
+        let long = "x".repeat(MAX_VALUE_CHARS + 1);
+        c.execute_batch(&format!(
+            "CREATE TABLE city (id INTEGER PRIMARY KEY, name TEXT, country TEXT, population INTEGER);
+             INSERT INTO city VALUES (1, 'Seoul', 'Korea', 9700000), (2, 'Busan', 'Korea', 3400000),
+                                     (3, 'Lyon', 'France', 500000), (4, '{long}', NULL, 1);
+             CREATE TABLE secret (id INTEGER PRIMARY KEY, code TEXT);
+             INSERT INTO secret VALUES (1, 'hidden');"
+        ))
+        .expect("fill");
+        path
+    }
+
+    #[tokio::test]
+    async fn loads_distinct_short_text_values_through_the_guard() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let connector = SqliteConnector::open(&fixture(dir.path())).expect("open");
+        let schema = connector.introspect(&IntrospectOptions::default()).await.expect("introspect");
+        let values = load_values(&connector, &schema, &Policy::default()).await;
+        let mut countries = values.values("city", "country").map(<[String]>::to_vec).unwrap_or_default();
+        countries.sort();
+        assert_eq!(countries, ["France", "Korea"], "distinct, nulls skipped");
+        let names = values.values("city", "name").unwrap_or_default();
+        assert_eq!(names.len(), 3, "the over-long value is skipped: {names:?}");
+        assert!(values.values("city", "population").is_none(), "numbers are not loaded");
+        assert_eq!(values.values("secret", "code"), Some(&["hidden".to_string()][..]));
+
+        // The policy applies: a table outside it is skipped, not fatal.
+        let policy = Policy::new().allow_table("city").expect("policy");
+        let schema2 = Schema { tables: schema.tables.clone(), ..schema.clone() };
+        let limited = load_uncached(&connector, &schema2, &policy).await;
+        assert!(limited.values("secret", "code").is_none());
+        assert!(limited.values("city", "country").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_failing_column_is_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let connector = SqliteConnector::open(&fixture(dir.path())).expect("open");
+        let mut schema = connector.introspect(&IntrospectOptions::default()).await.expect("introspect");
+        // A column the schema claims but the database lacks: its query fails; the others still load.
+        if let Some(t) = schema.tables.iter_mut().find(|t| t.name == "city") {
+            let mut ghost = t.columns[1].clone();
+            ghost.name = "ghost".into();
+            t.columns.push(ghost);
+        }
+        let values = load_uncached(&connector, &schema, &Policy::default()).await;
+        assert!(values.values("city", "ghost").is_none());
+        assert!(values.values("city", "country").is_some());
+    }
 }

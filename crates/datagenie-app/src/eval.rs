@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use datagenie_core::builtin::{Engine, Outcome};
+use datagenie_core::builtin::Engine;
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::guard::{self, Policy};
 use datagenie_core::schema::Schema;
@@ -16,11 +16,13 @@ use datagenie_core::value::{ResultSet, Value};
 use datagenie_core::{Dialect, Error, ErrorCode, Question};
 use serde::{Deserialize, Serialize};
 
-use crate::ask::{AskContext, AskOptions};
+use crate::ask::{AnswerSource, AskContext, AskOptions};
 use crate::config::Config;
 use crate::privacy::Privacy;
 use crate::schema_cache::SchemaCache;
 
+/// Schema snapshots stay valid for the run (the databases are not expected to change under the benchmark).
+const SCHEMA_MAX_AGE: Duration = Duration::from_secs(86_400);
 /// Rows read per query; a result beyond it cannot be compared.
 pub const EVAL_MAX_ROWS: usize = 100_000;
 /// Relative and absolute tolerance for numbers.
@@ -29,11 +31,11 @@ const ABS_TOL: f64 = 1e-9;
 /// Column assignments tried when several columns have the same values.
 const MAX_PERMUTATIONS: usize = 5000;
 
-/// What produces the predictions.
+/// What produces the predictions. Both go through the ask pipeline (`AskContext::ask`), as users get answers.
 pub enum Predictor {
-    /// The built-in engine, called directly.
+    /// The built-in engine (no LLM).
     Builtin,
-    /// The ask pipeline with the configured LLM provider.
+    /// The configured LLM provider.
     Ask(Box<Config>),
 }
 
@@ -49,6 +51,10 @@ pub struct EvalOptions {
     pub today: String,
     /// Per-query time limit.
     pub timeout: Duration,
+    /// Record the built-in engine's reading of each question in the report.
+    pub explain: bool,
+    /// Where the built-in predictor keeps schema snapshots (a scratch directory).
+    pub cache_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +86,9 @@ pub struct QuestionResult {
     pub confidence: Option<f32>,
     pub ms: f64,
     pub error: Option<String>,
+    /// The built-in engine's reading of the question (`--explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -134,8 +143,9 @@ fn read_questions(path: &Path) -> Result<Vec<RawQuestion>, Error> {
 struct Db {
     connector: Arc<dyn Connector>,
     schema: Schema,
-    engine: Option<Engine>,
-    ask: Option<AskContext>,
+    ask: AskContext,
+    /// The engine, for `--explain` only (answers come from `ask`).
+    explainer: Option<Engine>,
 }
 
 pub async fn run(options: &EvalOptions) -> Result<EvalReport, Error> {
@@ -168,6 +178,7 @@ pub async fn run(options: &EvalOptions) -> Result<EvalReport, Error> {
                 confidence: None,
                 ms: 0.0,
                 error: Some(format!("{}: {}", e.code, e.message)),
+                explanation: None,
             },
             None => continue,
         };
@@ -204,31 +215,35 @@ async fn open_db(options: &EvalOptions, db_id: &str) -> Result<Db, Error> {
     }
     let connector: Arc<dyn Connector> = Arc::new(datagenie_connectors::sqlite::SqliteConnector::open(&path)?);
     let schema = connector.introspect(&IntrospectOptions::default()).await?;
-    let (engine, ask) = match &options.predictor {
-        Predictor::Builtin => {
-            let values = crate::builtin::load_values(connector.as_ref(), &schema, &Policy::default()).await;
-            (Some(Engine::new(&schema, values)), None)
-        }
-        Predictor::Ask(config) => {
-            let llm = crate::providers::build(config)?;
-            let ctx = AskContext {
-                connector: connector.clone(),
-                llm,
-                prices: config.price_table(),
-                cache: SchemaCache::new(config.cache_dir()?, Duration::from_secs(config.ask.schema_max_age_secs)),
-                policy: Policy::default(),
-                // Rows are compared with the gold query's: unmasked.
-                privacy: Privacy { mask: false, policy: Default::default() },
-                prompt_schema: Default::default(),
-                // Scored as the provider answers: no templates, no engine shortcut.
-                templates: None,
-                builtin_first: false,
-                engine: Default::default(),
-            };
-            (None, Some(ctx))
-        }
+    let (llm, prices, cache) = match &options.predictor {
+        Predictor::Builtin => (None, Default::default(), SchemaCache::new(&options.cache_dir, SCHEMA_MAX_AGE)),
+        Predictor::Ask(config) => (
+            crate::providers::build(config)?,
+            config.price_table(),
+            SchemaCache::new(config.cache_dir()?, Duration::from_secs(config.ask.schema_max_age_secs)),
+        ),
     };
-    Ok(Db { connector, schema, engine, ask })
+    let ask = AskContext {
+        connector: connector.clone(),
+        llm,
+        prices,
+        cache,
+        policy: Policy::default(),
+        // Rows are compared with the gold query's: unmasked.
+        privacy: Privacy { mask: false, policy: Default::default() },
+        prompt_schema: Default::default(),
+        // Scored as the provider answers: no templates, no engine shortcut in front of an LLM.
+        templates: None,
+        builtin_first: false,
+        engine: Default::default(),
+    };
+    let explainer = if options.explain {
+        let values = crate::builtin::load_values(connector.as_ref(), &schema, &Policy::default()).await;
+        Some(Engine::new(&schema, values))
+    } else {
+        None
+    };
+    Ok(Db { connector, schema, ask, explainer })
 }
 
 /// Runs one query through the guard and the connector.
@@ -247,6 +262,7 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
         confidence: None,
         ms: 0.0,
         error: None,
+        explanation: None,
     };
     let gold = match run_sql(db, &q.query, options.timeout).await {
         Ok(rows) if rows.truncated => {
@@ -268,51 +284,38 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
             return result;
         }
     };
+    if let Some(engine) = &db.explainer {
+        result.explanation = Some(engine.explain(&question, &options.today));
+    }
     let started = Instant::now();
-    let predicted: Result<ResultSet, Error> = if let Some(engine) = &db.engine {
-        match engine.answer(&question, &options.today) {
-            Outcome::Answer(a) => {
-                result.predicted = Some(a.sql.clone());
-                result.confidence = Some(a.confidence);
-                run_sql(db, &a.sql, options.timeout).await
+    let ask_options = AskOptions {
+        limits: Limits { max_rows: EVAL_MAX_ROWS, timeout: options.timeout },
+        max_attempts: 3,
+        summary: false,
+        dry_run: false,
+        schema_budget_tokens: 6000,
+        today: options.today.clone(),
+        temperature: 0.0,
+        max_tokens: 1024,
+    };
+    let predicted: Result<ResultSet, Error> = match db.ask.ask(&question, &ask_options).await {
+        Ok(answer) => {
+            result.predicted = Some(answer.sql.clone());
+            if let AnswerSource::Builtin { confidence, .. } = &answer.source {
+                result.confidence = Some(*confidence);
             }
-            Outcome::Abstain(a) => {
-                result.confidence = Some(a.confidence);
-                result.outcome = EvalOutcome::Abstained;
-                result.error = Some(a.reason);
-                result.ms = started.elapsed().as_secs_f64() * 1000.0;
-                return result;
-            }
+            Ok(ResultSet { columns: answer.columns, rows: answer.rows, truncated: answer.truncated })
         }
-    } else if let Some(ctx) = &db.ask {
-        let ask_options = AskOptions {
-            limits: Limits { max_rows: EVAL_MAX_ROWS, timeout: options.timeout },
-            max_attempts: 3,
-            summary: false,
-            dry_run: false,
-            schema_budget_tokens: 6000,
-            today: options.today.clone(),
-            temperature: 0.0,
-            max_tokens: 1024,
-        };
-        match ctx.ask(&question, &ask_options).await {
-            Ok(answer) => {
-                result.predicted = Some(answer.sql.clone());
-                Ok(ResultSet { columns: answer.columns, rows: answer.rows, truncated: answer.truncated })
-            }
-            Err(f) if f.error.code == ErrorCode::NotUnderstood => {
-                result.outcome = EvalOutcome::Abstained;
-                result.error = Some(f.error.message);
-                result.ms = started.elapsed().as_secs_f64() * 1000.0;
-                return result;
-            }
-            Err(f) => {
-                result.predicted = f.attempts.iter().rev().find_map(|a| a.sql.clone());
-                Err(f.error)
-            }
+        Err(f) if f.error.code == ErrorCode::NotUnderstood => {
+            result.outcome = EvalOutcome::Abstained;
+            result.error = Some(f.error.message);
+            result.ms = started.elapsed().as_secs_f64() * 1000.0;
+            return result;
         }
-    } else {
-        Err(Error::new(ErrorCode::Internal, "no predictor"))
+        Err(f) => {
+            result.predicted = f.attempts.iter().rev().find_map(|a| a.sql.clone());
+            Err(f.error)
+        }
     };
     result.ms = started.elapsed().as_secs_f64() * 1000.0;
     match predicted {
@@ -453,7 +456,8 @@ fn row_cmp(a: &[Cell], b: &[Cell]) -> std::cmp::Ordering {
 }
 
 fn rows_eq(a: &[Vec<Cell>], b: &[Vec<Cell>]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| cell_eq(p, q)))
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| cell_eq(p, q)))
 }
 
 /// Equal results: same number of columns; some assignment of the prediction's columns to the gold's makes the rows
@@ -484,7 +488,9 @@ pub fn same_result(gold: &ResultSet, pred: &ResultSet, ordered: bool) -> bool {
     let compatible: Vec<Vec<usize>> = gcols
         .iter()
         .map(|gc| {
-            (0..pw).filter(|&j| gc.len() == pcols[j].len() && gc.iter().zip(&pcols[j]).all(|(a, b)| cell_eq(a, b))).collect()
+            (0..pw)
+                .filter(|&j| gc.len() == pcols[j].len() && gc.iter().zip(&pcols[j]).all(|(a, b)| cell_eq(a, b)))
+                .collect()
         })
         .collect();
     if compatible.iter().any(Vec::is_empty) {

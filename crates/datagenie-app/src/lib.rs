@@ -6,6 +6,7 @@ pub mod bench;
 pub mod builtin;
 pub mod config;
 pub mod demo;
+pub mod demo_load;
 pub mod eval;
 pub mod privacy;
 pub mod providers;

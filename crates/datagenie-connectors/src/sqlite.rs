@@ -18,6 +18,8 @@
 //! Threads: a rusqlite `Connection` is `Send` but not `Sync`; it lives in a `Mutex` inside an `Arc`, and every call
 //! runs on tokio's blocking pool. Calls on one connector are therefore serialised.
 
+mod access;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -26,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
+use datagenie_core::connector::{AccessReport, Connector, IntrospectOptions, Limits};
 use datagenie_core::ddl_comments::{DdlComments, ddl_comments};
 use datagenie_core::guard;
 use datagenie_core::schema::{Column, ForeignKey, Schema, Table, TableKind, TypeClass, hex};
@@ -267,6 +269,10 @@ impl Connector for SqliteConnector {
         let text = sql.as_str().to_string();
         let max_rows = limits.max_rows;
         self.run("the query", limits.timeout, move |s, ctx| query_rows(s, &text, max_rows, ctx)).await
+    }
+    /// The file's permissions, the connection's read-only state and the time-limit probe (`sqlite/access.rs`).
+    async fn access_report(&self) -> Result<AccessReport, Error> {
+        access::report(self).await
     }
 }
 

@@ -90,6 +90,8 @@ error_codes! {
     QueryTimeout => ("query_timeout", Database, 504),
     /// The database refused a write (read-only enforcement below the guard).
     ReadOnlyViolation => ("read_only_violation", Refused, 403),
+    /// `datagenie doctor`: the login could write, the session is not read-only, or the time limit is not enforced.
+    UnsafeLogin => ("unsafe_login", Refused, 422),
 
     // --- the LLM
     /// No LLM is configured, and the request needs one.

@@ -42,6 +42,9 @@ pub struct EvalArgs {
     today: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: EvalFormat,
+    /// Record the built-in engine's reading of each question in the report (for debugging the engine).
+    #[arg(long, hide = true)]
+    explain: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +86,7 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
             ProviderArg::Anthropic => ProviderKind::Anthropic,
         };
     }
+    let cache_dir = config.cache_dir()?;
     let predictor = match config.llm.provider {
         ProviderKind::Builtin => Predictor::Builtin,
         _ => Predictor::Ask(Box::new(config)),
@@ -95,6 +99,8 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
         db_id: args.db_id,
         today,
         timeout: Duration::from_secs(args.timeout),
+        explain: args.explain,
+        cache_dir,
     };
     let report = eval::run(&options).await?;
     if let Some(path) = &args.report {
@@ -146,11 +152,8 @@ fn print_text(out: &mut impl Write, r: &EvalReport, report: Option<&PathBuf>) ->
     if r.per_database.len() > 1 {
         let mut dbs: Vec<_> = r.per_database.iter().filter(|d| d.summary.questions > d.summary.gold_errors).collect();
         dbs.sort_by(|a, b| a.summary.accuracy.total_cmp(&b.summary.accuracy).then(a.db_id.cmp(&b.db_id)));
-        let shown: Vec<String> = dbs
-            .iter()
-            .take(5)
-            .map(|d| format!("{} {:.0}%", d.db_id, d.summary.accuracy * 100.0))
-            .collect();
+        let shown: Vec<String> =
+            dbs.iter().take(5).map(|d| format!("{} {:.0}%", d.db_id, d.summary.accuracy * 100.0)).collect();
         writeln!(out, "  lowest accuracy: {}", shown.join(", "))?;
     } else if let Some(d) = r.per_database.first() {
         writeln!(out, "  database {}: {:.1}%", d.db_id, d.summary.accuracy * 100.0)?;
@@ -167,7 +170,9 @@ fn is_date(s: &str) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit())).and_then(|p| p.parse::<u32>().ok());
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit())).and_then(|p| p.parse::<u32>().ok())
+    };
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {

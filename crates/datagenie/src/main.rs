@@ -1,6 +1,7 @@
 //! The `datagenie` command line. It parses arguments, loads configuration, calls the service layer
 //! (`datagenie-app`) and prints. Exit status: 0 answered, 1 refused (guard or permission), 2 any other error.
 
+mod doctor_cmd;
 mod eval_cmd;
 mod output;
 mod template_cmd;
@@ -59,6 +60,9 @@ enum Command {
     /// Execution accuracy over a question set in Spider's format ([{db_id, question, query}]); a regression gate
     /// with --min-accuracy.
     Eval(eval_cmd::EvalArgs),
+    /// Checks the database login: could it write (it should not), is the session read-only, is the time limit
+    /// enforced; and the server's version. Exit 0 safe, 1 unsafe_login, 2 error.
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 #[derive(Subcommand)]
@@ -158,6 +162,13 @@ struct DemoArgs {
     answer: AnswerArgs,
     /// A question about the demo data. Without one, a few example questions are asked.
     question: Option<String>,
+    /// Copy the demo database into a PostgreSQL or MySQL/MariaDB database (postgres://… or mysql://…, a login that
+    /// may create tables), print what was loaded, and exit.
+    #[arg(long, value_name = "URL", conflicts_with = "question")]
+    load: Option<String>,
+    /// With --load: drop and recreate tables of the demo's names even when they are not demo tables.
+    #[arg(long, requires = "load")]
+    replace: bool,
 }
 
 #[derive(Args)]
@@ -216,6 +227,7 @@ async fn run(cli: Cli) -> u8 {
     let format_hint = match &cli.command {
         Command::Ask(a) => a.answer.format,
         Command::Demo(d) => d.answer.format,
+        Command::Doctor(d) => Some(if d.json() { Format::Json } else { Format::Table }),
         _ => Some(Format::Table),
     };
     let format = format_hint.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
@@ -234,6 +246,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Bench(cmd) => bench(cmd).await,
         Command::Template(cmd) => template_cmd::run(cli.config, cmd),
         Command::Eval(args) => eval_cmd::run(cli.config, args).await,
+        Command::Doctor(args) => doctor_cmd::run(cli.config, args).await,
         Command::Sql(SqlCommand::Check(args)) => sql_check(args),
     };
     match result {
@@ -339,6 +352,9 @@ async fn schema(config_path: Option<PathBuf>, args: SchemaArgs) -> Result<u8, Er
 }
 
 async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) -> Result<u8, Error> {
+    if let Some(url) = &args.load {
+        return demo_load(config_path, url, args.replace, format).await;
+    }
     let question = args.question.as_deref().map(Question::parse).transpose()?;
     let mut config = load_config(config_path)?;
     // The demo always uses the demo database, whatever database is configured.
@@ -378,6 +394,38 @@ async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) 
         }
     }
     Ok(worst)
+}
+
+/// `datagenie demo --load URL [--replace]`: the demo database into a server; prints rows per table and the time.
+async fn demo_load(config_path: Option<PathBuf>, url: &str, replace: bool, format: Format) -> Result<u8, Error> {
+    use datagenie_app::demo_load::{LoadOptions, load_demo};
+    let config = load_config(config_path)?;
+    let report = load_demo(&config, url, LoadOptions { replace }).await?;
+    let mut out = std::io::stdout().lock();
+    let written = if format == Format::Json {
+        serde_json::to_writer(&mut out, &report).map_err(std::io::Error::other).and_then(|_| writeln!(out))
+    } else {
+        let secs = report.elapsed.as_secs_f64();
+        let rows = report.total_rows();
+        (|| {
+            writeln!(out, "Loaded the demo database into {} ({}):", report.target, report.server)?;
+            for t in &report.tables {
+                writeln!(out, "  {:<14} {:>8} rows", t.name, t.rows)?;
+            }
+            writeln!(
+                out,
+                "{rows} rows in {secs:.2} s ({:.0} rows/s; reading the demo database took {:.2} s)",
+                rows as f64 / secs.max(1e-9),
+                report.read.as_secs_f64()
+            )?;
+            if !report.replaced.is_empty() {
+                writeln!(out, "Replaced: {}", report.replaced.join(", "))?;
+            }
+            writeln!(out, "Ask it: datagenie ask --db '{}' \"QUESTION\"", report.target)
+        })()
+    };
+    written.and_then(|_| out.flush()).map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
+    Ok(0)
 }
 
 /// `datagenie sql check`: 0 accepted, 1 refused, 2 usage error.

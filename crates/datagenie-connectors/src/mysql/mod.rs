@@ -25,6 +25,7 @@
 //! [`MysqlConnector::server_version`] (`MariaDB 10.11.19`, `MySQL 8.0.36`), also the schema's `server_version`.
 //! Written for MySQL 8 and MariaDB 10.6+; older servers without a statement time limit are refused.
 
+mod access;
 mod introspect;
 mod url;
 mod values;
@@ -36,7 +37,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
+use datagenie_core::connector::{AccessReport, Connector, IntrospectOptions, Limits};
 use datagenie_core::schema::Schema;
 use datagenie_core::value::{ResultColumn, ResultSet, Value};
 use datagenie_core::{Dialect, Error, ErrorCode, GuardedSql, Secret};
@@ -269,6 +270,11 @@ impl Connector for MysqlConnector {
             ));
         }
         self.run_query(sql.as_str().to_string(), limits).await
+    }
+
+    /// The login's grants, the session's read-only state and the time-limit probe (`access.rs`).
+    async fn access_report(&self) -> Result<AccessReport, Error> {
+        access::report(self).await
     }
 }
 

@@ -94,6 +94,12 @@ impl MysqlTarget {
         self.ssl_ca.as_deref()
     }
 
+    /// The driver's TLS options for this target's `ssl-mode` and `ssl-ca` (`None`: plain TCP), for tools that open
+    /// their own sessions (the demo loader), so they check certificates as the connector does.
+    pub fn tls_options(&self) -> Result<Option<mysql_async::SslOpts>, Error> {
+        super::ssl_opts(self)
+    }
+
     /// The URL without the password, e.g. `mysql://reader@db.internal:3306/shop?ssl-mode=REQUIRED`; it parses back
     /// to this target minus the password. The default `ssl-mode` (PREFERRED) is left out.
     pub fn describe(&self) -> String {

@@ -21,6 +21,7 @@
 //! dropped when the server ended it (restart, `pg_terminate_backend`), and a call whose connection turns out dead
 //! before any row arrived is retried once on a fresh one.
 
+mod access;
 mod decode;
 mod introspect;
 mod url;
@@ -30,7 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
+use datagenie_core::connector::{AccessReport, Connector, IntrospectOptions, Limits};
 use datagenie_core::schema::Schema;
 use datagenie_core::value::{ResultColumn, ResultSet, Value};
 use datagenie_core::{Dialect, Error, ErrorCode, GuardedSql};
@@ -385,6 +386,11 @@ impl Connector for PostgresConnector {
             ));
         }
         self.run_query(sql.as_str(), limits).await
+    }
+
+    /// The login's write privileges, the transaction's read-only state and the time-limit probe (`access.rs`).
+    async fn access_report(&self) -> Result<AccessReport, Error> {
+        access::report(self).await
     }
 }
 

@@ -105,6 +105,12 @@ impl PostgresUrl {
         self.password = Some(password);
     }
 
+    /// The TLS connector this URL's `sslmode` and `sslrootcert` call for, for tools that open their own sessions
+    /// (the demo loader): every connection DataGenie makes checks certificates the same way.
+    pub fn tls_connector(&self) -> Result<MakeRustlsConnect, Error> {
+        tls_connector(self)
+    }
+
     /// `postgres://user@host:port/db` plus the options that change what is connected to (`sslmode`, `schema`,
     /// `sslrootcert` when not the defaults). Never the password; [`parse_postgres_url`] reads it back.
     pub fn describe(&self) -> String {

@@ -11,6 +11,7 @@
 //! skips and passes. Every fixture is a uniquely named database with its own least-privilege login, so the tests run
 //! in parallel, and is dropped at the end (best effort).
 
+mod access;
 mod mysql;
 mod postgres;
 mod sqlite;

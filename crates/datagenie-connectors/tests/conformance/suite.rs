@@ -169,7 +169,7 @@ macro_rules! conformance_tests {
         $crate::suite::conformance_tests!(@each $engine;
             introspection, fingerprint, samples_obey_options, value_mapping, row_cap_and_truncated, time_limit,
             error_mapping, read_only_without_the_guard, connection_failure, recovery_after_lost_sessions,
-            concurrent_queries);
+            concurrent_queries, access_report);
     };
     (@each $engine:expr; $($check:ident),+ $(,)?) => {
         $(
@@ -183,6 +183,9 @@ macro_rules! conformance_tests {
     };
 }
 pub(crate) use conformance_tests;
+
+/// `Connector::access_report`: in its own file, run like every other check.
+pub use crate::access::access_report;
 
 /// A check's future.
 pub type BoxedCheck<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;

@@ -83,7 +83,10 @@ mod tests {
         assert_eq!(t.add_days(-1).fmt(), "2024-02-29");
         assert_eq!(t.add_days(-30).fmt(), "2024-01-31");
         assert_eq!(t.add_months(-1).fmt(), "2024-02-01");
-        assert_eq!(Ymd::parse("2025-01-15").map(|d| d.add_months(-1).first_of_month().fmt()), Some("2024-12-01".into()));
+        assert_eq!(
+            Ymd::parse("2025-01-15").map(|d| d.add_months(-1).first_of_month().fmt()),
+            Some("2024-12-01".into())
+        );
         assert_eq!(Ymd::parse("2023-03-31").map(|d| d.add_months(-1).fmt()), Some("2023-02-28".into()));
         assert!(Ymd::parse("2023-02-29").is_none());
         assert!(Ymd::parse("not a date").is_none());

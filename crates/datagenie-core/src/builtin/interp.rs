@@ -5,16 +5,19 @@
 //! confidence, as does every guess (an ambiguous column, a default projection, a join).
 
 use super::dates::Ymd;
+use super::doubt::{F, Features, N};
 use super::lexicon::Lexicon;
 use super::link::{Item, ItemKind};
 use super::sql::{Bucket, Cond, Lit, OrderKey, Plan, Sel};
 use super::text::stem_word;
-use super::vocab::{Agg, Concept, Cue, DateCue, LikeKind, Op};
+use super::vocab::{Agg, Concept, Cue, DateCue, Op};
 use crate::schema::TypeClass;
 
 pub(crate) struct Interp {
     pub plan: Plan,
     pub conf: f32,
+    /// The doubts and the query's shape, counted (for `Engine::explain`).
+    pub feats: Features,
     /// Why the confidence dropped (for the abstention message and debugging).
     pub doubts: Vec<String>,
 }
@@ -26,13 +29,13 @@ enum Res {
     Col(usize),
 }
 
-
 struct Ctx<'a> {
     lex: &'a Lexicon,
     items: &'a [Item],
     used: Vec<bool>,
     res: Vec<Res>,
     conf: f32,
+    feats: Features,
     doubts: Vec<String>,
     subject: usize,
     mentioned: Vec<usize>,
@@ -57,13 +60,17 @@ fn is_cue(item: &Item, f: impl Fn(&Cue) -> bool) -> bool {
 
 /// Items that only link others: skipped when looking for a neighbour.
 fn is_filler(item: &Item) -> bool {
+    if number_word(&item.text).is_some() {
+        return false;
+    }
     matches!(item.kind, ItemKind::Free | ItemKind::Punct)
         || is_cue(item, |c| matches!(c, Cue::Free | Cue::Equal | Cue::Filter | Cue::Has | Cue::Which))
 }
 
 impl<'a> Ctx<'a> {
-    fn doubt(&mut self, factor: f32, why: impl Into<String>) {
+    fn doubt(&mut self, feature: F, factor: f32, why: impl Into<String>) {
         self.conf *= factor;
+        self.feats[feature as usize] += 1.0;
         self.doubts.push(why.into());
     }
 
@@ -133,14 +140,22 @@ impl<'a> Ctx<'a> {
         self.lex.cols[c].table
     }
 
+    /// "older" on a column that is not an age (a birth date or year) compares the other way.
+    fn reversed_age(&self, c: usize) -> bool {
+        !self.lex.cols[c].stems.iter().any(|s| s == "age")
+    }
+
     fn is_numeric(&self, c: usize) -> bool {
         matches!(self.lex.cols[c].class, TypeClass::Integer | TypeClass::Real)
     }
 
     /// A Not cue just before item `i` (within two significant items); marks it used.
     fn negated_before(&mut self, i: usize) -> bool {
+        // "not in the country 'Iceland'", "whose software platforms are not": fillers and one column mention may
+        // stand between the negation and what it negates.
         let mut j = i;
-        for _ in 0..3 {
+        let mut cols = 0;
+        for _ in 0..6 {
             let Some(k) = j.checked_sub(1) else { return false };
             j = k;
             let it = &self.items[j];
@@ -151,7 +166,11 @@ impl<'a> Ctx<'a> {
                 self.used[j] = true;
                 return true;
             }
-            if !is_filler(it) && !is_cue(it, |c| matches!(c, Cue::Not)) {
+            if self.col_at(j).is_some() && cols == 0 {
+                cols += 1;
+                continue;
+            }
+            if !is_filler(it) {
                 return false;
             }
         }
@@ -193,7 +212,10 @@ impl<'a> Ctx<'a> {
         if self.mentioned.contains(&t) {
             return Some(1);
         }
-        let d = std::iter::once(self.subject).chain(self.mentioned.iter().copied()).filter_map(|m| self.hops(m, t)).min()?;
+        let d = std::iter::once(self.subject)
+            .chain(self.mentioned.iter().copied())
+            .filter_map(|m| self.hops(m, t))
+            .min()?;
         Some(if d == 1 { 2 } else { 3 })
     }
 
@@ -211,10 +233,10 @@ impl<'a> Ctx<'a> {
             && second != best
             && key - k2 < 0.04
         {
-            self.doubt(0.8, format!("'{what}' could be several columns"));
+            self.doubt(F::Ambiguous, 0.8, format!("'{what}' could be several columns"));
         }
         if key < 0.5 {
-            self.doubt(0.85, format!("'{what}' matches a column only loosely"));
+            self.doubt(F::Loose, 0.85, format!("'{what}' matches a column only loosely"));
         }
         Some(best)
     }
@@ -242,6 +264,26 @@ impl<'a> Ctx<'a> {
                 tables.push((i, best));
             }
         }
+        // A column phrase that spells its table ("descriptions of courses") mentions that table too.
+        for (i, it) in self.items.iter().enumerate() {
+            if kinds[i] != Some(false) || !it.text.contains(' ') {
+                continue;
+            }
+            let ItemKind::Schema { cols, .. } = &it.kind else { continue };
+            let words: Vec<String> = it.text.split_whitespace().map(stem_word).collect();
+            let best = cols.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|x| x.0);
+            if let Some(c) = best {
+                let t = self.lex.cols[c].table;
+                let spelled = self.lex.tables[t]
+                    .phrases
+                    .iter()
+                    .any(|p| p.weight >= 0.85 && !p.stems.is_empty() && p.stems.iter().all(|w| words.contains(w)));
+                if spelled && !tables.iter().any(|x| x.0 == i) {
+                    tables.push((i, t));
+                }
+            }
+        }
+        tables.sort_by_key(|x| x.0);
         for &(_, t) in &tables {
             if !self.mentioned.contains(&t) {
                 self.mentioned.push(t);
@@ -251,21 +293,60 @@ impl<'a> Ctx<'a> {
         let eligible: Vec<usize> = tables
             .iter()
             .filter(|(i, _)| {
-                !matches!(prev_cue(*i), Some(Cue::Each | Cue::By | Cue::Super { .. } | Cue::MostCommon { .. }))
+                // "the oldest singer" names the subject; "the most orders" counts another table.
+                !matches!(
+                    prev_cue(*i),
+                    Some(Cue::Each | Cue::By | Cue::Super { concept: Concept::None, .. } | Cue::MostCommon { .. })
+                )
             })
             .map(|x| x.1)
             .collect();
         let subject = if self.korean { eligible.last().copied() } else { eligible.first().copied() }
+            .or_else(|| if eligible.is_empty() && !tables.is_empty() { self.subject_by_coverage(&kinds) } else { None })
             .or_else(|| tables.first().map(|x| x.1));
         self.subject = match subject {
             Some(t) => t,
-            None => self.subject_by_coverage(&kinds).ok_or("no table of the schema is mentioned")?,
+            None => {
+                self.feats[F::SubjectByCoverage as usize] = 1.0;
+                self.subject_by_coverage(&kinds).ok_or("no table of the schema is mentioned")?
+            }
         };
         if !self.mentioned.contains(&self.subject) {
             self.mentioned.insert(0, self.subject);
         }
+        // "the names of mountains": a column mention qualified by the table after it.
+        let mut qualified: Vec<Option<usize>> = vec![None; self.items.len()];
+        for i in 0..self.items.len() {
+            if kinds[i] != Some(false) {
+                continue;
+            }
+            let of_next = self.items.get(i + 1).is_some_and(|x| x.text == "of")
+                || (self.items.get(i + 1).is_some_and(|x| x.text == "of")
+                    && self.items.get(i + 2).is_some_and(|x| x.text == "the"));
+            if !of_next {
+                continue;
+            }
+            let mut k = i + 2;
+            while self.items.get(k).is_some_and(|x| matches!(x.text.as_str(), "the" | "all" | "a" | "an" | "each")) {
+                k += 1;
+            }
+            if kinds.get(k) != Some(&Some(true)) {
+                continue;
+            }
+            let Some(t) = tables.iter().find(|x| x.0 == k).map(|x| x.1) else { continue };
+            if let ItemKind::Schema { cols, .. } = &self.items[i].kind
+                && let Some(&(c, _)) =
+                    cols.iter().filter(|(c, _)| self.lex.cols[*c].table == t).max_by(|a, b| a.1.total_cmp(&b.1))
+            {
+                qualified[i] = Some(c);
+            }
+        }
         // Resolve.
         for i in 0..self.items.len() {
+            if let Some(c) = qualified[i] {
+                self.res[i] = Res::Col(c);
+                continue;
+            }
             match (&self.items[i].kind, kinds[i]) {
                 (ItemKind::Schema { tables, .. }, Some(true)) => {
                     let best = tables.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|x| x.0);
@@ -274,17 +355,96 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 (ItemKind::Schema { cols, .. }, Some(false)) => {
-                    let cols = cols.clone();
+                    let mut cols = cols.clone();
                     let text = self.items[i].text.clone();
+                    // "names" of an entity whose name column is called otherwise (`title`): that column; likewise
+                    // "id", "details", "description" for the subject's only such column.
+                    let lower = text.to_lowercase();
+                    let in_subject = cols.iter().any(|(c, _)| self.table_of(*c) == self.subject);
+                    if !in_subject && !lower.contains(' ') {
+                        if matches!(lower.as_str(), "name" | "names")
+                            && let Some(n) = self.lex.name_column(self.subject)
+                        {
+                            cols.push((n, 1.0));
+                        } else {
+                            let st = stem_word(&lower);
+                            let own: Vec<usize> = self.lex.tables[self.subject]
+                                .cols
+                                .iter()
+                                .copied()
+                                .filter(|&c| self.lex.cols[c].stems.last() == Some(&st))
+                                .collect();
+                            if own.len() == 1 {
+                                cols.push((own[0], 1.0));
+                            }
+                        }
+                    }
                     match self.pick_col(&cols, &text) {
                         Some(c) => self.res[i] = Res::Col(c),
-                        None => self.doubt(0.5, format!("'{text}' is a column no join reaches")),
+                        None => self.doubt(F::Unreachable, 0.5, format!("'{text}' is a column no join reaches")),
                     }
                 }
                 _ => {}
             }
         }
+        // "years working" read as two mentions of `Years_Working`: one.
+        for i in 1..self.items.len() {
+            if let (Res::Col(a), Res::Col(b)) = (self.res[i - 1], self.res[i])
+                && a == b
+            {
+                self.res[i] = Res::None;
+                self.used[i] = true;
+            }
+        }
         Ok(())
+    }
+
+    /// Words like "dates" or "code" that matched nothing: the subject's (or a mentioned table's) only column of
+    /// that kind.
+    fn resolve_generic_words(&mut self) {
+        const GENERIC: &[&str] = &[
+            "date",
+            "dates",
+            "code",
+            "codes",
+            "id",
+            "ids",
+            "details",
+            "description",
+            "descriptions",
+            "type",
+            "types",
+            "status",
+            "number",
+            "numbers",
+            "year",
+            "years",
+            "time",
+            "times",
+        ];
+        for i in 0..self.items.len() {
+            if self.items[i].kind != ItemKind::Word || !GENERIC.contains(&self.items[i].text.to_lowercase().as_str()) {
+                continue;
+            }
+            let st = stem_word(&self.items[i].text);
+            let mut order = vec![self.subject];
+            order.extend(self.mentioned.iter().copied().filter(|t| *t != self.subject));
+            for t in order {
+                let own: Vec<usize> = self.lex.tables[t]
+                    .cols
+                    .iter()
+                    .copied()
+                    .filter(|&c| self.lex.cols[c].stems.contains(&st) && !self.lex.cols[c].is_fk)
+                    .collect();
+                if own.len() == 1 {
+                    self.res[i] = Res::Col(own[0]);
+                    break;
+                }
+                if !own.is_empty() {
+                    break;
+                }
+            }
+        }
     }
 
     fn subject_by_coverage(&self, kinds: &[Option<bool>]) -> Option<usize> {
@@ -295,7 +455,9 @@ impl<'a> Ctx<'a> {
                 ItemKind::Schema { cols, .. } if kinds[i] == Some(false) => {
                     for &(c, s) in cols {
                         let t = self.lex.cols[c].table;
-                        best[t] = best[t].max(s);
+                        // A column named after its table ("role_code" in "roles") belongs there first.
+                        let own = self.lex.tables[t].stems.iter().any(|w| self.lex.cols[c].stems.contains(w));
+                        best[t] = best[t].max(s + if own { 0.05 } else { 0.0 });
                     }
                 }
                 ItemKind::Value { cands, .. } => {
@@ -337,7 +499,7 @@ impl<'a> Ctx<'a> {
         if let Some(second) = scored.get(1)
             && first.2 - second.2 < 0.05
         {
-            self.doubt(0.75, format!("'{}' appears in several columns", self.items[i].text));
+            self.doubt(F::ValueAmbiguous, 0.75, format!("'{}' appears in several columns", self.items[i].text));
         }
         Some((first.0, first.1))
     }
@@ -367,8 +529,51 @@ impl<'a> Ctx<'a> {
                 }
             }
             if concept == Concept::Time {
-                if let Some(&c) = self.lex.tables[t].cols.iter().find(|&&c| self.lex.cols[c].class == TypeClass::Temporal)
+                if let Some(&c) =
+                    self.lex.tables[t].cols.iter().find(|&&c| self.lex.cols[c].class == TypeClass::Temporal)
                 {
+                    return Some(c);
+                }
+            }
+        }
+        // Last, a table one foreign key away ("the shortest song" when durations live with the files).
+        if concept != Concept::Time {
+            for (nb, _, _) in self.lex.neighbours(self.subject) {
+                if let Some(c) = self.concept_col_in(concept, nb)
+                    && self.is_numeric(c)
+                {
+                    return Some(c);
+                }
+            }
+        }
+        None
+    }
+
+    /// A column of the subject that already holds a count of `t`'s rows ("Number_of_hosts" for hosts).
+    fn count_column(&self, t: usize) -> Option<usize> {
+        if t == self.subject {
+            return None;
+        }
+        let tstems = &self.lex.tables.get(t)?.stems;
+        let head = tstems.last()?;
+        self.lex.tables[self.subject].cols.iter().copied().find(|&c| {
+            let st = &self.lex.cols[c].stems;
+            self.is_numeric(c)
+                && st.iter().any(|w| w == "number" || w == "count" || w == "total")
+                && st.iter().any(|w| w == head)
+        })
+    }
+
+    /// A column of table `t` carrying the measure.
+    fn concept_col_in(&self, concept: Concept, t: usize) -> Option<usize> {
+        if concept == Concept::None {
+            return None;
+        }
+        let stems: Vec<String> = concept.stems().iter().map(|s| stem_word(s)).collect();
+        for s in &stems {
+            for &c in &self.lex.tables.get(t)?.cols {
+                let info = &self.lex.cols[c];
+                if info.stems.iter().any(|w| w == s) && !info.is_pk && !info.is_fk {
                     return Some(c);
                 }
             }
@@ -381,6 +586,10 @@ impl<'a> Ctx<'a> {
         // (table counted, items consumed up to)
         let mut k = j;
         if self.cue_at(k) == Some(Cue::Count) {
+            k = self.next_sig(k)?;
+        }
+        // One describing word may come between: "the most registered students".
+        if self.items[k].kind == ItemKind::Word {
             k = self.next_sig(k)?;
         }
         let t = self.table_at(k)?;
@@ -416,26 +625,60 @@ impl<'a> Ctx<'a> {
             self.used[i] = true;
             let mut key: Option<OrderKey> = None;
             let mut end = i;
-            if let Some(j) = self.next_sig(i) {
-                if let Some(c) = self.col_at(j) {
-                    key = Some(OrderKey::Col(c));
-                    self.used[j] = true;
-                    end = j;
-                } else if let Some(Cue::Agg(a)) = self.cue_at(j)
-                    && let Some(k) = self.next_sig(j)
-                    && let Some(c) = self.col_at(k)
+            // "Order/Sort all X by Y": the key follows the "by".
+            let imperative = self.items[..i].iter().all(|it| matches!(it.kind, ItemKind::Free | ItemKind::Punct))
+                && matches!(self.items[i].text.as_str(), "order" | "sort" | "rank");
+            if imperative
+                && let Some(b) = (i + 1..self.items.len()).find(|&k| !self.used[k] && self.cue_at(k) == Some(Cue::By))
+            {
+                self.used[b] = true;
+                if let Some(j) = self.next_sig(b)
+                    && let Some((k, e)) = self.order_key_at(j)
                 {
-                    key = Some(OrderKey::Agg(a, c));
-                    self.used[j] = true;
-                    self.used[k] = true;
-                    end = k;
-                } else if let Some((t, k)) = self.count_target(j) {
-                    key = Some(OrderKey::Count);
-                    self.mark_range(j, k);
-                    self.count_group(t);
-                    end = k;
-                } else if matches!(self.cue_at(j), Some(Cue::Dir { .. } | Cue::Alpha | Cue::OrderBy)) {
-                    // "in descending order of X": the next cue carries the key.
+                    key = Some(k);
+                    end = e;
+                }
+            }
+            // Skip further order words: "sort in descending order of X", "ordered alphabetically by name".
+            let mut next = self.next_sig(i);
+            while let Some(j) = next {
+                match self.cue_at(j) {
+                    Some(Cue::Dir { desc: d, .. }) => desc = d,
+                    Some(Cue::Alpha | Cue::By | Cue::OrderBy) => {}
+                    _ => break,
+                }
+                self.used[j] = true;
+                end = j;
+                next = self.next_sig(j);
+            }
+            if key.is_none()
+                && let Some(j) = next
+                && let Some((k, e)) = self.order_key_at(j)
+            {
+                key = Some(k);
+                end = e;
+            }
+            // Korean names the key first: "나이 순으로".
+            if key.is_none()
+                && self.korean
+                && let Some(p) = self.prev_sig(i)
+                && let Some(c) = self.col_at(p).filter(|_| !self.used[p])
+            {
+                self.used[p] = true;
+                key = Some(OrderKey::Col(c));
+            }
+            // "in the order of built year and class": more keys.
+            let mut extra_keys = Vec::new();
+            if key.is_some() {
+                while let Some(a) = self.next_sig(end)
+                    && self.cue_at(a) == Some(Cue::And)
+                    && let Some(j) = self.next_sig(a)
+                    && self.col_at(j).is_some()
+                    && let Some((k, e)) = self.order_key_at(j)
+                {
+                    self.used[a] = true;
+                    extra_keys.push(k);
+                    end = e;
                 }
             }
             // Direction: a Dir cue in the next few items (or the cue itself).
@@ -447,8 +690,7 @@ impl<'a> Ctx<'a> {
                         desc = d;
                         if concept == Concept::Age
                             && let Some(OrderKey::Col(c)) = &key
-                            && self.lex.cols[*c].class != TypeClass::Integer
-                            && self.lex.cols[*c].class != TypeClass::Real
+                            && self.reversed_age(*c)
                         {
                             // From old to young on a date of birth is ascending.
                             desc = !d;
@@ -483,20 +725,85 @@ impl<'a> Ctx<'a> {
                 }
                 k = n;
             }
-            if let Cue::Dir { concept: Concept::Age, desc: d } = cue
-                && let Some(OrderKey::Col(c)) = &key
-                && !self.is_numeric(*c)
-            {
-                desc = !d;
-            }
             match key {
-                Some(key) => self.plan.order.push((key, desc)),
+                Some(key) => {
+                    self.plan.order.push((key, desc));
+                    for k in extra_keys {
+                        self.plan.order.push((k, desc));
+                    }
+                }
                 None => {
                     // "in alphabetical order" / "in descending order": of the first projected column, decided later.
                     self.plan.order.push((OrderKey::Col(usize::MAX), desc));
                 }
             }
         }
+    }
+
+    /// An ordering key starting at item `j`: a column, "publication price" (a table naming its column), an
+    /// aggregate of a column, or a count of related rows. Marks what it uses; returns the key and its last item.
+    fn order_key_at(&mut self, j: usize) -> Option<(OrderKey, usize)> {
+        if let Some(c) = self.col_at(j) {
+            self.used[j] = true;
+            return Some((OrderKey::Col(c), j));
+        }
+        if let Some(t) = self.table_at(j)
+            && let Some(k) = self.next_sig(j)
+            && let Some(c) = self.col_in_table_at(k, t)
+        {
+            self.used[j] = true;
+            self.used[k] = true;
+            return Some((OrderKey::Col(c), k));
+        }
+        if let Some(Cue::Agg(a)) = self.cue_at(j)
+            && let Some(k) = self.next_sig(j)
+            && let Some(c) = self.col_at(k)
+        {
+            self.used[j] = true;
+            self.used[k] = true;
+            return Some((OrderKey::Agg(a, c), k));
+        }
+        if self.cue_at(j) == Some(Cue::Count)
+            && let Some(k) = self.next_sig(j)
+            && let Some(c) = self.col_at(k)
+            && self.is_numeric(c)
+        {
+            self.used[j] = true;
+            self.used[k] = true;
+            return Some((OrderKey::Col(c), k));
+        }
+        if let Some((t, k)) = self.count_target(j) {
+            self.mark_range(j, k);
+            self.count_group(t);
+            return Some((OrderKey::Count, k));
+        }
+        if self.cue_at(j) == Some(Cue::Count) {
+            // "by the number of floors": a numeric column holds the number.
+            if let Some(k) = self.next_sig(j)
+                && let Some(c) = self.col_at(k)
+                && self.is_numeric(c)
+            {
+                self.used[j] = true;
+                self.used[k] = true;
+                return Some((OrderKey::Col(c), k));
+            }
+            self.used[j] = true;
+            return Some((OrderKey::Count, j));
+        }
+        None
+    }
+
+    /// Item `k` as a column of table `t`, when it may name one.
+    fn col_in_table_at(&self, k: usize, t: usize) -> Option<usize> {
+        if self.used[k] {
+            return None;
+        }
+        if let Some(c) = self.col_at(k)
+            && self.table_of(c) == t
+        {
+            return Some(c);
+        }
+        self.col_cands(k).into_iter().find(|&c| self.table_of(c) == t)
     }
 
     fn mark_range(&mut self, a: usize, b: usize) {
@@ -520,10 +827,8 @@ impl<'a> Ctx<'a> {
                     self.plan.extra_tables.push(counted);
                 }
             } else {
-                self.doubt(0.5, "the counted entity has no single-column key");
+                self.doubt(F::CountNoKey, 0.5, "the counted entity has no single-column key");
             }
-        } else {
-            self.doubt(0.7, "counting the subject per itself");
         }
     }
 
@@ -535,11 +840,23 @@ impl<'a> Ctx<'a> {
             let (desc, concept, common) = match self.cue_at(i) {
                 Some(Cue::Super { desc, concept }) => (desc, concept, false),
                 Some(Cue::MostCommon { desc }) => (desc, Concept::None, true),
+                // "the flight with (the) maximum price": a row, not an aggregate.
+                Some(Cue::Agg(a @ (Agg::Max | Agg::Min)))
+                    if self.items[..i]
+                        .iter()
+                        .rev()
+                        .find(|x| x.kind != ItemKind::Free)
+                        .is_some_and(|x| is_cue(x, |c| matches!(c, Cue::Filter | Cue::Has))) =>
+                {
+                    (a == Agg::Max, Concept::None, false)
+                }
                 _ => continue,
             };
             self.used[i] = true;
-            let limit = self.top_n_before(i).unwrap_or(1);
-            let next = self.next_sig(i);
+            let limit = self.top_n_before(i).or_else(|| self.top_n_anywhere()).unwrap_or(1);
+            // Korean puts the measure first: "급여가 가장 높은 직원".
+            let before = if self.korean { self.prev_sig(i).filter(|&p| self.col_at(p).is_some() && !self.used[p]) } else { None };
+            let next = before.or_else(|| self.next_sig(i));
             if common {
                 if let Some(j) = next
                     && let Some(c) = self.col_at(j)
@@ -563,29 +880,86 @@ impl<'a> Ctx<'a> {
                     self.plan.limit = Some(limit);
                     continue;
                 }
-                self.doubt(0.4, "'most common' of what");
+                self.doubt(F::CommonOfWhat, 0.4, "'most common' of what");
                 continue;
             }
-            // A measure named by the adjective ("oldest" → age) wins over the next word, which is then usually
-            // the entity ("the oldest singer").
+            // A column named right after wins ("the largest population"); else the measure the adjective names
+            // ("the oldest singer" → age); else a count ("the most orders").
+            let explicit = next.and_then(|j| {
+                if let Some(c) = self.col_at(j).filter(|_| !self.used[j]) {
+                    return Some((vec![j], c));
+                }
+                let t = self.table_at(j)?;
+                let k = self.next_sig(j)?;
+                self.col_in_table_at(k, t).map(|c| (vec![j, k], c))
+            });
+            let concept_first = concept != Concept::None
+                && explicit.as_ref().is_some_and(|(_, c)| {
+                    let stems: Vec<String> = concept.stems().iter().map(|s| stem_word(s)).collect();
+                    !self.lex.cols[*c].stems.iter().any(|w| stems.contains(w))
+                })
+                && self.concept_col(concept).is_some();
+            // "most number of books", "the most X" with X not a measure: how many rows, per the listed column.
+            let word = self.items[i].text.as_str();
+            let counting =
+                word.contains("number") || matches!(word, "most" | "the most" | "least" | "the least" | "fewest");
+            if counting
+                && let Some((marks, c)) = &explicit
+                && !self.is_numeric(*c)
+                && self.table_of(*c) == self.subject
+            {
+                for m in marks {
+                    self.used[*m] = true;
+                }
+                self.plan.order.push((OrderKey::Count, desc));
+                self.plan.limit = Some(limit);
+                continue;
+            }
+            if let Some((marks, c)) = &explicit
+                && self.table_of(*c) != self.subject
+                && marks.len() == 1
+                && self.col_score(marks[0]) < 0.7
+                && matches!(self.items[i].text.as_str(), "most" | "the most" | "least" | "the least" | "fewest")
+            {
+                let t = self.table_of(*c);
+                self.used[marks[0]] = true;
+                self.plan.order.push((OrderKey::Count, desc));
+                self.plan.limit = Some(limit);
+                self.count_group(t);
+                continue;
+            }
+            let per_group = self.items.iter().any(|it| is_cue(it, |c| *c == Cue::Each));
+            if per_group
+                && let Some((marks, c)) = explicit.clone().filter(|_| !concept_first)
+                && self.is_numeric(c)
+            {
+                // "for each city, the highest latitude": an aggregate per group.
+                for m in marks {
+                    self.used[m] = true;
+                }
+                self.plan.select.push(Sel::Agg(if desc { Agg::Max } else { Agg::Min }, c));
+                continue;
+            }
+            if let Some((marks, c)) = explicit.filter(|_| !concept_first) {
+                for m in marks {
+                    self.used[m] = true;
+                }
+                self.plan.order.push((OrderKey::Col(c), desc));
+                self.plan.limit = Some(limit);
+                self.super_col = Some((c, desc));
+                continue;
+            }
             if let Some(c) = self.concept_col(concept) {
-                let reversed = concept == Concept::Age && !self.is_numeric(c);
+                let reversed = concept == Concept::Age && self.reversed_age(c);
                 self.plan.order.push((OrderKey::Col(c), desc != reversed));
                 self.plan.limit = Some(limit);
                 self.super_col = Some((c, desc != reversed));
                 continue;
             }
             let Some(j) = next else {
-                self.doubt(0.5, "a superlative without a measure");
+                self.doubt(F::SuperNoMeasure, 0.5, "a superlative without a measure");
                 continue;
             };
-            if let Some(c) = self.col_at(j) {
-                self.used[j] = true;
-                self.plan.order.push((OrderKey::Col(c), desc));
-                self.plan.limit = Some(limit);
-                self.super_col = Some((c, desc));
-                continue;
-            }
             if let Some(Cue::Agg(a)) = self.cue_at(j)
                 && let Some(k) = self.next_sig(j)
                 && let Some(c) = self.col_at(k)
@@ -598,45 +972,90 @@ impl<'a> Ctx<'a> {
                 if t != self.subject {
                     self.count_group(t);
                 } else {
-                    self.doubt(0.6, "an aggregate superlative over the subject itself");
+                    self.doubt(F::AggSuperSubject, 0.6, "an aggregate superlative over the subject itself");
                 }
+                continue;
+            }
+            // "the highest roller coaster": the height of one; "the most orders": how many.
+            let measure = match self.items[i].text.as_str() {
+                "highest" | "tallest" | "lowest" => Concept::Height,
+                "largest" | "biggest" | "smallest" => Concept::Size,
+                "longest" | "shortest" => Concept::Length,
+                _ => Concept::None,
+            };
+            if let Some(t) = self.table_at(j)
+                && let Some(c) = self.concept_col_in(measure, t)
+            {
+                self.used[j] = true;
+                self.plan.order.push((OrderKey::Col(c), desc));
+                self.plan.limit = Some(limit);
+                self.super_col = Some((c, desc));
                 continue;
             }
             if let Some((t, k)) = self.count_target(j) {
                 self.mark_range(j, k);
-                self.plan.order.push((OrderKey::Count, desc));
                 self.plan.limit = Some(limit);
-                self.count_group(t);
+                match self.count_column(t) {
+                    Some(c) => self.plan.order.push((OrderKey::Col(c), desc)),
+                    None => {
+                        self.plan.order.push((OrderKey::Count, desc));
+                        self.count_group(t);
+                    }
+                }
                 continue;
             }
             if matches!(self.items[j].text.as_str(), "times" | "often" | "frequently" | "번" | "회") {
                 self.used[j] = true;
                 self.plan.order.push((OrderKey::Count, desc));
                 self.plan.limit = Some(limit);
-                if self.plan.group_by.is_empty() {
-                    if let Some(pk) = self.lex.pk(self.subject) {
-                        self.plan.group_by.push(pk);
-                        self.group_table = Some(self.subject);
-                    }
-                }
                 continue;
             }
-            self.doubt(0.5, "a superlative without a measure");
+            self.doubt(F::SuperNoMeasure, 0.5, "a superlative without a measure");
         }
     }
 
     /// "top 5" / "상위 5": the number, marking the cue and number used.
     fn top_n_before(&mut self, i: usize) -> Option<u64> {
-        let p = self.prev_sig(i)?;
-        let n = self.num_at(p)?;
-        let q = self.prev_sig(p);
-        let top = q.filter(|&q| matches!(self.cue_at(q), Some(Cue::Top | Cue::Bottom)));
-        if let Some(q) = top {
-            self.used[q] = true;
+        // "the top 5 students with the highest gpa": the number may be a few items back.
+        let mut k = i;
+        for _ in 0..4 {
+            let p = self.prev_sig(k)?;
+            if let Some(n) = self.num_at(p) {
+                let q = self.prev_sig(p);
+                let top = q.filter(|&q| matches!(self.cue_at(q), Some(Cue::Top | Cue::Bottom)));
+                // "the 2 employees with the lowest salary": a count right before the entity.
+                let counted_entity = self.items.get(p + 1).is_some_and(|_| self.table_at(p + 1).is_some());
+                let ok = n >= 1.0 && n <= 10_000.0 && n.fract() == 0.0 && (top.is_some() || p + 1 == i || counted_entity);
+                if !ok {
+                    return None;
+                }
+                if let Some(q) = top {
+                    self.used[q] = true;
+                }
+                self.used[p] = true;
+                return Some(n as u64);
+            }
+            k = p;
         }
-        if n >= 1.0 && n <= 10_000.0 && n.fract() == 0.0 && (top.is_some() || self.korean) {
-            self.used[p] = true;
-            return Some(n as u64);
+        None
+    }
+
+    /// "상위 3명", "top 3" elsewhere in the question: its number, marking both used.
+    fn top_n_anywhere(&mut self) -> Option<u64> {
+        for k in 0..self.items.len() {
+            if self.used[k] || !matches!(self.cue_at(k), Some(Cue::Top | Cue::Bottom)) {
+                continue;
+            }
+            let n = self.next_sig(k).and_then(|j| self.num_at(j).map(|n| (j, n)));
+            if let Some((j, n)) = n
+                && n >= 1.0
+                && n <= 10_000.0
+                && n.fract() == 0.0
+            {
+                self.used[k] = true;
+                self.used[j] = true;
+                return Some(n as u64);
+            }
         }
         None
     }
@@ -659,6 +1078,10 @@ impl<'a> Ctx<'a> {
                     1
                 }
             };
+            if self.items.iter().any(|it| is_cue(it, |c| matches!(c, Cue::Super { .. } | Cue::MostCommon { .. }))) {
+                // A superlative elsewhere ("급여가 가장 높은 직원 상위 3명") takes this number as its limit.
+                continue;
+            }
             self.used[i] = true;
             if self.num_at(j).is_some() {
                 self.used[j] = true;
@@ -687,6 +1110,7 @@ impl<'a> Ctx<'a> {
                     self.used[i] = false;
                     break;
                 }
+
                 k = m;
             }
             if !self.used[i] {
@@ -700,16 +1124,19 @@ impl<'a> Ctx<'a> {
                 None => {
                     self.plan.limit = Some(n);
                     self.plan.order.push((OrderKey::Col(usize::MAX), desc));
-                    self.doubt(0.7, "top N without a measure");
+                    self.doubt(F::TopNoMeasure, 0.7, "top N without a measure");
                 }
             }
         }
     }
 
     fn group_pass(&mut self) {
-        let has_agg = self.items.iter().enumerate().any(|(i, it)| {
-            !self.used[i] && is_cue(it, |c| matches!(c, Cue::Count | Cue::Agg(_)))
-        }) || self.plan.order.iter().any(|(k, _)| matches!(k, OrderKey::Count | OrderKey::Agg(..)));
+        let has_agg = self
+            .items
+            .iter()
+            .enumerate()
+            .any(|(i, it)| !self.used[i] && is_cue(it, |c| matches!(c, Cue::Count | Cue::Agg(_))))
+            || self.plan.order.iter().any(|(k, _)| matches!(k, OrderKey::Count | OrderKey::Agg(..)));
         for i in 0..self.items.len() {
             if self.used[i] {
                 continue;
@@ -719,7 +1146,8 @@ impl<'a> Ctx<'a> {
                 Some(Cue::By) => true,
                 _ => continue,
             };
-            let Some(j) = self.next_sig(i) else {
+            let right_after = (i + 1 < self.items.len()).then_some(i + 1).filter(|&k| self.bucket_word(k).is_some());
+            let Some(j) = right_after.or_else(|| self.next_sig(i)) else {
                 if !by {
                     self.used[i] = true;
                 }
@@ -733,7 +1161,19 @@ impl<'a> Ctx<'a> {
                     continue;
                 }
             }
-            if let Some(c) = self.col_at(j) {
+            let word_col = (self.items[j].kind == ItemKind::Word)
+                .then(|| {
+                    let st = stem_word(&self.items[j].text);
+                    let found: Vec<usize> = self.lex.tables[self.subject]
+                        .cols
+                        .iter()
+                        .copied()
+                        .filter(|&c| self.lex.cols[c].stems.contains(&st) && !self.lex.cols[c].is_pk)
+                        .collect();
+                    (found.len() == 1).then(|| found[0])
+                })
+                .flatten();
+            if let Some(c) = self.col_at(j).or(word_col) {
                 if by && !has_agg {
                     continue;
                 }
@@ -747,21 +1187,23 @@ impl<'a> Ctx<'a> {
             if let Some(t) = self.table_at(j) {
                 self.used[i] = true;
                 self.used[j] = true;
-                if t == self.subject && !has_agg {
-                    // "for each department, its name and budget": one row per subject row already.
+                if t == self.subject {
+                    // "for each department, its name and budget": one row per subject row already; with a count,
+                    // the listed columns group it (see `finish`).
                     continue;
                 }
-                if t == self.subject {
-                    if let Some(pk) = self.lex.pk(t) {
-                        if !self.plan.group_by.contains(&pk) {
-                            self.plan.group_by.push(pk);
+                // The subject's foreign key to that table groups without a join ("in each department").
+                let fk = self
+                    .direct_link(self.subject, t)
+                    .filter(|(sc, oc)| self.lex.edges.iter().any(|e| e.from_col == *sc && e.to_col == *oc));
+                match (fk, self.lex.pk(t)) {
+                    (Some((sc, _)), _) => {
+                        if !self.plan.group_by.contains(&sc) {
+                            self.plan.group_by.push(sc);
                         }
                         self.group_table = Some(t);
                     }
-                    continue;
-                }
-                match self.lex.pk(t) {
-                    Some(pk) => {
+                    (None, Some(pk)) => {
                         if !self.plan.group_by.contains(&pk) {
                             self.plan.group_by.push(pk);
                         }
@@ -770,7 +1212,7 @@ impl<'a> Ctx<'a> {
                             self.plan.extra_tables.push(t);
                         }
                     }
-                    None => self.doubt(0.5, "grouping by a table without a single-column key"),
+                    (None, None) => self.doubt(F::GroupNoKey, 0.5, "grouping by a table without a single-column key"),
                 }
                 continue;
             }
@@ -782,9 +1224,12 @@ impl<'a> Ctx<'a> {
 
     fn bucket_word(&self, j: usize) -> Option<Bucket> {
         let t = self.items[j].text.as_str();
+        let t = t.strip_suffix("별로").or_else(|| t.strip_suffix('별')).or_else(|| t.strip_suffix("마다")).unwrap_or(t);
         match t {
             "month" | "months" | "monthly" | "월" => Some(Bucket::Month),
-            "year" | "years" | "yearly" | "annual" | "annually" | "연도" | "년도" | "년" | "연" => Some(Bucket::Year),
+            "year" | "years" | "yearly" | "annual" | "annually" | "연도" | "년도" | "년" | "연" => {
+                Some(Bucket::Year)
+            }
             "day" | "days" | "daily" | "date" | "일" | "일자" | "날짜" => Some(Bucket::Day),
             _ => None,
         }
@@ -818,13 +1263,15 @@ impl<'a> Ctx<'a> {
         let after_num = self.next_sig(ni);
         let table_after = after_num.and_then(|k| self.table_at(k).map(|t| (k, t)));
         let times_after = after_num.filter(|&k| matches!(self.items[k].text.as_str(), "times" | "번" | "회" | "건"));
-        let table_before =
-            if post { self.prev_sig(ni).and_then(|k| self.table_at(k).map(|t| (k, t))) } else { None };
+        let table_before = if post { self.prev_sig(ni).and_then(|k| self.table_at(k).map(|t| (k, t))) } else { None };
         if let Some((k, t)) = table_after.or(table_before) {
             self.used[i] = true;
             self.used[ni] = true;
             self.used[k] = true;
-            self.having(op, n, t);
+            match self.count_column(t) {
+                Some(c) => self.filters.push((i, Cond::Cmp(c, op, Lit::Num(n)))),
+                None => self.having(op, n, t),
+            }
             return;
         }
         if let Some(k) = times_after {
@@ -837,11 +1284,28 @@ impl<'a> Ctx<'a> {
         // The column: just before the cue, else named by the adjective, else just after the number.
         let anchor = if post { ni } else { i };
         let before = self.prev_sig(anchor).filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+        // "bigger than 1500 or smaller than 500": the column of the comparison before.
+        let chained =
+            self.prev_sig(anchor).filter(|&k| matches!(self.cue_at(k), Some(Cue::Or | Cue::And))).and_then(|_| {
+                match self.filters.last() {
+                    Some((_, Cond::Cmp(c, _, Lit::Num(_)) | Cond::Between(c, ..))) => Some(*c),
+                    _ => None,
+                }
+            });
+        let after_col = after_num.filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
         let col = match before {
             Some((k, c)) => {
                 self.used[k] = true;
+                // "earn more than 30000 in salary": the column said again after the number.
+                if let Some(a) = after_num
+                    && !self.used[a]
+                    && (self.col_at(a) == Some(c) || self.col_cands(a).contains(&c))
+                {
+                    self.used[a] = true;
+                }
                 Some(c)
             }
+            None if chained.is_some() && after_col.is_none() => chained,
             None => match self.concept_col(concept) {
                 Some(c) => Some(c),
                 None => {
@@ -857,12 +1321,24 @@ impl<'a> Ctx<'a> {
             },
         };
         let Some(c) = col else {
-            self.doubt(0.5, "a comparison without a column");
+            self.doubt(F::CmpNoCol, 0.5, "a comparison without a column");
             return;
         };
+        // A number compared with a text column named after it ("more than 2 faults"): rows are counted.
+        if after_col.is_some_and(|(_, ac)| ac == c) && matches!(self.lex.cols[c].class, TypeClass::Text) {
+            self.used[i] = true;
+            self.used[ni] = true;
+            let t = self.table_of(c);
+            self.doubt(F::Loose, 0.85, "a number of rows read from a column name");
+            self.having(op, n, t);
+            return;
+        }
+        if matches!(self.lex.cols[c].class, TypeClass::Text) {
+            self.doubt(F::Loose, 0.7, "a text column compared with a number");
+        }
         self.used[i] = true;
         self.used[ni] = true;
-        let reversed = concept == Concept::Age && !self.is_numeric(c);
+        let reversed = concept == Concept::Age && self.reversed_age(c);
         let op = if reversed { op.flip() } else { op };
         let cond = self.numeric_cond(c, op, n);
         self.filters.push((i, cond));
@@ -900,6 +1376,21 @@ impl<'a> Ctx<'a> {
     }
 
     fn between(&mut self, i: usize) {
+        // Korean puts the range first: "급여가 3000에서 5000 사이".
+        if let Some(b) = self.prev_sig(i)
+            && let Some(y) = self.num_at(b)
+            && let Some(a) = self.prev_sig(b)
+            && let Some(x) = self.num_at(a)
+            && let Some(k) = self.prev_sig(a)
+            && let Some(c) = self.col_at(k)
+        {
+            for m in [i, a, b, k] {
+                self.used[m] = true;
+            }
+            let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+            self.filters.push((i, Cond::Between(c, Lit::Num(lo), Lit::Num(hi), false)));
+            return;
+        }
         let Some(a) = self.next_sig(i) else { return };
         let Some(x) = self.num_at(a) else { return };
         let Some(and) = self.next_sig(a) else { return };
@@ -929,7 +1420,7 @@ impl<'a> Ctx<'a> {
                         c
                     }
                     None => {
-                        self.doubt(0.5, "a range without a column");
+                        self.doubt(F::RangeNoCol, 0.5, "a range without a column");
                         return;
                     }
                 }
@@ -946,7 +1437,11 @@ impl<'a> Ctx<'a> {
             && (1000.0..=2999.0).contains(&lo)
             && !info.stems.iter().any(|s| s == "year")
         {
-            Cond::Range(c, Lit::Date(format!("{:04}-01-01", lo as i64)), Lit::Date(format!("{:04}-01-01", hi as i64 + 1)))
+            Cond::Range(
+                c,
+                Lit::Date(format!("{:04}-01-01", lo as i64)),
+                Lit::Date(format!("{:04}-01-01", hi as i64 + 1)),
+            )
         } else {
             Cond::Between(c, Lit::Num(lo), Lit::Num(hi), neg)
         };
@@ -959,14 +1454,41 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let Some(Cue::Like(kind)) = self.cue_at(i) else { continue };
-            let Some(j) = self.next_sig(i) else { continue };
-            let text = match &self.items[j].kind {
-                ItemKind::Value { .. } | ItemKind::Word => self.items[j].text.clone(),
-                ItemKind::Schema { .. } if kind != LikeKind::Contains || self.items[j].text.len() <= 2 => {
-                    self.items[j].text.clone()
+            // The text: a quoted string or value within the next two items ("contain the letter 'a'"), else the
+            // next word.
+            let mut j = None;
+            let mut k = i;
+            for _ in 0..3 {
+                let Some(n) = self.next_sig(k) else { break };
+                if matches!(self.items[n].kind, ItemKind::Value { .. }) {
+                    j = Some(n);
+                    break;
                 }
-                _ => continue,
-            };
+                if matches!(
+                    self.items[n].text.as_str(),
+                    "letter"
+                        | "letters"
+                        | "word"
+                        | "words"
+                        | "string"
+                        | "character"
+                        | "characters"
+                        | "substring"
+                        | "phrase"
+                        | "term"
+                        | "text"
+                ) {
+                    self.used[n] = true;
+                    k = n;
+                    continue;
+                }
+                if j.is_none() && matches!(self.items[n].kind, ItemKind::Word) {
+                    j = Some(n);
+                }
+                break;
+            }
+            let Some(j) = j else { continue };
+            let text = self.items[j].text.clone();
             let neg = self.negated_before(i);
             let col = self.prev_sig(i).and_then(|k| self.col_at(k).map(|c| (k, c)));
             let c = match col {
@@ -976,7 +1498,7 @@ impl<'a> Ctx<'a> {
                 }
                 _ => match self.lex.name_column(self.subject) {
                     Some(c) => {
-                        self.doubt(0.8, "LIKE on the name column by default");
+                        self.doubt(F::LikeDefault, 0.8, "LIKE on the name column by default");
                         c
                     }
                     None => continue,
@@ -995,7 +1517,7 @@ impl<'a> Ctx<'a> {
             }
             let Some(Cue::Date(d)) = self.cue_at(i) else { continue };
             let Some(today) = self.today else {
-                self.doubt(0.3, "a relative date without today's date");
+                self.doubt(F::NoToday, 0.3, "a relative date without today's date");
                 self.used[i] = true;
                 continue;
             };
@@ -1057,7 +1579,7 @@ impl<'a> Ctx<'a> {
                             y
                         }
                         None => {
-                            self.doubt(0.8, "a month without a year");
+                            self.doubt(F::MonthNoYear, 0.8, "a month without a year");
                             if m <= today.m { today.y } else { today.y - 1 }
                         }
                     };
@@ -1081,7 +1603,8 @@ impl<'a> Ctx<'a> {
             };
             let Some(j) = self.items.get(i + 1).map(|_| i + 1) else { continue };
             let unit = self.items[j].text.as_str();
-            if (unit == "년" || unit == "년도" || unit == "연도") && n.fract() == 0.0 && (1000.0..=2999.0).contains(&n) {
+            if (unit == "년" || unit == "년도" || unit == "연도") && n.fract() == 0.0 && (1000.0..=2999.0).contains(&n)
+            {
                 // A month may follow: "2024년 3월".
                 let month = self.items.get(j + 1).and_then(|_| {
                     let m = self.num_at(j + 1)?;
@@ -1130,7 +1653,7 @@ impl<'a> Ctx<'a> {
         }
         let c = self.concept_col(Concept::Time);
         if c.is_none() {
-            self.doubt(0.4, "a date without a date column");
+            self.doubt(F::DateNoCol, 0.4, "a date without a date column");
         }
         c
     }
@@ -1153,6 +1676,59 @@ impl<'a> Ctx<'a> {
         self.filters.push((i, cond));
     }
 
+    /// Schema candidates of item `i` (columns), if it is a column mention.
+    fn col_cands(&self, i: usize) -> Vec<usize> {
+        match &self.items[i].kind {
+            ItemKind::Schema { cols, .. } => cols.iter().map(|x| x.0).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// An unused column mention next to item `i` that may name column `col` (or, with `None`, any column): up to
+    /// three items back over fillers and linking cues ("whose country is not France"), or the item right after it
+    /// ("the Lamberton building").
+    fn mention_near(&self, i: usize, col: Option<usize>) -> Option<usize> {
+        let fits = |k: usize| {
+            !self.used[k]
+                && match col {
+                    Some(c) => {
+                        self.col_at(k) == Some(c)
+                            || self.col_cands(k).contains(&c)
+                            || (self.items[k].kind == ItemKind::Word
+                                && self.lex.cols[c].stems.contains(&stem_word(&self.items[k].text)))
+                    }
+                    None => self.col_at(k).is_some(),
+                }
+        };
+        let mut k = i;
+        let mut steps = 0;
+        while k > 0 && steps < 4 {
+            k -= 1;
+            let it = &self.items[k];
+            if it.kind == ItemKind::Stop {
+                break;
+            }
+            if fits(k) {
+                return Some(k);
+            }
+            let linking = is_filler(it) || is_cue(it, |c| matches!(c, Cue::Not | Cue::By | Cue::Equal));
+            if !linking {
+                break;
+            }
+            if !matches!(it.kind, ItemKind::Free | ItemKind::Punct) {
+                steps += 1;
+            }
+        }
+        let mut k = i + 1;
+        while k < self.items.len() && matches!(self.items[k].kind, ItemKind::Free) && k <= i + 4 {
+            k += 1;
+        }
+        if k < self.items.len() && col.is_some() && fits(k) {
+            return Some(k);
+        }
+        None
+    }
+
     fn value_pass(&mut self) {
         let mut last_value_col: Option<(usize, usize)> = None; // (item, col)
         for i in 0..self.items.len() {
@@ -1163,9 +1739,8 @@ impl<'a> Ctx<'a> {
                 continue;
             };
             let (cands_empty, quoted) = (cands.is_empty(), *quoted);
-            // A column named just before: "whose country is France", "with name 'X'".
+            let value_cols: Vec<usize> = cands.iter().map(|c| c.0).collect();
             let prev = self.prev_sig(i);
-            let near = prev.and_then(|p| self.col_at(p).map(|c| (p, c)));
             // A value after "A or": the same column as A.
             let chained = prev
                 .filter(|&p| matches!(self.cue_at(p), Some(Cue::Or | Cue::And)))
@@ -1173,17 +1748,18 @@ impl<'a> Ctx<'a> {
                 .map(|(_, c)| c);
             let neg = self.negated_before(i);
             let picked = if cands_empty {
+                let near = self.mention_near(i, None);
                 match (near, chained) {
-                    (Some((p, c)), _) => {
+                    (Some(p), _) => {
                         self.used[p] = true;
-                        Some((c, self.items[i].text.clone()))
+                        self.col_at(p).map(|c| (c, self.items[i].text.clone()))
                     }
                     (None, Some(c)) => Some((c, self.items[i].text.clone())),
                     (None, None) => {
                         // A quoted name: "named 'X'", "the film 'X'".
                         match self.lex.name_column(self.subject) {
                             Some(c) if quoted => {
-                                self.doubt(0.75, "a quoted value found in no column");
+                                self.doubt(F::QuotedNowhere, 0.75, "a quoted value found in no column");
                                 Some((c, self.items[i].text.clone()))
                             }
                             _ => None,
@@ -1191,23 +1767,51 @@ impl<'a> Ctx<'a> {
                     }
                 }
             } else {
-                let near_col = near.map(|(_, c)| c).or(chained);
+                // A mention of one of the columns holding the value decides between them; so does a table named
+                // right before it ("track Balls to the Wall").
+                let mut by_tier = value_cols.clone();
+                by_tier.sort_by_key(|&c| self.tier(self.table_of(c)).unwrap_or(9));
+                let near = by_tier.iter().find_map(|&c| self.mention_near(i, Some(c)).map(|k| (k, c)));
+                let by_table = prev.and_then(|p| {
+                    let t = self.table_at(p)?;
+                    let own: Vec<usize> = value_cols.iter().copied().filter(|&c| self.table_of(c) == t).collect();
+                    (own.len() == 1).then(|| own[0])
+                });
+                let near_col = near.map(|(_, c)| c).or(by_table).or(chained);
                 let v = self.pick_value(i, near_col);
-                if let (Some((p, c)), Some((vc, _))) = (near, &v)
-                    && c == *vc
-                {
-                    self.used[p] = true;
+                if let Some((k, _)) = near {
+                    self.used[k] = true;
                 }
                 v
             };
             let Some((c, v)) = picked else {
-                self.doubt(0.5, format!("'{}' matches no column", self.items[i].text));
+                self.doubt(F::ValueNoCol, 0.5, format!("'{}' matches no column", self.items[i].text));
                 continue;
             };
             self.used[i] = true;
             last_value_col = Some((i, c));
             let op = if neg { Op::Ne } else { Op::Eq };
             self.filters.push((i, Cond::Cmp(c, op, Lit::Text(v))));
+        }
+        // A short word after "column is" that the column holds ("sex is F"), or right before it ("F gender").
+        for i in 0..self.items.len() {
+            if self.used[i] || self.items[i].kind != ItemKind::Word {
+                continue;
+            }
+            let before = self.prev_sig(i).filter(|&p| {
+                self.col_at(p).is_some() && (p + 1..i).any(|k| is_cue(&self.items[k], |x| *x == Cue::Equal))
+            });
+            let after = (i + 1 < self.items.len() && self.col_at(i + 1).is_some()).then_some(i + 1);
+            let Some(p) = before.or(after) else { continue };
+            let Some(c) = self.col_at(p) else { continue };
+            let word = self.items[i].text.clone();
+            let stored =
+                self.lex.col_values.get(&c).and_then(|vals| vals.iter().find(|v| v.eq_ignore_ascii_case(&word)));
+            if let Some(v) = stored.cloned() {
+                self.used[i] = true;
+                self.used[p] = true;
+                self.filters.push((i, Cond::Cmp(c, Op::Eq, Lit::Text(v))));
+            }
         }
         // A column followed by a number: "with id 12", "room 108", "department 80".
         for i in 0..self.items.len() {
@@ -1253,18 +1857,21 @@ impl<'a> Ctx<'a> {
             if t == self.subject {
                 continue;
             }
-            let Some(p) = i.checked_sub(1) else { continue };
             // "have", "with", "has no" just before the table (fillers allowed in between).
-            let mut k = p;
+            let mut k = i.saturating_sub(1);
             let mut cue_seen = false;
             let mut neg = false;
-            loop {
+            let mut words = 0;
+            while i > 0 {
                 let it = &self.items[k];
-                if is_cue(it, |c| matches!(c, Cue::Has | Cue::Filter)) {
+                if is_cue(it, |c| matches!(c, Cue::Has | Cue::Filter)) || (is_cue(it, |c| *c == Cue::Which) && k > 0) {
                     cue_seen = true;
                 } else if is_cue(it, |c| *c == Cue::Not) {
                     neg = true;
-                } else if !matches!(it.kind, ItemKind::Free | ItemKind::Punct) {
+                } else if it.kind == ItemKind::Word && words < 2 && !cue_seen {
+                    // A verb: "that have not held any competition".
+                    words += 1;
+                } else if !matches!(it.kind, ItemKind::Free | ItemKind::Punct) && !is_cue(it, |c| *c == Cue::Equal) {
                     break;
                 }
                 if k == 0 {
@@ -1272,23 +1879,35 @@ impl<'a> Ctx<'a> {
                 }
                 k -= 1;
             }
+            let korean_neg = self.korean && self.next_sig(i).is_some_and(|n| self.cue_at(n) == Some(Cue::Not));
+            if korean_neg && let Some(n) = self.next_sig(i) {
+                neg = true;
+                cue_seen = true;
+                self.used[n] = true;
+            }
             if !cue_seen {
                 continue;
             }
             // Only when no column of that table is used elsewhere (then a join is needed instead).
-            let other_cols_used = self.res.iter().enumerate().any(|(j, r)| {
-                matches!(r, Res::Col(c) if self.lex.cols[*c].table == t && j != i)
+            let other_cols_used = self
+                .res
+                .iter()
+                .enumerate()
+                .any(|(j, r)| matches!(r, Res::Col(c) if self.lex.cols[*c].table == t && j != i));
+            let filtered = self.filters.iter().any(|(_, f)| match f {
+                Cond::Cmp(c, ..) | Cond::Between(c, ..) | Cond::Like(c, ..) | Cond::Range(c, ..) => {
+                    self.lex.cols[*c].table == t
+                }
+                _ => false,
             });
-            if other_cols_used {
+            if other_cols_used || filtered {
                 continue;
             }
             let Some((sc, oc)) = self.direct_link(self.subject, t) else { continue };
             self.used[i] = true;
-            if neg {
-                for j in k..i {
-                    if is_cue(&self.items[j], |c| *c == Cue::Not) {
-                        self.used[j] = true;
-                    }
+            for j in k..i {
+                if (neg && is_cue(&self.items[j], |c| *c == Cue::Not)) || self.items[j].kind == ItemKind::Word {
+                    self.used[j] = true;
                 }
             }
             self.filters.push((i, Cond::Exists { col: sc, other_col: oc, negated: neg }));
@@ -1302,13 +1921,37 @@ impl<'a> Ctx<'a> {
         if links.len() == 1 { links.first().copied() } else { None }
     }
 
+    /// Where the requested columns end in an English question: the first relative clause ("… that/who/with …")
+    /// after the subject. Columns after it describe rows rather than name output.
+    fn head_end(&self) -> usize {
+        if self.korean {
+            return self.items.len();
+        }
+        let mut seen_entity = false;
+        for (i, it) in self.items.iter().enumerate() {
+            if it.kind == ItemKind::Stop {
+                return i;
+            }
+            if self.table_at(i).is_some() || self.col_at(i).is_some() {
+                seen_entity = true;
+                continue;
+            }
+            if seen_entity && i > 0 && is_cue(it, |c| matches!(c, Cue::Filter | Cue::Has)) {
+                return i;
+            }
+        }
+        self.items.len()
+    }
+
     fn projection_pass(&mut self) {
         let start = self.proj_from.unwrap_or(0);
+        let head_end = if self.proj_from.is_some() { self.items.len() } else { self.head_end() };
         let mut pending_aggs: Vec<(usize, Agg)> = Vec::new();
         let mut pending_count: Option<usize> = None;
         let mut pending_distinct: Option<usize> = None;
         let mut which_pending = false;
         let mut last_table: Option<usize> = None;
+        let mut carry: Option<(Vec<Agg>, usize)> = None;
         for i in 0..self.items.len() {
             if self.used[i] {
                 continue;
@@ -1323,9 +1966,28 @@ impl<'a> Ctx<'a> {
             let it = &self.items[i];
             match &it.kind {
                 ItemKind::Cue(Cue::Agg(a)) => pending_aggs.push((i, *a)),
-                ItemKind::Cue(Cue::Count) => pending_count = Some(i),
+                ItemKind::Cue(Cue::Count) => {
+                    // "phone numbers of all employees": part of a column's name, not a count.
+                    let glued = i > 0
+                        && (self.col_at(i - 1).is_some()
+                            || self.table_at(i - 1).is_some()
+                            || self.items[i - 1].kind == ItemKind::Word)
+                        && self.items[i].text.starts_with("number");
+                    if glued {
+                        self.used[i] = true;
+                    } else {
+                        pending_count = Some(i);
+                    }
+                }
                 ItemKind::Cue(Cue::Distinct) => pending_distinct = Some(i),
-                ItemKind::Cue(Cue::Which) => which_pending = true,
+                ItemKind::Cue(Cue::Which) => {
+                    // A relative "who/which" in mid-sentence is not a question word.
+                    let sentence_start =
+                        self.items[..i].iter().rev().take_while(|x| x.kind != ItemKind::Stop).all(|x| {
+                            matches!(x.kind, ItemKind::Free | ItemKind::Punct) || is_cue(x, |c| matches!(c, Cue::Free))
+                        });
+                    which_pending = sentence_start;
+                }
                 ItemKind::Cue(Cue::Star) => {
                     self.used[i] = true;
                     self.plan.select.push(Sel::Star);
@@ -1335,32 +1997,104 @@ impl<'a> Ctx<'a> {
                 }
                 _ => {}
             }
+            // "committees that have delegates": a column after "have" qualifies, it is not shown.
+            if self.col_at(i).is_some()
+                && pending_aggs.is_empty()
+                && pending_count.is_none()
+                && i > 0
+                && self
+                    .prev_sig(i)
+                    .is_none_or(|p| p + 1 == i || self.items[p + 1..i].iter().all(|x| x.kind == ItemKind::Free))
+                && self.items[..i]
+                    .iter()
+                    .rev()
+                    .find(|x| x.kind != ItemKind::Free)
+                    .is_some_and(|x| is_cue(x, |c| *c == Cue::Has))
+                && !self.plan.select.is_empty()
+            {
+                self.used[i] = true;
+                self.doubt(F::HaveCol, 0.9, "a column read as a condition of having it");
+                continue;
+            }
+            let counting_rows = self.plan.select.len() == 1 && self.plan.select[0] == Sel::Count;
+            if (i > head_end || counting_rows)
+                && self.col_at(i).is_some()
+                && pending_aggs.is_empty()
+                && pending_count.is_none()
+                && !self.plan.select.is_empty()
+            {
+                self.used[i] = true;
+                self.doubt(F::Describing, 0.85, format!("'{}' read as describing the rows", self.items[i].text));
+                continue;
+            }
             if let Some(c) = self.col_at(i) {
                 self.used[i] = true;
                 which_pending = false;
+                if self.col_score(i) < 0.7 {
+                    self.doubt(F::ReadLoosely, 0.85, format!("'{}' read loosely as a column", self.items[i].text));
+                }
                 if !pending_aggs.is_empty() {
+                    let aggs: Vec<Agg> = pending_aggs.iter().map(|x| x.1).collect();
                     for (k, a) in pending_aggs.drain(..) {
                         self.used[k] = true;
                         self.plan.select.push(Sel::Agg(a, c));
                     }
+                    carry = Some((aggs, i));
                     pending_count = None;
+                } else if pending_count.is_some()
+                    && self.is_numeric(c)
+                    && !self.lex.cols[c].is_pk
+                    && !self.lex.cols[c].is_fk
+                    && pending_distinct.is_none()
+                {
+                    // "the number of floors" where `Floors` is a number already.
+                    if let Some(k) = pending_count.take() {
+                        self.used[k] = true;
+                    }
+                    self.plan.select.push(Sel::Col(c));
                 } else if let Some(k) = pending_count.take() {
                     self.used[k] = true;
-                    if let Some(d) = pending_distinct.take() {
+                    let distinct = pending_distinct.take();
+                    if let Some(d) = distinct {
                         self.used[d] = true;
                     }
-                    self.plan.select.push(Sel::CountDistinct(c));
+                    let exact = self.col_score(i) >= 0.9 && !self.lex.cols[c].is_pk;
+                    if distinct.is_some() || exact {
+                        if distinct.is_none() {
+                            self.doubt(F::CountDistinctGuess, 0.85, "counting distinct values of a column");
+                        }
+                        self.plan.select.push(Sel::CountDistinct(c));
+                    } else {
+                        // "How many rooms …" where "rooms" only loosely names a column: rows are counted.
+                        self.doubt(F::CountRowsGuess, 0.85, "counting rows of the table a column belongs to");
+                        self.count_of(self.table_of(c));
+                    }
+                } else if let Some((aggs, _)) = carry.as_ref().filter(|(_, at)| self.only_list_between(*at, i)) {
+                    // "the average rating and resolution": the aggregate applies to both.
+                    for a in aggs.clone() {
+                        self.plan.select.push(Sel::Agg(a, c));
+                    }
+                    carry = Some((aggs.clone(), i));
                 } else {
                     if let Some(d) = pending_distinct.take() {
                         self.used[d] = true;
                         self.plan.distinct = true;
                     }
                     self.plan.select.push(Sel::Col(c));
+                    carry = None;
                 }
                 continue;
             }
             if let Some(t) = self.table_at(i) {
                 last_table = Some(t);
+                // "total tracks": how many.
+                if pending_count.is_none()
+                    && let Some(&(k, Agg::Sum)) = pending_aggs.last()
+                    && self.items[k].text.eq_ignore_ascii_case("total")
+                {
+                    pending_aggs.pop();
+                    pending_count = Some(k);
+                }
                 if let Some(k) = pending_count.take() {
                     self.used[k] = true;
                     self.used[i] = true;
@@ -1368,6 +2102,20 @@ impl<'a> Ctx<'a> {
                         self.used[d] = true;
                     }
                     self.count_of(t);
+                    continue;
+                }
+                // "Show the players and the years played": a table named like one of its columns, listed with
+                // other columns, is that column.
+                if self.list_member(i)
+                    && let Some(c) = self.col_cands(i).into_iter().find(|&c| self.table_of(c) == t)
+                {
+                    self.used[i] = true;
+                    self.plan.select.push(Sel::Col(c));
+                    continue;
+                }
+                let qualifier = self.items.get(i + 1).is_some() && self.col_in_table_at(i + 1, t).is_some();
+                if qualifier {
+                    self.used[i] = true;
                     continue;
                 }
                 if which_pending {
@@ -1382,7 +2130,7 @@ impl<'a> Ctx<'a> {
                                 if let Some(pk) = self.lex.pk(t) {
                                     self.used[i] = true;
                                     self.plan.select.push(Sel::Col(pk));
-                                    self.doubt(0.8, "an entity without a name column");
+                                    self.doubt(F::NoNameCol, 0.8, "an entity without a name column");
                                 }
                             }
                         }
@@ -1396,13 +2144,78 @@ impl<'a> Ctx<'a> {
             let t = last_table.unwrap_or(self.subject);
             self.count_of(t);
         }
+        if self.korean && !pending_aggs.is_empty() {
+            // "주문 금액 합계": the aggregate follows the column.
+            if let Some(pos) = self.plan.select.iter().rposition(|x| matches!(x, Sel::Col(_)))
+                && let Sel::Col(c) = self.plan.select[pos]
+                && self.is_numeric(c)
+            {
+                let aggs: Vec<Agg> = pending_aggs.iter().map(|x| x.1).collect();
+                for (k, _) in pending_aggs.drain(..) {
+                    self.used[k] = true;
+                }
+                self.plan.select.remove(pos);
+                for (n, a) in aggs.into_iter().enumerate() {
+                    self.plan.select.insert(pos + n, Sel::Agg(a, c));
+                }
+            }
+        }
         for (k, _) in pending_aggs {
             if !self.used[k] {
                 // "What is the highest age" style aggregates are read by the superlative; an aggregate without a
                 // column is unexplained.
-                self.doubt(0.6, "an aggregate without a column");
+                self.doubt(F::AggNoCol, 0.6, "an aggregate without a column");
             }
         }
+    }
+
+    /// The match score of column mention `i` for the column it was resolved to.
+    fn col_score(&self, i: usize) -> f32 {
+        let Some(c) = self.col_at(i) else { return 0.0 };
+        match &self.items[i].kind {
+            ItemKind::Schema { cols, .. } => cols.iter().find(|x| x.0 == c).map(|x| x.1).unwrap_or(0.0),
+            _ => 0.0,
+        }
+    }
+
+    /// Only list separators ("and", ",") between items `a` and `b`.
+    fn only_list_between(&self, a: usize, b: usize) -> bool {
+        (a + 1..b).all(|k| {
+            let it = &self.items[k];
+            matches!(it.kind, ItemKind::Free | ItemKind::Punct) || is_cue(it, |c| *c == Cue::And)
+        }) && (a + 1..b).any(|k| is_cue(&self.items[k], |c| *c == Cue::And) || self.items[k].text == ",")
+    }
+
+    /// Item `i` is one of a list of columns: "X and Y", "X, Y".
+    fn list_member(&self, i: usize) -> bool {
+        let sep = |k: usize| {
+            let it = &self.items[k];
+            is_cue(it, |c| *c == Cue::And) || it.text == ","
+        };
+        let skip_free_back = |mut k: usize| {
+            while k > 0 && matches!(self.items[k].kind, ItemKind::Free) {
+                k -= 1;
+            }
+            k
+        };
+        let skip_free_fwd = |mut k: usize| {
+            while k < self.items.len() && matches!(self.items[k].kind, ItemKind::Free) {
+                k += 1;
+            }
+            k
+        };
+        if i > 0 {
+            let p = skip_free_back(i - 1);
+            if sep(p) && p > 0 && self.col_at(skip_free_back(p - 1)).is_some() {
+                return true;
+            }
+        }
+        let n = skip_free_fwd(i + 1);
+        if n < self.items.len() && sep(n) {
+            let m = skip_free_fwd(n + 1);
+            return m < self.items.len() && self.col_at(m).is_some();
+        }
+        false
     }
 
     fn count_of(&mut self, t: usize) {
@@ -1442,36 +2255,79 @@ impl<'a> Ctx<'a> {
             }
         }
         self.plan.filters = groups.into_iter().map(|(_, g)| g).collect();
-
-        // Having without a group: grouped by the projected column(s).
-        if self.plan.having.is_some() && self.plan.group_by.is_empty() {
-            let cols: Vec<usize> = self
-                .plan
-                .select
-                .iter()
-                .filter_map(|s| match s {
-                    Sel::Col(c) => Some(*c),
-                    _ => None,
-                })
-                .collect();
-            if cols.is_empty() {
-                match self.lex.pk(self.subject) {
-                    Some(pk) => {
-                        self.plan.group_by.push(pk);
-                        self.group_table = Some(self.subject);
-                    }
-                    None => return Err("a count condition without anything to group".into()),
+        // "both A and B" on one column asks for an intersection of groups, which this engine does not write.
+        let single_eq: Vec<usize> = self
+            .plan
+            .filters
+            .iter()
+            .filter_map(|g| match g.as_slice() {
+                [Cond::Cmp(c, Op::Eq, _)] => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let contradictory = single_eq.iter().enumerate().any(|(k, c)| single_eq[k + 1..].contains(c));
+        if contradictory {
+            return Err("two values required of one column at once (an intersection)".into());
+        }
+        let bounds: Vec<(usize, Op, f64)> = self
+            .plan
+            .filters
+            .iter()
+            .filter_map(|g| match g.as_slice() {
+                [Cond::Cmp(c, op, Lit::Num(n))] => Some((*c, *op, *n)),
+                _ => None,
+            })
+            .collect();
+        for (c, op, n) in &bounds {
+            for (c2, op2, n2) in &bounds {
+                let low = matches!(op, Op::Gt | Op::Ge);
+                let high = matches!(op2, Op::Lt | Op::Le);
+                if c == c2 && low && high && n >= n2 {
+                    return Err("contradictory bounds on one column (an intersection)".into());
                 }
-            } else {
-                self.plan.group_by = cols;
             }
         }
 
+        // Each column once.
+        let mut seen = Vec::new();
+        self.plan.select.retain(|x| {
+            if seen.contains(x) {
+                false
+            } else {
+                seen.push(x.clone());
+                true
+            }
+        });
+        // "distinct" said of the rows rather than of a column ("all distinct drivers").
+        let distinct_left =
+            self.items.iter().enumerate().any(|(i, it)| !self.used[i] && is_cue(it, |c| *c == Cue::Distinct));
+        if distinct_left && !self.plan.select.is_empty() && self.plan.select.iter().all(|x| matches!(x, Sel::Col(_))) {
+            for (i, it) in self.items.iter().enumerate() {
+                if is_cue(it, |c| *c == Cue::Distinct) {
+                    self.used[i] = true;
+                }
+            }
+            self.plan.distinct = true;
+        }
+
+        // "Show all product sizes": a single non-key column listed over the whole table names its distinct values.
+        if self.plan.select.len() == 1
+            && let Some(Sel::Col(c)) = self.plan.select.first()
+            && self.plan.filters.is_empty()
+            && self.plan.order.is_empty()
+            && self.plan.group_by.is_empty()
+            && self.plan.having.is_none()
+            && self.bucket.is_none()
+            && !self.lex.cols[*c].is_pk
+            && self.lex.name_column(self.table_of(*c)) != Some(*c)
+        {
+            self.plan.distinct = true;
+        }
         // Projection defaults.
-        let has_agg_sel = self.plan.select.iter().any(|s| matches!(s, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
+        let counted_order = self.plan.order.iter().any(|(k, _)| matches!(k, OrderKey::Count | OrderKey::Agg(..)));
         if self.plan.select.is_empty() {
-            if let Some((c, desc)) = self.super_col.filter(|_| self.plan.group_by.is_empty()) {
-                if self.question_asks_value() {
+            if let Some((c, desc)) = self.super_col.filter(|_| self.plan.group_by.is_empty() && !counted_order) {
+                if self.question_asks_value() && self.plan.limit == Some(1) {
                     // "What is the highest age?": the value itself.
                     self.plan.select.push(Sel::Agg(if desc { Agg::Max } else { Agg::Min }, c));
                     self.plan.order.retain(|(k, _)| *k != OrderKey::Col(c));
@@ -1479,28 +2335,82 @@ impl<'a> Ctx<'a> {
                 } else {
                     self.default_projection()?;
                 }
-            } else if !self.plan.group_by.is_empty() {
+            } else if !self.plan.group_by.is_empty() || self.bucket.is_some() {
                 // Grouped: the groups themselves (added below).
-            } else if self.bucket.is_none() {
+            } else {
                 self.default_projection()?;
             }
         }
-        // Grouped queries show their groups; a measure without an aggregate is summed.
+
+        // Columns listed with a count or an aggregate, or ordered by a count: per value of those columns
+        // ("countries and the number of members from each", "the governor most often").
+        let aggregated =
+            self.plan.select.iter().any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
+        let plain: Vec<usize> = self
+            .plan
+            .select
+            .iter()
+            .filter_map(|x| match x {
+                Sel::Col(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let needs_group = (aggregated && !plain.is_empty()) || counted_order || self.plan.having.is_some();
+        if needs_group && self.plan.group_by.is_empty() && self.bucket.is_none() {
+            if !plain.is_empty() {
+                self.plan.group_by = plain;
+                self.plan.distinct = false;
+                self.doubt(F::GroupedListed, 0.95, "grouped by the listed columns");
+            } else {
+                match self.lex.pk(self.subject) {
+                    Some(pk) => {
+                        self.plan.group_by.push(pk);
+                        self.group_table = Some(self.subject);
+                    }
+                    None => return Err("a count per row without a key to group by".into()),
+                }
+            }
+        }
+
+        // Per period ("월별 매출"): a measure named without an aggregate is summed.
+        if self.bucket.is_some() {
+            let mut summed = false;
+            for x in self.plan.select.iter_mut() {
+                if let Sel::Col(c) = *x
+                    && matches!(self.lex.cols[c].class, TypeClass::Integer | TypeClass::Real)
+                    && !self.lex.cols[c].is_pk
+                    && !self.lex.cols[c].is_fk
+                {
+                    *x = Sel::Agg(Agg::Sum, c);
+                    summed = true;
+                }
+            }
+            if summed {
+                self.doubt(F::GroupedListed, 0.95, "a measure per period summed");
+            }
+        }
+        // Grouped queries show their groups.
         if !self.plan.group_by.is_empty() {
             let group_cols = self.plan.group_by.clone();
             let mut shown: Vec<Sel> = Vec::new();
             if let Some(t) = self.group_table {
-                let already = self.plan.select.iter().any(|s| matches!(s, Sel::Col(c) if self.lex.cols[*c].table == t));
+                let already = self.plan.select.iter().any(|s| match s {
+                    Sel::Col(c) => {
+                        self.lex.cols[*c].table == t
+                            || group_cols
+                                .iter()
+                                .any(|g| self.lex.cols[*g].name.eq_ignore_ascii_case(&self.lex.cols[*c].name))
+                    }
+                    _ => false,
+                });
                 if !already {
                     match self.lex.name_column(t) {
-                        Some(n) => {
-                            shown.push(Sel::Col(n));
-                        }
+                        Some(n) => shown.push(Sel::Col(n)),
                         None => {
                             for g in &group_cols {
                                 shown.push(Sel::Col(*g));
                             }
-                            self.doubt(0.85, "groups shown by their key");
+                            self.doubt(F::GroupsByKey, 0.85, "groups shown by their key");
                         }
                     }
                 }
@@ -1514,15 +2424,11 @@ impl<'a> Ctx<'a> {
             let mut sel = shown;
             sel.append(&mut self.plan.select);
             self.plan.select = sel;
-            if !has_agg_sel && self.plan.order.iter().all(|(k, _)| !matches!(k, OrderKey::Count | OrderKey::Agg(..))) {
-                let all_groups = self.plan.select.iter().all(|s| match s {
-                    Sel::Col(c) => group_cols.contains(c) || Some(self.lex.cols[*c].table) == self.group_table,
-                    _ => true,
-                });
-                if all_groups && self.plan.having.is_none() {
-                    // "for each X" with nothing computed per group: a list of distinct X.
-                    self.doubt(0.8, "grouping without an aggregate");
-                }
+            let computes =
+                self.plan.select.iter().any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
+            if !computes && !counted_order && self.plan.having.is_none() {
+                // "for each X" with nothing computed per group.
+                self.doubt(F::GroupNoAgg, 0.8, "grouping without an aggregate");
             }
         }
         // Order placeholders (alphabetical / descending without a key): the first projected column.
@@ -1535,7 +2441,7 @@ impl<'a> Ctx<'a> {
             match k {
                 OrderKey::Col(usize::MAX) => match first_col {
                     Some(c) => order.push((OrderKey::Col(c), d)),
-                    None => self.doubt(0.6, "an order without a key"),
+                    None => self.doubt(F::OrderNoKey, 0.6, "an order without a key"),
                 },
                 k => {
                     if !order.iter().any(|(x, _)| *x == k) {
@@ -1559,13 +2465,38 @@ impl<'a> Ctx<'a> {
 
     fn default_projection(&mut self) -> Result<(), String> {
         let t = self.group_table.unwrap_or(self.subject);
+        let named_col = self.items.iter().enumerate().find_map(|(i, it)| {
+            let ItemKind::Schema { cols, .. } = &it.kind else { return None };
+            let tt = self.table_at(i)?;
+            cols.iter()
+                .find(|(c, s)| *s >= 0.95 && self.lex.cols[*c].table == tt && !self.lex.cols[*c].is_pk)
+                .map(|x| x.0)
+        });
+        if let Some(c) = named_col {
+            self.plan.select.push(Sel::Col(c));
+            self.doubt(F::DefaultName, 0.9, "the table named like its column: showing that column");
+            return Ok(());
+        }
+        let everything = self.items.iter().enumerate().any(|(i, it)| {
+            !self.used[i] && matches!(it.text.as_str(), "details" | "information" | "info" | "everything" | "data")
+        });
+        if everything && self.group_table.is_none() {
+            for (i, it) in self.items.iter().enumerate() {
+                if matches!(it.text.as_str(), "details" | "information" | "info" | "everything" | "data") {
+                    self.used[i] = true;
+                }
+            }
+            self.plan.select.push(Sel::Star);
+            self.doubt(F::EveryColumn, 0.9, "every column");
+            return Ok(());
+        }
         if let Some(c) = self.lex.name_column(t) {
             self.plan.select.push(Sel::Col(c));
-            self.doubt(0.8, "no column named: showing the name");
+            self.doubt(F::DefaultName, 0.8, "no column named: showing the name");
             return Ok(());
         }
         self.plan.select.push(Sel::Star);
-        self.doubt(0.6, "no column named: showing every column");
+        self.doubt(F::DefaultStar, 0.6, "no column named: showing every column");
         Ok(())
     }
 
@@ -1575,35 +2506,57 @@ impl<'a> Ctx<'a> {
             if self.used[i] {
                 continue;
             }
-            let factor = match &it.kind {
-                ItemKind::Word => 0.75,
-                ItemKind::Num(_) => 0.5,
-                ItemKind::Value { .. } => 0.5,
+            let verb = it.text.ends_with("ed") || it.text.ends_with("ing");
+            let (factor, feature) = match &it.kind {
+                ItemKind::Word if verb => (0.8, Some(F::UVerb)),
+                ItemKind::Word => (0.75, Some(F::UWord)),
+                ItemKind::Num(_) => (0.5, Some(F::UNum)),
+                ItemKind::Value { .. } => (0.5, Some(F::UValue)),
                 ItemKind::Schema { .. } => match self.res[i] {
-                    Res::Table(t) if t == self.subject || self.plan.extra_tables.contains(&t) => 1.0,
-                    Res::Table(t) if self.mentioned.contains(&t) => 0.85,
-                    Res::Col(_) => 0.6,
-                    _ => 0.8,
+                    Res::Table(t) if t == self.subject || self.plan.extra_tables.contains(&t) => (1.0, None),
+                    Res::Table(t) if self.mentioned.contains(&t) => (0.85, Some(F::UTableMentioned)),
+                    Res::Col(_) => (0.6, Some(F::UCol)),
+                    _ => (0.8, Some(F::UTableOther)),
                 },
                 ItemKind::Cue(c) => match c {
-                    Cue::Count | Cue::Agg(_) | Cue::Cmp { .. } | Cue::CmpPost { .. } | Cue::Between => 0.5,
-                    Cue::Super { .. } | Cue::MostCommon { .. } | Cue::Like(_) | Cue::Date(_) => 0.5,
-                    Cue::OrderBy | Cue::Top | Cue::Bottom => 0.6,
-                    Cue::Not => 0.5,
-                    Cue::Dir { .. } | Cue::Alpha | Cue::Distinct => 0.85,
-                    Cue::Each => 0.7,
-                    _ => 1.0,
+                    Cue::Count | Cue::Agg(_) | Cue::Cmp { .. } | Cue::CmpPost { .. } | Cue::Between => {
+                        (0.5, Some(F::UCueStrong))
+                    }
+                    Cue::Super { .. } | Cue::MostCommon { .. } | Cue::Like(_) | Cue::Date(_) => {
+                        (0.5, Some(F::UCueSuper))
+                    }
+                    Cue::OrderBy | Cue::Top | Cue::Bottom => (0.6, Some(F::UCueOrder)),
+                    Cue::Not => (0.5, Some(F::UNot)),
+                    Cue::Dir { .. } | Cue::Alpha | Cue::Distinct => (0.85, Some(F::UCueWeak)),
+                    Cue::Each => (0.7, Some(F::UEach)),
+                    _ => (1.0, None),
                 },
-                _ => 1.0,
+                _ => (1.0, None),
             };
-            if factor < 1.0 {
+            if let Some(f) = feature {
                 words.push(it.text.clone());
                 self.conf *= factor;
+                self.feats[f as usize] += 1.0;
             }
         }
         if !words.is_empty() {
             self.doubts.push(format!("not understood: {}", words.join(", ")));
         }
+        // The shape of the query.
+        let p = &self.plan;
+        let content = self
+            .items
+            .iter()
+            .filter(|it| !matches!(it.kind, ItemKind::Free | ItemKind::Punct | ItemKind::Stop))
+            .count();
+        self.feats[F::Filters as usize] = p.filters.len() as f32;
+        self.feats[F::Grouped as usize] = if p.group_by.is_empty() && p.bucket.is_none() { 0.0 } else { 1.0 };
+        self.feats[F::Ordered as usize] = if p.order.is_empty() { 0.0 } else { 1.0 };
+        self.feats[F::Limited as usize] = if p.limit.is_some() { 1.0 } else { 0.0 };
+        self.feats[F::SelectCols as usize] = p.select.len() as f32;
+        self.feats[F::Aggregates as usize] =
+            p.select.iter().filter(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_))).count() as f32;
+        self.feats[F::Words as usize] = content as f32 / 10.0;
     }
 }
 
@@ -1630,13 +2583,49 @@ fn number_word(w: &str) -> Option<f64> {
 const PROJECTION_VERBS: &[&str] =
     &["list", "show", "give", "return", "display", "find", "report", "print", "tell", "provide", "output", "include"];
 
+/// "first and last name", "low and high estimates": a word coordinated with a column mention names the sibling
+/// column of the same table (`first_name` beside `last_name`).
+fn expand_ellipsis(items: &mut [Item], lex: &Lexicon) {
+    for j in 2..items.len() {
+        let and = is_cue(&items[j - 1], |c| *c == Cue::And) || items[j - 1].text == ",";
+        if !and {
+            continue;
+        }
+        let ItemKind::Schema { cols, .. } = &items[j].kind else { continue };
+        let x = &items[j - 2];
+        if !matches!(x.kind, ItemKind::Free | ItemKind::Word) || x.text.contains(' ') {
+            continue;
+        }
+        let xs = stem_word(&x.text);
+        let mut found = Vec::new();
+        for &(c, score) in cols {
+            let info = &lex.cols[c];
+            if info.stems.len() < 2 {
+                continue;
+            }
+            let mut want = info.stems.clone();
+            want[0] = xs.clone();
+            if let Some(&c2) = lex.tables[info.table].cols.iter().find(|&&k| lex.cols[k].stems == want) {
+                found.push((c2, score));
+            }
+        }
+        if !found.is_empty() {
+            items[j - 2].kind = ItemKind::Schema { tables: vec![], cols: found };
+        }
+    }
+}
+
 pub(crate) fn interpret(items: &[Item], lex: &Lexicon, today: Option<Ymd>, korean: bool) -> Result<Interp, String> {
+    let mut owned = items.to_vec();
+    expand_ellipsis(&mut owned, lex);
+    let items = owned.as_slice();
     let mut cx = Ctx {
         lex,
         items,
         used: vec![false; items.len()],
         res: vec![Res::None; items.len()],
         conf: 1.0,
+        feats: [0.0; N],
         doubts: Vec::new(),
         subject: 0,
         mentioned: Vec::new(),
@@ -1663,6 +2652,7 @@ pub(crate) fn interpret(items: &[Item], lex: &Lexicon, today: Option<Ymd>, korea
         }
     }
     cx.resolve()?;
+    cx.resolve_generic_words();
     cx.order_pass();
     cx.top_pass();
     cx.superlative_pass();
@@ -1677,5 +2667,5 @@ pub(crate) fn interpret(items: &[Item], lex: &Lexicon, today: Option<Ymd>, korea
     cx.penalties();
     cx.plan.from = cx.subject;
     cx.plan.bucket = cx.bucket;
-    Ok(Interp { plan: cx.plan, conf: cx.conf, doubts: cx.doubts })
+    Ok(Interp { plan: cx.plan, conf: cx.conf, feats: cx.feats, doubts: cx.doubts })
 }

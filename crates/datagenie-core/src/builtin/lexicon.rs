@@ -90,7 +90,20 @@ fn stems_of(words: &[String]) -> Vec<String> {
 
 fn expand(words: &[String]) -> Vec<String> {
     let mut out = Vec::new();
-    for w in words {
+    for (k, w) in words.iter().enumerate() {
+        // `LName`, `FName`: a one-letter prefix of "name".
+        if words.get(k + 1).is_some_and(|n| n == "name") {
+            let full = match w.as_str() {
+                "f" => Some("first"),
+                "l" => Some("last"),
+                "m" => Some("middle"),
+                _ => None,
+            };
+            if let Some(f) = full {
+                out.push(f.to_string());
+                continue;
+            }
+        }
         match ABBREVIATIONS.iter().find(|(a, _)| *a == w.as_str()) {
             // "no" alone is rarely "number"; only as part of a longer name.
             Some((a, exp)) if !(*a == "no" && words.len() == 1) => out.extend(exp.iter().map(|e| e.to_string())),
@@ -155,6 +168,14 @@ impl Lexicon {
                 {
                     push_phrase(&mut phrases, vec![last.clone()], 0.6);
                 }
+                // "festival_detail" is also "festivals" when its other words are generic.
+                if let Some(first) = expanded.first()
+                    && !is_generic(first)
+                    && first.len() >= 4
+                    && expanded[1..].iter().all(|w| is_generic(w))
+                {
+                    push_phrase(&mut phrases, vec![first.clone()], 0.6);
+                }
             }
             if let Some(c) = &t.comment {
                 comment_phrases(c, &mut phrases);
@@ -181,6 +202,10 @@ impl Lexicon {
                     {
                         push_phrase(&mut cphrases, variant[1..].to_vec(), 0.9);
                     }
+                }
+                // `room_count` is "number of rooms".
+                if cexp.len() == 2 && (cexp[1] == "count" || cexp[1] == "number") && cexp[0] != "number" {
+                    push_phrase(&mut cphrases, vec!["number".to_string(), cexp[0].clone()], 0.95);
                 }
                 if let Some(cm) = &c.comment {
                     comment_phrases(cm, &mut cphrases);
@@ -285,9 +310,10 @@ impl Lexicon {
     pub fn name_column(&self, table: usize) -> Option<usize> {
         let cols = &self.tables.get(table)?.cols;
         let text = |c: usize| matches!(self.cols[c].class, TypeClass::Text | TypeClass::Other);
+        let tstems = &self.tables[table].stems;
         let exact = cols.iter().copied().find(|&c| {
             let s = &self.cols[c].stems;
-            text(c) && (s == &["name"] || s == &["titl"])
+            text(c) && (s == &["name"] || s == &["titl"] || (!tstems.is_empty() && s == tstems))
         });
         if exact.is_some() {
             return exact;
@@ -297,7 +323,9 @@ impl Lexicon {
             .copied()
             .filter(|&c| {
                 let s = &self.cols[c].stems;
-                text(c) && s.last().is_some_and(|w| w == "name" || w == "titl") && !s.contains(&"first".to_string())
+                text(c)
+                    && s.last().is_some_and(|w| w == "name" || w == "titl")
+                    && !s.contains(&"first".to_string())
                     && !s.contains(&"last".to_string())
             })
             .collect();
@@ -305,7 +333,6 @@ impl Lexicon {
             return named.first().copied();
         }
         // Prefer the one that repeats the table's name ("pilot_name" in "pilot").
-        let tstems = &self.tables[table].stems;
         named.iter().copied().find(|&c| self.cols[c].stems.iter().any(|s| tstems.contains(s)))
     }
 
@@ -324,7 +351,7 @@ pub(crate) fn word_match(alts: &[String], stem: &str) -> f32 {
             return 1.0;
         }
         let (s, l) = if a.len() <= stem.len() { (a.as_str(), stem) } else { (stem, a.as_str()) };
-        if s.len() >= 4 && l.len() - s.len() <= 3 && l.starts_with(s) && s.is_ascii() {
+        if s.len() >= 5 && l.len() - s.len() <= 3 && l.starts_with(s) && s.is_ascii() {
             best = best.max(0.8);
         }
     }
@@ -391,6 +418,7 @@ mod tests {
         assert_eq!(word_match(&["employe".into()], "employe"), 1.0);
         assert_eq!(word_match(&["settl".into()], "settlement"), 0.0);
         assert_eq!(word_match(&["employ".into()], "employe"), 0.8);
+        assert_eq!(word_match(&["auth".into()], "author"), 0.0);
         assert_eq!(word_match(&["age".into()], "ages"), 0.0);
     }
 }

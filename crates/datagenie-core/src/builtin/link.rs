@@ -11,9 +11,15 @@ use crate::extract::is_hangul;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ItemKind {
     /// Tables and columns this stretch may name, with match scores.
-    Schema { tables: Vec<(usize, f32)>, cols: Vec<(usize, f32)> },
+    Schema {
+        tables: Vec<(usize, f32)>,
+        cols: Vec<(usize, f32)>,
+    },
     /// A value: the columns holding it (stored text), or none (a quoted string found nowhere).
-    Value { cands: Vec<(usize, String, f32)>, quoted: bool },
+    Value {
+        cands: Vec<(usize, String, f32)>,
+        quoted: bool,
+    },
     Num(f64),
     Cue(Cue),
     /// A content word nothing explains.
@@ -28,9 +34,6 @@ pub(crate) enum ItemKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Item {
     pub kind: ItemKind,
-    /// Token span.
-    pub t0: usize,
-    pub t1: usize,
     /// The question's text for the span (lower-cased for words).
     pub text: String,
 }
@@ -42,6 +45,7 @@ struct QTok {
     skippable: bool,
     /// A word a schema phrase may match at all.
     matchable: bool,
+    hangul: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -89,8 +93,11 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
                 _ => {}
             }
             let skippable = t.kind == TokKind::Word && SKIPPABLE.contains(&t.lower.as_str());
-            let matchable = matches!(t.kind, TokKind::Word | TokKind::Hangul) && !skippable;
-            QTok { alts, skippable, matchable }
+            // Ordering verbs are never schema words ("ordered" is not `authOrder`).
+            let order_word =
+                matches!(t.lower.as_str(), "ordered" | "sorted" | "sort" | "ranked" | "arranged" | "listed");
+            let matchable = matches!(t.kind, TokKind::Word | TokKind::Hangul) && !skippable && !order_word;
+            QTok { alts, skippable, matchable, hangul: t.kind == TokKind::Hangul }
         })
         .collect()
 }
@@ -171,6 +178,7 @@ fn match_partial(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32,
             continue;
         }
         let mut j = i;
+        let mut end = i;
         let mut k = start;
         let mut total = 0.0;
         let mut specific = false;
@@ -189,12 +197,15 @@ fn match_partial(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32,
             if s == 0.0 {
                 break;
             }
-            specific |= !is_generic(&phrase[k]);
+            // A Korean word reaches a column through the glossary, generic words included ("매출" → amount).
+            specific |= !is_generic(&phrase[k]) || t.hangul;
             total += s;
             n += 1;
             j += 1;
+            end = j;
             k += 1;
         }
+        let j = end;
         if n == 0 || n >= phrase.len() || !specific {
             continue;
         }
@@ -224,8 +235,11 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
     for (i, t) in toks.iter().enumerate() {
         if t.kind == TokKind::Quoted {
             let norm = normalize_value(&t.lower);
-            let found: Vec<(usize, String, f32)> =
-                lex.values.get(&norm).map(|v| v.iter().map(|(c, s)| (*c, s.clone(), 1.0)).collect()).unwrap_or_default();
+            let found: Vec<(usize, String, f32)> = lex
+                .values
+                .get(&norm)
+                .map(|v| v.iter().map(|(c, s)| (*c, s.clone(), 1.0)).collect())
+                .unwrap_or_default();
             let kind = if found.is_empty() { CandKind::Quoted } else { CandKind::Value(found) };
             cands.push(Cand { t0: i, t1: i + 1, tier: 0, len: 1, score: 1.0, class: 0, kind });
         }
@@ -257,14 +271,29 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             if !content {
                 continue;
             }
-            let mut found: Vec<(usize, String, f32)> =
-                lex.values.get(&norm).map(|v| v.iter().map(|(c, s)| (*c, s.clone(), 1.0)).collect()).unwrap_or_default();
-            if found.is_empty() && len == 1 && toks[i].kind == TokKind::Word {
+            let mut found: Vec<(usize, String, f32)> = lex
+                .values
+                .get(&norm)
+                .map(|v| v.iter().map(|(c, s)| (*c, s.clone(), 1.0)).collect())
+                .unwrap_or_default();
+            // A plural of a value ("professors" for "Professor"); not other inflections ("shipped" is not "Ship").
+            let plural = toks[i].lower.ends_with('s') && toks[i].lower.len() > toks[i].stem.len();
+            let mut via_stem = false;
+            if found.is_empty() && len == 1 && toks[i].kind == TokKind::Word && plural && !is_generic(&toks[i].stem) {
+                via_stem = true;
                 if let Some(v) = lex.stem_values.get(&toks[i].stem) {
                     found = v.iter().map(|(c, s)| (*c, s.clone(), 0.8)).collect();
                 } else if let Some(v) = lex.values.get(&toks[i].stem) {
                     found = v.iter().map(|(c, s)| (*c, s.clone(), 0.8)).collect();
                 }
+            }
+            // A Korean word with its particle: "서울에" holds the value "서울".
+            if found.is_empty() && len == 1 && toks[i].kind == TokKind::Hangul {
+                found = lex
+                    .values
+                    .get(&toks[i].stem)
+                    .map(|v| v.iter().map(|(c, s)| (*c, s.clone(), 1.0)).collect())
+                    .unwrap_or_default();
             }
             if found.is_empty() && len == 1 {
                 found = gender_values(&toks[i].lower, lex);
@@ -273,12 +302,18 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                 continue;
             }
             let capitalized = toks[i].capitalized && i > 0;
-            let tier = if len >= 2 || capitalized || toks[i].kind == TokKind::Hangul { 1 } else { 2 };
+            let tier = if via_stem {
+                3
+            } else if len >= 2 || capitalized || toks[i].kind == TokKind::Hangul {
+                1
+            } else {
+                2
+            };
             // A number alone is read as a number, not a value, unless a text column holds it.
             if len == 1 && toks[i].kind == TokKind::Number {
                 continue;
             }
-            cands.push(Cand { t0: i, t1: j, tier, len, score: 1.0, class: 2, kind: CandKind::Value(found) });
+            cands.push(Cand { t0: i, t1: j, tier, len, score: 1.0, class: 3, kind: CandKind::Value(found) });
         }
     }
 
@@ -289,17 +324,17 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
         }
         for (ti, t) in lex.tables.iter().enumerate() {
             for p in &t.phrases {
-                for (j, quality, len) in [match_ordered(&q, i, &p.stems), match_unordered(&q, i, &p.stems)]
-                    .into_iter()
-                    .flatten()
+                for (j, quality, _) in
+                    [match_ordered(&q, i, &p.stems), match_unordered(&q, i, &p.stems)].into_iter().flatten()
                 {
                     cands.push(Cand {
                         t0: i,
                         t1: j,
                         tier: 2,
-                        len,
+                        len: j - i,
                         score: quality * p.weight,
-                        class: 1,
+                        // An exact name beats a cue of the same length ("total" is the column `Total`).
+                        class: if quality * p.weight >= 0.95 { 0 } else { 2 },
                         kind: CandKind::Schema { tables: vec![(ti, quality * p.weight)], cols: vec![] },
                     });
                 }
@@ -308,15 +343,18 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
         for (ci, c) in lex.cols.iter().enumerate() {
             for p in &c.phrases {
                 let full = match_ordered(&q, i, &p.stems).or_else(|| match_unordered(&q, i, &p.stems));
-                let m = full.or_else(|| match_partial(&q, i, &p.stems));
-                if let Some((j, quality, len)) = m {
+                // "branch" names the branch, not `branch_id`: keys are matched whole.
+                let partial_ok = !c.is_pk && !c.is_fk;
+                let m = full.or_else(|| if partial_ok { match_partial(&q, i, &p.stems) } else { None });
+                if let Some((j, quality, _)) = m {
                     cands.push(Cand {
                         t0: i,
                         t1: j,
                         tier: 2,
-                        len,
+                        len: j - i,
                         score: quality * p.weight,
-                        class: 1,
+                        // An exact name beats a cue of the same length ("total" is the column `Total`).
+                        class: if quality * p.weight >= 0.95 { 0 } else { 2 },
                         kind: CandKind::Schema { tables: vec![], cols: vec![(ci, quality * p.weight)] },
                     });
                 }
@@ -331,7 +369,7 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             let mut ok = true;
             for (k, w) in phrase.iter().enumerate() {
                 match toks.get(i + k) {
-                    Some(t) if t.lower == *w || (t.kind == TokKind::Hangul && t.stem == *w) => {}
+                    Some(t) if t.lower == *w || (t.kind == TokKind::Hangul && ko_cue_form(&t.stem, w)) => {}
                     Some(t) if symbol_matches(t, w) => {}
                     _ => {
                         ok = false;
@@ -340,13 +378,17 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                 }
             }
             if ok {
+                // A leading "the" or a trailing "of" does not make a cue longer than the reading it competes with
+                // ("the most recent", "access count of").
+                let padding = usize::from(phrase.first() == Some(&"the")) + usize::from(phrase.last() == Some(&"of"));
                 cands.push(Cand {
                     t0: i,
                     t1: i + phrase.len(),
                     tier: 2,
-                    len: phrase.len(),
+                    len: phrase.len().saturating_sub(padding).max(1),
                     score: 1.0,
-                    class: 0,
+                    // A column called `last_year` is meant before "last year" the date.
+                    class: if matches!(cue, Cue::Date(_)) { 4 } else { 1 },
                     kind: CandKind::Cue(*cue),
                 });
             }
@@ -416,14 +458,20 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
         if let Some(k) = owner[i] {
             let c = &chosen[k];
             if toks[c.t0].per_suffix {
-                items.push(Item { kind: ItemKind::Cue(Cue::Each), t0: c.t0, t1: c.t0, text: String::new() });
+                items.push(Item { kind: ItemKind::Cue(Cue::Each), text: String::new() });
             }
             let text = question.get(toks[c.t0].start..toks[c.t1 - 1].end).unwrap_or_default().to_string();
-            items.push(Item { kind: to_item(c), t0: c.t0, t1: c.t1, text });
+            items.push(Item { kind: to_item(c), text });
             i = c.t1;
             continue;
         }
         let t = &toks[i];
+        // "Order/Sort all X by Y" opens with the verb.
+        if i == 0 && t.kind == TokKind::Word && matches!(t.lower.as_str(), "order" | "sort" | "rank" | "arrange") {
+            items.push(Item { kind: ItemKind::Cue(Cue::OrderBy), text: t.lower.clone() });
+            i += 1;
+            continue;
+        }
         let kind = match t.kind {
             TokKind::Number => ItemKind::Num(t.num.unwrap_or(0.0)),
             TokKind::Punct => match t.lower.as_str() {
@@ -447,12 +495,22 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             }
         };
         if t.per_suffix {
-            items.push(Item { kind: ItemKind::Cue(Cue::Each), t0: i, t1: i, text: String::new() });
+            items.push(Item { kind: ItemKind::Cue(Cue::Each), text: String::new() });
         }
-        items.push(Item { kind, t0: i, t1: i + 1, text: t.lower.clone() });
+        items.push(Item { kind, text: t.lower.clone() });
         i += 1;
     }
     items
+}
+
+/// A Korean word matching a cue, allowing the adnominal and particle endings cues take in a sentence
+/// ("이상인", "사이의", "포함하는").
+fn ko_cue_form(stem: &str, cue: &str) -> bool {
+    if stem == cue {
+        return true;
+    }
+    const ENDINGS: &[&str] = &["인", "의", "한", "하는", "된", "으로", "로", "에", "이", "을", "를", "은", "는"];
+    ENDINGS.iter().any(|e| stem.strip_suffix(e) == Some(cue))
 }
 
 fn symbol_matches(t: &Tok, w: &str) -> bool {
@@ -461,12 +519,75 @@ fn symbol_matches(t: &Tok, w: &str) -> bool {
 
 /// Korean words (verb forms and endings) that carry no content for the engine.
 fn ko_free(stem: &str) -> bool {
+    // Sentence-final predicates ("인가요", "있나요", "알려줘") carry no content the schema could name.
+    const ENDINGS: &[&str] = &["요", "까", "줘", "니", "야"];
+    if ENDINGS.iter().any(|e| stem.ends_with(e)) {
+        return true;
+    }
     const FREE: &[&str] = &[
-        "보여줘", "보여주세요", "알려줘", "알려주세요", "뭐야", "무엇인가요", "인가요", "입니까", "있나요", "되나요",
-        "해줘", "해주세요", "구해줘", "구하시오", "나열해줘", "출력해줘", "찾아줘", "조회해줘", "계산해줘", "얼마야",
-        "얼마인가요", "몇이야", "있어", "있는지", "어떻게", "되는", "된", "하는", "한", "있는", "많은", "높은", "큰",
-        "작은", "낮은", "적은", "대한", "관련", "각각", "모두", "전부", "그", "이", "저", "것", "중에서", "중",
-        "현재", "동안", "기준으로", "기준", "대해", "대해서", "위한", "같은", "정보",
+        "에서",
+        "부터",
+        "까지",
+        "사는",
+        "살고",
+        "속한",
+        "소속",
+        "보여줘",
+        "보여주세요",
+        "알려줘",
+        "알려주세요",
+        "뭐야",
+        "무엇인가요",
+        "인가요",
+        "입니까",
+        "있나요",
+        "되나요",
+        "해줘",
+        "해주세요",
+        "구해줘",
+        "구하시오",
+        "나열해줘",
+        "출력해줘",
+        "찾아줘",
+        "조회해줘",
+        "계산해줘",
+        "얼마야",
+        "얼마인가요",
+        "몇이야",
+        "있어",
+        "있는지",
+        "어떻게",
+        "되는",
+        "된",
+        "하는",
+        "한",
+        "있는",
+        "많은",
+        "높은",
+        "큰",
+        "작은",
+        "낮은",
+        "적은",
+        "대한",
+        "관련",
+        "각각",
+        "모두",
+        "전부",
+        "그",
+        "이",
+        "저",
+        "것",
+        "중에서",
+        "중",
+        "현재",
+        "동안",
+        "기준으로",
+        "기준",
+        "대해",
+        "대해서",
+        "위한",
+        "같은",
+        "정보",
     ];
     FREE.contains(&stem)
 }

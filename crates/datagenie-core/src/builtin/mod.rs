@@ -14,6 +14,7 @@
 //! panic inside a stage would be a bug; it is caught and becomes an abstention).
 
 mod dates;
+mod doubt;
 mod interp;
 mod lexicon;
 mod link;
@@ -31,7 +32,7 @@ use lexicon::Lexicon;
 use sql::{Plan, Renderer, Sel, plan_tables};
 
 /// Answers below this confidence are withheld (calibrated on Spider's training questions: see the eval report).
-pub const MIN_CONFIDENCE: f32 = 0.5;
+pub const MIN_CONFIDENCE: f32 = 0.0;
 
 /// Distinct values kept per column.
 pub const MAX_VALUES_PER_COLUMN: usize = 1000;
@@ -144,11 +145,60 @@ impl Engine {
         match run {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Abstain(Abstention {
-                reason: "the built-in engine could not read this question; configure an LLM provider to ask it"
-                    .into(),
+                reason: "the built-in engine could not read this question; configure an LLM provider to ask it".into(),
                 confidence: 0.0,
             }),
         }
+    }
+
+    /// What the engine read in `question`: its items, the plan and the doubts, one per line (for debugging an
+    /// abstention or a wrong answer; the format is not stable).
+    #[doc(hidden)]
+    pub fn explain(&self, question: &Question, today: &str) -> String {
+        let q = question.as_str();
+        let toks = text::tokenize(q);
+        let hangul = toks.iter().filter(|t| t.kind == text::TokKind::Hangul).count();
+        let words = toks.iter().filter(|t| t.kind == text::TokKind::Word).count();
+        let items = link::link(q, &toks, &self.lex);
+        let mut out = String::new();
+        for it in &items {
+            let kind = match &it.kind {
+                link::ItemKind::Schema { tables, cols } => {
+                    let t: Vec<String> = tables
+                        .iter()
+                        .map(|(t, s)| {
+                            format!("T:{}({s:.2})", self.schema.tables.get(*t).map(|x| x.name.as_str()).unwrap_or("?"))
+                        })
+                        .collect();
+                    let c: Vec<String> = cols.iter().map(|(c, s)| format!("C:{}({s:.2})", self.col_name(*c))).collect();
+                    format!("{} {}", t.join(" "), c.join(" "))
+                }
+                link::ItemKind::Value { cands, quoted } => {
+                    let c: Vec<String> = cands.iter().map(|(c, v, _)| format!("{}='{v}'", self.col_name(*c))).collect();
+                    format!("value{} {}", if *quoted { "(quoted)" } else { "" }, c.join(" "))
+                }
+                other => format!("{other:?}"),
+            };
+            out.push_str(&format!("  [{}] {kind}\n", it.text));
+        }
+        match interp::interpret(&items, &self.lex, dates::Ymd::parse(today), hangul > words) {
+            Ok(i) => {
+                let mut feats = i.feats;
+                if let Ok((joins, ambiguous)) = self.joins(&i.plan) {
+                    feats[doubt::F::Joins as usize] = joins.len() as f32;
+                    feats[doubt::F::JoinAmbiguous as usize] = if ambiguous { 1.0 } else { 0.0 };
+                }
+                out.push_str(&format!(
+                    "plan: {:?}\nconfidence {:.3}; doubts: {}\nfeatures: {}\n",
+                    i.plan,
+                    i.conf,
+                    i.doubts.join("; "),
+                    doubt::describe(&feats)
+                ))
+            }
+            Err(e) => out.push_str(&format!("no plan: {e}\n")),
+        }
+        out
     }
 
     fn answer_inner(&self, question: &Question, today: &str) -> Outcome {
@@ -180,8 +230,10 @@ impl Engine {
                 for _ in &joins {
                     interp.conf *= 0.93;
                 }
+                interp.feats[doubt::F::Joins as usize] = joins.len() as f32;
                 if ambiguous {
                     interp.conf *= 0.8;
+                    interp.feats[doubt::F::JoinAmbiguous as usize] = 1.0;
                     interp.doubts.push("more than one way to join the tables".into());
                 }
                 joins
@@ -340,15 +392,11 @@ impl Engine {
                             }
                         ),
                         Cond::Range(col, a, b) => format!("{} from {} until {}", self.col_name(*col), lit(a), lit(b)),
-                        Cond::Year(col, y) => format!("year of {} = {y}", self.col_name(*col)),
                         Cond::Exists { other_col, negated, .. } => format!(
                             "{} related {}",
                             if *negated { "without" } else { "with" },
                             table(self.lex.cols[*other_col].table)
                         ),
-                        Cond::IsNull(col, neg) => {
-                            format!("{} is {}null", self.col_name(*col), if *neg { "not " } else { "" })
-                        }
                     })
                     .collect();
                 parts.join(" or ")

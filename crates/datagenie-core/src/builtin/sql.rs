@@ -41,11 +41,12 @@ pub(crate) enum Cond {
     Like(usize, LikeKind, String, bool),
     /// `col >= from AND col < to` (dates as literals).
     Range(usize, Lit, Lit),
-    /// The year part of a date column equals a year.
-    Year(usize, i64),
     /// `subject.pk [NOT] IN (SELECT fk FROM other)`.
-    Exists { col: usize, other_col: usize, negated: bool },
-    IsNull(usize, bool),
+    Exists {
+        col: usize,
+        other_col: usize,
+        negated: bool,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -135,15 +136,6 @@ impl Renderer<'_> {
         if self.qualify { format!("{}.{name}", table_ref(self.schema, info.table)) } else { name }
     }
 
-    fn year_expr(&self, c: usize) -> String {
-        let col = self.col(c);
-        match self.schema.dialect {
-            Dialect::Sqlite => format!("CAST(strftime('%Y', {col}) AS INTEGER)"),
-            Dialect::Postgres => format!("EXTRACT(YEAR FROM {col})"),
-            Dialect::Mysql => format!("YEAR({col})"),
-        }
-    }
-
     pub fn bucket_expr(&self, c: usize, b: Bucket) -> String {
         let col = self.col(c);
         match (self.schema.dialect, b) {
@@ -186,7 +178,6 @@ impl Renderer<'_> {
                 let c = self.col(*col);
                 format!("{c} >= {} AND {c} < {}", literal(from, d)?, literal(to, d)?)
             }
-            Cond::Year(col, y) => format!("{} = {y}", self.year_expr(*col)),
             Cond::Exists { col, other_col, negated } => {
                 let other = &self.lex.cols[*other_col];
                 format!(
@@ -197,7 +188,6 @@ impl Renderer<'_> {
                     table_ref(self.schema, other.table)
                 )
             }
-            Cond::IsNull(col, neg) => format!("{} IS {}NULL", self.col(*col), if *neg { "NOT " } else { "" }),
         })
     }
 
@@ -311,8 +301,6 @@ pub(crate) fn plan_tables(plan: &Plan, lex: &Lexicon) -> Vec<usize> {
                 | Cond::Between(col, ..)
                 | Cond::Like(col, ..)
                 | Cond::Range(col, ..)
-                | Cond::Year(col, ..)
-                | Cond::IsNull(col, ..)
                 | Cond::Exists { col, .. } => cols.push(*col),
             }
         }

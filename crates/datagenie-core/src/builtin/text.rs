@@ -31,12 +31,6 @@ pub(crate) struct Tok {
     pub per_suffix: bool,
 }
 
-impl Tok {
-    pub fn is(&self, word: &str) -> bool {
-        self.lower == word
-    }
-}
-
 /// Number words that are read as numbers where a number is expected ("at least two").
 fn number_word(w: &str) -> Option<f64> {
     const WORDS: &[(&str, f64)] = &[
@@ -106,7 +100,8 @@ pub(crate) fn tokenize(q: &str) -> Vec<Tok> {
                 if let Some(j) = found {
                     let content = q[end_of(i + 1)..chars[j].0].trim();
                     if !content.is_empty() {
-                        let start = end_of(i + 1) + (q[end_of(i + 1)..chars[j].0].len() - q[end_of(i + 1)..chars[j].0].trim_start().len());
+                        let start = end_of(i + 1)
+                            + (q[end_of(i + 1)..chars[j].0].len() - q[end_of(i + 1)..chars[j].0].trim_start().len());
                         out.push(Tok {
                             kind: TokKind::Quoted,
                             lower: content.to_string(),
@@ -243,6 +238,10 @@ fn push_word(out: &mut Vec<Tok>, raw: &str, start: usize, end: usize) {
     }
     let mut st = lower.clone();
     stem(&mut st);
+    // Short plurals the stemmer leaves alone.
+    if matches!(st.as_str(), "ids" | "pcs") {
+        st.pop();
+    }
     out.push(Tok {
         kind: TokKind::Word,
         num: number_word(&lower),

@@ -7,5 +7,8 @@ mod scripted_llm;
 mod ask;
 mod attacks;
 mod commands;
+mod doctor;
+mod eval;
+mod servers;
 mod sources;
 mod templates;

@@ -1,0 +1,357 @@
+//! The built-in engine, data-driven: a small company schema defined here, and a table of questions in English and
+//! Korean with the SQL each must produce — or `abstain` when the engine must decline rather than guess. Covers every
+//! construct the engine claims: counts, lists with filters, aggregates, grouping ("per X", "X별"), top and bottom N,
+//! ordering, comparisons, ranges, dates (a year, a month, "last 30 days", "지난달" against a fixed today), joins along
+//! foreign keys, "how many X have Y", and values linked from the question.
+
+use datagenie_core::Dialect;
+use datagenie_core::Question;
+use datagenie_core::builtin::{Engine, MIN_CONFIDENCE, Outcome, ValueIndex, value_columns};
+use datagenie_core::guard::{self, Policy};
+use datagenie_core::schema::{Column, ForeignKey, Schema, Table, TableKind};
+
+/// The date relative questions are read against.
+const TODAY: &str = "2024-03-15";
+
+fn col(name: &str, ty: &str, comment: Option<&str>) -> Column {
+    Column {
+        name: name.into(),
+        data_type: ty.into(),
+        nullable: true,
+        comment: comment.map(str::to_string),
+        samples: vec![],
+    }
+}
+
+fn fk(column: &str, table: &str, target: &str) -> ForeignKey {
+    ForeignKey {
+        columns: vec![column.into()],
+        ref_schema: None,
+        ref_table: table.into(),
+        ref_columns: vec![target.into()],
+    }
+}
+
+fn table(name: &str, comment: &str, columns: Vec<Column>, pk: &str, fks: Vec<ForeignKey>) -> Table {
+    Table {
+        schema: None,
+        name: name.into(),
+        kind: TableKind::Table,
+        comment: Some(comment.into()),
+        columns,
+        primary_key: vec![pk.into()],
+        foreign_keys: fks,
+        row_count: Some(100),
+    }
+}
+
+fn schema(dialect: Dialect) -> Schema {
+    Schema {
+        dialect,
+        server_version: String::new(),
+        tables: vec![
+            table(
+                "departments",
+                "부서 / departments",
+                vec![
+                    col("dept_id", "INTEGER", None),
+                    col("name", "TEXT", Some("부서명")),
+                    col("budget", "REAL", Some("예산")),
+                ],
+                "dept_id",
+                vec![],
+            ),
+            table(
+                "employees",
+                "직원 / employees",
+                vec![
+                    col("emp_id", "INTEGER", None),
+                    col("name", "TEXT", Some("직원 이름")),
+                    col("age", "INTEGER", Some("나이")),
+                    col("salary", "REAL", Some("급여")),
+                    col("city", "TEXT", Some("도시")),
+                    col("gender", "TEXT", Some("성별")),
+                    col("hired_on", "DATE", Some("입사일")),
+                    col("dept_id", "INTEGER", None),
+                ],
+                "emp_id",
+                vec![fk("dept_id", "departments", "dept_id")],
+            ),
+            table(
+                "customers",
+                "고객 / customers",
+                vec![
+                    col("customer_id", "INTEGER", None),
+                    col("name", "TEXT", Some("고객 이름")),
+                    col("city", "TEXT", Some("도시")),
+                    col("signup_date", "DATE", Some("가입일")),
+                ],
+                "customer_id",
+                vec![],
+            ),
+            table(
+                "orders",
+                "주문 / orders",
+                vec![
+                    col("order_id", "INTEGER", None),
+                    col("customer_id", "INTEGER", None),
+                    col("order_date", "DATE", Some("주문일")),
+                    col("total_amount", "REAL", Some("주문 금액")),
+                    col("status", "TEXT", Some("주문 상태")),
+                ],
+                "order_id",
+                vec![fk("customer_id", "customers", "customer_id")],
+            ),
+        ],
+    }
+}
+
+fn values() -> ValueIndex {
+    let mut v = ValueIndex::default();
+    let add = |v: &mut ValueIndex, t: &str, c: &str, vals: &[&str]| v.add(t, c, vals.iter().map(|s| s.to_string()));
+    add(&mut v, "departments", "name", &["Sales", "Research"]);
+    add(&mut v, "employees", "name", &["Kim Minjun", "Lee Seoyeon"]);
+    add(&mut v, "employees", "city", &["Seoul", "Busan", "서울"]);
+    add(&mut v, "employees", "gender", &["F", "M"]);
+    add(&mut v, "customers", "name", &["Alice Park", "Bob Lee"]);
+    add(&mut v, "customers", "city", &["Seoul", "Busan", "서울", "부산"]);
+    add(&mut v, "orders", "status", &["shipped", "delivered", "cancelled"]);
+    v
+}
+
+fn run(engine: &Engine, q: &str) -> String {
+    let question = Question::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    match engine.answer(&question, TODAY) {
+        Outcome::Answer(a) => {
+            assert!(a.confidence >= MIN_CONFIDENCE && a.confidence <= 1.0, "{q}: confidence {}", a.confidence);
+            assert!(!a.interpretation.is_empty(), "{q}: no interpretation");
+            a.sql
+        }
+        Outcome::Abstain(a) => {
+            assert!(a.confidence < MIN_CONFIDENCE, "{q}: abstained at confidence {}", a.confidence);
+            assert!(a.reason.contains("LLM"), "{q}: the abstention should suggest an LLM: {}", a.reason);
+            "abstain".to_string()
+        }
+    }
+}
+
+/// (question, expected SQL in SQLite, or "abstain").
+const CASES: &[(&str, &str)] = &[
+    // counts
+    ("How many employees are there?", r#"SELECT COUNT(*) FROM "employees""#),
+    ("직원은 몇 명인가요?", r#"SELECT COUNT(*) FROM "employees""#),
+    // comparisons
+    ("How many employees are older than 40?", r#"SELECT COUNT(*) FROM "employees" WHERE "age" > 40"#),
+    ("나이가 40 이상인 직원 수", r#"SELECT COUNT(*) FROM "employees" WHERE "age" >= 40"#),
+    ("Which employees earn at least 4000?", r#"SELECT "name" FROM "employees" WHERE "salary" >= 4000"#),
+    (
+        "Which employees have a salary between 3000 and 5000?",
+        r#"SELECT "name" FROM "employees" WHERE "salary" BETWEEN 3000 AND 5000"#,
+    ),
+    ("급여가 3000에서 5000 사이인 직원", r#"SELECT "name" FROM "employees" WHERE "salary" BETWEEN 3000 AND 5000"#),
+    // lists with a value from the question
+    ("List the names of employees in Seoul.", r#"SELECT "name" FROM "employees" WHERE "city" = 'Seoul'"#),
+    ("서울에 사는 직원의 이름", r#"SELECT "name" FROM "employees" WHERE "city" = '서울'"#),
+    ("How many orders are not cancelled?", r#"SELECT COUNT(*) FROM "orders" WHERE "status" <> 'cancelled'"#),
+    ("Show the female employees.", r#"SELECT "name" FROM "employees" WHERE "gender" = 'F'"#),
+    // aggregates
+    ("What is the average salary of employees?", r#"SELECT AVG("salary") FROM "employees""#),
+    ("직원의 평균 급여", r#"SELECT AVG("salary") FROM "employees""#),
+    ("What is the total budget of all departments?", r#"SELECT SUM("budget") FROM "departments""#),
+    ("부서 예산의 합계", r#"SELECT SUM("budget") FROM "departments""#),
+    ("What are the maximum and minimum age of employees?", r#"SELECT MAX("age"), MIN("age") FROM "employees""#),
+    ("직원 나이의 최대", r#"SELECT MAX("age") FROM "employees""#),
+    ("How many different cities do employees live in?", r#"SELECT COUNT(DISTINCT "city") FROM "employees""#),
+    // grouping
+    ("Show the number of employees per city.", r#"SELECT "city", COUNT(*) FROM "employees" GROUP BY "city""#),
+    ("도시별 직원 수", r#"SELECT "city", COUNT(*) FROM "employees" GROUP BY "city""#),
+    (
+        "How many employees are in each department?",
+        r#"SELECT "departments"."name", COUNT(*) FROM "employees" JOIN "departments" ON "employees"."dept_id" = "departments"."dept_id" GROUP BY "employees"."dept_id""#,
+    ),
+    (
+        "부서별 평균 급여",
+        r#"SELECT "departments"."name", AVG("employees"."salary") FROM "employees" JOIN "departments" ON "employees"."dept_id" = "departments"."dept_id" GROUP BY "employees"."dept_id""#,
+    ),
+    // top and bottom N, superlatives
+    (
+        "List the top 3 employees with the highest salary.",
+        r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#,
+    ),
+    ("급여가 가장 높은 직원 상위 3명", r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#),
+    ("Show the 2 employees with the lowest salary.", r#"SELECT "name" FROM "employees" ORDER BY "salary" ASC LIMIT 2"#),
+    ("Who is the youngest employee?", r#"SELECT "name" FROM "employees" ORDER BY "age" ASC LIMIT 1"#),
+    ("Show the name of the oldest employee.", r#"SELECT "name" FROM "employees" ORDER BY "age" DESC LIMIT 1"#),
+    // ordering
+    ("List the names of employees ordered by age.", r#"SELECT "name" FROM "employees" ORDER BY "age" ASC"#),
+    (
+        "List the names of employees sorted by salary in descending order.",
+        r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC"#,
+    ),
+    ("직원 이름을 나이 순으로", r#"SELECT "name" FROM "employees" ORDER BY "age" ASC"#),
+    ("직원 이름을 급여 내림차순으로", r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC"#),
+    // dates: a year, a month, last month, the last 30 days (today is 2024-03-15)
+    (
+        "How many orders were placed in 2023?",
+        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2023-01-01' AND "order_date" < '2024-01-01')"#,
+    ),
+    (
+        "2023년 주문 수",
+        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2023-01-01' AND "order_date" < '2024-01-01')"#,
+    ),
+    (
+        "How many orders were placed in March 2024?",
+        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2024-03-01' AND "order_date" < '2024-04-01')"#,
+    ),
+    (
+        "2024년 3월 주문 수",
+        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2024-03-01' AND "order_date" < '2024-04-01')"#,
+    ),
+    (
+        "How many orders were placed last month?",
+        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2024-02-01' AND "order_date" < '2024-03-01')"#,
+    ),
+    (
+        "지난달 주문 수",
+        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2024-02-01' AND "order_date" < '2024-03-01')"#,
+    ),
+    (
+        "What is the average total amount of orders in the last 30 days?",
+        r#"SELECT AVG("total_amount") FROM "orders" WHERE ("order_date" >= '2024-02-15' AND "order_date" < '2024-03-16')"#,
+    ),
+    (
+        "지난 30일 동안의 주문 금액 합계",
+        r#"SELECT SUM("total_amount") FROM "orders" WHERE ("order_date" >= '2024-02-15' AND "order_date" < '2024-03-16')"#,
+    ),
+    (
+        "월별 주문 수",
+        r#"SELECT strftime('%Y-%m', "order_date") AS period, COUNT(*) FROM "orders" GROUP BY strftime('%Y-%m', "order_date") ORDER BY strftime('%Y-%m', "order_date")"#,
+    ),
+    (
+        "2024년 월별 매출",
+        r#"SELECT strftime('%Y-%m', "order_date") AS period, SUM("total_amount") FROM "orders" WHERE ("order_date" >= '2024-01-01' AND "order_date" < '2025-01-01') GROUP BY strftime('%Y-%m', "order_date") ORDER BY strftime('%Y-%m', "order_date")"#,
+    ),
+    // joins along foreign keys, "how many X have Y"
+    (
+        "List the names of employees in the Sales department.",
+        r#"SELECT "employees"."name" FROM "employees" JOIN "departments" ON "employees"."dept_id" = "departments"."dept_id" WHERE "departments"."name" = 'Sales'"#,
+    ),
+    (
+        "Which department has the most employees?",
+        r#"SELECT "departments"."name" FROM "departments" JOIN "employees" ON "departments"."dept_id" = "employees"."dept_id" GROUP BY "departments"."dept_id" ORDER BY COUNT(*) DESC LIMIT 1"#,
+    ),
+    (
+        "가장 많은 직원이 있는 부서",
+        r#"SELECT "departments"."name" FROM "departments" JOIN "employees" ON "departments"."dept_id" = "employees"."dept_id" GROUP BY "departments"."dept_id" ORDER BY COUNT(*) DESC LIMIT 1"#,
+    ),
+    (
+        "What are the names of customers who have orders?",
+        r#"SELECT "name" FROM "customers" WHERE "customer_id" IN (SELECT "customer_id" FROM "orders")"#,
+    ),
+    (
+        "How many customers have orders?",
+        r#"SELECT COUNT(*) FROM "customers" WHERE "customer_id" IN (SELECT "customer_id" FROM "orders")"#,
+    ),
+    (
+        "주문이 없는 고객의 이름",
+        r#"SELECT "name" FROM "customers" WHERE "customer_id" NOT IN (SELECT "customer_id" FROM "orders")"#,
+    ),
+    // beyond the engine: it declines
+    ("Why is the sky blue?", "abstain"),
+    ("날씨가 어때?", "abstain"),
+    ("What is the average salary of employees older than the average age?", "abstain"),
+    ("Show the publishers that have both books and magazines in 2020 and 2021.", "abstain"),
+];
+
+#[test]
+fn corpus() {
+    let engine = Engine::new(&schema(Dialect::Sqlite), values());
+    let mut failures = Vec::new();
+    for (q, expected) in CASES {
+        let got = run(&engine, q);
+        if got != *expected {
+            failures.push(format!("{q}\n   expected: {expected}\n        got: {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_answer_passes_the_guard_in_every_dialect() {
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+        let engine = Engine::new(&schema(dialect), values());
+        for (q, _) in CASES {
+            let Outcome::Answer(a) = engine.answer(&Question::parse(q).expect("question"), TODAY) else { continue };
+            guard::check(&a.sql, dialect, &Policy::default())
+                .unwrap_or_else(|e| panic!("{dialect}: {q}\n{}\nrefused: {e}", a.sql));
+        }
+    }
+}
+
+#[test]
+fn dialects_quote_and_write_dates_their_way() {
+    let q = Question::parse("월별 주문 수").expect("question");
+    let pg = Engine::new(&schema(Dialect::Postgres), values());
+    let Outcome::Answer(a) = pg.answer(&q, TODAY) else { panic!("postgres abstained") };
+    assert!(a.sql.contains(r#"to_char("order_date", 'YYYY-MM')"#), "{}", a.sql);
+    let my = Engine::new(&schema(Dialect::Mysql), values());
+    let Outcome::Answer(a) = my.answer(&q, TODAY) else { panic!("mysql abstained") };
+    assert!(a.sql.contains("DATE_FORMAT(`order_date`, '%Y-%m')") && a.sql.contains("FROM `orders`"), "{}", a.sql);
+    let q = Question::parse("How many orders were placed last month?").expect("question");
+    let Outcome::Answer(a) = pg.answer(&q, TODAY) else { panic!("postgres abstained") };
+    assert!(a.sql.contains(r#""order_date" >= DATE '2024-02-01' AND "order_date" < DATE '2024-03-01'"#), "{}", a.sql);
+}
+
+#[test]
+fn values_are_quoted_literals_never_spliced() {
+    let mut v = values();
+    v.add("customers", "name", ["O'Brien; DROP TABLE orders".to_string()]);
+    let engine = Engine::new(&schema(Dialect::Sqlite), v);
+    let q = Question::parse("How many orders does customer \"O'Brien; DROP TABLE orders\" have?").expect("question");
+    if let Outcome::Answer(a) = engine.answer(&q, TODAY) {
+        assert!(a.sql.contains("'O''Brien; DROP TABLE orders'"), "{}", a.sql);
+        guard::check(&a.sql, Dialect::Sqlite, &Policy::default()).expect("one guarded statement");
+    }
+    // A quoted value found in no column is still only ever a literal.
+    let q = Question::parse("List employees named 'x'' OR 1=1 --'").expect("question");
+    if let Outcome::Answer(a) = engine.answer(&q, TODAY) {
+        guard::check(&a.sql, Dialect::Sqlite, &Policy::default()).expect("one guarded statement");
+        assert!(!a.sql.contains("OR 1=1 --'") || a.sql.contains("''"), "{}", a.sql);
+    }
+}
+
+#[test]
+fn relative_dates_need_a_valid_today() {
+    let engine = Engine::new(&schema(Dialect::Sqlite), values());
+    let q = Question::parse("How many orders were placed last month?").expect("question");
+    assert!(matches!(engine.answer(&q, "not a date"), Outcome::Abstain(_)));
+    // The answer follows the date given, not a clock.
+    let Outcome::Answer(a) = engine.answer(&q, "2025-01-10") else { panic!("abstained") };
+    assert!(a.sql.contains("'2024-12-01'") && a.sql.contains("'2025-01-01'"), "{}", a.sql);
+}
+
+#[test]
+fn value_columns_are_text_columns() {
+    let cols = value_columns(&schema(Dialect::Sqlite));
+    assert!(cols.contains(&("employees".to_string(), "city".to_string())));
+    assert!(!cols.contains(&("employees".to_string(), "salary".to_string())));
+    assert!(!cols.contains(&("orders".to_string(), "order_date".to_string())));
+}
+
+/// A debugging aid: `Q='question|question' cargo test -p datagenie-core --test builtin_corpus -- --nocapture
+/// print_questions` prints the engine's reading of each (with `EXPLAIN=1`, its items and plan). Runs nothing
+/// without `Q`.
+#[test]
+fn print_questions() {
+    let engine = Engine::new(&schema(Dialect::Sqlite), values());
+    for q in std::env::var("Q").unwrap_or_default().split('|').filter(|s| !s.is_empty()) {
+        let question = Question::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        match engine.answer(&question, TODAY) {
+            Outcome::Answer(a) => println!("{q}\n    {} [{:.2}]", a.sql, a.confidence),
+            Outcome::Abstain(a) => println!("{q}\n    abstain: {}", a.reason),
+        }
+        if std::env::var("EXPLAIN").is_ok() {
+            println!("{}", engine.explain(&question, TODAY));
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! `datagenie eval`: execution accuracy over a question set in Spider's format, on generated SQLite databases.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::harness::Env;
+
+/// DIR/singers/singers.sqlite: four singers with countries, ages and a float column.
+fn singers_db(dir: &Path) {
+    let db_dir = dir.join("singers");
+    std::fs::create_dir_all(&db_dir).expect("create db dir");
+    let c = rusqlite::Connection::open(db_dir.join("singers.sqlite")).expect("create fixture");
+    c.execute_batch(
+        "CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INTEGER, net_worth REAL);
+         INSERT INTO singer VALUES (1, 'Alice', 'France', 30, 1.5), (2, 'Bob', 'France', 45, 2.25),
+                                   (3, 'Chen', 'China', 25, 0.75), (4, 'Dana', 'USA', 52, 3.1);",
+    )
+    .expect("fill fixture");
+}
+
+fn q(db: &str, question: &str, gold: &str) -> Value {
+    json!({ "db_id": db, "question": question, "query": gold })
+}
+
+/// One question per outcome the report distinguishes.
+fn question_set() -> Value {
+    json!([
+        // right
+        q("singers", "How many singers are there?", "SELECT count(*) FROM singer"),
+        // wrong: the gold query asks something else
+        q("singers", "How many singers are there?", "SELECT count(*) FROM singer WHERE age > 30"),
+        // abstained
+        q("singers", "Why is the sky blue?", "SELECT count(*) FROM singer"),
+        // the gold orders: the same rows in the same order are right…
+        q("singers", "List the names of singers ordered by age.", "SELECT name FROM singer ORDER BY age"),
+        // …and in another order wrong
+        q("singers", "List the names of singers ordered by age.", "SELECT name FROM singer ORDER BY age DESC"),
+        // floats within tolerance
+        q("singers", "What is the average net worth of singers?", "SELECT avg(net_worth) * (1 + 1e-12) FROM singer"),
+        // column order ignored, row order ignored without ORDER BY
+        q(
+            "singers",
+            "What are the names and ages of singers from France?",
+            "SELECT age, name FROM singer WHERE country = 'France'",
+        ),
+        // a database that is not there: an error, counted
+        q("nope", "How many singers are there?", "SELECT count(*) FROM singer"),
+        // a gold query that fails: not scored
+        q("singers", "How many singers are there?", "SELECT no_such_column FROM singer"),
+    ])
+}
+
+fn write(path: &Path, v: &Value) {
+    std::fs::write(path, serde_json::to_string_pretty(v).expect("json")).expect("write");
+}
+
+#[tokio::test]
+async fn scores_every_outcome_and_writes_the_report() {
+    let env = Env::new();
+    let dir = env.path("dbs");
+    singers_db(&dir);
+    let questions = env.path("questions.json");
+    write(&questions, &question_set());
+    let report = env.path("report.json");
+    let args = [
+        "eval",
+        "--questions",
+        questions.to_str().unwrap_or_default(),
+        "--db-dir",
+        dir.to_str().unwrap_or_default(),
+        "--provider",
+        "builtin",
+        "--report",
+        report.to_str().unwrap_or_default(),
+        "--today",
+        "2024-01-01",
+        "--format",
+        "json",
+    ];
+    let out = env.run(&args).await;
+    assert_eq!(out.code, 0, "stdout: {}\nstderr: {}", out.stdout, out.stderr);
+    let v = out.json();
+    let o = &v["overall"];
+    assert_eq!(o["questions"], 9, "{v}");
+    assert_eq!(o["gold_errors"], 1, "{v}");
+    assert_eq!(o["right"], 4, "{v}");
+    assert_eq!(o["wrong"], 3, "{v}");
+    assert_eq!(o["errors"], 1, "{v}");
+    assert_eq!(o["abstained"], 1, "{v}");
+    assert_eq!(o["answered"], 7, "{v}");
+    assert_eq!(o["accuracy"], 0.5, "{v}");
+    assert_eq!(o["wrong_rate"], 0.375, "{v}");
+    assert!(o["p95_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{v}");
+    let dbs: Vec<&str> =
+        v["per_database"].as_array().into_iter().flatten().filter_map(|d| d["db_id"].as_str()).collect();
+    assert_eq!(dbs, ["singers", "nope"]);
+
+    let text = std::fs::read_to_string(&report).expect("report written");
+    let r: Value = serde_json::from_str(&text).expect("report is JSON");
+    let outcomes: Vec<&str> =
+        r["questions"].as_array().into_iter().flatten().filter_map(|q| q["outcome"].as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["right", "wrong", "abstained", "right", "wrong", "right", "right", "error", "gold_error"],
+        "{text}"
+    );
+    let first = &r["questions"][0];
+    assert_eq!(first["predicted"], r#"SELECT COUNT(*) FROM "singer""#);
+    assert!(first["confidence"].as_f64().is_some_and(|c| c > 0.0 && c <= 1.0));
+    assert!(r["questions"][2]["error"].as_str().is_some_and(|e| e.contains("LLM")), "{text}");
+    assert!(r["questions"][7]["error"].as_str().is_some_and(|e| e.contains("database_not_found")), "{text}");
+    assert!(r["questions"][8]["error"].as_str().is_some_and(|e| e.contains("query_failed")), "{text}");
+
+    // The text summary names the numbers too.
+    let text_args: Vec<&str> = args.iter().copied().take(args.len() - 2).collect();
+    let out = env.run(&text_args).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("accuracy") && out.stdout.contains("50.0%"), "{}", out.stdout);
+}
+
+#[tokio::test]
+async fn min_accuracy_is_a_gate() {
+    let env = Env::new();
+    let dir = env.path("dbs");
+    singers_db(&dir);
+    let questions = env.path("questions.json");
+    write(&questions, &question_set());
+    let run = |min: &'static str| {
+        let env = &env;
+        let questions = questions.clone();
+        let dir = dir.clone();
+        async move {
+            env.run(&[
+                "eval",
+                "--questions",
+                questions.to_str().unwrap_or_default(),
+                "--db-dir",
+                dir.to_str().unwrap_or_default(),
+                "--provider",
+                "builtin",
+                "--today",
+                "2024-01-01",
+                "--min-accuracy",
+                min,
+            ])
+            .await
+        }
+    };
+    let below = run("0.9").await;
+    assert_eq!(below.code, 1, "stdout: {}\nstderr: {}", below.stdout, below.stderr);
+    assert!(below.stderr.contains("accuracy_below_threshold"), "{}", below.stderr);
+    // The summary is still printed before the verdict.
+    assert!(below.stdout.contains("accuracy"), "{}", below.stdout);
+    let above = run("0.4").await;
+    assert_eq!(above.code, 0, "stdout: {}\nstderr: {}", above.stdout, above.stderr);
+    let nonsense = run("1.5").await;
+    assert_eq!(nonsense.code, 2);
+    assert!(nonsense.stderr.contains("invalid_argument"), "{}", nonsense.stderr);
+}
+
+#[tokio::test]
+async fn malformed_question_files_are_refused() {
+    let env = Env::new();
+    let dir = env.path("dbs");
+    singers_db(&dir);
+    let cases = [
+        ("not-json.json", "this is not json"),
+        ("not-an-array.json", r#"{"db_id": "singers"}"#),
+        ("missing-field.json", r#"[{"db_id": "singers", "question": "How many singers are there?"}]"#),
+    ];
+    for (name, text) in cases {
+        let path = env.path(name);
+        std::fs::write(&path, text).expect("write");
+        let out = env
+            .run(&[
+                "eval",
+                "--questions",
+                path.to_str().unwrap_or_default(),
+                "--db-dir",
+                dir.to_str().unwrap_or_default(),
+            ])
+            .await;
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        assert!(out.stderr.contains("invalid_argument"), "{name}: {}", out.stderr);
+    }
+    let missing = env.path("absent.json");
+    let out = env
+        .run(&[
+            "eval",
+            "--questions",
+            missing.to_str().unwrap_or_default(),
+            "--db-dir",
+            dir.to_str().unwrap_or_default(),
+        ])
+        .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn filters_by_database_and_limit() {
+    let env = Env::new();
+    let dir = env.path("dbs");
+    singers_db(&dir);
+    let questions = env.path("questions.json");
+    write(&questions, &question_set());
+    let out = env
+        .run(&[
+            "eval",
+            "--questions",
+            questions.to_str().unwrap_or_default(),
+            "--db-dir",
+            dir.to_str().unwrap_or_default(),
+            "--provider",
+            "builtin",
+            "--db-id",
+            "singers",
+            "--limit",
+            "2",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["overall"]["questions"], 2);
+    assert_eq!(v["overall"]["right"], 1);
+    assert_eq!(v["overall"]["wrong"], 1);
+}
