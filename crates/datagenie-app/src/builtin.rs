@@ -125,14 +125,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let connector = SqliteConnector::open(&fixture(dir.path())).expect("open");
         let mut schema = connector.introspect(&IntrospectOptions::default()).await.expect("introspect");
-        // A column the schema claims but the database lacks: its query fails; the others still load.
-        if let Some(t) = schema.tables.iter_mut().find(|t| t.name == "city") {
-            let mut ghost = t.columns[1].clone();
-            ghost.name = "ghost".into();
-            t.columns.push(ghost);
-        }
+        // A table the schema claims but the database lacks: its query fails; the others still load.
+        let mut ghost = schema.tables[0].clone();
+        ghost.name = "ghost".into();
+        schema.tables.insert(0, ghost);
         let values = load_uncached(&connector, &schema, &Policy::default()).await;
-        assert!(values.values("city", "ghost").is_none());
+        assert!(values.values("ghost", "name").is_none());
         assert!(values.values("city", "country").is_some());
     }
 }

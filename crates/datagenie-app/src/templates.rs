@@ -816,6 +816,13 @@ mod tests {
             connection_key(&dir.path().join("none.db").to_string_lossy()).err().map(|e| e.code),
             Some(ErrorCode::DatabaseNotFound)
         );
-        assert_eq!(connection_key("postgres://u:p@h/db").err().map(|e| e.code), Some(ErrorCode::InvalidDatabaseUrl));
+        // A server's key is its URL without the password, and reads back to itself.
+        let pg = connection_key("postgres://reader:hunter2@db.internal/sales").expect("postgres key");
+        assert!(pg.starts_with("postgres://reader@db.internal") && !pg.contains("hunter2"), "{pg}");
+        assert_eq!(connection_key(&pg).expect("again"), pg);
+        assert_eq!(target_dialect(&pg).expect("dialect"), Dialect::Postgres);
+        let my = connection_key("mariadb://reader:hunter2@db.internal/shop").expect("mysql key");
+        assert!(!my.contains("hunter2") && target_dialect(&my).expect("dialect") == Dialect::Mysql, "{my}");
+        assert_eq!(connection_key("redis://h/0").err().map(|e| e.code), Some(ErrorCode::InvalidDatabaseUrl));
     }
 }

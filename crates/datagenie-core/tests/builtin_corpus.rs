@@ -307,11 +307,10 @@ fn values_are_quoted_literals_never_spliced() {
     let mut v = values();
     v.add("customers", "name", ["O'Brien; DROP TABLE orders".to_string()]);
     let engine = Engine::new(&schema(Dialect::Sqlite), v);
-    let q = Question::parse("How many orders does customer \"O'Brien; DROP TABLE orders\" have?").expect("question");
-    if let Outcome::Answer(a) = engine.answer(&q, TODAY) {
-        assert!(a.sql.contains("'O''Brien; DROP TABLE orders'"), "{}", a.sql);
-        guard::check(&a.sql, Dialect::Sqlite, &Policy::default()).expect("one guarded statement");
-    }
+    let q = Question::parse("List the cities of customers named \"O'Brien; DROP TABLE orders\".").expect("question");
+    let Outcome::Answer(a) = engine.answer(&q, TODAY) else { panic!("abstained") };
+    assert_eq!(a.sql, r#"SELECT "city" FROM "customers" WHERE "name" = 'O''Brien; DROP TABLE orders'"#);
+    guard::check(&a.sql, Dialect::Sqlite, &Policy::default()).expect("one guarded statement");
     // A quoted value found in no column is still only ever a literal.
     let q = Question::parse("List employees named 'x'' OR 1=1 --'").expect("question");
     if let Outcome::Answer(a) = engine.answer(&q, TODAY) {

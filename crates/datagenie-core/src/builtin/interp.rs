@@ -518,22 +518,19 @@ impl<'a> Ctx<'a> {
             for s in &stems {
                 for &c in &self.lex.tables[t].cols {
                     let info = &self.lex.cols[c];
-                    if info.stems.iter().any(|w| w == s) && !info.is_pk && !info.is_fk {
-                        if concept == Concept::Time
-                            || matches!(info.class, TypeClass::Integer | TypeClass::Real | TypeClass::Other)
-                            || concept == Concept::Age
-                        {
-                            return Some(c);
-                        }
+                    let measurable = concept == Concept::Time
+                        || concept == Concept::Age
+                        || matches!(info.class, TypeClass::Integer | TypeClass::Real | TypeClass::Other);
+                    if info.stems.iter().any(|w| w == s) && !info.is_pk && !info.is_fk && measurable {
+                        return Some(c);
                     }
                 }
             }
-            if concept == Concept::Time {
-                if let Some(&c) =
+            if concept == Concept::Time
+                && let Some(&c) =
                     self.lex.tables[t].cols.iter().find(|&&c| self.lex.cols[c].class == TypeClass::Temporal)
-                {
-                    return Some(c);
-                }
+            {
+                return Some(c);
             }
         }
         // Last, a table one foreign key away ("the shortest song" when durations live with the files).
@@ -855,7 +852,11 @@ impl<'a> Ctx<'a> {
             self.used[i] = true;
             let limit = self.top_n_before(i).or_else(|| self.top_n_anywhere()).unwrap_or(1);
             // Korean puts the measure first: "급여가 가장 높은 직원".
-            let before = if self.korean { self.prev_sig(i).filter(|&p| self.col_at(p).is_some() && !self.used[p]) } else { None };
+            let before = if self.korean {
+                self.prev_sig(i).filter(|&p| self.col_at(p).is_some() && !self.used[p])
+            } else {
+                None
+            };
             let next = before.or_else(|| self.next_sig(i));
             if common {
                 if let Some(j) = next
@@ -1025,7 +1026,9 @@ impl<'a> Ctx<'a> {
                 let top = q.filter(|&q| matches!(self.cue_at(q), Some(Cue::Top | Cue::Bottom)));
                 // "the 2 employees with the lowest salary": a count right before the entity.
                 let counted_entity = self.items.get(p + 1).is_some_and(|_| self.table_at(p + 1).is_some());
-                let ok = n >= 1.0 && n <= 10_000.0 && n.fract() == 0.0 && (top.is_some() || p + 1 == i || counted_entity);
+                let ok = (1.0..=10_000.0).contains(&n)
+                    && n.fract() == 0.0
+                    && (top.is_some() || p + 1 == i || counted_entity);
                 if !ok {
                     return None;
                 }
@@ -1048,8 +1051,7 @@ impl<'a> Ctx<'a> {
             }
             let n = self.next_sig(k).and_then(|j| self.num_at(j).map(|n| (j, n)));
             if let Some((j, n)) = n
-                && n >= 1.0
-                && n <= 10_000.0
+                && (1.0..=10_000.0).contains(&n)
                 && n.fract() == 0.0
             {
                 self.used[k] = true;
@@ -1153,13 +1155,13 @@ impl<'a> Ctx<'a> {
                 }
                 continue;
             };
-            if let Some(b) = self.bucket_word(j) {
-                if let Some(c) = self.concept_col(Concept::Time) {
-                    self.used[i] = true;
-                    self.used[j] = true;
-                    self.bucket = Some((c, b));
-                    continue;
-                }
+            if let Some(b) = self.bucket_word(j)
+                && let Some(c) = self.concept_col(Concept::Time)
+            {
+                self.used[i] = true;
+                self.used[j] = true;
+                self.bucket = Some((c, b));
+                continue;
             }
             let word_col = (self.items[j].kind == ItemKind::Word)
                 .then(|| {
@@ -1521,11 +1523,11 @@ impl<'a> Ctx<'a> {
                 self.used[i] = true;
                 continue;
             };
-            let (from, to, extra) = match d {
+            let (from, to) = match d {
                 DateCue::LastDays => {
                     let Some(j) = self.next_sig(i) else { continue };
                     let Some(n) = self.num_at(j) else { continue };
-                    if n < 1.0 || n > 36_600.0 || n.fract() != 0.0 {
+                    if !(1.0..=36_600.0).contains(&n) || n.fract() != 0.0 {
                         continue;
                     }
                     let unit = self.next_sig(j);
@@ -1550,23 +1552,23 @@ impl<'a> Ctx<'a> {
                     if let Some(u) = unit {
                         self.used[u] = true;
                     }
-                    (today.add_days(-(days - 1)), today.add_days(1), ())
+                    (today.add_days(-(days - 1)), today.add_days(1))
                 }
                 DateCue::LastMonth => {
                     let this = today.first_of_month();
-                    (this.add_months(-1), this, ())
+                    (this.add_months(-1), this)
                 }
                 DateCue::ThisMonth => {
                     let this = today.first_of_month();
-                    (this, this.add_months(1), ())
+                    (this, this.add_months(1))
                 }
                 DateCue::LastYear => {
                     let y = Ymd { y: today.y - 1, m: 1, d: 1 };
-                    (y, Ymd { y: today.y, m: 1, d: 1 }, ())
+                    (y, Ymd { y: today.y, m: 1, d: 1 })
                 }
-                DateCue::ThisYear => (Ymd { y: today.y, m: 1, d: 1 }, Ymd { y: today.y + 1, m: 1, d: 1 }, ()),
-                DateCue::Today => (today, today.add_days(1), ()),
-                DateCue::Yesterday => (today.add_days(-1), today, ()),
+                DateCue::ThisYear => (Ymd { y: today.y, m: 1, d: 1 }, Ymd { y: today.y + 1, m: 1, d: 1 }),
+                DateCue::Today => (today, today.add_days(1)),
+                DateCue::Yesterday => (today.add_days(-1), today),
                 DateCue::Month(m) => {
                     // "March 2024" / "in March of 2024"; without a year, the latest such month up to today.
                     let year = self.next_sig(i).and_then(|j| {
@@ -1584,10 +1586,9 @@ impl<'a> Ctx<'a> {
                         }
                     };
                     let from = Ymd { y, m, d: 1 };
-                    (from, from.add_months(1), ())
+                    (from, from.add_months(1))
                 }
             };
-            let _ = extra;
             self.date_filter(i, from, to);
         }
         // Korean months: "3월" = Num then 월; years "2024년" = Num then 년.
@@ -1744,7 +1745,7 @@ impl<'a> Ctx<'a> {
             // A value after "A or": the same column as A.
             let chained = prev
                 .filter(|&p| matches!(self.cue_at(p), Some(Cue::Or | Cue::And)))
-                .and_then(|_| last_value_col)
+                .and(last_value_col)
                 .map(|(_, c)| c);
             let neg = self.negated_before(i);
             let picked = if cands_empty {
@@ -1862,7 +1863,7 @@ impl<'a> Ctx<'a> {
             let mut cue_seen = false;
             let mut neg = false;
             let mut words = 0;
-            while i > 0 {
+            while i > 0 && k < i {
                 let it = &self.items[k];
                 if is_cue(it, |c| matches!(c, Cue::Has | Cue::Filter)) || (is_cue(it, |c| *c == Cue::Which) && k > 0) {
                     cue_seen = true;

@@ -606,7 +606,7 @@ fn gender_values(word: &str, lex: &Lexicon) -> Vec<(usize, String, f32)> {
             }
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_key(|a| a.0);
     out
 }
 

@@ -31,8 +31,9 @@ use crate::schema::{Schema, TypeClass};
 use lexicon::Lexicon;
 use sql::{Plan, Renderer, Sel, plan_tables};
 
-/// Answers below this confidence are withheld (calibrated on Spider's training questions: see the eval report).
-pub const MIN_CONFIDENCE: f32 = 0.0;
+/// Answers below this confidence are withheld. Calibrated on Spider's training questions (3,862 scored): at 0.74 the
+/// engine answers 50% of them, 40.3% right and 9.6% wrong (`datagenie eval --provider builtin`).
+pub const MIN_CONFIDENCE: f32 = 0.74;
 
 /// Distinct values kept per column.
 pub const MAX_VALUES_PER_COLUMN: usize = 1000;

@@ -163,7 +163,7 @@ impl Renderer<'_> {
                 literal(b, d)?
             ),
             Cond::Like(col, kind, text, neg) => {
-                let escaped = text.replace('%', "").replace('_', "");
+                let escaped = text.replace(['%', '_'], "");
                 if escaped.is_empty() {
                     return None;
                 }
