@@ -12,6 +12,7 @@ use datagenie_core::builtin::Engine;
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::guard::{self, Policy};
 use datagenie_core::schema::Schema;
+use datagenie_core::template::QueryTemplate;
 use datagenie_core::value::{ResultSet, Value};
 use datagenie_core::{Dialect, Error, ErrorCode, Question};
 use serde::{Deserialize, Serialize};
@@ -39,9 +40,20 @@ pub enum Predictor {
     Ask(Box<Config>),
 }
 
+/// The questions and where their databases are.
+pub enum QuestionSet {
+    /// Spider's format: a JSON array of `{db_id, question, query}`, databases at `DIR/<db_id>/<db_id>.sqlite`.
+    Spider { questions: PathBuf, db_dir: PathBuf },
+    /// A team's verified templates of one database (`--templates`): each phrasing with its slots filled by example
+    /// values is a question, and the template's SQL bound to the same values is its gold query. The predictions come
+    /// from the provider with the templates themselves set aside, so the score says how well the provider answers
+    /// the questions a person has verified — a regression gate for a model, prompt or engine change — and a template
+    /// that no longer runs on the current schema shows up as a `gold_error`.
+    Templates { store: PathBuf, target: String },
+}
+
 pub struct EvalOptions {
-    pub questions: PathBuf,
-    pub db_dir: PathBuf,
+    pub set: QuestionSet,
     pub predictor: Predictor,
     /// Only the first N questions (after the database filter).
     pub limit: Option<usize>,
@@ -127,6 +139,27 @@ pub struct EvalReport {
     pub questions: Vec<QuestionResult>,
 }
 
+/// The questions of `--templates`: for every verified template of the database, one question per phrasing (see
+/// [`QuestionSet::Templates`]). `db_id` is the template's name, so the report breaks accuracy down per template.
+fn template_questions(store: &Path, target: &str) -> Result<Vec<RawQuestion>, Error> {
+    let connection = crate::templates::connection_key(target)?;
+    let store = crate::templates::TemplateStore::open(store)?;
+    let mut out = Vec::new();
+    for t in store.list(Some(&connection))?.into_iter().filter(|t| t.verified) {
+        let parsed = QueryTemplate::from_stored(&t.questions, &t.sql, t.dialect)?;
+        for (question, values) in parsed.examples() {
+            out.push(RawQuestion { db_id: t.name.clone(), question, query: parsed.bind(&values)? });
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::new(
+            ErrorCode::TemplateNotFound,
+            format!("{connection} has no verified templates to evaluate (see `datagenie template add`)"),
+        ));
+    }
+    Ok(out)
+}
+
 /// Reads a question file: a JSON array of `{db_id, question, query}`.
 fn read_questions(path: &Path) -> Result<Vec<RawQuestion>, Error> {
     let text = std::fs::read_to_string(path)
@@ -149,7 +182,10 @@ struct Db {
 }
 
 pub async fn run(options: &EvalOptions) -> Result<EvalReport, Error> {
-    let mut questions = read_questions(&options.questions)?;
+    let mut questions = match &options.set {
+        QuestionSet::Spider { questions, .. } => read_questions(questions)?,
+        QuestionSet::Templates { store, target } => template_questions(store, target)?,
+    };
     if let Some(db) = &options.db_id {
         questions.retain(|q| &q.db_id == db);
     }
@@ -163,11 +199,16 @@ pub async fn run(options: &EvalOptions) -> Result<EvalReport, Error> {
     let mut dbs: HashMap<String, Result<Db, Error>> = HashMap::new();
     let mut results = Vec::with_capacity(questions.len());
     for q in &questions {
-        if !dbs.contains_key(&q.db_id) {
+        // Templates' questions all run on one database, whatever their (template-name) db_id.
+        let key = match &options.set {
+            QuestionSet::Spider { .. } => q.db_id.clone(),
+            QuestionSet::Templates { .. } => String::new(),
+        };
+        if !dbs.contains_key(&key) {
             let db = open_db(options, &q.db_id).await;
-            dbs.insert(q.db_id.clone(), db);
+            dbs.insert(key.clone(), db);
         }
-        let result = match dbs.get(&q.db_id) {
+        let result = match dbs.get(&key) {
             Some(Ok(db)) => evaluate(options, db, q).await,
             Some(Err(e)) => QuestionResult {
                 db_id: q.db_id.clone(),
@@ -206,14 +247,20 @@ fn db_path(dir: &Path, db_id: &str) -> PathBuf {
 }
 
 async fn open_db(options: &EvalOptions, db_id: &str) -> Result<Db, Error> {
-    if db_id.is_empty() || db_id.contains(['/', '\\']) || db_id == ".." || db_id == "." {
-        return Err(Error::new(ErrorCode::InvalidArgument, format!("'{db_id}' is not a database id")));
-    }
-    let path = db_path(&options.db_dir, db_id);
-    if !path.is_file() {
-        return Err(Error::new(ErrorCode::DatabaseNotFound, format!("no database at {}", path.display())));
-    }
-    let connector: Arc<dyn Connector> = Arc::new(datagenie_connectors::sqlite::SqliteConnector::open(&path)?);
+    let connector: Arc<dyn Connector> = match &options.set {
+        QuestionSet::Spider { db_dir, .. } => {
+            if db_id.is_empty() || db_id.contains(['/', '\\']) || db_id == ".." || db_id == "." {
+                return Err(Error::new(ErrorCode::InvalidArgument, format!("'{db_id}' is not a database id")));
+            }
+            let path = db_path(db_dir, db_id);
+            if !path.is_file() {
+                return Err(Error::new(ErrorCode::DatabaseNotFound, format!("no database at {}", path.display())));
+            }
+            Arc::new(datagenie_connectors::sqlite::SqliteConnector::open(&path)?)
+        }
+        // Every template question is on the one database.
+        QuestionSet::Templates { target, .. } => datagenie_connectors::parse_target(target)?.connect().await?,
+    };
     let schema = connector.introspect(&IntrospectOptions::default()).await?;
     let (llm, prices, cache) = match &options.predictor {
         Predictor::Builtin => (None, Default::default(), SchemaCache::new(&options.cache_dir, SCHEMA_MAX_AGE)),

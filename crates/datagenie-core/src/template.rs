@@ -1530,6 +1530,34 @@ impl QueryTemplate {
             .collect()
     }
 
+    /// One example question per phrasing: each slot written as its type's sample value (a year as 2024, an int as 1,
+    /// text as `sample`, …), with those values. `datagenie eval --templates` asks these and compares the answers
+    /// with this template's SQL bound to the same values.
+    pub fn examples(&self) -> Vec<(String, Vec<SlotBinding>)> {
+        let values: Vec<SlotBinding> =
+            self.slots.iter().map(|s| SlotBinding { name: s.name.clone(), value: s.ty.sample() }).collect();
+        self.phrasings
+            .iter()
+            .map(|p| {
+                let mut question = String::with_capacity(p.text.len());
+                let mut rest = p.text.as_str();
+                while let Some(open) = rest.find('{') {
+                    question.push_str(&rest[..open]);
+                    let Some(close) = rest[open..].find('}') else { break };
+                    let spec = &rest[open + 1..open + close];
+                    let name = spec.split(':').next().unwrap_or_default().trim();
+                    match values.iter().find(|v| v.name == name) {
+                        Some(v) => question.push_str(&v.value.to_string()),
+                        None => question.push_str(&rest[open..=open + close]),
+                    }
+                    rest = &rest[open + close + 1..];
+                }
+                question.push_str(rest);
+                (question, values.clone())
+            })
+            .collect()
+    }
+
     /// Matches a question against the phrasings, in order; the first that matches wins.
     pub fn match_question(&self, question: &NormalizedQuestion) -> Option<Matched> {
         self.phrasings.iter().enumerate().find_map(|(index, p)| {
@@ -1696,6 +1724,31 @@ mod tests {
         // Both forms reduce to the same items.
         assert_eq!(canonical("2023년 월별 매출"), "2023<year> 월 매출");
         assert_eq!(t.canonical_phrasings(), vec!["month revenu {year:int}".to_string()]);
+    }
+
+    /// Each example question is answered by its own template with the example's values (what `eval --templates`
+    /// relies on), for every slot type and for Korean units glued to a slot.
+    #[test]
+    fn examples_fill_every_slot_and_match_their_template() {
+        let t = template(
+            &[
+                "top {n:int} products in {category:text} for {year:year}",
+                "{year:year}년 {category:text} 상위 {n:int}개",
+            ],
+            "SELECT name FROM products WHERE category = {category} AND year = {year} LIMIT {n}",
+        );
+        let examples = t.examples();
+        assert_eq!(examples.len(), 2);
+        assert_eq!(examples[0].0, "top 1 products in sample for 2024");
+        assert_eq!(examples[1].0, "2024년 sample 상위 1개");
+        for (question, values) in &examples {
+            let m = t.match_question(&NormalizedQuestion::new(question)).expect(question);
+            assert_eq!(&m.values, values, "{question}");
+            let sql = t.bind(values).expect("bind");
+            assert!(sql.contains("= 'sample'") && sql.ends_with("LIMIT 1"), "{sql}");
+        }
+        let dated = template(&["orders on {day:date} in month {m:month}"], "SELECT 1 WHERE {day} > '' AND {m} > 0");
+        assert_eq!(dated.examples()[0].0, "orders on 2024-01-31 in month 1");
     }
 
     #[test]

@@ -7,17 +7,24 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use datagenie_app::config::{Config, ConfigSources, ProviderKind};
-use datagenie_app::eval::{self, EvalOptions, EvalReport, Predictor};
+use datagenie_app::eval::{self, EvalOptions, EvalReport, Predictor, QuestionSet};
 use datagenie_core::{Error, ErrorCode};
 
 #[derive(Args)]
 pub struct EvalArgs {
     /// Questions: a JSON array of {db_id, question, query}.
-    #[arg(long, value_name = "FILE.json")]
-    questions: PathBuf,
+    #[arg(long, value_name = "FILE.json", required_unless_present = "templates", requires = "db_dir")]
+    questions: Option<PathBuf>,
     /// Databases: DIR/<db_id>/<db_id>.sqlite.
-    #[arg(long, value_name = "DIR")]
-    db_dir: PathBuf,
+    #[arg(long, value_name = "DIR", requires = "questions")]
+    db_dir: Option<PathBuf>,
+    /// Score the provider on this database's verified templates instead of a question file: every phrasing, with
+    /// example slot values, is asked (templates set aside) and compared with the template's own SQL.
+    #[arg(long, conflicts_with_all = ["questions", "db_dir", "db_id"])]
+    templates: bool,
+    /// The database of --templates (default: the configured database, else the demo database).
+    #[arg(long, value_name = "URL", requires = "templates")]
+    db: Option<String>,
     /// Who answers: the built-in engine (no LLM) or an LLM provider through the ask pipeline (endpoint, model and
     /// key from configuration). Default: the configured provider.
     #[arg(long, value_enum)]
@@ -86,14 +93,27 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
             ProviderArg::Anthropic => ProviderKind::Anthropic,
         };
     }
+    let set = match (args.questions, args.db_dir) {
+        (Some(questions), Some(db_dir)) => QuestionSet::Spider { questions, db_dir },
+        _ => {
+            let target = match args.db.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(db) => db.to_string(),
+                None if !config.database.url.trim().is_empty() => config.database.url.trim().to_string(),
+                None => {
+                    let demo = datagenie_app::session::demo_database_path(&config)?;
+                    demo.to_string_lossy().into_owned()
+                }
+            };
+            QuestionSet::Templates { store: datagenie_app::templates::system_database_path(&config)?, target }
+        }
+    };
     let cache_dir = config.cache_dir()?;
     let predictor = match config.llm.provider {
         ProviderKind::Builtin => Predictor::Builtin,
         _ => Predictor::Ask(Box::new(config)),
     };
     let options = EvalOptions {
-        questions: args.questions,
-        db_dir: args.db_dir,
+        set,
         predictor,
         limit: args.limit,
         db_id: args.db_id,

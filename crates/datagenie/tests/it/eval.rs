@@ -227,3 +227,89 @@ async fn filters_by_database_and_limit() {
     assert_eq!(v["overall"]["right"], 1);
     assert_eq!(v["overall"]["wrong"], 1);
 }
+
+/// `eval --templates`: a team's verified templates as a regression gate. Each phrasing is asked with example slot
+/// values (the templates themselves set aside) and compared with the template's own SQL; a template that no longer
+/// runs is a gold error, not a silent pass.
+#[tokio::test]
+async fn templates_are_a_regression_gate() {
+    let env = Env::new();
+    let dir = env.path("dbs");
+    singers_db(&dir);
+    let db = dir.join("singers").join("singers.sqlite");
+    let dbs = db.to_str().unwrap_or_default();
+
+    // No verified templates yet: a clear error, not an empty 100 %.
+    let out = env.run(&["eval", "--templates", "--db", dbs, "--provider", "builtin"]).await;
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("template_not_found"), "{}", out.stderr);
+
+    let add = |name: &'static str, question: &'static str, sql: &'static str| {
+        let env = &env;
+        async move {
+            let out =
+                env.run(&["template", "add", "--db", dbs, "--name", name, "--question", question, "--sql", sql]).await;
+            assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+        }
+    };
+    add("count", "How many singers are there?", "SELECT count(*) FROM singer").await;
+    add("older", "singers older than {age:int}", "SELECT name FROM singer WHERE age > {age} ORDER BY name").await;
+    // A question only a person (or an LLM) reads right: the built-in engine must not get it.
+    add("odd", "which singers make the sky blue", "SELECT name FROM singer WHERE age > 40").await;
+    rusqlite::Connection::open(&db).and_then(|c| c.execute_batch("CREATE TABLE album (id INTEGER)")).expect("album");
+    add("gone", "how many albums are there", "SELECT count(*) FROM album").await;
+    // The schema moves on: the "gone" template's table is dropped, so its SQL no longer runs.
+    rusqlite::Connection::open(&db).and_then(|c| c.execute_batch("DROP TABLE album")).expect("schema change");
+
+    let report = env.path("templates.json");
+    let out = env
+        .run(&[
+            "eval",
+            "--templates",
+            "--db",
+            dbs,
+            "--provider",
+            "builtin",
+            "--format",
+            "json",
+            "--report",
+            report.to_str().unwrap_or_default(),
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["overall"]["questions"], 4, "{v}");
+    assert_eq!(v["overall"]["right"], 2, "{v}");
+    assert_eq!(v["overall"]["gold_errors"], 1, "the dropped table's template: {v}");
+    let mut per: Vec<&str> =
+        v["per_database"].as_array().into_iter().flatten().filter_map(|d| d["db_id"].as_str()).collect();
+    per.sort_unstable();
+    assert_eq!(per, ["count", "gone", "odd", "older"], "one line per template");
+    let text = std::fs::read_to_string(&report).expect("report");
+    let full: Value = serde_json::from_str(&text).expect("report JSON");
+    let by_template = |name: &str| {
+        full["questions"].as_array().into_iter().flatten().find(|q| q["db_id"] == name).cloned().unwrap_or_default()
+    };
+    let count = by_template("count");
+    assert_eq!(
+        (count["question"].as_str(), count["outcome"].as_str()),
+        (Some("How many singers are there?"), Some("right"))
+    );
+    // The example value of an int slot is 1: the question asked is the phrasing with it filled in.
+    let older = by_template("older");
+    assert_eq!(older["question"], "singers older than 1");
+    assert_eq!(older["gold"], "SELECT name FROM singer WHERE age > 1 ORDER BY name");
+    assert_eq!(by_template("gone")["outcome"], "gold_error");
+
+    // A gate the provider does not meet exits 1 with its code.
+    let out = env
+        .run(&["eval", "--templates", "--db", dbs, "--provider", "builtin", "--min-accuracy", "1", "--format", "json"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("accuracy_below_threshold"), "{}", out.stderr);
+    let out = env.run(&["eval", "--templates", "--db", dbs, "--provider", "builtin", "--min-accuracy", "0.6"]).await;
+    assert_eq!(out.code, 0, "2 of 3 scored is above 0.6: {}", out.stderr);
+    // Both kinds of question set at once is a usage error.
+    let out = env.run(&["eval", "--templates", "--questions", "q.json", "--db-dir", "d"]).await;
+    assert_eq!(out.code, 2);
+}
