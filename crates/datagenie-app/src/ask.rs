@@ -172,7 +172,9 @@ impl AnswerSource {
                 format!("from the verified template \"{name}\", used {uses} times; no LLM call")
             }
             AnswerSource::Builtin { confidence, interpretation } => {
-                format!("from the built-in engine, confidence {confidence:.2}; no LLM call — understood as: {interpretation}")
+                format!(
+                    "from the built-in engine, confidence {confidence:.2}; no LLM call — understood as: {interpretation}"
+                )
             }
         }
     }
@@ -302,8 +304,13 @@ impl AskContext {
                                 confidence: answer.confidence,
                                 interpretation: answer.interpretation,
                             };
-                            let produced =
-                                Produced { run, source, attempts, usage: Usage::default(), tables_in_prompt: Vec::new() };
+                            let produced = Produced {
+                                run,
+                                source,
+                                attempts,
+                                usage: Usage::default(),
+                                tables_in_prompt: Vec::new(),
+                            };
                             return Ok(self
                                 .finish(question, &schema, schema_source, produced, None, options, timings, started)
                                 .await);
@@ -398,7 +405,9 @@ impl AskContext {
         };
         let source = AnswerSource::Llm { model: if model.is_empty() { llm.model().to_string() } else { model } };
         let produced = Produced { run, source, attempts, usage: meter.usage(), tables_in_prompt: prompt.tables };
-        Ok(self.finish(question, &schema, schema_source, produced, Some((llm, &mut meter)), options, timings, started).await)
+        Ok(self
+            .finish(question, &schema, schema_source, produced, Some((llm, &mut meter)), options, timings, started)
+            .await)
     }
 
     /// The verified template that answers `question` on this database, if any. The system database failing is

@@ -183,6 +183,8 @@ fn invalid(message: impl Into<String>) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn ok(s: &str) -> PathBuf {
@@ -245,7 +247,9 @@ mod tests {
             assert!(!t.describe().contains("hunter2") && !format!("{t:?}").contains("hunter2"), "{t:?}");
             assert!(t.describe().contains("reader@db.internal"), "{}", t.describe());
         }
-        assert!(matches!(parse_target("sqlite:///data/shop.db"), Ok(Target::Sqlite(p)) if p == PathBuf::from("/data/shop.db")));
+        assert!(
+            matches!(parse_target("sqlite:///data/shop.db"), Ok(Target::Sqlite(p)) if p == Path::new("/data/shop.db"))
+        );
         assert!(matches!(parse_target("shop.db"), Ok(Target::Sqlite(_))));
         for bad in ["postgres://reader:hunter2@/sales?sslmode=sometimes", "mysql://reader:hunter2@h/db?nonsense=1"] {
             let e = parse_target(bad).expect_err(bad);

@@ -6,7 +6,8 @@ use serde_json::json;
 use crate::harness::{Env, Output, file_bytes, shop_db};
 use crate::scripted_llm::{ScriptedLlm, sql};
 
-const ORDERS_IN_YEAR: &str = "SELECT COUNT(*) AS orders FROM orders WHERE CAST(substr(order_date, 1, 4) AS INTEGER) = {year}";
+const ORDERS_IN_YEAR: &str =
+    "SELECT COUNT(*) AS orders FROM orders WHERE CAST(substr(order_date, 1, 4) AS INTEGER) = {year}";
 
 async fn add_template(env: &Env, db: &str, extra: &[&str]) -> Output {
     let mut args = vec![
