@@ -5,8 +5,9 @@
 
 use super::lexicon::{Lexicon, is_generic, normalize_value, word_match};
 use super::text::{Tok, TokKind, stem_word};
-use super::vocab::{Cue, EN_CUES, FREE_WORDS, GENDER_WORDS, KO_CUES, KO_GLOSSARY, SKIPPABLE, SYNONYMS};
+use super::vocab::{Cue, EN_CUES, FREE_WORDS, GENDER_WORDS, KO_CUES, KO_GLOSSARY_EXTRA, SKIPPABLE, SYNONYMS};
 use crate::extract::is_hangul;
+use crate::linking::GLOSSARY;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ItemKind {
@@ -83,7 +84,7 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
                     }
                 }
                 TokKind::Hangul => {
-                    for (ko, en) in KO_GLOSSARY {
+                    for (ko, en) in GLOSSARY.iter().chain(KO_GLOSSARY_EXTRA) {
                         let hit = if ko.chars().count() == 1 { t.stem == *ko } else { t.stem.contains(ko) };
                         if hit {
                             alts.extend(en.iter().map(|s| stem_word(s)));
