@@ -63,7 +63,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use sqlparser::tokenizer::{Location, Token, Tokenizer};
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::dialect::Dialect;
 use crate::error::{Error, ErrorCode};
@@ -1603,32 +1603,6 @@ impl QueryTemplate {
     }
 }
 
-/// Maps tokenizer locations (1-based line, 1-based char column) to byte offsets.
-struct LineIndex<'a> {
-    text: &'a str,
-    line_starts: Vec<usize>,
-}
-
-impl<'a> LineIndex<'a> {
-    fn new(text: &'a str) -> LineIndex<'a> {
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        LineIndex { text, line_starts }
-    }
-
-    fn offset(&self, loc: Location) -> Option<usize> {
-        let line = usize::try_from(loc.line).ok()?.checked_sub(1)?;
-        let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
-        let start = *self.line_starts.get(line)?;
-        let end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
-        let text = self.text.get(start..end)?;
-        match text.char_indices().nth(column) {
-            Some((i, _)) => Some(start + i),
-            None if text.chars().count() == column => Some(end),
-            None => None,
-        }
-    }
-}
-
 /// Rebuilds `sql` with each `{name}` placeholder (the three tokens `{`, an unquoted word, `}`) replaced by
 /// `replace(name)`; every other byte is kept. Any other brace is an error.
 fn rewrite_placeholders(
@@ -1640,7 +1614,7 @@ fn rewrite_placeholders(
         .with_unescape(true)
         .tokenize_with_location()
         .map_err(|e| invalid(format!("the template's SQL does not parse: {e}")))?;
-    let index = LineIndex::new(sql);
+    let index = guard::LineIndex::new(sql);
     let mut offsets: Vec<usize> = Vec::with_capacity(tokens.len() + 1);
     for t in &tokens {
         let at = index.offset(t.span.start).ok_or_else(|| invalid("the template's SQL could not be located"))?;

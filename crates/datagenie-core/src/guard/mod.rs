@@ -55,6 +55,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, ErrorCode};
 
 pub use policy::{AttrValue, CatalogAccess, Policy, TableName};
+pub(crate) use rls::LineIndex;
 pub use rls::literal;
 
 /// SQL the guard accepted. The field is private: only [`check`] makes one, and connectors accept nothing else.

@@ -79,18 +79,18 @@ fn splice(text: &str, within: Range<usize>, mut edits: Vec<(Range<usize>, String
 }
 
 /// Maps tokenizer locations (1-based line and char column) to byte offsets.
-struct LineIndex<'a> {
+pub(crate) struct LineIndex<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
 }
 
 impl<'a> LineIndex<'a> {
-    fn new(text: &'a str) -> LineIndex<'a> {
+    pub(crate) fn new(text: &'a str) -> LineIndex<'a> {
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         LineIndex { text, line_starts }
     }
 
-    fn offset(&self, loc: Location) -> Option<usize> {
+    pub(crate) fn offset(&self, loc: Location) -> Option<usize> {
         let line_index = usize::try_from(loc.line).ok()?.checked_sub(1)?;
         let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
         let start = *self.line_starts.get(line_index)?;

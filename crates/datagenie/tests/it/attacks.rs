@@ -7,9 +7,9 @@ use std::time::Duration;
 use crate::harness::{Env, file_bytes, shop_db};
 use crate::scripted_llm::{ScriptedLlm, reply};
 
-struct Attack {
-    origin: String,
-    sql: String,
+pub(crate) struct Attack {
+    pub(crate) origin: String,
+    pub(crate) sql: String,
 }
 
 fn corpus(dialect: &str) -> PathBuf {
@@ -18,7 +18,7 @@ fn corpus(dialect: &str) -> PathBuf {
 
 /// Entries of a reject corpus file that are refused under the default policy (entries with a `-- policy:` line
 /// are refusals only under that policy).
-fn attacks(dialect: &str) -> Vec<Attack> {
+pub(crate) fn attacks(dialect: &str) -> Vec<Attack> {
     let path = corpus(dialect);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
+use crate::attacks::attacks;
 use crate::harness::{Env, Output};
 use crate::scripted_llm::{ScriptedLlm, reply, sql};
 
@@ -632,41 +633,6 @@ async fn the_demo_loads_into_each_server_and_answers_the_same_everywhere() {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Attacks
-
-struct Attack {
-    origin: String,
-    sql: String,
-}
-
-/// Entries of a reject corpus refused under the default policy (the format: `tests/guard_corpus.rs`).
-fn attacks(dialect: &str) -> Vec<Attack> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../datagenie-core/tests/corpus")
-        .join(dialect)
-        .join("reject.sql");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut out = Vec::new();
-    for (i, block) in text.split("\n-- ---\n").enumerate() {
-        let mut lines = block.lines().peekable();
-        let (mut expect, mut policy) = (false, false);
-        while let Some(l) = lines.peek() {
-            let directive = ["-- expect:", "-- contains:", "-- why:", "-- policy:"].iter().find(|d| l.starts_with(**d));
-            match directive {
-                Some(d) => {
-                    expect |= *d == "-- expect:";
-                    policy |= *d == "-- policy:";
-                    lines.next();
-                }
-                None => break,
-            }
-        }
-        let sql: Vec<&str> = lines.collect();
-        if expect && !policy {
-            out.push(Attack { origin: format!("{dialect} entry {i}"), sql: sql.join("\n") });
-        }
-    }
-    out
-}
 
 async fn attacks_leave_the_server_unchanged(engine: Engine, admin: String) {
     let db = ServerDb::create(engine, &admin).await;
