@@ -52,6 +52,10 @@ struct Ctx<'a> {
     /// The group entity table (grouping by a table's key).
     group_table: Option<usize>,
     bucket: Option<(usize, Bucket)>,
+    /// Items "the number of X" read as a count of table X (see `resolve`).
+    counted: Vec<usize>,
+    /// Words resolved by the role of a column ("id" → the key, "name" → the name column).
+    by_role: Vec<usize>,
 }
 
 fn is_cue(item: &Item, f: impl Fn(&Cue) -> bool) -> bool {
@@ -253,10 +257,42 @@ impl<'a> Ctx<'a> {
                 kinds[i] = Some(table);
             }
         }
+        // "the number of professors" linked to an identifier column (`PROF_NUM`, `invoice_number`): a count of the
+        // table the last word names, not that column's values.
+        let mut counted_table: Vec<Option<usize>> = vec![None; self.items.len()];
+        for (i, it) in self.items.iter().enumerate() {
+            if kinds[i] != Some(false) {
+                continue;
+            }
+            let lower = it.text.to_lowercase();
+            let Some(rest) = lower.strip_prefix("number of ").or_else(|| lower.strip_prefix("numbers of ")) else {
+                continue;
+            };
+            let ItemKind::Schema { cols, .. } = &it.kind else { continue };
+            let identifier = !cols.is_empty()
+                && cols.iter().all(|(c, _)| {
+                    let ci = &self.lex.cols[*c];
+                    ci.is_pk || ci.is_fk || ci.class == TypeClass::Text
+                });
+            let last = rest.split_whitespace().last().map(stem_word);
+            if !identifier || last.is_none() {
+                continue;
+            }
+            let found: Vec<usize> =
+                (0..self.lex.tables.len()).filter(|&t| self.lex.tables[t].stems.last() == last.as_ref()).collect();
+            if let [t] = found.as_slice() {
+                counted_table[i] = Some(*t);
+                kinds[i] = Some(true);
+            }
+        }
         // Subject: the first table not introduced by "each"/"per" and not the object of a superlative (English);
         // the last such table in Korean, whose head noun comes last.
         let mut tables: Vec<(usize, usize)> = Vec::new();
         for (i, it) in self.items.iter().enumerate() {
+            if let Some(t) = counted_table[i] {
+                tables.push((i, t));
+                continue;
+            }
             if kinds[i] == Some(true)
                 && let ItemKind::Schema { tables: ts, .. } = &it.kind
                 && let Some(best) = ts.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|x| x.0)
@@ -290,14 +326,17 @@ impl<'a> Ctx<'a> {
             }
         }
         let prev_cue = |i: usize| self.prev_sig(i).and_then(|j| self.cue_at(j));
+        let next_cue = |i: usize| self.next_sig(i).and_then(|j| self.cue_at(j));
+        let korean = self.korean;
         let eligible: Vec<usize> = tables
             .iter()
             .filter(|(i, _)| {
-                // "the oldest singer" names the subject; "the most orders" counts another table.
-                !matches!(
-                    prev_cue(*i),
-                    Some(Cue::Each | Cue::By | Cue::Super { concept: Concept::None, .. } | Cue::MostCommon { .. })
-                )
+                // "the oldest singer" names the subject; "the most orders" counts another table. Korean puts the
+                // counted noun first: "주문이 가장 많은 고객" counts orders per customer.
+                let counted_ko = korean && matches!(next_cue(*i), Some(Cue::Super { concept: Concept::None, .. }));
+                !counted_ko
+                    && !matches!(prev_cue(*i), Some(Cue::Each | Cue::By | Cue::MostCommon { .. }))
+                    && (korean || !matches!(prev_cue(*i), Some(Cue::Super { concept: Concept::None, .. })))
             })
             .map(|x| x.1)
             .collect();
@@ -345,6 +384,11 @@ impl<'a> Ctx<'a> {
         for i in 0..self.items.len() {
             if let Some(c) = qualified[i] {
                 self.res[i] = Res::Col(c);
+                continue;
+            }
+            if let Some(t) = counted_table[i] {
+                self.res[i] = Res::Table(t);
+                self.counted.push(i);
                 continue;
             }
             match (&self.items[i].kind, kinds[i]) {
@@ -423,6 +467,30 @@ impl<'a> Ctx<'a> {
             "times",
         ];
         for i in 0..self.items.len() {
+            // "the name of the campuses" where the name column is `Campus`: the named table's name column.
+            if self.items[i].kind == ItemKind::Word
+                && self.res[i] == Res::None
+                && matches!(self.items[i].text.to_lowercase().as_str(), "name" | "names")
+            {
+                // Not "the city name" (a column's own word), nor "the name of film studio" (a table qualifying
+                // the column that follows).
+                let next = self.next_sig(i);
+                let after_col =
+                    (i > 0 && self.col_at(i - 1).is_some()) || next.is_some_and(|k| self.col_at(k).is_some());
+                let qualified = next.is_some_and(|k| {
+                    self.table_at(k)
+                        .is_some_and(|t| self.items.get(k + 1).is_some() && self.col_in_table_at(k + 1, t).is_some())
+                });
+                let t = next.and_then(|k| self.table_at(k)).unwrap_or(self.subject);
+                if !after_col
+                    && !qualified
+                    && let Some(c) = self.lex.name_column(t)
+                {
+                    self.res[i] = Res::Col(c);
+                    self.by_role.push(i);
+                }
+                continue;
+            }
             if self.items[i].kind != ItemKind::Word || !GENERIC.contains(&self.items[i].text.to_lowercase().as_str()) {
                 continue;
             }
@@ -443,6 +511,14 @@ impl<'a> Ctx<'a> {
                 if !own.is_empty() {
                     break;
                 }
+            }
+            // "the id and name of the aircraft" where the key is `aid`: the subject's primary key.
+            if self.res[i] == Res::None
+                && matches!(self.items[i].text.to_lowercase().as_str(), "id" | "ids")
+                && let Some(pk) = self.lex.pk(self.subject).filter(|&c| self.lex.cols[c].class != TypeClass::Text)
+            {
+                self.res[i] = Res::Col(pk);
+                self.by_role.push(i);
             }
         }
     }
@@ -857,6 +933,42 @@ impl<'a> Ctx<'a> {
             } else {
                 None
             };
+            // "주문이 가장 많은 고객": a table before the superlative is counted per subject row.
+            if self.korean
+                && concept == Concept::None
+                && !common
+                && let Some(p) = self.prev_sig(i)
+                && let Some(q) = Some(p)
+                    .filter(|&p| self.cue_at(p) == Some(Cue::Count) && !self.used[p])
+                    .and_then(|p| self.prev_sig(p))
+                    .or(Some(p))
+                && let Some(t) = self.table_at(q).filter(|&t| t != self.subject && !self.used[q])
+            {
+                self.mark_range(q, p);
+                self.plan.limit = Some(limit);
+                match self.count_column(t) {
+                    Some(c) => self.plan.order.push((OrderKey::Col(c), desc)),
+                    None => {
+                        self.plan.order.push((OrderKey::Count, desc));
+                        self.count_group(t);
+                    }
+                }
+                continue;
+            }
+            // "the youngest organization" without an age column: the latest date it carries (founded, placed).
+            if concept == Concept::Age
+                && self.concept_col(Concept::Age).is_none()
+                && let Some(c) = self.concept_col(Concept::Time)
+                && self.table_of(c) == self.subject
+            {
+                self.plan.order.push((OrderKey::Col(c), !desc));
+                self.plan.limit = Some(limit);
+                self.super_col = Some((c, !desc));
+                if let Some(j) = self.next_sig(i).filter(|&j| self.table_at(j) == Some(self.subject)) {
+                    self.used[j] = true;
+                }
+                continue;
+            }
             let next = before.or_else(|| self.next_sig(i));
             if common {
                 if let Some(j) = next
@@ -1144,6 +1256,7 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let by = match self.cue_at(i) {
+                Some(Cue::Each) if self.counted_different(i) => continue,
                 Some(Cue::Each) => false,
                 Some(Cue::By) => true,
                 _ => continue,
@@ -1176,7 +1289,12 @@ impl<'a> Ctx<'a> {
                 })
                 .flatten();
             if let Some(c) = self.col_at(j).or(word_col) {
-                if by && !has_agg {
+                // "customers by city" ending the question: a breakdown (counted in `finish`); elsewhere "by"
+                // without an aggregate is more often "ordered by" or "made by".
+                let breakdown = self.prev_sig(i).and_then(|p| self.table_at(p)) == Some(self.subject)
+                    && self.table_of(c) == self.subject
+                    && self.next_sig(j).is_none_or(|k| self.items[k].kind == ItemKind::Punct);
+                if by && !has_agg && !breakdown {
                     continue;
                 }
                 self.used[i] = true;
@@ -1191,7 +1309,22 @@ impl<'a> Ctx<'a> {
                 self.used[j] = true;
                 if t == self.subject {
                     // "for each department, its name and budget": one row per subject row already; with a count,
-                    // the listed columns group it (see `finish`).
+                    // the listed columns group it (see `finish`). "the total revenue for each manufacturer": an
+                    // aggregate per subject row, which only means something grouped by that entity.
+                    let agg_left = self
+                        .items
+                        .iter()
+                        .enumerate()
+                        .any(|(k, it)| !self.used[k] && is_cue(it, |c| matches!(c, Cue::Agg(_))));
+                    if agg_left
+                        && let Some(pk) = self.lex.pk(t)
+                        && self.lex.name_column(t).is_some()
+                    {
+                        if !self.plan.group_by.contains(&pk) {
+                            self.plan.group_by.push(pk);
+                        }
+                        self.group_table = Some(t);
+                    }
                     continue;
                 }
                 // The subject's foreign key to that table groups without a join ("in each department").
@@ -1222,6 +1355,25 @@ impl<'a> Ctx<'a> {
                 self.used[i] = true;
             }
         }
+    }
+
+    /// "How many (kinds of) different X", "the number of different X": "different" after a count asks for
+    /// distinct values, not a group per value.
+    fn counted_different(&self, i: usize) -> bool {
+        // Only right before the column: "different channel owners" is left to the projection as before.
+        if !self.items[i].text.ends_with("different") || self.next_sig(i).and_then(|k| self.col_at(k)).is_none() {
+            return false;
+        }
+        let mut k = i;
+        while let Some(p) = self.prev_sig(k) {
+            if self.items[p].kind == ItemKind::Word && KIND_WORDS.contains(&self.items[p].text.to_lowercase().as_str())
+            {
+                k = p;
+                continue;
+            }
+            return self.cue_at(p) == Some(Cue::Count);
+        }
+        false
     }
 
     fn bucket_word(&self, j: usize) -> Option<Bucket> {
@@ -1981,6 +2133,15 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 ItemKind::Cue(Cue::Distinct) => pending_distinct = Some(i),
+                // "how many kinds of different ratings": left alone by the grouping pass, a distinct count.
+                ItemKind::Cue(Cue::Each) if self.counted_different(i) => pending_distinct = Some(i),
+                ItemKind::Word
+                    if pending_count.is_some()
+                        && KIND_WORDS.contains(&it.text.to_lowercase().as_str())
+                        && self.next_sig(i).and_then(|k| self.col_at(k)).is_some() =>
+                {
+                    self.used[i] = true;
+                }
                 ItemKind::Cue(Cue::Which) => {
                     // A relative "who/which" in mid-sentence is not a question word.
                     let sentence_start =
@@ -2025,7 +2186,7 @@ impl<'a> Ctx<'a> {
                 && !self.plan.select.is_empty()
             {
                 self.used[i] = true;
-                self.doubt(F::Describing, 0.85, format!("'{}' read as describing the rows", self.items[i].text));
+                self.doubt(F::Describing, 0.8, format!("'{}' read as describing the rows", self.items[i].text));
                 continue;
             }
             if let Some(c) = self.col_at(i) {
@@ -2067,10 +2228,13 @@ impl<'a> Ctx<'a> {
                         self.plan.select.push(Sel::CountDistinct(c));
                     } else {
                         // "How many rooms …" where "rooms" only loosely names a column: rows are counted.
-                        self.doubt(F::CountRowsGuess, 0.85, "counting rows of the table a column belongs to");
+                        self.doubt(F::CountRowsGuess, 0.9, "counting rows of the table a column belongs to");
                         self.count_of(self.table_of(c));
                     }
-                } else if let Some((aggs, _)) = carry.as_ref().filter(|(_, at)| self.only_list_between(*at, i)) {
+                } else if let Some((aggs, _)) =
+                    // Not to a text column: "the average stars and title" lists the title.
+                    carry.as_ref().filter(|(_, at)| self.only_list_between(*at, i) && self.is_numeric(c))
+                {
                     // "the average rating and resolution": the aggregate applies to both.
                     for a in aggs.clone() {
                         self.plan.select.push(Sel::Agg(a, c));
@@ -2105,6 +2269,11 @@ impl<'a> Ctx<'a> {
                     self.count_of(t);
                     continue;
                 }
+                if self.counted.contains(&i) {
+                    self.used[i] = true;
+                    self.count_of(t);
+                    continue;
+                }
                 // "Show the players and the years played": a table named like one of its columns, listed with
                 // other columns, is that column.
                 if self.list_member(i)
@@ -2121,7 +2290,9 @@ impl<'a> Ctx<'a> {
                 }
                 if which_pending {
                     which_pending = false;
-                    if t != self.subject || self.plan.select.is_empty() {
+                    // "What is the most common birth place of people?": the group read by the superlative answers.
+                    let answered = t == self.subject && !self.plan.group_by.is_empty();
+                    if (t != self.subject || self.plan.select.is_empty()) && !answered {
                         match self.lex.name_column(t) {
                             Some(c) => {
                                 self.used[i] = true;
@@ -2131,7 +2302,7 @@ impl<'a> Ctx<'a> {
                                 if let Some(pk) = self.lex.pk(t) {
                                     self.used[i] = true;
                                     self.plan.select.push(Sel::Col(pk));
-                                    self.doubt(F::NoNameCol, 0.8, "an entity without a name column");
+                                    self.doubt(F::NoNameCol, 0.7, "an entity without a name column");
                                 }
                             }
                         }
@@ -2175,6 +2346,8 @@ impl<'a> Ctx<'a> {
         let Some(c) = self.col_at(i) else { return 0.0 };
         match &self.items[i].kind {
             ItemKind::Schema { cols, .. } => cols.iter().find(|x| x.0 == c).map(|x| x.1).unwrap_or(0.0),
+            // "id" and "name" read as the key and the name column: a reading by role, not a loose match.
+            _ if self.by_role.contains(&i) => 0.9,
             _ => 0.0,
         }
     }
@@ -2326,6 +2499,20 @@ impl<'a> Ctx<'a> {
         }
         // Projection defaults.
         let counted_order = self.plan.order.iter().any(|(k, _)| matches!(k, OrderKey::Count | OrderKey::Agg(..)));
+        // "customers per city", "도시별 고객": a table named per a column of it, nothing else asked, counts its rows
+        // per group.
+        let subject_named = self.res.contains(&Res::Table(self.subject));
+        if self.plan.select.is_empty()
+            && subject_named
+            && self.group_table.is_none()
+            && self.bucket.is_none()
+            && self.plan.having.is_none()
+            && !counted_order
+            && !self.plan.group_by.is_empty()
+            && self.plan.group_by.iter().all(|&g| self.table_of(g) == self.subject)
+        {
+            self.plan.select.push(Sel::Count);
+        }
         if self.plan.select.is_empty() {
             if let Some((c, desc)) = self.super_col.filter(|_| self.plan.group_by.is_empty() && !counted_order) {
                 if self.question_asks_value() && self.plan.limit == Some(1) {
@@ -2361,7 +2548,7 @@ impl<'a> Ctx<'a> {
             if !plain.is_empty() {
                 self.plan.group_by = plain;
                 self.plan.distinct = false;
-                self.doubt(F::GroupedListed, 0.95, "grouped by the listed columns");
+                self.doubt(F::GroupedListed, 1.0, "grouped by the listed columns");
             } else {
                 match self.lex.pk(self.subject) {
                     Some(pk) => {
@@ -2387,7 +2574,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             if summed {
-                self.doubt(F::GroupedListed, 0.95, "a measure per period summed");
+                self.doubt(F::GroupedListed, 1.0, "a measure per period summed");
             }
         }
         // Grouped queries show their groups.
@@ -2429,7 +2616,7 @@ impl<'a> Ctx<'a> {
                 self.plan.select.iter().any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
             if !computes && !counted_order && self.plan.having.is_none() {
                 // "for each X" with nothing computed per group.
-                self.doubt(F::GroupNoAgg, 0.8, "grouping without an aggregate");
+                self.doubt(F::GroupNoAgg, 0.7, "grouping without an aggregate");
             }
         }
         // Order placeholders (alphabetical / descending without a key): the first projected column.
@@ -2493,7 +2680,7 @@ impl<'a> Ctx<'a> {
         }
         if let Some(c) = self.lex.name_column(t) {
             self.plan.select.push(Sel::Col(c));
-            self.doubt(F::DefaultName, 0.8, "no column named: showing the name");
+            self.doubt(F::DefaultName, 0.78, "no column named: showing the name");
             return Ok(());
         }
         self.plan.select.push(Sel::Star);
@@ -2502,6 +2689,17 @@ impl<'a> Ctx<'a> {
     }
 
     fn penalties(&mut self) {
+        // "the phone numbers of all customers and suppliers": rows of two tables together (a union), not written.
+        for i in 0..self.items.len() {
+            if !self.used[i]
+                && let Some(t) = self.table_at(i)
+                && t != self.subject
+                && let Some(a) = self.prev_sig(i).filter(|&a| self.cue_at(a) == Some(Cue::And))
+                && self.prev_sig(a).and_then(|b| self.table_at(b)).is_some_and(|u| u != t)
+            {
+                self.doubt(F::UTableMentioned, 0.6, "two tables listed together");
+            }
+        }
         let mut words = Vec::new();
         for (i, it) in self.items.iter().enumerate() {
             if self.used[i] {
@@ -2509,7 +2707,7 @@ impl<'a> Ctx<'a> {
             }
             let verb = it.text.ends_with("ed") || it.text.ends_with("ing");
             let (factor, feature) = match &it.kind {
-                ItemKind::Word if verb => (0.8, Some(F::UVerb)),
+                ItemKind::Word if verb => (0.85, Some(F::UVerb)),
                 ItemKind::Word => (0.75, Some(F::UWord)),
                 ItemKind::Num(_) => (0.5, Some(F::UNum)),
                 ItemKind::Value { .. } => (0.5, Some(F::UValue)),
@@ -2581,6 +2779,9 @@ fn number_word(w: &str) -> Option<f64> {
 }
 
 /// Verbs that start a request for columns: a later sentence starting with one names the output.
+/// Words between a count and what is counted that only say "sorts of": "how many kinds of different ratings".
+const KIND_WORDS: &[&str] = &["kind", "kinds", "type", "types", "sort", "sorts"];
+
 const PROJECTION_VERBS: &[&str] =
     &["list", "show", "give", "return", "display", "find", "report", "print", "tell", "provide", "output", "include"];
 
@@ -2638,6 +2839,8 @@ pub(crate) fn interpret(items: &[Item], lex: &Lexicon, today: Option<Ymd>, korea
         super_col: None,
         group_table: None,
         bucket: None,
+        counted: Vec::new(),
+        by_role: Vec::new(),
     };
     // A later sentence starting with a projection verb names the output columns.
     for (i, it) in items.iter().enumerate() {
