@@ -169,7 +169,8 @@ impl AnswerSource {
         match self {
             AnswerSource::Llm { model } => format!("written by the LLM, {model}"),
             AnswerSource::Template { name, uses, .. } => {
-                format!("from the verified template \"{name}\", used {uses} times; no LLM call")
+                let times = if *uses == 1 { "time" } else { "times" };
+                format!("from the verified template \"{name}\", used {uses} {times}; no LLM call")
             }
             AnswerSource::Builtin { confidence, interpretation } => {
                 format!(
