@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use datagenie_connectors::Target;
 use datagenie_connectors::mysql::{MysqlTarget, SslMode as MysqlSslMode};
-use datagenie_connectors::postgres::{PostgresUrl, SslMode as PgSslMode};
+use datagenie_connectors::postgres::PostgresUrl;
 use datagenie_core::ddl_comments::ddl_comments;
 use datagenie_core::{Error, ErrorCode, Secret};
 use rusqlite::types::ValueRef;
@@ -504,24 +504,7 @@ async fn load_postgres(
 
 async fn pg_connect(url: &PostgresUrl, place: &str) -> Result<tokio_postgres::Client, Error> {
     let tls = url.tls_connector()?;
-    let mut config = tokio_postgres::Config::new();
-    config
-        .host(&url.host)
-        .port(url.port)
-        .user(&url.user)
-        .dbname(&url.dbname)
-        .application_name("datagenie-demo-load")
-        .connect_timeout(url.connect_timeout)
-        .ssl_mode(match url.sslmode {
-            PgSslMode::Disable => tokio_postgres::config::SslMode::Disable,
-            PgSslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
-            PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull => {
-                tokio_postgres::config::SslMode::Require
-            }
-        });
-    if let Some(p) = url.password() {
-        config.password(p.expose());
-    }
+    let config = url.client_config("datagenie-demo-load");
     let limit = url.connect_timeout + Duration::from_secs(1);
     let (client, connection) = match tokio::time::timeout(limit, config.connect(tls)).await {
         Ok(Ok(pair)) => pair,

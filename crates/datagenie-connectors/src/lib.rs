@@ -65,6 +65,16 @@ impl Target {
     }
 }
 
+/// At most `max` characters of `s`; a cut string ends with `…` (counted in `max`). For sample values and messages.
+pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// Turns a SQLite target into the path of the database file. Accepted forms:
 /// `sqlite:///abs/path.db`, `sqlite://rel.db`, `sqlite:rel.db` (also `sqlite3:`), `file:///abs/path.db`,
 /// `file://localhost/abs/path.db`, `file:rel.db`, and plain paths (`data/shop.db`, `/abs/shop.db`).

@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::truncate_chars;
 use async_trait::async_trait;
 use datagenie_core::connector::{AccessReport, Connector, IntrospectOptions, Limits};
 use datagenie_core::ddl_comments::{DdlComments, ddl_comments};
@@ -939,16 +940,6 @@ fn sample_sql(table: &Table, indexes: &[usize], options: &IntrospectOptions) -> 
         quote_ident(&table.name),
         branches.join(" UNION ALL ")
     )
-}
-
-/// At most `max` characters of `s`; a cut string ends with `…` (counted in `max`).
-fn truncate_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 fn is_interrupt(e: &rusqlite::Error) -> bool {

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::truncate_chars;
 use datagenie_core::Dialect;
 use datagenie_core::Error;
 use datagenie_core::connector::IntrospectOptions;
@@ -458,16 +459,6 @@ fn prefix_sql(table: &Table, columns: &[usize], options: &IntrospectOptions) -> 
 /// `` `name` `` with embedded backticks doubled: safe for any identifier MySQL can hold.
 fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
-}
-
-/// At most `max` characters of `s`; a cut string ends with `…` (counted in `max`).
-fn truncate_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use crate::truncate_chars;
 use datagenie_core::connector::IntrospectOptions;
 use datagenie_core::schema::{Column, ForeignKey, Schema, Table, TableKind};
 use datagenie_core::{Dialect, Error, ErrorCode};
@@ -347,16 +348,6 @@ fn sample_sql(relations: &[Relation], batch: &[(usize, usize)], options: &Intros
 /// A count as a LIMIT PostgreSQL accepts (a bigint).
 fn bigint(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// At most `max` characters of `s`; a cut string ends with `…` (counted in `max`).
-fn truncate_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

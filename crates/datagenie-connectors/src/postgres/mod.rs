@@ -108,24 +108,8 @@ impl PostgresConnector {
     /// Errors: [`ErrorCode::InvalidDatabaseUrl`] when the TLS settings cannot be used (an unreadable `sslrootcert`).
     pub fn new(url: PostgresUrl) -> Result<Self, Error> {
         let tls = url::tls_connector(&url)?;
-        let mut config = tokio_postgres::Config::new();
-        config
-            .host(&url.host)
-            .port(url.port)
-            .user(&url.user)
-            .dbname(&url.dbname)
-            .application_name("datagenie")
-            .connect_timeout(url.connect_timeout)
-            .keepalives(true)
-            .ssl_mode(match url.sslmode {
-                SslMode::Disable => tokio_postgres::config::SslMode::Disable,
-                SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
-                SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => tokio_postgres::config::SslMode::Require,
-            })
-            .options(session_options(&url.schema));
-        if let Some(password) = url.password() {
-            config.password(password.expose());
-        }
+        let mut config = url.client_config("datagenie");
+        config.keepalives(true).options(session_options(&url.schema));
         let manager =
             Manager::from_config(config, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Verified });
         let pool = Pool::builder(manager)

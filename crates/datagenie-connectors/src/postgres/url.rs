@@ -105,6 +105,29 @@ impl PostgresUrl {
         self.password = Some(password);
     }
 
+    /// The driver's configuration for this URL: host, port, login (password included), database, TLS mode and
+    /// connect timeout, with `application_name` set — the one place a `PostgresUrl` becomes a driver config, for
+    /// the connector's pool and for tools that open their own sessions (the demo loader).
+    pub fn client_config(&self, application_name: &str) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&self.host)
+            .port(self.port)
+            .user(&self.user)
+            .dbname(&self.dbname)
+            .application_name(application_name)
+            .connect_timeout(self.connect_timeout)
+            .ssl_mode(match self.sslmode {
+                SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+                SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+                SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => tokio_postgres::config::SslMode::Require,
+            });
+        if let Some(password) = self.password() {
+            config.password(password.expose());
+        }
+        config
+    }
+
     /// The TLS connector this URL's `sslmode` and `sslrootcert` call for, for tools that open their own sessions
     /// (the demo loader): every connection DataGenie makes checks certificates the same way.
     pub fn tls_connector(&self) -> Result<MakeRustlsConnect, Error> {
