@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use datagenie_core::Dialect;
 use datagenie_core::builtin::{MAX_VALUE_CHARS, MAX_VALUES_PER_COLUMN, ValueIndex, value_columns};
 use datagenie_core::connector::{Connector, Limits};
 use datagenie_core::guard::{self, Policy};
@@ -19,13 +18,6 @@ pub const COLUMN_TIMEOUT: Duration = Duration::from_secs(2);
 const CACHE_ENTRIES: usize = 16;
 
 static CACHE: Mutex<Option<HashMap<String, Arc<ValueIndex>>>> = Mutex::new(None);
-
-fn quote(name: &str, dialect: Dialect) -> String {
-    match dialect {
-        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
-}
 
 /// Loads distinct values of `value_columns(schema)` through the guard and the connector (at most
 /// [`MAX_VALUES_PER_COLUMN`] short values per column, [`COLUMN_TIMEOUT`] per query); a column that fails is skipped.
@@ -53,10 +45,10 @@ async fn load_uncached(connector: &dyn Connector, schema: &Schema, policy: &Poli
     for (table, column) in value_columns(schema) {
         let Some(t) = schema.table(&table) else { continue };
         let table_ref = match &t.schema {
-            Some(s) => format!("{}.{}", quote(s, schema.dialect), quote(&t.name, schema.dialect)),
-            None => quote(&t.name, schema.dialect),
+            Some(s) => format!("{}.{}", schema.dialect.quote_ident(s), schema.dialect.quote_ident(&t.name)),
+            None => schema.dialect.quote_ident(&t.name),
         };
-        let col = quote(&column, schema.dialect);
+        let col = schema.dialect.quote_ident(&column);
         let sql = format!(
             "SELECT DISTINCT {col} FROM {table_ref} WHERE {col} IS NOT NULL LIMIT {}",
             MAX_VALUES_PER_COLUMN + 1

@@ -2152,7 +2152,7 @@ mod tests {
     #[test]
     fn example_questions_cover_both_languages() {
         assert!((6..=8).contains(&EXAMPLE_QUESTIONS.len()));
-        let korean = EXAMPLE_QUESTIONS.iter().filter(|q| q.chars().any(|c| ('가'..='힣').contains(&c))).count();
+        let korean = EXAMPLE_QUESTIONS.iter().filter(|q| datagenie_core::hangul::contains_hangul(q)).count();
         assert!(korean >= 3 && EXAMPLE_QUESTIONS.len() - korean >= 3);
     }
 }

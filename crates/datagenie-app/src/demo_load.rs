@@ -44,7 +44,7 @@ use datagenie_connectors::Target;
 use datagenie_connectors::mysql::{MysqlTarget, SslMode as MysqlSslMode};
 use datagenie_connectors::postgres::PostgresUrl;
 use datagenie_core::ddl_comments::ddl_comments;
-use datagenie_core::{Error, ErrorCode, Secret};
+use datagenie_core::{Dialect, Error, ErrorCode, Secret};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use time::{Date, PrimitiveDateTime};
@@ -251,7 +251,7 @@ fn read_source(path: &Path) -> Result<Vec<SrcTable>, Error> {
 
 fn read_table(conn: &Connection, name: String, create_sql: &str) -> Result<SrcTable, Error> {
     let comments = ddl_comments(create_sql);
-    let q = quote_sqlite(&name);
+    let q = Dialect::Sqlite.quote_ident(&name);
     // table_info: cid, name, type, notnull, dflt_value, pk (position in the primary key, 0 when not in it)
     let mut stmt = conn.prepare(&format!("PRAGMA table_info({q})")).map_err(src_err)?;
     let info: Vec<(String, String, bool, i64)> = stmt
@@ -306,7 +306,8 @@ fn read_table(conn: &Connection, name: String, create_sql: &str) -> Result<SrcTa
         if partial || origin == "pk" {
             continue;
         }
-        let mut stmt = conn.prepare(&format!("PRAGMA index_info({})", quote_sqlite(&index))).map_err(src_err)?;
+        let mut stmt =
+            conn.prepare(&format!("PRAGMA index_info({})", Dialect::Sqlite.quote_ident(&index))).map_err(src_err)?;
         let cols: Vec<Option<String>> =
             stmt.query_map([], |r| r.get(2)).map_err(src_err)?.collect::<Result<_, _>>().map_err(src_err)?;
         // An index on an expression has a NULL column name: not copied.
@@ -320,7 +321,7 @@ fn read_table(conn: &Connection, name: String, create_sql: &str) -> Result<SrcTa
     uniques.sort();
     indexes.sort();
 
-    let list: Vec<String> = columns.iter().map(|c| quote_sqlite(&c.name)).collect();
+    let list: Vec<String> = columns.iter().map(|c| Dialect::Sqlite.quote_ident(&c.name)).collect();
     let mut stmt = conn.prepare(&format!("SELECT {} FROM {q} ORDER BY rowid", list.join(", "))).map_err(src_err)?;
     let mut rows = Vec::new();
     let mut cursor = stmt.query([]).map_err(src_err)?;
@@ -387,10 +388,6 @@ fn to_cell(v: ValueRef<'_>, ty: ColType) -> Result<Cell, String> {
     })
 }
 
-fn quote_sqlite(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// Tables of the demo's names already in the target: `(name, comment)`; those whose comment is not the demo's are
 /// foreign. Returns the names to drop, or the refusal.
 fn existing_to_drop(
@@ -436,10 +433,6 @@ fn scrub(mut e: Error, secret: Option<&Secret>) -> Error {
 
 // ---------------------------------------------------------------------------------------------------------------
 // PostgreSQL
-
-fn pg_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 /// A string literal under `standard_conforming_strings = on` (set by the loader's session).
 fn pg_literal(s: &str) -> String {
@@ -561,7 +554,7 @@ async fn pg_load(
         .map_err(|e| failed("looking up the schema", e))?
         .is_some();
     if !has_schema {
-        tx.batch_execute(&format!("CREATE SCHEMA {}", pg_ident(schema)))
+        tx.batch_execute(&format!("CREATE SCHEMA {}", Dialect::Postgres.quote_ident(schema)))
             .await
             .map_err(|e| failed("creating the schema", e))?;
     }
@@ -587,7 +580,7 @@ async fn pg_load(
         existing.push((name, comment));
     }
     let drop = existing_to_drop(tables, &existing, options, place)?;
-    let qualified = |t: &str| format!("{}.{}", pg_ident(schema), pg_ident(t));
+    let qualified = |t: &str| format!("{}.{}", Dialect::Postgres.quote_ident(schema), Dialect::Postgres.quote_ident(t));
     if !drop.is_empty() {
         let list: Vec<String> = drop.iter().map(|t| qualified(t)).collect();
         // One statement for all: the demo's foreign keys among themselves need no CASCADE; a person's view does.
@@ -599,12 +592,19 @@ async fn pg_load(
         let mut defs: Vec<String> = t
             .columns
             .iter()
-            .map(|c| format!("{} {}{}", pg_ident(&c.name), pg_type(c), if c.not_null { " NOT NULL" } else { "" }))
+            .map(|c| {
+                format!(
+                    "{} {}{}",
+                    Dialect::Postgres.quote_ident(&c.name),
+                    pg_type(c),
+                    if c.not_null { " NOT NULL" } else { "" }
+                )
+            })
             .collect();
         if !t.primary_key.is_empty() {
             defs.push(format!(
                 "PRIMARY KEY ({})",
-                t.primary_key.iter().map(|c| pg_ident(c)).collect::<Vec<_>>().join(", ")
+                t.primary_key.iter().map(|c| Dialect::Postgres.quote_ident(c)).collect::<Vec<_>>().join(", ")
             ));
         }
         let mut sql = format!("CREATE TABLE {} ({});", qualified(&t.name), defs.join(", "));
@@ -616,7 +616,7 @@ async fn pg_load(
                 sql.push_str(&format!(
                     "COMMENT ON COLUMN {}.{} IS {};",
                     qualified(&t.name),
-                    pg_ident(&c.name),
+                    Dialect::Postgres.quote_ident(&c.name),
                     pg_literal(comment)
                 ));
             }
@@ -630,14 +630,14 @@ async fn pg_load(
     let mut after = String::new();
     for t in tables {
         for u in &t.uniques {
-            let cols: Vec<String> = u.iter().map(|c| pg_ident(c)).collect();
+            let cols: Vec<String> = u.iter().map(|c| Dialect::Postgres.quote_ident(c)).collect();
             after.push_str(&format!("ALTER TABLE {} ADD UNIQUE ({});", qualified(&t.name), cols.join(", ")));
         }
         for (index, cols) in &t.indexes {
-            let cols: Vec<String> = cols.iter().map(|c| pg_ident(c)).collect();
+            let cols: Vec<String> = cols.iter().map(|c| Dialect::Postgres.quote_ident(c)).collect();
             after.push_str(&format!(
                 "CREATE INDEX {} ON {} ({});",
-                pg_ident(index),
+                Dialect::Postgres.quote_ident(index),
                 qualified(&t.name),
                 cols.join(", ")
             ));
@@ -645,8 +645,8 @@ async fn pg_load(
     }
     for t in tables {
         for fk in &t.foreign_keys {
-            let cols: Vec<String> = fk.columns.iter().map(|c| pg_ident(c)).collect();
-            let refs: Vec<String> = fk.ref_columns.iter().map(|c| pg_ident(c)).collect();
+            let cols: Vec<String> = fk.columns.iter().map(|c| Dialect::Postgres.quote_ident(c)).collect();
+            let refs: Vec<String> = fk.ref_columns.iter().map(|c| Dialect::Postgres.quote_ident(c)).collect();
             after.push_str(&format!(
                 "ALTER TABLE {} ADD FOREIGN KEY ({}) REFERENCES {} ({});",
                 qualified(&t.name),
@@ -680,7 +680,7 @@ async fn pg_copy(
     t: &SrcTable,
 ) -> Result<(), tokio_postgres::Error> {
     use tokio_postgres::types::ToSql;
-    let cols: Vec<String> = t.columns.iter().map(|c| pg_ident(&c.name)).collect();
+    let cols: Vec<String> = t.columns.iter().map(|c| Dialect::Postgres.quote_ident(&c.name)).collect();
     let types: Vec<_> = t.columns.iter().map(|c| pg_wire_type(c.ty)).collect();
     let sink = tx.copy_in(&format!("COPY {qualified} ({}) FROM STDIN (FORMAT binary)", cols.join(", "))).await?;
     let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
@@ -721,10 +721,6 @@ const MYSQL_MAX_PARAMS: usize = 60_000;
 /// The loader's session: strict, backslash escapes on (what [`my_literal`] writes for), no `ANSI_QUOTES`.
 const MYSQL_SQL_MODE: &str = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION";
 
-fn my_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 /// A string literal under [`MYSQL_SQL_MODE`] (backslash is an escape character there).
 fn my_literal(s: &str) -> String {
     format!("'{}'", s.replace('\0', "").replace('\\', "\\\\").replace('\'', "''"))
@@ -762,15 +758,19 @@ fn my_create_table(t: &SrcTable) -> String {
         .columns
         .iter()
         .map(|c| {
-            let mut d =
-                format!("{} {}{}", my_ident(&c.name), my_type(c), if c.not_null { " NOT NULL" } else { " NULL" });
+            let mut d = format!(
+                "{} {}{}",
+                Dialect::Mysql.quote_ident(&c.name),
+                my_type(c),
+                if c.not_null { " NOT NULL" } else { " NULL" }
+            );
             if let Some(comment) = &c.comment {
                 d.push_str(&format!(" COMMENT {}", my_literal(comment)));
             }
             d
         })
         .collect();
-    let list = |cols: &[String]| cols.iter().map(|c| my_ident(c)).collect::<Vec<_>>().join(", ");
+    let list = |cols: &[String]| cols.iter().map(|c| Dialect::Mysql.quote_ident(c)).collect::<Vec<_>>().join(", ");
     if !t.primary_key.is_empty() {
         defs.push(format!("PRIMARY KEY ({})", list(&t.primary_key)));
     }
@@ -778,19 +778,19 @@ fn my_create_table(t: &SrcTable) -> String {
         defs.push(format!("UNIQUE KEY ({})", list(u)));
     }
     for (name, cols) in t.indexes.iter().filter(|(_, c)| my_indexable(t, c)) {
-        defs.push(format!("KEY {} ({})", my_ident(name), list(cols)));
+        defs.push(format!("KEY {} ({})", Dialect::Mysql.quote_ident(name), list(cols)));
     }
     for fk in &t.foreign_keys {
         defs.push(format!(
             "FOREIGN KEY ({}) REFERENCES {} ({})",
             list(&fk.columns),
-            my_ident(&fk.ref_table),
+            Dialect::Mysql.quote_ident(&fk.ref_table),
             list(&fk.ref_columns)
         ));
     }
     let mut sql = format!(
         "CREATE TABLE {} ({}) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
-        my_ident(&t.name),
+        Dialect::Mysql.quote_ident(&t.name),
         defs.join(", ")
     );
     if let Some(c) = &t.comment {
@@ -929,7 +929,7 @@ async fn my_load(
     }
     let drop = existing_to_drop(tables, &found, options, place)?;
     if !drop.is_empty() {
-        let list: Vec<String> = drop.iter().map(|t| my_ident(t)).collect();
+        let list: Vec<String> = drop.iter().map(|t| Dialect::Mysql.quote_ident(t)).collect();
         conn.query_drop(format!("DROP TABLE {}", list.join(", ")))
             .await
             .map_err(|e| failed("dropping the old tables", e))?;
@@ -942,7 +942,7 @@ async fn my_load(
         my_insert_rows(conn, t).await.map_err(|e| failed(&format!("inserting the rows of {}", t.name), e))?;
     }
     conn.query_drop("COMMIT").await.map_err(|e| failed("committing", e))?;
-    let list: Vec<String> = tables.iter().map(|t| my_ident(&t.name)).collect();
+    let list: Vec<String> = tables.iter().map(|t| Dialect::Mysql.quote_ident(&t.name)).collect();
     // ANALYZE answers with a result set of its findings; read and discard it. The rows are committed by now, so a
     // failure here is worth a warning, not a failed load.
     let analyzed: Result<Vec<mysql_async::Row>, _> = conn.query(format!("ANALYZE TABLE {}", list.join(", "))).await;
@@ -956,12 +956,12 @@ async fn my_insert_rows(conn: &mut mysql_async::Conn, t: &SrcTable) -> Result<()
     use mysql_async::prelude::Queryable;
     let ncols = t.columns.len().max(1);
     let per_batch = MYSQL_BATCH_ROWS.min(MYSQL_MAX_PARAMS / ncols).max(1);
-    let cols: Vec<String> = t.columns.iter().map(|c| my_ident(&c.name)).collect();
+    let cols: Vec<String> = t.columns.iter().map(|c| Dialect::Mysql.quote_ident(&c.name)).collect();
     let tuple = format!("({})", vec!["?"; ncols].join(", "));
     let insert = |rows: usize| {
         format!(
             "INSERT INTO {} ({}) VALUES {}",
-            my_ident(&t.name),
+            Dialect::Mysql.quote_ident(&t.name),
             cols.join(", "),
             vec![tuple.as_str(); rows].join(", ")
         )
@@ -1032,9 +1032,9 @@ mod tests {
     #[test]
     fn literals_and_names_are_quoted_for_their_dialect() {
         assert_eq!(pg_literal("it's"), "'it''s'");
-        assert_eq!(pg_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::Postgres.quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(my_literal("a\\'b"), "'a\\\\''b'");
-        assert_eq!(my_ident("a`b"), "`a``b`");
+        assert_eq!(Dialect::Mysql.quote_ident("a`b"), "`a``b`");
     }
 
     #[test]

@@ -561,11 +561,6 @@ fn sqlite_message(e: &rusqlite::Error) -> String {
     }
 }
 
-/// `"name"` with embedded quotes doubled: safe for any identifier SQLite can hold.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Schema fingerprint
 
@@ -853,7 +848,7 @@ fn resolve_foreign_keys(tables: &mut [Table]) {
 /// Counts the table's rows and samples its text columns. Returns false when the deadline stopped it, so the caller
 /// stops too; other failures only leave this table's count or samples empty.
 fn fill_counts_and_samples(s: &Session, table: &mut Table, options: &IntrospectOptions, ctx: &Ctx) -> bool {
-    let count_sql = format!("SELECT count(*) FROM {}", quote_ident(&table.name));
+    let count_sql = format!("SELECT count(*) FROM {}", Dialect::Sqlite.quote_ident(&table.name));
     match s.conn.query_row(&count_sql, [], |r| r.get::<_, i64>(0)) {
         Ok(n) => table.row_count = u64::try_from(n).ok(),
         Err(e) if is_interrupt(&e) => return false,
@@ -922,7 +917,7 @@ fn sample_sql(table: &Table, indexes: &[usize], options: &IntrospectOptions) -> 
     while prefix.eq_ignore_ascii_case(&table.name) {
         prefix.push('_');
     }
-    let cols: Vec<String> = indexes.iter().map(|&i| quote_ident(&table.columns[i].name)).collect();
+    let cols: Vec<String> = indexes.iter().map(|&i| Dialect::Sqlite.quote_ident(&table.columns[i].name)).collect();
     let scan = i64::try_from(options.sample_scan_rows).unwrap_or(i64::MAX);
     let per_column = i64::try_from(options.samples_per_column).unwrap_or(i64::MAX);
     let branches: Vec<String> = cols
@@ -937,7 +932,7 @@ fn sample_sql(table: &Table, indexes: &[usize], options: &IntrospectOptions) -> 
     format!(
         "WITH {prefix} AS NOT MATERIALIZED (SELECT {} FROM {} LIMIT {scan}) {}",
         cols.join(", "),
-        quote_ident(&table.name),
+        Dialect::Sqlite.quote_ident(&table.name),
         branches.join(" UNION ALL ")
     )
 }
@@ -1231,8 +1226,8 @@ mod tests {
         assert_eq!(format_secs(Duration::from_millis(200)), "0.2");
         assert_eq!(format_secs(Duration::from_secs(30)), "30");
         assert_eq!(format_secs(Duration::from_millis(1250)), "1.25");
-        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
-        assert_eq!(quote_ident("고객"), "\"고객\"");
+        assert_eq!(Dialect::Sqlite.quote_ident(r#"a"b"#), r#""a""b""#);
+        assert_eq!(Dialect::Sqlite.quote_ident("고객"), "\"고객\"");
         assert_eq!(truncate_chars("짧다", 60), "짧다");
         let cut = truncate_chars(&"한".repeat(61), 60);
         assert_eq!(cut.chars().count(), 60);

@@ -12,6 +12,7 @@
 
 use serde::Serialize;
 
+use crate::hangul::contains_hangul;
 use crate::llm::{ChatRequest, Message};
 use crate::schema::TypeClass;
 use crate::value::{ResultSet, Value};
@@ -477,11 +478,6 @@ fn fmt_signed(x: f64) -> String {
 // ---------------------------------------------------------------------------------------------------------------
 // The prompt
 
-/// True when `text` contains Hangul: the summary is then written in Korean.
-pub fn has_hangul(text: &str) -> bool {
-    text.chars().any(|c| matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}'))
-}
-
 /// The request for a 2–4 sentence analysis of `result`, in the question's language. The prompt carries the question,
 /// the SQL (cut at 4,000 characters), the first `sample_rows` rows (cells cut at 40 characters, at most 24 columns)
 /// and the rendered facts, and tells the model to use only numbers found there.
@@ -492,7 +488,7 @@ pub fn summary_request(
     facts: &Facts,
     sample_rows: usize,
 ) -> ChatRequest {
-    let korean = has_hangul(question);
+    let korean = contains_hangul(question);
     let language = if korean { "Korean (한국어)" } else { "English" };
     let system = format!(
         "You write the short analysis shown under a database query result.\n\
@@ -908,7 +904,7 @@ fn hedged_after(cs: &[char], mut i: usize) -> bool {
         return true;
     }
     let mut skipped = 0;
-    while skipped < 2 && has_hangul(&at(cs, i).to_string()) {
+    while skipped < 2 && contains_hangul(&at(cs, i).to_string()) {
         i += 1;
         skipped += 1;
     }
@@ -924,7 +920,7 @@ fn hedged_after(cs: &[char], mut i: usize) -> bool {
 /// A deterministic 2–3 sentence summary from the facts alone, in Korean when the question has Hangul. Used when no
 /// LLM is configured or the LLM's summary fails [`verify_summary`]; its own numbers always pass that check.
 pub fn fallback_summary(question: &str, facts: &Facts) -> String {
-    let ko = has_hangul(question);
+    let ko = contains_hangul(question);
     let n = facts.row_count;
     if n == 0 {
         return if ko {
@@ -1417,7 +1413,7 @@ mod tests {
                 assert_eq!(verify_summary(&s, r, &f), Ok(()), "{s}");
                 let sentences = s.matches(". ").count() + 1;
                 assert!((1..=3).contains(&sentences), "{s}");
-                assert_eq!(has_hangul(&s), has_hangul(q), "{s}");
+                assert_eq!(contains_hangul(&s), contains_hangul(q), "{s}");
             }
         }
     }

@@ -759,7 +759,7 @@ fn data_values(result: &ResultSet, fields: &[String], rows: &[usize], measures: 
 
 /// Whether the person reads Korean (the title has Hangul): notes follow the title's language.
 fn korean(title: &str) -> bool {
-    title.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c) || ('\u{3131}'..='\u{318E}').contains(&c))
+    crate::hangul::contains_hangul(title)
 }
 
 /// A number with thousands separators.

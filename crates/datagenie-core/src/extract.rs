@@ -18,6 +18,8 @@
 //! In every candidate, a `;` followed by prose ends the SQL (the prose is cut); a `;` followed by another statement
 //! keeps both.
 
+use crate::hangul::is_hangul;
+
 /// Languages in a fence's info string that mean "this is SQL".
 const SQL_LANGS: &[&str] = &[
     "sql",
@@ -568,10 +570,6 @@ fn is_english_sentence(t: &str) -> bool {
     }
     let second_lower = words.next().is_some_and(|w| w.chars().next().is_some_and(|c| c.is_ascii_lowercase()));
     second_lower || t.ends_with(['.', ':'])
-}
-
-pub(crate) fn is_hangul(c: char) -> bool {
-    matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')
 }
 
 /// The last inline code span (`` `…` ``) that starts like SQL.

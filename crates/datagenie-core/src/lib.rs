@@ -11,6 +11,7 @@ pub mod dialect;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod hangul;
 pub mod linking;
 pub mod llm;
 pub mod pii;

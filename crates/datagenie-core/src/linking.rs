@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 
 use crate::Dialect;
-use crate::extract::is_hangul;
+use crate::hangul::is_hangul;
 use crate::llm::estimate_tokens;
 use crate::prompt::render_table;
 use crate::schema::{Schema, Table};

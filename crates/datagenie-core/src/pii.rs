@@ -23,6 +23,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::hangul::is_syllable;
 use crate::value::{ResultColumn, ResultSet, Value};
 
 /// A kind of personal data. The snake_case names ([`PiiKind::as_str`]) are stable: policies and clients use them.
@@ -454,7 +455,7 @@ fn name_tokens(name: &str) -> Vec<String> {
             let p = chars[i - 1];
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
             let hump = (p.is_lowercase() && c.is_uppercase()) || (p.is_uppercase() && c.is_uppercase() && next_lower);
-            let class_change = p.is_ascii_digit() != c.is_ascii_digit() || is_hangul(p) != is_hangul(c);
+            let class_change = p.is_ascii_digit() != c.is_ascii_digit() || is_syllable(p) != is_syllable(c);
             if hump || class_change {
                 flush(&mut tokens, &mut current);
             }
@@ -584,7 +585,7 @@ const KO_NOT_POSTAL: &[&str] = &["ip", "mac", "웹", "url", "서버", "이메일
 /// name has no Korean personal-data word.
 fn korean_name_kind(tokens: &[String]) -> Option<Option<PiiKind>> {
     let compact: String = tokens.concat();
-    if !compact.chars().any(is_hangul) {
+    if !compact.chars().any(is_syllable) {
         return None;
     }
     let meta = KO_META.iter().any(|m| compact.contains(m));
@@ -609,14 +610,14 @@ fn korean_person_name(compact: &str) -> bool {
             let prefix = &compact[..i];
             prefix.is_empty()
                 || KO_PERSON_NOUNS.iter().chain(KO_NAME_QUALIFIERS).any(|n| prefix.ends_with(n))
-                || (!prefix.chars().any(is_hangul) && name_tokens(prefix).last().is_some_and(|t| is_person_noun(t)))
+                || (!prefix.chars().any(is_syllable) && name_tokens(prefix).last().is_some_and(|t| is_person_noun(t)))
         })
     });
     by_word
         || KO_PERSON_NOUNS.iter().any(|n| {
             compact
                 .match_indices(&format!("{n}명"))
-                .any(|(i, m)| !compact[i + m.len()..].chars().next().is_some_and(is_hangul))
+                .any(|(i, m)| !compact[i + m.len()..].chars().next().is_some_and(is_syllable))
         })
 }
 
@@ -935,16 +936,12 @@ const KO_SURNAMES: &str = "김이박최정강조윤장임한오서신권황안�
 /// Two-syllable surnames.
 const KO_COMPOUND_SURNAMES: &[&str] = &["남궁", "황보", "제갈", "선우", "사공", "독고", "서문", "동방"];
 
-fn is_hangul(c: char) -> bool {
-    ('\u{AC00}'..='\u{D7A3}').contains(&c)
-}
-
 /// A Korean name: two to four Hangul syllables starting with a common surname (or three to four with a compound
 /// surname).
 fn is_korean_name(s: &str) -> bool {
     let syllables: Vec<char> = s.chars().collect();
     let n = syllables.len();
-    if !(2..=4).contains(&n) || !syllables.iter().all(|&c| is_hangul(c)) {
+    if !(2..=4).contains(&n) || !syllables.iter().all(|&c| is_syllable(c)) {
         return false;
     }
     let compound = n >= 3 && KO_COMPOUND_SURNAMES.iter().any(|p| s.starts_with(p));
@@ -1069,7 +1066,7 @@ fn mask_national_id(s: &str) -> Option<String> {
 
 fn mask_name(s: &str) -> Option<String> {
     let chars: Vec<char> = s.chars().collect();
-    let hangul_name = chars.len() >= 2 && is_hangul(chars[0]) && chars.iter().all(|&c| is_hangul(c) || c == '*');
+    let hangul_name = chars.len() >= 2 && is_syllable(chars[0]) && chars.iter().all(|&c| is_syllable(c) || c == '*');
     if hangul_name {
         let (first, last) = (chars[0], chars[chars.len() - 1]);
         return Some(if chars.len() >= 3 && last != '*' { format!("{first}*{last}") } else { format!("{first}*") });
@@ -1081,7 +1078,7 @@ fn mask_name(s: &str) -> Option<String> {
     let masked: Vec<String> = words
         .iter()
         .map(|w| match w.chars().next() {
-            Some(c) if is_hangul(c) => format!("{c}*"),
+            Some(c) if is_syllable(c) => format!("{c}*"),
             Some(c) if c.is_alphabetic() => format!("{c}***"),
             _ => UNKNOWN_MASK.to_string(),
         })

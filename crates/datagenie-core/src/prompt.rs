@@ -300,7 +300,7 @@ pub fn render_table(table: &Table, dialect: Dialect) -> String {
 
 /// `name TYPE [PRIMARY KEY] [NOT NULL] [REFERENCES t(c)]`.
 fn column_line(table: &Table, c: &Column, dialect: Dialect) -> String {
-    let mut line = quote_ident(&c.name, dialect);
+    let mut line = dialect.ident(&c.name);
     let ty = one_line(&c.data_type, 40);
     if !ty.is_empty() {
         line.push(' ');
@@ -395,110 +395,13 @@ fn fenced(lang: &str, content: &str) -> String {
 
 fn qualified(schema: Option<&str>, name: &str, dialect: Dialect) -> String {
     match schema {
-        Some(s) => format!("{}.{}", quote_ident(s, dialect), quote_ident(name, dialect)),
-        None => quote_ident(name, dialect),
+        Some(s) => format!("{}.{}", dialect.ident(s), dialect.ident(name)),
+        None => dialect.ident(name),
     }
 }
 
 fn ident_list(names: &[String], dialect: Dialect) -> String {
-    names.iter().map(|n| quote_ident(n, dialect)).collect::<Vec<_>>().join(", ")
-}
-
-/// Words quoted when used as identifiers: reserved in at least one of the three dialects and likely as a column name.
-const RESERVED: &[&str] = &[
-    "all",
-    "and",
-    "as",
-    "asc",
-    "between",
-    "by",
-    "case",
-    "check",
-    "column",
-    "constraint",
-    "create",
-    "cross",
-    "current",
-    "current_date",
-    "current_time",
-    "current_timestamp",
-    "current_user",
-    "default",
-    "delete",
-    "desc",
-    "distinct",
-    "drop",
-    "else",
-    "end",
-    "except",
-    "exists",
-    "fetch",
-    "for",
-    "from",
-    "full",
-    "grant",
-    "group",
-    "groups",
-    "having",
-    "in",
-    "index",
-    "inner",
-    "insert",
-    "intersect",
-    "interval",
-    "into",
-    "is",
-    "join",
-    "key",
-    "left",
-    "like",
-    "limit",
-    "natural",
-    "not",
-    "null",
-    "offset",
-    "on",
-    "or",
-    "order",
-    "outer",
-    "primary",
-    "range",
-    "rank",
-    "references",
-    "right",
-    "row",
-    "rows",
-    "select",
-    "set",
-    "table",
-    "then",
-    "to",
-    "union",
-    "unique",
-    "update",
-    "user",
-    "using",
-    "values",
-    "when",
-    "where",
-    "window",
-    "with",
-];
-
-/// `name` as the dialect must write it: bare when it is a plain ASCII identifier that is not reserved (and, for
-/// PostgreSQL, has no upper-case letters, which would fold); otherwise quoted, with the quote character doubled.
-pub fn quote_ident(name: &str, dialect: Dialect) -> String {
-    let plain = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
-        && !(dialect == Dialect::Postgres && name.chars().any(|c| c.is_ascii_uppercase()));
-    if plain {
-        return name.to_string();
-    }
-    match dialect {
-        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
-        Dialect::Sqlite | Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
+    names.iter().map(|n| dialect.ident(n)).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -736,15 +639,15 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(quote_ident("name", Dialect::Postgres), "name");
-        assert_eq!(quote_ident("Name", Dialect::Sqlite), "Name");
-        assert_eq!(quote_ident("Name", Dialect::Postgres), "\"Name\"");
-        assert_eq!(quote_ident("group", Dialect::Sqlite), "\"group\"");
-        assert_eq!(quote_ident("a\"b", Dialect::Sqlite), "\"a\"\"b\"");
-        assert_eq!(quote_ident("a`b", Dialect::Mysql), "`a``b`");
-        assert_eq!(quote_ident("고객", Dialect::Mysql), "`고객`");
-        assert_eq!(quote_ident("1st", Dialect::Sqlite), "\"1st\"");
-        assert_eq!(quote_ident("", Dialect::Sqlite), "\"\"");
+        assert_eq!(Dialect::Postgres.ident("name"), "name");
+        assert_eq!(Dialect::Sqlite.ident("Name"), "Name");
+        assert_eq!(Dialect::Postgres.ident("Name"), "\"Name\"");
+        assert_eq!(Dialect::Sqlite.ident("group"), "\"group\"");
+        assert_eq!(Dialect::Sqlite.ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::Mysql.ident("a`b"), "`a``b`");
+        assert_eq!(Dialect::Mysql.ident("고객"), "`고객`");
+        assert_eq!(Dialect::Sqlite.ident("1st"), "\"1st\"");
+        assert_eq!(Dialect::Sqlite.ident(""), "\"\"");
     }
 
     #[test]

@@ -68,6 +68,7 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 use crate::dialect::Dialect;
 use crate::error::{Error, ErrorCode};
 use crate::guard::{self, AttrValue, Policy};
+use crate::hangul::is_hangul;
 use crate::linking::{GLOSSARY, PARTICLES, stem, strip_particles};
 
 /// The most phrasings one template may have.
@@ -512,10 +513,6 @@ const KO_UNITS: &[(&str, Unit, &str, bool)] = &[
     ("배", Unit::Count, "", false),
     ("등", Unit::Count, "", false),
 ];
-
-fn is_hangul(c: char) -> bool {
-    matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')
-}
 
 /// The key of a Korean term: its synonym's key when it has one, else itself.
 fn ko_key(term: &str) -> &str {

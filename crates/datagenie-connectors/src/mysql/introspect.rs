@@ -243,7 +243,7 @@ pub(super) async fn load_json_columns(conn: &mut Conn, database: Option<&str>) -
         else {
             continue;
         };
-        if clause == format!("json_valid({})", quote(&column)) {
+        if clause == format!("json_valid({})", Dialect::Mysql.quote_ident(&column)) {
             json.insert((schema, table, column));
         }
     }
@@ -430,13 +430,13 @@ async fn sample_share(
 /// rows, as text — one statement, one `UNION ALL` branch per column, each reading its own prefix (a shared CTE was
 /// measured 1.75× slower on MariaDB 10.11).
 fn sample_sql(table: &Table, columns: &[usize], options: &IntrospectOptions) -> String {
-    let schema = table.schema.as_deref().map(|s| format!("{}.", quote(s))).unwrap_or_default();
-    let from = format!("{schema}{}", quote(&table.name));
+    let schema = table.schema.as_deref().map(|s| format!("{}.", Dialect::Mysql.quote_ident(s))).unwrap_or_default();
+    let from = format!("{schema}{}", Dialect::Mysql.quote_ident(&table.name));
     let branches: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(k, &i)| {
-            let c = quote(&table.columns[i].name);
+            let c = Dialect::Mysql.quote_ident(&table.columns[i].name);
             format!(
                 "SELECT {k} AS k, CAST(v AS CHAR) AS v FROM (SELECT DISTINCT {c} AS v FROM (SELECT {c} FROM {from} \
                  LIMIT {}) AS p{k} WHERE {c} IS NOT NULL LIMIT {}) AS s{k}",
@@ -450,15 +450,17 @@ fn sample_sql(table: &Table, columns: &[usize], options: &IntrospectOptions) -> 
 /// The first `sample_scan_rows` rows of the text columns, each value cut to one character more than a sample
 /// keeps (so a cut value still shows it was cut).
 fn prefix_sql(table: &Table, columns: &[usize], options: &IntrospectOptions) -> String {
-    let cells: Vec<String> =
-        columns.iter().map(|&i| format!("LEFT({}, {})", quote(&table.columns[i].name), SAMPLE_MAX_CHARS + 1)).collect();
-    let schema = table.schema.as_deref().map(|s| format!("{}.", quote(s))).unwrap_or_default();
-    format!("SELECT {} FROM {schema}{} LIMIT {}", cells.join(", "), quote(&table.name), options.sample_scan_rows)
-}
-
-/// `` `name` `` with embedded backticks doubled: safe for any identifier MySQL can hold.
-fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
+    let cells: Vec<String> = columns
+        .iter()
+        .map(|&i| format!("LEFT({}, {})", Dialect::Mysql.quote_ident(&table.columns[i].name), SAMPLE_MAX_CHARS + 1))
+        .collect();
+    let schema = table.schema.as_deref().map(|s| format!("{}.", Dialect::Mysql.quote_ident(s))).unwrap_or_default();
+    format!(
+        "SELECT {} FROM {schema}{} LIMIT {}",
+        cells.join(", "),
+        Dialect::Mysql.quote_ident(&table.name),
+        options.sample_scan_rows
+    )
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use deadpool_postgres::ClientWrapper;
 use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::error::SqlState;
 
-use super::{Failure, quote_ident, timeout_ms};
+use super::{Failure, timeout_ms};
 use crate::sqlite::SAMPLE_MAX_CHARS;
 
 /// Sampled columns per statement (each a branch of one UNION ALL).
@@ -308,7 +308,7 @@ fn sample_sql(relations: &[Relation], batch: &[(usize, usize)], options: &Intros
             _ => ctes.push((r, vec![c])),
         }
     }
-    let column = |r: usize, c: usize| quote_ident(&relations[r].table.columns[c].name);
+    let column = |r: usize, c: usize| Dialect::Postgres.quote_ident(&relations[r].table.columns[c].name);
     let mut sql = String::from("WITH ");
     for (k, (r, cols)) in ctes.iter().enumerate() {
         let table = &relations[*r].table;
@@ -320,8 +320,8 @@ fn sample_sql(relations: &[Relation], batch: &[(usize, usize)], options: &Intros
             sql,
             "p{k} AS MATERIALIZED (SELECT {} FROM {}.{} LIMIT {})",
             list.join(", "),
-            quote_ident(table.schema.as_deref().unwrap_or("public")),
-            quote_ident(&table.name),
+            Dialect::Postgres.quote_ident(table.schema.as_deref().unwrap_or("public")),
+            Dialect::Postgres.quote_ident(&table.name),
             bigint(options.sample_scan_rows)
         );
     }

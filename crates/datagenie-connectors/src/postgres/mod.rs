@@ -381,7 +381,7 @@ impl Connector for PostgresConnector {
 /// The startup `options`: `-c name=value` pairs, with spaces and backslashes escaped as the server's option parser
 /// expects. The schema is a quoted identifier, so any name is taken literally.
 fn session_options(schema: &str) -> String {
-    let search_path = format!("pg_catalog,{}", quote_ident(schema));
+    let search_path = format!("pg_catalog,{}", Dialect::Postgres.quote_ident(schema));
     let settings = [
         ("default_transaction_read_only", "on".to_string()),
         ("search_path", search_path),
@@ -535,11 +535,6 @@ fn format_secs(d: Duration) -> String {
     } else {
         format!("{:.3}", d.as_secs_f64()).trim_end_matches('0').to_string()
     }
-}
-
-/// `"name"` with embedded quotes doubled.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::ValueIndex;
 use super::text::{split_identifier, stem_word};
 use super::vocab::{ABBREVIATIONS, GENERIC_SCHEMA_WORDS};
-use crate::extract::is_hangul;
+use crate::hangul::is_hangul;
 use crate::schema::{Schema, TypeClass};
 
 /// One way to say a table or column: stems in order, and how much a match on it is worth.

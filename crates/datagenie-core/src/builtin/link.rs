@@ -6,7 +6,7 @@
 use super::lexicon::{Lexicon, is_generic, normalize_value, word_match};
 use super::text::{Tok, TokKind, stem_word};
 use super::vocab::{Cue, EN_CUES, FREE_WORDS, GENDER_WORDS, KO_CUES, KO_GLOSSARY_EXTRA, SKIPPABLE, SYNONYMS};
-use crate::extract::is_hangul;
+use crate::hangul::is_hangul;
 use crate::linking::GLOSSARY;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -84,18 +84,11 @@ pub(crate) struct JoinStep {
     pub right_col: usize,
 }
 
-pub(crate) fn quote_ident(name: &str, dialect: Dialect) -> String {
-    match dialect {
-        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
-}
-
 pub(crate) fn table_ref(schema: &Schema, t: usize) -> String {
     let Some(table) = schema.tables.get(t) else { return String::new() };
     match &table.schema {
-        Some(s) => format!("{}.{}", quote_ident(s, schema.dialect), quote_ident(&table.name, schema.dialect)),
-        None => quote_ident(&table.name, schema.dialect),
+        Some(s) => format!("{}.{}", schema.dialect.quote_ident(s), schema.dialect.quote_ident(&table.name)),
+        None => schema.dialect.quote_ident(&table.name),
     }
 }
 
@@ -132,7 +125,7 @@ pub(crate) struct Renderer<'a> {
 impl Renderer<'_> {
     fn col(&self, c: usize) -> String {
         let info = &self.lex.cols[c];
-        let name = quote_ident(&info.name, self.schema.dialect);
+        let name = self.schema.dialect.quote_ident(&info.name);
         if self.qualify { format!("{}.{name}", table_ref(self.schema, info.table)) } else { name }
     }
 
@@ -184,7 +177,7 @@ impl Renderer<'_> {
                     "{} {}IN (SELECT {} FROM {})",
                     self.col(*col),
                     if *negated { "NOT " } else { "" },
-                    quote_ident(&other.name, d),
+                    d.quote_ident(&other.name),
                     table_ref(self.schema, other.table)
                 )
             }

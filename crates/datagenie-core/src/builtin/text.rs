@@ -1,7 +1,7 @@
 //! Question text → tokens: words (lower-cased and stemmed), Hangul words (particles stripped), numbers, quoted
 //! strings and punctuation, each with its byte span in the question so value matching can read the original text.
 
-use crate::extract::is_hangul;
+use crate::hangul::is_hangul;
 use crate::linking::{stem, strip_particles};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
