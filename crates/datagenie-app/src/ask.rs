@@ -15,54 +15,98 @@ use datagenie_core::builtin::{Engine, Outcome};
 use datagenie_core::chart;
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::extract::extract_sql;
-use datagenie_core::guard::{self, Policy, TableRef};
+use datagenie_core::guard::{self, AttrValue, Policy, TableRef};
 use datagenie_core::linking::SchemaIndex;
 use datagenie_core::llm::{LlmProvider, PriceTable, TokenUsage};
 use datagenie_core::prompt::{SqlPromptInput, repair_messages, sql_request};
 use datagenie_core::schema::Schema;
 use datagenie_core::value::{ResultColumn, ResultSet, Value};
 use datagenie_core::{Error, ErrorCode, ErrorKind, Question};
+use datagenie_store::{TemplateMatch, TemplateStore};
 use serde::Serialize;
 
+use crate::config::LlmInForce;
 use crate::privacy::{MaskedColumn, Privacy};
 use crate::schema_cache::{SchemaCache, SchemaSource};
-use crate::templates::{TemplateMatch, TemplateStore};
 
-/// Everything one question needs, built once per process (or per request in the server) from configuration.
+/// What every question shares, built once per process (the CLI) or once per server: the LLM, prices, the schema
+/// cache, masking settings and the template store. Per-question inputs come in an [`AskRequest`].
 pub struct AskContext {
-    pub connector: Arc<dyn Connector>,
     /// `None` when no LLM is configured.
     pub llm: Option<Arc<dyn LlmProvider>>,
+    /// Which LLM setting is in force and where it came from (reported in every answer's `source`).
+    pub llm_in_force: LlmInForce,
     pub prices: PriceTable,
     pub cache: SchemaCache,
-    pub policy: Policy,
     pub privacy: Privacy,
-    /// The last schema as prompts see it (personal samples masked), reused while the schema is unchanged.
-    pub prompt_schema: PromptSchemaMemo,
-    /// Verified query templates of this database, tried before anything else. `None`: no system database.
-    pub templates: Option<Templates>,
+    /// Verified query templates, tried before anything else. `None`: no system database.
+    pub templates: Option<Arc<TemplateStore>>,
     /// With an LLM configured, try the built-in engine first and take its answer when it is confident (instant and
     /// free). Without an LLM the engine is always used.
     pub builtin_first: bool,
-    /// The built-in engine for the current schema (built with the database's cell values on first use).
-    pub engine: EngineMemo,
 }
 
-/// Where a database's templates live: the store and the key they are filed under (`templates::connection_key`).
-#[derive(Clone)]
-pub struct Templates {
-    pub store: Arc<TemplateStore>,
-    pub connection: String,
+/// A database as the pipeline uses it: the connector, the key its templates are filed under, and what is built per
+/// schema (the built-in engine, the prompt's view of the schema). One per database; shared by every request on it.
+pub struct Connection {
+    pub connector: Arc<dyn Connector>,
+    /// The key its templates are filed under (`database::connection_key`): never a secret.
+    pub key: String,
+    engine: EngineMemo,
+    prompt_schema: PromptSchemaMemo,
 }
 
-/// A one-entry memo: (the schema's structure hash, the engine built for it).
+impl Connection {
+    pub fn new(connector: Arc<dyn Connector>, key: impl Into<String>) -> Connection {
+        Connection { connector, key: key.into(), engine: EngineMemo::default(), prompt_schema: Default::default() }
+    }
+
+    /// The database, described without secrets.
+    pub fn describe(&self) -> String {
+        self.connector.describe()
+    }
+}
+
+/// Who is asking: the person or key a server authenticated. Their attributes fill the policy's `{user.NAME}`
+/// placeholders (row filters), bound as literals by the guard.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Requester {
+    pub id: String,
+    pub attributes: BTreeMap<String, AttrValue>,
+}
+
+/// One question, as every door (CLI, HTTP, MCP) hands it to [`AskContext::ask`].
+pub struct AskRequest<'a> {
+    pub question: Question,
+    pub connection: &'a Connection,
+    /// What the asker may read through this connection: tables, columns, row filters.
+    pub policy: Policy,
+    /// `None`: the local user of the CLI.
+    pub user: Option<Requester>,
+    pub options: AskOptions,
+}
+
+impl AskRequest<'_> {
+    /// The policy with the asker's attributes bound in.
+    fn effective_policy(&self) -> Policy {
+        let mut policy = self.policy.clone();
+        if let Some(user) = &self.user {
+            for (name, value) in &user.attributes {
+                policy = policy.user_attribute(name, value.clone());
+            }
+        }
+        policy
+    }
+}
+
+/// A one-entry memo: (the schema's structure hash and the policy's fingerprint, the engine built for them).
 #[derive(Default)]
-pub struct EngineMemo(tokio::sync::Mutex<Option<(String, Arc<Engine>)>>);
+struct EngineMemo(tokio::sync::Mutex<Option<(String, Arc<Engine>)>>);
 
 /// A one-entry memo: (the schema, its prompt form). Classifying every column's samples is the costliest step of
 /// building a prompt, and its input rarely changes between questions.
 #[derive(Default)]
-pub struct PromptSchemaMemo(std::sync::Mutex<Option<(Schema, Arc<Schema>)>>);
+struct PromptSchemaMemo(std::sync::Mutex<Option<(Schema, Arc<Schema>)>>);
 
 impl PromptSchemaMemo {
     fn get_or_build(&self, schema: &Schema, privacy: &Privacy) -> Arc<Schema> {
@@ -90,6 +134,8 @@ pub struct AskOptions {
     pub summary: bool,
     /// Stop after the guard: return the SQL that would run, without running it.
     pub dry_run: bool,
+    /// Show personal data unmasked (the asker holds that permission).
+    pub unmask: bool,
     pub schema_budget_tokens: usize,
     /// Today's date, `YYYY-MM-DD`, for relative dates in questions. The caller reads the clock.
     pub today: String,
@@ -98,7 +144,7 @@ pub struct AskOptions {
     pub max_tokens: u32,
 }
 
-/// One LLM round: the SQL it produced (if any) and why it failed (if it did).
+/// One round of a source: the SQL it produced (if any) and why it failed (if it did).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Attempt {
     pub sql: Option<String>,
@@ -186,6 +232,8 @@ pub struct Answer {
     pub question: String,
     pub sql: String,
     pub source: AnswerSource,
+    /// The LLM setting in force when the question was asked, and where it came from.
+    pub llm: LlmInForce,
     pub columns: Vec<ResultColumn>,
     pub rows: Vec<Vec<Value>>,
     pub truncated: bool,
@@ -203,17 +251,31 @@ pub struct Answer {
     pub masked: Vec<MaskedColumn>,
 }
 
-/// A failed question: the error, plus what was spent and tried on the way.
+/// A failed question: the error, plus what was spent and tried on the way — a failure costs what it cost.
 #[derive(Debug, Clone)]
 pub struct AskFailure {
     pub error: Error,
     pub attempts: Vec<Attempt>,
     pub usage: Usage,
+    pub elapsed: Duration,
 }
 
 impl From<Error> for AskFailure {
     fn from(error: Error) -> Self {
-        AskFailure { error, attempts: Vec::new(), usage: Usage::default() }
+        AskFailure { error, attempts: Vec::new(), usage: Usage::default(), elapsed: Duration::ZERO }
+    }
+}
+
+impl AskFailure {
+    /// The JSON shape of a failed question, shared by `ask --format json`, the HTTP API and MCP:
+    /// `{"error": {"code", "message"}, "attempts": [...], "usage": {...}, "elapsed_ms": N}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "error": { "code": self.error.code.as_str(), "message": self.error.message },
+            "attempts": self.attempts,
+            "usage": self.usage,
+            "elapsed_ms": self.elapsed.as_millis() as u64,
+        })
     }
 }
 
@@ -241,284 +303,26 @@ impl Meter<'_> {
     }
 }
 
-impl AskContext {
-    /// The schema of the connected database (cached by structure hash).
-    pub async fn schema(&self) -> Result<(Schema, SchemaSource), Error> {
-        self.cache.load(self.connector.as_ref(), &IntrospectOptions::default()).await
+/// What one question has done so far: time, attempts, tokens. Whatever ends the question — an answer or a failure —
+/// reports all of it.
+struct Trip<'a> {
+    started: Instant,
+    timings: Timings,
+    attempts: Vec<Attempt>,
+    meter: Meter<'a>,
+}
+
+impl Trip<'_> {
+    fn fail(self, error: Error) -> AskFailure {
+        AskFailure { error, attempts: self.attempts, usage: self.meter.usage(), elapsed: self.started.elapsed() }
     }
+}
 
-    pub async fn ask(&self, question: &Question, options: &AskOptions) -> Result<Answer, AskFailure> {
-        let started = Instant::now();
-        let mut timings = Timings::default();
-
-        let t = Instant::now();
-        let (schema, schema_source) = self.schema().await?;
-        timings.schema = t.elapsed();
-        timings.schema_introspected = schema_source == SchemaSource::Introspected;
-        let mut attempts: Vec<Attempt> = Vec::new();
-
-        // 1. A verified template: a person's SQL, answered without generating anything.
-        if let Some((templates, found)) = self.find_template(&schema, question) {
-            let run = self.run_sql(&found.sql, &schema, options, &mut timings).await;
-            attempts.push(Attempt::of(&found.sql, &run));
-            let run = run.map_err(|e| AskFailure {
-                error: e.context(format!("the verified template \"{}\"", found.template.name)),
-                attempts: attempts.clone(),
-                usage: Usage::default(),
-            })?;
-            // Counted when it answered; a failure to count never fails the answer.
-            let uses = if run.result.is_some() {
-                templates.store.record_use(&found.template.id).unwrap_or_else(|e| {
-                    tracing::warn!(code = %e.code, "could not count a template's use");
-                    found.template.usage_count
-                })
-            } else {
-                found.template.usage_count
-            };
-            let values = found
-                .values
-                .iter()
-                .map(|b| (b.name.clone(), serde_json::to_value(&b.value).unwrap_or(serde_json::Value::Null)))
-                .collect();
-            let source = AnswerSource::Template {
-                id: found.template.id.clone(),
-                name: found.template.name.clone(),
-                values,
-                uses,
-            };
-            let produced = Produced { run, source, attempts, usage: Usage::default(), tables_in_prompt: Vec::new() };
-            return Ok(self.finish(question, &schema, schema_source, produced, None, options, timings, started).await);
-        }
-
-        // 2. The built-in engine: always without an LLM; first, when asked to, with one.
-        if self.llm.is_none() || self.builtin_first {
-            let t = Instant::now();
-            let engine = self.engine_for(&schema).await;
-            timings.database += t.elapsed();
-            match engine.answer(question, &options.today) {
-                Outcome::Answer(answer) => {
-                    let run = self.run_sql(&answer.sql, &schema, options, &mut timings).await;
-                    attempts.push(Attempt::of(&answer.sql, &run));
-                    match run {
-                        Ok(run) => {
-                            let source = AnswerSource::Builtin {
-                                confidence: answer.confidence,
-                                interpretation: answer.interpretation,
-                            };
-                            let produced = Produced {
-                                run,
-                                source,
-                                attempts,
-                                usage: Usage::default(),
-                                tables_in_prompt: Vec::new(),
-                            };
-                            return Ok(self
-                                .finish(question, &schema, schema_source, produced, None, options, timings, started)
-                                .await);
-                        }
-                        Err(error) if self.llm.is_none() => {
-                            return Err(AskFailure { error, attempts, usage: Usage::default() });
-                        }
-                        // The LLM gets its turn; the failed attempt stays on the record.
-                        Err(_) => {}
-                    }
-                }
-                Outcome::Abstain(abstention) if self.llm.is_none() => {
-                    let error = Error::new(ErrorCode::NotUnderstood, abstention.reason);
-                    return Err(AskFailure { error, attempts, usage: Usage::default() });
-                }
-                Outcome::Abstain(_) => {}
-            }
-        }
-
-        // 3. The LLM.
-        let Some(llm) = self.llm.as_deref() else {
-            return Err(Error::new(ErrorCode::LlmNotConfigured, "no LLM is configured").into());
-        };
-        // The LLM sees personal columns' sample values masked; classification uses the real ones.
-        let prompt_schema = if self.privacy.mask {
-            self.prompt_schema.get_or_build(&schema, &self.privacy)
-        } else {
-            Arc::new(schema.clone())
-        };
-        let index = SchemaIndex::new(&prompt_schema);
-        let prompt = sql_request(&SqlPromptInput {
-            question,
-            schema: &prompt_schema,
-            index: &index,
-            today: &options.today,
-            schema_budget_tokens: options.schema_budget_tokens,
-        });
-        let mut request = prompt.request;
-        request.temperature = options.temperature;
-        request.max_tokens = options.max_tokens;
-        let mut meter =
-            Meter { prices: &self.prices, configured_model: llm.model(), tokens: TokenUsage::default(), cost_usd: 0.0 };
-        let fail =
-            |error: Error, attempts: Vec<Attempt>, meter: &Meter| AskFailure { error, attempts, usage: meter.usage() };
-
-        let max_attempts = options.max_attempts.max(1);
-        let mut outcome: Option<(Run, String)> = None;
-        let mut last_error: Option<Error> = None;
-        for n in 1..=max_attempts {
-            let t = Instant::now();
-            let reply = llm.complete(&request).await;
-            timings.llm += t.elapsed();
-            let reply = match reply {
-                Ok(r) => r,
-                // The endpoint itself failed (after its own retries): a repair cannot help.
-                Err(e) => return Err(fail(e, attempts, &meter)),
-            };
-            meter.add(&reply.model, reply.usage);
-
-            let Some(sql) = extract_sql(&reply.text) else {
-                let e = Error::new(ErrorCode::LlmNoSql, "the LLM's reply contained no SQL query");
-                attempts.push(Attempt { sql: None, error: Some((&e).into()) });
-                repair_messages(&mut request, &reply.text, None, &e);
-                last_error = Some(e);
-                continue;
-            };
-            let run = self.run_sql(&sql, &schema, options, &mut timings).await;
-            attempts.push(Attempt::of(&sql, &run));
-            match run {
-                Ok(run) => {
-                    outcome = Some((run, reply.model.clone()));
-                    break;
-                }
-                Err(e) => {
-                    tracing::debug!(attempt = n, code = %e.code, "the LLM's SQL failed");
-                    if !repairable(e.code) {
-                        return Err(fail(e, attempts, &meter));
-                    }
-                    repair_messages(&mut request, &reply.text, Some(&sql), &e);
-                    last_error = Some(e);
-                }
-            }
-        }
-
-        let Some((run, model)) = outcome else {
-            let e = last_error.unwrap_or_else(|| Error::new(ErrorCode::Internal, "no attempt was made"));
-            let e = Error::new(
-                e.code,
-                format!("no usable SQL after {max_attempts} attempt{}: {}", plural(max_attempts), e.message),
-            );
-            return Err(fail(e, attempts, &meter));
-        };
-        let source = AnswerSource::Llm { model: if model.is_empty() { llm.model().to_string() } else { model } };
-        let produced = Produced { run, source, attempts, usage: meter.usage(), tables_in_prompt: prompt.tables };
-        Ok(self
-            .finish(question, &schema, schema_source, produced, Some((llm, &mut meter)), options, timings, started)
-            .await)
-    }
-
-    /// The verified template that answers `question` on this database, if any. The system database failing is
-    /// logged and skipped: the other sources can still answer.
-    fn find_template(&self, schema: &Schema, question: &Question) -> Option<(&Templates, TemplateMatch)> {
-        let templates = self.templates.as_ref()?;
-        match templates.store.find_match(&templates.connection, schema.dialect, question) {
-            Ok(found) => found.map(|m| (templates, m)),
-            Err(e) => {
-                tracing::warn!(code = %e.code, error = %e.message, "templates unavailable");
-                None
-            }
-        }
-    }
-
-    /// The built-in engine for `schema`, built on first use with the database's cell values (read through the
-    /// guard) and kept while the schema's structure is unchanged.
-    async fn engine_for(&self, schema: &Schema) -> Arc<Engine> {
-        let hash = schema.structure_hash();
-        let mut memo = self.engine.0.lock().await;
-        if let Some((built_for, engine)) = memo.as_ref()
-            && *built_for == hash
-        {
-            return engine.clone();
-        }
-        let values = crate::builtin::load_values(self.connector.as_ref(), schema, &self.policy).await;
-        let engine = Arc::new(Engine::new(schema, values));
-        *memo = Some((hash, engine.clone()));
-        engine
-    }
-
-    /// Guards `sql` and runs it (or, in a dry run, only guards it). The only way SQL from any source reaches the
-    /// database.
-    async fn run_sql(
-        &self,
-        sql: &str,
-        schema: &Schema,
-        options: &AskOptions,
-        timings: &mut Timings,
-    ) -> Result<Run, Error> {
-        let report = guard::check_report(sql, schema.dialect, &self.policy)?;
-        let text = report.sql.as_str().to_string();
-        if options.dry_run {
-            return Ok(Run { sql: text, tables: report.tables, result: None });
-        }
-        let t = Instant::now();
-        let executed = self.connector.execute(&report.sql, &options.limits).await;
-        timings.database += t.elapsed();
-        Ok(Run { sql: text, tables: report.tables, result: Some(executed?) })
-    }
-
-    /// Masking, chart and analysis, the same for every source. The analysis is the LLM's only when the LLM wrote
-    /// the SQL; templates and the engine never call it, so their analysis is written from computed facts.
-    #[allow(clippy::too_many_arguments)]
-    async fn finish(
-        &self,
-        question: &Question,
-        schema: &Schema,
-        schema_source: SchemaSource,
-        produced: Produced,
-        llm: Option<(&dyn LlmProvider, &mut Meter<'_>)>,
-        options: &AskOptions,
-        mut timings: Timings,
-        started: Instant,
-    ) -> Answer {
-        let Produced { run, source, attempts, mut usage, tables_in_prompt } = produced;
-        let executed = run.result.is_some();
-        let mut result = run.result.unwrap_or_default();
-        // Masked before anything else sees the rows: the chart, the analysis prompt and the output.
-        let masked = self.privacy.mask_result(schema, &run.tables, &mut result);
-        let chart = if executed { chart::choose_chart(question.as_str(), &result) } else { None };
-
-        let (summary, summary_source) = if executed && options.summary && !result.rows.is_empty() {
-            match llm {
-                Some((llm, meter)) => {
-                    let t = Instant::now();
-                    let s = summarize(llm, question.as_str(), &run.sql, &result, options, meter).await;
-                    timings.llm += t.elapsed();
-                    usage = meter.usage();
-                    (Some(s.0), Some(s.1))
-                }
-                None => {
-                    let facts = analysis::facts(&result).with_context(question.as_str(), &run.sql);
-                    (Some(analysis::fallback_summary(question.as_str(), &facts)), Some(SummarySource::Facts))
-                }
-            }
-        } else {
-            (None, None)
-        };
-
-        timings.total = started.elapsed();
-        Answer {
-            question: question.as_str().to_string(),
-            sql: run.sql,
-            source,
-            columns: result.columns,
-            rows: result.rows,
-            truncated: result.truncated,
-            executed,
-            chart,
-            summary,
-            summary_source,
-            attempts,
-            usage,
-            timings,
-            tables_in_prompt,
-            schema_source,
-            masked,
-        }
-    }
+/// What a source produced, on its way to becoming an [`Answer`].
+struct Produced {
+    run: Run,
+    source: AnswerSource,
+    tables_in_prompt: Vec<String>,
 }
 
 /// SQL that passed the guard, what it reads, and its rows (`None` in a dry run).
@@ -528,23 +332,319 @@ struct Run {
     result: Option<ResultSet>,
 }
 
-/// What a source produced, on its way to becoming an [`Answer`].
-struct Produced {
-    run: Run,
-    source: AnswerSource,
-    attempts: Vec<Attempt>,
-    usage: Usage,
-    tables_in_prompt: Vec<String>,
-}
+impl AskContext {
+    /// The schema of a connection's database (cached by structure hash).
+    pub async fn schema(&self, connection: &Connection) -> Result<(Schema, SchemaSource), Error> {
+        self.cache.load(connection.connector.as_ref(), &IntrospectOptions::default()).await
+    }
 
-impl Attempt {
-    /// The record of one run: the SQL as executed when it passed the guard, as given when it did not.
-    fn of(sql: &str, run: &Result<Run, Error>) -> Attempt {
-        match run {
-            Ok(run) => Attempt { sql: Some(run.sql.clone()), error: None },
-            Err(e) => Attempt { sql: Some(sql.to_string()), error: Some(e.into()) },
+    /// THE pipeline: schema → SQL from the first source that has it → guard → execution → chart → analysis.
+    pub async fn ask(&self, req: &AskRequest<'_>) -> Result<Answer, AskFailure> {
+        let configured_model = self.llm.as_deref().map(|l| l.model()).unwrap_or_default();
+        let mut trip = Trip {
+            started: Instant::now(),
+            timings: Timings::default(),
+            attempts: Vec::new(),
+            meter: Meter { prices: &self.prices, configured_model, tokens: TokenUsage::default(), cost_usd: 0.0 },
+        };
+        let policy = req.effective_policy();
+        let t = Instant::now();
+        let (schema, schema_source) = match self.schema(req.connection).await {
+            Ok(s) => s,
+            Err(e) => return Err(trip.fail(e)),
+        };
+        trip.timings.schema = t.elapsed();
+        trip.timings.schema_introspected = schema_source == SchemaSource::Introspected;
+        match self.produce(req, &policy, &schema, &mut trip).await {
+            Ok(produced) => Ok(self.finish(req, &schema, schema_source, produced, trip).await),
+            Err(e) => Err(trip.fail(e)),
         }
     }
+
+    /// The SQL from the first source that has it, guarded and run: a verified template, the built-in engine (always
+    /// without an LLM; first, when asked to, with one), the LLM.
+    async fn produce(
+        &self,
+        req: &AskRequest<'_>,
+        policy: &Policy,
+        schema: &Schema,
+        trip: &mut Trip<'_>,
+    ) -> Result<Produced, Error> {
+        if let Some(found) = self.find_template(req.connection, schema, &req.question) {
+            return self.by_template(req, policy, schema, found, trip).await;
+        }
+        if (self.llm.is_none() || self.builtin_first)
+            && let Some(produced) = self.by_builtin(req, policy, schema, trip).await?
+        {
+            return Ok(produced);
+        }
+        self.by_llm(req, policy, schema, trip).await
+    }
+
+    /// A verified template: a person's SQL, answered without generating anything.
+    async fn by_template(
+        &self,
+        req: &AskRequest<'_>,
+        policy: &Policy,
+        schema: &Schema,
+        (store, found): (&TemplateStore, TemplateMatch),
+        trip: &mut Trip<'_>,
+    ) -> Result<Produced, Error> {
+        let run = self.run_sql(&found.sql, req, policy, schema, trip).await;
+        let run = run.map_err(|e| e.context(format!("the verified template \"{}\"", found.template.name)))?;
+        // Counted when it answered; a failure to count never fails the answer.
+        let uses = if run.result.is_some() {
+            store.record_use(&found.template.id).unwrap_or_else(|e| {
+                tracing::warn!(code = %e.code, "could not count a template's use");
+                found.template.usage_count
+            })
+        } else {
+            found.template.usage_count
+        };
+        let values = found
+            .values
+            .iter()
+            .map(|b| (b.name.clone(), serde_json::to_value(&b.value).unwrap_or(serde_json::Value::Null)))
+            .collect();
+        let source =
+            AnswerSource::Template { id: found.template.id.clone(), name: found.template.name.clone(), values, uses };
+        Ok(Produced { run, source, tables_in_prompt: Vec::new() })
+    }
+
+    /// The built-in engine's answer, or `None` to leave the question to the LLM. Without an LLM, its abstention
+    /// or failure is the question's failure.
+    async fn by_builtin(
+        &self,
+        req: &AskRequest<'_>,
+        policy: &Policy,
+        schema: &Schema,
+        trip: &mut Trip<'_>,
+    ) -> Result<Option<Produced>, Error> {
+        let t = Instant::now();
+        let engine = self.engine_for(req.connection, schema, policy).await;
+        trip.timings.database += t.elapsed();
+        let answer = match engine.answer(&req.question, &req.options.today) {
+            Outcome::Answer(answer) => answer,
+            Outcome::Abstain(abstention) if self.llm.is_none() => {
+                return Err(Error::new(ErrorCode::NotUnderstood, abstention.reason));
+            }
+            Outcome::Abstain(_) => return Ok(None),
+        };
+        match self.run_sql(&answer.sql, req, policy, schema, trip).await {
+            Ok(run) => {
+                let source =
+                    AnswerSource::Builtin { confidence: answer.confidence, interpretation: answer.interpretation };
+                Ok(Some(Produced { run, source, tables_in_prompt: Vec::new() }))
+            }
+            Err(error) if self.llm.is_none() => Err(error),
+            // The LLM gets its turn; the failed attempt stays on the record.
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The LLM: schema linking and prompt → reply → SQL extraction → guard → run, repairing up to `max_attempts`.
+    async fn by_llm(
+        &self,
+        req: &AskRequest<'_>,
+        policy: &Policy,
+        schema: &Schema,
+        trip: &mut Trip<'_>,
+    ) -> Result<Produced, Error> {
+        let Some(llm) = self.llm.as_deref() else {
+            return Err(Error::new(ErrorCode::LlmNotConfigured, "no LLM is configured"));
+        };
+        let options = &req.options;
+        // The LLM sees personal columns' sample values masked; classification uses the real ones.
+        let prompt_schema = if self.privacy.mask && !options.unmask {
+            req.connection.prompt_schema.get_or_build(schema, &self.privacy)
+        } else {
+            Arc::new(schema.clone())
+        };
+        let index = SchemaIndex::new(&prompt_schema);
+        let prompt = sql_request(&SqlPromptInput {
+            question: &req.question,
+            schema: &prompt_schema,
+            index: &index,
+            today: &options.today,
+            schema_budget_tokens: options.schema_budget_tokens,
+        });
+        let mut request = prompt.request;
+        request.temperature = options.temperature;
+        request.max_tokens = options.max_tokens;
+
+        let max_attempts = options.max_attempts.max(1);
+        let mut last_error: Option<Error> = None;
+        for n in 1..=max_attempts {
+            let t = Instant::now();
+            let reply = llm.complete(&request).await;
+            trip.timings.llm += t.elapsed();
+            // The endpoint itself failed (after its own retries): a repair cannot help.
+            let reply = reply?;
+            trip.meter.add(&reply.model, reply.usage);
+
+            let Some(sql) = extract_sql(&reply.text) else {
+                let e = Error::new(ErrorCode::LlmNoSql, "the LLM's reply contained no SQL query");
+                trip.attempts.push(Attempt { sql: None, error: Some((&e).into()) });
+                repair_messages(&mut request, &reply.text, None, &e);
+                last_error = Some(e);
+                continue;
+            };
+            match self.run_sql(&sql, req, policy, schema, trip).await {
+                Ok(run) => {
+                    let model = if reply.model.is_empty() { llm.model().to_string() } else { reply.model.clone() };
+                    let source = AnswerSource::Llm { model };
+                    return Ok(Produced { run, source, tables_in_prompt: prompt.tables });
+                }
+                Err(e) => {
+                    tracing::debug!(attempt = n, code = %e.code, "the LLM's SQL failed");
+                    if !repairable(e.code) {
+                        return Err(e);
+                    }
+                    repair_messages(&mut request, &reply.text, Some(&sql), &e);
+                    last_error = Some(e);
+                }
+            }
+        }
+        let e = last_error.unwrap_or_else(|| Error::new(ErrorCode::Internal, "no attempt was made"));
+        Err(Error::new(
+            e.code,
+            format!("no usable SQL after {max_attempts} attempt{}: {}", plural(max_attempts), e.message),
+        ))
+    }
+
+    /// The verified template that answers `question` on this database, if any. The system database failing is
+    /// logged and skipped: the other sources can still answer.
+    fn find_template(
+        &self,
+        connection: &Connection,
+        schema: &Schema,
+        question: &Question,
+    ) -> Option<(&TemplateStore, TemplateMatch)> {
+        let store = self.templates.as_deref()?;
+        match store.find_match(&connection.key, schema.dialect, question) {
+            Ok(found) => found.map(|m| (store, m)),
+            Err(e) => {
+                tracing::warn!(code = %e.code, error = %e.message, "templates unavailable");
+                None
+            }
+        }
+    }
+
+    /// The built-in engine for `schema` and `policy`, built on first use with the database's cell values (read
+    /// through the guard, within the policy) and kept while neither changes.
+    async fn engine_for(&self, connection: &Connection, schema: &Schema, policy: &Policy) -> Arc<Engine> {
+        let key = format!("{}\u{0}{}", schema.structure_hash(), crate::builtin::policy_fingerprint(policy));
+        let mut memo = connection.engine.0.lock().await;
+        if let Some((built_for, engine)) = memo.as_ref()
+            && *built_for == key
+        {
+            return engine.clone();
+        }
+        let values = crate::builtin::load_values(connection.connector.as_ref(), schema, policy).await;
+        let engine = Arc::new(Engine::new(schema, values));
+        *memo = Some((key, engine.clone()));
+        engine
+    }
+
+    /// Guards `sql` and runs it on the request's connection (or, in a dry run, only guards it), recording the
+    /// attempt. The only way SQL from any source reaches the database.
+    async fn run_sql(
+        &self,
+        sql: &str,
+        req: &AskRequest<'_>,
+        policy: &Policy,
+        schema: &Schema,
+        trip: &mut Trip<'_>,
+    ) -> Result<Run, Error> {
+        let run = guard_and_run(sql, req.connection.connector.as_ref(), policy, schema, &req.options, trip).await;
+        trip.attempts.push(match &run {
+            Ok(run) => Attempt { sql: Some(run.sql.clone()), error: None },
+            Err(e) => Attempt { sql: Some(sql.to_string()), error: Some(e.into()) },
+        });
+        run
+    }
+
+    /// Masking, chart and analysis, the same for every source. The analysis is the LLM's only when the LLM wrote
+    /// the SQL; templates and the engine never call it, so their analysis is written from computed facts.
+    async fn finish(
+        &self,
+        req: &AskRequest<'_>,
+        schema: &Schema,
+        schema_source: SchemaSource,
+        produced: Produced,
+        mut trip: Trip<'_>,
+    ) -> Answer {
+        let Produced { run, source, tables_in_prompt } = produced;
+        let question = req.question.as_str();
+        let executed = run.result.is_some();
+        let mut result = run.result.unwrap_or_default();
+        // Masked before anything else sees the rows: the chart, the analysis prompt and the output.
+        let masked =
+            if req.options.unmask { Vec::new() } else { self.privacy.mask_result(schema, &run.tables, &mut result) };
+        let chart = if executed { chart::choose_chart(question, &result) } else { None };
+
+        let llm = match source {
+            AnswerSource::Llm { .. } => self.llm.as_deref(),
+            _ => None,
+        };
+        let (summary, summary_source) = if executed && req.options.summary && !result.rows.is_empty() {
+            match llm {
+                Some(llm) => {
+                    let t = Instant::now();
+                    let s = summarize(llm, question, &run.sql, &result, &req.options, &mut trip.meter).await;
+                    trip.timings.llm += t.elapsed();
+                    (Some(s.0), Some(s.1))
+                }
+                None => {
+                    let facts = analysis::facts(&result).with_context(question, &run.sql);
+                    (Some(analysis::fallback_summary(question, &facts)), Some(SummarySource::Facts))
+                }
+            }
+        } else {
+            (None, None)
+        };
+
+        trip.timings.total = trip.started.elapsed();
+        Answer {
+            question: question.to_string(),
+            sql: run.sql,
+            source,
+            llm: self.llm_in_force.clone(),
+            columns: result.columns,
+            rows: result.rows,
+            truncated: result.truncated,
+            executed,
+            chart,
+            summary,
+            summary_source,
+            attempts: trip.attempts,
+            usage: trip.meter.usage(),
+            timings: trip.timings,
+            tables_in_prompt,
+            schema_source,
+            masked,
+        }
+    }
+}
+
+/// The guard, then the connector.
+async fn guard_and_run(
+    sql: &str,
+    connector: &dyn Connector,
+    policy: &Policy,
+    schema: &Schema,
+    options: &AskOptions,
+    trip: &mut Trip<'_>,
+) -> Result<Run, Error> {
+    let report = guard::check_report(sql, schema.dialect, policy)?;
+    let text = report.sql.as_str().to_string();
+    if options.dry_run {
+        return Ok(Run { sql: text, tables: report.tables, result: None });
+    }
+    let t = Instant::now();
+    let executed = connector.execute(&report.sql, &options.limits).await;
+    trip.timings.database += t.elapsed();
+    Ok(Run { sql: text, tables: report.tables, result: Some(executed?) })
 }
 
 /// Errors the LLM can fix by writing different SQL: the guard's refusals and the database's query errors. Time
@@ -615,7 +715,7 @@ fn plausible_summary(text: &str) -> bool {
 pub struct AnswerJson<'a> {
     pub question: &'a str,
     pub sql: &'a str,
-    pub source: &'a AnswerSource,
+    pub source: SourceJson<'a>,
     pub columns: Vec<&'a str>,
     pub rows: &'a [Vec<Value>],
     pub row_count: usize,
@@ -627,12 +727,22 @@ pub struct AnswerJson<'a> {
     pub elapsed_ms: u64,
 }
 
+/// `source`: who wrote the SQL (`kind` and its details), and which LLM setting was in force and where it came from
+/// (`"llm": {"provider": "builtin", "from": "env DATAGENIE_LLM__PROVIDER"}`) — so an answer shows that a user who
+/// chose no LLM got none.
+#[derive(Debug, Serialize)]
+pub struct SourceJson<'a> {
+    #[serde(flatten)]
+    pub source: &'a AnswerSource,
+    pub llm: &'a LlmInForce,
+}
+
 impl Answer {
     pub fn to_json(&self) -> AnswerJson<'_> {
         AnswerJson {
             question: &self.question,
             sql: &self.sql,
-            source: &self.source,
+            source: SourceJson { source: &self.source, llm: &self.llm },
             columns: self.columns.iter().map(|c| c.name.as_str()).collect(),
             rows: &self.rows,
             row_count: self.rows.len(),
@@ -646,7 +756,8 @@ impl Answer {
     }
 }
 
-/// The JSON shape of a failure: `{"error": {"code", "message"}}`.
+/// The JSON shape of a failure that is not a question's (`{"error": {"code", "message"}}`); a question's failure is
+/// [`AskFailure::to_json`], which adds what it cost.
 pub fn failure_json(error: &Error) -> serde_json::Value {
     serde_json::json!({ "error": { "code": error.code.as_str(), "message": error.message } })
 }

@@ -6,16 +6,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
+use datagenie_core::connector::{IntrospectOptions, Limits};
 use datagenie_core::guard::Policy;
 use datagenie_core::llm::{ChatRequest, ChatResponse, LlmProvider, PriceTable, TokenUsage, estimate_tokens};
 use datagenie_core::value::Value;
 use datagenie_core::{Error, ErrorCode, Question};
 
-use crate::ask::{AskContext, AskOptions};
+use crate::ask::{AskContext, AskOptions, AskRequest, Connection};
 use crate::privacy::Privacy;
 use crate::schema_cache::SchemaCache;
-use crate::session::open_connector;
 
 /// An LLM that answers every request at once with the current scripted text.
 pub struct FixedReply {
@@ -76,27 +75,39 @@ fn spider_db(dir: &Path, db_id: &str) -> PathBuf {
 }
 
 /// `mask`: personal-data masking (on for timing, as users run it; off for fidelity, which compares raw rows).
-fn context(connector: Arc<dyn Connector>, llm: Arc<FixedReply>, cache_dir: &Path, mask: bool) -> AskContext {
+fn context(llm: Arc<FixedReply>, cache_dir: &Path, mask: bool) -> AskContext {
     AskContext {
-        connector,
         llm: Some(llm),
+        llm_in_force: crate::config::LlmInForce {
+            provider: crate::config::ProviderKind::Openai,
+            model: Some("fixed-reply".into()),
+            from: crate::config::Origin::Default,
+        },
         prices: PriceTable::default(),
         cache: SchemaCache::new(cache_dir, Duration::from_secs(86_400)),
-        policy: Policy::default(),
         privacy: Privacy { mask, policy: Default::default() },
-        prompt_schema: Default::default(),
         templates: None,
         builtin_first: false,
-        engine: Default::default(),
     }
 }
 
-fn options(summary: bool) -> AskOptions {
+/// The database of a Spider question, as the pipeline opens it.
+async fn open(path: &Path) -> Result<Connection, Error> {
+    let connector = datagenie_connectors::parse_target(&path.display().to_string())?.connect().await?;
+    Ok(Connection::new(connector, String::new()))
+}
+
+fn request<'a>(question: Question, connection: &'a Connection, summary: bool, mask: bool) -> AskRequest<'a> {
+    AskRequest { question, connection, policy: Policy::default(), user: None, options: options(summary, mask) }
+}
+
+fn options(summary: bool, mask: bool) -> AskOptions {
     AskOptions {
         limits: Limits { max_rows: 1_000_000, timeout: Duration::from_secs(60) },
         max_attempts: 1,
         summary,
         dry_run: false,
+        unmask: !mask,
         schema_budget_tokens: 6000,
         today: "2026-01-01".into(),
         temperature: 0.0,
@@ -125,18 +136,18 @@ pub async fn gold_check(spider: &Path, cache_dir: &Path, limit: Option<usize>) -
     }
     let llm = FixedReply::new();
     let mut report = GoldReport::default();
-    let mut current: Option<(String, AskContext)> = None;
+    let ctx = context(llm.clone(), cache_dir, false);
+    let mut current: Option<(String, Connection)> = None;
     for g in &gold {
         report.total += 1;
         let path = spider_db(spider, &g.db_id);
         if current.as_ref().map(|(id, _)| id != &g.db_id).unwrap_or(true) {
-            let connector = open_connector(&path.display().to_string()).await?;
-            current = Some((g.db_id.clone(), context(connector, llm.clone(), cache_dir, false)));
+            current = Some((g.db_id.clone(), open(&path).await?));
         }
-        let Some((_, ctx)) = current.as_ref() else { continue };
+        let Some((_, connection)) = current.as_ref() else { continue };
         llm.set(format!("```sql\n{}\n```", g.sql));
         let question = Question::parse("gold")?;
-        let via_ask = ctx.ask(&question, &options(false)).await;
+        let via_ask = ctx.ask(&request(question, connection, false, false)).await;
         let direct = match run_direct(&path, &g.sql) {
             Ok(rows) => rows,
             Err(e) => {
@@ -264,18 +275,18 @@ pub async fn pipeline_bench(spider: &Path, cache_dir: &Path, summary: bool) -> R
     qs.sort_by(|a, b| a.db_id.cmp(&b.db_id));
     let llm = FixedReply::new();
     let mut samples = Vec::with_capacity(qs.len());
-    let mut current: Option<(String, AskContext)> = None;
+    let ctx = context(llm.clone(), cache_dir, true);
+    let mut current: Option<(String, Connection)> = None;
     for q in &qs {
         if current.as_ref().map(|(id, _)| id != &q.db_id).unwrap_or(true) {
-            let connector = open_connector(&spider_db(spider, &q.db_id).display().to_string()).await?;
-            let ctx = context(connector, llm.clone(), cache_dir, true);
-            ctx.schema().await?; // warm the cache: the measured runs read the snapshot
-            current = Some((q.db_id.clone(), ctx));
+            let connection = open(&spider_db(spider, &q.db_id)).await?;
+            ctx.schema(&connection).await?; // warm the cache: the measured runs read the snapshot
+            current = Some((q.db_id.clone(), connection));
         }
-        let Some((_, ctx)) = current.as_ref() else { continue };
+        let Some((_, connection)) = current.as_ref() else { continue };
         llm.set(format!("Here is the SQL:\n```sql\n{}\n```", q.query));
         let Ok(question) = Question::parse(&q.question) else { continue };
-        if let Ok(answer) = ctx.ask(&question, &options(summary)).await {
+        if let Ok(answer) = ctx.ask(&request(question, connection, summary, true)).await {
             samples.push(answer.timings.own());
         }
     }
@@ -303,7 +314,7 @@ pub async fn introspect_bench(dir: &Path, tables: usize) -> Result<(Duration, us
         tx.commit()
     };
     build().map_err(|e| Error::new(ErrorCode::Internal, format!("building the benchmark database: {e}")))?;
-    let connector = open_connector(&path.display().to_string()).await?;
+    let connector = open(&path).await?.connector;
     let started = Instant::now();
     let schema = connector.introspect(&IntrospectOptions::default()).await?;
     let took = started.elapsed();

@@ -22,7 +22,8 @@ static CACHE: Mutex<Option<HashMap<String, Arc<ValueIndex>>>> = Mutex::new(None)
 /// Loads distinct values of `value_columns(schema)` through the guard and the connector (at most
 /// [`MAX_VALUES_PER_COLUMN`] short values per column, [`COLUMN_TIMEOUT`] per query); a column that fails is skipped.
 pub async fn load_values(connector: &dyn Connector, schema: &Schema, policy: &Policy) -> ValueIndex {
-    let key = format!("{}\u{0}{}", connector.describe(), schema.structure_hash());
+    // The policy is part of the key: what one user may not read never links another's question.
+    let key = format!("{}\u{0}{}\u{0}{}", connector.describe(), schema.structure_hash(), policy_fingerprint(policy));
     if let Ok(cache) = CACHE.lock()
         && let Some(hit) = cache.as_ref().and_then(|m| m.get(&key))
     {
@@ -37,6 +38,13 @@ pub async fn load_values(connector: &dyn Connector, schema: &Schema, policy: &Po
         map.insert(key, Arc::new(index.clone()));
     }
     index
+}
+
+/// A short, stable digest of a policy (cache keys).
+pub(crate) fn policy_fingerprint(policy: &Policy) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{policy:?}").as_bytes());
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 async fn load_uncached(connector: &dyn Connector, schema: &Schema, policy: &Policy) -> ValueIndex {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use datagenie_core::llm::{ModelPrice, PriceTable};
-use datagenie_core::{Error, ErrorCode, Secret};
+use datagenie_core::{Error, ErrorCode, Secret, SecretUrl};
 use serde::{Deserialize, Serialize};
 
 /// The commented example configuration that `datagenie config default` prints. A test proves it parses to exactly
@@ -22,6 +22,49 @@ pub struct Config {
     pub ask: AskConfig,
     pub pii: PiiConfig,
     pub paths: PathsConfig,
+    /// Where `llm.provider` came from (not a key: recorded by [`Config::load`], or by a flag that overrides it).
+    #[serde(skip)]
+    pub llm_origin: Origin,
+}
+
+/// Where a setting's value came from. Shown by `config show` and in every answer's `source.llm.from`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// Nothing set it: the built-in default.
+    #[default]
+    Default,
+    /// The configuration file at this path.
+    File(PathBuf),
+    /// This environment variable.
+    Env(String),
+    /// This command-line flag.
+    Flag(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File(path) => write!(f, "file {}", path.display()),
+            Origin::Env(name) => write!(f, "env {name}"),
+            Origin::Flag(name) => write!(f, "flag {name}"),
+        }
+    }
+}
+
+impl Serialize for Origin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The LLM setting in force: which provider (`builtin` = no LLM), which model, and where the choice came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlmInForce {
+    pub provider: ProviderKind,
+    /// `None` for `builtin`.
+    pub model: Option<String>,
+    pub from: Origin,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,8 +87,9 @@ impl Default for PiiConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// The database `ask` and `schema` use when `--db` is not given. Empty: the built-in demo database.
-    pub url: String,
+    /// The database `ask` and `schema` use when `--db` is not given. Empty: the built-in demo database. It may hold
+    /// a password, so it is printed only redacted.
+    pub url: SecretUrl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,37 +220,70 @@ impl Config {
             Some(p) => Some(p.clone()),
             None => sources.default_file.clone().filter(|p| p.is_file()),
         };
-        if let Some(path) = file {
-            table = read_file(&path)?;
+        if let Some(path) = &file {
+            table = read_file(path)?;
         }
+        let llm_in_file = |key: Option<&str>| {
+            table.get("llm").and_then(toml::Value::as_table).is_some_and(|t| match key {
+                Some(k) => t.contains_key(k),
+                None => !t.is_empty(),
+            })
+        };
+        let mut llm_origin = match &file {
+            Some(path) if llm_in_file(Some("provider")) => Origin::File(path.clone()),
+            _ => Origin::Default,
+        };
+        let mut llm_given = llm_in_file(None);
         let from_env = env_layer(&sources.env)?;
+        for (name, _) in &sources.env {
+            if name == "DATAGENIE_LLM__PROVIDER" {
+                llm_origin = Origin::Env(name.clone());
+            }
+            llm_given |= name.starts_with("DATAGENIE_LLM__");
+        }
         merge(&mut table, from_env);
         let mut config = Config::deserialize(toml::Value::Table(table))
             .map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("invalid configuration: {}", e.message())))?;
-        config.apply_openai_fallback(&sources.env);
+        config.llm_origin = llm_origin;
+        if !llm_given {
+            config.apply_openai_fallback(&sources.env);
+        }
         config.validate()?;
         Ok(config)
     }
 
-    /// `OPENAI_API_KEY` / `OPENAI_BASE_URL` are honoured when no LLM setting came from DataGenie's own file or
-    /// `DATAGENIE_LLM__*` variables.
+    /// `OPENAI_API_KEY` / `OPENAI_BASE_URL` choose an OpenAI-compatible LLM. Called only when no LLM setting at all
+    /// came from DataGenie's own file or `DATAGENIE_LLM__*` variables: a user who chose an LLM — or chose none with
+    /// `provider = "builtin"` — is never overridden by another program's variables.
     fn apply_openai_fallback(&mut self, env: &[(String, String)]) {
-        if self.llm != LlmConfig::default() {
-            return;
-        }
         let get = |k: &str| env.iter().find(|(n, v)| n == k && !v.trim().is_empty()).map(|(_, v)| v.trim().to_string());
         let key = get("OPENAI_API_KEY");
         let base = get("OPENAI_BASE_URL");
-        if key.is_none() && base.is_none() {
-            return;
-        }
+        let origin = match (&key, &base) {
+            (Some(_), _) => "OPENAI_API_KEY",
+            (None, Some(_)) => "OPENAI_BASE_URL",
+            (None, None) => return,
+        };
         self.llm.provider = ProviderKind::Openai;
+        self.llm_origin = Origin::Env(origin.to_string());
         if let Some(k) = key {
             self.llm.api_key = Secret::new(k);
         }
         if let Some(b) = base {
             self.llm.base_url = b;
         }
+    }
+
+    /// The LLM setting in force and where it came from.
+    pub fn llm_in_force(&self) -> LlmInForce {
+        let model = self.llm.model.trim();
+        let model = match self.llm.provider {
+            ProviderKind::Builtin => None,
+            ProviderKind::Openai if model.is_empty() => Some(crate::providers::DEFAULT_OPENAI_MODEL.to_string()),
+            ProviderKind::Anthropic if model.is_empty() => Some(crate::providers::DEFAULT_ANTHROPIC_MODEL.to_string()),
+            _ => Some(model.to_string()),
+        };
+        LlmInForce { provider: self.llm.provider, model, from: self.llm_origin.clone() }
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -255,9 +332,16 @@ impl Config {
         platform_dir(&self.paths.cache_dir, |d| d.cache_dir().to_path_buf(), "cache")
     }
 
-    /// The effective configuration as TOML, with secrets redacted (`datagenie config show`).
+    /// The effective configuration as TOML, with secrets redacted (`datagenie config show`), headed by a comment
+    /// saying which LLM is in force and where that choice came from.
     pub fn to_redacted_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot show the configuration: {e}\n"))
+        let in_force = self.llm_in_force();
+        let what = match &in_force.model {
+            None => "no LLM: verified templates and the built-in engine answer; nothing is sent to an LLM".to_string(),
+            Some(model) => format!("questions and schema samples are sent to this LLM, model {model}"),
+        };
+        let body = toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot show the configuration: {e}\n"));
+        format!("# llm.provider = \"{}\" (from {}): {what}\n\n{body}", in_force.provider.as_str(), in_force.from)
     }
 }
 
@@ -455,11 +539,37 @@ mod tests {
     }
 
     #[test]
+    fn an_explicit_builtin_is_never_overridden_by_openai_variables() {
+        let openai = [("OPENAI_API_KEY", "sk-from-elsewhere"), ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")];
+        let env_choice: Vec<(&str, &str)> =
+            openai.iter().copied().chain([("DATAGENIE_LLM__PROVIDER", "builtin")]).collect();
+        let c = load(None, &env_choice).expect("ok");
+        assert_eq!(c.llm.provider, ProviderKind::Builtin);
+        assert!(c.llm.api_key.is_empty() && c.llm.base_url.is_empty());
+        assert_eq!(c.llm_in_force().from, Origin::Env("DATAGENIE_LLM__PROVIDER".into()));
+        assert_eq!(c.llm_in_force().model, None);
+
+        let c = load(Some("[llm]\nprovider = \"builtin\"\n"), &openai).expect("ok");
+        assert_eq!(c.llm.provider, ProviderKind::Builtin);
+        assert!(matches!(c.llm_in_force().from, Origin::File(_)), "{:?}", c.llm_in_force());
+        let shown = c.to_redacted_toml();
+        assert!(shown.starts_with("# llm.provider = \"builtin\" (from file "), "{shown}");
+        assert!(!shown.contains("sk-from-elsewhere"));
+
+        // Any other LLM setting is a choice too: the model alone keeps OPENAI_* out.
+        let c = load(None, &[openai[0], ("DATAGENIE_LLM__MODEL", "m")]).expect("ok");
+        assert_eq!(c.llm.provider, ProviderKind::Builtin);
+        assert_eq!(c.llm_in_force().from, Origin::Default);
+    }
+
+    #[test]
     fn openai_variables_are_honoured_only_when_nothing_else_is_set() {
         let c = load(None, &[("OPENAI_API_KEY", "sk-x"), ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")]).expect("ok");
         assert_eq!(c.llm.provider, ProviderKind::Openai);
         assert_eq!(c.llm.api_key.expose(), "sk-x");
         assert_eq!(c.llm.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(c.llm_in_force().from, Origin::Env("OPENAI_API_KEY".into()));
+        assert_eq!(c.llm_in_force().model.as_deref(), Some("gpt-4o-mini"));
         let c = load(None, &[("OPENAI_API_KEY", "sk-x"), ("DATAGENIE_LLM__PROVIDER", "anthropic")]).expect("ok");
         assert_eq!(c.llm.provider, ProviderKind::Anthropic);
         assert!(c.llm.api_key.is_empty(), "OPENAI_API_KEY must not leak into another provider");
@@ -496,5 +606,22 @@ mod tests {
         assert!(!format!("{c:?}").contains("sk-secret-value"));
         assert!(!c.to_redacted_toml().contains("sk-secret-value"));
         assert!(c.to_redacted_toml().contains("[redacted]"));
+    }
+
+    #[test]
+    fn database_passwords_never_show_from_any_layer() {
+        let from_env = load(None, &[("DATAGENIE_DATABASE__URL", "postgres://bob:EnvPass1@db/shop")]).expect("ok");
+        let from_file =
+            load(Some("[database]\nurl = \"mysql://root:FilePass2@db:3306/shop?ssl-mode=REQUIRED\"\n"), &[])
+                .expect("ok");
+        let in_query = load(None, &[("DATAGENIE_DATABASE__URL", "postgresql://db/shop?user=bob&password=QueryPass3")])
+            .expect("ok");
+        for (c, pass) in [(&from_env, "EnvPass1"), (&from_file, "FilePass2"), (&in_query, "QueryPass3")] {
+            assert!(c.database.url.expose().contains(pass), "the connector still gets the password");
+            for shown in [format!("{c:?}"), format!("{c:#?}"), c.to_redacted_toml(), c.database.url.to_string()] {
+                assert!(!shown.contains(pass), "{shown}");
+            }
+            assert!(c.to_redacted_toml().contains("[redacted]"));
+        }
     }
 }

@@ -23,9 +23,12 @@ use datagenie_core::Dialect;
 use datagenie_core::error::{Error, ErrorCode, Result};
 use rusqlite::{Connection, OpenFlags, params};
 
-use crate::templates::{NewTemplate, TemplateStore};
+use datagenie_store::{NewTemplate, TemplateStore};
 use time::macros::date;
 use time::{Date, Month, Weekday};
+
+/// File name of the demo database inside the data directory.
+pub const DEMO_DB_FILE: &str = "demo-retail.sqlite";
 
 /// `PRAGMA application_id` of a finished demo database ("DGNI").
 pub const DEMO_APPLICATION_ID: i32 = 0x4447_4E49;

@@ -44,13 +44,13 @@ use datagenie_connectors::Target;
 use datagenie_connectors::mysql::{MysqlTarget, SslMode as MysqlSslMode};
 use datagenie_connectors::postgres::PostgresUrl;
 use datagenie_core::ddl_comments::ddl_comments;
-use datagenie_core::{Dialect, Error, ErrorCode, Secret};
+use datagenie_core::{Dialect, Error, ErrorCode, Secret, SecretUrl};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use time::{Date, PrimitiveDateTime};
 
 use crate::config::Config;
-use crate::session::demo_database_path;
+use crate::database::demo_database_path;
 
 /// How a load treats tables of the demo's names that are not demo tables.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,9 +95,9 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// Builds the demo database when needed (see [`crate::demo::ensure_demo_database`]) and loads it into `url`.
-pub async fn load_demo(config: &Config, url: &str, options: LoadOptions) -> Result<LoadReport, Error> {
+pub async fn load_demo(config: &Config, url: &SecretUrl, options: LoadOptions) -> Result<LoadReport, Error> {
     // Check the target first: a wrong URL is reported before any demo database is built.
-    let target = datagenie_connectors::parse_target(url)?;
+    let target = datagenie_connectors::parse_target(url.expose())?;
     check_target(&target)?;
     let path = demo_database_path(config)?;
     let source = tokio::task::spawn_blocking(move || crate::demo::ensure_demo_database(&path))

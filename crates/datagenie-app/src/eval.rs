@@ -17,7 +17,7 @@ use datagenie_core::value::{ResultSet, Value};
 use datagenie_core::{Dialect, Error, ErrorCode, Question};
 use serde::{Deserialize, Serialize};
 
-use crate::ask::{AnswerSource, AskContext, AskOptions};
+use crate::ask::{AnswerSource, AskContext, AskOptions, AskRequest, Connection};
 use crate::config::Config;
 use crate::privacy::Privacy;
 use crate::schema_cache::SchemaCache;
@@ -49,7 +49,7 @@ pub enum QuestionSet {
     /// from the provider with the templates themselves set aside, so the score says how well the provider answers
     /// the questions a person has verified — a regression gate for a model, prompt or engine change — and a template
     /// that no longer runs on the current schema shows up as a `gold_error`.
-    Templates { store: PathBuf, target: String },
+    Templates { store: PathBuf, database: crate::database::DatabaseChoice },
 }
 
 pub struct EvalOptions {
@@ -141,9 +141,9 @@ pub struct EvalReport {
 
 /// The questions of `--templates`: for every verified template of the database, one question per phrasing (see
 /// [`QuestionSet::Templates`]). `db_id` is the template's name, so the report breaks accuracy down per template.
-fn template_questions(store: &Path, target: &str) -> Result<Vec<RawQuestion>, Error> {
-    let connection = crate::templates::connection_key(target)?;
-    let store = crate::templates::TemplateStore::open(store)?;
+fn template_questions(store: &Path, database: &crate::database::DatabaseChoice) -> Result<Vec<RawQuestion>, Error> {
+    let connection = database.key()?;
+    let store = datagenie_store::TemplateStore::open(store)?;
     let mut out = Vec::new();
     for t in store.list(Some(&connection))?.into_iter().filter(|t| t.verified) {
         let parsed = QueryTemplate::from_stored(&t.questions, &t.sql, t.dialect)?;
@@ -177,6 +177,7 @@ struct Db {
     connector: Arc<dyn Connector>,
     schema: Schema,
     ask: AskContext,
+    connection: Connection,
     /// The engine, for `--explain` only (answers come from `ask`).
     explainer: Option<Engine>,
 }
@@ -184,7 +185,7 @@ struct Db {
 pub async fn run(options: &EvalOptions) -> Result<EvalReport, Error> {
     let mut questions = match &options.set {
         QuestionSet::Spider { questions, .. } => read_questions(questions)?,
-        QuestionSet::Templates { store, target } => template_questions(store, target)?,
+        QuestionSet::Templates { store, database } => template_questions(store, database)?,
     };
     if let Some(db) = &options.db_id {
         questions.retain(|q| &q.db_id == db);
@@ -259,7 +260,7 @@ async fn open_db(options: &EvalOptions, db_id: &str) -> Result<Db, Error> {
             Arc::new(datagenie_connectors::sqlite::SqliteConnector::open(&path)?)
         }
         // Every template question is on the one database.
-        QuestionSet::Templates { target, .. } => datagenie_connectors::parse_target(target)?.connect().await?,
+        QuestionSet::Templates { database, .. } => database.connect().await?,
     };
     let schema = connector.introspect(&IntrospectOptions::default()).await?;
     let (llm, prices, cache) = match &options.predictor {
@@ -270,27 +271,33 @@ async fn open_db(options: &EvalOptions, db_id: &str) -> Result<Db, Error> {
             SchemaCache::new(config.cache_dir()?, Duration::from_secs(config.ask.schema_max_age_secs)),
         ),
     };
+    let llm_in_force = match &options.predictor {
+        Predictor::Builtin => crate::config::LlmInForce {
+            provider: crate::config::ProviderKind::Builtin,
+            model: None,
+            from: crate::config::Origin::Flag("--provider".into()),
+        },
+        Predictor::Ask(config) => config.llm_in_force(),
+    };
     let ask = AskContext {
-        connector: connector.clone(),
         llm,
+        llm_in_force,
         prices,
         cache,
-        policy: Policy::default(),
         // Rows are compared with the gold query's: unmasked.
         privacy: Privacy { mask: false, policy: Default::default() },
-        prompt_schema: Default::default(),
         // Scored as the provider answers: no templates, no engine shortcut in front of an LLM.
         templates: None,
         builtin_first: false,
-        engine: Default::default(),
     };
+    let connection = Connection::new(connector.clone(), String::new());
     let explainer = if options.explain {
         let values = crate::builtin::load_values(connector.as_ref(), &schema, &Policy::default()).await;
         Some(Engine::new(&schema, values))
     } else {
         None
     };
-    Ok(Db { connector, schema, ask, explainer })
+    Ok(Db { connector, schema, ask, connection, explainer })
 }
 
 /// Runs one query through the guard and the connector.
@@ -340,12 +347,20 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
         max_attempts: 3,
         summary: false,
         dry_run: false,
+        unmask: true,
         schema_budget_tokens: 6000,
         today: options.today.clone(),
         temperature: 0.0,
         max_tokens: 1024,
     };
-    let predicted: Result<ResultSet, Error> = match db.ask.ask(&question, &ask_options).await {
+    let request = AskRequest {
+        question,
+        connection: &db.connection,
+        policy: Policy::default(),
+        user: None,
+        options: ask_options,
+    };
+    let predicted: Result<ResultSet, Error> = match db.ask.ask(&request).await {
         Ok(answer) => {
             result.predicted = Some(answer.sql.clone());
             if let AnswerSource::Builtin { confidence, .. } = &answer.source {

@@ -5,6 +5,7 @@ pub mod ask;
 pub mod bench;
 pub mod builtin;
 pub mod config;
+pub mod database;
 pub mod demo;
 pub mod demo_load;
 pub mod eval;
@@ -12,6 +13,5 @@ pub mod privacy;
 pub mod providers;
 pub mod schema_cache;
 pub mod session;
-pub mod templates;
 
 pub use session::{Session, today};

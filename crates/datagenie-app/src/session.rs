@@ -1,25 +1,22 @@
-//! Opening what a command needs from configuration: the database connector, the LLM provider, the schema cache.
+//! Opening what a command needs from configuration: the database (as [`DatabaseChoice`] resolves it), the LLM
+//! provider, the schema cache and the template store.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use datagenie_core::connector::Connector;
-use datagenie_core::guard::Policy;
-use datagenie_core::{Error, ErrorCode};
+use datagenie_core::{Error, SecretUrl};
+use datagenie_store::TemplateStore;
 
-use crate::ask::{AskContext, Templates};
+use crate::ask::{AskContext, Connection};
 use crate::config::Config;
+use crate::database::{DatabaseChoice, system_database_path};
 use crate::privacy::Privacy;
+use crate::providers;
 use crate::schema_cache::SchemaCache;
-use crate::templates::{TemplateStore, connection_key, system_database_path};
-use crate::{demo, providers};
-
-/// File name of the demo database inside the data directory.
-pub const DEMO_DB_FILE: &str = "demo-retail.sqlite";
 
 pub struct Session {
     pub context: AskContext,
+    pub connection: Connection,
     /// The database, described without secrets (e.g. `sqlite:///home/me/shop.db`).
     pub database: String,
 }
@@ -27,62 +24,51 @@ pub struct Session {
 impl Session {
     /// Opens the database given by `db` (a flag), else the configured one, else the demo database (built on first
     /// use), and the configured LLM.
-    pub async fn open(config: &Config, db: Option<&str>) -> Result<Session, Error> {
-        let configured = Some(config.database.url.trim()).filter(|s| !s.is_empty());
-        let connector: Arc<dyn Connector> = match db.or(configured) {
-            Some(url) => open_connector(url).await?,
-            None => {
-                let path = demo_database_path(config)?;
-                let ready = tokio::task::spawn_blocking(move || demo::ensure_demo_database(&path))
-                    .await
-                    .map_err(|e| Error::new(ErrorCode::Internal, format!("building the demo database: {e}")))??;
-                Arc::new(datagenie_connectors::sqlite::SqliteConnector::open(&ready)?)
+    pub async fn open(config: &Config, db: Option<&SecretUrl>) -> Result<Session, Error> {
+        Session::open_choice(config, &DatabaseChoice::resolve(config, db)?).await
+    }
+
+    /// Opens an already resolved database choice.
+    pub async fn open_choice(config: &Config, choice: &DatabaseChoice) -> Result<Session, Error> {
+        let connector = choice.connect().await?;
+        let database = connector.describe();
+        let templates = open_templates(config);
+        // Templates are filed under the database's key; without one (or without the system database) the question
+        // is still answered, without templates.
+        let key = match choice.key() {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::warn!(code = %e.code, error = %e.message, "answering without templates");
+                String::new()
             }
         };
-        let cache = SchemaCache::new(config.cache_dir()?, Duration::from_secs(config.ask.schema_max_age_secs));
-        let llm = providers::build(config)?;
-        let database = connector.describe();
-        let templates = open_templates(config, &database);
-        Ok(Session {
-            context: AskContext {
-                connector,
-                llm,
-                prices: config.price_table(),
-                cache,
-                policy: Policy::default(),
-                privacy: Privacy::from_config(config.pii.mask, &config.pii.columns)?,
-                prompt_schema: Default::default(),
-                templates,
-                builtin_first: config.ask.builtin_first,
-                engine: Default::default(),
-            },
-            database,
-        })
+        Ok(Session { context: context(config, templates)?, connection: Connection::new(connector, key), database })
     }
 }
 
-/// The system database's templates for this database. Templates are an addition: when the system database cannot
-/// be opened the question is still answered, without them (and the reason is logged).
-fn open_templates(config: &Config, database: &str) -> Option<Templates> {
-    let opened = system_database_path(config)
-        .and_then(|path| TemplateStore::open(&path))
-        .and_then(|store| Ok((store, connection_key(database)?)));
-    match opened {
-        Ok((store, connection)) => Some(Templates { store: Arc::new(store), connection }),
+/// The shared part of asking, from configuration.
+pub fn context(config: &Config, templates: Option<Arc<TemplateStore>>) -> Result<AskContext, Error> {
+    Ok(AskContext {
+        llm: providers::build(config)?,
+        llm_in_force: config.llm_in_force(),
+        prices: config.price_table(),
+        cache: SchemaCache::new(config.cache_dir()?, Duration::from_secs(config.ask.schema_max_age_secs)),
+        privacy: Privacy::from_config(config.pii.mask, &config.pii.columns)?,
+        templates,
+        builtin_first: config.ask.builtin_first,
+    })
+}
+
+/// The system database's template store. Templates are an addition: when the system database cannot be opened the
+/// question is still answered, without them (and the reason is logged).
+fn open_templates(config: &Config) -> Option<Arc<TemplateStore>> {
+    match system_database_path(config).and_then(|path| TemplateStore::open(&path)) {
+        Ok(store) => Some(Arc::new(store)),
         Err(e) => {
             tracing::warn!(code = %e.code, error = %e.message, "answering without templates");
             None
         }
     }
-}
-
-pub fn demo_database_path(config: &Config) -> Result<PathBuf, Error> {
-    Ok(config.data_dir()?.join(DEMO_DB_FILE))
-}
-
-/// Opens a connector for a database URL or path: `postgres://…`, `mysql://…` / `mariadb://…`, or a SQLite file.
-pub async fn open_connector(url: &str) -> Result<Arc<dyn Connector>, Error> {
-    datagenie_connectors::parse_target(url)?.connect().await
 }
 
 /// Today's date (UTC), `YYYY-MM-DD`, for relative dates in questions.

@@ -1,22 +1,33 @@
 //! The one table of error codes. Every error that reaches a user — CLI, HTTP or MCP — carries one of these codes.
-//! A code's name is stable: clients match on it. Its kind groups codes; its exit status is what the CLI returns.
+//! A code's name is stable: clients match on it. Each row gives the code's name, its kind (what sort of failure it
+//! is), the HTTP status the server answers with and the exit status the CLI returns — all four chosen here, none
+//! derived from another, so a code is filed under its true kind whatever status it needs.
 
 use std::fmt;
 
-/// What kind of failure a code is. `Refused` means DataGenie deliberately declined (guard, permission); the CLI
-/// exits 1 for those and 2 for everything else.
+/// What kind of failure a code is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
+    /// The request itself is wrong: bad input, configuration, a name that does not exist.
     InvalidRequest,
+    /// DataGenie deliberately declined: the SQL guard, a permission, the read-only session.
     Refused,
+    /// A check did its work and its verdict is "no": the login is unsafe, accuracy is below the gate, no template
+    /// matches. Like `grep` finding nothing, the command worked.
+    Verdict,
+    /// The question could not be answered with what is configured (the built-in engine abstained).
+    Unanswered,
+    /// The user's database failed.
     Database,
+    /// The LLM endpoint failed or answered unusably.
     Llm,
+    /// DataGenie's own state or a bug.
     Internal,
 }
 
 macro_rules! error_codes {
-    ($( $(#[$doc:meta])* $variant:ident => ($name:literal, $kind:ident, $http:literal) ),+ $(,)?) => {
+    ($( $(#[$doc:meta])* $variant:ident => ($name:literal, $kind:ident, $http:literal, $exit:literal) ),+ $(,)?) => {
         /// A stable error code. See the table in this file; `datagenie` prints it as `error.code`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ErrorCode { $( $(#[$doc])* $variant ),+ }
@@ -38,101 +49,102 @@ macro_rules! error_codes {
             pub fn http_status(self) -> u16 {
                 match self { $( ErrorCode::$variant => $http ),+ }
             }
+
+            /// The CLI's exit status: 1 for a refusal or a check's "no" verdict, 2 for an error.
+            pub fn exit_status(self) -> u8 {
+                match self { $( ErrorCode::$variant => $exit ),+ }
+            }
         }
     };
 }
 
 error_codes! {
+    // name => ("code", kind, HTTP status, CLI exit status)
     // --- bad input and configuration
     /// The question is empty or longer than the limit.
-    InvalidQuestion => ("invalid_question", InvalidRequest, 400),
+    InvalidQuestion => ("invalid_question", InvalidRequest, 400, 2),
     /// A command-line argument or request field is malformed.
-    InvalidArgument => ("invalid_argument", InvalidRequest, 400),
+    InvalidArgument => ("invalid_argument", InvalidRequest, 400, 2),
     /// The configuration file or environment is invalid (unknown key, wrong type, bad value).
-    InvalidConfig => ("invalid_config", InvalidRequest, 400),
+    InvalidConfig => ("invalid_config", InvalidRequest, 400, 2),
     /// A database URL that DataGenie cannot use (unknown scheme, malformed).
-    InvalidDatabaseUrl => ("invalid_database_url", InvalidRequest, 400),
+    InvalidDatabaseUrl => ("invalid_database_url", InvalidRequest, 400, 2),
     /// The database file does not exist.
-    DatabaseNotFound => ("database_not_found", InvalidRequest, 404),
+    DatabaseNotFound => ("database_not_found", InvalidRequest, 404, 2),
     /// The file exists but is not a database of the expected engine.
-    NotADatabase => ("not_a_database", InvalidRequest, 400),
+    NotADatabase => ("not_a_database", InvalidRequest, 400, 2),
 
     // --- the SQL guard (refusals)
     /// The SQL did not parse in the connection's dialect.
-    ParseError => ("parse_error", Refused, 422),
+    ParseError => ("parse_error", Refused, 422, 1),
     /// No SQL statement at all.
-    EmptySql => ("empty_sql", Refused, 422),
+    EmptySql => ("empty_sql", Refused, 422, 1),
     /// More than one statement.
-    MultipleStatements => ("multiple_statements", Refused, 422),
+    MultipleStatements => ("multiple_statements", Refused, 422, 1),
     /// A statement that is not a read-only query.
-    NotAQuery => ("not_a_query", Refused, 422),
+    NotAQuery => ("not_a_query", Refused, 422, 1),
     /// A data-modifying statement inside a query (e.g. a CTE that deletes).
-    DataModifyingQuery => ("data_modifying_query", Refused, 422),
+    DataModifyingQuery => ("data_modifying_query", Refused, 422, 1),
     /// `SELECT … INTO`, `INTO OUTFILE`, `INTO DUMPFILE`.
-    IntoClause => ("into_clause", Refused, 422),
+    IntoClause => ("into_clause", Refused, 422, 1),
     /// `FOR UPDATE`, `FOR SHARE`, `LOCK IN SHARE MODE`.
-    LockingClause => ("locking_clause", Refused, 422),
+    LockingClause => ("locking_clause", Refused, 422, 1),
     /// A function outside the dialect's allow-list of side-effect-free functions.
-    ForbiddenFunction => ("forbidden_function", Refused, 422),
+    ForbiddenFunction => ("forbidden_function", Refused, 422, 1),
     /// A table, view or catalog outside the policy.
-    ForbiddenTable => ("forbidden_table", Refused, 403),
+    ForbiddenTable => ("forbidden_table", Refused, 403, 1),
     /// A column outside the policy.
-    ForbiddenColumn => ("forbidden_column", Refused, 403),
+    ForbiddenColumn => ("forbidden_column", Refused, 403, 1),
     /// A construct the guard does not allow (executable comments, unknown syntax shapes).
-    ForbiddenConstruct => ("forbidden_construct", Refused, 422),
+    ForbiddenConstruct => ("forbidden_construct", Refused, 422, 1),
 
     // --- the database
     /// Opening or talking to the database failed.
-    DatabaseUnavailable => ("database_unavailable", Database, 503),
+    DatabaseUnavailable => ("database_unavailable", Database, 503, 2),
     /// The database refused or failed the query.
-    QueryFailed => ("query_failed", Database, 422),
+    QueryFailed => ("query_failed", Database, 422, 2),
     /// The query ran past its time limit and was stopped.
-    QueryTimeout => ("query_timeout", Database, 504),
+    QueryTimeout => ("query_timeout", Database, 504, 2),
     /// The database refused a write (read-only enforcement below the guard).
-    ReadOnlyViolation => ("read_only_violation", Refused, 403),
+    ReadOnlyViolation => ("read_only_violation", Refused, 403, 1),
     /// `datagenie doctor`: the login could write, the session is not read-only, or the time limit is not enforced.
-    UnsafeLogin => ("unsafe_login", Refused, 422),
+    UnsafeLogin => ("unsafe_login", Verdict, 422, 1),
 
     // --- the LLM
     /// No LLM is configured, and the request needs one.
-    LlmNotConfigured => ("llm_not_configured", Llm, 503),
+    LlmNotConfigured => ("llm_not_configured", Llm, 503, 2),
     /// The LLM endpoint could not be reached.
-    LlmUnreachable => ("llm_unreachable", Llm, 502),
+    LlmUnreachable => ("llm_unreachable", Llm, 502, 2),
     /// The LLM endpoint refused the credentials.
-    LlmAuthFailed => ("llm_auth_failed", Llm, 502),
+    LlmAuthFailed => ("llm_auth_failed", Llm, 502, 2),
     /// The LLM endpoint kept answering 429 after all retries.
-    LlmRateLimited => ("llm_rate_limited", Llm, 503),
+    LlmRateLimited => ("llm_rate_limited", Llm, 503, 2),
     /// The LLM did not answer within its time limit.
-    LlmTimeout => ("llm_timeout", Llm, 504),
+    LlmTimeout => ("llm_timeout", Llm, 504, 2),
     /// The LLM answered with something that is not a valid response.
-    LlmBadResponse => ("llm_bad_response", Llm, 502),
+    LlmBadResponse => ("llm_bad_response", Llm, 502, 2),
     /// The LLM's reply contained no SQL.
-    LlmNoSql => ("llm_no_sql", Llm, 422),
+    LlmNoSql => ("llm_no_sql", Llm, 422, 2),
     /// The built-in engine (no LLM) is not confident enough to answer; it abstains rather than guess.
-    NotUnderstood => ("not_understood", Llm, 422),
+    NotUnderstood => ("not_understood", Unanswered, 422, 2),
 
-    InvalidTemplate => ("invalid_template", InvalidRequest, 400),
-    TemplateNotFound => ("template_not_found", InvalidRequest, 404),
+    // --- templates and checks
+    /// A template whose SQL does not pass the guard, or whose slots and placeholders do not correspond.
+    InvalidTemplate => ("invalid_template", InvalidRequest, 400, 2),
+    /// No template of that name or id.
+    TemplateNotFound => ("template_not_found", InvalidRequest, 404, 2),
+    /// `datagenie template test`: no verified template answers the question.
+    NoTemplateMatch => ("no_template_match", Verdict, 404, 1),
     /// `datagenie eval --min-accuracy`: the measured accuracy is below the gate.
-    AccuracyBelowThreshold => ("accuracy_below_threshold", Refused, 422),
+    AccuracyBelowThreshold => ("accuracy_below_threshold", Verdict, 422, 1),
     /// DataGenie's own system database (templates, usage) could not be opened or written.
-    SystemDatabase => ("system_database", Internal, 500),
+    SystemDatabase => ("system_database", Internal, 500, 2),
 
     // --- output
     /// Writing an output file (chart, report) failed.
-    OutputFailed => ("output_failed", Internal, 500),
+    OutputFailed => ("output_failed", Internal, 500, 2),
     /// A bug: something that should not happen.
-    Internal => ("internal", Internal, 500),
-}
-
-impl ErrorCode {
-    /// The CLI's exit status: 1 when DataGenie refused (guard, permission), 2 for any other error.
-    pub fn exit_status(self) -> i32 {
-        match self.kind() {
-            ErrorKind::Refused => 1,
-            _ => 2,
-        }
-    }
+    Internal => ("internal", Internal, 500, 2),
 }
 
 impl fmt::Display for ErrorCode {
@@ -185,10 +197,31 @@ mod tests {
     }
 
     #[test]
-    fn refusals_exit_one_and_others_two() {
-        assert_eq!(ErrorCode::NotAQuery.exit_status(), 1);
-        assert_eq!(ErrorCode::ForbiddenTable.exit_status(), 1);
-        assert_eq!(ErrorCode::QueryTimeout.exit_status(), 2);
-        assert_eq!(ErrorCode::LlmNoSql.exit_status(), 2);
+    fn refusals_and_verdicts_exit_one_and_errors_two() {
+        for code in ErrorCode::ALL {
+            let expected = match code.kind() {
+                ErrorKind::Refused | ErrorKind::Verdict => 1,
+                _ => 2,
+            };
+            assert_eq!(code.exit_status(), expected, "{code}");
+        }
+    }
+
+    #[test]
+    fn codes_are_filed_under_their_true_kind() {
+        assert_eq!(ErrorCode::UnsafeLogin.kind(), ErrorKind::Verdict);
+        assert_eq!(ErrorCode::AccuracyBelowThreshold.kind(), ErrorKind::Verdict);
+        assert_eq!(ErrorCode::NoTemplateMatch.kind(), ErrorKind::Verdict);
+        assert_eq!(ErrorCode::NotUnderstood.kind(), ErrorKind::Unanswered);
+        assert_eq!(ErrorCode::NotUnderstood.exit_status(), 2);
+        assert_eq!(ErrorCode::ForbiddenTable.kind(), ErrorKind::Refused);
+        assert_eq!(ErrorCode::ForbiddenTable.http_status(), 403);
+    }
+
+    #[test]
+    fn http_statuses_are_errors() {
+        for code in ErrorCode::ALL {
+            assert!((400..600).contains(&code.http_status()), "{code}");
+        }
     }
 }

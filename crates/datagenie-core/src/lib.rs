@@ -26,4 +26,4 @@ pub use dialect::Dialect;
 pub use error::{Error, ErrorCode, ErrorKind, Result};
 pub use guard::GuardedSql;
 pub use question::Question;
-pub use secret::Secret;
+pub use secret::{Secret, SecretUrl};

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use datagenie_app::config::{Config, ConfigSources};
-use datagenie_app::{demo, session};
+use datagenie_app::database::DatabaseChoice;
 use datagenie_core::connector::{AccessReport, WriteScope};
-use datagenie_core::{Error, ErrorCode};
+use datagenie_core::{Error, ErrorCode, SecretUrl};
 
 /// Where the README explains the login DataGenie should get.
 const LEAST_PRIVILEGE_ADVICE: &str =
@@ -20,7 +20,7 @@ pub struct DoctorArgs {
     /// Database: a SQLite path or sqlite://, postgres://, mysql:// URL. Default: the configured database, else the
     /// demo database.
     #[arg(long, value_name = "URL")]
-    db: Option<String>,
+    db: Option<SecretUrl>,
     #[arg(long, value_enum, default_value = "text")]
     format: DoctorFormat,
 }
@@ -40,12 +40,7 @@ enum DoctorFormat {
 
 pub async fn run(config_path: Option<PathBuf>, args: DoctorArgs) -> Result<u8, Error> {
     let config = Config::load(&ConfigSources::from_process(config_path))?;
-    let configured = Some(config.database.url.trim()).filter(|s| !s.is_empty());
-    let url = match args.db.as_deref().or(configured) {
-        Some(url) => url.to_string(),
-        None => demo_database(&config).await?,
-    };
-    let connector = session::open_connector(&url).await?;
+    let connector = DatabaseChoice::resolve(&config, args.db.as_ref())?.connect().await?;
     let report = connector.access_report().await?;
     let database = connector.describe();
     let warning = report.warning();
@@ -69,19 +64,10 @@ pub async fn run(config_path: Option<PathBuf>, args: DoctorArgs) -> Result<u8, E
             if args.format == DoctorFormat::Text {
                 eprintln!("warning[{}]: {}", w.code, w.message);
             }
-            Ok(w.code.exit_status() as u8)
+            Ok(w.code.exit_status())
         }
         None => Ok(0),
     }
-}
-
-/// The demo database, built on first use as `ask` does.
-async fn demo_database(config: &Config) -> Result<String, Error> {
-    let path = session::demo_database_path(config)?;
-    let ready = tokio::task::spawn_blocking(move || demo::ensure_demo_database(&path))
-        .await
-        .map_err(|e| Error::new(ErrorCode::Internal, format!("building the demo database: {e}")))??;
-    Ok(ready.display().to_string())
 }
 
 /// The report for people: one ✓/✗ line per check with its evidence indented, then advice.

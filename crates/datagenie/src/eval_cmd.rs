@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use datagenie_app::config::{Config, ConfigSources, ProviderKind};
+use datagenie_app::config::{Config, ConfigSources, Origin, ProviderKind};
+use datagenie_app::database::{DatabaseChoice, system_database_path};
 use datagenie_app::eval::{self, EvalOptions, EvalReport, Predictor, QuestionSet};
-use datagenie_core::{Error, ErrorCode};
+use datagenie_core::{Error, ErrorCode, SecretUrl};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -24,7 +25,7 @@ pub struct EvalArgs {
     templates: bool,
     /// The database of --templates (default: the configured database, else the demo database).
     #[arg(long, value_name = "URL", requires = "templates")]
-    db: Option<String>,
+    db: Option<SecretUrl>,
     /// Who answers: the built-in engine (no LLM) or an LLM provider through the ask pipeline (endpoint, model and
     /// key from configuration). Default: the configured provider.
     #[arg(long, value_enum)]
@@ -92,19 +93,13 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
             ProviderArg::Openai => ProviderKind::Openai,
             ProviderArg::Anthropic => ProviderKind::Anthropic,
         };
+        config.llm_origin = Origin::Flag("--provider".into());
     }
     let set = match (args.questions, args.db_dir) {
         (Some(questions), Some(db_dir)) => QuestionSet::Spider { questions, db_dir },
         _ => {
-            let target = match args.db.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                Some(db) => db.to_string(),
-                None if !config.database.url.trim().is_empty() => config.database.url.trim().to_string(),
-                None => {
-                    let demo = datagenie_app::session::demo_database_path(&config)?;
-                    demo.to_string_lossy().into_owned()
-                }
-            };
-            QuestionSet::Templates { store: datagenie_app::templates::system_database_path(&config)?, target }
+            let database = DatabaseChoice::resolve(&config, args.db.as_ref())?;
+            QuestionSet::Templates { store: system_database_path(&config)?, database }
         }
     };
     let cache_dir = config.cache_dir()?;

@@ -17,11 +17,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use datagenie_app::ask::{AskFailure, AskOptions};
+use datagenie_app::ask::{AskFailure, AskOptions, AskRequest};
 use datagenie_app::config::{Config, ConfigSources, DEFAULT_CONFIG_TOML};
+use datagenie_app::database::DatabaseChoice;
 use datagenie_app::{Session, demo};
 use datagenie_core::connector::Limits;
-use datagenie_core::{Error, ErrorCode, Question};
+use datagenie_core::guard::Policy;
+use datagenie_core::{Error, ErrorCode, Question, SecretUrl};
 
 #[derive(Parser)]
 #[command(
@@ -147,9 +149,10 @@ struct AnswerArgs {
 
 #[derive(Args)]
 struct AskArgs {
-    /// Database: sqlite:///path/file.db or a plain path. Default: the configured database, else the demo database.
+    /// Database: a SQLite path or sqlite://, postgres://, mysql:// URL. Default: the configured database, else the
+    /// demo database.
     #[arg(long, value_name = "URL")]
-    db: Option<String>,
+    db: Option<SecretUrl>,
     #[command(flatten)]
     answer: AnswerArgs,
     /// The question, in Korean or English.
@@ -165,7 +168,7 @@ struct DemoArgs {
     /// Copy the demo database into a PostgreSQL or MySQL/MariaDB database (postgres://… or mysql://…, a login that
     /// may create tables), print what was loaded, and exit.
     #[arg(long, value_name = "URL", conflicts_with = "question")]
-    load: Option<String>,
+    load: Option<SecretUrl>,
     /// With --load: drop and recreate tables of the demo's names even when they are not demo tables.
     #[arg(long, requires = "load")]
     replace: bool,
@@ -174,7 +177,7 @@ struct DemoArgs {
 #[derive(Args)]
 struct SchemaArgs {
     #[arg(long, value_name = "URL")]
-    db: Option<String>,
+    db: Option<SecretUrl>,
     #[arg(long, value_enum, default_value = "text")]
     format: SchemaFormat,
 }
@@ -241,7 +244,7 @@ async fn run(cli: Cli) -> u8 {
             0
         }),
         Command::Schema(args) => schema(cli.config, args).await,
-        Command::Ask(args) => ask(cli.config, args, format).await,
+        Command::Ask(args) => return ask(cli.config, args, format).await,
         Command::Demo(args) => run_demo(cli.config, args, format).await,
         Command::Bench(cmd) => bench(cmd).await,
         Command::Template(cmd) => template_cmd::run(cli.config, cmd),
@@ -253,7 +256,7 @@ async fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(e) => {
             report_error(&e, format);
-            e.code.exit_status() as u8
+            e.code.exit_status()
         }
     }
 }
@@ -264,6 +267,18 @@ fn report_error(e: &Error, format: Format) {
     } else {
         eprintln!("error[{}]: {}", e.code, e.message);
     }
+}
+
+/// A question's failure, with what it cost: JSON on stdout (`{"error", "attempts", "usage", "elapsed_ms"}`), or the
+/// error and the attempts on stderr for people.
+fn report_failure(f: &AskFailure, format: Format) -> u8 {
+    if format == Format::Json {
+        println!("{}", f.to_json());
+    } else {
+        output::failed_attempts(&mut std::io::stderr().lock(), &f.attempts, &f.usage);
+        eprintln!("error[{}]: {}", f.error.code, f.error.message);
+    }
+    f.error.code.exit_status()
 }
 
 fn load_config(path: Option<PathBuf>) -> Result<Config, Error> {
@@ -287,6 +302,7 @@ fn ask_options(config: &Config, args: &AnswerArgs) -> Result<AskOptions, Error> 
         max_attempts: config.ask.max_attempts,
         summary: config.ask.summary && !args.no_summary,
         dry_run: args.dry_run,
+        unmask: args.unmask,
         schema_budget_tokens: config.ask.schema_budget_tokens,
         today: datagenie_app::today(),
         temperature: config.llm.temperature as f32,
@@ -294,52 +310,66 @@ fn ask_options(config: &Config, args: &AnswerArgs) -> Result<AskOptions, Error> 
     })
 }
 
-async fn ask(config_path: Option<PathBuf>, args: AskArgs, format: Format) -> Result<u8, Error> {
-    // Validate the question before touching any database or endpoint.
-    let question = Question::parse(&args.question)?;
-    let config = load_config(config_path)?;
-    let options = ask_options(&config, &args.answer)?;
-    let mut session = Session::open(&config, args.db.as_deref()).await?;
-    if args.answer.unmask {
-        session.context.privacy.mask = false;
+/// `datagenie ask`. Every failure — before the question reaches the pipeline or inside it — is reported in the
+/// question's failure shape, so a JSON client always reads `error`, `attempts`, `usage` and `elapsed_ms`.
+async fn ask(config_path: Option<PathBuf>, args: AskArgs, format: Format) -> u8 {
+    let started = std::time::Instant::now();
+    let prepared = async {
+        // Validate the question before touching any database or endpoint.
+        let question = Question::parse(&args.question)?;
+        let config = load_config(config_path)?;
+        let options = ask_options(&config, &args.answer)?;
+        let session = Session::open(&config, args.db.as_ref()).await?;
+        Ok::<_, Error>((question, options, session))
     }
-    answer_one(&session, &question, &options, &args.answer, format).await
+    .await;
+    match prepared {
+        Ok((question, options, session)) => match answer_one(&session, question, options, &args.answer, format).await {
+            Ok(code) => code,
+            Err(f) => report_failure(&f, format),
+        },
+        Err(error) => {
+            let failure = AskFailure { elapsed: started.elapsed(), ..AskFailure::from(error) };
+            report_failure(&failure, format)
+        }
+    }
 }
 
 async fn answer_one(
     session: &Session,
-    question: &Question,
-    options: &AskOptions,
+    question: Question,
+    options: AskOptions,
     args: &AnswerArgs,
     format: Format,
-) -> Result<u8, Error> {
-    match session.context.ask(question, options).await {
-        Ok(answer) => {
-            if let (Some(path), Some(spec)) = (&args.chart, &answer.chart) {
-                datagenie_chart::render_to_file(spec, path)?;
-            }
-            let mut out = std::io::stdout().lock();
-            let written = match format {
-                Format::Json => output::json(&mut out, &answer),
-                Format::Csv => output::csv(&mut out, &answer),
-                Format::Table => output::table(&mut out, &answer, args.chart.as_deref()),
-            };
-            written.and_then(|_| out.flush()).map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
-            Ok(0)
+) -> Result<u8, AskFailure> {
+    let request =
+        AskRequest { question, connection: &session.connection, policy: Policy::default(), user: None, options };
+    let answer = session.context.ask(&request).await?;
+    let printed = (|| {
+        if let (Some(path), Some(spec)) = (&args.chart, &answer.chart) {
+            datagenie_chart::render_to_file(spec, path)?;
         }
-        Err(AskFailure { error, attempts, usage }) => {
-            if format != Format::Json {
-                output::failed_attempts(&mut std::io::stderr().lock(), &attempts, &usage);
-            }
-            Err(error)
-        }
-    }
+        let mut out = std::io::stdout().lock();
+        let written = match format {
+            Format::Json => output::json(&mut out, &answer),
+            Format::Csv => output::csv(&mut out, &answer),
+            Format::Table => output::table(&mut out, &answer, args.chart.as_deref()),
+        };
+        written.and_then(|_| out.flush()).map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))
+    })();
+    // The question was answered and paid for: a failure to print still reports its cost.
+    printed.map(|_| 0).map_err(|error| AskFailure {
+        error,
+        attempts: answer.attempts.clone(),
+        usage: answer.usage,
+        elapsed: answer.timings.total,
+    })
 }
 
 async fn schema(config_path: Option<PathBuf>, args: SchemaArgs) -> Result<u8, Error> {
     let config = load_config(config_path)?;
-    let session = Session::open(&config, args.db.as_deref()).await?;
-    let (schema, _) = session.context.schema().await?;
+    let session = Session::open(&config, args.db.as_ref()).await?;
+    let (schema, _) = session.context.schema(&session.connection).await?;
     let mut out = std::io::stdout().lock();
     let written = match args.format {
         SchemaFormat::Json => {
@@ -356,21 +386,17 @@ async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) 
         return demo_load(config_path, url, args.replace, format).await;
     }
     let question = args.question.as_deref().map(Question::parse).transpose()?;
-    let mut config = load_config(config_path)?;
-    // The demo always uses the demo database, whatever database is configured.
-    config.database.url.clear();
+    let config = load_config(config_path)?;
     let options = ask_options(&config, &args.answer)?;
-    let mut session = Session::open(&config, None).await?;
-    if args.answer.unmask {
-        session.context.privacy.mask = false;
-    }
+    // The demo always uses the demo database, whatever database is configured.
+    let session = Session::open_choice(&config, &DatabaseChoice::demo(&config)?).await?;
     // The demo's verified templates answer their questions with or without an LLM.
-    if let Some(templates) = &session.context.templates {
-        demo::install_demo_templates(&templates.store, &templates.connection)?;
+    if let Some(store) = &session.context.templates {
+        demo::install_demo_templates(store, &session.connection.key)?;
     }
     let offline = session.context.llm.is_none();
     if offline && question.is_none() && format == Format::Table {
-        let (schema, _) = session.context.schema().await?;
+        let (schema, _) = session.context.schema(&session.connection).await?;
         output::demo_intro_offline(&mut std::io::stdout().lock(), &session.database, &schema)
             .map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;
     }
@@ -379,25 +405,23 @@ async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) 
         Some(q) => vec![q],
         None => examples.iter().filter_map(|q| Question::parse(q).ok()).collect(),
     };
+    let question_count = questions.len();
     let mut worst = 0u8;
-    for q in &questions {
-        if questions.len() > 1 && format == Format::Table {
+    for q in questions {
+        if format == Format::Table && question_count > 1 {
             println!("\n━━ {} ━━", q.as_str());
         }
-        match answer_one(&session, q, &options, &args.answer, format).await {
-            Ok(c) => worst = worst.max(c),
-            Err(e) if questions.len() > 1 => {
-                report_error(&e, format);
-                worst = worst.max(e.code.exit_status() as u8);
-            }
-            Err(e) => return Err(e),
-        }
+        let code = match answer_one(&session, q, options.clone(), &args.answer, format).await {
+            Ok(c) => c,
+            Err(f) => report_failure(&f, format),
+        };
+        worst = worst.max(code);
     }
     Ok(worst)
 }
 
 /// `datagenie demo --load URL [--replace]`: the demo database into a server; prints rows per table and the time.
-async fn demo_load(config_path: Option<PathBuf>, url: &str, replace: bool, format: Format) -> Result<u8, Error> {
+async fn demo_load(config_path: Option<PathBuf>, url: &SecretUrl, replace: bool, format: Format) -> Result<u8, Error> {
     use datagenie_app::demo_load::{LoadOptions, load_demo};
     let config = load_config(config_path)?;
     let report = load_demo(&config, url, LoadOptions { replace }).await?;
@@ -476,7 +500,7 @@ fn sql_check(args: SqlCheckArgs) -> Result<u8, Error> {
             Ok(0)
         }
         // A refusal is the answer, not a failure of the command: print it on stdout.
-        Err(e) if e.code.exit_status() == 1 => {
+        Err(e) if e.code.kind() == datagenie_core::ErrorKind::Refused => {
             if json {
                 println!("{}", serde_json::json!({ "accepted": false, "code": e.code.as_str(), "reason": e.message }));
             } else {

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use datagenie_app::config::{Config, ConfigSources};
-use datagenie_app::templates::{self, NewTemplate, Template, TemplateMatch, TemplateStore};
+use datagenie_app::database::{DatabaseChoice, system_database_path};
 use datagenie_core::guard::{self, Policy};
 use datagenie_core::template::NormalizedQuestion;
-use datagenie_core::{Error, ErrorCode, Question};
+use datagenie_core::{Error, ErrorCode, Question, SecretUrl};
+use datagenie_store::{NewTemplate, Template, TemplateMatch, TemplateStore};
 
 #[derive(Subcommand)]
 pub enum TemplateCommand {
@@ -57,7 +58,7 @@ pub struct AddArgs {
     unverified: bool,
     /// Database: sqlite:///path/file.db or a plain path. Default: the configured database, else the demo database.
     #[arg(long, value_name = "URL")]
-    db: Option<String>,
+    db: Option<SecretUrl>,
     #[arg(long, value_enum, default_value = "table")]
     format: TemplateFormat,
 }
@@ -66,7 +67,7 @@ pub struct AddArgs {
 pub struct ListArgs {
     /// Only this database's templates. Default: every database's.
     #[arg(long, value_name = "URL")]
-    db: Option<String>,
+    db: Option<SecretUrl>,
     #[arg(long, value_enum, default_value = "table")]
     format: TemplateFormat,
 }
@@ -78,7 +79,7 @@ pub struct RemoveArgs {
     id_or_name: String,
     /// The database whose template NAME is meant, when several databases have one of that name.
     #[arg(long, value_name = "URL")]
-    db: Option<String>,
+    db: Option<SecretUrl>,
 }
 
 #[derive(Args)]
@@ -87,7 +88,7 @@ pub struct TestArgs {
     question: String,
     /// Database: as for `ask` (default: the configured database, else the demo database).
     #[arg(long, value_name = "URL")]
-    db: Option<String>,
+    db: Option<SecretUrl>,
     #[arg(long, value_enum, default_value = "table")]
     format: TemplateFormat,
 }
@@ -103,7 +104,7 @@ pub fn run(config_path: Option<PathBuf>, command: TemplateCommand) -> Result<u8,
 }
 
 fn open_store(config: &Config) -> Result<TemplateStore, Error> {
-    TemplateStore::open(&templates::system_database_path(config)?)
+    TemplateStore::open(&system_database_path(config)?)
 }
 
 fn output_error(e: std::io::Error) -> Error {
@@ -128,7 +129,8 @@ fn add(config: &Config, args: AddArgs) -> Result<u8, Error> {
     } else {
         args.sql
     };
-    let (connection, dialect) = templates::resolve_connection(config, args.db.as_deref())?;
+    let database = DatabaseChoice::resolve(config, args.db.as_ref())?;
+    let (connection, dialect) = (database.key()?, database.dialect());
     let store = open_store(config)?;
     let template = store.add(NewTemplate {
         name: args.name,
@@ -151,8 +153,8 @@ fn add(config: &Config, args: AddArgs) -> Result<u8, Error> {
 }
 
 fn list(config: &Config, args: ListArgs) -> Result<u8, Error> {
-    let connection = match args.db.as_deref() {
-        Some(db) => Some(templates::resolve_connection(config, Some(db))?.0),
+    let connection = match &args.db {
+        Some(db) => Some(DatabaseChoice::resolve(config, Some(db))?.key()?),
         None => None,
     };
     let store = open_store(config)?;
@@ -169,8 +171,8 @@ fn list(config: &Config, args: ListArgs) -> Result<u8, Error> {
 }
 
 fn remove(config: &Config, args: RemoveArgs) -> Result<u8, Error> {
-    let connection = match args.db.as_deref() {
-        Some(db) => Some(templates::resolve_connection(config, Some(db))?.0),
+    let connection = match &args.db {
+        Some(db) => Some(DatabaseChoice::resolve(config, Some(db))?.key()?),
         None => None,
     };
     let store = open_store(config)?;
@@ -181,7 +183,8 @@ fn remove(config: &Config, args: RemoveArgs) -> Result<u8, Error> {
 
 fn test(config: &Config, args: TestArgs) -> Result<u8, Error> {
     let question = Question::parse(&args.question)?;
-    let (connection, dialect) = templates::resolve_connection(config, args.db.as_deref())?;
+    let database = DatabaseChoice::resolve(config, args.db.as_ref())?;
+    let (connection, dialect) = (database.key()?, database.dialect());
     let store = open_store(config)?;
     let all = store.matches(&connection, dialect, &question, true)?;
     let normalized = NormalizedQuestion::new(question.as_str()).canonical();
@@ -190,6 +193,7 @@ fn test(config: &Config, args: TestArgs) -> Result<u8, Error> {
         match args.format {
             TemplateFormat::Json => print(&json_line(&serde_json::json!({
                 "matched": false,
+                "code": ErrorCode::NoTemplateMatch.as_str(),
                 "normalized": normalized,
                 "unverified_matches": drafts,
             }))?)?,
@@ -201,7 +205,7 @@ fn test(config: &Config, args: TestArgs) -> Result<u8, Error> {
                 print(&text)?;
             }
         }
-        return Ok(1);
+        return Ok(ErrorCode::NoTemplateMatch.exit_status());
     };
     // The bound SQL is what `ask` would run: show the guard's verdict on it too.
     let guarded = guard::check(&found.sql, dialect, &Policy::default());

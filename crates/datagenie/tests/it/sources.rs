@@ -81,7 +81,11 @@ async fn an_unverified_template_leaves_the_question_to_the_llm() {
     assert_eq!(add_template(&env, dbs, &["--unverified"]).await.code, 0);
     let out = env.run(&["ask", "--db", dbs, "--format", "json", "2024년 주문 수"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.json()["source"], json!({"kind": "llm", "model": "test-model"}));
+    assert_eq!(
+        out.json()["source"],
+        json!({"kind": "llm", "model": "test-model",
+               "llm": {"provider": "openai", "model": "gpt-4o-mini", "from": "env DATAGENIE_LLM__PROVIDER"}})
+    );
     assert_eq!(llm.requests().len(), 1);
 }
 

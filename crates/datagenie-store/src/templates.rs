@@ -1,68 +1,28 @@
-//! The template store: verified query templates in DataGenie's system database, a SQLite file
-//! `<data_dir>/datagenie.db` that the CLI and the server share.
+//! The template store: verified query templates in the system database.
 //!
 //! The table follows the system-database specification (`query_templates`: id, user_id — NULL for templates that
 //! belong to no user —, name, description, question_template, sql_template, category, is_public, is_verified,
-//! usage_count, created_at, updated_at) plus `connection` (the database a template belongs to, as
-//! [`connection_key`] writes it: no secrets) and `dialect`. `question_template` holds the phrasings, one per line.
+//! usage_count, created_at, updated_at) plus `connection` (the database a template belongs to, as the caller keys
+//! it: no secrets) and `dialect`. `question_template` holds the phrasings, one per line.
 //!
-//! The system database will grow (users, audit, usage): [`MIGRATIONS`] are applied in order, each once, tracked
-//! by `PRAGMA user_version`, inside an immediate transaction so two processes opening a fresh file do not race. A
-//! file written by a newer DataGenie (a higher version) is refused rather than misread. The file runs in WAL mode
-//! with a busy timeout, so a CLI command and a server can use it at the same time.
-//!
-//! Template ids are UUID v4 strings made from 16 bytes of SQLite's `randomblob()`, which draws from SQLite's
-//! ChaCha20 generator seeded by the operating system's randomness: as unique as any random UUID (122 random bits),
-//! with no extra crate. The primary key would refuse a duplicate rather than overwrite.
+//! Template ids are UUID v4 strings ([`crate::sqlite`]); the primary key would refuse a duplicate rather than
+//! overwrite.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use datagenie_connectors::Target;
 use datagenie_core::template::{NormalizedQuestion, QueryTemplate, SlotBinding};
 use datagenie_core::{Dialect, Error, ErrorCode, Question};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::config::Config;
-use crate::session::DEMO_DB_FILE;
-
-/// File name of the system database inside the data directory.
-pub const SYSTEM_DB_FILE: &str = "datagenie.db";
-
-/// How long a write waits for another process's write to finish.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::sqlite::{SystemDb, new_uuid, system_error};
 
 /// Limits on what a person types when adding a template (the specification's column sizes).
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_CATEGORY_CHARS: usize = 50;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
-
-/// The system database's schema, one step per entry; `PRAGMA user_version` is the number of steps applied.
-/// Append new steps; never edit an applied one.
-pub const MIGRATIONS: &[&str] = &[
-    // 1: query templates
-    "CREATE TABLE query_templates (
-        id                TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 36),
-        user_id           TEXT,
-        connection        TEXT NOT NULL CHECK (length(connection) > 0),
-        dialect           TEXT NOT NULL CHECK (dialect IN ('sqlite', 'postgres', 'mysql')),
-        name              TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-        description       TEXT,
-        question_template TEXT NOT NULL,
-        sql_template      TEXT NOT NULL,
-        category          TEXT CHECK (category IS NULL OR length(category) <= 50),
-        is_public         INTEGER NOT NULL DEFAULT 0 CHECK (is_public IN (0, 1)),
-        is_verified       INTEGER NOT NULL DEFAULT 0 CHECK (is_verified IN (0, 1)),
-        usage_count       INTEGER NOT NULL DEFAULT 0 CHECK (usage_count >= 0),
-        created_at        TEXT NOT NULL,
-        updated_at        TEXT,
-        UNIQUE (connection, name)
-    );
-    CREATE INDEX query_templates_by_connection ON query_templates (connection, dialect, is_verified);",
-];
 
 /// A stored template.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -114,64 +74,31 @@ pub struct TemplateMatch {
     pub sql: String,
 }
 
-/// The system database's template table. Cheap to share (`Arc`): calls are serialised on one connection.
+/// The system database's template table. Cheap to share (`Arc`).
 pub struct TemplateStore {
-    conn: Mutex<Connection>,
-    path: PathBuf,
+    db: Arc<SystemDb>,
     /// Templates already read, by id: reading phrasings is most of a lookup's cost. An entry is used only while the
     /// row's phrasings and SQL are unchanged (another process may edit or replace a row).
     parsed: Mutex<HashMap<String, Arc<QueryTemplate>>>,
 }
 
-fn system_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorCode::SystemDatabase, format!("the system database {}: {what}: {e}", path.display()))
-}
-
-/// `<data_dir>/datagenie.db`.
-pub fn system_database_path(config: &Config) -> Result<PathBuf, Error> {
-    Ok(config.data_dir()?.join(SYSTEM_DB_FILE))
-}
-
 impl TemplateStore {
-    /// Opens (creating when missing, with its directory) the system database at `path` and brings its schema up to
-    /// date. Errors are [`ErrorCode::SystemDatabase`].
+    /// The template store of an open system database.
+    pub fn new(db: Arc<SystemDb>) -> TemplateStore {
+        TemplateStore { db, parsed: Mutex::new(HashMap::new()) }
+    }
+
+    /// Opens the system database at `path` (see [`SystemDb::open`]) for its templates.
     pub fn open(path: &Path) -> Result<TemplateStore, Error> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| system_error(path, "cannot create its directory", e))?;
-        }
-        let mut conn = Connection::open(path).map_err(|e| system_error(path, "cannot open it", e))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| system_error(path, "cannot set the busy timeout", e))?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(|e| system_error(path, "cannot read it (is it a SQLite database?)", e))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(mode = %mode, "the system database is not in WAL mode");
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
-            .map_err(|e| system_error(path, "cannot configure it", e))?;
-        migrate(&mut conn).map_err(|e| match e {
-            Migration::Newer(found) => Error::new(
-                ErrorCode::SystemDatabase,
-                format!(
-                    "the system database {} has schema version {found}, newer than this DataGenie knows ({}): \
-                     upgrade DataGenie",
-                    path.display(),
-                    MIGRATIONS.len()
-                ),
-            ),
-            Migration::Sqlite(e) => system_error(path, "cannot update its schema", e),
-        })?;
-        Ok(TemplateStore { conn: Mutex::new(conn), path: path.to_path_buf(), parsed: Mutex::new(HashMap::new()) })
+        Ok(TemplateStore::new(Arc::new(SystemDb::open(path)?)))
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.db.path()
     }
 
     fn with<T>(&self, what: &str, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut conn).map_err(|e| system_error(&self.path, what, e))
+        self.db.with(what, f)
     }
 
     /// Validates and stores a template. The phrasings and SQL are checked by [`QueryTemplate::new`] (the SQL, with
@@ -252,7 +179,7 @@ impl TemplateStore {
             conn.query_row(&format!("SELECT {COLUMNS} FROM query_templates WHERE id = ?1"), params![id], RawRow::read)
                 .optional()
         })?;
-        row.map(|r| r.into_template(&self.path)).transpose()
+        row.map(|r| r.into_template(self.db.path())).transpose()
     }
 
     /// Templates, all or one database's, by name.
@@ -264,7 +191,7 @@ impl TemplateStore {
             ))?;
             stmt.query_map(params![connection], RawRow::read)?.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        rows.into_iter().map(|r| r.into_template(&self.path)).collect()
+        rows.into_iter().map(|r| r.into_template(self.db.path())).collect()
     }
 
     /// Removes a template by id or by name (within `connection` when given) and returns it. A name that several
@@ -299,7 +226,7 @@ impl TemplateStore {
                 ));
             }
         };
-        let template = rows.into_iter().nth(chosen).map(|r| r.into_template(&self.path)).transpose()?;
+        let template = rows.into_iter().nth(chosen).map(|r| r.into_template(self.db.path())).transpose()?;
         let template = template.ok_or_else(|| Error::new(ErrorCode::Internal, "the chosen template vanished"))?;
         let deleted = self.with("cannot remove the template", |conn| {
             conn.execute("DELETE FROM query_templates WHERE id = ?1", params![template.id])
@@ -334,7 +261,7 @@ impl TemplateStore {
         let normalized = NormalizedQuestion::new(question.as_str());
         let mut found: Vec<(usize, Reverse<u64>, String, i64, TemplateMatch)> = Vec::new();
         for (raw, rowid) in rows {
-            let template = raw.into_template(&self.path)?;
+            let template = raw.into_template(self.db.path())?;
             let Some(parsed) = self.parsed_template(&template) else { continue };
             let Some(m) = parsed.match_question(&normalized) else { continue };
             let sql = parsed.bind(&m.values)?;
@@ -420,49 +347,6 @@ fn checked_text(field: &str, value: &str, max: usize) -> Result<Option<String>, 
     Ok(Some(v.to_string()))
 }
 
-enum Migration {
-    Newer(i64),
-    Sqlite(rusqlite::Error),
-}
-
-impl From<rusqlite::Error> for Migration {
-    fn from(e: rusqlite::Error) -> Self {
-        Migration::Sqlite(e)
-    }
-}
-
-/// Applies the migrations the file has not seen, in one immediate transaction.
-fn migrate(conn: &mut Connection) -> Result<(), Migration> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-    if version > known {
-        return Err(Migration::Newer(version));
-    }
-    let applied = usize::try_from(version).unwrap_or(0);
-    for step in MIGRATIONS.iter().skip(applied) {
-        tx.execute_batch(step)?;
-    }
-    if version < known {
-        tx.pragma_update(None, "user_version", known)?;
-    }
-    tx.commit()?;
-    Ok(())
-}
-
-/// A random UUID v4 from SQLite's generator.
-fn new_uuid(conn: &Connection) -> rusqlite::Result<String> {
-    let bytes: Vec<u8> = conn.query_row("SELECT randomblob(16)", [], |r| r.get(0))?;
-    let mut b = [0u8; 16];
-    for (slot, byte) in b.iter_mut().zip(bytes) {
-        *slot = byte;
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
-}
-
 const COLUMNS: &str = "id, name, description, question_template, sql_template, category, is_public, is_verified, \
                        usage_count, connection, dialect, created_at, updated_at";
 const COLUMN_COUNT: usize = 13;
@@ -524,70 +408,13 @@ impl RawRow {
     }
 }
 
-/// The key a database's templates are stored under: for SQLite, `sqlite://` and the file's canonical absolute
-/// path (symbolic links resolved, so two spellings of one file share templates); for a server, its URL without the
-/// password (`postgres://reader@db:5432/sales`). Accepts whatever `--db` accepts, and its own output. Errors:
-/// [`ErrorCode::InvalidDatabaseUrl`], [`ErrorCode::DatabaseNotFound`].
-pub fn connection_key(target: &str) -> Result<String, Error> {
-    let path = match datagenie_connectors::parse_target(target)? {
-        Target::Sqlite(path) => path,
-        server => return Ok(server.describe()),
-    };
-    let canonical = std::fs::canonicalize(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            Error::new(ErrorCode::DatabaseNotFound, format!("the database file {} does not exist", path.display()))
-        }
-        _ => Error::new(ErrorCode::InvalidDatabaseUrl, format!("cannot use '{}': {e}", path.display())),
-    })?;
-    Ok(sqlite_key(&canonical))
-}
-
-/// The dialect the guard checks a target's SQL with. MariaDB is checked as MySQL (the guard's mysql dialect covers
-/// both).
-pub fn target_dialect(target: &str) -> Result<Dialect, Error> {
-    Ok(match datagenie_connectors::parse_target(target)? {
-        Target::Sqlite(_) => Dialect::Sqlite,
-        Target::Postgres(_) => Dialect::Postgres,
-        Target::Mysql(_) => Dialect::Mysql,
-    })
-}
-
-fn sqlite_key(path: &Path) -> String {
-    // Escaped like `SqliteConnector::describe`, so the key is itself a valid target.
-    let text = path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
-    if text.starts_with('/') { format!("sqlite://{text}") } else { format!("sqlite:///{text}") }
-}
-
-/// The database a command means, as `ask` chooses it — `db` (a flag), else the configured database, else the
-/// demo database — as its [`connection_key`] and dialect. The demo database need not exist yet.
-pub fn resolve_connection(config: &Config, db: Option<&str>) -> Result<(String, Dialect), Error> {
-    let configured = Some(config.database.url.trim()).filter(|s| !s.is_empty());
-    match db.map(str::trim).filter(|s| !s.is_empty()).or(configured) {
-        Some(target) => Ok((connection_key(target)?, target_dialect(target)?)),
-        None => {
-            let dir = config.data_dir()?;
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                Error::new(ErrorCode::OutputFailed, format!("cannot create the data directory {}: {e}", dir.display()))
-            })?;
-            let demo = dir.join(DEMO_DB_FILE);
-            if demo.exists() {
-                return Ok((connection_key(&demo.to_string_lossy())?, Dialect::Sqlite));
-            }
-            let dir = std::fs::canonicalize(&dir).map_err(|e| {
-                Error::new(ErrorCode::OutputFailed, format!("cannot resolve the data directory {}: {e}", dir.display()))
-            })?;
-            Ok((sqlite_key(&dir.join(DEMO_DB_FILE)), Dialect::Sqlite))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn store() -> (tempfile::TempDir, TemplateStore) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = TemplateStore::open(&dir.path().join("sys").join(SYSTEM_DB_FILE)).expect("open");
+        let store = TemplateStore::open(&dir.path().join("sys").join(crate::SYSTEM_DB_FILE)).expect("open");
         (dir, store)
     }
 
@@ -730,7 +557,7 @@ mod tests {
     fn record_use_counts_every_concurrent_use() {
         let (dir, store) = store();
         let id = store.add(monthly("sqlite:///a.db")).expect("add").id;
-        let path = dir.path().join("sys").join(SYSTEM_DB_FILE);
+        let path = dir.path().join("sys").join(crate::SYSTEM_DB_FILE);
         let shared = Arc::new(store);
         let mut handles = Vec::new();
         for t in 0..4 {
@@ -759,7 +586,7 @@ mod tests {
         let question = q("monthly revenue in 2023");
         assert!(store.find_match("sqlite:///a.db", Dialect::Sqlite, &question).expect("find").is_some());
         // Another process rewrites the phrasing: the cached reading must not be used.
-        let raw = Connection::open(dir.path().join("sys").join(SYSTEM_DB_FILE)).expect("raw");
+        let raw = Connection::open(dir.path().join("sys").join(crate::SYSTEM_DB_FILE)).expect("raw");
         raw.execute(
             "UPDATE query_templates SET question_template = 'yearly revenue in {year:int}' WHERE id = ?1",
             params![added.id],
@@ -772,57 +599,5 @@ mod tests {
         raw.execute("UPDATE query_templates SET sql_template = 'SELECT {nope}' WHERE id = ?1", params![added.id])
             .expect("break");
         assert!(store.find_match("sqlite:///a.db", Dialect::Sqlite, &yearly).expect("find").is_none());
-    }
-
-    #[test]
-    fn migrations_are_idempotent_and_a_newer_file_is_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join(SYSTEM_DB_FILE);
-        let first = TemplateStore::open(&path).expect("open");
-        first.add(monthly("sqlite:///a.db")).expect("add");
-        drop(first);
-        let again = TemplateStore::open(&path).expect("reopen");
-        assert_eq!(again.list(None).expect("list").len(), 1, "reopening keeps the data");
-        drop(again);
-        let conn = Connection::open(&path).expect("raw");
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
-        assert_eq!(version, MIGRATIONS.len() as i64);
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
-        assert_eq!(mode, "wal");
-        conn.pragma_update(None, "user_version", 99).expect("bump");
-        drop(conn);
-        let newer = TemplateStore::open(&path).err();
-        assert_eq!(newer.as_ref().map(|e| e.code), Some(ErrorCode::SystemDatabase));
-        assert!(newer.is_some_and(|e| e.message.contains("newer")));
-
-        // Not a database, and a directory: system_database errors, not panics.
-        let junk = dir.path().join("junk.db");
-        std::fs::write(&junk, b"this is not sqlite at all, just text that is long enough").expect("write");
-        assert_eq!(TemplateStore::open(&junk).err().map(|e| e.code), Some(ErrorCode::SystemDatabase));
-        assert_eq!(TemplateStore::open(dir.path()).err().map(|e| e.code), Some(ErrorCode::SystemDatabase));
-    }
-
-    #[test]
-    fn connection_keys_are_canonical_and_idempotent() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("shop.db");
-        Connection::open(&db).and_then(|c| c.execute_batch("CREATE TABLE t (x)")).expect("db");
-        let direct = connection_key(&db.to_string_lossy()).expect("key");
-        assert!(direct.starts_with("sqlite:///"), "{direct}");
-        let dotted = dir.path().join(".").join("shop.db");
-        assert_eq!(connection_key(&format!("sqlite://{}", dotted.display())).expect("url"), direct);
-        assert_eq!(connection_key(&direct).expect("again"), direct);
-        assert_eq!(
-            connection_key(&dir.path().join("none.db").to_string_lossy()).err().map(|e| e.code),
-            Some(ErrorCode::DatabaseNotFound)
-        );
-        // A server's key is its URL without the password, and reads back to itself.
-        let pg = connection_key("postgres://reader:hunter2@db.internal/sales").expect("postgres key");
-        assert!(pg.starts_with("postgres://reader@db.internal") && !pg.contains("hunter2"), "{pg}");
-        assert_eq!(connection_key(&pg).expect("again"), pg);
-        assert_eq!(target_dialect(&pg).expect("dialect"), Dialect::Postgres);
-        let my = connection_key("mariadb://reader:hunter2@db.internal/shop").expect("mysql key");
-        assert!(!my.contains("hunter2") && target_dialect(&my).expect("dialect") == Dialect::Mysql, "{my}");
-        assert_eq!(connection_key("redis://h/0").err().map(|e| e.code), Some(ErrorCode::InvalidDatabaseUrl));
     }
 }

@@ -1,0 +1,266 @@
+//! The system database on SQLite: one file, `<data_dir>/datagenie.db`, shared by the CLI and the server.
+//!
+//! The file runs in WAL mode with a busy timeout, so a CLI command and a server can use it at the same time.
+//! Migrations ([`crate::migrations::SQLITE`]) are applied when the file is opened, inside an immediate transaction so
+//! two processes opening a fresh file do not race. `PRAGMA user_version` is the number of migrations applied, and
+//! the table `datagenie_migrations` records each one's name, checksum and time; a file written by a newer DataGenie,
+//! or one whose applied migration was since edited, is refused rather than misread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use datagenie_core::{Error, ErrorCode};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::migrations::{self, Migration};
+
+/// File name of the system database inside the data directory.
+pub const SYSTEM_DB_FILE: &str = "datagenie.db";
+
+/// How long a write waits for another process's write to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An open system database. Calls are serialised on one connection; share it with an `Arc`.
+pub struct SystemDb {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SystemDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemDb").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// An error of the system database at `path`, with what was being done.
+pub(crate) fn system_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorCode::SystemDatabase, format!("the system database {}: {what}: {e}", path.display()))
+}
+
+impl SystemDb {
+    /// Opens (creating when missing, with its directory) the system database at `path` and brings its schema up to
+    /// date. Errors are [`ErrorCode::SystemDatabase`].
+    pub fn open(path: &Path) -> Result<SystemDb, Error> {
+        Self::open_with(path, migrations::SQLITE)
+    }
+
+    /// [`open`](Self::open) with another migration list (tests of the runner).
+    pub(crate) fn open_with(path: &Path, list: &[Migration]) -> Result<SystemDb, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| system_error(path, "cannot create its directory", e))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| system_error(path, "cannot open it", e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| system_error(path, "cannot set the busy timeout", e))?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(|e| system_error(path, "cannot read it (is it a SQLite database?)", e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode = %mode, "the system database is not in WAL mode");
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
+            .map_err(|e| system_error(path, "cannot configure it", e))?;
+        migrate(&mut conn, list).map_err(|e| match e {
+            MigrationError::Newer(found) => Error::new(
+                ErrorCode::SystemDatabase,
+                format!(
+                    "the system database {} has schema version {found}, newer than this DataGenie knows ({}): \
+                     upgrade DataGenie",
+                    path.display(),
+                    list.len()
+                ),
+            ),
+            MigrationError::Edited { version, name } => Error::new(
+                ErrorCode::SystemDatabase,
+                format!(
+                    "the system database {}: migration {version} ({name}) differs from the one applied to this file; \
+                     an applied migration must never be edited",
+                    path.display()
+                ),
+            ),
+            MigrationError::Sqlite(e) => system_error(path, "cannot update its schema", e),
+        })?;
+        Ok(SystemDb { conn: Mutex::new(conn), path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the connection; a SQLite error becomes [`ErrorCode::SystemDatabase`] saying `what` failed.
+    pub fn with<T>(&self, what: &str, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut conn).map_err(|e| system_error(&self.path, what, e))
+    }
+
+    /// The schema version: the number of migrations applied.
+    pub fn schema_version(&self) -> Result<u32, Error> {
+        let v: i64 =
+            self.with("cannot read the schema version", |c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
+        Ok(u32::try_from(v).unwrap_or(0))
+    }
+}
+
+enum MigrationError {
+    Newer(i64),
+    Edited { version: u32, name: &'static str },
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrationError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrationError::Sqlite(e)
+    }
+}
+
+/// Applies the migrations the file has not seen, in one immediate transaction, after checking the applied ones
+/// against their checksums.
+fn migrate(conn: &mut Connection, list: &[Migration]) -> Result<(), MigrationError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS datagenie_migrations (
+            version    INTEGER PRIMARY KEY NOT NULL,
+            name       TEXT NOT NULL,
+            checksum   TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        )",
+    )?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = i64::try_from(list.len()).unwrap_or(i64::MAX);
+    if version > known {
+        return Err(MigrationError::Newer(version));
+    }
+    let applied = usize::try_from(version).unwrap_or(0);
+    for m in &list[..applied] {
+        let recorded: Option<String> = tx
+            .query_row("SELECT checksum FROM datagenie_migrations WHERE version = ?1", params![m.version], |r| r.get(0))
+            .optional()?;
+        match recorded {
+            Some(sum) if sum != m.checksum() => {
+                return Err(MigrationError::Edited { version: m.version, name: m.name });
+            }
+            Some(_) => {}
+            // Files from before checksums were recorded: what they ran is what this list holds.
+            None => record(&tx, m)?,
+        }
+    }
+    for m in &list[applied..] {
+        tx.execute_batch(m.sql)?;
+        record(&tx, m)?;
+    }
+    if version < known {
+        tx.pragma_update(None, "user_version", known)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn record(conn: &Connection, m: &Migration) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO datagenie_migrations (version, name, checksum, applied_at)
+         VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        params![m.version, m.name, m.checksum()],
+    )
+    .map(|_| ())
+}
+
+/// A random UUID v4 from SQLite's generator (`randomblob`, ChaCha20 seeded by the operating system): 122 random
+/// bits, as unique as any random UUID, with no extra crate.
+pub(crate) fn new_uuid(conn: &Connection) -> rusqlite::Result<String> {
+    let bytes: Vec<u8> = conn.query_row("SELECT randomblob(16)", [], |r| r.get(0))?;
+    let mut b = [0u8; 16];
+    for (slot, byte) in b.iter_mut().zip(bytes) {
+        *slot = byte;
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: Migration = Migration { version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER)" };
+    const TWO: Migration = Migration { version: 2, name: "b", sql: "CREATE TABLE b (y INTEGER)" };
+
+    #[test]
+    fn migrations_apply_once_in_order_and_appending_one_upgrades() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sys").join(SYSTEM_DB_FILE);
+        let db = SystemDb::open_with(&path, &[ONE]).expect("open");
+        assert_eq!(db.schema_version().expect("version"), 1);
+        db.with("insert", |c| c.execute("INSERT INTO a VALUES (1)", [])).expect("insert");
+        drop(db);
+        // Reopening applies nothing again (a second CREATE TABLE would fail), appending one applies just it.
+        SystemDb::open_with(&path, &[ONE]).expect("reopen");
+        let db = SystemDb::open_with(&path, &[ONE, TWO]).expect("upgrade");
+        assert_eq!(db.schema_version().expect("version"), 2);
+        let kept: i64 = db.with("count", |c| c.query_row("SELECT count(*) FROM a", [], |r| r.get(0))).expect("count");
+        assert_eq!(kept, 1, "data survives an upgrade");
+        let recorded: Vec<(i64, String)> = db
+            .with("read", |c| {
+                let mut s = c.prepare("SELECT version, name FROM datagenie_migrations ORDER BY version")?;
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
+            })
+            .expect("recorded");
+        assert_eq!(recorded, vec![(1, "a".to_string()), (2, "b".to_string())]);
+        let mode: String = db.with("mode", |c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0))).expect("mode");
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn an_edited_applied_migration_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(SYSTEM_DB_FILE);
+        SystemDb::open_with(&path, &[ONE]).expect("open");
+        let edited = Migration { sql: "CREATE TABLE a (x INTEGER, z TEXT)", ..ONE };
+        let e = SystemDb::open_with(&path, &[edited]).expect_err("edited");
+        assert_eq!(e.code, ErrorCode::SystemDatabase);
+        assert!(e.message.contains("never be edited"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_newer_file_is_refused_and_junk_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(SYSTEM_DB_FILE);
+        SystemDb::open_with(&path, &[ONE, TWO]).expect("open");
+        let e = SystemDb::open_with(&path, &[ONE]).expect_err("newer");
+        assert_eq!(e.code, ErrorCode::SystemDatabase);
+        assert!(e.message.contains("newer"), "{}", e.message);
+
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, b"this is not sqlite at all, just text that is long enough").expect("write");
+        assert_eq!(SystemDb::open(&junk).err().map(|e| e.code), Some(ErrorCode::SystemDatabase));
+        assert_eq!(SystemDb::open(dir.path()).err().map(|e| e.code), Some(ErrorCode::SystemDatabase));
+    }
+
+    #[test]
+    fn a_file_from_before_checksums_is_adopted() {
+        // The first releases tracked only user_version: such a file gets its checksums recorded, not re-migrated.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(SYSTEM_DB_FILE);
+        let raw = Connection::open(&path).expect("raw");
+        raw.execute_batch(ONE.sql).expect("old schema");
+        raw.pragma_update(None, "user_version", 1).expect("version");
+        drop(raw);
+        let db = SystemDb::open_with(&path, &[ONE, TWO]).expect("adopt");
+        assert_eq!(db.schema_version().expect("version"), 2);
+        let n: i64 = db
+            .with("count", |c| c.query_row("SELECT count(*) FROM datagenie_migrations", [], |r| r.get(0)))
+            .expect("count");
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn uuids_are_version_4() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SystemDb::open_with(&dir.path().join(SYSTEM_DB_FILE), &[ONE]).expect("open");
+        let id = db.with("uuid", |c| new_uuid(c)).expect("uuid");
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4", "{id}");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+    }
+}
