@@ -59,6 +59,10 @@ impl Env {
         self.vars.push((k.to_string(), v.to_string()));
     }
 
+    pub fn unset(&mut self, k: &str) {
+        self.vars.retain(|(n, _)| n != k);
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

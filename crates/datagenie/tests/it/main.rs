@@ -9,6 +9,7 @@ mod attacks;
 mod commands;
 mod doctor;
 mod eval;
+mod promises;
 mod servers;
 mod sources;
 mod templates;
