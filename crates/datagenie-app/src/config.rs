@@ -92,6 +92,11 @@ pub struct DatabaseConfig {
     pub url: SecretUrl,
 }
 
+/// The model used with an OpenAI-compatible endpoint when none is configured.
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
+/// The model used with Anthropic when none is configured.
+pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-3-5-haiku-latest";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
@@ -279,8 +284,8 @@ impl Config {
         let model = self.llm.model.trim();
         let model = match self.llm.provider {
             ProviderKind::Builtin => None,
-            ProviderKind::Openai if model.is_empty() => Some(crate::providers::DEFAULT_OPENAI_MODEL.to_string()),
-            ProviderKind::Anthropic if model.is_empty() => Some(crate::providers::DEFAULT_ANTHROPIC_MODEL.to_string()),
+            ProviderKind::Openai if model.is_empty() => Some(DEFAULT_OPENAI_MODEL.to_string()),
+            ProviderKind::Anthropic if model.is_empty() => Some(DEFAULT_ANTHROPIC_MODEL.to_string()),
             _ => Some(model.to_string()),
         };
         LlmInForce { provider: self.llm.provider, model, from: self.llm_origin.clone() }

@@ -7,12 +7,7 @@ use datagenie_core::Error;
 use datagenie_core::llm::LlmProvider;
 use datagenie_llm::{Anthropic, AnthropicOptions, HttpOptions, OpenAiCompatible, OpenAiOptions};
 
-use crate::config::{Config, ProviderKind};
-
-/// The model used with an OpenAI-compatible endpoint when none is configured.
-pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
-/// The model used with Anthropic when none is configured.
-pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-3-5-haiku-latest";
+use crate::config::{Config, DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL, ProviderKind};
 
 /// The configured provider, or `None` for `builtin` (no LLM). Sends nothing.
 pub fn build(config: &Config) -> Result<Option<Arc<dyn LlmProvider>>, Error> {
