@@ -318,6 +318,13 @@ impl Trip<'_> {
     }
 }
 
+/// One question being answered: the request, the policy with the asker's attributes bound, the schema.
+struct Job<'a> {
+    req: &'a AskRequest<'a>,
+    policy: Policy,
+    schema: Schema,
+}
+
 /// What a source produced, on its way to becoming an [`Answer`].
 struct Produced {
     run: Run,
@@ -355,42 +362,35 @@ impl AskContext {
         };
         trip.timings.schema = t.elapsed();
         trip.timings.schema_introspected = schema_source == SchemaSource::Introspected;
-        match self.produce(req, &policy, &schema, &mut trip).await {
-            Ok(produced) => Ok(self.finish(req, &schema, schema_source, produced, trip).await),
+        let job = Job { req, policy, schema };
+        match self.produce(&job, &mut trip).await {
+            Ok(produced) => Ok(self.finish(&job, schema_source, produced, trip).await),
             Err(e) => Err(trip.fail(e)),
         }
     }
 
     /// The SQL from the first source that has it, guarded and run: a verified template, the built-in engine (always
     /// without an LLM; first, when asked to, with one), the LLM.
-    async fn produce(
-        &self,
-        req: &AskRequest<'_>,
-        policy: &Policy,
-        schema: &Schema,
-        trip: &mut Trip<'_>,
-    ) -> Result<Produced, Error> {
-        if let Some(found) = self.find_template(req.connection, schema, &req.question) {
-            return self.by_template(req, policy, schema, found, trip).await;
+    async fn produce(&self, job: &Job<'_>, trip: &mut Trip<'_>) -> Result<Produced, Error> {
+        if let Some(found) = self.find_template(job) {
+            return self.by_template(job, found, trip).await;
         }
         if (self.llm.is_none() || self.builtin_first)
-            && let Some(produced) = self.by_builtin(req, policy, schema, trip).await?
+            && let Some(produced) = self.by_builtin(job, trip).await?
         {
             return Ok(produced);
         }
-        self.by_llm(req, policy, schema, trip).await
+        self.by_llm(job, trip).await
     }
 
     /// A verified template: a person's SQL, answered without generating anything.
     async fn by_template(
         &self,
-        req: &AskRequest<'_>,
-        policy: &Policy,
-        schema: &Schema,
+        job: &Job<'_>,
         (store, found): (&TemplateStore, TemplateMatch),
         trip: &mut Trip<'_>,
     ) -> Result<Produced, Error> {
-        let run = self.run_sql(&found.sql, req, policy, schema, trip).await;
+        let run = self.run_sql(&found.sql, job, trip).await;
         let run = run.map_err(|e| e.context(format!("the verified template \"{}\"", found.template.name)))?;
         // Counted when it answered; a failure to count never fails the answer.
         let uses = if run.result.is_some() {
@@ -413,24 +413,18 @@ impl AskContext {
 
     /// The built-in engine's answer, or `None` to leave the question to the LLM. Without an LLM, its abstention
     /// or failure is the question's failure.
-    async fn by_builtin(
-        &self,
-        req: &AskRequest<'_>,
-        policy: &Policy,
-        schema: &Schema,
-        trip: &mut Trip<'_>,
-    ) -> Result<Option<Produced>, Error> {
+    async fn by_builtin(&self, job: &Job<'_>, trip: &mut Trip<'_>) -> Result<Option<Produced>, Error> {
         let t = Instant::now();
-        let engine = self.engine_for(req.connection, schema, policy).await;
+        let engine = self.engine_for(job).await;
         trip.timings.database += t.elapsed();
-        let answer = match engine.answer(&req.question, &req.options.today) {
+        let answer = match engine.answer(&job.req.question, &job.req.options.today) {
             Outcome::Answer(answer) => answer,
             Outcome::Abstain(abstention) if self.llm.is_none() => {
                 return Err(Error::new(ErrorCode::NotUnderstood, abstention.reason));
             }
             Outcome::Abstain(_) => return Ok(None),
         };
-        match self.run_sql(&answer.sql, req, policy, schema, trip).await {
+        match self.run_sql(&answer.sql, job, trip).await {
             Ok(run) => {
                 let source =
                     AnswerSource::Builtin { confidence: answer.confidence, interpretation: answer.interpretation };
@@ -443,16 +437,11 @@ impl AskContext {
     }
 
     /// The LLM: schema linking and prompt → reply → SQL extraction → guard → run, repairing up to `max_attempts`.
-    async fn by_llm(
-        &self,
-        req: &AskRequest<'_>,
-        policy: &Policy,
-        schema: &Schema,
-        trip: &mut Trip<'_>,
-    ) -> Result<Produced, Error> {
+    async fn by_llm(&self, job: &Job<'_>, trip: &mut Trip<'_>) -> Result<Produced, Error> {
         let Some(llm) = self.llm.as_deref() else {
             return Err(Error::new(ErrorCode::LlmNotConfigured, "no LLM is configured"));
         };
+        let (req, schema) = (job.req, &job.schema);
         let options = &req.options;
         // The LLM sees personal columns' sample values masked; classification uses the real ones.
         let prompt_schema = if self.privacy.mask && !options.unmask {
@@ -489,7 +478,7 @@ impl AskContext {
                 last_error = Some(e);
                 continue;
             };
-            match self.run_sql(&sql, req, policy, schema, trip).await {
+            match self.run_sql(&sql, job, trip).await {
                 Ok(run) => {
                     let model = if reply.model.is_empty() { llm.model().to_string() } else { reply.model.clone() };
                     let source = AnswerSource::Llm { model };
@@ -514,14 +503,9 @@ impl AskContext {
 
     /// The verified template that answers `question` on this database, if any. The system database failing is
     /// logged and skipped: the other sources can still answer.
-    fn find_template(
-        &self,
-        connection: &Connection,
-        schema: &Schema,
-        question: &Question,
-    ) -> Option<(&TemplateStore, TemplateMatch)> {
+    fn find_template(&self, job: &Job<'_>) -> Option<(&TemplateStore, TemplateMatch)> {
         let store = self.templates.as_deref()?;
-        match store.find_match(&connection.key, schema.dialect, question) {
+        match store.find_match(&job.req.connection.key, job.schema.dialect, &job.req.question) {
             Ok(found) => found.map(|m| (store, m)),
             Err(e) => {
                 tracing::warn!(code = %e.code, error = %e.message, "templates unavailable");
@@ -532,7 +516,8 @@ impl AskContext {
 
     /// The built-in engine for `schema` and `policy`, built on first use with the database's cell values (read
     /// through the guard, within the policy) and kept while neither changes.
-    async fn engine_for(&self, connection: &Connection, schema: &Schema, policy: &Policy) -> Arc<Engine> {
+    async fn engine_for(&self, job: &Job<'_>) -> Arc<Engine> {
+        let (connection, schema, policy) = (job.req.connection, &job.schema, &job.policy);
         let key = format!("{}\u{0}{}", schema.structure_hash(), crate::builtin::policy_fingerprint(policy));
         let mut memo = connection.engine.0.lock().await;
         if let Some((built_for, engine)) = memo.as_ref()
@@ -548,15 +533,8 @@ impl AskContext {
 
     /// Guards `sql` and runs it on the request's connection (or, in a dry run, only guards it), recording the
     /// attempt. The only way SQL from any source reaches the database.
-    async fn run_sql(
-        &self,
-        sql: &str,
-        req: &AskRequest<'_>,
-        policy: &Policy,
-        schema: &Schema,
-        trip: &mut Trip<'_>,
-    ) -> Result<Run, Error> {
-        let run = guard_and_run(sql, req.connection.connector.as_ref(), policy, schema, &req.options, trip).await;
+    async fn run_sql(&self, sql: &str, job: &Job<'_>, trip: &mut Trip<'_>) -> Result<Run, Error> {
+        let run = guard_and_run(sql, job, trip).await;
         trip.attempts.push(match &run {
             Ok(run) => Attempt { sql: Some(run.sql.clone()), error: None },
             Err(e) => Attempt { sql: Some(sql.to_string()), error: Some(e.into()) },
@@ -568,13 +546,13 @@ impl AskContext {
     /// the SQL; templates and the engine never call it, so their analysis is written from computed facts.
     async fn finish(
         &self,
-        req: &AskRequest<'_>,
-        schema: &Schema,
+        job: &Job<'_>,
         schema_source: SchemaSource,
         produced: Produced,
         mut trip: Trip<'_>,
     ) -> Answer {
         let Produced { run, source, tables_in_prompt } = produced;
+        let (req, schema) = (job.req, &job.schema);
         let question = req.question.as_str();
         let executed = run.result.is_some();
         let mut result = run.result.unwrap_or_default();
@@ -628,21 +606,14 @@ impl AskContext {
 }
 
 /// The guard, then the connector.
-async fn guard_and_run(
-    sql: &str,
-    connector: &dyn Connector,
-    policy: &Policy,
-    schema: &Schema,
-    options: &AskOptions,
-    trip: &mut Trip<'_>,
-) -> Result<Run, Error> {
-    let report = guard::check_report(sql, schema.dialect, policy)?;
+async fn guard_and_run(sql: &str, job: &Job<'_>, trip: &mut Trip<'_>) -> Result<Run, Error> {
+    let report = guard::check_report(sql, job.schema.dialect, &job.policy)?;
     let text = report.sql.as_str().to_string();
-    if options.dry_run {
+    if job.req.options.dry_run {
         return Ok(Run { sql: text, tables: report.tables, result: None });
     }
     let t = Instant::now();
-    let executed = connector.execute(&report.sql, &options.limits).await;
+    let executed = job.req.connection.connector.execute(&report.sql, &job.req.options.limits).await;
     trip.timings.database += t.elapsed();
     Ok(Run { sql: text, tables: report.tables, result: Some(executed?) })
 }
@@ -765,6 +736,76 @@ pub fn failure_json(error: &Error) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shop with two customers' orders, the pipeline without an LLM, and a request for `question`.
+    fn shop(dir: &std::path::Path) -> (AskContext, Connection) {
+        let path = dir.join("shop.db");
+        let c = rusqlite::Connection::open(&path).expect("create");
+        c.execute_batch(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, amount REAL NOT NULL);
+             INSERT INTO orders VALUES (1, 1, 10.0), (2, 1, 20.0), (3, 2, 5.0), (4, 2, 7.5), (5, 2, 1.0);",
+        )
+        .expect("fill");
+        drop(c);
+        let connector = datagenie_connectors::sqlite::SqliteConnector::open(&path).expect("open");
+        let context = AskContext {
+            llm: None,
+            llm_in_force: crate::config::Config::default().llm_in_force(),
+            prices: PriceTable::default(),
+            cache: SchemaCache::new(dir.join("cache"), Duration::from_secs(60)),
+            privacy: Privacy::default(),
+            templates: None,
+            builtin_first: false,
+        };
+        (context, Connection::new(Arc::new(connector), "sqlite:///shop.db"))
+    }
+
+    fn options() -> AskOptions {
+        AskOptions {
+            limits: Limits { max_rows: 100, timeout: Duration::from_secs(5) },
+            max_attempts: 1,
+            summary: false,
+            dry_run: false,
+            unmask: false,
+            schema_budget_tokens: 6000,
+            today: "2025-01-01".into(),
+            temperature: 0.0,
+            max_tokens: 256,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_askers_attributes_fill_the_policys_row_filters() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (context, connection) = shop(dir.path());
+        let policy = Policy::default().row_filter("orders", "customer_id = {user.customer}").expect("filter");
+        let question = Question::parse("How many orders are there?").expect("question");
+        let asker = |id: i64| Requester {
+            id: format!("user-{id}"),
+            attributes: BTreeMap::from([("customer".to_string(), AttrValue::Integer(id))]),
+        };
+        let mut counts = Vec::new();
+        for user in [asker(1), asker(2)] {
+            let req = AskRequest {
+                question: question.clone(),
+                connection: &connection,
+                policy: policy.clone(),
+                user: Some(user),
+                options: options(),
+            };
+            let answer = context.ask(&req).await.expect("answered");
+            assert!(answer.sql.contains("customer_id = (") && matches!(answer.source, AnswerSource::Builtin { .. }));
+            counts.push(answer.rows[0][0].clone());
+        }
+        assert_eq!(counts, vec![Value::Int(2), Value::Int(3)], "each asker sees only their rows");
+
+        // A filter that needs an attribute the asker lacks stops the question, never runs unfiltered.
+        let req = AskRequest { question, connection: &connection, policy, user: None, options: options() };
+        let failure = context.ask(&req).await.expect_err("no attribute");
+        assert_eq!(failure.error.code, ErrorCode::InvalidConfig, "{:?}", failure.error);
+        assert!(failure.error.message.contains("user attribute customer"), "{}", failure.error.message);
+        assert_eq!(failure.attempts.len(), 1, "the refused SQL is on the record");
+    }
 
     #[test]
     fn only_prose_is_a_summary() {
