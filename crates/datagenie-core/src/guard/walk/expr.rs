@@ -1,9 +1,10 @@
 //! Expressions: every `Expr` variant the guard understands, walked into; literals (no placeholders); operators
-//! checked against the dialect's allow-lists (`super::super::operators`). Any other expression is refused.
+//! checked against the dialect's allow-lists (`guard::operators`). Any other expression is refused.
 
 use sqlparser::ast::{AccessExpr, CaseWhen, Expr, Ident, Subscript, Value, ValueWithSpan};
 
 use crate::dialect::Dialect;
+use crate::guard::operators;
 
 use super::{R, Walker, construct, snippet};
 
@@ -54,13 +55,16 @@ impl Walker<'_> {
             | Expr::IsUnknown(x)
             | Expr::IsNotUnknown(x)
             | Expr::Nested(x)
-            | Expr::UnaryOp { expr: x, op: _ }
             | Expr::Extract { expr: x, field: _, syntax: _ }
             | Expr::Ceil { expr: x, field: _ }
             | Expr::Floor { expr: x, field: _ }
             | Expr::Collate { expr: x, collation: _ }
             | Expr::IsJson { expr: x, .. }
             | Expr::IsNormalized { expr: x, .. } => self.walk_expr(x),
+            Expr::UnaryOp { op, expr } => {
+                operators::check_unary(self.dialect, op)?;
+                self.walk_expr(expr)
+            }
             Expr::Prefixed { prefix, value } => {
                 if self.dialect != Dialect::Mysql || !prefix.value.starts_with('_') {
                     return Err(construct(format!("the expression {}", snippet(e))));
@@ -85,7 +89,7 @@ impl Walker<'_> {
                 self.walk_expr(high)
             }
             Expr::BinaryOp { left, op, right } => {
-                check_operator(op)?;
+                operators::check_binary(self.dialect, op)?;
                 self.walk_expr(left)?;
                 self.walk_expr(right)
             }
@@ -101,7 +105,7 @@ impl Walker<'_> {
                 self.walk_expr(pattern)
             }
             Expr::AnyOp { left, compare_op, right, .. } | Expr::AllOp { left, compare_op, right } => {
-                check_operator(compare_op)?;
+                operators::check_binary(self.dialect, compare_op)?;
                 self.walk_expr(left)?;
                 self.walk_expr(right)
             }
@@ -189,16 +193,5 @@ impl Walker<'_> {
             )),
             _ => Ok(()),
         }
-    }
-}
-
-/// Operators that are not plain built-ins are refused: user-defined operators run arbitrary functions, and MySQL's
-/// `:=` assigns a session variable.
-fn check_operator(op: &sqlparser::ast::BinaryOperator) -> R {
-    use sqlparser::ast::BinaryOperator as B;
-    match op {
-        B::Custom(_) | B::PGCustomBinaryOperator(_) => Err(construct(format!("the operator {op}"))),
-        B::Assignment => Err(construct("the assignment operator :=")),
-        _ => Ok(()),
     }
 }

@@ -14,7 +14,7 @@
 //! - `query` — query bodies: `WITH` (CTE visibility), set operations, `SELECT` clauses, `ORDER BY`, `LIMIT`;
 //! - `from` — FROM items and joins: base tables (and the row-filter rewrite targets), derived tables, `UNNEST`,
 //!   table functions, join operators and constraints;
-//! - `expr` — expressions, literals and operators (the operator allow-lists are `super::operators`);
+//! - `expr` — expressions, literals and operators (the operator allow-lists are `guard::operators`);
 //! - `call` — function calls, their arguments, clauses and windows; table-valued functions; function names;
 //! - `scope` — names and what they refer to: identifier folding, CTE names and FROM relations in scope, table
 //!   resolution against catalogs and the policy, column references against column restrictions.
