@@ -4,8 +4,8 @@
 //!
 //! Along the way the walk resolves names the way the engine does — CTE names (with their visibility rules per
 //! dialect), aliases, quoting and case folding, schema qualification — and checks every base table against the
-//! policy and system catalogs, every function against the dialect's allow-list, and every column reference against
-//! column restrictions. In [`Mode::Check`] it records which table references need a row filter; in
+//! policy and system catalogs, every function and operator against the dialect's allow-lists, and every column
+//! reference against column restrictions. In [`Mode::Check`] it records which table references need a row filter; in
 //! [`Mode::Verify`] (re-checking the guard's own rewrite) any unfiltered reference to a filtered table is refused.
 //!
 //! One [`Walker`], its methods spread over one file per concern:
