@@ -18,6 +18,7 @@ pub mod pii;
 pub mod prompt;
 pub mod question;
 pub mod schema;
+pub mod schema_text;
 pub mod secret;
 pub mod template;
 pub mod value;

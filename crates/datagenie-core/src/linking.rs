@@ -21,9 +21,8 @@ use std::collections::HashMap;
 
 use crate::Dialect;
 use crate::hangul::is_hangul;
-use crate::llm::estimate_tokens;
-use crate::prompt::render_table;
 use crate::schema::{Schema, Table};
+use crate::schema_text::{SEPARATOR_TOKENS, joined_tokens, table_tokens};
 
 /// BM25 term-frequency saturation.
 const K1: f32 = 1.2;
@@ -49,8 +48,6 @@ const TAIL_RATIO: f32 = 0.2;
 const MAX_NEIGHBOURS_PER_SEED: usize = 6;
 /// Longest join path (in foreign-key hops) searched between two seeds.
 const MAX_PATH_HOPS: usize = 3;
-/// Tokens counted for the blank line between two rendered tables (an upper bound).
-const SEPARATOR_TOKENS: usize = 1;
 
 /// Words that carry no meaning for linking (checked after lower-casing, before stemming).
 const STOPWORDS: &[&str] = &[
@@ -181,7 +178,7 @@ pub struct Selection {
     /// True when every table is shown (the whole schema fits the budget).
     pub complete: bool,
     /// Estimated tokens of the rendered tables joined by blank lines: an upper bound of
-    /// [`estimate_tokens`] over what [`crate::prompt::render_tables`] produces for `tables`.
+    /// [`crate::llm::estimate_tokens`] over what [`crate::schema_text::render_tables`] produces for `tables`.
     pub tokens: usize,
 }
 
@@ -223,8 +220,7 @@ impl SchemaIndex {
         for (i, table) in schema.tables.iter().enumerate() {
             builder.add_table(i as u32, table);
         }
-        let table_tokens: Vec<usize> =
-            schema.tables.iter().map(|t| estimate_tokens(&render_table(t, schema.dialect))).collect();
+        let table_tokens: Vec<usize> = schema.tables.iter().map(|t| table_tokens(t, schema.dialect)).collect();
         let total_tokens = joined_tokens(table_tokens.iter().copied());
         let (terms, postings, idf, norm) = builder.finish(schema.tables.len());
         SchemaIndex {
@@ -389,15 +385,6 @@ impl SchemaIndex {
         }
         out
     }
-}
-
-/// Upper bound of the tokens of renderings joined by blank lines.
-fn joined_tokens(sizes: impl Iterator<Item = usize>) -> usize {
-    let mut total = 0;
-    for (i, size) in sizes.enumerate() {
-        total += size + if i > 0 { SEPARATOR_TOKENS } else { 0 };
-    }
-    total
 }
 
 fn path_between(parent: &HashMap<usize, usize>, a: usize, b: usize) -> Vec<usize> {

@@ -9,7 +9,7 @@
 //! 2. parse with sqlparser in the dialect; every token must be consumed (sqlparser stops early at some keywords,
 //!    e.g. `END`, which would let unparsed text reach the engine).
 //! 3. `walk` — the allow-list walk over the whole tree: statement kind, data-modifying bodies, `INTO`, locking,
-//!    functions (`functions`), tables and catalogs (`catalogs`, `policy`), columns.
+//!    functions (`functions`), operators (`operators`), tables and catalogs (`catalogs`, `policy`), columns.
 //! 4. `rls` — when the policy filters rows of a referenced table, splice filtered subqueries into the approved
 //!    text in place of those table names (nothing else changes; an AST is never printed back), then lex, parse and
 //!    walk that text again (without rewriting) before returning it.
@@ -19,9 +19,10 @@
 //! not on the dialect's allow-list (so file access, sleeps, locks, sequences, config, admin, extensions, dblink,
 //! large objects, query-executing helpers); every system catalog (`sqlite_*`, `pragma_*`, `pg_*`,
 //! `information_schema`, `mysql.*`, `performance_schema`, `sys`); MySQL executable comments, optimizer hints and
-//! session variables; parameter placeholders; user-defined operators; string literals whose extent depends on a
-//! server mode; Unicode-escaped identifiers; non-ASCII whitespace and NUL; more than 64 KiB, 8192 tokens or 200
-//! levels of nesting; and whatever does not parse.
+//! session variables; parameter placeholders; any operator not on the dialect's allow-list (so user-defined
+//! operators and MySQL's `:=`); string literals whose extent depends on a server mode; Unicode-escaped identifiers;
+//! non-ASCII whitespace and NUL; more than 64 KiB, 8192 tokens or 200 levels of nesting; and whatever does not
+//! parse.
 //!
 //! Invariants: a [`GuardedSql`] holds either the exact approved input text or the guard's own re-checked rewrite;
 //! no input makes the guard panic or overflow the stack of the thread that runs it (sqlparser's
@@ -40,6 +41,7 @@
 mod catalogs;
 mod functions;
 mod lex;
+mod operators;
 mod policy;
 mod rls;
 mod walk;

@@ -270,6 +270,59 @@ fn the_recheck_refuses_an_unfiltered_reference() {
 }
 
 #[test]
+fn operators_off_the_dialects_allow_list_are_refused_naming_the_operator() {
+    // Each of these parses, and each passed the guard while only user-defined operators and `:=` were refused.
+    let cases = [
+        (Dialect::Sqlite, "SELECT a ^ b FROM t", "^"),
+        (Dialect::Sqlite, "SELECT * FROM t WHERE name REGEXP 'a'", "REGEXP"),
+        (Dialect::Sqlite, "SELECT * FROM t WHERE a ~ 'x'", "~"),
+        (Dialect::Postgres, "SELECT a <-> b FROM t", "<->"),
+        (Dialect::Postgres, "SELECT a <=> b FROM t", "<=>"),
+        (Dialect::Postgres, "SELECT !! 5", "!!"),
+        (Dialect::Postgres, "SELECT @-@ p FROM t", "@-@"),
+        (Dialect::Mysql, "SELECT a @> b FROM t", "@>"),
+        (Dialect::Mysql, "SELECT * FROM t WHERE a ~ ANY (SELECT b FROM u)", "~"),
+        (Dialect::Mysql, "SELECT * FROM t WHERE (a, b) OVERLAPS (c, d)", "OVERLAPS"),
+    ];
+    for (dialect, sql, op) in cases {
+        let e = refused(sql, dialect, &Policy::default());
+        assert_eq!(e.code, ErrorCode::ForbiddenConstruct, "{sql}: {}", e.message);
+        let named = format!("the operator {op} is not allowed in {}", dialect.display_name());
+        assert!(e.message.contains(&named), "{sql}: {}", e.message);
+    }
+    // The same operators where they are the dialect's own.
+    ok("SELECT a ^ b FROM t", Dialect::Mysql, &Policy::default());
+    ok("SELECT * FROM t WHERE a ~ 'x'", Dialect::Postgres, &Policy::default());
+    ok("SELECT * FROM t WHERE (a, b) OVERLAPS (c, d)", Dialect::Postgres, &Policy::default());
+}
+
+#[test]
+fn an_operator_no_dialect_lists_is_refused_by_the_walk() {
+    use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
+    // No dialect of ours parses DuckDB's `//` or Hive's `!`: they stand for operators a later sqlparser may add.
+    let one = || Box::new(Expr::value(Value::Number("1".to_string(), false)));
+    let binary = Expr::BinaryOp { left: one(), op: BinaryOperator::DuckIntegerDivide, right: one() };
+    let unary = Expr::UnaryOp { op: UnaryOperator::BangNot, expr: one() };
+    let nested = Expr::Nested(Box::new(Expr::BinaryOp {
+        left: one(),
+        op: BinaryOperator::Plus,
+        right: Box::new(unary.clone()),
+    }));
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+        let policy = Policy::default();
+        for expr in [&binary, &unary, &nested] {
+            let mut walker = walk::Walker::new(dialect, &policy, walk::Mode::Check);
+            let e = walker.walk_expr(expr).err();
+            assert_eq!(e.as_ref().map(|e| e.code), Some(ErrorCode::ForbiddenConstruct), "{expr} in {dialect}");
+            assert!(e.is_some_and(|e| e.message.contains("the operator ")), "{expr} in {dialect}");
+        }
+        let mut walker = walk::Walker::new(dialect, &policy, walk::Mode::Check);
+        let plus = Expr::BinaryOp { left: one(), op: BinaryOperator::Plus, right: one() };
+        assert_eq!(walker.walk_expr(&plus).map_err(|e| e.message), Ok(()), "{dialect}");
+    }
+}
+
+#[test]
 fn nesting_depth_is_bounded() {
     let shallow = format!("SELECT 1{}", " + 1".repeat(150));
     ok(&shallow, Dialect::Sqlite, &Policy::default());

@@ -83,3 +83,9 @@ SELECT COUNT(*) FROM `orders`
 -- policy: attr name = 'a\b'
 -- contains: WHERE orders.owner = 'a\\b'
 SELECT * FROM orders
+-- ---
+-- why: MySQL's own operators: DIV, ^ (bitwise XOR), shifts, XOR, <=>, && (AND), ~
+SELECT 7 DIV 2, 7 % 2, 5 ^ 3, 1 << 2, 8 >> 1, 5 & 3 | 8, ~a, -a FROM t WHERE a XOR b AND c <=> NULL AND d && e
+-- ---
+-- why: the JSON path operators on a column
+SELECT doc -> '$.a', doc ->> '$.b' FROM docs WHERE doc -> '$.c' = 1

@@ -254,3 +254,30 @@ SELECT o.id FROM "shop".orders AS o
 -- policy: row-filter orders: region = 'APAC'
 -- expect: forbidden_construct
 SELECT * FROM shop."orders"
+-- ---
+-- why: PostgreSQL operators that sqlparser also accepts under MySQL
+-- expect: forbidden_construct
+-- contains: the operator ~ is not allowed in MySQL
+SELECT * FROM users WHERE name ~ '^a'
+-- ---
+-- expect: forbidden_construct
+-- contains: the operator ~
+SELECT * FROM users WHERE name ~ ANY (SELECT pattern FROM patterns)
+-- ---
+-- expect: forbidden_construct
+-- contains: the operator @>
+SELECT * FROM docs WHERE doc @> '{}'
+-- ---
+-- expect: forbidden_construct
+-- contains: the operator ~~
+SELECT * FROM users WHERE name ~~ 'a%'
+-- ---
+-- why: OVERLAPS parses but is not a MySQL operator
+-- expect: forbidden_construct
+-- contains: the operator OVERLAPS
+SELECT * FROM t WHERE (a, b) OVERLAPS (c, d)
+-- ---
+-- why: := assigns a session variable, also on a plain name
+-- expect: forbidden_construct
+-- contains: the assignment operator :=
+SELECT a := 1 FROM t

@@ -99,3 +99,17 @@ SELECT * FROM orders AS o
 -- policy: row-filter orders: region = 'APAC'
 -- contains: LATERAL (SELECT id FROM (SELECT * FROM orders WHERE orders.region = 'APAC') AS orders WHERE orders.user_id = u.id LIMIT 1)
 SELECT * FROM users u, LATERAL (SELECT id FROM orders WHERE orders.user_id = u.id LIMIT 1) AS l
+-- ---
+-- why: PostgreSQL arithmetic and bitwise operators: ^ is exponentiation, # is XOR, prefix |/ ||/ @ are roots and abs
+SELECT 2 ^ 3, 7 # 2, 1 << 4, 256 >> 2, 5 & 3 | 8, ~5, |/ 16.0, ||/ 27.0, @ -5, -a % 3 FROM t
+-- ---
+-- why: regular-expression and LIKE operators, also under ANY; ^@ is starts-with
+SELECT * FROM t WHERE a ~ '^x' AND b ~* 'y' AND c !~ 'z' AND d !~* 'w' AND e ~~ 'a%' AND f !~~* 'b%' AND g ^@ 'pre'
+-- ---
+SELECT * FROM t WHERE name ~ ANY (ARRAY['^a', '^b']) OR name ~~* ALL (ARRAY['%x%'])
+-- ---
+-- why: read-only JSON operators: extract, contain, key tests, JSON path tests, a copy without a path
+SELECT data #> '{a,b}', data #- '{a}' FROM docs WHERE data @> '{"a": 1}' AND '{"a": 1}' <@ data AND data ? 'a' AND data ?| ARRAY['a', 'b'] AND data ?& ARRAY['a'] AND data @? '$.a' AND data @@ '$.a == 1'
+-- ---
+-- why: array overlap, text search match, and OVERLAPS between periods
+SELECT * FROM events WHERE tags && ARRAY['x'] AND search @@ 'cat & dog' AND (starts, ends) OVERLAPS (DATE '2024-01-01', DATE '2024-02-01')

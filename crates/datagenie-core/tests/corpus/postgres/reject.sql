@@ -369,3 +369,39 @@ WITH a AS (SELECT * FROM orders), b AS (SELECT * FROM c), c AS (SELECT 1) SELECT
 -- policy: allow-tables orders
 -- expect: forbidden_table
 WITH secrets AS (SELECT * FROM secrets) SELECT * FROM secrets
+-- ---
+-- why: user-defined operators run whatever function their creator chose
+-- expect: forbidden_construct
+-- contains: the operator OPERATOR(public.+)
+SELECT 1 OPERATOR(public.+) 1
+-- ---
+-- expect: forbidden_construct
+-- contains: the operator <~> is not allowed in PostgreSQL
+SELECT * FROM users WHERE name <~> 'x'
+-- ---
+-- why: geometric operators are off the list (extensions reuse <-> for their own types)
+-- expect: forbidden_construct
+-- contains: the operator <->
+SELECT name FROM places ORDER BY location <-> point '(0,0)' LIMIT 5
+-- ---
+-- why: the factorial operators were removed in PostgreSQL 14; the name can only be a user-defined operator now
+-- expect: forbidden_construct
+-- contains: the operator !!
+SELECT !! 5
+-- ---
+-- expect: forbidden_construct
+-- contains: the operator !
+SELECT 5 !
+-- ---
+-- expect: forbidden_construct
+-- contains: the operator @-@
+SELECT @-@ path FROM shapes
+-- ---
+-- why: MySQL operators that sqlparser also accepts under PostgreSQL
+-- expect: forbidden_construct
+-- contains: the operator <=> is not allowed in PostgreSQL
+SELECT * FROM t WHERE a <=> b
+-- ---
+-- expect: forbidden_construct
+-- contains: the operator XOR
+SELECT * FROM t WHERE a XOR b

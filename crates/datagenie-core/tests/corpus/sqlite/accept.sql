@@ -168,3 +168,12 @@ WITH orders AS (SELECT * FROM main.orders WHERE total > 0) SELECT * FROM orders
 -- why: SQLite resolves a forward reference to a later CTE (PostgreSQL and MySQL read the table)
 -- policy: allow-tables orders
 WITH a AS (SELECT * FROM orders), b AS (SELECT * FROM c), c AS (SELECT 1) SELECT * FROM b
+-- ---
+-- why: SQLite's own operators: arithmetic, comparison, logic, concatenation, bitwise and unary ones
+SELECT -a + b * 2 - c / 3 % 2, a || b, a & 1 | 2, ~a, +a FROM t WHERE a = 1 AND b <> 2 OR NOT c >= 3 AND d == 4
+-- ---
+-- why: SQLite's JSON extraction operators and GLOB are built in (glob(), ->, ->>)
+SELECT doc -> '$.a', doc ->> '$.b' FROM docs WHERE name GLOB 'a*'
+-- ---
+-- why: MATCH is full-text search (the built-in match() of FTS tables)
+SELECT title FROM articles WHERE articles MATCH 'sqlite'

@@ -343,3 +343,26 @@ SELECT * FROM orders
 -- policy: row-filter orders: customers.region = 'APAC'
 -- expect: invalid_config
 SELECT * FROM orders
+-- ---
+-- why: SQLite has no ^ operator; sqlparser reads it as bitwise XOR, the guard lists only SQLite's own operators
+-- expect: forbidden_construct
+-- contains: the operator ^ is not allowed in SQLite
+SELECT a ^ b FROM t
+-- ---
+-- why: SQLite has no regexp(): x REGEXP y calls whatever function the application registered under that name
+-- expect: forbidden_construct
+-- contains: the operator REGEXP
+SELECT * FROM users WHERE name REGEXP '^a'
+-- ---
+-- why: PostgreSQL operators that sqlparser also accepts under SQLite
+-- expect: forbidden_construct
+-- contains: the operator ~ is not allowed in SQLite
+SELECT * FROM users WHERE name ~ '^a'
+-- ---
+-- expect: forbidden_construct
+-- contains: the operator @>
+SELECT * FROM docs WHERE doc @> '{}'
+-- ---
+-- expect: forbidden_construct
+-- contains: operator :=
+SELECT a := 1 FROM t
