@@ -18,7 +18,7 @@ use datagenie_core::extract::extract_sql;
 use datagenie_core::guard::{self, AttrValue, Policy, TableRef};
 use datagenie_core::linking::SchemaIndex;
 use datagenie_core::llm::{LlmProvider, PriceTable, TokenUsage};
-use datagenie_core::prompt::{SqlPromptInput, repair_messages, sql_request};
+use datagenie_core::prompt::{SqlPromptInput, Turn, repair_messages, sql_request};
 use datagenie_core::schema::Schema;
 use datagenie_core::value::{ResultColumn, ResultSet, Value};
 use datagenie_core::{Error, ErrorCode, ErrorKind, Question};
@@ -75,6 +75,14 @@ pub struct Requester {
     pub attributes: BTreeMap<String, AttrValue>,
 }
 
+/// The conversation a question belongs to: what a follow-up ("and by month?") refers to. Empty for a question asked
+/// on its own (the CLI); a chat session fills it with its earlier questions and their SQL.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SessionContext {
+    /// Earlier questions and the SQL that answered them, oldest first.
+    pub earlier: Vec<Turn>,
+}
+
 /// One question, as every door (CLI, HTTP, MCP) hands it to [`AskContext::ask`].
 pub struct AskRequest<'a> {
     pub question: Question,
@@ -83,6 +91,7 @@ pub struct AskRequest<'a> {
     pub policy: Policy,
     /// `None`: the local user of the CLI.
     pub user: Option<Requester>,
+    pub session: SessionContext,
     pub options: AskOptions,
 }
 
@@ -456,6 +465,7 @@ impl AskContext {
             index: &index,
             today: &options.today,
             schema_budget_tokens: options.schema_budget_tokens,
+            earlier: &req.session.earlier,
         });
         let mut request = prompt.request;
         request.temperature = options.temperature;
@@ -774,6 +784,57 @@ mod tests {
         }
     }
 
+    /// An LLM that answers every request with one query and keeps the requests.
+    struct Recording(std::sync::Mutex<Vec<datagenie_core::llm::ChatRequest>>);
+
+    #[async_trait::async_trait]
+    impl LlmProvider for Recording {
+        fn provider_name(&self) -> &str {
+            "recording"
+        }
+        fn model(&self) -> &str {
+            "m"
+        }
+        async fn complete(
+            &self,
+            request: &datagenie_core::llm::ChatRequest,
+        ) -> Result<datagenie_core::llm::ChatResponse, Error> {
+            self.0.lock().expect("lock").push(request.clone());
+            let usage = TokenUsage { prompt_tokens: 10, completion_tokens: 5 };
+            Ok(datagenie_core::llm::ChatResponse {
+                text: "```sql\nSELECT count(*) AS n FROM orders WHERE customer_id = 2\n```".into(),
+                usage,
+                model: "m".into(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_follow_up_carries_its_conversation_to_the_llm() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut context, connection) = shop(dir.path());
+        let llm = Arc::new(Recording(Default::default()));
+        context.llm = Some(llm.clone());
+        let earlier = vec![Turn {
+            question: "orders per customer".into(),
+            sql: "SELECT customer_id, count(*) FROM orders GROUP BY 1".into(),
+        }];
+        let req = AskRequest {
+            question: Question::parse("and only customer 2?").expect("question"),
+            connection: &connection,
+            policy: Policy::default(),
+            user: None,
+            session: SessionContext { earlier },
+            options: options(),
+        };
+        let answer = context.ask(&req).await.expect("answered");
+        assert_eq!(answer.rows, vec![vec![Value::Int(3)]]);
+        assert_eq!(answer.usage.prompt_tokens, 10);
+        let sent = llm.0.lock().expect("lock");
+        let user = &sent[0].messages[0].content;
+        assert!(user.contains("orders per customer") && user.contains("GROUP BY 1"), "{user}");
+    }
+
     #[tokio::test]
     async fn the_askers_attributes_fill_the_policys_row_filters() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -791,6 +852,7 @@ mod tests {
                 connection: &connection,
                 policy: policy.clone(),
                 user: Some(user),
+                session: SessionContext::default(),
                 options: options(),
             };
             let answer = context.ask(&req).await.expect("answered");
@@ -800,7 +862,14 @@ mod tests {
         assert_eq!(counts, vec![Value::Int(2), Value::Int(3)], "each asker sees only their rows");
 
         // A filter that needs an attribute the asker lacks stops the question, never runs unfiltered.
-        let req = AskRequest { question, connection: &connection, policy, user: None, options: options() };
+        let req = AskRequest {
+            question,
+            connection: &connection,
+            policy,
+            user: None,
+            session: SessionContext::default(),
+            options: options(),
+        };
         let failure = context.ask(&req).await.expect_err("no attribute");
         assert_eq!(failure.error.code, ErrorCode::InvalidConfig, "{:?}", failure.error);
         assert!(failure.error.message.contains("user attribute customer"), "{}", failure.error.message);

@@ -98,7 +98,14 @@ async fn open(path: &Path) -> Result<Connection, Error> {
 }
 
 fn request<'a>(question: Question, connection: &'a Connection, summary: bool, mask: bool) -> AskRequest<'a> {
-    AskRequest { question, connection, policy: Policy::default(), user: None, options: options(summary, mask) }
+    AskRequest {
+        question,
+        connection,
+        policy: Policy::default(),
+        user: None,
+        session: Default::default(),
+        options: options(summary, mask),
+    }
 }
 
 fn options(summary: bool, mask: bool) -> AskOptions {

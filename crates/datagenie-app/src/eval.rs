@@ -358,6 +358,7 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
         connection: &db.connection,
         policy: Policy::default(),
         user: None,
+        session: Default::default(),
         options: ask_options,
     };
     let predicted: Result<ResultSet, Error> = match db.ask.ask(&request).await {

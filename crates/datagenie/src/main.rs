@@ -342,8 +342,14 @@ async fn answer_one(
     args: &AnswerArgs,
     format: Format,
 ) -> Result<u8, AskFailure> {
-    let request =
-        AskRequest { question, connection: &session.connection, policy: Policy::default(), user: None, options };
+    let request = AskRequest {
+        question,
+        connection: &session.connection,
+        policy: Policy::default(),
+        user: None,
+        session: Default::default(),
+        options,
+    };
     let answer = session.context.ask(&request).await?;
     let printed = (|| {
         if let (Some(path), Some(spec)) = (&args.chart, &answer.chart) {
