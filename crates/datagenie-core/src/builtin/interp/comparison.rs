@@ -93,7 +93,7 @@ impl Ctx<'_> {
             },
         };
         let Some(c) = col else {
-            self.doubt(F::CmpNoCol, 0.5, "a comparison without a column");
+            self.doubt(F::CmpNoCol, "a comparison without a column");
             return;
         };
         // A number compared with a text column named after it ("more than 2 faults"): rows are counted.
@@ -101,12 +101,12 @@ impl Ctx<'_> {
             self.used[i] = true;
             self.used[ni] = true;
             let t = self.table_of(c);
-            self.doubt(F::Loose, 0.85, "a number of rows read from a column name");
+            self.doubt(F::Loose, "a number of rows read from a column name");
             self.having(op, n, t);
             return;
         }
         if matches!(self.lex.cols[c].class, TypeClass::Text) {
-            self.doubt(F::Loose, 0.7, "a text column compared with a number");
+            self.doubt(F::TextComparedWithNumber, "a text column compared with a number");
         }
         self.used[i] = true;
         self.used[ni] = true;
@@ -192,7 +192,7 @@ impl Ctx<'_> {
                         c
                     }
                     None => {
-                        self.doubt(F::RangeNoCol, 0.5, "a range without a column");
+                        self.doubt(F::RangeNoCol, "a range without a column");
                         return;
                     }
                 }

@@ -16,7 +16,7 @@ impl Ctx<'_> {
             }
             let Some(Cue::Date(d)) = self.cue_at(i) else { continue };
             let Some(today) = self.today else {
-                self.doubt(F::NoToday, 0.3, "a relative date without today's date");
+                self.doubt(F::NoToday, "a relative date without today's date");
                 self.used[i] = true;
                 continue;
             };
@@ -78,7 +78,7 @@ impl Ctx<'_> {
                             y
                         }
                         None => {
-                            self.doubt(F::MonthNoYear, 0.8, "a month without a year");
+                            self.doubt(F::MonthNoYear, "a month without a year");
                             if m <= today.m { today.y } else { today.y - 1 }
                         }
                     };
@@ -151,7 +151,7 @@ impl Ctx<'_> {
         }
         let c = self.concept_col(Concept::Time);
         if c.is_none() {
-            self.doubt(F::DateNoCol, 0.4, "a date without a date column");
+            self.doubt(F::DateNoCol, "a date without a date column");
         }
         c
     }

@@ -149,7 +149,7 @@ impl Ctx<'_> {
             if !plain.is_empty() {
                 self.plan.group_by = plain;
                 self.plan.distinct = false;
-                self.doubt(F::GroupedListed, 1.0, "grouped by the listed columns");
+                self.doubt(F::GroupedListed, "grouped by the listed columns");
             } else {
                 match self.lex.pk(self.subject) {
                     Some(pk) => {
@@ -175,7 +175,7 @@ impl Ctx<'_> {
                 }
             }
             if summed {
-                self.doubt(F::GroupedListed, 1.0, "a measure per period summed");
+                self.doubt(F::GroupedListed, "a measure per period summed");
             }
         }
         // Grouped queries show their groups.
@@ -199,7 +199,7 @@ impl Ctx<'_> {
                             for g in &group_cols {
                                 shown.push(Sel::Col(*g));
                             }
-                            self.doubt(F::GroupsByKey, 0.85, "groups shown by their key");
+                            self.doubt(F::GroupsByKey, "groups shown by their key");
                         }
                     }
                 }
@@ -217,7 +217,7 @@ impl Ctx<'_> {
                 self.plan.select.iter().any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
             if !computes && !counted_order && self.plan.having.is_none() {
                 // "for each X" with nothing computed per group.
-                self.doubt(F::GroupNoAgg, 0.7, "grouping without an aggregate");
+                self.doubt(F::GroupNoAgg, "grouping without an aggregate");
             }
         }
         // Order placeholders (alphabetical / descending without a key): the first projected column.
@@ -230,7 +230,7 @@ impl Ctx<'_> {
             match k {
                 OrderKey::Col(usize::MAX) => match first_col {
                     Some(c) => order.push((OrderKey::Col(c), d)),
-                    None => self.doubt(F::OrderNoKey, 0.6, "an order without a key"),
+                    None => self.doubt(F::OrderNoKey, "an order without a key"),
                 },
                 k => {
                     if !order.iter().any(|(x, _)| *x == k) {
@@ -263,7 +263,7 @@ impl Ctx<'_> {
         });
         if let Some(c) = named_col {
             self.plan.select.push(Sel::Col(c));
-            self.doubt(F::DefaultName, 0.9, "the table named like its column: showing that column");
+            self.doubt(F::NamedLikeTable, "the table named like its column: showing that column");
             return Ok(());
         }
         let everything = self.items.iter().enumerate().any(|(i, it)| {
@@ -276,16 +276,16 @@ impl Ctx<'_> {
                 }
             }
             self.plan.select.push(Sel::Star);
-            self.doubt(F::EveryColumn, 0.9, "every column");
+            self.doubt(F::EveryColumn, "every column");
             return Ok(());
         }
         if let Some(c) = self.lex.name_column(t) {
             self.plan.select.push(Sel::Col(c));
-            self.doubt(F::DefaultName, 0.78, "no column named: showing the name");
+            self.doubt(F::DefaultName, "no column named: showing the name");
             return Ok(());
         }
         self.plan.select.push(Sel::Star);
-        self.doubt(F::DefaultStar, 0.6, "no column named: showing every column");
+        self.doubt(F::DefaultStar, "no column named: showing every column");
         Ok(())
     }
 }

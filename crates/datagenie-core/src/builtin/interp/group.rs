@@ -111,7 +111,7 @@ impl Ctx<'_> {
                             self.plan.extra_tables.push(t);
                         }
                     }
-                    (None, None) => self.doubt(F::GroupNoKey, 0.5, "grouping by a table without a single-column key"),
+                    (None, None) => self.doubt(F::GroupNoKey, "grouping by a table without a single-column key"),
                 }
                 continue;
             }

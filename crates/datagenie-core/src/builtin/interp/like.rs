@@ -57,7 +57,7 @@ impl Ctx<'_> {
                 }
                 _ => match self.lex.name_column(self.subject) {
                     Some(c) => {
-                        self.doubt(F::LikeDefault, 0.8, "LIKE on the name column by default");
+                        self.doubt(F::LikeDefault, "LIKE on the name column by default");
                         c
                     }
                     None => continue,

@@ -30,7 +30,6 @@ use crate::schema::TypeClass;
 
 pub(crate) struct Interp {
     pub plan: Plan,
-    pub conf: f32,
     /// The doubts and the query's shape, counted (for `Engine::explain`).
     pub feats: Features,
     /// Why the confidence dropped (for the abstention message and debugging).
@@ -49,7 +48,6 @@ struct Ctx<'a> {
     items: &'a [Item],
     used: Vec<bool>,
     res: Vec<Res>,
-    conf: f32,
     feats: Features,
     doubts: Vec<String>,
     subject: usize,
@@ -87,8 +85,8 @@ fn is_filler(item: &Item) -> bool {
 }
 
 impl<'a> Ctx<'a> {
-    fn doubt(&mut self, feature: F, factor: f32, why: impl Into<String>) {
-        self.conf *= factor;
+    /// Records a doubt: its feature counts once more (its factor in `doubt::FACTORS` lowers the confidence).
+    fn doubt(&mut self, feature: F, why: impl Into<String>) {
         self.feats[feature as usize] += 1.0;
         self.doubts.push(why.into());
     }
@@ -357,7 +355,7 @@ impl<'a> Ctx<'a> {
                     self.plan.extra_tables.push(counted);
                 }
             } else {
-                self.doubt(F::CountNoKey, 0.5, "the counted entity has no single-column key");
+                self.doubt(F::CountNoKey, "the counted entity has no single-column key");
             }
         }
     }
@@ -475,7 +473,6 @@ pub(crate) fn interpret(items: &[Item], lex: &Lexicon, today: Option<Ymd>, korea
         items,
         used: vec![false; items.len()],
         res: vec![Res::None; items.len()],
-        conf: 1.0,
         feats: [0.0; N],
         doubts: Vec::new(),
         subject: 0,
@@ -520,5 +517,5 @@ pub(crate) fn interpret(items: &[Item], lex: &Lexicon, today: Option<Ymd>, korea
     cx.penalties();
     cx.plan.from = cx.subject;
     cx.plan.bucket = cx.bucket;
-    Ok(Interp { plan: cx.plan, conf: cx.conf, feats: cx.feats, doubts: cx.doubts })
+    Ok(Interp { plan: cx.plan, feats: cx.feats, doubts: cx.doubts })
 }

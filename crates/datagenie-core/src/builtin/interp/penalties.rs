@@ -16,7 +16,7 @@ impl Ctx<'_> {
                 && let Some(a) = self.prev_sig(i).filter(|&a| self.cue_at(a) == Some(Cue::And))
                 && self.prev_sig(a).and_then(|b| self.table_at(b)).is_some_and(|u| u != t)
             {
-                self.doubt(F::UTableMentioned, 0.6, "two tables listed together");
+                self.doubt(F::TablesListed, "two tables listed together");
             }
         }
         let mut words = Vec::new();
@@ -25,35 +25,32 @@ impl Ctx<'_> {
                 continue;
             }
             let verb = it.text.ends_with("ed") || it.text.ends_with("ing");
-            let (factor, feature) = match &it.kind {
-                ItemKind::Word if verb => (0.85, Some(F::UVerb)),
-                ItemKind::Word => (0.75, Some(F::UWord)),
-                ItemKind::Num(_) => (0.5, Some(F::UNum)),
-                ItemKind::Value { .. } => (0.5, Some(F::UValue)),
+            let feature = match &it.kind {
+                ItemKind::Word if verb => Some(F::UVerb),
+                ItemKind::Word => Some(F::UWord),
+                ItemKind::Num(_) => Some(F::UNum),
+                ItemKind::Value { .. } => Some(F::UValue),
                 ItemKind::Schema { .. } => match self.res[i] {
-                    Res::Table(t) if t == self.subject || self.plan.extra_tables.contains(&t) => (1.0, None),
-                    Res::Table(t) if self.mentioned.contains(&t) => (0.85, Some(F::UTableMentioned)),
-                    Res::Col(_) => (0.6, Some(F::UCol)),
-                    _ => (0.8, Some(F::UTableOther)),
+                    Res::Table(t) if t == self.subject || self.plan.extra_tables.contains(&t) => None,
+                    Res::Table(t) if self.mentioned.contains(&t) => Some(F::UTableMentioned),
+                    Res::Col(_) => Some(F::UCol),
+                    _ => Some(F::UTableOther),
                 },
                 ItemKind::Cue(c) => match c {
                     Cue::Count | Cue::Agg(_) | Cue::Cmp { .. } | Cue::CmpPost { .. } | Cue::Between => {
-                        (0.5, Some(F::UCueStrong))
+                        Some(F::UCueStrong)
                     }
-                    Cue::Super { .. } | Cue::MostCommon { .. } | Cue::Like(_) | Cue::Date(_) => {
-                        (0.5, Some(F::UCueSuper))
-                    }
-                    Cue::OrderBy | Cue::Top | Cue::Bottom => (0.6, Some(F::UCueOrder)),
-                    Cue::Not => (0.5, Some(F::UNot)),
-                    Cue::Dir { .. } | Cue::Alpha | Cue::Distinct => (0.85, Some(F::UCueWeak)),
-                    Cue::Each => (0.7, Some(F::UEach)),
-                    _ => (1.0, None),
+                    Cue::Super { .. } | Cue::MostCommon { .. } | Cue::Like(_) | Cue::Date(_) => Some(F::UCueSuper),
+                    Cue::OrderBy | Cue::Top | Cue::Bottom => Some(F::UCueOrder),
+                    Cue::Not => Some(F::UNot),
+                    Cue::Dir { .. } | Cue::Alpha | Cue::Distinct => Some(F::UCueWeak),
+                    Cue::Each => Some(F::UEach),
+                    _ => None,
                 },
-                _ => (1.0, None),
+                _ => None,
             };
             if let Some(f) = feature {
                 words.push(it.text.clone());
-                self.conf *= factor;
                 self.feats[f as usize] += 1.0;
             }
         }

@@ -108,7 +108,7 @@ impl Ctx<'_> {
                 && !self.plan.select.is_empty()
             {
                 self.used[i] = true;
-                self.doubt(F::HaveCol, 0.9, "a column read as a condition of having it");
+                self.doubt(F::HaveCol, "a column read as a condition of having it");
                 continue;
             }
             let counting_rows = self.plan.select.len() == 1 && self.plan.select[0] == Sel::Count;
@@ -119,14 +119,14 @@ impl Ctx<'_> {
                 && !self.plan.select.is_empty()
             {
                 self.used[i] = true;
-                self.doubt(F::Describing, 0.8, format!("'{}' read as describing the rows", self.items[i].text));
+                self.doubt(F::Describing, format!("'{}' read as describing the rows", self.items[i].text));
                 continue;
             }
             if let Some(c) = self.col_at(i) {
                 self.used[i] = true;
                 which_pending = false;
                 if self.col_score(i) < 0.7 {
-                    self.doubt(F::ReadLoosely, 0.85, format!("'{}' read loosely as a column", self.items[i].text));
+                    self.doubt(F::ReadLoosely, format!("'{}' read loosely as a column", self.items[i].text));
                 }
                 if !pending_aggs.is_empty() {
                     let aggs: Vec<Agg> = pending_aggs.iter().map(|x| x.1).collect();
@@ -156,12 +156,12 @@ impl Ctx<'_> {
                     let exact = self.col_score(i) >= 0.9 && !self.lex.cols[c].is_pk;
                     if distinct.is_some() || exact {
                         if distinct.is_none() {
-                            self.doubt(F::CountDistinctGuess, 0.85, "counting distinct values of a column");
+                            self.doubt(F::CountDistinctGuess, "counting distinct values of a column");
                         }
                         self.plan.select.push(Sel::CountDistinct(c));
                     } else {
                         // "How many rooms …" where "rooms" only loosely names a column: rows are counted.
-                        self.doubt(F::CountRowsGuess, 0.9, "counting rows of the table a column belongs to");
+                        self.doubt(F::CountRowsGuess, "counting rows of the table a column belongs to");
                         self.count_of(self.table_of(c));
                     }
                 } else if let Some((aggs, _)) =
@@ -235,7 +235,7 @@ impl Ctx<'_> {
                                 if let Some(pk) = self.lex.pk(t) {
                                     self.used[i] = true;
                                     self.plan.select.push(Sel::Col(pk));
-                                    self.doubt(F::NoNameCol, 0.7, "an entity without a name column");
+                                    self.doubt(F::NoNameCol, "an entity without a name column");
                                 }
                             }
                         }
@@ -269,7 +269,7 @@ impl Ctx<'_> {
             if !self.used[k] {
                 // "What is the highest age" style aggregates are read by the superlative; an aggregate without a
                 // column is unexplained.
-                self.doubt(F::AggNoCol, 0.6, "an aggregate without a column");
+                self.doubt(F::AggNoCol, "an aggregate without a column");
             }
         }
     }

@@ -22,10 +22,10 @@ impl Ctx<'_> {
             && second != best
             && key - k2 < 0.04
         {
-            self.doubt(F::Ambiguous, 0.8, format!("'{what}' could be several columns"));
+            self.doubt(F::Ambiguous, format!("'{what}' could be several columns"));
         }
         if key < 0.5 {
-            self.doubt(F::Loose, 0.85, format!("'{what}' matches a column only loosely"));
+            self.doubt(F::Loose, format!("'{what}' matches a column only loosely"));
         }
         Some(best)
     }
@@ -210,7 +210,7 @@ impl Ctx<'_> {
                     }
                     match self.pick_col(&cols, &text) {
                         Some(c) => self.res[i] = Res::Col(c),
-                        None => self.doubt(F::Unreachable, 0.5, format!("'{text}' is a column no join reaches")),
+                        None => self.doubt(F::Unreachable, format!("'{text}' is a column no join reaches")),
                     }
                 }
                 _ => {}

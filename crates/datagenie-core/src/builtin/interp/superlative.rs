@@ -96,7 +96,7 @@ impl Ctx<'_> {
                     self.plan.limit = Some(limit);
                     continue;
                 }
-                self.doubt(F::CommonOfWhat, 0.4, "'most common' of what");
+                self.doubt(F::CommonOfWhat, "'most common' of what");
                 continue;
             }
             // A column named right after wins ("the largest population"); else the measure the adjective names
@@ -173,7 +173,7 @@ impl Ctx<'_> {
                 continue;
             }
             let Some(j) = next else {
-                self.doubt(F::SuperNoMeasure, 0.5, "a superlative without a measure");
+                self.doubt(F::SuperNoMeasure, "a superlative without a measure");
                 continue;
             };
             if let Some(Cue::Agg(a)) = self.cue_at(j)
@@ -188,7 +188,7 @@ impl Ctx<'_> {
                 if t != self.subject {
                     self.count_group(t);
                 } else {
-                    self.doubt(F::AggSuperSubject, 0.6, "an aggregate superlative over the subject itself");
+                    self.doubt(F::AggSuperSubject, "an aggregate superlative over the subject itself");
                 }
                 continue;
             }
@@ -226,7 +226,7 @@ impl Ctx<'_> {
                 self.plan.limit = Some(limit);
                 continue;
             }
-            self.doubt(F::SuperNoMeasure, 0.5, "a superlative without a measure");
+            self.doubt(F::SuperNoMeasure, "a superlative without a measure");
         }
     }
 }

@@ -117,7 +117,7 @@ impl Ctx<'_> {
                 None => {
                     self.plan.limit = Some(n);
                     self.plan.order.push((OrderKey::Col(usize::MAX), desc));
-                    self.doubt(F::TopNoMeasure, 0.7, "top N without a measure");
+                    self.doubt(F::TopNoMeasure, "top N without a measure");
                 }
             }
         }

@@ -29,7 +29,7 @@ impl Ctx<'_> {
         if let Some(second) = scored.get(1)
             && first.2 - second.2 < 0.05
         {
-            self.doubt(F::ValueAmbiguous, 0.75, format!("'{}' appears in several columns", self.items[i].text));
+            self.doubt(F::ValueAmbiguous, format!("'{}' appears in several columns", self.items[i].text));
         }
         Some((first.0, first.1))
     }
@@ -109,7 +109,7 @@ impl Ctx<'_> {
                         // A quoted name: "named 'X'", "the film 'X'".
                         match self.lex.name_column(self.subject) {
                             Some(c) if quoted => {
-                                self.doubt(F::QuotedNowhere, 0.75, "a quoted value found in no column");
+                                self.doubt(F::QuotedNowhere, "a quoted value found in no column");
                                 Some((c, self.items[i].text.clone()))
                             }
                             _ => None,
@@ -135,7 +135,7 @@ impl Ctx<'_> {
                 v
             };
             let Some((c, v)) = picked else {
-                self.doubt(F::ValueNoCol, 0.5, format!("'{}' matches no column", self.items[i].text));
+                self.doubt(F::ValueNoCol, format!("'{}' matches no column", self.items[i].text));
                 continue;
             };
             self.used[i] = true;
