@@ -10,6 +10,7 @@ pub mod demo_load;
 pub mod eval;
 pub mod privacy;
 pub mod providers;
+pub mod rows;
 pub mod schema_cache;
 pub mod session;
 pub mod templates;

@@ -13,6 +13,7 @@
 //! The engine does no IO and reads no clock: today's date is an argument. It never panics on any input (a
 //! panic inside a stage would be a bug; it is caught and becomes an abstention).
 
+mod alias;
 pub mod calibrate;
 mod dates;
 mod doubt;
@@ -279,7 +280,7 @@ impl Engine {
             interp.doubts.push("more than one way to join the tables".into());
         }
         let count_distinct = self.count_distinct(&interp.plan, &joins);
-        let renderer = Renderer { schema: &self.schema, lex: &self.lex, qualify: !joins.is_empty() };
+        let renderer = Renderer { schema: &self.schema, lex: &self.lex, qualify: !joins.is_empty(), korean };
         let Some(sql) = renderer.render(&interp.plan, &joins, count_distinct) else {
             return Err("a value cannot be written safely as a literal".into());
         };
