@@ -241,11 +241,10 @@ fn print_calibration(out: &mut impl Write, r: &CalibrationReport, options: &cali
     )?;
     writeln!(
         out,
-        "  fit: logistic, L2 {} on the feature weights, {} sweeps; threshold for wrong rate <= {:.1} % (lambda {:.2})",
+        "  fit: logistic, L2 {} on the feature weights, {} sweeps; threshold: most right with wrong <= {:.1} %",
         options.l2,
         c.sweeps,
-        options.max_wrong_rate * 100.0,
-        c.lambda
+        options.max_wrong_rate * 100.0
     )?;
     for (name, s) in [("current table", &c.before), ("fitted table", &c.score)] {
         writeln!(

@@ -10,10 +10,12 @@
 //!    Newton step per weight, projected on `β_f ≤ 0`; the problem is convex, so the result does not depend on where
 //!    it starts (it starts from zero). The factor of `f` is `e^β_f`, rounded to three decimals. A feature that no
 //!    sample has cannot be fitted and keeps its current factor (reported as `kept`).
-//! 2. **Threshold**: with those factors, the engine answers when `Π factor ^ count ≥ T`. For a cost `λ` of a wrong
-//!    answer (in right answers), `T(λ)` maximizes `right − λ · wrong` over the samples; `λ` is the smallest value of
-//!    a fixed grid (0.5, 0.55, …, 20) whose `T(λ)` keeps the wrong rate at or below `max_wrong_rate`. The intercept
-//!    `b` is not part of the table: the threshold plays its part.
+//! 2. **Threshold**: with those factors, the engine answers when `Π factor ^ count ≥ T`. `T` is the threshold that
+//!    answers the most samples right while the wrong rate stays at or below `max_wrong_rate` — the constrained form
+//!    of maximizing `right − λ · wrong`, with the bound on wrong answers stated directly instead of a price `λ` (the
+//!    maximizers of `right − λ · wrong` jump between far-apart wrong rates as `λ` moves, because the trade-off curve
+//!    is not concave, so no `λ` need give the wanted rate). The intercept `b` is not part of the table: the
+//!    threshold plays its part.
 //!
 //! Rates are shares of every scored question, including those with no reading at all (`unreadable`).
 
@@ -142,8 +144,6 @@ pub struct FeatureFit {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     pub table: Table,
-    /// The cost of a wrong answer the threshold was chosen for.
-    pub lambda: f64,
     /// The samples scored with the fitted table (in-sample).
     pub score: Score,
     /// The samples scored with the table the fit started from.
@@ -183,7 +183,7 @@ pub fn fit(samples: &[Sample], unreadable: usize, options: &Options) -> Calibrat
             }
         })
         .collect();
-    let (threshold, lambda) = choose_threshold(&factors, samples, unreadable, options.max_wrong_rate);
+    let threshold = choose_threshold(&factors, samples, unreadable, options.max_wrong_rate);
     let table = Table { factors, threshold };
     let features = (0..N)
         .map(|f| FeatureFit {
@@ -199,7 +199,6 @@ pub fn fit(samples: &[Sample], unreadable: usize, options: &Options) -> Calibrat
         score: Score::of(&table, samples, unreadable),
         before: Score::of(&current, samples, unreadable),
         table,
-        lambda,
         features,
         sweeps,
     }
@@ -290,9 +289,9 @@ fn softplus(z: f64) -> f64 {
     if z > 30.0 { z } else { z.exp().ln_1p() }
 }
 
-/// The threshold (three decimals) for the smallest `λ` on the grid whose best threshold keeps the wrong rate at or
-/// below `max_wrong_rate`; with none, the threshold that answers nothing but featureless readings.
-fn choose_threshold(factors: &[f32], samples: &[Sample], unreadable: usize, max_wrong_rate: f64) -> (f32, f64) {
+/// The threshold (three decimals) that answers the most samples right while keeping the wrong rate at or below
+/// `max_wrong_rate`; ties go to the higher threshold. With none, 1.0 (only featureless readings are answered).
+fn choose_threshold(factors: &[f32], samples: &[Sample], unreadable: usize, max_wrong_rate: f64) -> f32 {
     let conf: Vec<(f32, bool)> =
         samples.iter().map(|s| (doubt::product(factors.iter().copied(), &s.features), s.right)).collect();
     // Candidate thresholds: every sample's confidence rounded down to three decimals, and 1.0.
@@ -301,7 +300,8 @@ fn choose_threshold(factors: &[f32], samples: &[Sample], unreadable: usize, max_
     candidates.sort_by(f32::total_cmp);
     candidates.dedup();
     let questions = samples.len() + unreadable;
-    let score = |t: f32| {
+    let mut best: Option<(usize, f32)> = None;
+    for t in candidates {
         let (mut right, mut wrong) = (0usize, 0usize);
         for (c, r) in &conf {
             if *c >= t {
@@ -312,32 +312,11 @@ fn choose_threshold(factors: &[f32], samples: &[Sample], unreadable: usize, max_
                 }
             }
         }
-        (right, wrong)
-    };
-    let scored: Vec<(f32, usize, usize)> = candidates
-        .iter()
-        .map(|&t| {
-            let (r, w) = score(t);
-            (t, r, w)
-        })
-        .collect();
-    for k in 0..=390 {
-        let lambda = 0.5 + 0.05 * f64::from(k);
-        // Best threshold for this λ; ties go to the higher threshold (fewer answers for the same value).
-        let best = scored.iter().fold(None::<(f64, f32, usize)>, |best, &(t, r, w)| {
-            let v = r as f64 - lambda * w as f64;
-            match best {
-                Some((bv, _, _)) if bv > v => best,
-                _ => Some((v, t, w)),
-            }
-        });
-        if let Some((_, t, w)) = best
-            && ratio(w, questions) <= max_wrong_rate
-        {
-            return (t, lambda);
+        if ratio(wrong, questions) <= max_wrong_rate && best.is_none_or(|(r, _)| right >= r) {
+            best = Some((right, t));
         }
     }
-    (1.0, f64::INFINITY)
+    best.map(|(_, t)| t).unwrap_or(1.0)
 }
 
 #[cfg(test)]
@@ -394,7 +373,6 @@ mod tests {
         assert!(strict.score.wrong_rate() <= 0.04);
         assert!(loose.score.wrong_rate() <= 0.3);
         assert!(loose.score.right + loose.score.wrong > strict.score.right + strict.score.wrong);
-        assert!(strict.lambda >= loose.lambda);
         // Unreadable questions count in the rates.
         let diluted = fit(&set, 300, &Options { l2: 1.0, max_wrong_rate: 0.04 });
         assert_eq!(diluted.score.questions, 600);
