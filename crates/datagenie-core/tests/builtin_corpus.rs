@@ -235,13 +235,11 @@ const CASES: &[(&str, &str)] = &[
         "부서별 평균 급여",
         r#"SELECT "departments"."name", AVG("employees"."salary") AS "평균 급여" FROM "employees" JOIN "departments" ON "employees"."dept_id" = "departments"."dept_id" GROUP BY "employees"."dept_id""#,
     ),
-    // top and bottom N, superlatives
-    (
-        "List the top 3 employees with the highest salary.",
-        r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#,
-    ),
-    ("급여가 가장 높은 직원 상위 3명", r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#),
-    ("Show the 2 employees with the lowest salary.", r#"SELECT "name" FROM "employees" ORDER BY "salary" ASC LIMIT 2"#),
+    // top and bottom N, superlatives (a top N of rows whose output column is not named is withheld by the fitted
+    // confidence: see `readings_below_the_threshold`)
+    ("List the top 3 employees with the highest salary.", "abstain"),
+    ("급여가 가장 높은 직원 상위 3명", "abstain"),
+    ("Show the 2 employees with the lowest salary.", "abstain"),
     ("Who is the youngest employee?", r#"SELECT "name" FROM "employees" ORDER BY "age" ASC LIMIT 1"#),
     ("Show the name of the oldest employee.", r#"SELECT "name" FROM "employees" ORDER BY "age" DESC LIMIT 1"#),
     // ordering
@@ -289,10 +287,7 @@ const CASES: &[(&str, &str)] = &[
         "월별 주문 수",
         r#"SELECT strftime('%Y-%m', "order_date") AS period, COUNT(*) AS "주문 수" FROM "orders" GROUP BY strftime('%Y-%m', "order_date") ORDER BY strftime('%Y-%m', "order_date")"#,
     ),
-    (
-        "2024년 월별 매출",
-        r#"SELECT strftime('%Y-%m', "order_date") AS period, SUM("total_amount") AS "총 금액" FROM "orders" WHERE ("order_date" >= '2024-01-01' AND "order_date" < '2025-01-01') GROUP BY strftime('%Y-%m', "order_date") ORDER BY strftime('%Y-%m', "order_date")"#,
-    ),
+    ("2024년 월별 매출", "abstain"),
     // joins along foreign keys, "how many X have Y"
     (
         "List the names of employees in the Sales department.",
@@ -627,5 +622,36 @@ fn aggregates_are_named_for_people() {
             guard::check(&a.sql, dialect, &Policy::default())
                 .unwrap_or_else(|e| panic!("{dialect}: {q}\n{}\nrefused: {e}", a.sql));
         }
+    }
+}
+
+/// Readings the fitted confidence table withholds (on Spider's tuning databases, readings that show a default name
+/// column or sum a loosely read measure per period were right about half the time), but that the engine still builds:
+/// `Engine::read` gives the query it would have answered with, for the explanation and for calibration.
+#[test]
+fn readings_below_the_threshold() {
+    let engine = Engine::new(&schema(Dialect::Sqlite), values());
+    let cases = [
+        (
+            "List the top 3 employees with the highest salary.",
+            r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#,
+        ),
+        ("급여가 가장 높은 직원 상위 3명", r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#),
+        (
+            "Show the 2 employees with the lowest salary.",
+            r#"SELECT "name" FROM "employees" ORDER BY "salary" ASC LIMIT 2"#,
+        ),
+        (
+            "2024년 월별 매출",
+            r#"SELECT strftime('%Y-%m', "order_date") AS period, SUM("total_amount") AS "총 금액" FROM "orders" WHERE ("order_date" >= '2024-01-01' AND "order_date" < '2025-01-01') GROUP BY strftime('%Y-%m', "order_date") ORDER BY strftime('%Y-%m', "order_date")"#,
+        ),
+    ];
+    for (q, expected) in cases {
+        let question = Question::parse(q).expect("question");
+        let reading = engine.read(&question, TODAY).unwrap_or_else(|a| panic!("{q}: no reading: {}", a.reason));
+        assert_eq!(reading.sql, expected, "{q}");
+        assert!(reading.confidence < MIN_CONFIDENCE, "{q}: confidence {}", reading.confidence);
+        assert!(matches!(engine.answer(&question, TODAY), Outcome::Abstain(a) if a.confidence == reading.confidence));
+        assert!(!reading.doubts.is_empty(), "{q}: withheld without a doubt");
     }
 }

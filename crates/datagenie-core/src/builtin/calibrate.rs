@@ -9,7 +9,9 @@
 //!    `β_f ≤ 0`, so each feature can only lower the confidence. Cyclic coordinate descent with a one-dimensional
 //!    Newton step per weight, projected on `β_f ≤ 0`; the problem is convex, so the result does not depend on where
 //!    it starts (it starts from zero). The factor of `f` is `e^β_f`, rounded to three decimals. A feature that no
-//!    sample has cannot be fitted and keeps its current factor (reported as `kept`).
+//!    sample has cannot be fitted: it keeps its share of the way to the threshold, `f' = f ^ (ln T' / ln T)` with
+//!    `T` the current and `T'` the new threshold (reported as `kept`), so a doubt that alone withheld an answer
+//!    still does.
 //! 2. **Threshold**: with those factors, the engine answers when `Π factor ^ count ≥ T`. `T` is the threshold that
 //!    answers the most samples right while the wrong rate stays at or below `max_wrong_rate` — the constrained form
 //!    of maximizing `right − λ · wrong`, with the bound on wrong answers stated directly instead of a price `λ` (the
@@ -173,17 +175,18 @@ pub fn fit(samples: &[Sample], unreadable: usize, options: &Options) -> Calibrat
     let y: Vec<f64> = samples.iter().map(|s| if s.right { 1.0 } else { 0.0 }).collect();
     let present: Vec<bool> = (0..N).map(|f| x.iter().any(|r| r[f] != 0.0)).collect();
     let (beta, sweeps) = logistic(&x, &y, &present, options.l2);
-    let factors: Vec<f32> = (0..N)
-        .map(|f| {
-            if present[f] {
-                let v = beta[f].exp().clamp(MIN_FACTOR, 1.0);
-                ((v * 1000.0).round() / 1000.0) as f32
-            } else {
-                current.factors[f]
-            }
-        })
+    let mut factors: Vec<f32> = (0..N)
+        .map(|f| if present[f] { round3(beta[f].exp().clamp(MIN_FACTOR, 1.0)) } else { current.factors[f] })
         .collect();
     let threshold = choose_threshold(&factors, samples, unreadable, options.max_wrong_rate);
+    // A feature no sample has keeps its share of the way to the threshold: one such doubt costs the same fraction of
+    // ln(threshold) as before, f' = f ^ (ln T' / ln T). (Unseen features do not move the threshold.)
+    let scale = f64::from(threshold).ln() / f64::from(current.threshold).ln();
+    if scale.is_finite() && scale > 0.0 {
+        for f in (0..N).filter(|f| !present[*f]) {
+            factors[f] = round3(f64::from(current.factors[f]).powf(scale).clamp(0.001, 1.0));
+        }
+    }
     let table = Table { factors, threshold };
     let features = (0..N)
         .map(|f| FeatureFit {
@@ -281,6 +284,10 @@ fn logistic(x: &[[f64; N]], y: &[f64], present: &[bool], l2: f64) -> ([f64; N + 
     (beta, sweeps)
 }
 
+fn round3(v: f64) -> f32 {
+    ((v * 1000.0).round() / 1000.0) as f32
+}
+
 fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
@@ -356,9 +363,11 @@ mod tests {
         assert!((implied - (0.2f64 / 0.8).ln()).abs() < 0.05, "{implied}");
         // The penalty pulls the weights towards "no effect".
         assert!(ml.table.factors[F::Ambiguous as usize] < ambiguous);
-        // Features no sample has keep their factor.
-        let kept = c.features.iter().find(|f| f.name == "no_today").expect("no_today");
-        assert!(!kept.fitted && kept.after == kept.before);
+        // Features no sample has keep their share of the way to the threshold.
+        let kept = c.features.iter().find(|f| f.name == "have_col").expect("have_col");
+        let share = |f: f32, t: f32| f64::from(f).ln() / f64::from(t).ln();
+        assert!(!kept.fitted);
+        assert!((share(kept.after, c.table.threshold) - share(kept.before, doubt::THRESHOLD)).abs() < 0.05);
         // The threshold answers the doubt-free readings and withholds the ambiguous ones.
         assert!(c.table.answers(&sample(&[], true).features));
         assert!(!c.table.answers(&sample(&[(F::Ambiguous, 1.0)], true).features));
@@ -385,7 +394,7 @@ mod tests {
         let b = fit(&synthetic(), 5, &Options::default());
         assert_eq!(a, b);
         let empty = fit(&[], 0, &Options::default());
-        assert_eq!(empty.table.factors, Table::current().factors);
+        assert_eq!(empty.table.threshold, 1.0);
         assert_eq!(empty.score, Score::default());
     }
 
