@@ -6,9 +6,13 @@
 //! 2. `link` — items: every stretch of the question read as a table or column mention (`lexicon`: names split and
 //!    stemmed, abbreviations expanded, table prefixes removed, comments; Korean through a glossary), a cell value
 //!    ([`ValueIndex`]), a number, or a cue (`vocab`: how many, average, more than, ordered by, 지난달, …);
-//! 3. `interp` — a query plan: subject table, projection, filters, grouping, ordering, limit; each item a
-//!    construct uses is marked, and what is left unexplained — or guessed — lowers the confidence;
-//! 4. `sql` — the plan in the schema's dialect, joined along foreign keys, then checked by the guard.
+//! 3. `interp` — a query plan: subject table, projection, filters, grouping, ordering, limit (one file per pass);
+//!    each item a construct uses is marked, and what is left unexplained — or guessed — is counted as a feature of
+//!    the reading;
+//! 4. `sql` — the plan in the schema's dialect, joined along foreign keys, aggregates named for people (`alias`),
+//!    then checked by the guard;
+//! 5. `doubt` — the confidence: one factor per feature, in ONE table with the threshold, fitted by `calibrate` on
+//!    the tuning databases of Spider train (`datagenie eval --calibrate --split tune`).
 //!
 //! The engine does no IO and reads no clock: today's date is an argument. It never panics on any input (a
 //! panic inside a stage would be a bug; it is caught and becomes an abstention).
