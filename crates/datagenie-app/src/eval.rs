@@ -409,13 +409,13 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
     };
     result.ms = started.elapsed().as_secs_f64() * 1000.0;
     match predicted {
-        Ok(rows) => {
+        Ok(pred) => {
             let ordered = rows::orders_at_top_level(&q.query, db.schema.dialect);
-            if !rows.truncated && rows::same_rows(&gold.rows, &rows.rows, ordered) {
+            if !pred.truncated && rows::same_rows(&gold.rows, &pred.rows, ordered) {
                 result.outcome = EvalOutcome::Right;
             } else {
                 result.outcome = EvalOutcome::Wrong;
-                if rows.truncated {
+                if pred.truncated {
                     result.error = Some(format!("the prediction returned more than {EVAL_MAX_ROWS} rows"));
                 }
             }
@@ -522,9 +522,9 @@ pub async fn calibrate(options: &EvalOptions, fit_options: &fit::Options) -> Res
             continue;
         };
         let right = match run_sql(db, &reading.sql, options.timeout).await {
-            Ok(rows) => {
-                !rows.truncated
-                    && rows::same_rows(&gold.rows, &rows.rows, rows::orders_at_top_level(&q.query, db.schema.dialect))
+            Ok(pred) => {
+                !pred.truncated
+                    && rows::same_rows(&gold.rows, &pred.rows, rows::orders_at_top_level(&q.query, db.schema.dialect))
             }
             Err(_) => false,
         };

@@ -95,6 +95,12 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
     if !(0.0..=1.0).contains(&args.max_wrong_rate) {
         return Err(Error::new(ErrorCode::InvalidArgument, "--max-wrong-rate must be a ratio between 0 and 1"));
     }
+    if args.calibrate && args.split == Some(SplitArg::Validation) {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "--calibrate never fits on the validation databases: they measure the fitted table (use --split tune)",
+        ));
+    }
     if args.calibrate && args.provider.is_some_and(|p| p != ProviderArg::Builtin) {
         return Err(Error::new(ErrorCode::InvalidArgument, "--calibrate fits the built-in engine: --provider builtin"));
     }
