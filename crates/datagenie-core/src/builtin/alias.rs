@@ -74,6 +74,8 @@ fn bounded(mut s: String) -> String {
 
 /// The alias of one select item: a natural name, then a more explicit one for when the first is taken.
 fn names(schema: &Schema, lex: &Lexicon, s: &Sel, count_table: usize, korean: bool) -> Option<(String, String)> {
+    // The column's words in full, for the explicit name (`sum_total_amount`).
+    let mut full: Vec<String> = Vec::new();
     let (prefix, words): ((&str, &str), Vec<String>) = match s {
         Sel::Col(_) | Sel::Star => return None,
         Sel::Count => (("", ""), table_words(schema, count_table)),
@@ -87,6 +89,7 @@ fn names(schema: &Schema, lex: &Lexicon, s: &Sel, count_table: usize, korean: bo
             };
             // SUM(total_amount) is the total amount, not the "total total amount".
             let mut words = split_identifier(&lex.cols.get(*c)?.name);
+            full = words.clone();
             if words.len() > 1 && own.contains(&words[0].as_str()) {
                 words.remove(0);
             }
@@ -109,7 +112,7 @@ fn names(schema: &Schema, lex: &Lexicon, s: &Sel, count_table: usize, korean: bo
             (format!("{joined}_count"), format!("number_of_{table}"))
         }
         _ if count => (format!("{joined}_count"), format!("distinct_{joined}_count")),
-        Sel::Agg(a, _) => (format!("{}_{joined}", prefix.0), format!("{}_{joined}", a.sql().to_lowercase())),
+        Sel::Agg(a, _) => (format!("{}_{joined}", prefix.0), format!("{}_{}", a.sql().to_lowercase(), full.join("_"))),
         _ => return None,
     })
 }
@@ -191,6 +194,70 @@ fn stemmed(w: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Dialect;
+    use crate::builtin::ValueIndex;
+    use crate::schema::{Column, Table, TableKind};
+
+    fn schema() -> Schema {
+        let col = |n: &str, t: &str| Column {
+            name: n.into(),
+            data_type: t.into(),
+            nullable: true,
+            comment: None,
+            samples: vec![],
+        };
+        Schema {
+            dialect: Dialect::Postgres,
+            server_version: String::new(),
+            tables: vec![Table {
+                schema: None,
+                name: "Singers".into(),
+                kind: TableKind::Table,
+                comment: None,
+                columns: vec![
+                    col("id", "int"),
+                    col("Age", "int"),
+                    col("singer_count", "int"),
+                    col("Total_Sales", "real"),
+                ],
+                primary_key: vec!["id".into()],
+                foreign_keys: vec![],
+                row_count: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn aliases_never_collide() {
+        let schema = schema();
+        let lex = Lexicon::build(&schema, &ValueIndex::default());
+        let age = lex.col_in(0, "Age").expect("age");
+        let sales = lex.col_in(0, "Total_Sales").expect("sales");
+        let select = [
+            Sel::Col(age),
+            Sel::Agg(Agg::Max, age),
+            Sel::Agg(Agg::Max, age),
+            // The natural "singer_count" is a column: the explicit name.
+            Sel::Count,
+            // SUM(total_sales) is the total sales — a column's name — so "sum_total_sales".
+            Sel::Agg(Agg::Sum, sales),
+            Sel::Agg(Agg::Avg, sales),
+            Sel::Star,
+        ];
+        let got = aliases(&schema, &lex, &select, 0, false, &["period"]);
+        let want = [
+            None,
+            Some("max_age"),
+            Some("max_age_2"),
+            Some("number_of_singers"),
+            Some("sum_total_sales"),
+            Some("average_total_sales"),
+            None,
+        ];
+        assert_eq!(got, want.map(|w| w.map(String::from)));
+        let ko = aliases(&schema, &lex, &select[1..3], 0, true, &[]);
+        assert_eq!(ko, [Some("최대 나이".to_string()), Some("최대 나이 2".to_string())]);
+    }
 
     #[test]
     fn singular_names() {
