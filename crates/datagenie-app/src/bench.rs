@@ -179,8 +179,8 @@ pub async fn gold_check(spider: &Path, cache_dir: &Path, limit: Option<usize>) -
                 continue;
             }
         };
-        let ordered = has_top_level_order_by(&g.sql);
-        if same_rows(&answer.rows, &direct, ordered) && !answer.truncated {
+        let ordered = crate::rows::orders_at_top_level(&g.sql, datagenie_core::Dialect::Sqlite);
+        if crate::rows::same_rows(&direct, &answer.rows, ordered) && !answer.truncated {
             report.identical += 1;
         } else {
             report.failures.push(format!(
@@ -215,31 +215,6 @@ fn run_direct(path: &Path, sql: &str) -> Result<Vec<Vec<Value>>, rusqlite::Error
         out.push(row);
     }
     Ok(out)
-}
-
-/// Whether the outermost query has an ORDER BY (so row order is part of the answer).
-fn has_top_level_order_by(sql: &str) -> bool {
-    use sqlparser::ast::Statement;
-    use sqlparser::dialect::SQLiteDialect;
-    match sqlparser::parser::Parser::parse_sql(&SQLiteDialect {}, sql) {
-        Ok(stmts) => matches!(stmts.first(), Some(Statement::Query(q)) if q.order_by.is_some()),
-        Err(_) => false,
-    }
-}
-
-fn same_rows(a: &[Vec<Value>], b: &[Vec<Value>], ordered: bool) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    if ordered {
-        return a == b;
-    }
-    let key = |r: &Vec<Value>| format!("{r:?}");
-    let mut x: Vec<String> = a.iter().map(key).collect();
-    let mut y: Vec<String> = b.iter().map(key).collect();
-    x.sort();
-    y.sort();
-    x == y
 }
 
 /// Percentiles of a set of durations, in microseconds.

@@ -1,36 +1,37 @@
 //! `datagenie eval`: execution accuracy of a question set in Spider's format (`[{db_id, question, query}]`, databases
 //! at `DIR/<db_id>/<db_id>.sqlite`). A prediction is right when its rows equal the gold query's rows as a multiset
 //! (in order when the gold query has a top-level ORDER BY), whatever the column order, numbers compared with a
-//! small tolerance. Both queries run through the guard and the connector, like every statement DataGenie sends.
+//! small tolerance (the rules are in [`crate::rows`]). Both queries run through the guard and the connector, like
+//! every statement DataGenie sends.
+//!
+//! Spider's training databases are split once, by [`spider_split`], into a tuning part (the only data the built-in
+//! engine's confidence table is fitted on: [`calibrate`]) and a validation part it never sees, so the engine's
+//! figure on the validation part is an out-of-sample one.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use datagenie_core::builtin::Engine;
+use datagenie_core::builtin::{Engine, calibrate as fit};
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::guard::{self, Policy};
 use datagenie_core::schema::Schema;
 use datagenie_core::template::QueryTemplate;
-use datagenie_core::value::{ResultSet, Value};
-use datagenie_core::{Dialect, Error, ErrorCode, Question};
+use datagenie_core::value::ResultSet;
+use datagenie_core::{Error, ErrorCode, Question};
 use serde::{Deserialize, Serialize};
 
 use crate::ask::{AnswerSource, AskContext, AskOptions, AskRequest, Connection};
 use crate::config::Config;
 use crate::privacy::Privacy;
+use crate::rows;
 use crate::schema_cache::SchemaCache;
 
 /// Schema snapshots stay valid for the run (the databases are not expected to change under the benchmark).
 const SCHEMA_MAX_AGE: Duration = Duration::from_secs(86_400);
 /// Rows read per query; a result beyond it cannot be compared.
 pub const EVAL_MAX_ROWS: usize = 100_000;
-/// Relative and absolute tolerance for numbers.
-const REL_TOL: f64 = 1e-6;
-const ABS_TOL: f64 = 1e-9;
-/// Column assignments tried when several columns have the same values.
-const MAX_PERMUTATIONS: usize = 5000;
 
 /// What produces the predictions. Both go through the ask pipeline (`AskContext::ask`), as users get answers.
 pub enum Predictor {
@@ -67,6 +68,40 @@ pub struct EvalOptions {
     pub explain: bool,
     /// Where the built-in predictor keeps schema snapshots (a scratch directory).
     pub cache_dir: PathBuf,
+    /// Only the questions on databases of this part of Spider's training split ([`spider_split`]).
+    pub split: Option<Split>,
+}
+
+/// A part of Spider's training databases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// What the built-in engine's confidence table is fitted on (about 70 % of the databases).
+    Tune,
+    /// Held out: no choice about the engine's confidence is made on it.
+    Validation,
+}
+
+impl Split {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Split::Tune => "tune",
+            Split::Validation => "validation",
+        }
+    }
+}
+
+/// The part of Spider's training split a database belongs to, by its `db_id` alone: the 64-bit FNV-1a hash of the
+/// id's UTF-8 bytes, modulo 10; 0–6 is [`Split::Tune`], 7–9 [`Split::Validation`]. Whole databases, never single
+/// questions, so no validation question shares a schema or cell values with a tuning one. Fixed: changing it would
+/// let the validation part leak into the fit.
+pub fn spider_split(db_id: &str) -> Split {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in db_id.as_bytes() {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    if hash % 10 < 7 { Split::Tune } else { Split::Validation }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +195,19 @@ fn template_questions(store: &Path, database: &crate::database::DatabaseChoice) 
     Ok(out)
 }
 
+/// Keeps the questions `options` asks for: on the split's databases, on `db_id`, the first `limit`.
+fn select(questions: &mut Vec<RawQuestion>, options: &EvalOptions) {
+    if let Some(split) = options.split {
+        questions.retain(|q| spider_split(&q.db_id) == split);
+    }
+    if let Some(db) = &options.db_id {
+        questions.retain(|q| &q.db_id == db);
+    }
+    if let Some(n) = options.limit {
+        questions.truncate(n);
+    }
+}
+
 /// Reads a question file: a JSON array of `{db_id, question, query}`.
 fn read_questions(path: &Path) -> Result<Vec<RawQuestion>, Error> {
     let text = std::fs::read_to_string(path)
@@ -187,12 +235,7 @@ pub async fn run(options: &EvalOptions) -> Result<EvalReport, Error> {
         QuestionSet::Spider { questions, .. } => read_questions(questions)?,
         QuestionSet::Templates { store, database } => template_questions(store, database)?,
     };
-    if let Some(db) = &options.db_id {
-        questions.retain(|q| &q.db_id == db);
-    }
-    if let Some(n) = options.limit {
-        questions.truncate(n);
-    }
+    select(&mut questions, options);
     let provider = match &options.predictor {
         Predictor::Builtin => "builtin".to_string(),
         Predictor::Ask(config) => config.llm.provider.as_str().to_string(),
@@ -382,13 +425,13 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
     };
     result.ms = started.elapsed().as_secs_f64() * 1000.0;
     match predicted {
-        Ok(rows) => {
-            let ordered = orders_at_top_level(&q.query, db.schema.dialect);
-            if !rows.truncated && same_result(&gold, &rows, ordered) {
+        Ok(pred) => {
+            let ordered = rows::orders_at_top_level(&q.query, db.schema.dialect);
+            if !pred.truncated && rows::same_rows(&gold.rows, &pred.rows, ordered) {
                 result.outcome = EvalOutcome::Right;
             } else {
                 result.outcome = EvalOutcome::Wrong;
-                if rows.truncated {
+                if pred.truncated {
                     result.error = Some(format!("the prediction returned more than {EVAL_MAX_ROWS} rows"));
                 }
             }
@@ -436,232 +479,126 @@ fn summarize<'a>(results: impl Iterator<Item = &'a QuestionResult>) -> Summary {
     s
 }
 
-/// True when the query's outermost level has an ORDER BY (then row order is part of the answer). Decided on the
-/// parsed query, not on its text: an ORDER BY inside a subquery does not count.
-pub fn orders_at_top_level(sql: &str, dialect: Dialect) -> bool {
-    use sqlparser::ast::Statement;
-    use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
-    use sqlparser::parser::Parser;
-    let parsed = match dialect {
-        Dialect::Sqlite => Parser::parse_sql(&SQLiteDialect {}, sql),
-        Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, sql),
-        Dialect::Mysql => Parser::parse_sql(&MySqlDialect {}, sql),
+/// What `datagenie eval --calibrate` found (see [`calibrate`]).
+#[derive(Debug, Clone)]
+pub struct CalibrationReport {
+    pub split: Option<Split>,
+    pub databases: usize,
+    pub questions: usize,
+    /// Gold queries that failed or exceeded the row cap: not scored.
+    pub gold_errors: usize,
+    /// Scored questions the engine could build no query for.
+    pub unreadable: usize,
+    /// Of the readings: their results equal the gold results.
+    pub readings_right: usize,
+    pub calibration: fit::Calibration,
+    pub seconds: f64,
+}
+
+/// Fits the built-in engine's confidence table (`doubt.rs`) on the selected Spider questions — with `--split tune`,
+/// the tuning databases only. Each question's gold query and the engine's reading, taken before the threshold
+/// ([`Engine::read`]), run through the guard and the connector; the reading is right when the rows are the same
+/// ([`rows::same_rows`]). The features of every reading and whether it was right go to [`fit::fit`].
+pub async fn calibrate(options: &EvalOptions, fit_options: &fit::Options) -> Result<CalibrationReport, Error> {
+    let started = Instant::now();
+    let QuestionSet::Spider { questions, .. } = &options.set else {
+        return Err(Error::new(ErrorCode::InvalidArgument, "calibration needs a Spider question set (--questions)"));
     };
-    match parsed.ok().as_deref() {
-        Some([Statement::Query(q)]) => q.order_by.is_some(),
-        _ => false,
-    }
-}
-
-/// A cell for comparison: numbers (integers, floats, decimals, booleans) as f64, the rest as text or bytes.
-#[derive(Debug, Clone, PartialEq)]
-enum Cell {
-    Null,
-    Num(f64),
-    Text(String),
-    Bytes(Vec<u8>),
-}
-
-fn cell(v: &Value) -> Cell {
-    match v {
-        Value::Null => Cell::Null,
-        Value::Bool(b) => Cell::Num(if *b { 1.0 } else { 0.0 }),
-        Value::Int(i) => Cell::Num(*i as f64),
-        Value::Float(f) => Cell::Num(*f),
-        Value::Decimal(d) => d.parse().map(Cell::Num).unwrap_or_else(|_| Cell::Text(d.clone())),
-        Value::Text(s) => Cell::Text(s.clone()),
-        Value::Blob(b) => Cell::Bytes(b.clone()),
-        Value::Json(j) => Cell::Text(j.to_string()),
-    }
-}
-
-fn close(a: f64, b: f64) -> bool {
-    if a.is_nan() || b.is_nan() {
-        return a.is_nan() && b.is_nan();
-    }
-    let d = (a - b).abs();
-    d <= ABS_TOL || d <= REL_TOL * a.abs().max(b.abs())
-}
-
-fn cell_eq(a: &Cell, b: &Cell) -> bool {
-    match (a, b) {
-        (Cell::Num(x), Cell::Num(y)) => close(*x, *y),
-        _ => a == b,
-    }
-}
-
-fn rank(c: &Cell) -> u8 {
-    match c {
-        Cell::Null => 0,
-        Cell::Num(_) => 1,
-        Cell::Text(_) => 2,
-        Cell::Bytes(_) => 3,
-    }
-}
-
-fn cell_cmp(a: &Cell, b: &Cell) -> std::cmp::Ordering {
-    match (a, b) {
-        (Cell::Num(x), Cell::Num(y)) => x.total_cmp(y),
-        (Cell::Text(x), Cell::Text(y)) => x.cmp(y),
-        (Cell::Bytes(x), Cell::Bytes(y)) => x.cmp(y),
-        _ => rank(a).cmp(&rank(b)),
-    }
-}
-
-fn row_cmp(a: &[Cell], b: &[Cell]) -> std::cmp::Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let o = cell_cmp(x, y);
-        if o != std::cmp::Ordering::Equal {
-            return o;
+    let mut questions = read_questions(questions)?;
+    select(&mut questions, options);
+    let mut samples = Vec::new();
+    let (mut gold_errors, mut unreadable, mut databases) = (0usize, 0usize, 0usize);
+    let mut current: Option<(String, Db, Engine)> = None;
+    for q in &questions {
+        if current.as_ref().map(|(id, _, _)| id != &q.db_id).unwrap_or(true) {
+            current = None;
+            databases += 1;
+            if let Ok(db) = open_db(options, &q.db_id).await {
+                let values = crate::builtin::load_values(db.connector.as_ref(), &db.schema, &Policy::default()).await;
+                let engine = Engine::new(&db.schema, values);
+                current = Some((q.db_id.clone(), db, engine));
+            }
         }
-    }
-    a.len().cmp(&b.len())
-}
-
-fn rows_eq(a: &[Vec<Cell>], b: &[Vec<Cell>]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| cell_eq(p, q)))
-}
-
-/// Equal results: same number of columns; some assignment of the prediction's columns to the gold's makes the rows
-/// equal — in order when `ordered`, as multisets otherwise. Columns are only paired when their values, sorted, are
-/// equal, so the assignments tried are few; a mapping is then checked on whole rows (values that match column by
-/// column but are paired differently across rows do not count as equal).
-pub fn same_result(gold: &ResultSet, pred: &ResultSet, ordered: bool) -> bool {
-    let g: Vec<Vec<Cell>> = gold.rows.iter().map(|r| r.iter().map(cell).collect()).collect();
-    let p: Vec<Vec<Cell>> = pred.rows.iter().map(|r| r.iter().map(cell).collect()).collect();
-    if g.len() != p.len() {
-        return false;
-    }
-    let width = |rows: &[Vec<Cell>], set: &ResultSet| rows.first().map(Vec::len).unwrap_or(set.columns.len());
-    let (gw, pw) = (width(&g, gold), width(&p, pred));
-    if gw != pw {
-        return false;
-    }
-    if g.is_empty() {
-        return true;
-    }
-    let column = |rows: &[Vec<Cell>], j: usize| {
-        let mut c: Vec<Cell> = rows.iter().map(|r| r.get(j).cloned().unwrap_or(Cell::Null)).collect();
-        c.sort_by(cell_cmp);
-        c
-    };
-    let gcols: Vec<Vec<Cell>> = (0..gw).map(|j| column(&g, j)).collect();
-    let pcols: Vec<Vec<Cell>> = (0..pw).map(|j| column(&p, j)).collect();
-    let compatible: Vec<Vec<usize>> = gcols
-        .iter()
-        .map(|gc| {
-            (0..pw)
-                .filter(|&j| gc.len() == pcols[j].len() && gc.iter().zip(&pcols[j]).all(|(a, b)| cell_eq(a, b)))
-                .collect()
-        })
-        .collect();
-    if compatible.iter().any(Vec::is_empty) {
-        return false;
-    }
-    let mut gold_rows = g;
-    if !ordered {
-        gold_rows.sort_by(|a, b| row_cmp(a, b));
-    }
-    let mut assignment = vec![usize::MAX; gw];
-    let mut taken = vec![false; pw];
-    let mut tries = 0usize;
-    search(0, &compatible, &mut assignment, &mut taken, &mut tries, &mut |perm| {
-        let mut rows: Vec<Vec<Cell>> = p.iter().map(|r| perm.iter().map(|&j| r[j].clone()).collect()).collect();
-        if !ordered {
-            rows.sort_by(|a, b| row_cmp(a, b));
-        }
-        rows_eq(&gold_rows, &rows)
-    })
-}
-
-/// Backtracking over column assignments; stops at the first that `check` accepts or after [`MAX_PERMUTATIONS`].
-fn search(
-    i: usize,
-    compatible: &[Vec<usize>],
-    assignment: &mut Vec<usize>,
-    taken: &mut Vec<bool>,
-    tries: &mut usize,
-    check: &mut dyn FnMut(&[usize]) -> bool,
-) -> bool {
-    if i == compatible.len() {
-        *tries += 1;
-        return check(assignment);
-    }
-    for &j in &compatible[i] {
-        if taken[j] || *tries >= MAX_PERMUTATIONS {
+        let Some((_, db, engine)) = current.as_ref().filter(|(id, _, _)| id == &q.db_id) else {
+            // The database did not open: every question on it is one the engine cannot read.
+            unreadable += 1;
             continue;
-        }
-        taken[j] = true;
-        assignment[i] = j;
-        if search(i + 1, compatible, assignment, taken, tries, check) {
-            return true;
-        }
-        taken[j] = false;
+        };
+        let gold = match run_sql(db, &q.query, options.timeout).await {
+            Ok(rows) if !rows.truncated => rows,
+            _ => {
+                gold_errors += 1;
+                continue;
+            }
+        };
+        let reading =
+            Question::parse(&q.question).ok().and_then(|question| engine.read(&question, &options.today).ok());
+        let Some(reading) = reading else {
+            unreadable += 1;
+            continue;
+        };
+        let right = match run_sql(db, &reading.sql, options.timeout).await {
+            Ok(pred) => {
+                !pred.truncated
+                    && rows::same_rows(&gold.rows, &pred.rows, rows::orders_at_top_level(&q.query, db.schema.dialect))
+            }
+            Err(_) => false,
+        };
+        samples.push(fit::Sample { features: reading.features, right });
     }
-    false
+    let readings_right = samples.iter().filter(|s| s.right).count();
+    let calibration = fit::fit(&samples, unreadable, fit_options);
+    Ok(CalibrationReport {
+        split: options.split,
+        databases,
+        questions: questions.len(),
+        gold_errors,
+        unreadable,
+        readings_right,
+        calibration,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datagenie_core::value::ResultColumn;
 
-    fn rs(rows: Vec<Vec<Value>>) -> ResultSet {
-        let n = rows.first().map(Vec::len).unwrap_or(0);
-        ResultSet {
-            columns: (0..n).map(|i| ResultColumn { name: format!("c{i}"), decl_type: None }).collect(),
-            rows,
-            truncated: false,
-        }
-    }
-
-    fn t(s: &str) -> Value {
-        Value::Text(s.into())
+    #[test]
+    fn the_split_is_fixed_by_the_db_id_alone() {
+        // FNV-1a 64 of the empty string is its offset basis, 0xcbf29ce484222325 = 14695981039346656037 (… 7 → validation).
+        assert_eq!(spider_split(""), Split::Validation);
+        // "a": 0xaf63dc4c8601ec8c = 12638187200555641996 (… 6 → tune).
+        assert_eq!(spider_split("a"), Split::Tune);
+        // Deterministic, and case matters (db_ids are exact).
+        assert_eq!(spider_split("concert_singer"), spider_split("concert_singer"));
+        // About 70/30 over many ids.
+        let tune = (0..1000).filter(|i| spider_split(&format!("db_{i}")) == Split::Tune).count();
+        assert!((650..=750).contains(&tune), "{tune} of 1000 ids in the tuning part");
     }
 
     #[test]
-    fn multiset_column_order_and_tolerance() {
-        let gold = rs(vec![vec![t("a"), Value::Int(1)], vec![t("b"), Value::Int(2)]]);
-        // Rows in another order, columns swapped, a float for an int.
-        let pred = rs(vec![vec![Value::Float(2.0), t("b")], vec![Value::Float(1.0000000001), t("a")]]);
-        assert!(same_result(&gold, &pred, false));
-        // Order matters when the gold query orders.
-        assert!(!same_result(&gold, &pred, true));
-        let pred_in_order = rs(vec![vec![Value::Int(1), t("a")], vec![Value::Int(2), t("b")]]);
-        assert!(same_result(&gold, &pred_in_order, true));
-        // Beyond the tolerance.
-        let off = rs(vec![vec![t("a"), Value::Float(1.001)], vec![t("b"), Value::Int(2)]]);
-        assert!(!same_result(&gold, &off, false));
-    }
-
-    #[test]
-    fn pairing_across_rows_matters() {
-        // Same column values, paired differently.
-        let gold = rs(vec![vec![t("a"), Value::Int(1)], vec![t("b"), Value::Int(2)]]);
-        let pred = rs(vec![vec![t("a"), Value::Int(2)], vec![t("b"), Value::Int(1)]]);
-        assert!(!same_result(&gold, &pred, false));
-        // Duplicates count: a multiset, not a set.
-        let gold = rs(vec![vec![t("a")], vec![t("a")]]);
-        let pred = rs(vec![vec![t("a")]]);
-        assert!(!same_result(&gold, &pred, false));
-        // Extra column.
-        let gold = rs(vec![vec![t("a")]]);
-        let pred = rs(vec![vec![t("a"), t("a")]]);
-        assert!(!same_result(&gold, &pred, false));
-        // Identical columns: any assignment.
-        let gold = rs(vec![vec![t("x"), t("x")]]);
-        assert!(same_result(&gold, &gold.clone(), true));
-        // Empty results with the same shape.
-        assert!(same_result(&rs(vec![]), &rs(vec![]), false));
-    }
-
-    #[test]
-    fn top_level_order_by_is_parsed() {
-        assert!(orders_at_top_level("SELECT a FROM t ORDER BY a", Dialect::Sqlite));
-        assert!(!orders_at_top_level("SELECT a FROM (SELECT a FROM t ORDER BY a) AS s", Dialect::Sqlite));
-        assert!(!orders_at_top_level("SELECT 'ORDER BY' FROM t", Dialect::Sqlite));
-        assert!(orders_at_top_level("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1", Dialect::Sqlite));
-        assert!(!orders_at_top_level("not sql", Dialect::Sqlite));
+    fn questions_are_selected_by_split_then_database_then_limit() {
+        let q = |db: &str| RawQuestion { db_id: db.into(), question: "q".into(), query: "SELECT 1".into() };
+        let mut qs = vec![q("a"), q(""), q("a"), q("")];
+        let mut options = EvalOptions {
+            set: QuestionSet::Spider { questions: PathBuf::new(), db_dir: PathBuf::new() },
+            predictor: Predictor::Builtin,
+            limit: Some(1),
+            db_id: None,
+            today: "2024-01-01".into(),
+            timeout: Duration::from_secs(1),
+            explain: false,
+            cache_dir: PathBuf::new(),
+            split: Some(Split::Tune),
+        };
+        select(&mut qs, &options);
+        assert_eq!(qs.len(), 1);
+        assert_eq!(qs[0].db_id, "a");
+        let mut qs = vec![q("a"), q(""), q("a"), q("")];
+        options.split = Some(Split::Validation);
+        options.limit = None;
+        select(&mut qs, &options);
+        assert!(qs.iter().all(|q| q.db_id.is_empty()) && qs.len() == 2);
     }
 }

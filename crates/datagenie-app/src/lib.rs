@@ -11,6 +11,7 @@ pub mod demo_load;
 pub mod eval;
 pub mod privacy;
 pub mod providers;
+pub mod rows;
 pub mod schema_cache;
 pub mod session;
 

@@ -188,11 +188,11 @@ fn run(engine: &Engine, q: &str) -> String {
 /// (question, expected SQL in SQLite, or "abstain").
 const CASES: &[(&str, &str)] = &[
     // counts
-    ("How many employees are there?", r#"SELECT COUNT(*) FROM "employees""#),
-    ("직원은 몇 명인가요?", r#"SELECT COUNT(*) FROM "employees""#),
+    ("How many employees are there?", r#"SELECT COUNT(*) AS employee_count FROM "employees""#),
+    ("직원은 몇 명인가요?", r#"SELECT COUNT(*) AS "직원 수" FROM "employees""#),
     // comparisons
-    ("How many employees are older than 40?", r#"SELECT COUNT(*) FROM "employees" WHERE "age" > 40"#),
-    ("나이가 40 이상인 직원 수", r#"SELECT COUNT(*) FROM "employees" WHERE "age" >= 40"#),
+    ("How many employees are older than 40?", r#"SELECT COUNT(*) AS employee_count FROM "employees" WHERE "age" > 40"#),
+    ("나이가 40 이상인 직원 수", r#"SELECT COUNT(*) AS "직원 수" FROM "employees" WHERE "age" >= 40"#),
     ("Which employees earn at least 4000?", r#"SELECT "name" FROM "employees" WHERE "salary" >= 4000"#),
     (
         "Which employees have a salary between 3000 and 5000?",
@@ -202,34 +202,44 @@ const CASES: &[(&str, &str)] = &[
     // lists with a value from the question
     ("List the names of employees in Seoul.", r#"SELECT "name" FROM "employees" WHERE "city" = 'Seoul'"#),
     ("서울에 사는 직원의 이름", r#"SELECT "name" FROM "employees" WHERE "city" = '서울'"#),
-    ("How many orders are not cancelled?", r#"SELECT COUNT(*) FROM "orders" WHERE "status" <> 'cancelled'"#),
+    (
+        "How many orders are not cancelled?",
+        r#"SELECT COUNT(*) AS order_count FROM "orders" WHERE "status" <> 'cancelled'"#,
+    ),
     ("Show the female employees.", r#"SELECT "name" FROM "employees" WHERE "gender" = 'F'"#),
     // aggregates
-    ("What is the average salary of employees?", r#"SELECT AVG("salary") FROM "employees""#),
-    ("직원의 평균 급여", r#"SELECT AVG("salary") FROM "employees""#),
-    ("What is the total budget of all departments?", r#"SELECT SUM("budget") FROM "departments""#),
-    ("부서 예산의 합계", r#"SELECT SUM("budget") FROM "departments""#),
-    ("What are the maximum and minimum age of employees?", r#"SELECT MAX("age"), MIN("age") FROM "employees""#),
-    ("직원 나이의 최대", r#"SELECT MAX("age") FROM "employees""#),
-    ("How many different cities do employees live in?", r#"SELECT COUNT(DISTINCT "city") FROM "employees""#),
+    ("What is the average salary of employees?", r#"SELECT AVG("salary") AS average_salary FROM "employees""#),
+    ("직원의 평균 급여", r#"SELECT AVG("salary") AS "평균 급여" FROM "employees""#),
+    ("What is the total budget of all departments?", r#"SELECT SUM("budget") AS total_budget FROM "departments""#),
+    ("부서 예산의 합계", r#"SELECT SUM("budget") AS "총 예산" FROM "departments""#),
+    (
+        "What are the maximum and minimum age of employees?",
+        r#"SELECT MAX("age") AS max_age, MIN("age") AS min_age FROM "employees""#,
+    ),
+    ("직원 나이의 최대", r#"SELECT MAX("age") AS "최대 나이" FROM "employees""#),
+    (
+        "How many different cities do employees live in?",
+        r#"SELECT COUNT(DISTINCT "city") AS city_count FROM "employees""#,
+    ),
     // grouping
-    ("Show the number of employees per city.", r#"SELECT "city", COUNT(*) FROM "employees" GROUP BY "city""#),
-    ("도시별 직원 수", r#"SELECT "city", COUNT(*) FROM "employees" GROUP BY "city""#),
+    (
+        "Show the number of employees per city.",
+        r#"SELECT "city", COUNT(*) AS employee_count FROM "employees" GROUP BY "city""#,
+    ),
+    ("도시별 직원 수", r#"SELECT "city", COUNT(*) AS "직원 수" FROM "employees" GROUP BY "city""#),
     (
         "How many employees are in each department?",
-        r#"SELECT "departments"."name", COUNT(*) FROM "employees" JOIN "departments" ON "employees"."dept_id" = "departments"."dept_id" GROUP BY "employees"."dept_id""#,
+        r#"SELECT "departments"."name", COUNT(*) AS employee_count FROM "employees" JOIN "departments" ON "employees"."dept_id" = "departments"."dept_id" GROUP BY "employees"."dept_id""#,
     ),
     (
         "부서별 평균 급여",
-        r#"SELECT "departments"."name", AVG("employees"."salary") FROM "employees" JOIN "departments" ON "employees"."dept_id" = "departments"."dept_id" GROUP BY "employees"."dept_id""#,
+        r#"SELECT "departments"."name", AVG("employees"."salary") AS "평균 급여" FROM "employees" JOIN "departments" ON "employees"."dept_id" = "departments"."dept_id" GROUP BY "employees"."dept_id""#,
     ),
-    // top and bottom N, superlatives
-    (
-        "List the top 3 employees with the highest salary.",
-        r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#,
-    ),
-    ("급여가 가장 높은 직원 상위 3명", r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#),
-    ("Show the 2 employees with the lowest salary.", r#"SELECT "name" FROM "employees" ORDER BY "salary" ASC LIMIT 2"#),
+    // top and bottom N, superlatives (a top N of rows whose output column is not named is withheld by the fitted
+    // confidence: see `readings_below_the_threshold`)
+    ("List the top 3 employees with the highest salary.", "abstain"),
+    ("급여가 가장 높은 직원 상위 3명", "abstain"),
+    ("Show the 2 employees with the lowest salary.", "abstain"),
     ("Who is the youngest employee?", r#"SELECT "name" FROM "employees" ORDER BY "age" ASC LIMIT 1"#),
     ("Show the name of the oldest employee.", r#"SELECT "name" FROM "employees" ORDER BY "age" DESC LIMIT 1"#),
     // ordering
@@ -243,44 +253,41 @@ const CASES: &[(&str, &str)] = &[
     // dates: a year, a month, last month, the last 30 days (today is 2024-03-15)
     (
         "How many orders were placed in 2023?",
-        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2023-01-01' AND "order_date" < '2024-01-01')"#,
+        r#"SELECT COUNT(*) AS order_count FROM "orders" WHERE ("order_date" >= '2023-01-01' AND "order_date" < '2024-01-01')"#,
     ),
     (
         "2023년 주문 수",
-        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2023-01-01' AND "order_date" < '2024-01-01')"#,
+        r#"SELECT COUNT(*) AS "주문 수" FROM "orders" WHERE ("order_date" >= '2023-01-01' AND "order_date" < '2024-01-01')"#,
     ),
     (
         "How many orders were placed in March 2024?",
-        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2024-03-01' AND "order_date" < '2024-04-01')"#,
+        r#"SELECT COUNT(*) AS order_count FROM "orders" WHERE ("order_date" >= '2024-03-01' AND "order_date" < '2024-04-01')"#,
     ),
     (
         "2024년 3월 주문 수",
-        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2024-03-01' AND "order_date" < '2024-04-01')"#,
+        r#"SELECT COUNT(*) AS "주문 수" FROM "orders" WHERE ("order_date" >= '2024-03-01' AND "order_date" < '2024-04-01')"#,
     ),
     (
         "How many orders were placed last month?",
-        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2024-02-01' AND "order_date" < '2024-03-01')"#,
+        r#"SELECT COUNT(*) AS order_count FROM "orders" WHERE ("order_date" >= '2024-02-01' AND "order_date" < '2024-03-01')"#,
     ),
     (
         "지난달 주문 수",
-        r#"SELECT COUNT(*) FROM "orders" WHERE ("order_date" >= '2024-02-01' AND "order_date" < '2024-03-01')"#,
+        r#"SELECT COUNT(*) AS "주문 수" FROM "orders" WHERE ("order_date" >= '2024-02-01' AND "order_date" < '2024-03-01')"#,
     ),
     (
         "What is the average total amount of orders in the last 30 days?",
-        r#"SELECT AVG("total_amount") FROM "orders" WHERE ("order_date" >= '2024-02-15' AND "order_date" < '2024-03-16')"#,
+        r#"SELECT AVG("total_amount") AS average_total_amount FROM "orders" WHERE ("order_date" >= '2024-02-15' AND "order_date" < '2024-03-16')"#,
     ),
     (
         "지난 30일 동안의 주문 금액 합계",
-        r#"SELECT SUM("total_amount") FROM "orders" WHERE ("order_date" >= '2024-02-15' AND "order_date" < '2024-03-16')"#,
+        r#"SELECT SUM("total_amount") AS "총 금액" FROM "orders" WHERE ("order_date" >= '2024-02-15' AND "order_date" < '2024-03-16')"#,
     ),
     (
         "월별 주문 수",
-        r#"SELECT strftime('%Y-%m', "order_date") AS period, COUNT(*) FROM "orders" GROUP BY strftime('%Y-%m', "order_date") ORDER BY strftime('%Y-%m', "order_date")"#,
+        r#"SELECT strftime('%Y-%m', "order_date") AS period, COUNT(*) AS "주문 수" FROM "orders" GROUP BY strftime('%Y-%m', "order_date") ORDER BY strftime('%Y-%m', "order_date")"#,
     ),
-    (
-        "2024년 월별 매출",
-        r#"SELECT strftime('%Y-%m', "order_date") AS period, SUM("total_amount") FROM "orders" WHERE ("order_date" >= '2024-01-01' AND "order_date" < '2025-01-01') GROUP BY strftime('%Y-%m', "order_date") ORDER BY strftime('%Y-%m', "order_date")"#,
-    ),
+    ("2024년 월별 매출", "abstain"),
     // joins along foreign keys, "how many X have Y"
     (
         "List the names of employees in the Sales department.",
@@ -300,7 +307,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "How many customers have orders?",
-        r#"SELECT COUNT(*) FROM "customers" WHERE "customer_id" IN (SELECT "customer_id" FROM "orders")"#,
+        r#"SELECT COUNT(*) AS customer_count FROM "customers" WHERE "customer_id" IN (SELECT "customer_id" FROM "orders")"#,
     ),
     (
         "주문이 없는 고객의 이름",
@@ -329,13 +336,13 @@ fn corpus() {
 /// The shop schema (no comments): (question, expected SQL in SQLite, or "abstain").
 const SHOP_CASES: &[(&str, &str)] = &[
     // a table named per a column of it, nothing else asked: rows counted per group
-    ("customers per city", r#"SELECT "city", COUNT(*) FROM "customers" GROUP BY "city""#),
-    ("customers by city", r#"SELECT "city", COUNT(*) FROM "customers" GROUP BY "city""#),
-    ("Show customers for each city.", r#"SELECT "city", COUNT(*) FROM "customers" GROUP BY "city""#),
-    ("도시별 고객 수", r#"SELECT "city", COUNT(*) FROM "customers" GROUP BY "city""#),
-    ("도시별 고객", r#"SELECT "city", COUNT(*) FROM "customers" GROUP BY "city""#),
-    ("products per category", r#"SELECT "category", COUNT(*) FROM "products" GROUP BY "category""#),
-    ("카테고리별 제품", r#"SELECT "category", COUNT(*) FROM "products" GROUP BY "category""#),
+    ("customers per city", r#"SELECT "city", COUNT(*) AS customer_count FROM "customers" GROUP BY "city""#),
+    ("customers by city", r#"SELECT "city", COUNT(*) AS customer_count FROM "customers" GROUP BY "city""#),
+    ("Show customers for each city.", r#"SELECT "city", COUNT(*) AS customer_count FROM "customers" GROUP BY "city""#),
+    ("도시별 고객 수", r#"SELECT "city", COUNT(*) AS "고객 수" FROM "customers" GROUP BY "city""#),
+    ("도시별 고객", r#"SELECT "city", COUNT(*) AS "고객 수" FROM "customers" GROUP BY "city""#),
+    ("products per category", r#"SELECT "category", COUNT(*) AS product_count FROM "products" GROUP BY "category""#),
+    ("카테고리별 제품", r#"SELECT "category", COUNT(*) AS "상품 수" FROM "products" GROUP BY "category""#),
     // the entity with the most related rows: grouped by its key, shown by its name
     (
         "the customer with the most orders",
@@ -359,8 +366,14 @@ const SHOP_CASES: &[(&str, &str)] = &[
         r#"SELECT "category" FROM "products" GROUP BY "category" ORDER BY COUNT(*) DESC LIMIT 1"#,
     ),
     // "different" after a count: distinct values, not a group per value
-    ("How many kinds of different categories are there?", r#"SELECT COUNT(DISTINCT "category") FROM "products""#),
-    ("Find the number of different categories.", r#"SELECT COUNT(DISTINCT "category") FROM "products""#),
+    (
+        "How many kinds of different categories are there?",
+        r#"SELECT COUNT(DISTINCT "category") AS category_count FROM "products""#,
+    ),
+    (
+        "Find the number of different categories.",
+        r#"SELECT COUNT(DISTINCT "category") AS category_count FROM "products""#,
+    ),
     // inclusive comparisons said in full; "retrieve"/"select" as projection verbs
     (
         "Show the names of products with a price less than or equal to 100.",
@@ -417,7 +430,7 @@ fn terse_names_are_read_by_their_role() {
             "Show the id and name of the campuses in Orange county.",
             r#"SELECT "cid", "campus" FROM "campuses" WHERE "county" = 'Orange'"#,
         ),
-        ("Find the number of professors.", r#"SELECT COUNT(*) FROM "professors""#),
+        ("Find the number of professors.", r#"SELECT COUNT(*) AS professor_count FROM "professors""#),
     ];
     for (q, expected) in cases {
         let question = Question::parse(q).expect("question");
@@ -505,5 +518,140 @@ fn print_questions() {
         if std::env::var("EXPLAIN").is_ok() {
             println!("{}", engine.explain(&question, TODAY));
         }
+    }
+}
+
+/// A small shop for the names of aggregate columns: `products` has a column called `product_count`, so the count of
+/// products needs another name.
+fn named_shop(dialect: Dialect) -> Schema {
+    let plain = |name: &str, comment: Option<&str>, columns: Vec<Column>, fks: Vec<ForeignKey>| {
+        let mut t = table(name, "", columns, "id", fks);
+        t.comment = comment.map(str::to_string);
+        t
+    };
+    Schema {
+        dialect,
+        server_version: String::new(),
+        tables: vec![
+            plain(
+                "customers",
+                None,
+                vec![
+                    col("id", "INTEGER", None),
+                    col("name", "TEXT", None),
+                    col("city", "TEXT", None),
+                    col("age", "INTEGER", None),
+                ],
+                vec![],
+            ),
+            plain(
+                "orders",
+                None,
+                vec![
+                    col("id", "INTEGER", None),
+                    col("customer_id", "INTEGER", None),
+                    col("amount", "REAL", None),
+                    col("order_date", "DATE", None),
+                ],
+                vec![fk("customer_id", "customers", "id")],
+            ),
+            plain(
+                "products",
+                None,
+                vec![
+                    col("id", "INTEGER", None),
+                    col("name", "TEXT", None),
+                    col("price", "REAL", None),
+                    col("product_count", "INTEGER", None),
+                ],
+                vec![],
+            ),
+            plain(
+                "widgets",
+                Some("위젯"),
+                vec![col("id", "INTEGER", None), col("label", "TEXT", None), col("weight", "REAL", None)],
+                vec![],
+            ),
+        ],
+    }
+}
+
+/// Every aggregate the engine writes has an alias a person would use — English for an English question, Korean from
+/// the glossary for a Korean one (English where the glossary has no word) — quoted only when the dialect needs it, and
+/// the SQL passes the guard in every dialect. (question, SQLite SQL)
+const NAMED_CASES: &[(&str, &str)] = &[
+    ("How many orders are there?", r#"SELECT COUNT(*) AS order_count FROM "orders""#),
+    ("What is the total amount of orders?", r#"SELECT SUM("amount") AS total_amount FROM "orders""#),
+    ("What is the average price of products?", r#"SELECT AVG("price") AS average_price FROM "products""#),
+    ("What is the maximum age of customers?", r#"SELECT MAX("age") AS max_age FROM "customers""#),
+    (
+        "How many different cities do customers live in?",
+        r#"SELECT COUNT(DISTINCT "city") AS city_count FROM "customers""#,
+    ),
+    // the natural name is a column of the schema: the explicit one
+    ("How many products are there?", r#"SELECT COUNT(*) AS number_of_products FROM "products""#),
+    ("주문 수", r#"SELECT COUNT(*) AS "주문 수" FROM "orders""#),
+    ("주문 금액의 합계", r#"SELECT SUM("amount") AS "총 금액" FROM "orders""#),
+    ("제품의 평균 가격", r#"SELECT AVG("price") AS "평균 가격" FROM "products""#),
+    ("고객 나이의 최대", r#"SELECT MAX("age") AS "최대 나이" FROM "customers""#),
+    // no Korean word for a widget: the English name
+    ("위젯 수", r#"SELECT COUNT(*) AS widget_count FROM "widgets""#),
+    ("도시별 고객 수", r#"SELECT "city", COUNT(*) AS "고객 수" FROM "customers" GROUP BY "city""#),
+];
+
+#[test]
+fn aggregates_are_named_for_people() {
+    let engine = Engine::new(&named_shop(Dialect::Sqlite), ValueIndex::default());
+    let mut failures = Vec::new();
+    for (q, expected) in NAMED_CASES {
+        let got = run(&engine, q);
+        if got != *expected {
+            failures.push(format!("{q}\n   expected: {expected}\n        got: {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), NAMED_CASES.len(), failures.join("\n"));
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+        let engine = Engine::new(&named_shop(dialect), ValueIndex::default());
+        for (q, sqlite) in NAMED_CASES {
+            let Outcome::Answer(a) = engine.answer(&Question::parse(q).expect("question"), TODAY) else {
+                panic!("{dialect}: {q}: abstained")
+            };
+            // The same query in the dialect's quoting: `"x"` becomes `` `x` `` in MySQL.
+            let want = if dialect == Dialect::Mysql { sqlite.replace('"', "`") } else { sqlite.to_string() };
+            assert_eq!(a.sql, want, "{dialect}: {q}");
+            guard::check(&a.sql, dialect, &Policy::default())
+                .unwrap_or_else(|e| panic!("{dialect}: {q}\n{}\nrefused: {e}", a.sql));
+        }
+    }
+}
+
+/// Readings the fitted confidence table withholds (on Spider's tuning databases, readings that show a default name
+/// column or sum a loosely read measure per period were right about half the time), but that the engine still builds:
+/// `Engine::read` gives the query it would have answered with, for the explanation and for calibration.
+#[test]
+fn readings_below_the_threshold() {
+    let engine = Engine::new(&schema(Dialect::Sqlite), values());
+    let cases = [
+        (
+            "List the top 3 employees with the highest salary.",
+            r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#,
+        ),
+        ("급여가 가장 높은 직원 상위 3명", r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#),
+        (
+            "Show the 2 employees with the lowest salary.",
+            r#"SELECT "name" FROM "employees" ORDER BY "salary" ASC LIMIT 2"#,
+        ),
+        (
+            "2024년 월별 매출",
+            r#"SELECT strftime('%Y-%m', "order_date") AS period, SUM("total_amount") AS "총 금액" FROM "orders" WHERE ("order_date" >= '2024-01-01' AND "order_date" < '2025-01-01') GROUP BY strftime('%Y-%m', "order_date") ORDER BY strftime('%Y-%m', "order_date")"#,
+        ),
+    ];
+    for (q, expected) in cases {
+        let question = Question::parse(q).expect("question");
+        let reading = engine.read(&question, TODAY).unwrap_or_else(|a| panic!("{q}: no reading: {}", a.reason));
+        assert_eq!(reading.sql, expected, "{q}");
+        assert!(reading.confidence < MIN_CONFIDENCE, "{q}: confidence {}", reading.confidence);
+        assert!(matches!(engine.answer(&question, TODAY), Outcome::Abstain(a) if a.confidence == reading.confidence));
+        assert!(!reading.doubts.is_empty(), "{q}: withheld without a doubt");
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use datagenie_app::config::{Config, ConfigSources, Origin, ProviderKind};
 use datagenie_app::database::{DatabaseChoice, system_database_path};
-use datagenie_app::eval::{self, EvalOptions, EvalReport, Predictor, QuestionSet};
+use datagenie_app::eval::{self, CalibrationReport, EvalOptions, EvalReport, Predictor, QuestionSet, Split};
+use datagenie_core::builtin::calibrate;
 use datagenie_core::{Error, ErrorCode, SecretUrl};
 
 #[derive(Args)]
@@ -50,9 +51,27 @@ pub struct EvalArgs {
     today: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: EvalFormat,
+    /// Only the questions on one part of Spider's training databases: `tune` (what the built-in engine's confidence
+    /// is fitted on) or `validation` (held out). The part of a database is fixed by its db_id (see
+    /// docs/builtin-engine-spider.md). Default: every database.
+    #[arg(long, value_enum, conflicts_with = "templates")]
+    split: Option<SplitArg>,
+    /// Fit the built-in engine's confidence factors and threshold on the selected questions (use with
+    /// `--split tune`) and print the table to paste into crates/datagenie-core/src/builtin/doubt.rs; nothing is scored.
+    #[arg(long, requires = "questions", conflicts_with_all = ["min_accuracy", "report"])]
+    calibrate: bool,
+    /// With --calibrate: the wrong rate the fitted threshold may reach on the selected questions.
+    #[arg(long, value_name = "RATIO", default_value_t = 0.09, requires = "calibrate")]
+    max_wrong_rate: f64,
     /// Record the built-in engine's reading of each question in the report (for debugging the engine).
     #[arg(long, hide = true)]
     explain: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SplitArg {
+    Tune,
+    Validation,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,6 +92,18 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
         && !(0.0..=1.0).contains(&min)
     {
         return Err(Error::new(ErrorCode::InvalidArgument, "--min-accuracy must be a ratio between 0 and 1"));
+    }
+    if !(0.0..=1.0).contains(&args.max_wrong_rate) {
+        return Err(Error::new(ErrorCode::InvalidArgument, "--max-wrong-rate must be a ratio between 0 and 1"));
+    }
+    if args.calibrate && args.split == Some(SplitArg::Validation) {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "--calibrate never fits on the validation databases: they measure the fitted table (use --split tune)",
+        ));
+    }
+    if args.calibrate && args.provider.is_some_and(|p| p != ProviderArg::Builtin) {
+        return Err(Error::new(ErrorCode::InvalidArgument, "--calibrate fits the built-in engine: --provider builtin"));
     }
     if args.timeout == 0 {
         return Err(Error::new(ErrorCode::InvalidArgument, "--timeout must be at least 1 second"));
@@ -104,6 +135,7 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
     };
     let cache_dir = config.cache_dir()?;
     let predictor = match config.llm.provider {
+        _ if args.calibrate => Predictor::Builtin,
         ProviderKind::Builtin => Predictor::Builtin,
         _ => Predictor::Ask(Box::new(config)),
     };
@@ -116,7 +148,20 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
         timeout: Duration::from_secs(args.timeout),
         explain: args.explain,
         cache_dir,
+        split: args.split.map(|s| match s {
+            SplitArg::Tune => Split::Tune,
+            SplitArg::Validation => Split::Validation,
+        }),
     };
+    if args.calibrate {
+        let fit_options = calibrate::Options { max_wrong_rate: args.max_wrong_rate, ..calibrate::Options::default() };
+        let report = eval::calibrate(&options, &fit_options).await?;
+        let mut out = std::io::stdout().lock();
+        return print_calibration(&mut out, &report, &fit_options)
+            .and_then(|_| out.flush())
+            .map(|_| 0)
+            .map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()));
+    }
     let report = eval::run(&options).await?;
     if let Some(path) = &args.report {
         let text = serde_json::to_string_pretty(&report).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
@@ -177,6 +222,58 @@ fn print_text(out: &mut impl Write, r: &EvalReport, report: Option<&PathBuf>) ->
         writeln!(out, "  report: {}", p.display())?;
     }
     Ok(())
+}
+
+fn print_calibration(out: &mut impl Write, r: &CalibrationReport, options: &calibrate::Options) -> std::io::Result<()> {
+    let c = &r.calibration;
+    let part = r.split.map(Split::as_str).unwrap_or("all");
+    let scored = r.questions - r.gold_errors;
+    writeln!(
+        out,
+        "calibration on {} questions on {} databases (split: {part}); {} gold errors not scored; {:.0} s",
+        r.questions, r.databases, r.gold_errors, r.seconds
+    )?;
+    writeln!(
+        out,
+        "  readings: {} of {scored} scored questions ({} right ungated); {} with no reading",
+        scored - r.unreadable,
+        r.readings_right,
+        r.unreadable
+    )?;
+    writeln!(
+        out,
+        "  fit: logistic, L2 {} on the feature weights, {} sweeps; threshold: most right with wrong <= {:.1} %",
+        options.l2,
+        c.sweeps,
+        options.max_wrong_rate * 100.0
+    )?;
+    for (name, s) in [("current table", &c.before), ("fitted table", &c.score)] {
+        writeln!(
+            out,
+            "  {name:<14} right {:5.1} %  wrong {:5.1} %  abstained {:5.1} %  ({} right, {} wrong of {})",
+            s.right_rate() * 100.0,
+            s.wrong_rate() * 100.0,
+            100.0 - (s.right_rate() + s.wrong_rate()) * 100.0,
+            s.right,
+            s.wrong,
+            s.questions
+        )?;
+    }
+    writeln!(out, "\n  feature                     readings  right   before  after")?;
+    for f in &c.features {
+        writeln!(
+            out,
+            "  {:<27} {:>8} {:>6}   {:>6.3}  {:>6.3}{}",
+            f.name,
+            f.samples,
+            f.right,
+            f.before,
+            f.after,
+            if f.fitted { "" } else { "  kept (no reading has it)" }
+        )?;
+    }
+    writeln!(out, "\n// Paste into crates/datagenie-core/src/builtin/doubt.rs:")?;
+    write!(out, "{}", c.table.to_rust())
 }
 
 /// `YYYY-MM-DD` with a real month and day.

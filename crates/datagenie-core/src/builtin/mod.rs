@@ -6,13 +6,19 @@
 //! 2. `link` — items: every stretch of the question read as a table or column mention (`lexicon`: names split and
 //!    stemmed, abbreviations expanded, table prefixes removed, comments; Korean through a glossary), a cell value
 //!    ([`ValueIndex`]), a number, or a cue (`vocab`: how many, average, more than, ordered by, 지난달, …);
-//! 3. `interp` — a query plan: subject table, projection, filters, grouping, ordering, limit; each item a
-//!    construct uses is marked, and what is left unexplained — or guessed — lowers the confidence;
-//! 4. `sql` — the plan in the schema's dialect, joined along foreign keys, then checked by the guard.
+//! 3. `interp` — a query plan: subject table, projection, filters, grouping, ordering, limit (one file per pass);
+//!    each item a construct uses is marked, and what is left unexplained — or guessed — is counted as a feature of
+//!    the reading;
+//! 4. `sql` — the plan in the schema's dialect, joined along foreign keys, aggregates named for people (`alias`),
+//!    then checked by the guard;
+//! 5. `doubt` — the confidence: one factor per feature, in ONE table with the threshold, fitted by `calibrate` on
+//!    the tuning databases of Spider train (`datagenie eval --calibrate --split tune`).
 //!
 //! The engine does no IO and reads no clock: today's date is an argument. It never panics on any input (a
 //! panic inside a stage would be a bug; it is caught and becomes an abstention).
 
+mod alias;
+pub mod calibrate;
 mod dates;
 mod doubt;
 mod interp;
@@ -31,9 +37,10 @@ use crate::schema::{Schema, TypeClass};
 use lexicon::Lexicon;
 use sql::{Plan, Renderer, Sel, plan_tables};
 
-/// Answers below this confidence are withheld. Calibrated on Spider's training questions (3,862 scored): at 0.74 the
-/// engine answers 51% of them, 42.0% right and 8.9% wrong (`datagenie eval --provider builtin`).
-pub const MIN_CONFIDENCE: f32 = 0.74;
+/// Answers below this confidence are withheld. It is `doubt::THRESHOLD`, fitted with the confidence factors on the
+/// tuning databases of Spider's training split only (`datagenie eval --calibrate --split tune`); the figures it gives
+/// on those and on the held-out validation databases are in docs/builtin-engine-spider.md.
+pub const MIN_CONFIDENCE: f32 = doubt::THRESHOLD;
 
 /// Distinct values kept per column.
 pub const MAX_VALUES_PER_COLUMN: usize = 1000;
@@ -128,6 +135,31 @@ pub enum Outcome {
     Abstain(Abstention),
 }
 
+/// A reading before the confidence threshold ([`Engine::read`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub sql: String,
+    /// `Π factor ^ count` over `features` (see [`calibrate::Table`]).
+    pub confidence: f32,
+    pub interpretation: String,
+    /// How many times each feature occurs in this reading, in the order of [`feature_names`].
+    pub features: Vec<f32>,
+    /// Why the confidence dropped, for people.
+    pub doubts: Vec<String>,
+}
+
+/// The names of the features a reading is described by, in the order of [`Reading::features`].
+pub fn feature_names() -> Vec<&'static str> {
+    doubt::FACTORS.iter().map(|r| r.1).collect()
+}
+
+fn not_confident(reason: &str) -> String {
+    format!(
+        "the built-in engine is not confident enough ({reason}); rephrase the question, or configure an LLM provider \
+         (openai or anthropic) for questions like this"
+    )
+}
+
 /// The engine for one schema. Build once per schema; answering is cheap and deterministic.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -192,7 +224,7 @@ impl Engine {
                 out.push_str(&format!(
                     "plan: {:?}\nconfidence {:.3}; doubts: {}\nfeatures: {}\n",
                     i.plan,
-                    i.conf,
+                    doubt::confidence(&feats),
                     i.doubts.join("; "),
                     doubt::describe(&feats)
                 ))
@@ -202,18 +234,40 @@ impl Engine {
         out
     }
 
+    /// The engine's reading of `question` whatever its confidence (`answer` withholds it below [`MIN_CONFIDENCE`]);
+    /// an abstention only when no query could be built. What `datagenie eval --calibrate` fits the confidence on.
+    /// Deterministic; never panics on any input.
+    pub fn read(&self, question: &Question, today: &str) -> Result<Reading, Abstention> {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_inner(question, today)));
+        match run {
+            Ok(reading) => reading.map_err(|reason| Abstention { reason: not_confident(&reason), confidence: 0.0 }),
+            Err(_) => Err(Abstention {
+                reason: "the built-in engine could not read this question; configure an LLM provider to ask it".into(),
+                confidence: 0.0,
+            }),
+        }
+    }
+
     fn answer_inner(&self, question: &Question, today: &str) -> Outcome {
-        let abstain = |reason: String, confidence: f32| {
-            Outcome::Abstain(Abstention {
-                reason: format!(
-                    "the built-in engine is not confident enough ({reason}); rephrase the question, or configure an \
-                     LLM provider (openai or anthropic) for questions like this"
-                ),
-                confidence,
-            })
+        let reading = match self.read_inner(question, today) {
+            Ok(r) => r,
+            Err(reason) => return Outcome::Abstain(Abstention { reason: not_confident(&reason), confidence: 0.0 }),
         };
+        if reading.confidence < MIN_CONFIDENCE {
+            let why =
+                if reading.doubts.is_empty() { "unclear question".to_string() } else { reading.doubts.join("; ") };
+            return Outcome::Abstain(Abstention { reason: not_confident(&why), confidence: reading.confidence });
+        }
+        Outcome::Answer(BuiltinAnswer {
+            sql: reading.sql,
+            confidence: reading.confidence,
+            interpretation: reading.interpretation,
+        })
+    }
+
+    fn read_inner(&self, question: &Question, today: &str) -> Result<Reading, String> {
         if self.schema.tables.is_empty() {
-            return abstain("the database has no tables".into(), 0.0);
+            return Err("the database has no tables".into());
         }
         let q = question.as_str();
         let toks = text::tokenize(q);
@@ -222,39 +276,28 @@ impl Engine {
         let korean = hangul > words;
         let items = link::link(q, &toks, &self.lex);
         let today = dates::Ymd::parse(today);
-        let mut interp = match interp::interpret(&items, &self.lex, today, korean) {
-            Ok(i) => i,
-            Err(reason) => return abstain(reason, 0.0),
-        };
-        let joins = match self.joins(&interp.plan) {
-            Ok((joins, ambiguous)) => {
-                for _ in &joins {
-                    interp.conf *= 0.93;
-                }
-                interp.feats[doubt::F::Joins as usize] = joins.len() as f32;
-                if ambiguous {
-                    interp.conf *= 0.8;
-                    interp.feats[doubt::F::JoinAmbiguous as usize] = 1.0;
-                    interp.doubts.push("more than one way to join the tables".into());
-                }
-                joins
-            }
-            Err(reason) => return abstain(reason, 0.0),
-        };
+        let mut interp = interp::interpret(&items, &self.lex, today, korean)?;
+        let (joins, ambiguous) = self.joins(&interp.plan)?;
+        interp.feats[doubt::F::Joins as usize] = joins.len() as f32;
+        if ambiguous {
+            interp.feats[doubt::F::JoinAmbiguous as usize] = 1.0;
+            interp.doubts.push("more than one way to join the tables".into());
+        }
         let count_distinct = self.count_distinct(&interp.plan, &joins);
-        let renderer = Renderer { schema: &self.schema, lex: &self.lex, qualify: !joins.is_empty() };
+        let renderer = Renderer { schema: &self.schema, lex: &self.lex, qualify: !joins.is_empty(), korean };
         let Some(sql) = renderer.render(&interp.plan, &joins, count_distinct) else {
-            return abstain("a value cannot be written safely as a literal".into(), 0.0);
+            return Err("a value cannot be written safely as a literal".into());
         };
         if guard::check(&sql, self.schema.dialect, &Policy::default()).is_err() {
-            return abstain("the query it built did not pass the SQL guard".into(), 0.0);
+            return Err("the query it built did not pass the SQL guard".into());
         }
-        let confidence = interp.conf.clamp(0.0, 1.0);
-        if confidence < MIN_CONFIDENCE {
-            let why = if interp.doubts.is_empty() { "unclear question".to_string() } else { interp.doubts.join("; ") };
-            return abstain(why, confidence);
-        }
-        Outcome::Answer(BuiltinAnswer { sql, confidence, interpretation: self.describe(&interp.plan, &joins) })
+        Ok(Reading {
+            sql,
+            confidence: doubt::confidence(&interp.feats).clamp(0.0, 1.0),
+            interpretation: self.describe(&interp.plan, &joins),
+            features: interp.feats.to_vec(),
+            doubts: interp.doubts,
+        })
     }
 
     /// Join steps reaching every table the plan reads, shortest paths along foreign keys from the subject.

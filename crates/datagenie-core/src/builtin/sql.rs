@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
+use super::alias::aliases;
 use super::lexicon::Lexicon;
 use super::vocab::{Agg, LikeKind, Op};
 use crate::dialect::Dialect;
@@ -120,6 +121,8 @@ pub(crate) struct Renderer<'a> {
     pub schema: &'a Schema,
     pub lex: &'a Lexicon,
     pub qualify: bool,
+    /// Name aggregate columns in Korean (see `alias`).
+    pub korean: bool,
 }
 
 impl Renderer<'_> {
@@ -207,12 +210,22 @@ impl Renderer<'_> {
             sql.push_str("DISTINCT ");
         }
         let star_only = plan.select.len() == 1 && plan.select[0] == Sel::Star;
+        let bucket = plan.bucket.map(|(c, b)| self.bucket_expr(c, b));
         let mut items: Vec<String> = if star_only && !joins.is_empty() {
             vec![format!("{}.*", table_ref(self.schema, plan.from))]
         } else {
-            plan.select.iter().map(|s| self.sel(s, count_distinct)).collect()
+            let taken: &[&str] = if bucket.is_some() { &["period"] } else { &[] };
+            let counted = plan.count_table.unwrap_or(plan.from);
+            let names = aliases(self.schema, self.lex, &plan.select, counted, self.korean, taken);
+            plan.select
+                .iter()
+                .zip(names)
+                .map(|(s, alias)| match alias {
+                    Some(a) => format!("{} AS {}", self.sel(s, count_distinct), self.schema.dialect.ident(&a)),
+                    None => self.sel(s, count_distinct),
+                })
+                .collect()
         };
-        let bucket = plan.bucket.map(|(c, b)| self.bucket_expr(c, b));
         if let Some(b) = &bucket {
             items.insert(0, format!("{b} AS period"));
         }

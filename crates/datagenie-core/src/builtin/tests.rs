@@ -61,7 +61,7 @@ fn answer(e: &Engine, q: &str) -> Outcome {
 #[test]
 fn counts_with_a_comparison() {
     let Outcome::Answer(a) = answer(&engine(), "How many heads are older than 56?") else { panic!("abstained") };
-    assert_eq!(a.sql, r#"SELECT COUNT(*) FROM "head" WHERE "age" > 56"#);
+    assert_eq!(a.sql, r#"SELECT COUNT(*) AS head_count FROM "head" WHERE "age" > 56"#);
     assert!(a.confidence >= MIN_CONFIDENCE);
     assert_eq!(a.interpretation, "count of head from head where head.age > 56");
 }

@@ -106,7 +106,7 @@ async fn scores_every_outcome_and_writes_the_report() {
         "{text}"
     );
     let first = &r["questions"][0];
-    assert_eq!(first["predicted"], r#"SELECT COUNT(*) FROM "singer""#);
+    assert_eq!(first["predicted"], r#"SELECT COUNT(*) AS singer_count FROM "singer""#);
     assert!(first["confidence"].as_f64().is_some_and(|c| c > 0.0 && c <= 1.0));
     assert!(r["questions"][2]["error"].as_str().is_some_and(|e| e.contains("LLM")), "{text}");
     assert!(r["questions"][7]["error"].as_str().is_some_and(|e| e.contains("database_not_found")), "{text}");

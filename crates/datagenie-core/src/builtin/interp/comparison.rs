@@ -1,0 +1,222 @@
+//! Comparisons: "more than N", "older than", "between A and B"; a count compared becomes HAVING.
+
+use super::Ctx;
+use crate::builtin::doubt::F;
+use crate::builtin::sql::{Cond, Lit};
+use crate::builtin::vocab::{Concept, Cue, Op};
+use crate::schema::TypeClass;
+
+impl Ctx<'_> {
+    pub(super) fn comparison_pass(&mut self) {
+        for i in 0..self.items.len() {
+            if self.used[i] {
+                continue;
+            }
+            match self.cue_at(i) {
+                Some(Cue::Cmp { op, concept }) => self.comparison(i, op, concept, false),
+                Some(Cue::CmpPost { op }) => self.comparison(i, op, Concept::None, true),
+                Some(Cue::Between) => self.between(i),
+                _ => {}
+            }
+        }
+    }
+
+    fn comparison(&mut self, i: usize, op: Op, concept: Concept, post: bool) {
+        // The number: after the cue (English), before it (Korean and "5 or more").
+        let num_idx = if post { self.prev_sig(i) } else { self.next_sig(i) };
+        let Some(ni) = num_idx else { return };
+        let Some(n) = self.num_at(ni) else {
+            // "older than the average" and other nested comparisons are beyond this engine.
+            return;
+        };
+        let neg = self.negated_before(i);
+        let op = if neg { op.negate() } else { op };
+        // A count condition: "more than 2 employees", "직원이 5명 이상".
+        let after_num = self.next_sig(ni);
+        let table_after = after_num.and_then(|k| self.table_at(k).map(|t| (k, t)));
+        let times_after = after_num.filter(|&k| matches!(self.items[k].text.as_str(), "times" | "번" | "회" | "건"));
+        let table_before = if post { self.prev_sig(ni).and_then(|k| self.table_at(k).map(|t| (k, t))) } else { None };
+        if let Some((k, t)) = table_after.or(table_before) {
+            self.used[i] = true;
+            self.used[ni] = true;
+            self.used[k] = true;
+            match self.count_column(t) {
+                Some(c) => self.filters.push((i, Cond::Cmp(c, op, Lit::Num(n)))),
+                None => self.having(op, n, t),
+            }
+            return;
+        }
+        if let Some(k) = times_after {
+            self.used[i] = true;
+            self.used[ni] = true;
+            self.used[k] = true;
+            self.having(op, n, self.subject);
+            return;
+        }
+        // The column: just before the cue, else named by the adjective, else just after the number.
+        let anchor = if post { ni } else { i };
+        let before = self.prev_sig(anchor).filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+        // "bigger than 1500 or smaller than 500": the column of the comparison before.
+        let chained =
+            self.prev_sig(anchor).filter(|&k| matches!(self.cue_at(k), Some(Cue::Or | Cue::And))).and_then(|_| {
+                match self.filters.last() {
+                    Some((_, Cond::Cmp(c, _, Lit::Num(_)) | Cond::Between(c, ..))) => Some(*c),
+                    _ => None,
+                }
+            });
+        let after_col = after_num.filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+        let col = match before {
+            Some((k, c)) => {
+                self.used[k] = true;
+                // "earn more than 30000 in salary": the column said again after the number.
+                if let Some(a) = after_num
+                    && !self.used[a]
+                    && (self.col_at(a) == Some(c) || self.col_cands(a).contains(&c))
+                {
+                    self.used[a] = true;
+                }
+                Some(c)
+            }
+            None if chained.is_some() && after_col.is_none() => chained,
+            None => match self.concept_col(concept) {
+                Some(c) => Some(c),
+                None => {
+                    let after = after_num.filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+                    match after {
+                        Some((k, c)) => {
+                            self.used[k] = true;
+                            Some(c)
+                        }
+                        None => None,
+                    }
+                }
+            },
+        };
+        let Some(c) = col else {
+            self.doubt(F::CmpNoCol, "a comparison without a column");
+            return;
+        };
+        // A number compared with a text column named after it ("more than 2 faults"): rows are counted.
+        if after_col.is_some_and(|(_, ac)| ac == c) && matches!(self.lex.cols[c].class, TypeClass::Text) {
+            self.used[i] = true;
+            self.used[ni] = true;
+            let t = self.table_of(c);
+            self.doubt(F::Loose, "a number of rows read from a column name");
+            self.having(op, n, t);
+            return;
+        }
+        if matches!(self.lex.cols[c].class, TypeClass::Text) {
+            self.doubt(F::TextComparedWithNumber, "a text column compared with a number");
+        }
+        self.used[i] = true;
+        self.used[ni] = true;
+        let reversed = concept == Concept::Age && self.reversed_age(c);
+        let op = if reversed { op.flip() } else { op };
+        let cond = self.numeric_cond(c, op, n);
+        self.filters.push((i, cond));
+    }
+
+    /// `col op n`, reading a year against a date column as a date.
+    fn numeric_cond(&self, c: usize, op: Op, n: f64) -> Cond {
+        let info = &self.lex.cols[c];
+        let year_like = n.fract() == 0.0 && (1000.0..=2999.0).contains(&n);
+        let date_col = info.class == TypeClass::Temporal && !info.stems.iter().any(|s| s == "year");
+        if year_like && date_col {
+            let y = n as i64;
+            let start = format!("{y:04}-01-01");
+            let next = format!("{:04}-01-01", y + 1);
+            return match op {
+                Op::Gt => Cond::Cmp(c, Op::Ge, Lit::Date(next)),
+                Op::Ge => Cond::Cmp(c, Op::Ge, Lit::Date(start)),
+                Op::Lt => Cond::Cmp(c, Op::Lt, Lit::Date(start)),
+                Op::Le => Cond::Cmp(c, Op::Lt, Lit::Date(next)),
+                Op::Eq => Cond::Range(c, Lit::Date(start), Lit::Date(next)),
+                Op::Ne => Cond::Cmp(c, Op::Ne, Lit::Num(n)),
+            };
+        }
+        Cond::Cmp(c, op, Lit::Num(n))
+    }
+
+    fn having(&mut self, op: Op, n: f64, counted: usize) {
+        if counted != self.subject {
+            self.count_group(counted);
+        } else if self.plan.group_by.is_empty() {
+            // "types of documents with more than 4 documents": grouped by the projected column, found later.
+            self.group_table = None;
+        }
+        self.plan.having = Some((op, n));
+    }
+
+    fn between(&mut self, i: usize) {
+        // Korean puts the range first: "급여가 3000에서 5000 사이".
+        if let Some(b) = self.prev_sig(i)
+            && let Some(y) = self.num_at(b)
+            && let Some(a) = self.prev_sig(b)
+            && let Some(x) = self.num_at(a)
+            && let Some(k) = self.prev_sig(a)
+            && let Some(c) = self.col_at(k)
+        {
+            for m in [i, a, b, k] {
+                self.used[m] = true;
+            }
+            let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+            self.filters.push((i, Cond::Between(c, Lit::Num(lo), Lit::Num(hi), false)));
+            return;
+        }
+        let Some(a) = self.next_sig(i) else { return };
+        let Some(x) = self.num_at(a) else { return };
+        let Some(and) = self.next_sig(a) else { return };
+        let and_ok = matches!(self.cue_at(and), Some(Cue::And)) || self.items[and].text == "~";
+        let (b, y) = if and_ok {
+            let Some(b) = self.next_sig(and) else { return };
+            let Some(y) = self.num_at(b) else { return };
+            (b, y)
+        } else if let Some(y) = self.num_at(and) {
+            // Korean "A B 사이": the cue after both numbers is handled by the caller's scan.
+            (and, y)
+        } else {
+            return;
+        };
+        let neg = self.negated_before(i);
+        let col = self.prev_sig(i).filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+        let c = match col {
+            Some((k, c)) => {
+                self.used[k] = true;
+                c
+            }
+            None => {
+                let after = self.next_sig(b).and_then(|k| self.col_at(k).map(|c| (k, c)));
+                match after {
+                    Some((k, c)) => {
+                        self.used[k] = true;
+                        c
+                    }
+                    None => {
+                        self.doubt(F::RangeNoCol, "a range without a column");
+                        return;
+                    }
+                }
+            }
+        };
+        self.used[i] = true;
+        self.used[a] = true;
+        self.used[and] = true;
+        self.used[b] = true;
+        let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+        let info = &self.lex.cols[c];
+        let cond = if info.class == TypeClass::Temporal
+            && lo.fract() == 0.0
+            && (1000.0..=2999.0).contains(&lo)
+            && !info.stems.iter().any(|s| s == "year")
+        {
+            Cond::Range(
+                c,
+                Lit::Date(format!("{:04}-01-01", lo as i64)),
+                Lit::Date(format!("{:04}-01-01", hi as i64 + 1)),
+            )
+        } else {
+            Cond::Between(c, Lit::Num(lo), Lit::Num(hi), neg)
+        };
+        self.filters.push((i, cond));
+    }
+}

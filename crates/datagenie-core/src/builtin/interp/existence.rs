@@ -1,0 +1,75 @@
+//! Existence: "X that have Y", "X without any Y" as IN / NOT IN subqueries.
+
+use super::{Ctx, Res, is_cue};
+use crate::builtin::link::ItemKind;
+use crate::builtin::sql::Cond;
+use crate::builtin::vocab::Cue;
+
+impl Ctx<'_> {
+    /// "X that have Y" / "X without any Y": existence of related rows, without multiplying X's rows.
+    pub(super) fn existence_pass(&mut self) {
+        for i in 0..self.items.len() {
+            if self.used[i] {
+                continue;
+            }
+            let Some(t) = self.table_at(i) else { continue };
+            if t == self.subject {
+                continue;
+            }
+            // "have", "with", "has no" just before the table (fillers allowed in between).
+            let mut k = i.saturating_sub(1);
+            let mut cue_seen = false;
+            let mut neg = false;
+            let mut words = 0;
+            while i > 0 && k < i {
+                let it = &self.items[k];
+                if is_cue(it, |c| matches!(c, Cue::Has | Cue::Filter)) || (is_cue(it, |c| *c == Cue::Which) && k > 0) {
+                    cue_seen = true;
+                } else if is_cue(it, |c| *c == Cue::Not) {
+                    neg = true;
+                } else if it.kind == ItemKind::Word && words < 2 && !cue_seen {
+                    // A verb: "that have not held any competition".
+                    words += 1;
+                } else if !matches!(it.kind, ItemKind::Free | ItemKind::Punct) && !is_cue(it, |c| *c == Cue::Equal) {
+                    break;
+                }
+                if k == 0 {
+                    break;
+                }
+                k -= 1;
+            }
+            let korean_neg = self.korean && self.next_sig(i).is_some_and(|n| self.cue_at(n) == Some(Cue::Not));
+            if korean_neg && let Some(n) = self.next_sig(i) {
+                neg = true;
+                cue_seen = true;
+                self.used[n] = true;
+            }
+            if !cue_seen {
+                continue;
+            }
+            // Only when no column of that table is used elsewhere (then a join is needed instead).
+            let other_cols_used = self
+                .res
+                .iter()
+                .enumerate()
+                .any(|(j, r)| matches!(r, Res::Col(c) if self.lex.cols[*c].table == t && j != i));
+            let filtered = self.filters.iter().any(|(_, f)| match f {
+                Cond::Cmp(c, ..) | Cond::Between(c, ..) | Cond::Like(c, ..) | Cond::Range(c, ..) => {
+                    self.lex.cols[*c].table == t
+                }
+                _ => false,
+            });
+            if other_cols_used || filtered {
+                continue;
+            }
+            let Some((sc, oc)) = self.direct_link(self.subject, t) else { continue };
+            self.used[i] = true;
+            for j in k..i {
+                if (neg && is_cue(&self.items[j], |c| *c == Cue::Not)) || self.items[j].kind == ItemKind::Word {
+                    self.used[j] = true;
+                }
+            }
+            self.filters.push((i, Cond::Exists { col: sc, other_col: oc, negated: neg }));
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The plan's final shape: OR-merged filters, grouping and ordering made consistent, and the default projection when no column was asked for.
+
+use super::{Ctx, Res, is_cue};
+use crate::builtin::doubt::F;
+use crate::builtin::link::ItemKind;
+use crate::builtin::sql::{Cond, Lit, OrderKey, Sel};
+use crate::builtin::vocab::{Agg, Cue, Op};
+use crate::schema::TypeClass;
+
+impl Ctx<'_> {
+    pub(super) fn finish(&mut self) -> Result<(), String> {
+        // Filters: merge "A or B" into one group.
+        self.filters.sort_by_key(|(p, _)| *p);
+        let mut groups: Vec<(usize, Vec<Cond>)> = Vec::new();
+        for (pos, cond) in std::mem::take(&mut self.filters) {
+            let or_between = groups.last().is_some_and(|(last, _)| {
+                (*last..pos).any(|k| matches!(self.cue_at(k), Some(Cue::Or)))
+                    && !(*last..pos).any(|k| self.items[k].kind == ItemKind::Stop)
+            });
+            if or_between && let Some((last, g)) = groups.last_mut() {
+                for k in *last..pos {
+                    if matches!(self.cue_at(k), Some(Cue::Or)) {
+                        self.used[k] = true;
+                    }
+                }
+                *last = pos;
+                g.push(cond);
+            } else {
+                groups.push((pos, vec![cond]));
+            }
+        }
+        self.plan.filters = groups.into_iter().map(|(_, g)| g).collect();
+        // "both A and B" on one column asks for an intersection of groups, which this engine does not write.
+        let single_eq: Vec<usize> = self
+            .plan
+            .filters
+            .iter()
+            .filter_map(|g| match g.as_slice() {
+                [Cond::Cmp(c, Op::Eq, _)] => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let contradictory = single_eq.iter().enumerate().any(|(k, c)| single_eq[k + 1..].contains(c));
+        if contradictory {
+            return Err("two values required of one column at once (an intersection)".into());
+        }
+        let bounds: Vec<(usize, Op, f64)> = self
+            .plan
+            .filters
+            .iter()
+            .filter_map(|g| match g.as_slice() {
+                [Cond::Cmp(c, op, Lit::Num(n))] => Some((*c, *op, *n)),
+                _ => None,
+            })
+            .collect();
+        for (c, op, n) in &bounds {
+            for (c2, op2, n2) in &bounds {
+                let low = matches!(op, Op::Gt | Op::Ge);
+                let high = matches!(op2, Op::Lt | Op::Le);
+                if c == c2 && low && high && n >= n2 {
+                    return Err("contradictory bounds on one column (an intersection)".into());
+                }
+            }
+        }
+
+        // Each column once.
+        let mut seen = Vec::new();
+        self.plan.select.retain(|x| {
+            if seen.contains(x) {
+                false
+            } else {
+                seen.push(x.clone());
+                true
+            }
+        });
+        // "distinct" said of the rows rather than of a column ("all distinct drivers").
+        let distinct_left =
+            self.items.iter().enumerate().any(|(i, it)| !self.used[i] && is_cue(it, |c| *c == Cue::Distinct));
+        if distinct_left && !self.plan.select.is_empty() && self.plan.select.iter().all(|x| matches!(x, Sel::Col(_))) {
+            for (i, it) in self.items.iter().enumerate() {
+                if is_cue(it, |c| *c == Cue::Distinct) {
+                    self.used[i] = true;
+                }
+            }
+            self.plan.distinct = true;
+        }
+
+        // "Show all product sizes": a single non-key column listed over the whole table names its distinct values.
+        if self.plan.select.len() == 1
+            && let Some(Sel::Col(c)) = self.plan.select.first()
+            && self.plan.filters.is_empty()
+            && self.plan.order.is_empty()
+            && self.plan.group_by.is_empty()
+            && self.plan.having.is_none()
+            && self.bucket.is_none()
+            && !self.lex.cols[*c].is_pk
+            && self.lex.name_column(self.table_of(*c)) != Some(*c)
+        {
+            self.plan.distinct = true;
+        }
+        // Projection defaults.
+        let counted_order = self.plan.order.iter().any(|(k, _)| matches!(k, OrderKey::Count | OrderKey::Agg(..)));
+        // "customers per city", "도시별 고객": a table named per a column of it, nothing else asked, counts its rows
+        // per group.
+        let subject_named = self.res.contains(&Res::Table(self.subject));
+        if self.plan.select.is_empty()
+            && subject_named
+            && self.group_table.is_none()
+            && self.bucket.is_none()
+            && self.plan.having.is_none()
+            && !counted_order
+            && !self.plan.group_by.is_empty()
+            && self.plan.group_by.iter().all(|&g| self.table_of(g) == self.subject)
+        {
+            self.plan.select.push(Sel::Count);
+        }
+        if self.plan.select.is_empty() {
+            if let Some((c, desc)) = self.super_col.filter(|_| self.plan.group_by.is_empty() && !counted_order) {
+                if self.question_asks_value() && self.plan.limit == Some(1) {
+                    // "What is the highest age?": the value itself.
+                    self.plan.select.push(Sel::Agg(if desc { Agg::Max } else { Agg::Min }, c));
+                    self.plan.order.retain(|(k, _)| *k != OrderKey::Col(c));
+                    self.plan.limit = None;
+                } else {
+                    self.default_projection()?;
+                }
+            } else if !self.plan.group_by.is_empty() || self.bucket.is_some() {
+                // Grouped: the groups themselves (added below).
+            } else {
+                self.default_projection()?;
+            }
+        }
+
+        // Columns listed with a count or an aggregate, or ordered by a count: per value of those columns
+        // ("countries and the number of members from each", "the governor most often").
+        let aggregated =
+            self.plan.select.iter().any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
+        let plain: Vec<usize> = self
+            .plan
+            .select
+            .iter()
+            .filter_map(|x| match x {
+                Sel::Col(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let needs_group = (aggregated && !plain.is_empty()) || counted_order || self.plan.having.is_some();
+        if needs_group && self.plan.group_by.is_empty() && self.bucket.is_none() {
+            if !plain.is_empty() {
+                self.plan.group_by = plain;
+                self.plan.distinct = false;
+                self.doubt(F::GroupedListed, "grouped by the listed columns");
+            } else {
+                match self.lex.pk(self.subject) {
+                    Some(pk) => {
+                        self.plan.group_by.push(pk);
+                        self.group_table = Some(self.subject);
+                    }
+                    None => return Err("a count per row without a key to group by".into()),
+                }
+            }
+        }
+
+        // Per period ("월별 매출"): a measure named without an aggregate is summed.
+        if self.bucket.is_some() {
+            let mut summed = false;
+            for x in self.plan.select.iter_mut() {
+                if let Sel::Col(c) = *x
+                    && matches!(self.lex.cols[c].class, TypeClass::Integer | TypeClass::Real)
+                    && !self.lex.cols[c].is_pk
+                    && !self.lex.cols[c].is_fk
+                {
+                    *x = Sel::Agg(Agg::Sum, c);
+                    summed = true;
+                }
+            }
+            if summed {
+                self.doubt(F::GroupedListed, "a measure per period summed");
+            }
+        }
+        // Grouped queries show their groups.
+        if !self.plan.group_by.is_empty() {
+            let group_cols = self.plan.group_by.clone();
+            let mut shown: Vec<Sel> = Vec::new();
+            if let Some(t) = self.group_table {
+                let already = self.plan.select.iter().any(|s| match s {
+                    Sel::Col(c) => {
+                        self.lex.cols[*c].table == t
+                            || group_cols
+                                .iter()
+                                .any(|g| self.lex.cols[*g].name.eq_ignore_ascii_case(&self.lex.cols[*c].name))
+                    }
+                    _ => false,
+                });
+                if !already {
+                    match self.lex.name_column(t) {
+                        Some(n) => shown.push(Sel::Col(n)),
+                        None => {
+                            for g in &group_cols {
+                                shown.push(Sel::Col(*g));
+                            }
+                            self.doubt(F::GroupsByKey, "groups shown by their key");
+                        }
+                    }
+                }
+            } else {
+                for g in &group_cols {
+                    if !self.plan.select.contains(&Sel::Col(*g)) {
+                        shown.push(Sel::Col(*g));
+                    }
+                }
+            }
+            let mut sel = shown;
+            sel.append(&mut self.plan.select);
+            self.plan.select = sel;
+            let computes =
+                self.plan.select.iter().any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
+            if !computes && !counted_order && self.plan.having.is_none() {
+                // "for each X" with nothing computed per group.
+                self.doubt(F::GroupNoAgg, "grouping without an aggregate");
+            }
+        }
+        // Order placeholders (alphabetical / descending without a key): the first projected column.
+        let first_col = self.plan.select.iter().find_map(|s| match s {
+            Sel::Col(c) => Some(*c),
+            _ => None,
+        });
+        let mut order = Vec::new();
+        for (k, d) in std::mem::take(&mut self.plan.order) {
+            match k {
+                OrderKey::Col(usize::MAX) => match first_col {
+                    Some(c) => order.push((OrderKey::Col(c), d)),
+                    None => self.doubt(F::OrderNoKey, "an order without a key"),
+                },
+                k => {
+                    if !order.iter().any(|(x, _)| *x == k) {
+                        order.push((k, d));
+                    }
+                }
+            }
+        }
+        self.plan.order = order;
+        Ok(())
+    }
+
+    /// "What is the highest X" asks for the value; "Which/Who … the highest X" asks for the row.
+    fn question_asks_value(&self) -> bool {
+        let first = self.items.iter().find(|it| !matches!(it.kind, ItemKind::Free | ItemKind::Punct));
+        match first {
+            Some(it) => it.text == "what" || self.korean,
+            None => false,
+        }
+    }
+
+    fn default_projection(&mut self) -> Result<(), String> {
+        let t = self.group_table.unwrap_or(self.subject);
+        let named_col = self.items.iter().enumerate().find_map(|(i, it)| {
+            let ItemKind::Schema { cols, .. } = &it.kind else { return None };
+            let tt = self.table_at(i)?;
+            cols.iter()
+                .find(|(c, s)| *s >= 0.95 && self.lex.cols[*c].table == tt && !self.lex.cols[*c].is_pk)
+                .map(|x| x.0)
+        });
+        if let Some(c) = named_col {
+            self.plan.select.push(Sel::Col(c));
+            self.doubt(F::NamedLikeTable, "the table named like its column: showing that column");
+            return Ok(());
+        }
+        let everything = self.items.iter().enumerate().any(|(i, it)| {
+            !self.used[i] && matches!(it.text.as_str(), "details" | "information" | "info" | "everything" | "data")
+        });
+        if everything && self.group_table.is_none() {
+            for (i, it) in self.items.iter().enumerate() {
+                if matches!(it.text.as_str(), "details" | "information" | "info" | "everything" | "data") {
+                    self.used[i] = true;
+                }
+            }
+            self.plan.select.push(Sel::Star);
+            self.doubt(F::EveryColumn, "every column");
+            return Ok(());
+        }
+        if let Some(c) = self.lex.name_column(t) {
+            self.plan.select.push(Sel::Col(c));
+            self.doubt(F::DefaultName, "no column named: showing the name");
+            return Ok(());
+        }
+        self.plan.select.push(Sel::Star);
+        self.doubt(F::DefaultStar, "no column named: showing every column");
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! Grouping: "for each X", "by X", "per month", "월별".
+
+use super::{Ctx, is_cue};
+use crate::builtin::doubt::F;
+use crate::builtin::link::ItemKind;
+use crate::builtin::sql::{Bucket, OrderKey};
+use crate::builtin::text::stem_word;
+use crate::builtin::vocab::{Concept, Cue};
+
+impl Ctx<'_> {
+    pub(super) fn group_pass(&mut self) {
+        let has_agg = self
+            .items
+            .iter()
+            .enumerate()
+            .any(|(i, it)| !self.used[i] && is_cue(it, |c| matches!(c, Cue::Count | Cue::Agg(_))))
+            || self.plan.order.iter().any(|(k, _)| matches!(k, OrderKey::Count | OrderKey::Agg(..)));
+        for i in 0..self.items.len() {
+            if self.used[i] {
+                continue;
+            }
+            let by = match self.cue_at(i) {
+                Some(Cue::Each) if self.counted_different(i) => continue,
+                Some(Cue::Each) => false,
+                Some(Cue::By) => true,
+                _ => continue,
+            };
+            let right_after = (i + 1 < self.items.len()).then_some(i + 1).filter(|&k| self.bucket_word(k).is_some());
+            let Some(j) = right_after.or_else(|| self.next_sig(i)) else {
+                if !by {
+                    self.used[i] = true;
+                }
+                continue;
+            };
+            if let Some(b) = self.bucket_word(j)
+                && let Some(c) = self.concept_col(Concept::Time)
+            {
+                self.used[i] = true;
+                self.used[j] = true;
+                self.bucket = Some((c, b));
+                continue;
+            }
+            let word_col = (self.items[j].kind == ItemKind::Word)
+                .then(|| {
+                    let st = stem_word(&self.items[j].text);
+                    let found: Vec<usize> = self.lex.tables[self.subject]
+                        .cols
+                        .iter()
+                        .copied()
+                        .filter(|&c| self.lex.cols[c].stems.contains(&st) && !self.lex.cols[c].is_pk)
+                        .collect();
+                    (found.len() == 1).then(|| found[0])
+                })
+                .flatten();
+            if let Some(c) = self.col_at(j).or(word_col) {
+                // "customers by city" ending the question: a breakdown (counted in `finish`); elsewhere "by"
+                // without an aggregate is more often "ordered by" or "made by".
+                let breakdown = self.prev_sig(i).and_then(|p| self.table_at(p)) == Some(self.subject)
+                    && self.table_of(c) == self.subject
+                    && self.next_sig(j).is_none_or(|k| self.items[k].kind == ItemKind::Punct);
+                if by && !has_agg && !breakdown {
+                    continue;
+                }
+                self.used[i] = true;
+                self.used[j] = true;
+                if !self.plan.group_by.contains(&c) {
+                    self.plan.group_by.push(c);
+                }
+                continue;
+            }
+            if let Some(t) = self.table_at(j) {
+                self.used[i] = true;
+                self.used[j] = true;
+                if t == self.subject {
+                    // "for each department, its name and budget": one row per subject row already; with a count,
+                    // the listed columns group it (see `finish`). "the total revenue for each manufacturer": an
+                    // aggregate per subject row, which only means something grouped by that entity.
+                    let agg_left = self
+                        .items
+                        .iter()
+                        .enumerate()
+                        .any(|(k, it)| !self.used[k] && is_cue(it, |c| matches!(c, Cue::Agg(_))));
+                    if agg_left
+                        && let Some(pk) = self.lex.pk(t)
+                        && self.lex.name_column(t).is_some()
+                    {
+                        if !self.plan.group_by.contains(&pk) {
+                            self.plan.group_by.push(pk);
+                        }
+                        self.group_table = Some(t);
+                    }
+                    continue;
+                }
+                // The subject's foreign key to that table groups without a join ("in each department").
+                let fk = self
+                    .direct_link(self.subject, t)
+                    .filter(|(sc, oc)| self.lex.edges.iter().any(|e| e.from_col == *sc && e.to_col == *oc));
+                match (fk, self.lex.pk(t)) {
+                    (Some((sc, _)), _) => {
+                        if !self.plan.group_by.contains(&sc) {
+                            self.plan.group_by.push(sc);
+                        }
+                        self.group_table = Some(t);
+                    }
+                    (None, Some(pk)) => {
+                        if !self.plan.group_by.contains(&pk) {
+                            self.plan.group_by.push(pk);
+                        }
+                        self.group_table = Some(t);
+                        if !self.plan.extra_tables.contains(&t) {
+                            self.plan.extra_tables.push(t);
+                        }
+                    }
+                    (None, None) => self.doubt(F::GroupNoKey, "grouping by a table without a single-column key"),
+                }
+                continue;
+            }
+            if !by {
+                self.used[i] = true;
+            }
+        }
+    }
+
+    fn bucket_word(&self, j: usize) -> Option<Bucket> {
+        let t = self.items[j].text.as_str();
+        let t = t.strip_suffix("별로").or_else(|| t.strip_suffix('별')).or_else(|| t.strip_suffix("마다")).unwrap_or(t);
+        match t {
+            "month" | "months" | "monthly" | "월" => Some(Bucket::Month),
+            "year" | "years" | "yearly" | "annual" | "annually" | "연도" | "년도" | "년" | "연" => {
+                Some(Bucket::Year)
+            }
+            "day" | "days" | "daily" | "date" | "일" | "일자" | "날짜" => Some(Bucket::Day),
+            _ => None,
+        }
+    }
+}

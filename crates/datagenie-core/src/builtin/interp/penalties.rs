@@ -1,0 +1,76 @@
+//! What stays unexplained lowers the confidence; the query's shape is recorded.
+
+use super::{Ctx, Res};
+use crate::builtin::doubt::F;
+use crate::builtin::link::ItemKind;
+use crate::builtin::sql::Sel;
+use crate::builtin::vocab::Cue;
+
+impl Ctx<'_> {
+    pub(super) fn penalties(&mut self) {
+        // "the phone numbers of all customers and suppliers": rows of two tables together (a union), not written.
+        for i in 0..self.items.len() {
+            if !self.used[i]
+                && let Some(t) = self.table_at(i)
+                && t != self.subject
+                && let Some(a) = self.prev_sig(i).filter(|&a| self.cue_at(a) == Some(Cue::And))
+                && self.prev_sig(a).and_then(|b| self.table_at(b)).is_some_and(|u| u != t)
+            {
+                self.doubt(F::TablesListed, "two tables listed together");
+            }
+        }
+        let mut words = Vec::new();
+        for (i, it) in self.items.iter().enumerate() {
+            if self.used[i] {
+                continue;
+            }
+            let verb = it.text.ends_with("ed") || it.text.ends_with("ing");
+            let feature = match &it.kind {
+                ItemKind::Word if verb => Some(F::UVerb),
+                ItemKind::Word => Some(F::UWord),
+                ItemKind::Num(_) => Some(F::UNum),
+                ItemKind::Value { .. } => Some(F::UValue),
+                ItemKind::Schema { .. } => match self.res[i] {
+                    Res::Table(t) if t == self.subject || self.plan.extra_tables.contains(&t) => None,
+                    Res::Table(t) if self.mentioned.contains(&t) => Some(F::UTableMentioned),
+                    Res::Col(_) => Some(F::UCol),
+                    _ => Some(F::UTableOther),
+                },
+                ItemKind::Cue(c) => match c {
+                    Cue::Count | Cue::Agg(_) | Cue::Cmp { .. } | Cue::CmpPost { .. } | Cue::Between => {
+                        Some(F::UCueStrong)
+                    }
+                    Cue::Super { .. } | Cue::MostCommon { .. } | Cue::Like(_) | Cue::Date(_) => Some(F::UCueSuper),
+                    Cue::OrderBy | Cue::Top | Cue::Bottom => Some(F::UCueOrder),
+                    Cue::Not => Some(F::UNot),
+                    Cue::Dir { .. } | Cue::Alpha | Cue::Distinct => Some(F::UCueWeak),
+                    Cue::Each => Some(F::UEach),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(f) = feature {
+                words.push(it.text.clone());
+                self.feats[f as usize] += 1.0;
+            }
+        }
+        if !words.is_empty() {
+            self.doubts.push(format!("not understood: {}", words.join(", ")));
+        }
+        // The shape of the query.
+        let p = &self.plan;
+        let content = self
+            .items
+            .iter()
+            .filter(|it| !matches!(it.kind, ItemKind::Free | ItemKind::Punct | ItemKind::Stop))
+            .count();
+        self.feats[F::Filters as usize] = p.filters.len() as f32;
+        self.feats[F::Grouped as usize] = if p.group_by.is_empty() && p.bucket.is_none() { 0.0 } else { 1.0 };
+        self.feats[F::Ordered as usize] = if p.order.is_empty() { 0.0 } else { 1.0 };
+        self.feats[F::Limited as usize] = if p.limit.is_some() { 1.0 } else { 0.0 };
+        self.feats[F::SelectCols as usize] = p.select.len() as f32;
+        self.feats[F::Aggregates as usize] =
+            p.select.iter().filter(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_))).count() as f32;
+        self.feats[F::Words as usize] = content as f32 / 10.0;
+    }
+}

@@ -1,0 +1,232 @@
+//! Superlatives and "most common": the row (or value) with the highest or lowest measure, or the most frequent group.
+
+use super::{Ctx, is_cue};
+use crate::builtin::doubt::F;
+use crate::builtin::link::ItemKind;
+use crate::builtin::sql::{OrderKey, Sel};
+use crate::builtin::text::stem_word;
+use crate::builtin::vocab::{Agg, Concept, Cue};
+
+impl Ctx<'_> {
+    pub(super) fn superlative_pass(&mut self) {
+        for i in 0..self.items.len() {
+            if self.used[i] {
+                continue;
+            }
+            let (desc, concept, common) = match self.cue_at(i) {
+                Some(Cue::Super { desc, concept }) => (desc, concept, false),
+                Some(Cue::MostCommon { desc }) => (desc, Concept::None, true),
+                // "the flight with (the) maximum price": a row, not an aggregate.
+                Some(Cue::Agg(a @ (Agg::Max | Agg::Min)))
+                    if self.items[..i]
+                        .iter()
+                        .rev()
+                        .find(|x| x.kind != ItemKind::Free)
+                        .is_some_and(|x| is_cue(x, |c| matches!(c, Cue::Filter | Cue::Has))) =>
+                {
+                    (a == Agg::Max, Concept::None, false)
+                }
+                _ => continue,
+            };
+            self.used[i] = true;
+            let limit = self.top_n_before(i).or_else(|| self.top_n_anywhere()).unwrap_or(1);
+            // Korean puts the measure first: "급여가 가장 높은 직원".
+            let before = if self.korean {
+                self.prev_sig(i).filter(|&p| self.col_at(p).is_some() && !self.used[p])
+            } else {
+                None
+            };
+            // "주문이 가장 많은 고객": a table before the superlative is counted per subject row.
+            if self.korean
+                && concept == Concept::None
+                && !common
+                && let Some(p) = self.prev_sig(i)
+                && let Some(q) = Some(p)
+                    .filter(|&p| self.cue_at(p) == Some(Cue::Count) && !self.used[p])
+                    .and_then(|p| self.prev_sig(p))
+                    .or(Some(p))
+                && let Some(t) = self.table_at(q).filter(|&t| t != self.subject && !self.used[q])
+            {
+                self.mark_range(q, p);
+                self.plan.limit = Some(limit);
+                match self.count_column(t) {
+                    Some(c) => self.plan.order.push((OrderKey::Col(c), desc)),
+                    None => {
+                        self.plan.order.push((OrderKey::Count, desc));
+                        self.count_group(t);
+                    }
+                }
+                continue;
+            }
+            // "the youngest organization" without an age column: the latest date it carries (founded, placed).
+            if concept == Concept::Age
+                && self.concept_col(Concept::Age).is_none()
+                && let Some(c) = self.concept_col(Concept::Time)
+                && self.table_of(c) == self.subject
+            {
+                self.plan.order.push((OrderKey::Col(c), !desc));
+                self.plan.limit = Some(limit);
+                self.super_col = Some((c, !desc));
+                if let Some(j) = self.next_sig(i).filter(|&j| self.table_at(j) == Some(self.subject)) {
+                    self.used[j] = true;
+                }
+                continue;
+            }
+            let next = before.or_else(|| self.next_sig(i));
+            if common {
+                if let Some(j) = next
+                    && let Some(c) = self.col_at(j)
+                {
+                    self.used[j] = true;
+                    self.plan.group_by.push(c);
+                    self.plan.order.push((OrderKey::Count, desc));
+                    self.plan.limit = Some(limit);
+                    continue;
+                }
+                // "the most common X" with X a table: the column is elsewhere ("most common type of artworks").
+                if let Some(j) = next
+                    && self.table_at(j).is_some()
+                    && let Some(k) = self.next_sig(j)
+                    && let Some(c) = self.col_at(k)
+                {
+                    self.used[j] = true;
+                    self.used[k] = true;
+                    self.plan.group_by.push(c);
+                    self.plan.order.push((OrderKey::Count, desc));
+                    self.plan.limit = Some(limit);
+                    continue;
+                }
+                self.doubt(F::CommonOfWhat, "'most common' of what");
+                continue;
+            }
+            // A column named right after wins ("the largest population"); else the measure the adjective names
+            // ("the oldest singer" → age); else a count ("the most orders").
+            let explicit = next.and_then(|j| {
+                if let Some(c) = self.col_at(j).filter(|_| !self.used[j]) {
+                    return Some((vec![j], c));
+                }
+                let t = self.table_at(j)?;
+                let k = self.next_sig(j)?;
+                self.col_in_table_at(k, t).map(|c| (vec![j, k], c))
+            });
+            let concept_first = concept != Concept::None
+                && explicit.as_ref().is_some_and(|(_, c)| {
+                    let stems: Vec<String> = concept.stems().iter().map(|s| stem_word(s)).collect();
+                    !self.lex.cols[*c].stems.iter().any(|w| stems.contains(w))
+                })
+                && self.concept_col(concept).is_some();
+            // "most number of books", "the most X" with X not a measure: how many rows, per the listed column.
+            let word = self.items[i].text.as_str();
+            let counting =
+                word.contains("number") || matches!(word, "most" | "the most" | "least" | "the least" | "fewest");
+            if counting
+                && let Some((marks, c)) = &explicit
+                && !self.is_numeric(*c)
+                && self.table_of(*c) == self.subject
+            {
+                for m in marks {
+                    self.used[*m] = true;
+                }
+                self.plan.order.push((OrderKey::Count, desc));
+                self.plan.limit = Some(limit);
+                continue;
+            }
+            if let Some((marks, c)) = &explicit
+                && self.table_of(*c) != self.subject
+                && marks.len() == 1
+                && self.col_score(marks[0]) < 0.7
+                && matches!(self.items[i].text.as_str(), "most" | "the most" | "least" | "the least" | "fewest")
+            {
+                let t = self.table_of(*c);
+                self.used[marks[0]] = true;
+                self.plan.order.push((OrderKey::Count, desc));
+                self.plan.limit = Some(limit);
+                self.count_group(t);
+                continue;
+            }
+            let per_group = self.items.iter().any(|it| is_cue(it, |c| *c == Cue::Each));
+            if per_group
+                && let Some((marks, c)) = explicit.clone().filter(|_| !concept_first)
+                && self.is_numeric(c)
+            {
+                // "for each city, the highest latitude": an aggregate per group.
+                for m in marks {
+                    self.used[m] = true;
+                }
+                self.plan.select.push(Sel::Agg(if desc { Agg::Max } else { Agg::Min }, c));
+                continue;
+            }
+            if let Some((marks, c)) = explicit.filter(|_| !concept_first) {
+                for m in marks {
+                    self.used[m] = true;
+                }
+                self.plan.order.push((OrderKey::Col(c), desc));
+                self.plan.limit = Some(limit);
+                self.super_col = Some((c, desc));
+                continue;
+            }
+            if let Some(c) = self.concept_col(concept) {
+                let reversed = concept == Concept::Age && self.reversed_age(c);
+                self.plan.order.push((OrderKey::Col(c), desc != reversed));
+                self.plan.limit = Some(limit);
+                self.super_col = Some((c, desc != reversed));
+                continue;
+            }
+            let Some(j) = next else {
+                self.doubt(F::SuperNoMeasure, "a superlative without a measure");
+                continue;
+            };
+            if let Some(Cue::Agg(a)) = self.cue_at(j)
+                && let Some(k) = self.next_sig(j)
+                && let Some(c) = self.col_at(k)
+            {
+                self.used[j] = true;
+                self.used[k] = true;
+                let t = self.table_of(c);
+                self.plan.order.push((OrderKey::Agg(a, c), desc));
+                self.plan.limit = Some(limit);
+                if t != self.subject {
+                    self.count_group(t);
+                } else {
+                    self.doubt(F::AggSuperSubject, "an aggregate superlative over the subject itself");
+                }
+                continue;
+            }
+            // "the highest roller coaster": the height of one; "the most orders": how many.
+            let measure = match self.items[i].text.as_str() {
+                "highest" | "tallest" | "lowest" => Concept::Height,
+                "largest" | "biggest" | "smallest" => Concept::Size,
+                "longest" | "shortest" => Concept::Length,
+                _ => Concept::None,
+            };
+            if let Some(t) = self.table_at(j)
+                && let Some(c) = self.concept_col_in(measure, t)
+            {
+                self.used[j] = true;
+                self.plan.order.push((OrderKey::Col(c), desc));
+                self.plan.limit = Some(limit);
+                self.super_col = Some((c, desc));
+                continue;
+            }
+            if let Some((t, k)) = self.count_target(j) {
+                self.mark_range(j, k);
+                self.plan.limit = Some(limit);
+                match self.count_column(t) {
+                    Some(c) => self.plan.order.push((OrderKey::Col(c), desc)),
+                    None => {
+                        self.plan.order.push((OrderKey::Count, desc));
+                        self.count_group(t);
+                    }
+                }
+                continue;
+            }
+            if matches!(self.items[j].text.as_str(), "times" | "often" | "frequently" | "번" | "회") {
+                self.used[j] = true;
+                self.plan.order.push((OrderKey::Count, desc));
+                self.plan.limit = Some(limit);
+                continue;
+            }
+            self.doubt(F::SuperNoMeasure, "a superlative without a measure");
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Cell values mentioned in the question ("from France") as equality filters on their column.
+
+use super::{Ctx, is_cue, is_filler};
+use crate::builtin::doubt::F;
+use crate::builtin::link::ItemKind;
+use crate::builtin::sql::{Cond, Lit};
+use crate::builtin::text::stem_word;
+use crate::builtin::vocab::{Cue, Op};
+use crate::schema::TypeClass;
+
+impl Ctx<'_> {
+    /// The value reading of item `i`: (column, stored value) preferring `near` (a column just before it).
+    fn pick_value(&mut self, i: usize, near: Option<usize>) -> Option<(usize, String)> {
+        let ItemKind::Value { cands, .. } = &self.items[i].kind else { return None };
+        if let Some(c) = near
+            && let Some((col, v, _)) = cands.iter().find(|(col, _, _)| *col == c)
+        {
+            return Some((*col, v.clone()));
+        }
+        let mut scored: Vec<(usize, String, f32)> = cands
+            .iter()
+            .filter_map(|(c, v, s)| {
+                let tier = self.tier(self.lex.cols[*c].table)?;
+                Some((*c, v.clone(), s - 0.2 * tier as f32))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+        let first = scored.first()?.clone();
+        if let Some(second) = scored.get(1)
+            && first.2 - second.2 < 0.05
+        {
+            self.doubt(F::ValueAmbiguous, format!("'{}' appears in several columns", self.items[i].text));
+        }
+        Some((first.0, first.1))
+    }
+
+    /// An unused column mention next to item `i` that may name column `col` (or, with `None`, any column): up to
+    /// three items back over fillers and linking cues ("whose country is not France"), or the item right after it
+    /// ("the Lamberton building").
+    fn mention_near(&self, i: usize, col: Option<usize>) -> Option<usize> {
+        let fits = |k: usize| {
+            !self.used[k]
+                && match col {
+                    Some(c) => {
+                        self.col_at(k) == Some(c)
+                            || self.col_cands(k).contains(&c)
+                            || (self.items[k].kind == ItemKind::Word
+                                && self.lex.cols[c].stems.contains(&stem_word(&self.items[k].text)))
+                    }
+                    None => self.col_at(k).is_some(),
+                }
+        };
+        let mut k = i;
+        let mut steps = 0;
+        while k > 0 && steps < 4 {
+            k -= 1;
+            let it = &self.items[k];
+            if it.kind == ItemKind::Stop {
+                break;
+            }
+            if fits(k) {
+                return Some(k);
+            }
+            let linking = is_filler(it) || is_cue(it, |c| matches!(c, Cue::Not | Cue::By | Cue::Equal));
+            if !linking {
+                break;
+            }
+            if !matches!(it.kind, ItemKind::Free | ItemKind::Punct) {
+                steps += 1;
+            }
+        }
+        let mut k = i + 1;
+        while k < self.items.len() && matches!(self.items[k].kind, ItemKind::Free) && k <= i + 4 {
+            k += 1;
+        }
+        if k < self.items.len() && col.is_some() && fits(k) {
+            return Some(k);
+        }
+        None
+    }
+
+    pub(super) fn value_pass(&mut self) {
+        let mut last_value_col: Option<(usize, usize)> = None; // (item, col)
+        for i in 0..self.items.len() {
+            if self.used[i] {
+                continue;
+            }
+            let ItemKind::Value { cands, quoted } = &self.items[i].kind else {
+                continue;
+            };
+            let (cands_empty, quoted) = (cands.is_empty(), *quoted);
+            let value_cols: Vec<usize> = cands.iter().map(|c| c.0).collect();
+            let prev = self.prev_sig(i);
+            // A value after "A or": the same column as A.
+            let chained = prev
+                .filter(|&p| matches!(self.cue_at(p), Some(Cue::Or | Cue::And)))
+                .and(last_value_col)
+                .map(|(_, c)| c);
+            let neg = self.negated_before(i);
+            let picked = if cands_empty {
+                let near = self.mention_near(i, None);
+                match (near, chained) {
+                    (Some(p), _) => {
+                        self.used[p] = true;
+                        self.col_at(p).map(|c| (c, self.items[i].text.clone()))
+                    }
+                    (None, Some(c)) => Some((c, self.items[i].text.clone())),
+                    (None, None) => {
+                        // A quoted name: "named 'X'", "the film 'X'".
+                        match self.lex.name_column(self.subject) {
+                            Some(c) if quoted => {
+                                self.doubt(F::QuotedNowhere, "a quoted value found in no column");
+                                Some((c, self.items[i].text.clone()))
+                            }
+                            _ => None,
+                        }
+                    }
+                }
+            } else {
+                // A mention of one of the columns holding the value decides between them; so does a table named
+                // right before it ("track Balls to the Wall").
+                let mut by_tier = value_cols.clone();
+                by_tier.sort_by_key(|&c| self.tier(self.table_of(c)).unwrap_or(9));
+                let near = by_tier.iter().find_map(|&c| self.mention_near(i, Some(c)).map(|k| (k, c)));
+                let by_table = prev.and_then(|p| {
+                    let t = self.table_at(p)?;
+                    let own: Vec<usize> = value_cols.iter().copied().filter(|&c| self.table_of(c) == t).collect();
+                    (own.len() == 1).then(|| own[0])
+                });
+                let near_col = near.map(|(_, c)| c).or(by_table).or(chained);
+                let v = self.pick_value(i, near_col);
+                if let Some((k, _)) = near {
+                    self.used[k] = true;
+                }
+                v
+            };
+            let Some((c, v)) = picked else {
+                self.doubt(F::ValueNoCol, format!("'{}' matches no column", self.items[i].text));
+                continue;
+            };
+            self.used[i] = true;
+            last_value_col = Some((i, c));
+            let op = if neg { Op::Ne } else { Op::Eq };
+            self.filters.push((i, Cond::Cmp(c, op, Lit::Text(v))));
+        }
+        // A short word after "column is" that the column holds ("sex is F"), or right before it ("F gender").
+        for i in 0..self.items.len() {
+            if self.used[i] || self.items[i].kind != ItemKind::Word {
+                continue;
+            }
+            let before = self.prev_sig(i).filter(|&p| {
+                self.col_at(p).is_some() && (p + 1..i).any(|k| is_cue(&self.items[k], |x| *x == Cue::Equal))
+            });
+            let after = (i + 1 < self.items.len() && self.col_at(i + 1).is_some()).then_some(i + 1);
+            let Some(p) = before.or(after) else { continue };
+            let Some(c) = self.col_at(p) else { continue };
+            let word = self.items[i].text.clone();
+            let stored =
+                self.lex.col_values.get(&c).and_then(|vals| vals.iter().find(|v| v.eq_ignore_ascii_case(&word)));
+            if let Some(v) = stored.cloned() {
+                self.used[i] = true;
+                self.used[p] = true;
+                self.filters.push((i, Cond::Cmp(c, Op::Eq, Lit::Text(v))));
+            }
+        }
+        // A column followed by a number: "with id 12", "room 108", "department 80".
+        for i in 0..self.items.len() {
+            if self.used[i] {
+                continue;
+            }
+            let ItemKind::Num(n) = self.items[i].kind else { continue };
+            let Some(p) = self.prev_sig(i) else { continue };
+            if self.used[p] {
+                // "A or 5": the same column as the comparison or value before.
+                if matches!(self.cue_at(p), Some(Cue::Or))
+                    && let Some((_, Cond::Cmp(c, Op::Eq, Lit::Num(_)))) = self.filters.last()
+                {
+                    let c = *c;
+                    self.used[i] = true;
+                    self.filters.push((i, Cond::Cmp(c, Op::Eq, Lit::Num(n))));
+                }
+                continue;
+            }
+            let Some(c) = self.col_at(p) else { continue };
+            let info = &self.lex.cols[c];
+            if !self.is_numeric(c) && !info.is_pk && !info.is_fk && info.class != TypeClass::Other {
+                // A text column and a number: compare as text ("room 108" stored as text).
+                self.used[i] = true;
+                self.used[p] = true;
+                self.filters.push((i, Cond::Cmp(c, Op::Eq, Lit::Text(crate::builtin::sql::number(n)))));
+                continue;
+            }
+            let neg = self.negated_before(p);
+            self.used[i] = true;
+            self.used[p] = true;
+            self.filters.push((i, Cond::Cmp(c, if neg { Op::Ne } else { Op::Eq }, Lit::Num(n))));
+        }
+    }
+}
