@@ -168,3 +168,14 @@ WITH orders AS (SELECT * FROM main.orders WHERE total > 0) SELECT * FROM orders
 -- why: SQLite resolves a forward reference to a later CTE (PostgreSQL and MySQL read the table)
 -- policy: allow-tables orders
 WITH a AS (SELECT * FROM orders), b AS (SELECT * FROM c), c AS (SELECT 1) SELECT * FROM b
+-- ---
+-- why: the shapes of Spider's gold queries (every real one is checked by `examples/guard_gold.rs`)
+SELECT T1.name FROM singer AS T1 JOIN concert AS T2 ON T1.singer_id = T2.singer_id GROUP BY T1.singer_id HAVING count(*) >= 2 ORDER BY count(*) DESC LIMIT 1
+-- ---
+SELECT name FROM singer WHERE singer_id NOT IN (SELECT singer_id FROM concert) EXCEPT SELECT name FROM singer WHERE age > 40
+-- ---
+SELECT T2.title FROM author AS T1 JOIN book AS T2 ON T1.id = T2.author_id WHERE T1.country = 'France' INTERSECT SELECT T2.title FROM author AS T1 JOIN book AS T2 ON T1.id = T2.author_id WHERE T1.age BETWEEN 20 AND 30
+-- ---
+SELECT count(DISTINCT city), avg(age), max(age), min(age) FROM people WHERE name LIKE '%son%' AND age != 30
+-- ---
+SELECT country FROM people GROUP BY country ORDER BY count(*) DESC LIMIT 1 OFFSET 0

@@ -343,3 +343,7 @@ SELECT * FROM orders
 -- policy: row-filter orders: customers.region = 'APAC'
 -- expect: invalid_config
 SELECT * FROM orders
+-- ---
+-- why: SQLite itself rejects ORDER BY / LIMIT before INTERSECT; one of Spider's gold queries has this shape
+-- expect: parse_error
+SELECT name FROM documents GROUP BY type_code ORDER BY count(*) DESC LIMIT 3 INTERSECT SELECT name FROM documents GROUP BY structure_code ORDER BY count(*) DESC LIMIT 3
