@@ -25,6 +25,7 @@ mod scripted_llm;
 
 mod ask;
 mod attacks;
+mod bench;
 mod commands;
 mod doctor;
 mod eval;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         vec![
             ask::tests(),
             attacks::tests(),
+            bench::tests(),
             commands::tests(),
             doctor::tests(),
             eval::tests(),
