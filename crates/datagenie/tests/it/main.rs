@@ -31,6 +31,7 @@ mod doctor;
 mod eval;
 mod servers;
 mod sources;
+mod tables;
 mod templates;
 
 use std::process::ExitCode;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
             eval::tests(),
             servers::tests(),
             sources::tests(),
+            tables::tests(),
             templates::tests(),
         ],
     )
