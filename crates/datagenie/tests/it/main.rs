@@ -29,6 +29,7 @@ mod bench;
 mod commands;
 mod doctor;
 mod eval;
+mod llm_tls;
 mod servers;
 mod sources;
 mod tables;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
             commands::tests(),
             doctor::tests(),
             eval::tests(),
+            llm_tls::tests(),
             servers::tests(),
             sources::tests(),
             tables::tests(),
