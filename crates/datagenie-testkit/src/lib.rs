@@ -15,9 +15,10 @@
 //! With the variable set, the tests run under their own names (`postgres::introspection`, as libtest names them),
 //! and a server that cannot be reached fails them.
 //!
-//! Output, filters (`cargo test NAME`, `--exact`, `--skip`), `--list`, `--test-threads` and the summary are libtest's
-//! (through libtest-mimic). Tests run in parallel, each on a thread named after it; an async test gets its own tokio
-//! runtime, as under `#[tokio::test]`. Unlike libtest, the output of a passing test is not captured.
+//! Output, filters (`cargo test NAME`, `--exact`, `--skip`), `--list`, `--test-threads` (or `RUST_TEST_THREADS`)
+//! and the summary are libtest's (through libtest-mimic). Tests run in parallel, each on a thread named after it; an
+//! async test gets its own tokio runtime, as under `#[tokio::test]`. Unlike libtest, the output of a passing test is
+//! not captured.
 //!
 //! # Registering tests
 //!
@@ -207,7 +208,11 @@ impl Runtime {
 /// The test binary's `main`: runs `groups` as libtest would, with the command line's options, and returns the exit
 /// status (101 when a test failed, as libtest).
 pub fn run(runtime: Runtime, groups: Vec<Group>) -> ExitCode {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // libtest also takes the thread count from the environment; libtest-mimic reads only `--test-threads`.
+    if args.test_threads.is_none() {
+        args.test_threads = std::env::var("RUST_TEST_THREADS").ok().and_then(|n| n.parse().ok()).filter(|&n| n > 0);
+    }
     let trials = match plan(groups, &|s: &Server| s.url().is_some()) {
         Ok(planned) => planned.into_iter().map(|p| p.into_trial(runtime)).collect(),
         Err(e) => {
