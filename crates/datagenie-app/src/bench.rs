@@ -196,7 +196,10 @@ pub async fn gold_check(spider: &Path, cache_dir: &Path, limit: Option<usize>) -
 }
 
 fn run_direct(path: &Path, sql: &str) -> Result<Vec<Vec<Value>>, rusqlite::Error> {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    // These statements never went through the guard: the connector's protections (read-only, query_only, the
+    // authorizer, no attaching or extensions, limits) refuse what would write, e.g. `VACUUM INTO 'copy.db'`.
+    let conn = datagenie_connectors::sqlite::open_protected(path)
+        .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
     let mut stmt = conn.prepare(sql)?;
     let n = stmt.column_count();
     let mut rows = stmt.query([])?;

@@ -139,22 +139,7 @@ impl SqliteConnector {
     ///
     /// Blocking: it reads the file header and schema, so async callers run it on the blocking pool.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let path = std::path::absolute(path).map_err(|e| {
-            Error::new(
-                ErrorCode::InvalidDatabaseUrl,
-                format!("cannot use '{}' as a database path: {e}", path.display()),
-            )
-        })?;
-        check_regular_file(&path)?;
-        let mut conn = Connection::open_with_flags(&path, OPEN_FLAGS).map_err(|e| open_error(&path, &e))?;
-        let denial = Arc::new(Mutex::new(None));
-        harden(&mut conn, Arc::clone(&denial)).map_err(|e| {
-            Error::new(
-                ErrorCode::DatabaseUnavailable,
-                format!("could not make the connection to {} read-only: {}", path.display(), sqlite_message(&e)),
-            )
-        })?;
-        verify_database(&conn, &path)?;
+        let Protected { path, conn, denial } = Protected::open(path)?;
         let watch =
             Watch { running: Mutex::new(None), next_id: AtomicU64::new(0), handle: conn.get_interrupt_handle() };
         Ok(SqliteConnector { path, session: Arc::new(Mutex::new(Session { conn, denial })), watch: Arc::new(watch) })
@@ -285,6 +270,51 @@ fn joined_result<T>(joined: Result<Result<T, Error>, tokio::task::JoinError>) ->
 
 // ---------------------------------------------------------------------------------------------------------------
 // Opening
+
+/// Opens `path` as [`SqliteConnector::open`] does — layers 1 to 3 of the module documentation: an existing regular
+/// file opened read-only, `query_only`, defensive mode, no attaching (so no `VACUUM INTO` either), no extensions,
+/// length limits, and the authorizer that refuses writes, pragmas and every function outside the guard's allow-list
+/// — and hands over the bare rusqlite connection.
+///
+/// For DataGenie's own code that must run SQL the guard has not approved on a user's file: `datagenie bench gold`
+/// runs the gold queries directly to compare rows with `ask`'s. A refused statement fails when it is prepared
+/// (`not authorized`). There is no time limit, no row cap and no `sqlite3_stmt_readonly` check (layer 4): the
+/// caller runs its statements itself. Everything else goes through [`SqliteConnector`].
+///
+/// Errors as [`SqliteConnector::open`]. Blocking.
+pub fn open_protected(path: &Path) -> Result<Connection, Error> {
+    Protected::open(path).map(|p| p.conn)
+}
+
+/// A connection with layers 1 to 3 in place, and what its authorizer last refused.
+struct Protected {
+    /// The absolute path of the file.
+    path: PathBuf,
+    conn: Connection,
+    denial: Arc<Mutex<Option<String>>>,
+}
+
+impl Protected {
+    fn open(path: &Path) -> Result<Protected, Error> {
+        let path = std::path::absolute(path).map_err(|e| {
+            Error::new(
+                ErrorCode::InvalidDatabaseUrl,
+                format!("cannot use '{}' as a database path: {e}", path.display()),
+            )
+        })?;
+        check_regular_file(&path)?;
+        let mut conn = Connection::open_with_flags(&path, OPEN_FLAGS).map_err(|e| open_error(&path, &e))?;
+        let denial = Arc::new(Mutex::new(None));
+        harden(&mut conn, Arc::clone(&denial)).map_err(|e| {
+            Error::new(
+                ErrorCode::DatabaseUnavailable,
+                format!("could not make the connection to {} read-only: {}", path.display(), sqlite_message(&e)),
+            )
+        })?;
+        verify_database(&conn, &path)?;
+        Ok(Protected { path, conn, denial })
+    }
+}
 
 /// Fails unless `path` is an existing regular file (following symlinks). Refusing FIFOs and devices also keeps
 /// `open` from blocking on a FIFO.
@@ -1070,6 +1100,33 @@ mod tests {
         assert_eq!(std::fs::read(&path).expect("read"), before);
         assert!(Connection::open_with_flags(dir.path().join("new.db"), OPEN_FLAGS).is_err());
         assert!(!dir.path().join("new.db").exists());
+    }
+
+    /// `open_protected` (what `datagenie bench gold` runs unguarded SQL on) refuses every write, and creates no file:
+    /// `VACUUM INTO` and `ATTACH` would write a new one even on a connection opened read-only.
+    #[test]
+    fn the_protected_connection_refuses_every_write_and_creates_no_file() {
+        let (dir, path, before) = fixture();
+        let conn = open_protected(&path).expect("open");
+        let copy = dir.path().join("copy.db");
+        let into = format!("VACUUM INTO '{}'", copy.display());
+        let attach = format!("ATTACH DATABASE '{}' AS o", dir.path().join("attached.db").display());
+        for sql in WRITES.iter().copied().chain([into.as_str(), attach.as_str()]) {
+            let e = conn.execute_batch(sql).expect_err(sql);
+            assert!(is_refusal(&e) || sqlite_code(&e) == Some(rusqlite::ErrorCode::ReadOnly), "{sql}: {e}");
+        }
+        assert_eq!(conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).expect("reads"), 1);
+        drop(conn);
+        assert_eq!(std::fs::read(&path).expect("read"), before);
+        let mut files: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(files, ["db.sqlite"]);
+        let e = open_protected(&dir.path().join("missing.db")).expect_err("no file");
+        assert_eq!(e.code, ErrorCode::DatabaseNotFound);
+        assert!(!dir.path().join("missing.db").exists());
     }
 
     const ENDLESS: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";

@@ -2,32 +2,29 @@
 //! limits, refusals of each login, cleared sessions, long results, TLS modes and login failures.
 //!
 //! Switched on by `DATAGENIE_TEST_MYSQL_URL` (an admin login, e.g. `mysql://root@127.0.0.1:3306/mysql`); without it
-//! each test prints one line and passes. Each test builds its own database and logins and drops them at the end.
+//! the tests do not run and one line says they are skipped (counted as ignored). Each test builds its own database and
+//! logins and drops them at the end.
+//!
+//! The binary runs on DataGenie's own harness (`harness = false`; `datagenie_testkit`), which can skip at run time.
+//! To add a test: write a plain `async fn` (no `#[tokio::test]`) and add its name to the `tests![…]` list in
+//! `main` at the end of this file; it runs on its own 2-worker tokio runtime, only when the variable is set.
 
 use std::future::Future;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use datagenie_connectors::mysql::{Flavour, MysqlConnector, parse_mysql_url};
+use datagenie_connectors::mysql::{Flavour, MysqlConnector, SERVER_GRACE, parse_mysql_url};
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::guard::{self, Policy};
 use datagenie_core::schema::TableKind;
 use datagenie_core::value::{ResultSet, Value};
 use datagenie_core::{Dialect, Error, ErrorCode};
+use datagenie_testkit::{Group, MYSQL, Runtime, tests};
 use mysql_async::prelude::Queryable;
 
-const URL_VAR: &str = "DATAGENIE_TEST_MYSQL_URL";
-
-fn admin_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            println!("skipping: {URL_VAR} is not set (MySQL/MariaDB tests need a server; .ci/run sets it)");
-            None
-        }
-    }
-}
+const URL_VAR: &str = MYSQL.var;
 
 async fn admin(url: &str) -> mysql_async::Conn {
     let opts = mysql_async::Opts::from_url(url).unwrap_or_else(|e| panic!("{URL_VAR}: {e}"));
@@ -98,7 +95,7 @@ where
     F: FnOnce(Arc<Db>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(admin_url) = admin_url() else { return };
+    let admin_url = MYSQL.admin_url();
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let tag = format!("{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
     let target = parse_mysql_url(&admin_url).expect("admin URL");
@@ -169,7 +166,6 @@ const PEOPLE: &[&str] = &[
 
 // --- the session ------------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_are_pinned_read_only_utc_and_guard_compatible() {
     with_db(PEOPLE, |db| async move {
         let c = db.reader().await;
@@ -201,7 +197,6 @@ async fn sessions_are_pinned_read_only_utc_and_guard_compatible() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_a_call_leaves_in_its_session_reaches_the_next_call() {
     with_db(PEOPLE, |db| async move {
         let c = db.reader().await;
@@ -214,7 +209,6 @@ async fn nothing_a_call_leaves_in_its_session_reaches_the_next_call() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_one_statement_ever_reaches_the_server() {
     with_db(PEOPLE, |db| async move {
         let c = db.writer().await;
@@ -235,7 +229,6 @@ async fn only_one_statement_ever_reaches_the_server() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_login_is_refused_by_the_layer_that_applies_to_it() {
     with_db(PEOPLE, |db| async move {
         let reader = db.reader().await;
@@ -275,7 +268,6 @@ async fn each_login_is_refused_by_the_layer_that_applies_to_it() {
 
 // --- results ----------------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_results_are_cut_at_the_cap_without_reading_them_whole() {
     with_db(
         &["CREATE TABLE n (i INT PRIMARY KEY)", "INSERT INTO n VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)"],
@@ -303,7 +295,6 @@ async fn long_results_are_cut_at_the_cap_without_reading_them_whole() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn result_columns_carry_names_and_declared_types() {
     with_db(
         &["CREATE TABLE t (a INT UNSIGNED, b VARCHAR(5), c VARBINARY(4), d DECIMAL(5,2), e JSON, f ENUM('x'))"],
@@ -331,7 +322,6 @@ async fn result_columns_carry_names_and_declared_types() {
 
 // --- time limits ------------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_out_call_does_not_hold_up_the_others() {
     with_db(PEOPLE, |db| async move {
         let c = Arc::new(db.reader().await);
@@ -356,7 +346,6 @@ async fn a_timed_out_call_does_not_hold_up_the_others() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn introspection_without_time_fails_with_a_timeout() {
     with_db(PEOPLE, |db| async move {
         let c = db.reader().await;
@@ -370,7 +359,6 @@ async fn introspection_without_time_fails_with_a_timeout() {
 
 // --- introspection ----------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn samples_come_from_a_bounded_prefix_and_long_values_are_cut() {
     let long = "가나다라마바사아자차".repeat(10);
     let insert = format!("INSERT INTO l VALUES ('{long}')");
@@ -419,7 +407,6 @@ async fn samples_come_from_a_bounded_prefix_and_long_values_are_cut() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_database_every_visible_schema_is_introspected() {
     with_db(PEOPLE, |db| async move {
         let url = format!("mysql://{}:{}@{}:{}?ssl-mode=DISABLED", db.reader, db.password, db.host, db.port);
@@ -443,7 +430,6 @@ async fn without_a_database_every_visible_schema_is_introspected() {
 
 // --- connecting -------------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_failures_are_clear_and_never_show_the_password() {
     with_db(PEOPLE, |db| async move {
         let wrong =
@@ -479,7 +465,6 @@ async fn login_failures_are_clear_and_never_show_the_password() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_goes_away_is_unavailable_and_comes_back() {
     with_db(PEOPLE, |db| async move {
         let c = db.reader().await;
@@ -540,7 +525,6 @@ impl Relay {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_connection_is_unavailable_at_once_and_recovers_when_restored() {
     with_db(PEOPLE, |db| async move {
         let upstream = format!("{}:{}", db.host, db.port);
@@ -567,4 +551,53 @@ async fn a_cut_connection_is_unavailable_at_once_and_recovers_when_restored() {
         relay.cut();
     })
     .await;
+}
+
+// --- the watchdog -------------------------------------------------------------------------------------------
+
+/// With the server's own limit switched off inside the job, only the watchdog's `KILL QUERY` can end the
+/// statement: the caller hears `QueryTimeout` on time, and the statement ends long before it would by itself.
+/// It only reads.
+async fn the_watchdog_kills_what_the_server_limit_does_not_stop() {
+    let c = connect(&MYSQL.admin_url()).await.expect("connect");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let budget = Duration::from_millis(200);
+    let started = Instant::now();
+    let e = c.query_int_without_server_limit_for_tests("SELECT SLEEP(5)", budget, Some(tx)).await.expect_err("stopped");
+    assert_eq!(e.code, ErrorCode::QueryTimeout, "{e:?}");
+    assert!(started.elapsed() < budget + SERVER_GRACE + Duration::from_millis(400), "{:?}", started.elapsed());
+    let slept = tokio::time::timeout(Duration::from_secs(4), rx).await.expect("ended before 4 s").expect("sent");
+    assert!(slept < Duration::from_secs(2), "the statement ran {slept:?}");
+    c.healthcheck().await.expect("usable afterwards");
+}
+
+/// A statement the server lets finish just after the deadline (its limit switched off, ending before the
+/// watchdog would act) still counts as a timeout: as MySQL's interrupted `SLEEP()`, which returns 1.
+async fn an_answer_after_the_deadline_is_a_timeout() {
+    let c = connect(&MYSQL.admin_url()).await.expect("connect");
+    let late = c.query_int_without_server_limit_for_tests("SELECT SLEEP(0.3)", Duration::from_millis(200), None).await;
+    assert_eq!(late.expect_err("late").code, ErrorCode::QueryTimeout);
+    let on_time = c.query_int_without_server_limit_for_tests("SELECT SLEEP(0.05)", Duration::from_secs(5), None).await;
+    assert_eq!(on_time.expect("on time"), Some(0));
+}
+
+fn main() -> ExitCode {
+    let tests = tests![
+        sessions_are_pinned_read_only_utc_and_guard_compatible,
+        nothing_a_call_leaves_in_its_session_reaches_the_next_call,
+        only_one_statement_ever_reaches_the_server,
+        each_login_is_refused_by_the_layer_that_applies_to_it,
+        long_results_are_cut_at_the_cap_without_reading_them_whole,
+        result_columns_carry_names_and_declared_types,
+        a_timed_out_call_does_not_hold_up_the_others,
+        introspection_without_time_fails_with_a_timeout,
+        samples_come_from_a_bounded_prefix_and_long_values_are_cut,
+        without_a_database_every_visible_schema_is_introspected,
+        login_failures_are_clear_and_never_show_the_password,
+        a_server_that_goes_away_is_unavailable_and_comes_back,
+        a_cut_connection_is_unavailable_at_once_and_recovers_when_restored,
+        the_watchdog_kills_what_the_server_limit_does_not_stop,
+        an_answer_after_the_deadline_is_a_timeout,
+    ];
+    datagenie_testkit::run(Runtime::MultiThread { workers: 2 }, vec![Group::new("mysql connector").needs(MYSQL, tests)])
 }

@@ -14,6 +14,8 @@ use datagenie_core::value::Value;
 const TABLE_ROWS: usize = 50;
 /// Longest cell shown in the people's table, in characters.
 const CELL_CHARS: usize = 60;
+/// The narrowest terminal the people's table is wrapped to; narrower ones get it unwrapped.
+const MIN_WRAP_WIDTH: u16 = 20;
 
 pub fn json(out: &mut impl Write, answer: &Answer) -> io::Result<()> {
     serde_json::to_writer(&mut *out, &answer.to_json()).map_err(io::Error::other)?;
@@ -44,7 +46,15 @@ pub fn table(out: &mut impl Write, answer: &Answer, chart_file: Option<&Path>) -
         writeln!(out, "(no rows)")?;
     } else {
         let mut t = Table::new();
-        t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+        t.load_style(presets::UTF8_FULL_CONDENSED);
+        match wrap_width() {
+            Some(width) => {
+                t.set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
+            }
+            None => {
+                t.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        }
         t.set_header(answer.columns.iter().map(|c| c.name.clone()));
         for row in answer.rows.iter().take(TABLE_ROWS) {
             t.add_row(row.iter().map(cell));
@@ -84,6 +94,32 @@ pub fn table(out: &mut impl Write, answer: &Answer, chart_file: Option<&Path>) -
         _ => {}
     }
     usage_line(out, &answer.usage, answer.timings.total.as_millis())
+}
+
+/// The width to wrap the people's table to: that of the terminal stdout writes to, when stdout is one and says how
+/// wide it is. `None` — the table unwrapped, one line per row — when stdout is a pipe or a file (`--format table |
+/// less`) or a terminal that reports no width (a pseudo-terminal nobody sized, as under `script -qc "datagenie demo"`
+/// and in some CI logs, has 0 columns: wrapping to it put one character per line).
+fn wrap_width() -> Option<u16> {
+    terminal_width().filter(|&width| width >= MIN_WRAP_WIDTH)
+}
+
+/// The column count of the terminal on stdout (not of `/dev/tty`, which output redirected to another terminal does
+/// not go to).
+#[cfg(unix)]
+fn terminal_width() -> Option<u16> {
+    use std::io::IsTerminal;
+    let stdout = io::stdout();
+    if !stdout.is_terminal() {
+        return None;
+    }
+    rustix::termios::tcgetwinsize(&stdout).ok().map(|size| size.ws_col)
+}
+
+/// The console's width when stdout is one (comfy-table asks the console).
+#[cfg(not(unix))]
+fn terminal_width() -> Option<u16> {
+    Table::new().width()
 }
 
 fn usage_line(out: &mut impl Write, usage: &Usage, elapsed_ms: u128) -> io::Result<()> {

@@ -61,7 +61,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(5);
 const FINGERPRINT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long past the deadline the client waits for the server's own limit before it answers `QueryTimeout` itself.
-const SERVER_GRACE: Duration = Duration::from_millis(300);
+pub const SERVER_GRACE: Duration = Duration::from_millis(300);
 /// How long the watchdog's `KILL` (a new connection and one statement) may take.
 const KILL_TIMEOUT: Duration = Duration::from_secs(5);
 /// After `KILL QUERY`, how long the statement has to end before its connection is killed.
@@ -211,6 +211,40 @@ impl MysqlConnector {
     #[doc(hidden)]
     pub async fn execute_unguarded_for_tests(&self, sql: &str, limits: &Limits) -> Result<ResultSet, Error> {
         self.run_query(sql.to_string(), limits).await
+    }
+
+    /// Runs `sql` (a statement that returns one integer, or nothing) within `budget` like a query, but with the
+    /// server's own statement time limit switched off first in the same session, so that only the client's deadline
+    /// and the watchdog's `KILL QUERY` can stop it. `ran`, when given, receives how long the statement itself ran,
+    /// also after the caller has been answered. For the watchdog's tests; only built with the `test-bypass` feature.
+    #[cfg(feature = "test-bypass")]
+    #[doc(hidden)]
+    pub async fn query_int_without_server_limit_for_tests(
+        &self,
+        sql: &str,
+        budget: Duration,
+        ran: Option<oneshot::Sender<Duration>>,
+    ) -> Result<Option<i64>, Error> {
+        let off = match self.flavour() {
+            Flavour::Mariadb => "SET SESSION max_statement_time = 0",
+            Flavour::Mysql => "SET SESSION max_execution_time = 0",
+        };
+        let sql = sql.to_string();
+        Inner::run(&self.inner, Ctx::new("the query", budget), move |mut conn| async move {
+            let result = async {
+                conn.query_drop(off).await?;
+                let began = Instant::now();
+                let answer = conn.query_first::<i64, _>(sql).await;
+                if let Some(ran) = ran {
+                    let _ = ran.send(began.elapsed());
+                }
+                answer
+            }
+            .await
+            .map_err(Failure::Db);
+            Done { conn, result, reusable: true }
+        })
+        .await
     }
 
     async fn run_query(&self, sql: String, limits: &Limits) -> Result<ResultSet, Error> {
@@ -835,82 +869,6 @@ mod tests {
         assert_eq!(map(1054, "Unknown column 'x' in 'field list'", Stage::Statement).code, ErrorCode::QueryFailed);
         assert_eq!(map(1049, "Unknown database 'nope'", Stage::Connect).code, ErrorCode::DatabaseNotFound);
         assert_eq!(map(1927, "Connection was killed", Stage::Statement).code, ErrorCode::DatabaseUnavailable);
-    }
-
-    /// With the server's own limit switched off inside the job, only the watchdog's `KILL QUERY` can end the
-    /// statement: the caller hears `QueryTimeout` on time, and the statement ends long before it would by itself.
-    /// Needs a server (`DATAGENIE_TEST_MYSQL_URL`); it only reads.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_watchdog_kills_what_the_server_limit_does_not_stop() {
-        let Some(url) = std::env::var("DATAGENIE_TEST_MYSQL_URL").ok().filter(|u| !u.trim().is_empty()) else {
-            println!(
-                "skipping: DATAGENIE_TEST_MYSQL_URL is not set (MySQL/MariaDB tests need a server; .ci/run sets it)"
-            );
-            return;
-        };
-        let c = MysqlConnector::connect(&parse_mysql_url(&url).expect("url")).await.expect("connect");
-        let off = match c.flavour() {
-            Flavour::Mariadb => "SET SESSION max_statement_time = 0",
-            Flavour::Mysql => "SET SESSION max_execution_time = 0",
-        };
-        let (tx, rx) = oneshot::channel();
-        let budget = Duration::from_millis(200);
-        let started = std::time::Instant::now();
-        let e = Inner::run(&c.inner, Ctx::new("the query", budget), move |mut conn| async move {
-            let result = async {
-                conn.query_drop(off).await?;
-                let began = std::time::Instant::now();
-                let slept = conn.query_drop("SELECT SLEEP(5)").await;
-                let _ = tx.send(began.elapsed());
-                slept
-            }
-            .await
-            .map_err(Failure::Db);
-            Done { conn, result, reusable: true }
-        })
-        .await
-        .expect_err("stopped");
-        assert_eq!(e.code, ErrorCode::QueryTimeout, "{e:?}");
-        assert!(started.elapsed() < budget + SERVER_GRACE + Duration::from_millis(400), "{:?}", started.elapsed());
-        let slept = tokio::time::timeout(Duration::from_secs(4), rx).await.expect("ended before 4 s").expect("sent");
-        assert!(slept < Duration::from_secs(2), "the statement ran {slept:?}");
-        c.healthcheck().await.expect("usable afterwards");
-    }
-
-    /// A statement the server lets finish just after the deadline (its limit switched off, ending before the
-    /// watchdog would act) still counts as a timeout: as MySQL's interrupted `SLEEP()`, which returns 1.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_answer_after_the_deadline_is_a_timeout() {
-        let Some(url) = std::env::var("DATAGENIE_TEST_MYSQL_URL").ok().filter(|u| !u.trim().is_empty()) else {
-            println!(
-                "skipping: DATAGENIE_TEST_MYSQL_URL is not set (MySQL/MariaDB tests need a server; .ci/run sets it)"
-            );
-            return;
-        };
-        let c = MysqlConnector::connect(&parse_mysql_url(&url).expect("url")).await.expect("connect");
-        let off = match c.flavour() {
-            Flavour::Mariadb => "SET SESSION max_statement_time = 0",
-            Flavour::Mysql => "SET SESSION max_execution_time = 0",
-        };
-        let e = Inner::run(&c.inner, Ctx::new("the query", Duration::from_millis(200)), move |mut conn| async move {
-            let result = async {
-                conn.query_drop(off).await?;
-                conn.query_first::<i64, _>("SELECT SLEEP(0.3)").await
-            }
-            .await
-            .map_err(Failure::Db);
-            Done { conn, result, reusable: true }
-        })
-        .await
-        .expect_err("late");
-        assert_eq!(e.code, ErrorCode::QueryTimeout, "{e:?}");
-        let on_time = Inner::run(&c.inner, Ctx::new("the query", Duration::from_secs(5)), |mut conn| async move {
-            let result = conn.query_first::<i64, _>("SELECT SLEEP(0.05)").await.map_err(Failure::Db);
-            Done { conn, result, reusable: true }
-        })
-        .await
-        .expect("on time");
-        assert_eq!(on_time, Some(0));
     }
 
     #[test]

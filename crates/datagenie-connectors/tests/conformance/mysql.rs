@@ -11,21 +11,16 @@ use datagenie_connectors::mysql::{MysqlConnector, parse_mysql_url};
 use datagenie_core::connector::Limits;
 use datagenie_core::value::{ResultSet, Value};
 use datagenie_core::{Dialect, Error};
+use datagenie_testkit::{Group, MYSQL};
 use mysql_async::prelude::Queryable;
 
 use crate::suite::{self, Engine, Fixture, SECRET_PASSWORD, Subject, TypeCase};
 
-const URL_VAR: &str = "DATAGENIE_TEST_MYSQL_URL";
+const URL_VAR: &str = MYSQL.var;
 
-/// The engine when the variable is set; otherwise one line saying why these tests skip.
-pub fn engine() -> Option<MysqlEngine> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(MysqlEngine { admin_url: url }),
-        _ => {
-            println!("skipping: {URL_VAR} is not set (MySQL/MariaDB tests need a server; .ci/run sets it)");
-            None
-        }
-    }
+/// The engine on the server of `MYSQL.var` (the tests that use it are registered with `needs(MYSQL, …)`).
+pub fn engine() -> MysqlEngine {
+    MysqlEngine { admin_url: MYSQL.admin_url() }
 }
 
 pub struct MysqlEngine {
@@ -357,3 +352,7 @@ impl Fixture for MysqlFixture {
 }
 
 suite::conformance_tests!(engine());
+
+pub fn tests() -> Group {
+    Group::new("mysql conformance").needs(MYSQL, suite_tests())
+}

@@ -16,21 +16,16 @@ use datagenie_connectors::postgres::{PostgresConnector, PostgresUrl, SslMode, pa
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::value::{ResultSet, Value};
 use datagenie_core::{Dialect, Error, ErrorCode, Secret};
+use datagenie_testkit::{Group, POSTGRES, tests};
 use serde_json::json;
 
 use crate::suite::{self, Engine, Fixture, SECRET_PASSWORD, Subject, TypeCase};
 
-const URL_VAR: &str = "DATAGENIE_TEST_POSTGRES_URL";
+const URL_VAR: &str = POSTGRES.var;
 
-/// The engine when the variable is set; otherwise one line saying why these tests skip.
-pub fn engine() -> Option<PgEngine> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(PgEngine { admin_url: url }),
-        _ => {
-            println!("skipping: {URL_VAR} is not set (PostgreSQL tests need a server; .ci/run sets it)");
-            None
-        }
-    }
+/// The engine on the server of `POSTGRES.var` (the tests that use it are registered with `needs(POSTGRES, …)`).
+pub fn engine() -> PgEngine {
+    PgEngine { admin_url: POSTGRES.admin_url() }
 }
 
 pub struct PgEngine {
@@ -425,7 +420,7 @@ where
     F: FnOnce(Arc<PgFixture>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let fixture = match engine.fixture().await {
         Ok(f) => Arc::new(f),
         Err(e) => panic!("building the PostgreSQL fixture failed: {e}"),
@@ -450,7 +445,6 @@ fn text(s: &str) -> Value {
     Value::Text(s.to_string())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_settings_are_pinned_and_a_statement_cannot_change_them() {
     with_fixture(|fx| async move {
         let c = &fx.connector;
@@ -476,7 +470,6 @@ async fn session_settings_are_pinned_and_a_statement_cannot_change_them() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_read_only_transaction_allows_is_rolled_back() {
     with_fixture(|fx| async move {
         // PostgreSQL lets lo_create run in a read-only transaction; the rollback that ends every query undoes it.
@@ -499,7 +492,6 @@ async fn what_a_read_only_transaction_allows_is_rolled_back() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stacked_statements_never_reach_the_server_as_one_message() {
     with_fixture(|fx| async move {
         let e = bypass(&fx.connector, "SELECT 1; DELETE FROM orders").await.expect_err("two statements");
@@ -513,7 +505,6 @@ async fn stacked_statements_never_reach_the_server_as_one_message() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn introspection_shows_only_what_the_login_may_read() {
     with_fixture(|fx| async move {
         let schema = fx.connector.introspect(&IntrospectOptions::default()).await.expect("introspect");
@@ -543,7 +534,6 @@ async fn introspection_shows_only_what_the_login_may_read() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_row_cap_stops_the_server_early_and_columns_carry_types() {
     with_fixture(|fx| async move {
         // An endless stream of rows: only the portal's row limit lets this query return.
@@ -588,7 +578,6 @@ async fn the_row_cap_stops_the_server_early_and_columns_carry_types() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_modes_behave_as_in_libpq() {
     with_fixture(|fx| async move {
         let ssl_on: String = fx.admin.query_one("SHOW ssl", &[]).await.expect("show ssl").get(0);
@@ -620,7 +609,6 @@ async fn tls_modes_behave_as_in_libpq() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_database_and_version_facts() {
     with_fixture(|fx| async move {
         let mut url = fx.names.url(&fx.names.reader).expect("url");
@@ -638,7 +626,6 @@ async fn a_missing_database_and_version_facts() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_pool_still_answers_within_the_limits() {
     with_fixture(|fx| async move {
         // More slow queries than pooled connections: each stops at its own limit, none waits forever.
@@ -659,4 +646,19 @@ async fn a_busy_pool_still_answers_within_the_limits() {
         assert_eq!(bypass(&fx.connector, "SELECT 2").await.expect("afterwards"), vec![vec![Value::Int(2)]]);
     })
     .await;
+}
+
+pub fn tests() -> Group {
+    let mut all = suite_tests();
+    all.extend(tests![
+        session_settings_are_pinned_and_a_statement_cannot_change_them,
+        what_a_read_only_transaction_allows_is_rolled_back,
+        stacked_statements_never_reach_the_server_as_one_message,
+        introspection_shows_only_what_the_login_may_read,
+        the_row_cap_stops_the_server_early_and_columns_carry_types,
+        tls_modes_behave_as_in_libpq,
+        a_missing_database_and_version_facts,
+        a_busy_pool_still_answers_within_the_limits,
+    ]);
+    Group::new("postgres conformance").needs(POSTGRES, all)
 }

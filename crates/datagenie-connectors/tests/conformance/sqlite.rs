@@ -10,6 +10,7 @@ use datagenie_connectors::SqliteConnector;
 use datagenie_core::connector::Limits;
 use datagenie_core::value::{ResultSet, Value};
 use datagenie_core::{Dialect, Error};
+use datagenie_testkit::Group;
 use tempfile::TempDir;
 
 use crate::suite::{self, Engine, Fixture, Subject, TypeCase};
@@ -188,4 +189,8 @@ impl Fixture for SqliteFixture {
     async fn cleanup(&self) {}
 }
 
-suite::conformance_tests!(Some(SqliteEngine));
+suite::conformance_tests!(SqliteEngine);
+
+pub fn tests() -> Group {
+    Group::new("sqlite conformance").tests(suite_tests())
+}

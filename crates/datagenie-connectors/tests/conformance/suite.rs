@@ -11,9 +11,10 @@
 //!   user), a connector logged in as a user who *could* write, admin statements, ending the connector's sessions,
 //!   and cleanup;
 //!
-//! and then expands `crate::suite::conformance_tests!(engine_expr);` where `engine_expr` is an expression of type
-//! `Option<impl Engine>` (evaluated once per test; `None` means "skip": the engine has already printed one line
-//! saying why). Each check below becomes a test of the same name in the engine's module.
+//! and then expands `crate::suite::conformance_tests!(engine_expr);` where `engine_expr` is an expression of a type
+//! implementing [`Engine`] (evaluated once per test). Each check below becomes a test of the same name in the
+//! engine's module, listed by the `suite_tests()` the macro also defines; the module's `tests()` registers them
+//! (see `main.rs`), with `needs(SERVER, …)` for an engine behind a server.
 //!
 //! # The fixture
 //!
@@ -163,7 +164,9 @@ pub trait Fixture: Send + Sync {
     async fn cleanup(&self);
 }
 
-/// Expands to one `#[tokio::test]` per generic check, for the engine `$engine` (an `Option<impl Engine>` expression).
+/// Expands to one async test function per generic check, named after it, for the engine `$engine` (an expression
+/// of a type implementing [`Engine`], evaluated in each test), and to `fn suite_tests() -> Vec<Test>` listing them
+/// for the module's `tests()`.
 macro_rules! conformance_tests {
     ($engine:expr) => {
         $crate::suite::conformance_tests!(@each $engine;
@@ -173,13 +176,15 @@ macro_rules! conformance_tests {
     };
     (@each $engine:expr; $($check:ident),+ $(,)?) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
-                if let Some(engine) = $engine {
-                    $crate::suite::run(&engine, $crate::suite::$check).await;
-                }
+                $crate::suite::run(&$engine, $crate::suite::$check).await;
             }
         )+
+
+        /// The generic checks, as tests of this module.
+        fn suite_tests() -> ::std::vec::Vec<::datagenie_testkit::Test> {
+            ::datagenie_testkit::tests![$($check),+]
+        }
     };
 }
 pub(crate) use conformance_tests;

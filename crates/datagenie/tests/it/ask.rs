@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use datagenie_testkit::{Group, tests};
 use serde_json::json;
 
 use crate::harness::{Env, file_bytes, shop_db};
@@ -11,7 +12,6 @@ fn summary(text: &str) -> Step {
     reply(text)
 }
 
-#[tokio::test]
 async fn answers_with_the_documented_json_shape() {
     let llm = ScriptedLlm::start(vec![
         sql("SELECT category, SUM(price) AS total FROM products GROUP BY category ORDER BY total DESC"),
@@ -69,7 +69,6 @@ async fn answers_with_the_documented_json_shape() {
     assert!(!out.stdout.contains("SECRET") && !out.stderr.contains("SECRET"));
 }
 
-#[tokio::test]
 async fn values_keep_their_types() {
     let llm = ScriptedLlm::start(vec![sql(
         "SELECT id, name, price, photo, category FROM products WHERE id IN (1, 2) ORDER BY id",
@@ -91,7 +90,6 @@ async fn values_keep_their_types() {
     assert_eq!(llm.requests().len(), 1, "--no-summary makes no summary call");
 }
 
-#[tokio::test]
 async fn repairs_sql_that_fails_and_reports_every_attempt() {
     let llm = ScriptedLlm::start(vec![
         sql("SELECT nme FROM customers"),
@@ -124,7 +122,6 @@ async fn repairs_sql_that_fails_and_reports_every_attempt() {
     assert!(reqs[0].text().contains("고객 이름 목록"));
 }
 
-#[tokio::test]
 async fn refuses_writes_after_all_attempts_and_leaves_the_file_unchanged() {
     let llm = ScriptedLlm::start(vec![
         sql("DELETE FROM customers"),
@@ -145,7 +142,6 @@ async fn refuses_writes_after_all_attempts_and_leaves_the_file_unchanged() {
     assert_eq!(file_bytes(&db), before, "the database file must be byte-for-byte unchanged");
 }
 
-#[tokio::test]
 async fn a_reply_without_sql_every_time_is_llm_no_sql() {
     let llm = ScriptedLlm::start_with_fallback(vec![], Some(reply("Sorry, I don't know."))).await;
     let env = Env::with_openai(&llm.base_url);
@@ -157,7 +153,6 @@ async fn a_reply_without_sql_every_time_is_llm_no_sql() {
     assert_eq!(llm.requests().len(), 3, "default: 3 attempts in all");
 }
 
-#[tokio::test]
 async fn a_query_past_its_time_limit_is_stopped() {
     let llm = ScriptedLlm::start(vec![sql(
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
@@ -177,7 +172,6 @@ async fn a_query_past_its_time_limit_is_stopped() {
     assert_eq!(llm.requests().len(), 1, "a timeout is not retried");
 }
 
-#[tokio::test]
 async fn the_row_cap_truncates_without_changing_the_query() {
     let llm = ScriptedLlm::start(vec![sql("SELECT id FROM orders ORDER BY id")]).await;
     let env = Env::with_openai(&llm.base_url);
@@ -220,7 +214,6 @@ async fn the_row_cap_truncates_without_changing_the_query() {
     assert_eq!(out.json()["truncated"], false, "exactly max rows is not truncated");
 }
 
-#[tokio::test]
 async fn dry_run_stops_after_the_guard() {
     // The column does not exist: executing would fail, so success proves nothing ran.
     let llm = ScriptedLlm::start(vec![sql("SELECT no_such_column FROM customers")]).await;
@@ -234,7 +227,6 @@ async fn dry_run_stops_after_the_guard() {
     assert_eq!(llm.requests().len(), 1);
 }
 
-#[tokio::test]
 async fn csv_and_table_formats() {
     let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT name, city FROM customers ORDER BY id"))).await;
     let env = Env::with_openai(&llm.base_url);
@@ -254,7 +246,6 @@ async fn csv_and_table_formats() {
     assert!(out.stdout.contains("personal data masked: name (person_name)"), "{}", out.stdout);
 }
 
-#[tokio::test]
 async fn charts_render_to_svg_and_png() {
     let q = "SELECT category, SUM(price) AS total FROM products GROUP BY category ORDER BY total DESC";
     let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql(q))).await;
@@ -293,7 +284,6 @@ async fn charts_render_to_svg_and_png() {
     assert_eq!(out.error_code(), "invalid_argument");
 }
 
-#[tokio::test]
 async fn bad_input_gets_stable_codes() {
     let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT 1"))).await;
     let env = Env::with_openai(&llm.base_url);
@@ -324,7 +314,6 @@ async fn bad_input_gets_stable_codes() {
     assert_eq!(out.code, 2);
 }
 
-#[tokio::test]
 async fn llm_failures_are_clear() {
     let env_db = Env::new();
     let db = env_db.path("shop.db");
@@ -369,7 +358,6 @@ async fn llm_failures_are_clear() {
     assert_eq!((out.code, out.error_code().as_str()), (2, "not_understood"));
 }
 
-#[tokio::test]
 async fn anthropic_and_openai_environment_fallback() {
     let llm = ScriptedLlm::start(vec![sql("SELECT COUNT(*) AS n FROM orders")]).await;
     let mut env = Env::new();
@@ -402,7 +390,6 @@ async fn anthropic_and_openai_environment_fallback() {
     );
 }
 
-#[tokio::test]
 async fn the_schema_cache_follows_schema_changes() {
     let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT COUNT(*) FROM customers"))).await;
     let env = Env::with_openai(&llm.base_url);
@@ -424,7 +411,6 @@ async fn the_schema_cache_follows_schema_changes() {
     assert!(reqs[1].text().contains("loyalty_tier"), "the refreshed schema is in the prompt");
 }
 
-#[tokio::test]
 async fn personal_data_is_masked_in_results_and_prompts() {
     let llm =
         ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT name AS who, email FROM people ORDER BY id"))).await;
@@ -466,4 +452,24 @@ async fn personal_data_is_masked_in_results_and_prompts() {
     let out = env2.run(&["ask", "--db", dbs, "--format", "json", "--no-summary", "who?"]).await;
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(out.json()["rows"][0], json!(["김*준", "minjun@example.com"]));
+}
+
+pub fn tests() -> Group {
+    Group::new("ask").tests(tests![
+        answers_with_the_documented_json_shape,
+        values_keep_their_types,
+        repairs_sql_that_fails_and_reports_every_attempt,
+        refuses_writes_after_all_attempts_and_leaves_the_file_unchanged,
+        a_reply_without_sql_every_time_is_llm_no_sql,
+        a_query_past_its_time_limit_is_stopped,
+        the_row_cap_truncates_without_changing_the_query,
+        dry_run_stops_after_the_guard,
+        csv_and_table_formats,
+        charts_render_to_svg_and_png,
+        bad_input_gets_stable_codes,
+        llm_failures_are_clear,
+        anthropic_and_openai_environment_fallback,
+        the_schema_cache_follows_schema_changes,
+        personal_data_is_masked_in_results_and_prompts,
+    ])
 }

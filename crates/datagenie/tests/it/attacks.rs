@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use datagenie_testkit::{Group, tests};
+
 use crate::harness::{Env, file_bytes, shop_db};
 use crate::scripted_llm::{ScriptedLlm, reply};
 
@@ -55,7 +57,6 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-#[tokio::test]
 async fn attack_replies_never_change_the_database() {
     let llm = ScriptedLlm::start(vec![]).await;
     let mut env = Env::with_openai(&llm.base_url);
@@ -95,4 +96,8 @@ async fn attack_replies_never_change_the_database() {
         }
     }
     assert!(total >= 150, "only {total} attacks ran");
+}
+
+pub fn tests() -> Group {
+    Group::new("attacks").tests(tests![attack_replies_never_change_the_database])
 }

@@ -1,11 +1,11 @@
 //! `datagenie schema`, `config`, `demo`.
 
+use datagenie_testkit::{Group, tests};
 use serde_json::json;
 
 use crate::harness::{Env, shop_db};
 use crate::scripted_llm::{ScriptedLlm, reply, sql};
 
-#[tokio::test]
 async fn schema_prints_tables_columns_keys_and_counts() {
     let env = Env::new();
     let db = env.path("shop.db");
@@ -30,7 +30,6 @@ async fn schema_prints_tables_columns_keys_and_counts() {
     assert!(out.stderr.contains("database_not_found"), "{}", out.stderr);
 }
 
-#[tokio::test]
 async fn config_default_prints_a_valid_commented_config() {
     let env = Env::new();
     let out = env.run(&["config", "default"]).await;
@@ -49,7 +48,6 @@ async fn config_default_prints_a_valid_commented_config() {
     assert!(bad.stderr.contains("invalid_config") && bad.stderr.contains("max_rowz"), "{}", bad.stderr);
 }
 
-#[tokio::test]
 async fn config_show_redacts_the_key() {
     let mut env = Env::new();
     env.set("DATAGENIE_LLM__API_KEY", "sk-very-SECRET");
@@ -60,7 +58,6 @@ async fn config_show_redacts_the_key() {
 
 /// The README's first command on a fresh machine: no key, no model server. The demo's verified templates and the
 /// built-in engine answer its questions in Korean and English, and the output says how to add an LLM.
-#[tokio::test]
 async fn demo_without_an_llm_answers_in_both_languages() {
     let env = Env::new();
     let out = env.run(&["demo", "--format", "table"]).await;
@@ -85,7 +82,6 @@ async fn demo_without_an_llm_answers_in_both_languages() {
     assert_eq!(out.json().as_array().map(Vec::len), Some(2), "{}", out.stdout);
 }
 
-#[tokio::test]
 async fn demo_answers_a_question_and_ask_defaults_to_the_demo_database() {
     let llm = ScriptedLlm::start(vec![
         sql("SELECT strftime('%Y', order_date) AS year, COUNT(*) AS orders FROM orders GROUP BY year ORDER BY year"),
@@ -109,7 +105,6 @@ async fn demo_answers_a_question_and_ask_defaults_to_the_demo_database() {
     assert_eq!(out.json()["truncated"], json!(false));
 }
 
-#[tokio::test]
 async fn sql_check_accepts_rewrites_and_refuses() {
     let env = Env::new();
     let out =
@@ -165,4 +160,15 @@ async fn sql_check_accepts_rewrites_and_refuses() {
     let out = env.run(&["sql", "check", "--dialect", "sqlite", "--row-filter", "no colon", "SELECT 1"]).await;
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("invalid_argument"), "{}", out.stderr);
+}
+
+pub fn tests() -> Group {
+    Group::new("commands").tests(tests![
+        schema_prints_tables_columns_keys_and_counts,
+        config_default_prints_a_valid_commented_config,
+        config_show_redacts_the_key,
+        demo_without_an_llm_answers_in_both_languages,
+        demo_answers_a_question_and_ask_defaults_to_the_demo_database,
+        sql_check_accepts_rewrites_and_refuses,
+    ])
 }

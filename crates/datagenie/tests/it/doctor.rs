@@ -2,9 +2,10 @@
 //! `DATAGENIE_TEST_POSTGRES_URL` / `DATAGENIE_TEST_MYSQL_URL` (admin logins, so the report must say they could
 //! write). Least-privilege logins on the servers are covered by the connectors' conformance check `access_report`.
 
+use datagenie_testkit::{Group, MYSQL, POSTGRES, Server, tests};
+
 use crate::harness::{Env, file_bytes, shop_db};
 
-#[tokio::test]
 async fn a_sqlite_file_is_safe_and_left_untouched() {
     let env = Env::new();
     let db = env.path("shop.db");
@@ -39,7 +40,6 @@ async fn a_sqlite_file_is_safe_and_left_untouched() {
     assert_eq!(file_bytes(&db), before, "doctor changed the database file");
 }
 
-#[tokio::test]
 async fn errors_exit_2_with_a_stable_code_and_no_password() {
     let env = Env::new();
     let out = env.run(&["doctor", "--db", "/no/such/file.db", "--format", "json"]).await;
@@ -59,11 +59,8 @@ async fn errors_exit_2_with_a_stable_code_and_no_password() {
 
 /// An admin login on a server: the report must say it could write, with evidence, and exit 1 (`unsafe_login`),
 /// while the session is still read-only and the time limit enforced.
-async fn admin_login_is_reported_unsafe(var: &str, engine_prefix: &[&str]) {
-    let Some(url) = std::env::var(var).ok().filter(|u| !u.trim().is_empty()) else {
-        println!("skipping: {var} is not set (server tests need a server; .ci/run sets it)");
-        return;
-    };
+async fn admin_login_is_reported_unsafe(server: Server, engine_prefix: &[&str]) {
+    let url = server.admin_url();
     let env = Env::new();
     let out = env.run(&["doctor", "--db", &url, "--format", "json"]).await;
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
@@ -87,12 +84,17 @@ async fn admin_login_is_reported_unsafe(var: &str, engine_prefix: &[&str]) {
     assert!(out.stderr.contains("warning[unsafe_login]"), "{}", out.stderr);
 }
 
-#[tokio::test]
 async fn postgres_admin_login_is_reported_unsafe() {
-    admin_login_is_reported_unsafe("DATAGENIE_TEST_POSTGRES_URL", &["PostgreSQL"]).await;
+    admin_login_is_reported_unsafe(POSTGRES, &["PostgreSQL"]).await;
 }
 
-#[tokio::test]
 async fn mysql_admin_login_is_reported_unsafe() {
-    admin_login_is_reported_unsafe("DATAGENIE_TEST_MYSQL_URL", &["MySQL", "MariaDB"]).await;
+    admin_login_is_reported_unsafe(MYSQL, &["MySQL", "MariaDB"]).await;
+}
+
+pub fn tests() -> Group {
+    Group::new("doctor")
+        .tests(tests![a_sqlite_file_is_safe_and_left_untouched, errors_exit_2_with_a_stable_code_and_no_password,])
+        .needs(POSTGRES, tests![postgres_admin_login_is_reported_unsafe])
+        .needs(MYSQL, tests![mysql_admin_login_is_reported_unsafe])
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use datagenie_testkit::{Group, tests};
 use serde_json::{Value, json};
 
 use crate::harness::Env;
@@ -55,7 +56,6 @@ fn write(path: &Path, v: &Value) {
     std::fs::write(path, serde_json::to_string_pretty(v).expect("json")).expect("write");
 }
 
-#[tokio::test]
 async fn scores_every_outcome_and_writes_the_report() {
     let env = Env::new();
     let dir = env.path("dbs");
@@ -119,7 +119,6 @@ async fn scores_every_outcome_and_writes_the_report() {
     assert!(out.stdout.contains("accuracy") && out.stdout.contains("50.0%"), "{}", out.stdout);
 }
 
-#[tokio::test]
 async fn min_accuracy_is_a_gate() {
     let env = Env::new();
     let dir = env.path("dbs");
@@ -159,7 +158,6 @@ async fn min_accuracy_is_a_gate() {
     assert!(nonsense.stderr.contains("invalid_argument"), "{}", nonsense.stderr);
 }
 
-#[tokio::test]
 async fn malformed_question_files_are_refused() {
     let env = Env::new();
     let dir = env.path("dbs");
@@ -197,7 +195,6 @@ async fn malformed_question_files_are_refused() {
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
 
-#[tokio::test]
 async fn filters_by_database_and_limit() {
     let env = Env::new();
     let dir = env.path("dbs");
@@ -231,7 +228,6 @@ async fn filters_by_database_and_limit() {
 /// `eval --templates`: a team's verified templates as a regression gate. Each phrasing is asked with example slot
 /// values (the templates themselves set aside) and compared with the template's own SQL; a template that no longer
 /// runs is a gold error, not a silent pass.
-#[tokio::test]
 async fn templates_are_a_regression_gate() {
     let env = Env::new();
     let dir = env.path("dbs");
@@ -312,4 +308,14 @@ async fn templates_are_a_regression_gate() {
     // Both kinds of question set at once is a usage error.
     let out = env.run(&["eval", "--templates", "--questions", "q.json", "--db-dir", "d"]).await;
     assert_eq!(out.code, 2);
+}
+
+pub fn tests() -> Group {
+    Group::new("eval").tests(tests![
+        scores_every_outcome_and_writes_the_report,
+        min_accuracy_is_a_gate,
+        malformed_question_files_are_refused,
+        filters_by_database_and_limit,
+        templates_are_a_regression_gate,
+    ])
 }

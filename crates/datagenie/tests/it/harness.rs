@@ -67,14 +67,20 @@ impl Env {
         self.dir.path().join(name)
     }
 
-    /// Runs the binary with `args`; the run must end within `limit` (a hang is a failure, not a wait).
-    pub async fn run_within(&self, args: &[&str], limit: Duration) -> Output {
+    /// The binary with `args` in this environment (nothing else inherited but `PATH`), killed when dropped.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_datagenie"));
         cmd.args(args).env_clear().kill_on_drop(true);
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
         for (k, v) in &self.vars {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    /// Runs the binary with `args`; the run must end within `limit` (a hang is a failure, not a wait).
+    pub async fn run_within(&self, args: &[&str], limit: Duration) -> Output {
+        let mut cmd = self.command(args);
         let out = tokio::time::timeout(limit, cmd.output())
             .await
             .unwrap_or_else(|_| panic!("datagenie {args:?} did not finish within {limit:?}"))

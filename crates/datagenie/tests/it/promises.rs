@@ -2,6 +2,7 @@
 //! overridden, a failed question reports what it cost, and check commands take their exit status from the error
 //! table.
 
+use datagenie_testkit::{Group, POSTGRES, tests};
 use serde_json::json;
 
 use crate::harness::{Env, Output, shop_db};
@@ -19,7 +20,6 @@ fn assert_no_secret(out: &Output, secrets: &[&str], what: &str) {
 /// accepts (user-info and query parameter, well-formed and malformed); every command that takes a database prints
 /// none of them, in any format, with debug logging on. The servers are unreachable here (port 1), so the error
 /// paths are the ones exercised; `secrets_on_a_live_server_never_show` covers the answering paths.
-#[tokio::test]
 async fn database_passwords_never_show_in_any_output() {
     let mut env = Env::new();
     env.set("DATAGENIE_LOG", "debug");
@@ -95,12 +95,8 @@ async fn database_passwords_never_show_in_any_output() {
 
 /// With a reachable PostgreSQL (trust authentication accepts any password), the answering paths print no password
 /// either: `ask`, `schema`, `doctor`, `template add/list/test`, and the debug logs of each.
-#[tokio::test]
 async fn secrets_on_a_live_server_never_show() {
-    let Some(admin) = std::env::var("DATAGENIE_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty()) else {
-        println!("skipping: DATAGENIE_TEST_POSTGRES_URL is not set (.ci/run sets it)");
-        return;
-    };
+    let admin = POSTGRES.admin_url();
     // postgres://postgres@127.0.0.1:5432/postgres → postgres://postgres:PwLive12m@127.0.0.1:5432/postgres
     let (scheme, rest) = admin.split_once("://").expect("a URL");
     let (user, host) = rest.split_once('@').expect("user@host");
@@ -129,7 +125,6 @@ async fn secrets_on_a_live_server_never_show() {
 /// `DATAGENIE_LLM__PROVIDER=builtin` (or `provider = "builtin"` in the file) with `OPENAI_API_KEY` and
 /// `OPENAI_BASE_URL` in the environment: nothing reaches the LLM, and the answer and `config show` say which
 /// provider is in force and why. Without any LLM setting, the OpenAI variables do choose the LLM.
-#[tokio::test]
 async fn an_explicit_no_llm_choice_is_never_overridden() {
     let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT COUNT(*) AS n FROM orders"))).await;
     let mut env = Env::new();
@@ -184,7 +179,6 @@ async fn check_no_llm(env: &Env, db: &str, config: Option<&str>, from: &str) {
 
 /// A question the LLM could not answer reports, in JSON, the error and everything spent on the way: each attempt,
 /// the tokens and cost of every call, and the time. The table format prints the attempts on stderr.
-#[tokio::test]
 async fn a_failed_question_reports_what_it_cost() {
     let llm = ScriptedLlm::start(vec![
         reply("I would need to know more about your data."),
@@ -226,7 +220,6 @@ async fn a_failed_question_reports_what_it_cost() {
 
 /// `template test` with no verified match exits with the table's status for `no_template_match` (1), and says so
 /// in JSON; `sql check` refusals exit 1 and usage errors 2.
-#[tokio::test]
 async fn check_commands_take_their_status_from_the_error_table() {
     let env = Env::new();
     let db = env.path("shop.db");
@@ -239,4 +232,15 @@ async fn check_commands_take_their_status_from_the_error_table() {
     assert_eq!(out.code, 1);
     let out = env.run(&["sql", "check", "--dialect", "sqlite", "--user", "nonsense", "SELECT 1"]).await;
     assert_eq!(out.code, 2);
+}
+
+pub fn tests() -> Group {
+    Group::new("promises")
+        .tests(tests![
+            database_passwords_never_show_in_any_output,
+            an_explicit_no_llm_choice_is_never_overridden,
+            a_failed_question_reports_what_it_cost,
+            check_commands_take_their_status_from_the_error_table,
+        ])
+        .needs(POSTGRES, tests![secrets_on_a_live_server_never_show])
 }

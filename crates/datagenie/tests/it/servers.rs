@@ -4,9 +4,9 @@
 //! scripted LLM, drives `ask` on the loaded database through a read-only login, and the data, the tables, the
 //! functions and the logins are unchanged afterwards.
 //!
-//! Gated by `DATAGENIE_TEST_POSTGRES_URL` and `DATAGENIE_TEST_MYSQL_URL` (admin logins). Unset: one line says the
-//! test skips. Set but unreachable: the test fails. Every database and login a test creates is dropped after it,
-//! also when it fails.
+//! Gated by `DATAGENIE_TEST_POSTGRES_URL` and `DATAGENIE_TEST_MYSQL_URL` (admin logins; see `tests()` at the end).
+//! Unset: the harness shows one line saying these tests are skipped. Set but unreachable: the test fails. Every
+//! database and login a test creates is dropped after it, also when it fails.
 //!
 //! Comparing rows across engines: the same query gives an integer on one engine and an exact decimal on another
 //! (`SUM` of a `bigint` is `numeric` in PostgreSQL and `DECIMAL` in MySQL, which the JSON output prints as a number
@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use datagenie_testkit::{Group, MYSQL, POSTGRES, tests};
 use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
@@ -25,20 +26,10 @@ use crate::attacks::attacks;
 use crate::harness::{Env, Output};
 use crate::scripted_llm::{ScriptedLlm, reply, sql};
 
-const PG_VAR: &str = "DATAGENIE_TEST_POSTGRES_URL";
-const MY_VAR: &str = "DATAGENIE_TEST_MYSQL_URL";
+const PG_VAR: &str = POSTGRES.var;
+const MY_VAR: &str = MYSQL.var;
 /// The demo's tables, in creation order.
 const DEMO_TABLES: &[&str] = &["regions", "customers", "categories", "products", "orders", "order_items", "payments"];
-
-fn admin_url(var: &str, what: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_string()),
-        _ => {
-            println!("skipping: {var} is not set ({what} tests need a server; .ci/run sets it)");
-            None
-        }
-    }
-}
 
 /// A name no other test (or test process) uses at the same time.
 fn unique_tag() -> String {
@@ -535,20 +526,12 @@ async fn ask_llm(env: &mut Env, db: Option<&str>, question: &str, reply_sql: &st
     answer
 }
 
-#[tokio::test]
 async fn the_demo_loads_into_each_server_and_answers_the_same_everywhere() {
-    let pg = std::env::var(PG_VAR).ok().filter(|u| !u.trim().is_empty());
-    let my = std::env::var(MY_VAR).ok().filter(|u| !u.trim().is_empty());
-    if pg.is_none() && my.is_none() {
-        println!("skipping: {PG_VAR} and {MY_VAR} are not set (the servers' tests need them; .ci/run sets them)");
-        return;
-    }
-    // With one server only, compare SQLite with that one (and say which is skipped).
-    let servers: Vec<(Engine, String)> =
-        [(Engine::Postgres, PG_VAR, "PostgreSQL"), (Engine::Mysql, MY_VAR, "MySQL/MariaDB")]
-            .into_iter()
-            .filter_map(|(engine, var, what)| admin_url(var, what).map(|url| (engine, url)))
-            .collect();
+    // Registered with `needs_any`: with one server only, SQLite is compared with that one.
+    let servers: Vec<(Engine, String)> = [(Engine::Postgres, POSTGRES), (Engine::Mysql, MYSQL)]
+        .into_iter()
+        .filter_map(|(engine, server)| server.url().map(|url| (engine, url)))
+        .collect();
     let mut dbs = Vec::new();
     for (engine, url) in &servers {
         dbs.push(ServerDb::create(*engine, url).await);
@@ -576,9 +559,7 @@ async fn the_demo_loads_into_each_server_and_answers_the_same_everywhere() {
             let tables = db.checksum().await;
             assert_eq!(tables.keys().filter(|k| k.starts_with("rows ")).count(), 1, "only `orders`: {tables:?}");
 
-            let started = Instant::now();
             let report = assert_loaded(&load_demo(&env, db, &["--replace"]).await, db);
-            println!("{:?}: demo loaded in {:?} ({report})", db.engine, started.elapsed());
             assert_eq!(report["replaced"], serde_json::json!(["orders"]), "{report}");
             // Loading again replaces the demo's own tables without --replace.
             let again = assert_loaded(&load_demo(&env, db, &[]).await, db);
@@ -686,27 +667,21 @@ async fn attacks_leave_the_server_unchanged(engine: Engine, admin: String) {
             assert!(!out.stdout.contains("hunter2"), "{}: leaked a password", attack.origin);
             *codes.entry(code).or_default() += 1;
         }
-        println!("{dialect}: {} attacks, outcomes {codes:?}", list.len());
         let after = db.checksum().await;
-        assert_eq!(after, before, "the {dialect} attacks changed the database");
+        assert_eq!(after, before, "the {dialect} attacks changed the database (outcomes: {codes:?})");
     };
     with_cleanup(body, async move { db.cleanup().await }).await;
 }
 
-#[tokio::test]
 async fn attack_replies_leave_the_postgres_demo_unchanged() {
-    let Some(admin) = admin_url(PG_VAR, "PostgreSQL") else { return };
-    attacks_leave_the_server_unchanged(Engine::Postgres, admin).await;
+    attacks_leave_the_server_unchanged(Engine::Postgres, POSTGRES.admin_url()).await;
 }
 
-#[tokio::test]
 async fn attack_replies_leave_the_mariadb_demo_unchanged() {
-    let Some(admin) = admin_url(MY_VAR, "MySQL/MariaDB") else { return };
-    attacks_leave_the_server_unchanged(Engine::Mysql, admin).await;
+    attacks_leave_the_server_unchanged(Engine::Mysql, MYSQL.admin_url()).await;
 }
 
 /// No server needed: targets the loader cannot use fail with stable codes, and the password is never printed.
-#[tokio::test]
 async fn demo_load_refuses_unusable_targets_with_stable_codes() {
     let env = Env::new();
     for (url, code) in [
@@ -724,4 +699,12 @@ async fn demo_load_refuses_unusable_targets_with_stable_codes() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     let out = env.run(&["demo", "--load", "postgres://u@127.0.0.1:1/x", "How many orders?"]).await;
     assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+pub fn tests() -> Group {
+    Group::new("servers")
+        .tests(tests![demo_load_refuses_unusable_targets_with_stable_codes])
+        .needs(POSTGRES, tests![attack_replies_leave_the_postgres_demo_unchanged])
+        .needs(MYSQL, tests![attack_replies_leave_the_mariadb_demo_unchanged])
+        .needs_any(&[POSTGRES, MYSQL], tests![the_demo_loads_into_each_server_and_answers_the_same_everywhere])
 }

@@ -1,6 +1,7 @@
 //! Where an answer's SQL comes from: verified templates first (no LLM call), then the built-in engine (without an
 //! LLM, or first when `ask.builtin_first` is set), then the LLM. Whatever the source, the guard runs.
 
+use datagenie_testkit::{Group, tests};
 use serde_json::json;
 
 use crate::harness::{Env, Output, file_bytes, shop_db};
@@ -30,7 +31,6 @@ async fn add_template(env: &Env, db: &str, extra: &[&str]) -> Output {
 
 /// The bar: a question matching a verified template is answered with no LLM call — the scripted LLM has
 /// no steps, so any call would fail the answer — and the use is counted.
-#[tokio::test]
 async fn a_verified_template_answers_without_calling_the_llm() {
     let llm = ScriptedLlm::start(vec![]).await;
     let env = Env::with_openai(&llm.base_url);
@@ -70,7 +70,6 @@ async fn a_verified_template_answers_without_calling_the_llm() {
 }
 
 /// An unverified template answers nothing: the question goes to the LLM.
-#[tokio::test]
 async fn an_unverified_template_leaves_the_question_to_the_llm() {
     let llm = ScriptedLlm::start(vec![sql("SELECT COUNT(*) AS n FROM orders")]).await;
     let mut env = Env::with_openai(&llm.base_url);
@@ -91,7 +90,6 @@ async fn an_unverified_template_leaves_the_question_to_the_llm() {
 
 /// With no LLM configured, the built-in engine answers what it understands — in English and Korean — and abstains
 /// with a clear code and advice otherwise. The database file is never changed.
-#[tokio::test]
 async fn without_an_llm_the_builtin_engine_answers_or_abstains() {
     let env = Env::new();
     let db = env.path("shop.db");
@@ -125,7 +123,6 @@ async fn without_an_llm_the_builtin_engine_answers_or_abstains() {
 }
 
 /// `ask.builtin_first`: a confident built-in answer needs no LLM call; the LLM answers what the engine cannot.
-#[tokio::test]
 async fn builtin_first_answers_confident_questions_and_leaves_the_rest_to_the_llm() {
     let llm = ScriptedLlm::start(vec![sql(
         "SELECT c.name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id) ORDER BY c.id",
@@ -150,4 +147,13 @@ async fn builtin_first_answers_confident_questions_and_leaves_the_rest_to_the_ll
     assert_eq!(out.json()["source"]["kind"], "llm");
     assert_eq!(out.json()["rows"].as_array().map(Vec::len), Some(4));
     assert_eq!(llm.requests().len(), 1);
+}
+
+pub fn tests() -> Group {
+    Group::new("sources").tests(tests![
+        a_verified_template_answers_without_calling_the_llm,
+        an_unverified_template_leaves_the_question_to_the_llm,
+        without_an_llm_the_builtin_engine_answers_or_abstains,
+        builtin_first_answers_confident_questions_and_leaves_the_rest_to_the_llm,
+    ])
 }

@@ -1,5 +1,6 @@
 //! `datagenie template add|list|remove|test` against a real system database in the test's data directory.
 
+use datagenie_testkit::{Group, tests};
 use serde_json::json;
 
 use crate::harness::{Env, Output, shop_db};
@@ -18,7 +19,6 @@ fn shop(env: &Env) -> String {
     db.display().to_string()
 }
 
-#[tokio::test]
 async fn add_list_test_and_remove_a_template() {
     let env = Env::new();
     let db = shop(&env);
@@ -98,7 +98,6 @@ async fn add_list_test_and_remove_a_template() {
     assert!(out.stderr.contains("template_not_found"), "{}", out.stderr);
 }
 
-#[tokio::test]
 async fn bad_templates_are_refused() {
     let env = Env::new();
     let db = shop(&env);
@@ -130,7 +129,6 @@ async fn bad_templates_are_refused() {
     assert_eq!(out.code, 2);
 }
 
-#[tokio::test]
 async fn templates_belong_to_their_database_and_default_to_the_demo_one() {
     let mut env = Env::new();
     let db = shop(&env);
@@ -187,7 +185,6 @@ async fn templates_belong_to_their_database_and_default_to_the_demo_one() {
 
 /// The acceptance test: a matching question is answered from the template with no LLM call — the scripted
 /// LLM has an empty script, and the test fails if it received any request — and every use is counted.
-#[tokio::test]
 async fn ask_answers_from_a_verified_template_without_calling_the_llm() {
     let llm = ScriptedLlm::start(vec![]).await;
     let env = Env::with_openai(&llm.base_url);
@@ -236,4 +233,13 @@ async fn ask_answers_from_a_verified_template_without_calling_the_llm() {
 
     let out = env.run(&["template", "list", "--db", &db, "--format", "json"]).await;
     assert_eq!(out.json()[0]["usage_count"], 3);
+}
+
+pub fn tests() -> Group {
+    Group::new("templates").tests(tests![
+        add_list_test_and_remove_a_template,
+        bad_templates_are_refused,
+        templates_belong_to_their_database_and_default_to_the_demo_one,
+        ask_answers_from_a_verified_template_without_calling_the_llm,
+    ])
 }

@@ -177,3 +177,14 @@ SELECT doc -> '$.a', doc ->> '$.b' FROM docs WHERE name GLOB 'a*'
 -- ---
 -- why: MATCH is full-text search (the built-in match() of FTS tables)
 SELECT title FROM articles WHERE articles MATCH 'sqlite'
+-- ---
+-- why: the shapes of Spider's gold queries (every real one is checked by `examples/guard_gold.rs`)
+SELECT T1.name FROM singer AS T1 JOIN concert AS T2 ON T1.singer_id = T2.singer_id GROUP BY T1.singer_id HAVING count(*) >= 2 ORDER BY count(*) DESC LIMIT 1
+-- ---
+SELECT name FROM singer WHERE singer_id NOT IN (SELECT singer_id FROM concert) EXCEPT SELECT name FROM singer WHERE age > 40
+-- ---
+SELECT T2.title FROM author AS T1 JOIN book AS T2 ON T1.id = T2.author_id WHERE T1.country = 'France' INTERSECT SELECT T2.title FROM author AS T1 JOIN book AS T2 ON T1.id = T2.author_id WHERE T1.age BETWEEN 20 AND 30
+-- ---
+SELECT count(DISTINCT city), avg(age), max(age), min(age) FROM people WHERE name LIKE '%son%' AND age != 30
+-- ---
+SELECT country FROM people GROUP BY country ORDER BY count(*) DESC LIMIT 1 OFFSET 0

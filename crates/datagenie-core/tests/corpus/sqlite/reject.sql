@@ -366,3 +366,7 @@ SELECT * FROM docs WHERE doc @> '{}'
 -- expect: forbidden_construct
 -- contains: operator :=
 SELECT a := 1 FROM t
+-- ---
+-- why: SQLite itself rejects ORDER BY / LIMIT before INTERSECT; one of Spider's gold queries has this shape
+-- expect: parse_error
+SELECT name FROM documents GROUP BY type_code ORDER BY count(*) DESC LIMIT 3 INTERSECT SELECT name FROM documents GROUP BY structure_code ORDER BY count(*) DESC LIMIT 3
