@@ -40,7 +40,7 @@ pub fn table(out: &mut impl Write, answer: &Answer, chart_file: Option<&Path>) -
     writeln!(out, "SQL ({}):\n  {}\n", answer.source.describe(), answer.sql.replace('\n', "\n  "))?;
     if !answer.executed {
         writeln!(out, "(dry run: the guard accepted this SQL; it was not executed)")?;
-        return usage_line(out, &answer.usage, answer.timings.total.as_millis());
+        return usage_line(out, answer);
     }
     if answer.columns.is_empty() || answer.rows.is_empty() {
         writeln!(out, "(no rows)")?;
@@ -93,7 +93,7 @@ pub fn table(out: &mut impl Write, answer: &Answer, chart_file: Option<&Path>) -
         (Some(_), None) => writeln!(out, "\nNo chart: this result reads best as a table.")?,
         _ => {}
     }
-    usage_line(out, &answer.usage, answer.timings.total.as_millis())
+    usage_line(out, answer)
 }
 
 /// The width to wrap the people's table to: that of the terminal stdout writes to, when stdout is one and says how
@@ -122,11 +122,21 @@ fn terminal_width() -> Option<u16> {
     Table::new().width()
 }
 
-fn usage_line(out: &mut impl Write, usage: &Usage, elapsed_ms: u128) -> io::Result<()> {
+/// Tokens, cost, time, and which LLM was in force and where that choice came from.
+fn usage_line(out: &mut impl Write, answer: &Answer) -> io::Result<()> {
+    let (usage, llm) = (&answer.usage, &answer.llm);
+    let in_force = match &llm.model {
+        None => "no LLM (builtin)".to_string(),
+        Some(model) => format!("{} {model}", llm.provider.as_str()),
+    };
     writeln!(
         out,
-        "\n{} prompt + {} completion tokens, ~${:.4}, {} ms",
-        usage.prompt_tokens, usage.completion_tokens, usage.cost_usd, elapsed_ms
+        "\n{} prompt + {} completion tokens, ~${:.4}, {} ms; {in_force}, from {}",
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cost_usd,
+        answer.timings.total.as_millis(),
+        llm.from
     )
 }
 

@@ -168,6 +168,8 @@ async fn check_no_llm(env: &Env, db: &str, config: Option<&str>, from: &str) {
     let v = out.json();
     assert_eq!(v["source"]["kind"], "builtin", "{v}");
     assert_eq!(v["source"]["llm"], json!({"provider": "builtin", "model": null, "from": from}));
+    let out = run(&["ask", "--db", db, "--format", "table", "How many orders are there?"]).await;
+    assert!(out.stdout.contains(&format!("no LLM (builtin), from {from}")), "{}", out.stdout);
     // A question the engine cannot answer is refused, not sent.
     let out = run(&["ask", "--db", db, "--format", "json", "Which customers would churn next year?"]).await;
     assert_eq!(out.code, 2, "{}", out.stdout);
