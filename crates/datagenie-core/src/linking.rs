@@ -687,23 +687,14 @@ fn glossary_expansions(question: &str) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{Column, ForeignKey, TableKind};
+    use crate::schema::{Column, ForeignKey};
 
     fn col(name: &str, ty: &str) -> Column {
-        Column { name: name.into(), data_type: ty.into(), nullable: true, comment: None, samples: vec![] }
+        Column::new(name, ty)
     }
 
     fn table(name: &str, columns: Vec<Column>) -> Table {
-        Table {
-            schema: None,
-            name: name.into(),
-            kind: TableKind::Table,
-            comment: None,
-            columns,
-            primary_key: vec!["id".into()],
-            foreign_keys: vec![],
-            row_count: Some(100),
-        }
+        Table { primary_key: vec!["id".into()], row_count: Some(100), ..Table::new(name, columns) }
     }
 
     fn fk(column: &str, to: &str) -> ForeignKey {

@@ -281,23 +281,14 @@ fn fenced(lang: &str, content: &str) -> String {
 mod tests {
     use super::*;
     use crate::llm::{Role, estimate_tokens};
-    use crate::schema::{Column, ForeignKey, TableKind};
+    use crate::schema::{Column, ForeignKey};
 
     fn col(name: &str, ty: &str, nullable: bool) -> Column {
-        Column { name: name.into(), data_type: ty.into(), nullable, comment: None, samples: vec![] }
+        Column { nullable, ..Column::new(name, ty) }
     }
 
     fn table(name: &str, columns: Vec<Column>, rows: Option<u64>) -> Table {
-        Table {
-            schema: None,
-            name: name.into(),
-            kind: TableKind::Table,
-            comment: None,
-            columns,
-            primary_key: vec!["id".into()],
-            foreign_keys: vec![],
-            row_count: rows,
-        }
+        Table { primary_key: vec!["id".into()], row_count: rows, ..Table::new(name, columns) }
     }
 
     fn fk(column: &str, to: &str) -> ForeignKey {

@@ -56,6 +56,20 @@ pub struct ForeignKey {
 }
 
 impl Table {
+    /// A table of `name` with `columns`: no schema, comment, keys or row count (fill those in with struct update).
+    pub fn new(name: impl Into<String>, columns: Vec<Column>) -> Table {
+        Table {
+            schema: None,
+            name: name.into(),
+            kind: TableKind::Table,
+            comment: None,
+            columns,
+            primary_key: Vec::new(),
+            foreign_keys: Vec::new(),
+            row_count: None,
+        }
+    }
+
     /// `schema.name` when a schema is set, else `name`.
     pub fn qualified_name(&self) -> String {
         match &self.schema {
@@ -70,6 +84,11 @@ impl Table {
 }
 
 impl Column {
+    /// A nullable column of `name` and declared type, without comment or samples.
+    pub fn new(name: impl Into<String>, data_type: impl Into<String>) -> Column {
+        Column { name: name.into(), data_type: data_type.into(), nullable: true, comment: None, samples: Vec::new() }
+    }
+
     /// A coarse type class from the declared type, using SQLite's affinity rules, which also read well for the
     /// type names of other engines.
     pub fn type_class(&self) -> TypeClass {

@@ -205,20 +205,11 @@ mod tests {
     use super::*;
 
     fn col(name: &str, ty: &str, nullable: bool) -> Column {
-        Column { name: name.into(), data_type: ty.into(), nullable, comment: None, samples: vec![] }
+        Column { nullable, ..Column::new(name, ty) }
     }
 
     fn table(name: &str, columns: Vec<Column>, rows: Option<u64>) -> Table {
-        Table {
-            schema: None,
-            name: name.into(),
-            kind: TableKind::Table,
-            comment: None,
-            columns,
-            primary_key: vec!["id".into()],
-            foreign_keys: vec![],
-            row_count: rows,
-        }
+        Table { primary_key: vec!["id".into()], row_count: rows, ..Table::new(name, columns) }
     }
 
     #[test]

@@ -1,18 +1,13 @@
 use super::*;
 use crate::Dialect;
-use crate::schema::{Column, ForeignKey, Table, TableKind};
+use crate::schema::{Column, ForeignKey, Table};
 
 fn col(name: &str, ty: &str) -> Column {
-    Column { name: name.into(), data_type: ty.into(), nullable: true, comment: None, samples: vec![] }
+    Column::new(name, ty)
 }
 
 fn table(name: &str, columns: Vec<Column>, pk: &str, fks: Vec<(&str, &str, &str)>) -> Table {
     Table {
-        schema: None,
-        name: name.into(),
-        kind: TableKind::Table,
-        comment: None,
-        columns,
         primary_key: vec![pk.into()],
         foreign_keys: fks
             .into_iter()
@@ -24,6 +19,7 @@ fn table(name: &str, columns: Vec<Column>, pk: &str, fks: Vec<(&str, &str, &str)
             })
             .collect(),
         row_count: Some(10),
+        ..Table::new(name, columns)
     }
 }
 
