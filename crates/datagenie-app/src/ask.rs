@@ -21,7 +21,7 @@ use datagenie_core::llm::{LlmProvider, PriceTable, TokenUsage};
 use datagenie_core::prompt::{SqlPromptInput, Turn, repair_messages, sql_request};
 use datagenie_core::schema::Schema;
 use datagenie_core::value::{ResultColumn, ResultSet, Value};
-use datagenie_core::{Error, ErrorCode, ErrorKind, Question};
+use datagenie_core::{Error, ErrorCode, Question};
 use datagenie_store::{TemplateMatch, TemplateStore};
 use serde::Serialize;
 
@@ -632,7 +632,7 @@ async fn guard_and_run(sql: &str, job: &Job<'_>, trip: &mut Trip<'_>) -> Result<
 /// limits, lost connections, configuration errors and the connection's own write refusals are final: repeating them
 /// would only multiply the wait or the risk.
 fn repairable(code: ErrorCode) -> bool {
-    code == ErrorCode::QueryFailed || (code.kind() == ErrorKind::Refused && code != ErrorCode::ReadOnlyViolation)
+    code == ErrorCode::QueryFailed || code.is_guard_refusal()
 }
 
 fn plural(n: u32) -> &'static str {

@@ -73,6 +73,22 @@ error_codes! {
     DatabaseNotFound => ("database_not_found", InvalidRequest, 404, 2),
     /// The file exists but is not a database of the expected engine.
     NotADatabase => ("not_a_database", InvalidRequest, 400, 2),
+    /// No such user, connection, session, key, history entry or setting (or not one the caller may see).
+    NotFound => ("not_found", InvalidRequest, 404, 2),
+    /// A name or email that is already taken.
+    AlreadyExists => ("already_exists", InvalidRequest, 409, 2),
+    /// A request body over the size limit.
+    PayloadTooLarge => ("payload_too_large", InvalidRequest, 413, 2),
+
+    // --- who may do what
+    /// No valid credentials: a missing, malformed, expired or revoked token or key, or a wrong password.
+    Unauthenticated => ("unauthenticated", Refused, 401, 1),
+    /// The caller's role or permissions do not allow this.
+    Forbidden => ("forbidden", Refused, 403, 1),
+    /// A token limit (hourly, daily, monthly) is used up.
+    QuotaExceeded => ("quota_exceeded", Refused, 429, 1),
+    /// Too many requests or failed logins in a short time: try again after `Retry-After`.
+    RateLimited => ("rate_limited", Refused, 429, 1),
 
     // --- the SQL guard (refusals)
     /// The SQL did not parse in the connection's dialect.
@@ -145,6 +161,26 @@ error_codes! {
     OutputFailed => ("output_failed", Internal, 500, 2),
     /// A bug: something that should not happen.
     Internal => ("internal", Internal, 500, 2),
+}
+
+impl ErrorCode {
+    /// A refusal of the SQL guard: the SQL itself is not allowed (another query may be).
+    pub fn is_guard_refusal(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::ParseError
+                | ErrorCode::EmptySql
+                | ErrorCode::MultipleStatements
+                | ErrorCode::NotAQuery
+                | ErrorCode::DataModifyingQuery
+                | ErrorCode::IntoClause
+                | ErrorCode::LockingClause
+                | ErrorCode::ForbiddenFunction
+                | ErrorCode::ForbiddenTable
+                | ErrorCode::ForbiddenColumn
+                | ErrorCode::ForbiddenConstruct
+        )
+    }
 }
 
 impl fmt::Display for ErrorCode {

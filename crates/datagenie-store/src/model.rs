@@ -1,0 +1,595 @@
+//! The records of the system database, as every store implementation reads and writes them. Names follow the seeds
+//! (000: users, user_sessions, database_connections, connection_permissions, query_history, analysis_results,
+//! system_settings, audit_logs; 001: refresh_tokens, api_keys, chat_sessions, chat_messages, query_templates, events).
+//!
+//! Times are UTC ([`Timestamp`]); ids are UUID v4 strings. Nothing here holds a secret in clear: password, refresh
+//! token and API key are stored as hashes, a connection's URL only encrypted (see [`crate::crypto`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use datagenie_core::{Error, ErrorCode, SecretUrl};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A moment in UTC, written as RFC 3339 with milliseconds (`2025-06-24T10:30:00.123Z`), which sorts as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub OffsetDateTime);
+
+impl Timestamp {
+    pub fn now() -> Timestamp {
+        Timestamp(OffsetDateTime::now_utc())
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    pub fn to_rfc3339(&self) -> String {
+        let t = self.0.to_offset(time::UtcOffset::UTC);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
+    }
+
+    pub fn parse(text: &str) -> Result<Timestamp, Error> {
+        OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map(|t| Timestamp(t.to_offset(time::UtcOffset::UTC)))
+            .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("'{text}' is not an RFC 3339 time: {e}")))
+    }
+
+    pub fn plus(&self, d: time::Duration) -> Timestamp {
+        Timestamp(self.0 + d)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse(&text).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+/// A new random id (UUID v4, lower-case hyphenated).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        format!(concat!("'{}' is not a ", stringify!($name), " (expected one of: {})"), other,
+                            [$($text),+].join(", ")),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// What a user may do (seed 000): `admin` manages everything; `user` asks and saves templates; `viewer` asks.
+    Role { Admin => "admin", User => "user", Viewer => "viewer" }
+}
+
+text_enum! {
+    /// The engine of a stored connection.
+    Engine { Sqlite => "sqlite", Postgres => "postgres", Mysql => "mysql" }
+}
+
+text_enum! {
+    /// `query_history.query_type` (seed 000).
+    QueryType { Database => "database", Excel => "excel", General => "general" }
+}
+
+text_enum! {
+    /// How a question ended (seed 000's statuses plus `refused`: the guard or a permission declined it).
+    QueryStatus { Success => "success", Error => "error", Timeout => "timeout", Refused => "refused" }
+}
+
+text_enum! {
+    /// The author of a chat message.
+    MessageRole { User => "user", Assistant => "assistant" }
+}
+
+text_enum! {
+    /// `audit_logs.result`.
+    AuditResult { Success => "success", Failure => "failure" }
+}
+
+/// Hourly, daily and monthly token limits; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TokenLimits {
+    pub hourly: Option<i64>,
+    pub daily: Option<i64>,
+    pub monthly: Option<i64>,
+}
+
+/// An account. The password hash is not part of it: see [`crate::Store::user_credentials`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_login_at: Option<Timestamp>,
+    pub preferences: serde_json::Value,
+    /// Tokens used in all (prompt + completion), kept up to date with every recorded question.
+    pub token_usage: i64,
+    pub limits: TokenLimits,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    pub username: String,
+    /// Stored lower-cased; unique.
+    pub email: String,
+    /// An Argon2id PHC string, never a password.
+    pub password_hash: String,
+    pub full_name: Option<String>,
+    pub role: Role,
+    pub limits: TokenLimits,
+}
+
+/// A change to a user; `None` leaves a field as it is. A limit is `Some(None)` to remove it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserPatch {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub full_name: Option<Option<String>>,
+    pub hourly_token_limit: Option<Option<i64>>,
+    pub daily_token_limit: Option<Option<i64>>,
+    pub monthly_token_limit: Option<Option<i64>>,
+    pub preferences: Option<serde_json::Value>,
+}
+
+/// What a login checks.
+#[derive(Clone, PartialEq)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials").field("user", &self.user.id).finish_non_exhaustive()
+    }
+}
+
+/// A login of a person on a device (`user_sessions`): its refresh tokens are one rotation family.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoginSession {
+    pub id: String,
+    pub user_id: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// A refresh token as stored: its SHA-256, never the token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRefreshToken {
+    pub user_id: String,
+    /// The login session (rotation family) it belongs to.
+    pub family_id: String,
+    pub token_hash: String,
+    pub expires_at: Timestamp,
+    pub device_info: serde_json::Value,
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rotation {
+    /// The token was current: it is now spent and the new one replaces it.
+    Rotated {
+        user_id: String,
+        family_id: String,
+    },
+    /// The token had already been rotated or revoked: its whole family is now revoked (a stolen token was used).
+    Reused {
+        user_id: String,
+        family_id: String,
+    },
+    Expired,
+    Unknown,
+}
+
+/// An API key as listed: never the secret or its hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    /// The public part of the key, `dg_<prefix>_…`.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub usage_count: i64,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewApiKey {
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    /// SHA-256 of the whole key, hex.
+    pub key_hash: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A stored database connection. Its URL (with the password) is kept encrypted and is not part of it: see
+/// [`crate::Store::connection_url`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Connection {
+    pub id: String,
+    /// Unique, for URLs and the CLI (`sales`, `shop-replica`).
+    pub name: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub engine: Engine,
+    /// The URL without its password, for display (`postgres://reader@db:5432/sales`).
+    pub display_url: String,
+    pub read_only: bool,
+    pub pool_size: i64,
+    pub active: bool,
+    pub schema_hash: Option<String>,
+    pub last_schema_sync: Option<Timestamp>,
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConnection {
+    pub name: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub engine: Engine,
+    /// Encrypted before it is stored.
+    pub url: SecretUrl,
+    pub display_url: String,
+    pub pool_size: i64,
+    pub created_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConnectionPatch {
+    pub display_name: Option<String>,
+    pub description: Option<Option<String>>,
+    /// A new URL (re-encrypted) and its display form.
+    pub url: Option<(SecretUrl, String)>,
+    pub pool_size: Option<i64>,
+    pub active: Option<bool>,
+}
+
+/// A connection's schema as last synced: the introspected [`datagenie_core::schema::Schema`] as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaSnapshot {
+    pub hash: String,
+    pub schema: serde_json::Value,
+    pub synced_at: Timestamp,
+}
+
+/// A row filter of a permission: rows of `table` the user may see, as a SQL condition that may use `{user.id}`,
+/// `{user.email}` and `{user.ATTRIBUTE}` (bound as literals by the guard).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowFilter {
+    pub table: String,
+    pub condition: String,
+}
+
+/// What one user may do on one connection (`connection_permissions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Permission {
+    pub user_id: String,
+    pub connection_id: String,
+    pub can_query: bool,
+    /// `None`: every schema.
+    pub allowed_schemas: Option<Vec<String>>,
+    /// `None`: every table. Entries as the guard reads them: `orders`, `sales.items`, `customers(id,name)`.
+    pub allowed_tables: Option<Vec<String>>,
+    pub row_filters: Vec<RowFilter>,
+    /// Extra values for `{user.NAME}` in row filters.
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    pub max_rows: Option<i64>,
+    pub max_seconds: Option<i64>,
+    pub can_unmask: bool,
+    pub updated_at: Timestamp,
+}
+
+/// A conversation (`chat_sessions`), on one connection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatSession {
+    pub id: String,
+    pub user_id: String,
+    pub connection_id: Option<String>,
+    pub title: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_message_at: Option<Timestamp>,
+    pub message_count: i64,
+}
+
+/// One message of a conversation, in order (`sequence` from 1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatMessage {
+    pub id: String,
+    pub session_id: String,
+    pub sequence: i64,
+    pub role: MessageRole,
+    /// The question (user) or the summary (assistant).
+    pub content: String,
+    pub sql: Option<String>,
+    /// A sketch of the result for follow-ups: columns, row count, the first rows.
+    pub result_sketch: Option<serde_json::Value>,
+    pub error: Option<serde_json::Value>,
+    pub history_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A question's record (`query_history`), whatever its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub id: String,
+    pub user_id: String,
+    pub connection_id: Option<String>,
+    pub session_id: Option<String>,
+    pub question: String,
+    pub sql: Option<String>,
+    pub query_type: QueryType,
+    pub status: QueryStatus,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub row_count: Option<i64>,
+    /// Time in the user's database.
+    pub execution_ms: Option<i64>,
+    /// The whole question.
+    pub total_ms: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub model: Option<String>,
+    pub cost_usd: f64,
+    /// Who wrote the SQL (the answer's `source`, as JSON).
+    pub source: Option<serde_json::Value>,
+    /// SHA-256 of the result rows, hex.
+    pub result_hash: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// The chart and the analysis of an answered question (`analysis_results`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    pub chart_type: Option<String>,
+    pub chart_spec: Option<serde_json::Value>,
+    pub summary: Option<String>,
+    pub insights: Option<serde_json::Value>,
+}
+
+/// The rows an answer showed (masked as the user saw them), kept for `rows.csv`: `{"columns": [...], "rows":
+/// [[...]], "truncated": bool}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredResult {
+    pub columns: Vec<String>,
+    pub rows: serde_json::Value,
+    pub truncated: bool,
+}
+
+/// Everything recorded about one question, written in one transaction: the history row, its analysis and rows, the
+/// user's token usage, and — in a chat session — the two messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuestionRecord {
+    pub entry: HistoryEntry,
+    pub analysis: Option<Analysis>,
+    pub result: Option<StoredResult>,
+    /// The assistant message's content (the summary, or the error for people).
+    pub answer_text: Option<String>,
+    pub result_sketch: Option<serde_json::Value>,
+}
+
+/// The ids a recorded question got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedQuestion {
+    pub history_id: String,
+    /// The assistant message, when the question was asked in a session.
+    pub message_id: Option<String>,
+}
+
+/// Filters of the history list; `None` matches everything.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistoryFilter {
+    pub user_id: Option<String>,
+    pub connection_id: Option<String>,
+    pub status: Option<QueryStatus>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Case-insensitive substring of the question or the SQL.
+    pub text: Option<String>,
+}
+
+/// Tokens and cost over a period.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct UsageTotals {
+    pub questions: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost_usd: f64,
+}
+
+impl UsageTotals {
+    pub fn tokens(&self) -> i64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+/// How a usage report is broken down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageGroup {
+    Day,
+    Model,
+    User,
+}
+
+/// One row of a usage report: the group's key (a day `2025-06-24`, a model or a user id) and its totals.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsageRow {
+    pub key: String,
+    #[serde(flatten)]
+    pub totals: UsageTotals,
+}
+
+/// A system setting (`system_settings`). A sensitive value is never returned by the API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Setting {
+    pub key: String,
+    pub value: serde_json::Value,
+    pub description: Option<String>,
+    pub category: String,
+    pub sensitive: bool,
+    pub updated_by: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+/// An audit entry to append. Secrets must already be redacted from `old_values` / `new_values`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewAuditEntry {
+    pub user_id: Option<String>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub old_values: Option<serde_json::Value>,
+    pub new_values: Option<serde_json::Value>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub success: bool,
+    /// Why it failed or was refused.
+    pub reason: Option<String>,
+}
+
+/// An audit row as stored: its place in the chain and the chain's hashes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// 1, 2, 3, … with no gaps.
+    pub seq: i64,
+    pub id: String,
+    pub user_id: Option<String>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub old_values: Option<serde_json::Value>,
+    pub new_values: Option<serde_json::Value>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub result: AuditResult,
+    pub reason: Option<String>,
+    pub created_at: Timestamp,
+    /// SHA-256 (hex) of the previous row's `hash`, or 64 zeros for the first row.
+    pub prev_hash: String,
+    /// SHA-256 (hex) over `prev_hash` and this row's content ([`crate::audit::row_hash`]).
+    pub hash: String,
+}
+
+/// Filters of the audit list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditFilter {
+    pub user_id: Option<String>,
+    pub action: Option<String>,
+    pub resource_type: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+/// The first broken place of the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditBreak {
+    /// The first row whose content no longer matches its hash, or after which a row is missing.
+    pub seq: i64,
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+/// A system event (`events`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub user_id: Option<String>,
+    pub data: Option<serde_json::Value>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub session_id: Option<String>,
+}
+
+/// A page of a list: at most `limit` items after `cursor` (an opaque string a previous page returned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+/// The most items one page holds.
+pub const MAX_PAGE: usize = 500;
+
+impl PageRequest {
+    pub fn first(limit: usize) -> PageRequest {
+        PageRequest { limit: limit.clamp(1, MAX_PAGE), cursor: None }
+    }
+}
+
+/// Items, and the cursor of the next page (`None` on the last page).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}

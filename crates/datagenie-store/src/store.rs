@@ -1,0 +1,143 @@
+//! The store interface: everything the server keeps in the system database, independent of the engine. SQLite
+//! ([`crate::sqlite::SqliteStore`]) is the first implementation; a PostgreSQL one (several servers) is a second
+//! module behind the same trait, passing the same conformance suite (`tests/store_conformance.rs`).
+//!
+//! Every method is one transaction: it succeeds entirely or changes nothing. Errors carry stable codes:
+//! `system_database` for the store failing, `invalid_argument` / `conflict`-like codes for the caller's mistakes
+//! (a duplicate name, an unknown id) as the method says.
+
+use async_trait::async_trait;
+use datagenie_core::{Error, SecretUrl};
+
+use crate::model::*;
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    // --- health and schema
+    /// A cheap round trip (`/readyz`).
+    async fn ping(&self) -> Result<(), Error>;
+    /// The number of migrations applied.
+    async fn schema_version(&self) -> Result<u32, Error>;
+
+    // --- users
+    /// Errors: `already_exists` when the email or username is taken.
+    async fn create_user(&self, new: NewUser) -> Result<User, Error>;
+    async fn user(&self, id: &str) -> Result<Option<User>, Error>;
+    /// The user with this email (case-insensitive) and their password hash, for a login.
+    async fn user_credentials(&self, email: &str) -> Result<Option<Credentials>, Error>;
+    async fn list_users(&self, page: &PageRequest) -> Result<Page<User>, Error>;
+    /// The user after the change. Errors: `not_found`.
+    async fn update_user(&self, id: &str, patch: UserPatch) -> Result<User, Error>;
+    async fn set_password_hash(&self, id: &str, password_hash: &str) -> Result<(), Error>;
+    async fn record_login(&self, id: &str, at: Timestamp) -> Result<(), Error>;
+    /// Deletes a user and everything that is theirs (tokens, keys, sessions, permissions); history and audit keep
+    /// the id. Errors: `not_found`.
+    async fn delete_user(&self, id: &str) -> Result<(), Error>;
+    async fn count_admins(&self) -> Result<i64, Error>;
+
+    // --- logins and refresh tokens
+    async fn create_login_session(
+        &self,
+        user_id: &str,
+        ip_address: Option<&str>,
+        user_agent: Option<&str>,
+        expires_at: Timestamp,
+    ) -> Result<LoginSession, Error>;
+    async fn insert_refresh_token(&self, token: NewRefreshToken) -> Result<(), Error>;
+    /// Presents the refresh token with hash `presented_hash`: when current, it is spent and `replacement` (same
+    /// family) takes its place, atomically — two concurrent presentations of one token cannot both rotate.
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &str,
+        replacement: NewRefreshToken,
+        now: Timestamp,
+    ) -> Result<Rotation, Error>;
+    /// Revokes every refresh token of the family and ends its login session (logout).
+    async fn revoke_family(&self, family_id: &str, now: Timestamp) -> Result<(), Error>;
+    /// Revokes every refresh token of a user (disabled account, password change).
+    async fn revoke_user_tokens(&self, user_id: &str, now: Timestamp) -> Result<(), Error>;
+    /// The family of a current refresh token, for logout by token. `None` when unknown, spent or revoked.
+    async fn refresh_token_family(&self, token_hash: &str) -> Result<Option<(String, String)>, Error>;
+
+    // --- API keys
+    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey, Error>;
+    /// The key with this public prefix and its stored hash (to compare in constant time).
+    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, String)>, Error>;
+    /// Counts a use of a key.
+    async fn touch_api_key(&self, id: &str, at: Timestamp) -> Result<(), Error>;
+    async fn list_api_keys(&self, user_id: &str, page: &PageRequest) -> Result<Page<ApiKey>, Error>;
+    /// Revokes a key of `user_id` (or of anyone with `None`). Errors: `not_found`.
+    async fn revoke_api_key(&self, id: &str, user_id: Option<&str>, at: Timestamp) -> Result<ApiKey, Error>;
+
+    // --- connections
+    /// Errors: `already_exists` when the name is taken.
+    async fn create_connection(&self, new: NewConnection) -> Result<Connection, Error>;
+    async fn connection(&self, id_or_name: &str) -> Result<Option<Connection>, Error>;
+    /// Every connection (`None`), or those a user holds a permission with `can_query` on.
+    async fn list_connections(&self, granted_to: Option<&str>, page: &PageRequest) -> Result<Page<Connection>, Error>;
+    async fn update_connection(&self, id: &str, patch: ConnectionPatch) -> Result<Connection, Error>;
+    async fn delete_connection(&self, id: &str) -> Result<(), Error>;
+    /// The connection's URL, decrypted: for opening a connector, nothing else.
+    async fn connection_url(&self, id: &str) -> Result<SecretUrl, Error>;
+    async fn save_schema_snapshot(&self, connection_id: &str, snapshot: SchemaSnapshot) -> Result<(), Error>;
+    async fn schema_snapshot(&self, connection_id: &str) -> Result<Option<SchemaSnapshot>, Error>;
+
+    // --- permissions
+    /// Creates or replaces the permission of `permission.user_id` on `permission.connection_id`.
+    async fn put_permission(&self, permission: Permission) -> Result<Permission, Error>;
+    async fn permission(&self, user_id: &str, connection_id: &str) -> Result<Option<Permission>, Error>;
+    async fn list_permissions(&self, connection_id: &str) -> Result<Vec<Permission>, Error>;
+    async fn delete_permission(&self, user_id: &str, connection_id: &str) -> Result<(), Error>;
+
+    // --- chat sessions
+    async fn create_chat_session(
+        &self,
+        user_id: &str,
+        connection_id: Option<&str>,
+        title: Option<&str>,
+    ) -> Result<ChatSession, Error>;
+    async fn chat_session(&self, id: &str) -> Result<Option<ChatSession>, Error>;
+    async fn list_chat_sessions(&self, user_id: &str, page: &PageRequest) -> Result<Page<ChatSession>, Error>;
+    async fn rename_chat_session(&self, id: &str, title: Option<&str>) -> Result<ChatSession, Error>;
+    async fn delete_chat_session(&self, id: &str) -> Result<(), Error>;
+    /// Messages in order (`sequence` ascending).
+    async fn list_chat_messages(&self, session_id: &str, page: &PageRequest) -> Result<Page<ChatMessage>, Error>;
+    /// The last `n` messages of a session, in order: what a follow-up is given.
+    async fn recent_chat_messages(&self, session_id: &str, n: usize) -> Result<Vec<ChatMessage>, Error>;
+
+    // --- questions: history, analysis, usage
+    /// Records a question and everything about it in one transaction (see [`QuestionRecord`]): the history row,
+    /// its analysis and rows, the user's token usage (by hour and model) and, when `entry.session_id` is set, the
+    /// question and answer messages appended in order.
+    async fn record_question(&self, record: QuestionRecord) -> Result<RecordedQuestion, Error>;
+    async fn history_entry(&self, id: &str) -> Result<Option<HistoryEntry>, Error>;
+    async fn analysis(&self, history_id: &str) -> Result<Option<Analysis>, Error>;
+    async fn stored_result(&self, history_id: &str) -> Result<Option<StoredResult>, Error>;
+    /// Newest first.
+    async fn list_history(&self, filter: &HistoryFilter, page: &PageRequest) -> Result<Page<HistoryEntry>, Error>;
+    /// Tokens and cost of a user since a moment (the token limits' windows).
+    async fn usage_since(&self, user_id: &str, since: Timestamp) -> Result<UsageTotals, Error>;
+    /// Tokens and cost grouped by day, model or user, of one user or (`None`) everyone, in a period.
+    async fn usage_report(
+        &self,
+        user_id: Option<&str>,
+        group: UsageGroup,
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Result<Vec<UsageRow>, Error>;
+
+    // --- settings
+    async fn settings(&self) -> Result<Vec<Setting>, Error>;
+    async fn setting(&self, key: &str) -> Result<Option<Setting>, Error>;
+    /// Errors: `not_found` for a key that is not a setting.
+    async fn set_setting(&self, key: &str, value: serde_json::Value, by: Option<&str>) -> Result<Setting, Error>;
+
+    // --- audit and events
+    /// Appends to the hash chain; returns the stored row.
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry, Error>;
+    /// Newest first.
+    async fn list_audit(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Page<AuditEntry>, Error>;
+    /// Walks the whole chain: `Ok(rows)` when intact, else the first break.
+    async fn verify_audit(&self) -> Result<Result<i64, AuditBreak>, Error>;
+    async fn record_event(&self, event: NewEvent) -> Result<(), Error>;
+}
