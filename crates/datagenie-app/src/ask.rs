@@ -151,6 +151,41 @@ pub struct AskOptions {
     /// Sampling temperature and answer length for every LLM call.
     pub temperature: f32,
     pub max_tokens: u32,
+    /// The asker's token limit: no LLM call starts once it is used up. `None`: no limit (the CLI).
+    pub token_budget: Option<TokenBudget>,
+}
+
+/// What is left of the tightest of a user's token limits. The LLM is not called when nothing is left (templates
+/// and the built-in engine still answer: they cost no tokens); a call already started always finishes and is
+/// counted, so a question may end a little over the limit, never start over it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenBudget {
+    /// Tokens still allowed (≤ 0: none).
+    pub remaining: i64,
+    /// Which limit this is, for the message (`hourly`, `daily`, `monthly`).
+    pub window: String,
+    /// The limit's size, for the message.
+    pub limit: i64,
+    /// When the window frees again.
+    pub resets_in: Duration,
+}
+
+impl TokenBudget {
+    /// The refusal when `spent` tokens of this question have used up what was left.
+    fn check(&self, spent: u64) -> Result<(), Error> {
+        if self.remaining - i64::try_from(spent).unwrap_or(i64::MAX) > 0 {
+            return Ok(());
+        }
+        let minutes = self.resets_in.as_secs().div_ceil(60);
+        Err(Error::new(
+            ErrorCode::QuotaExceeded,
+            format!(
+                "the {} token limit ({}) is used up; it resets in {minutes} min. Verified templates and the built-in \
+                 engine still answer without tokens",
+                self.window, self.limit
+            ),
+        ))
+    }
 }
 
 /// One round of a source: the SQL it produced (if any) and why it failed (if it did).
@@ -371,6 +406,8 @@ impl AskContext {
         };
         trip.timings.schema = t.elapsed();
         trip.timings.schema_introspected = schema_source == SchemaSource::Introspected;
+        // Column restrictions resolve unqualified names as the engine does only when the guard knows every column.
+        let policy = if policy.restricts_columns() { policy.with_schema(&schema) } else { policy };
         let job = Job { req, policy, schema };
         match self.produce(&job, &mut trip).await {
             Ok(produced) => Ok(self.finish(&job, schema_source, produced, trip).await),
@@ -474,6 +511,9 @@ impl AskContext {
         let max_attempts = options.max_attempts.max(1);
         let mut last_error: Option<Error> = None;
         for n in 1..=max_attempts {
+            if let Some(budget) = &options.token_budget {
+                budget.check(trip.meter.tokens.total())?;
+            }
             let t = Instant::now();
             let reply = llm.complete(&request).await;
             trip.timings.llm += t.elapsed();
@@ -575,6 +615,10 @@ impl AskContext {
             AnswerSource::Llm { .. } => self.llm.as_deref(),
             _ => None,
         };
+        // The summary is an LLM call too: with the budget used up, it is written from the facts instead.
+        let within_budget =
+            req.options.token_budget.as_ref().is_none_or(|b| b.check(trip.meter.tokens.total()).is_ok());
+        let llm = llm.filter(|_| within_budget);
         let (summary, summary_source) = if executed && req.options.summary && !result.rows.is_empty() {
             match llm {
                 Some(llm) => {
@@ -781,6 +825,7 @@ mod tests {
             today: "2025-01-01".into(),
             temperature: 0.0,
             max_tokens: 256,
+            token_budget: None,
         }
     }
 
@@ -833,6 +878,43 @@ mod tests {
         let sent = llm.0.lock().expect("lock");
         let user = &sent[0].messages[0].content;
         assert!(user.contains("orders per customer") && user.contains("GROUP BY 1"), "{user}");
+    }
+
+    #[tokio::test]
+    async fn a_used_up_token_budget_stops_the_llm_but_not_the_free_sources() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut context, connection) = shop(dir.path());
+        let llm = Arc::new(Recording(Default::default()));
+        context.llm = Some(llm.clone());
+        context.builtin_first = true;
+        let spent =
+            TokenBudget { remaining: 0, window: "hourly".into(), limit: 1000, resets_in: Duration::from_secs(610) };
+        let ask = |question: &str, budget: TokenBudget| AskRequest {
+            question: Question::parse(question).expect("question"),
+            connection: &connection,
+            policy: Policy::default(),
+            user: None,
+            session: SessionContext::default(),
+            options: AskOptions { token_budget: Some(budget), ..options() },
+        };
+        // The built-in engine answers at no cost, whatever the budget.
+        let answer = context.ask(&ask("How many orders are there?", spent.clone())).await.expect("free");
+        assert!(matches!(answer.source, AnswerSource::Builtin { .. }));
+        // A question for the LLM is refused before any call, with the limit and the wait named.
+        let failure = context.ask(&ask("orders of customer 2 please", spent)).await.expect_err("over");
+        assert_eq!(failure.error.code, ErrorCode::QuotaExceeded);
+        assert!(
+            failure.error.message.contains("hourly token limit (1000)") && failure.error.message.contains("11 min")
+        );
+        assert!(llm.0.lock().expect("lock").is_empty(), "no LLM call once the budget is used up");
+        // Some budget left: the call is made (15 tokens), then the summary is written from facts, not by the LLM.
+        let some = TokenBudget { remaining: 10, window: "daily".into(), limit: 10, resets_in: Duration::from_secs(60) };
+        let mut req = ask("orders of customer 2 please", some);
+        req.options.summary = true;
+        let answer = context.ask(&req).await.expect("answered");
+        assert_eq!(answer.usage.prompt_tokens + answer.usage.completion_tokens, 15);
+        assert_eq!(answer.summary_source, Some(SummarySource::Facts));
+        assert_eq!(llm.0.lock().expect("lock").len(), 1);
     }
 
     #[tokio::test]

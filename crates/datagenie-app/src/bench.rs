@@ -119,6 +119,7 @@ fn options(summary: bool, mask: bool) -> AskOptions {
         today: "2026-01-01".into(),
         temperature: 0.0,
         max_tokens: 1024,
+        token_budget: None,
     }
 }
 

@@ -395,6 +395,7 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
         today: options.today.clone(),
         temperature: 0.0,
         max_tokens: 1024,
+        token_budget: None,
     };
     let request = AskRequest {
         question,

@@ -1,6 +1,7 @@
 //! DataGenie's service layer: configuration, the ask pipeline, the schema cache, the demo database. The CLI, the
 //! HTTP server and the MCP server all call this crate; none has a pipeline of its own.
 
+pub mod access;
 pub mod ask;
 pub mod bench;
 pub mod builtin;

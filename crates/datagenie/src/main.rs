@@ -307,6 +307,7 @@ fn ask_options(config: &Config, args: &AnswerArgs) -> Result<AskOptions, Error> 
         today: datagenie_app::today(),
         temperature: config.llm.temperature as f32,
         max_tokens: config.llm.max_tokens,
+        token_budget: None,
     })
 }
 

@@ -292,8 +292,9 @@ impl Policy {
         self
     }
 
-    /// True when some table has a column restriction.
-    pub(crate) fn has_column_rules(&self) -> bool {
+    /// True when some table has a column restriction (then [`Policy::with_schema`] lets unqualified columns resolve
+    /// as the engine resolves them).
+    pub fn restricts_columns(&self) -> bool {
         self.rules.iter().any(|r| r.columns.is_some())
     }
 }

@@ -129,7 +129,7 @@ impl<'a> Walker<'a> {
             dialect,
             policy,
             mode,
-            columns_enforced: policy.has_column_rules(),
+            columns_enforced: policy.restricts_columns(),
             forbid_subqueries: false,
             ctes: Vec::new(),
             frames: Vec::new(),
