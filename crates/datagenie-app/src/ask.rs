@@ -863,6 +863,7 @@ mod tests {
         let earlier = vec![Turn {
             question: "orders per customer".into(),
             sql: "SELECT customer_id, count(*) FROM orders GROUP BY 1".into(),
+            result: None,
         }];
         let req = AskRequest {
             question: Question::parse("and only customer 2?").expect("question"),

@@ -12,6 +12,7 @@ pub mod demo_load;
 pub mod eval;
 pub mod privacy;
 pub mod providers;
+pub mod record;
 pub mod rows;
 pub mod schema_cache;
 pub mod session;

@@ -42,11 +42,13 @@ pub struct SqlPromptInput<'a> {
     pub earlier: &'a [Turn],
 }
 
-/// One earlier question of a conversation and the SQL that answered it.
+/// One earlier question of a conversation, the SQL that answered it and a sketch of its result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Turn {
     pub question: String,
     pub sql: String,
+    /// One line about the rows (`3 rows (channel, order_count); first: app, 16391`), when there were any.
+    pub result: Option<String>,
 }
 
 /// Earlier turns shown to the LLM at most.
@@ -97,8 +99,13 @@ pub fn sql_request(input: &SqlPromptInput) -> SqlPrompt {
             .iter()
             .enumerate()
             .map(|(i, t)| {
+                let result = t
+                    .result
+                    .as_deref()
+                    .map(|r| format!("\n{n}. result: {}", one_line(r, MAX_TURN_CHARS), n = i + 1))
+                    .unwrap_or_default();
                 format!(
-                    "{n}. question: {}\n{n}. SQL: {}",
+                    "{n}. question: {}\n{n}. SQL: {}{result}",
                     one_line(&t.question, MAX_TURN_CHARS),
                     truncate(&t.sql, MAX_TURN_CHARS),
                     n = i + 1
@@ -623,7 +630,11 @@ mod tests {
         let index = SchemaIndex::new(&s);
         let q = Question::parse("and only in Seoul?").expect("valid");
         let earlier: Vec<Turn> = (1..=7)
-            .map(|i| Turn { question: format!("question {i}: revenue per customer"), sql: format!("SELECT {i}") })
+            .map(|i| Turn {
+                question: format!("question {i}: revenue per customer"),
+                sql: format!("SELECT {i}"),
+                result: (i == 7).then(|| "2 rows (customer, revenue); first: Kim, 10".to_string()),
+            })
             .collect();
         let p = sql_request(&SqlPromptInput {
             question: &q,
@@ -636,7 +647,7 @@ mod tests {
         let user = &p.request.messages[0].content;
         assert!(user.contains("Earlier in this conversation"), "{user}");
         assert!(!user.contains("question 2:") && user.contains("1. question: question 3:"), "the last five: {user}");
-        assert!(user.contains("5. SQL: SELECT 7"), "{user}");
+        assert!(user.contains("5. SQL: SELECT 7\n5. result: 2 rows (customer, revenue); first: Kim, 10"), "{user}");
         let at = |needle: &str| user.find(needle).unwrap_or(usize::MAX);
         assert!(at("Earlier in this conversation") < at("Question (answer it"), "the question comes last");
         // Without earlier turns, nothing is added.
