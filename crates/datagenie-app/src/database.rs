@@ -124,6 +124,11 @@ pub fn connection_key(target: &str) -> Result<String, Error> {
     key_of(&datagenie_connectors::parse_target(target)?)
 }
 
+/// The key of an already parsed target (see [`connection_key`]).
+pub fn key_of_target(target: &Target) -> Result<String, Error> {
+    key_of(target)
+}
+
 fn key_of(target: &Target) -> Result<String, Error> {
     let path = match target {
         Target::Sqlite(path) => path,
