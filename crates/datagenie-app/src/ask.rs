@@ -93,6 +93,35 @@ pub struct AskRequest<'a> {
     pub user: Option<Requester>,
     pub session: SessionContext,
     pub options: AskOptions,
+    /// Where to report progress as it happens (the server's event stream). `None`: nobody listens.
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<Progress>>,
+}
+
+/// What the pipeline reports while it works, in this order: the source trying (possibly several: a template, the
+/// built-in engine, the LLM), every attempt with its SQL and, when it failed, why (the LLM's repair follows), then
+/// the rows, the chart and the summary of the answer. A failure ends the stream without the last three.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Progress {
+    /// A source starts: `template`, `builtin` or `llm` (with its model).
+    Source { kind: &'static str, model: Option<String> },
+    /// One guarded run: the SQL as run (or as given, when refused) and the error, if it failed.
+    Attempt { number: usize, sql: Option<String>, error: Option<ErrorBody> },
+    /// The rows, masked as the answer shows them.
+    Rows { columns: Vec<String>, rows: Vec<Vec<Value>>, truncated: bool },
+    /// The chart's Vega-Lite spec.
+    Chart { spec: serde_json::Value },
+    /// The written analysis and who wrote it.
+    Summary { text: String, source: SummarySource },
+}
+
+impl AskRequest<'_> {
+    fn report(&self, event: Progress) {
+        if let Some(tx) = &self.progress {
+            // A listener that went away (a closed stream) does not stop the question.
+            let _ = tx.send(event);
+        }
+    }
 }
 
 impl AskRequest<'_> {
@@ -436,6 +465,7 @@ impl AskContext {
         (store, found): (&TemplateStore, TemplateMatch),
         trip: &mut Trip<'_>,
     ) -> Result<Produced, Error> {
+        job.req.report(Progress::Source { kind: "template", model: None });
         let run = self.run_sql(&found.sql, job, trip).await;
         let run = run.map_err(|e| e.context(format!("the verified template \"{}\"", found.template.name)))?;
         // Counted when it answered; a failure to count never fails the answer.
@@ -470,6 +500,7 @@ impl AskContext {
             }
             Outcome::Abstain(_) => return Ok(None),
         };
+        job.req.report(Progress::Source { kind: "builtin", model: None });
         match self.run_sql(&answer.sql, job, trip).await {
             Ok(run) => {
                 let source =
@@ -489,6 +520,7 @@ impl AskContext {
         };
         let (req, schema) = (job.req, &job.schema);
         let options = &req.options;
+        req.report(Progress::Source { kind: "llm", model: Some(llm.model().to_string()) });
         // The LLM sees personal columns' sample values masked; classification uses the real ones.
         let prompt_schema = if self.privacy.mask && !options.unmask {
             req.connection.prompt_schema.get_or_build(schema, &self.privacy)
@@ -524,6 +556,7 @@ impl AskContext {
             let Some(sql) = extract_sql(&reply.text) else {
                 let e = Error::new(ErrorCode::LlmNoSql, "the LLM's reply contained no SQL query");
                 trip.attempts.push(Attempt { sql: None, error: Some((&e).into()) });
+                req.report(Progress::Attempt { number: trip.attempts.len(), sql: None, error: Some((&e).into()) });
                 repair_messages(&mut request, &reply.text, None, &e);
                 last_error = Some(e);
                 continue;
@@ -589,6 +622,11 @@ impl AskContext {
             Ok(run) => Attempt { sql: Some(run.sql.clone()), error: None },
             Err(e) => Attempt { sql: Some(sql.to_string()), error: Some(e.into()) },
         });
+        if let Some(last) = trip.attempts.last() {
+            let event =
+                Progress::Attempt { number: trip.attempts.len(), sql: last.sql.clone(), error: last.error.clone() };
+            job.req.report(event);
+        }
         run
     }
 
@@ -610,6 +648,16 @@ impl AskContext {
         let masked =
             if req.options.unmask { Vec::new() } else { self.privacy.mask_result(schema, &run.tables, &mut result) };
         let chart = if executed { chart::choose_chart(question, &result) } else { None };
+        if executed {
+            req.report(Progress::Rows {
+                columns: result.columns.iter().map(|c| c.name.clone()).collect(),
+                rows: result.rows.clone(),
+                truncated: result.truncated,
+            });
+        }
+        if let Some(spec) = &chart {
+            req.report(Progress::Chart { spec: spec.clone() });
+        }
 
         let llm = match source {
             AnswerSource::Llm { .. } => self.llm.as_deref(),
@@ -636,6 +684,9 @@ impl AskContext {
             (None, None)
         };
 
+        if let (Some(text), Some(source)) = (&summary, summary_source) {
+            req.report(Progress::Summary { text: text.clone(), source });
+        }
         trip.timings.total = trip.started.elapsed();
         Answer {
             question: question.to_string(),
@@ -832,6 +883,69 @@ mod tests {
     /// An LLM that answers every request with one query and keeps the requests.
     struct Recording(std::sync::Mutex<Vec<datagenie_core::llm::ChatRequest>>);
 
+    /// An LLM that replies with the given texts in order, then with the last one.
+    struct Replies(std::sync::Mutex<Vec<&'static str>>);
+
+    #[async_trait::async_trait]
+    impl LlmProvider for Replies {
+        fn provider_name(&self) -> &str {
+            "replies"
+        }
+        fn model(&self) -> &str {
+            "m"
+        }
+        async fn complete(
+            &self,
+            _: &datagenie_core::llm::ChatRequest,
+        ) -> Result<datagenie_core::llm::ChatResponse, Error> {
+            let mut texts = self.0.lock().expect("lock");
+            let text = if texts.len() > 1 { texts.remove(0) } else { texts[0] };
+            let usage = TokenUsage { prompt_tokens: 10, completion_tokens: 5 };
+            Ok(datagenie_core::llm::ChatResponse { text: text.into(), usage, model: "m".into() })
+        }
+    }
+
+    #[tokio::test]
+    async fn progress_is_reported_in_order_with_each_repair() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut context, connection) = shop(dir.path());
+        context.llm = Some(Arc::new(Replies(std::sync::Mutex::new(vec![
+            "```sql\nSELECT nope FROM orders\n```",
+            "```sql\nSELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id\n```",
+            "Customer 1 spent 30.",
+        ]))));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let req = AskRequest {
+            question: Question::parse("total spent per customer").expect("question"),
+            connection: &connection,
+            policy: Policy::default(),
+            user: None,
+            session: SessionContext::default(),
+            options: AskOptions { summary: true, max_attempts: 3, ..options() },
+            progress: Some(tx),
+        };
+        let answer = context.ask(&req).await.expect("answered");
+        drop(req);
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            events.push(e);
+        }
+        let kinds: Vec<String> = events
+            .iter()
+            .map(|e| match e {
+                Progress::Source { kind, .. } => format!("source:{kind}"),
+                Progress::Attempt { number, error, .. } => format!("attempt{number}:{}", error.is_some()),
+                Progress::Rows { rows, .. } => format!("rows:{}", rows.len()),
+                Progress::Chart { .. } => "chart".into(),
+                Progress::Summary { .. } => "summary".into(),
+            })
+            .collect();
+        assert_eq!(kinds, ["source:llm", "attempt1:true", "attempt2:false", "rows:2", "chart", "summary"]);
+        assert_eq!(answer.attempts.len(), 2);
+        let Some(Progress::Attempt { error: Some(e), .. }) = events.get(1) else { panic!("{events:?}") };
+        assert_eq!(e.code, ErrorCode::QueryFailed);
+    }
+
     #[async_trait::async_trait]
     impl LlmProvider for Recording {
         fn provider_name(&self) -> &str {
@@ -872,6 +986,7 @@ mod tests {
             user: None,
             session: SessionContext { earlier },
             options: options(),
+            progress: None,
         };
         let answer = context.ask(&req).await.expect("answered");
         assert_eq!(answer.rows, vec![vec![Value::Int(3)]]);
@@ -897,6 +1012,7 @@ mod tests {
             user: None,
             session: SessionContext::default(),
             options: AskOptions { token_budget: Some(budget), ..options() },
+            progress: None,
         };
         // The built-in engine answers at no cost, whatever the budget.
         let answer = context.ask(&ask("How many orders are there?", spent.clone())).await.expect("free");
@@ -937,6 +1053,7 @@ mod tests {
                 user: Some(user),
                 session: SessionContext::default(),
                 options: options(),
+                progress: None,
             };
             let answer = context.ask(&req).await.expect("answered");
             assert!(answer.sql.contains("customer_id = (") && matches!(answer.source, AnswerSource::Builtin { .. }));
@@ -952,6 +1069,7 @@ mod tests {
             user: None,
             session: SessionContext::default(),
             options: options(),
+            progress: None,
         };
         let failure = context.ask(&req).await.expect_err("no attribute");
         assert_eq!(failure.error.code, ErrorCode::InvalidConfig, "{:?}", failure.error);

@@ -105,6 +105,7 @@ fn request<'a>(question: Question, connection: &'a Connection, summary: bool, ma
         user: None,
         session: Default::default(),
         options: options(summary, mask),
+        progress: None,
     }
 }
 

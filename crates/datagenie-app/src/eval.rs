@@ -404,6 +404,7 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
         user: None,
         session: Default::default(),
         options: ask_options,
+        progress: None,
     };
     let predicted: Result<ResultSet, Error> = match db.ask.ask(&request).await {
         Ok(answer) => {

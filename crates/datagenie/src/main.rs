@@ -350,6 +350,7 @@ async fn answer_one(
         user: None,
         session: Default::default(),
         options,
+        progress: None,
     };
     let answer = session.context.ask(&request).await?;
     let printed = (|| {
