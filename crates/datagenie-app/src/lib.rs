@@ -17,6 +17,7 @@ pub mod record;
 pub mod registry;
 pub mod rows;
 pub mod schema_cache;
+pub mod service;
 pub mod session;
 
 pub use session::{Session, today};
