@@ -14,6 +14,7 @@ pub mod privacy;
 pub mod providers;
 pub mod quota;
 pub mod record;
+pub mod redact;
 pub mod registry;
 pub mod rows;
 pub mod schema_cache;
