@@ -5,13 +5,19 @@
 //! two processes opening a fresh file do not race. `PRAGMA user_version` is the number of migrations applied, and
 //! the table `datagenie_migrations` records each one's name, checksum and time; a file written by a newer DataGenie,
 //! or one whose applied migration was since edited, is refused rather than misread.
+//!
+//! Connections: SQLite allows one writer at a time, and in WAL mode readers do not wait for it. A [`SystemDb`]
+//! therefore holds ONE writable connection ([`SystemDb::with`], serialised) and a small pool of read-only ones
+//! ([`SystemDb::read`], up to [`READERS`] kept open, more opened while busy), so reads run beside a write. Every
+//! connection caches its prepared statements. The server's store on top of it is
+//! [`crate::sqlite_store::SqliteStore`].
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use datagenie_core::{Error, ErrorCode};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::migrations::{self, Migration};
 
@@ -21,9 +27,17 @@ pub const SYSTEM_DB_FILE: &str = "datagenie.db";
 /// How long a write waits for another process's write to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An open system database. Calls are serialised on one connection; share it with an `Arc`.
+/// How many read-only connections a [`SystemDb`] keeps open for reuse.
+pub const READERS: usize = 4;
+
+/// How many prepared statements each connection keeps (the store has a few dozen distinct statements).
+const STATEMENT_CACHE: usize = 256;
+
+/// An open system database: one writable connection (writes are serialised on it) and a pool of read-only
+/// connections. Share it with an `Arc`.
 pub struct SystemDb {
     conn: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
     path: PathBuf,
 }
 
@@ -61,6 +75,7 @@ impl SystemDb {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
             .map_err(|e| system_error(path, "cannot configure it", e))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate(&mut conn, list).map_err(|e| match e {
             MigrationError::Newer(found) => Error::new(
                 ErrorCode::SystemDatabase,
@@ -81,17 +96,62 @@ impl SystemDb {
             ),
             MigrationError::Sqlite(e) => system_error(path, "cannot update its schema", e),
         })?;
-        Ok(SystemDb { conn: Mutex::new(conn), path: path.to_path_buf() })
+        let db = SystemDb { conn: Mutex::new(conn), readers: Mutex::new(Vec::new()), path: path.to_path_buf() };
+        // The first reader is opened now, so a file that cannot be read that way fails here rather than later.
+        db.with_reader(|_| ())?;
+        Ok(db)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Runs `f` on the connection; a SQLite error becomes [`ErrorCode::SystemDatabase`] saying `what` failed.
+    /// Runs `f` on the writable connection (one caller at a time); a SQLite error becomes
+    /// [`ErrorCode::SystemDatabase`] saying `what` failed.
     pub fn with<T>(&self, what: &str, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut conn).map_err(|e| system_error(&self.path, what, e))
+        f(&mut self.writer()).map_err(|e| system_error(&self.path, what, e))
+    }
+
+    /// Runs `f` on a read-only connection of the pool, beside any write; a SQLite error becomes
+    /// [`ErrorCode::SystemDatabase`] saying `what` failed.
+    pub fn read<T>(&self, what: &str, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+        self.with_reader(f)?.map_err(|e| system_error(&self.path, what, e))
+    }
+
+    /// The writable connection, held until the guard is dropped.
+    pub(crate) fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on a read-only connection from the pool (a new one when all are in use), then returns the
+    /// connection to the pool. The error is only that no reading connection could be opened.
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> Result<T, Error> {
+        let pooled = self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => self.open_reader()?,
+        };
+        let out = f(&mut conn);
+        // A connection left inside a transaction is not reused; the pool keeps at most READERS.
+        if conn.is_autocommit() {
+            let mut pool = self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if pool.len() < READERS {
+                pool.push(conn);
+            }
+        }
+        Ok(out)
+    }
+
+    fn open_reader(&self) -> Result<Connection, Error> {
+        let path = &self.path;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| system_error(path, "cannot open a reading connection", e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .and_then(|_| conn.pragma_update(None, "query_only", "ON"))
+            .map_err(|e| system_error(path, "cannot configure a reading connection", e))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
     }
 
     /// The schema version: the number of migrations applied.
