@@ -112,8 +112,75 @@ async fn templates_share_the_store() {
     store.ping().await.expect("ping");
 }
 
+/// Two stores on one file, as two processes (the CLI beside the server) have: each its own writer connection. The
+/// IMMEDIATE transactions make them wait for each other instead of failing or interleaving: of 20 presentations of
+/// one token spread over both, exactly one rotates, and 60 audit appends get seq 1..=60.
+async fn two_stores_on_one_file_take_turns() {
+    use datagenie_store::model::{NewAuditEntry, NewRefreshToken, NewUser, Role, Rotation, Timestamp, TokenLimits};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(SYSTEM_DB_FILE);
+    let key = MasterKey::generate().expect("key");
+    let a: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, SecretBox::for_connections(&key)).expect("open a"));
+    let b: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, SecretBox::for_connections(&key)).expect("open b"));
+    let u = a
+        .create_user(NewUser {
+            username: "dual".into(),
+            email: "dual@example.com".into(),
+            password_hash: "$argon2id$x".into(),
+            full_name: None,
+            role: Role::User,
+            limits: TokenLimits::default(),
+        })
+        .await
+        .expect("user");
+    let day = Timestamp::now().plus(time::Duration::days(1));
+    let login = b.create_login_session(&u.id, None, None, day).await.expect("login");
+    let token = |hash: String| NewRefreshToken {
+        user_id: u.id.clone(),
+        family_id: login.id.clone(),
+        token_hash: hash,
+        expires_at: day,
+        device_info: serde_json::json!({}),
+    };
+    a.insert_refresh_token(token(suite::h("dual"))).await.expect("insert");
+    let now = Timestamp::now();
+    let rotations: Vec<_> = (0..20)
+        .map(|i| {
+            let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let next = token(suite::h(&format!("dual{i}")));
+            tokio::spawn(async move { s.rotate_refresh_token(&suite::h("dual"), next, now).await })
+        })
+        .collect();
+    let appends: Vec<_> = (0..60)
+        .map(|i| {
+            let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                let e =
+                    NewAuditEntry { action: format!("a{i}"), resource_type: "t".into(), ..NewAuditEntry::default() };
+                s.append_audit(e).await
+            })
+        })
+        .collect();
+    let mut rotated = 0;
+    for r in rotations {
+        match r.await.expect("task").expect("rotate: a store failed instead of waiting its turn") {
+            Rotation::Rotated { .. } => rotated += 1,
+            Rotation::Reused { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(rotated, 1);
+    let mut seqs = Vec::new();
+    for r in appends {
+        seqs.push(r.await.expect("task").expect("append: a store failed instead of waiting its turn").seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=60).collect::<Vec<i64>>());
+    assert_eq!(b.verify_audit().await.expect("verify"), Ok(60));
+}
+
 pub fn tests() -> Group {
     Group::new("sqlite store conformance")
         .tests(suite_tests())
-        .tests(datagenie_testkit::tests![templates_share_the_store])
+        .tests(datagenie_testkit::tests![templates_share_the_store, two_stores_on_one_file_take_turns])
 }

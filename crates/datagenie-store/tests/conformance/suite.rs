@@ -1249,17 +1249,17 @@ pub fn settings(f: &dyn Fixture) -> BoxedCheck<'_> {
 
 fn audit_entry(i: usize) -> NewAuditEntry {
     NewAuditEntry {
-        user_id: (i % 3 != 0).then(|| format!("user-{}", i % 4)),
-        action: if i % 2 == 0 { "user.login".into() } else { "connection.update".into() },
-        resource_type: if i % 2 == 0 { "user".into() } else { "connection".into() },
-        resource_id: (i % 5 != 0).then(|| format!("res-{i}")),
+        user_id: (!i.is_multiple_of(3)).then(|| format!("user-{}", i % 4)),
+        action: if i.is_multiple_of(2) { "user.login".into() } else { "connection.update".into() },
+        resource_type: if i.is_multiple_of(2) { "user".into() } else { "connection".into() },
+        resource_id: (!i.is_multiple_of(5)).then(|| format!("res-{i}")),
         old_values: (i % 4 == 1).then(|| json!({"b": i, "a": [1, "x", null], "z": {"k": "v"}})),
         new_values: (i % 3 == 1).then(|| json!({"name": format!("n{i}"), "pool": 5})),
         ip_address: Some("127.0.0.1".into()),
-        user_agent: (i % 2 == 0).then(|| "curl/8".to_string()),
+        user_agent: i.is_multiple_of(2).then(|| "curl/8".to_string()),
         request_id: Some(format!("req-{i}")),
-        success: i % 7 != 0,
-        reason: (i % 7 == 0).then(|| "wrong password".to_string()),
+        success: !i.is_multiple_of(7),
+        reason: i.is_multiple_of(7).then(|| "wrong password".to_string()),
     }
 }
 
