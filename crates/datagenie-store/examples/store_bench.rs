@@ -78,18 +78,30 @@ fn record(ids: &Ids, at: Timestamp, i: usize) -> QuestionRecord {
     }
 }
 
-/// The seven calls of one question; the time they took.
-async fn one_question(store: &dyn Store, ids: &Ids, i: usize) -> Result<Duration> {
-    let started = Instant::now();
+/// The calls of a question, in order: user, permission, the three usage windows, record_question, append_audit.
+const STEPS: [&str; 5] = ["user", "permission", "usage_since x3", "record_question", "append_audit"];
+
+/// The seven calls of one question; the time each step took.
+async fn one_question(store: &dyn Store, ids: &Ids, i: usize) -> Result<[Duration; 5]> {
+    let mut steps = [Duration::ZERO; 5];
+    let mut lap = Instant::now();
+    let mut step = |n: usize| {
+        steps[n] = lap.elapsed();
+        lap = Instant::now();
+    };
     let user = store.user(&ids.user).await?.ok_or("the user vanished")?;
+    step(0);
     let permission = store.permission(&ids.user, &ids.connection).await?.ok_or("the permission vanished")?;
+    step(1);
     let now = OffsetDateTime::now_utc();
     let mut used = Vec::with_capacity(3);
     for since in starts(now) {
         used.push(store.usage_since(&user.id, since).await?.tokens());
     }
     std::hint::black_box((&permission, &used));
+    step(2);
     let recorded = store.record_question(record(ids, Timestamp(now), i)).await?;
+    step(3);
     store
         .append_audit(NewAuditEntry {
             user_id: Some(user.id.clone()),
@@ -103,23 +115,35 @@ async fn one_question(store: &dyn Store, ids: &Ids, i: usize) -> Result<Duration
             ..NewAuditEntry::default()
         })
         .await?;
-    Ok(started.elapsed())
+    step(4);
+    Ok(steps)
 }
 
-fn report(phase: &str, mut times: Vec<Duration>, wall: Duration) {
+fn quantile(times: &mut [Duration], q: f64) -> f64 {
     times.sort_unstable();
-    let at = |q: f64| {
-        let i = ((times.len() as f64 - 1.0) * q).round() as usize;
-        times[i.min(times.len() - 1)].as_secs_f64() * 1000.0
-    };
+    let i = ((times.len() as f64 - 1.0) * q).round() as usize;
+    times[i.min(times.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// One line for the questions' totals, one per step.
+fn report(phase: &str, questions: Vec<[Duration; 5]>, wall: Duration) {
+    let mut totals: Vec<Duration> = questions.iter().map(|q| q.iter().sum()).collect();
     println!(
-        "{phase:<28} {:>6} questions  p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms  {:>7.0} questions/s",
-        times.len(),
-        at(0.50),
-        at(0.99),
-        at(1.0),
-        times.len() as f64 / wall.as_secs_f64()
+        "{phase:<22} {:>6} questions  p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms  {:>6.0} questions/s",
+        totals.len(),
+        quantile(&mut totals, 0.50),
+        quantile(&mut totals, 0.99),
+        quantile(&mut totals, 1.0),
+        totals.len() as f64 / wall.as_secs_f64()
     );
+    for (n, name) in STEPS.iter().enumerate() {
+        let mut times: Vec<Duration> = questions.iter().map(|q| q[n]).collect();
+        println!(
+            "  {name:<20}                    p50 {:>7.3} ms  p99 {:>7.3} ms",
+            quantile(&mut times, 0.50),
+            quantile(&mut times, 0.99)
+        );
+    }
 }
 
 async fn run(questions: usize) -> Result<()> {

@@ -13,7 +13,7 @@
 //! [`crate::sqlite_store::SqliteStore`].
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use datagenie_core::{Error, ErrorCode};
@@ -33,12 +33,31 @@ pub const READERS: usize = 4;
 /// How many prepared statements each connection keeps (the store has a few dozen distinct statements).
 const STATEMENT_CACHE: usize = 256;
 
+/// WAL pages after a commit from which the checkpointer is woken (SQLite's own auto-checkpoint threshold).
+const CHECKPOINT_PAGES: std::ffi::c_int = 1000;
+
+/// The WAL file is cut back to this size after a checkpoint lets it restart.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
 /// An open system database: one writable connection (writes are serialised on it) and a pool of read-only
 /// connections. Share it with an `Arc`.
+///
+/// Checkpoints (copying the WAL back into the database file) do not run on the writer, where SQLite runs them by
+/// default: every ~1000 pages one commit would pay several milliseconds for them. The writer's WAL hook wakes a
+/// checkpointer thread instead, which runs a PASSIVE checkpoint on its own connection (it never blocks the writer
+/// or the readers). The thread ends when the writer connection is closed.
 pub struct SystemDb {
     conn: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     path: PathBuf,
+    checkpoints: Arc<Checkpoints>,
+}
+
+/// How many checkpoints the checkpointer thread has run (tests wait on it instead of sleeping).
+#[derive(Default)]
+pub(crate) struct Checkpoints {
+    done: Mutex<u64>,
+    ran: Condvar,
 }
 
 impl std::fmt::Debug for SystemDb {
@@ -76,6 +95,8 @@ impl SystemDb {
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
             .map_err(|e| system_error(path, "cannot configure it", e))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+            .map_err(|e| system_error(path, "cannot configure it", e))?;
         migrate(&mut conn, list).map_err(|e| match e {
             MigrationError::Newer(found) => Error::new(
                 ErrorCode::SystemDatabase,
@@ -96,7 +117,13 @@ impl SystemDb {
             ),
             MigrationError::Sqlite(e) => system_error(path, "cannot update its schema", e),
         })?;
-        let db = SystemDb { conn: Mutex::new(conn), readers: Mutex::new(Vec::new()), path: path.to_path_buf() };
+        let checkpoints = Arc::new(Checkpoints::default());
+        if let Err(e) = start_checkpointer(path, &mut conn, Arc::clone(&checkpoints)) {
+            // SQLite's own checkpoints on the writer remain: slower commits now and then, nothing worse.
+            tracing::warn!(error = %e, "the system database's checkpointer did not start");
+        }
+        let db =
+            SystemDb { conn: Mutex::new(conn), readers: Mutex::new(Vec::new()), path: path.to_path_buf(), checkpoints };
         // The first reader is opened now, so a file that cannot be read that way fails here rather than later.
         db.with_reader(|_| ())?;
         Ok(db)
@@ -142,6 +169,18 @@ impl SystemDb {
         Ok(out)
     }
 
+    /// Waits (up to `timeout`) until the checkpointer has run at least `n` checkpoints; the number it has run.
+    #[cfg(test)]
+    pub(crate) fn wait_for_checkpoints(&self, n: u64, timeout: Duration) -> u64 {
+        let done = self.checkpoints.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (done, _) = self
+            .checkpoints
+            .ran
+            .wait_timeout_while(done, timeout, |done| *done < n)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *done
+    }
+
     fn open_reader(&self) -> Result<Connection, Error> {
         let path = &self.path;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -160,6 +199,37 @@ impl SystemDb {
             self.with("cannot read the schema version", |c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
         Ok(u32::try_from(v).unwrap_or(0))
     }
+}
+
+/// Starts the checkpointer thread and hooks the writer to wake it; the writer's own auto-checkpoint is replaced by
+/// the hook. A wake-up that finds the thread busy is dropped: the checkpoint it asks for is under way.
+fn start_checkpointer(path: &Path, writer: &mut Connection, checkpoints: Arc<Checkpoints>) -> Result<(), Error> {
+    let conn = Connection::open(path).map_err(|e| system_error(path, "cannot open the checkpoint connection", e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| system_error(path, "cannot configure the checkpoint connection", e))?;
+    let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+    let shown = path.display().to_string();
+    std::thread::Builder::new()
+        .name("datagenie-checkpoint".into())
+        .spawn(move || {
+            // Ends when the writer's hook, and with it `wake`, is dropped (the writer connection closed).
+            while woken.recv().is_ok() {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(path = %shown, error = %e, "a checkpoint of the system database failed");
+                }
+                let mut done = checkpoints.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                *done += 1;
+                checkpoints.ran.notify_all();
+            }
+        })
+        .map_err(|e| system_error(path, "cannot start the checkpointer thread", e))?;
+    writer
+        .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+            if pages >= CHECKPOINT_PAGES {
+                let _ = wake.try_send(());
+            }
+            Ok(())
+        }))
+        .map_err(|e| system_error(path, "cannot hook the checkpointer", e))
 }
 
 enum MigrationError {
@@ -312,6 +382,25 @@ mod tests {
             .with("count", |c| c.query_row("SELECT count(*) FROM datagenie_migrations", [], |r| r.get(0)))
             .expect("count");
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn checkpoints_run_off_the_writer_when_the_wal_grows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(SYSTEM_DB_FILE);
+        let db = SystemDb::open_with(&path, &[ONE]).expect("open");
+        db.with("table", |c| c.execute_batch("CREATE TABLE big (b BLOB)")).expect("table");
+        let before = std::fs::metadata(&path).expect("file").len();
+        // In WAL mode only a checkpoint writes the database file. ~1200 pages in small commits: the hook wakes the
+        // checkpointer, which copies them into the file.
+        for _ in 0..300 {
+            db.with("grow", |c| c.execute("INSERT INTO big VALUES (zeroblob(16000))", [])).expect("grow");
+        }
+        assert!(db.wait_for_checkpoints(1, Duration::from_secs(30)) >= 1, "the checkpointer never ran");
+        let after = std::fs::metadata(&path).expect("file").len();
+        assert!(after > before + 1_000_000, "nothing was checkpointed: {before} -> {after} bytes");
+        let n: i64 = db.read("count", |c| c.query_row("SELECT count(*) FROM big", [], |r| r.get(0))).expect("count");
+        assert_eq!(n, 300, "readers see every commit");
     }
 
     #[test]
