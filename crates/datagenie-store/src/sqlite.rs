@@ -169,6 +169,11 @@ impl SystemDb {
         Ok(out)
     }
 
+    /// How many checkpoints the checkpointer thread has run since the file was opened (for diagnostics).
+    pub fn checkpoints_run(&self) -> u64 {
+        *self.checkpoints.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Waits (up to `timeout`) until the checkpointer has run at least `n` checkpoints; the number it has run.
     #[cfg(test)]
     pub(crate) fn wait_for_checkpoints(&self, n: u64, timeout: Duration) -> u64 {
