@@ -68,8 +68,8 @@ macro_rules! conformance_tests {
     ($engine:expr) => {
         $crate::suite::conformance_tests!(@each $engine;
             basics, users, refresh_rotation, concurrent_rotation, api_keys, connections, permissions,
-            record_question, chat_sequences, history_pagination, usage_windows, settings, audit_chain,
-            audit_tampering, events);
+            record_question, concurrent_writes_fail_alone, chat_sequences, history_pagination, usage_windows,
+            settings, audit_chain, audit_tampering, events);
     };
     (@each $engine:expr; $($check:ident),+ $(,)?) => {
         $(
@@ -978,6 +978,49 @@ pub fn record_question(f: &dyn Fixture) -> BoxedCheck<'_> {
         }
         assert_eq!(count_all().await, before);
         assert_eq!(s.usage_since(&stranger.id, at).await.expect("usage"), UsageTotals::default());
+    })
+}
+
+/// Concurrent writes of which some fail: each one succeeds or fails alone, and a failed one leaves nothing behind
+/// (a store that batches writes must keep them apart).
+pub fn concurrent_writes_fail_alone(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let owner = user(s.as_ref(), "owner").await;
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = s.clone();
+            let owner = owner.id.clone();
+            tasks.push(tokio::spawn(async move {
+                match i % 4 {
+                    // each name twice: one of the two is a duplicate
+                    0 | 1 => s.create_user(new_user(&format!("twin{}", i / 4))).await.map(|_| "user"),
+                    // a question of a user who does not exist: its history row must not survive
+                    2 => s.record_question(question(&new_id(), now_ms(), 100, 100, None)).await.map(|_| "orphan"),
+                    _ => s.record_question(question(&owner, now_ms(), 1, 2, Some("m"))).await.map(|_| "question"),
+                }
+            }));
+        }
+        let mut outcomes: HashMap<String, usize> = HashMap::new();
+        for t in tasks {
+            let key = match t.await.expect("task") {
+                Ok(kind) => kind.to_string(),
+                Err(e) => format!("{:?}", e.code),
+            };
+            *outcomes.entry(key).or_default() += 1;
+        }
+        let expected: HashMap<String, usize> =
+            [("user", 10), ("AlreadyExists", 10), ("NotFound", 10), ("question", 10)]
+                .into_iter()
+                .map(|(k, n)| (k.to_string(), n))
+                .collect();
+        assert_eq!(outcomes, expected);
+        assert_eq!(f.count("SELECT count(*) FROM users").await.expect("count"), 11);
+        assert_eq!(f.count("SELECT count(*) FROM query_history").await.expect("count"), 10, "an orphan row survived");
+        let usage = s.usage_since(&owner.id, t("2000-01-01T00:00:00Z")).await.expect("usage");
+        assert_eq!((usage.questions, usage.prompt_tokens, usage.completion_tokens), (10, 10, 20));
+        assert_eq!(s.user(&owner.id).await.expect("read").expect("owner").token_usage, 30);
+        assert_eq!(f.count("SELECT coalesce(sum(questions), 0) FROM token_usage").await.expect("count"), 10);
     })
 }
 
