@@ -1,10 +1,10 @@
 //! Conversations and their messages. Messages are appended by [`super::questions::record`], in the same
 //! transaction as the question they belong to.
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::sql::{json_opt, now, page_of, to_i64};
-use super::{R, not_found};
+use super::{Db, R, not_found};
 use crate::model::*;
 use crate::page;
 
@@ -46,12 +46,7 @@ fn no_session(id: &str) -> super::Fail {
     not_found(format!("no chat session with the id '{id}'"))
 }
 
-pub(super) fn create(
-    tx: &Transaction<'_>,
-    user_id: String,
-    connection_id: Option<String>,
-    title: Option<String>,
-) -> R<ChatSession> {
+pub(super) fn create(tx: &Db, user_id: String, connection_id: Option<String>, title: Option<String>) -> R<ChatSession> {
     let at = now();
     let session = ChatSession {
         id: new_id(),
@@ -72,13 +67,13 @@ pub(super) fn create(
     Ok(session)
 }
 
-pub(super) fn get(tx: &Transaction<'_>, id: &str) -> R<Option<ChatSession>> {
+pub(super) fn get(tx: &Db, id: &str) -> R<Option<ChatSession>> {
     let sql = format!("SELECT {SESSION_COLUMNS} FROM chat_sessions WHERE id = ?1");
     Ok(tx.prepare_cached(&sql)?.query_row([id], session_row).optional()?)
 }
 
 /// Newest first, by creation: a session that gets a new message does not move between pages.
-pub(super) fn list(tx: &Transaction<'_>, user_id: &str, req: &PageRequest) -> R<Page<ChatSession>> {
+pub(super) fn list(tx: &Db, user_id: &str, req: &PageRequest) -> R<Page<ChatSession>> {
     let limit = page::limit(req);
     let (key, id) = req.cursor.as_deref().map(|c| page::decode("chat_sessions", c)).transpose()?.unzip();
     let sql = format!(
@@ -93,12 +88,12 @@ pub(super) fn list(tx: &Transaction<'_>, user_id: &str, req: &PageRequest) -> R<
     Ok(page_of(rows, limit, |s| page::encode("chat_sessions", &s.created_at.to_rfc3339(), &s.id)))
 }
 
-pub(super) fn rename(tx: &Transaction<'_>, id: &str, title: Option<String>) -> R<ChatSession> {
+pub(super) fn rename(tx: &Db, id: &str, title: Option<String>) -> R<ChatSession> {
     let sql = format!("UPDATE chat_sessions SET title = ?2, updated_at = ?3 WHERE id = ?1 RETURNING {SESSION_COLUMNS}");
     tx.prepare_cached(&sql)?.query_row(params![id, title, now()], session_row).optional()?.ok_or_else(|| no_session(id))
 }
 
-pub(super) fn delete(tx: &Transaction<'_>, id: &str) -> R<()> {
+pub(super) fn delete(tx: &Db, id: &str) -> R<()> {
     if tx.prepare_cached("DELETE FROM chat_sessions WHERE id = ?1")?.execute([id])? == 0 {
         return Err(no_session(id));
     }
@@ -106,7 +101,7 @@ pub(super) fn delete(tx: &Transaction<'_>, id: &str) -> R<()> {
 }
 
 /// In order, `sequence` ascending.
-pub(super) fn messages(tx: &Transaction<'_>, session_id: &str, req: &PageRequest) -> R<Page<ChatMessage>> {
+pub(super) fn messages(tx: &Db, session_id: &str, req: &PageRequest) -> R<Page<ChatMessage>> {
     let limit = page::limit(req);
     let after = match req.cursor.as_deref() {
         None => 0,
@@ -127,7 +122,7 @@ pub(super) fn messages(tx: &Transaction<'_>, session_id: &str, req: &PageRequest
 }
 
 /// The last `n` (at most [`MAX_PAGE`]) messages, in order.
-pub(super) fn recent(tx: &Transaction<'_>, session_id: &str, n: usize) -> R<Vec<ChatMessage>> {
+pub(super) fn recent(tx: &Db, session_id: &str, n: usize) -> R<Vec<ChatMessage>> {
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE session_id = ?1 ORDER BY sequence_number DESC LIMIT ?2"
     );

@@ -2,10 +2,10 @@
 //! id), their schema snapshots, and the permissions users hold on them.
 
 use datagenie_core::SecretUrl;
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::sql::{Json, json, json_opt, now, page_of, to_i64};
-use super::{Ctx, Fail, R, not_found};
+use super::{Ctx, Db, Fail, R, not_found};
 use crate::model::*;
 use crate::page;
 
@@ -45,12 +45,12 @@ fn seal(ctx: &Ctx<'_>, id: &str, url: &SecretUrl) -> R<Vec<u8>> {
     Ok(ctx.secrets.seal(url.expose().as_bytes(), id.as_bytes())?)
 }
 
-fn by_id(tx: &Transaction<'_>, id: &str) -> R<Option<Connection>> {
+fn by_id(tx: &Db, id: &str) -> R<Option<Connection>> {
     let sql = format!("SELECT {COLUMNS} FROM database_connections WHERE id = ?1");
     Ok(tx.prepare_cached(&sql)?.query_row([id], row).optional()?)
 }
 
-pub(super) fn create(tx: &Transaction<'_>, ctx: &Ctx<'_>, new: NewConnection) -> R<Connection> {
+pub(super) fn create(tx: &Db, ctx: &Ctx<'_>, new: NewConnection) -> R<Connection> {
     let id = new_id();
     let sealed = seal(ctx, &id, &new.url)?;
     let at = now();
@@ -76,7 +76,7 @@ pub(super) fn create(tx: &Transaction<'_>, ctx: &Ctx<'_>, new: NewConnection) ->
 }
 
 /// By id first, then by name (a name that looks like another connection's id does not shadow it).
-pub(super) fn get(tx: &Transaction<'_>, id_or_name: &str) -> R<Option<Connection>> {
+pub(super) fn get(tx: &Db, id_or_name: &str) -> R<Option<Connection>> {
     if let Some(c) = by_id(tx, id_or_name)? {
         return Ok(Some(c));
     }
@@ -85,7 +85,7 @@ pub(super) fn get(tx: &Transaction<'_>, id_or_name: &str) -> R<Option<Connection
 }
 
 /// By name; with `granted_to`, only those the user holds a permission with `can_query` on.
-pub(super) fn list(tx: &Transaction<'_>, granted_to: Option<&str>, req: &PageRequest) -> R<Page<Connection>> {
+pub(super) fn list(tx: &Db, granted_to: Option<&str>, req: &PageRequest) -> R<Page<Connection>> {
     let limit = page::limit(req);
     let after = req.cursor.as_deref().map(|c| page::decode("connections", c)).transpose()?.map(|(name, _)| name);
     let rows = match granted_to {
@@ -111,7 +111,7 @@ pub(super) fn list(tx: &Transaction<'_>, granted_to: Option<&str>, req: &PageReq
     Ok(page_of(rows, limit, |c| page::encode("connections", &c.name, &c.id)))
 }
 
-pub(super) fn update(tx: &Transaction<'_>, ctx: &Ctx<'_>, id: &str, patch: ConnectionPatch) -> R<Connection> {
+pub(super) fn update(tx: &Db, ctx: &Ctx<'_>, id: &str, patch: ConnectionPatch) -> R<Connection> {
     let mut c = by_id(tx, id)?.ok_or_else(|| no_connection(id))?;
     let ConnectionPatch { name, display_name, description, url, pool_size, active } = patch;
     if let Some(v) = name {
@@ -146,14 +146,14 @@ pub(super) fn update(tx: &Transaction<'_>, ctx: &Ctx<'_>, id: &str, patch: Conne
 }
 
 /// Its permissions go with it; chat sessions on it keep their messages without a connection; history keeps the id.
-pub(super) fn delete(tx: &Transaction<'_>, id: &str) -> R<()> {
+pub(super) fn delete(tx: &Db, id: &str) -> R<()> {
     if tx.prepare_cached("DELETE FROM database_connections WHERE id = ?1")?.execute([id])? == 0 {
         return Err(no_connection(id));
     }
     Ok(())
 }
 
-pub(super) fn url(tx: &Transaction<'_>, ctx: &Ctx<'_>, id: &str) -> R<SecretUrl> {
+pub(super) fn url(tx: &Db, ctx: &Ctx<'_>, id: &str) -> R<SecretUrl> {
     let (name, sealed): (String, Vec<u8>) = tx
         .prepare_cached("SELECT name, connection_config FROM database_connections WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -168,7 +168,7 @@ pub(super) fn url(tx: &Transaction<'_>, ctx: &Ctx<'_>, id: &str) -> R<SecretUrl>
 }
 
 /// A sync is not an edit: `updated_at` stays.
-pub(super) fn save_snapshot(tx: &Transaction<'_>, id: &str, snapshot: SchemaSnapshot) -> R<()> {
+pub(super) fn save_snapshot(tx: &Db, id: &str, snapshot: SchemaSnapshot) -> R<()> {
     let n = tx
         .prepare_cached(
             "UPDATE database_connections SET schema_hash = ?2, schema_info = ?3, last_schema_sync = ?4 WHERE id = ?1",
@@ -181,7 +181,7 @@ pub(super) fn save_snapshot(tx: &Transaction<'_>, id: &str, snapshot: SchemaSnap
 }
 
 /// `None` for an unknown connection or one never synced.
-pub(super) fn snapshot(tx: &Transaction<'_>, id: &str) -> R<Option<SchemaSnapshot>> {
+pub(super) fn snapshot(tx: &Db, id: &str) -> R<Option<SchemaSnapshot>> {
     let found = tx
         .prepare_cached(
             "SELECT schema_hash, schema_info, last_schema_sync FROM database_connections
@@ -214,7 +214,7 @@ fn permission_row(r: &Row<'_>) -> rusqlite::Result<Permission> {
 }
 
 /// Creates the permission or replaces every field of the existing one (its id and creation time stay).
-pub(super) fn put_permission(tx: &Transaction<'_>, p: Permission) -> R<Permission> {
+pub(super) fn put_permission(tx: &Db, p: Permission) -> R<Permission> {
     let sql = format!(
         "INSERT INTO connection_permissions (id, user_id, connection_id, can_query, allowed_schemas, allowed_tables,
              row_filters, attributes, max_rows_per_query, max_execution_time_seconds, can_unmask, created_at,
@@ -247,20 +247,20 @@ pub(super) fn put_permission(tx: &Transaction<'_>, p: Permission) -> R<Permissio
     )?)
 }
 
-pub(super) fn permission(tx: &Transaction<'_>, user_id: &str, connection_id: &str) -> R<Option<Permission>> {
+pub(super) fn permission(tx: &Db, user_id: &str, connection_id: &str) -> R<Option<Permission>> {
     let sql =
         format!("SELECT {PERMISSION_COLUMNS} FROM connection_permissions WHERE user_id = ?1 AND connection_id = ?2");
     Ok(tx.prepare_cached(&sql)?.query_row([user_id, connection_id], permission_row).optional()?)
 }
 
 /// By user id.
-pub(super) fn list_permissions(tx: &Transaction<'_>, connection_id: &str) -> R<Vec<Permission>> {
+pub(super) fn list_permissions(tx: &Db, connection_id: &str) -> R<Vec<Permission>> {
     let sql =
         format!("SELECT {PERMISSION_COLUMNS} FROM connection_permissions WHERE connection_id = ?1 ORDER BY user_id");
     Ok(tx.prepare_cached(&sql)?.query_map([connection_id], permission_row)?.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-pub(super) fn delete_permission(tx: &Transaction<'_>, user_id: &str, connection_id: &str) -> R<()> {
+pub(super) fn delete_permission(tx: &Db, user_id: &str, connection_id: &str) -> R<()> {
     let n = tx
         .prepare_cached("DELETE FROM connection_permissions WHERE user_id = ?1 AND connection_id = ?2")?
         .execute([user_id, connection_id])?;

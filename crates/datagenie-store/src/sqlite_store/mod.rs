@@ -2,16 +2,21 @@
 //!
 //! # Threads and connections
 //!
-//! rusqlite blocks, so no statement runs on the async runtime's threads: every method hands its work to
-//! `tokio::task::spawn_blocking`. Writes go to the [`SystemDb`]'s one writable connection, one at a time (SQLite has
-//! one writer), each in an `IMMEDIATE` transaction — the write lock is taken at `BEGIN`, so what a write reads
-//! cannot change before it commits, even against another process on the same file. Reads go to the pool of
-//! read-only connections, [`READERS`](crate::sqlite::READERS) at a time, each in a (deferred) transaction: in WAL
-//! mode they see the last commit and never wait for the writer. Callers beyond those limits wait on an async
-//! semaphore, not on a thread, so a thousand concurrent questions hold no more than five blocking threads.
-//! Statements are prepared once per connection and cached (`prepare_cached`).
+//! rusqlite blocks, so no statement runs on the async runtime's threads.
 //!
-//! Every method is one transaction: an error rolls everything back.
+//! Reads go to the pool of read-only connections through `tokio::task::spawn_blocking`,
+//! [`READERS`](crate::sqlite::READERS) at a time, each in a (deferred) transaction: in WAL mode they see the last
+//! commit and never wait for the writer. Callers beyond that limit wait on an async semaphore, not on a thread.
+//!
+//! Writes go to one writer thread that owns the [`SystemDb`]'s writable connection while it works (SQLite has one
+//! writer). It takes the writes queued so far (up to [`MAX_BATCH`]) and runs them in ONE `IMMEDIATE` transaction —
+//! the write lock is taken at `BEGIN`, so what a write reads cannot change before it commits, even against another
+//! process on the same file — each write inside its own savepoint. A write that fails is rolled back to its
+//! savepoint and leaves no trace; the others go on. Each caller is answered only after the COMMIT (or with the
+//! COMMIT's error). That is group commit: under load, one commit serves many writes. Every method is still one
+//! atomic unit: all of its changes are committed, or none.
+//!
+//! Statements are prepared once per connection and cached (`prepare_cached`).
 //!
 //! # Errors
 //!
@@ -31,13 +36,15 @@ mod records;
 mod sql;
 mod users;
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc;
 
 use async_trait::async_trait;
 use datagenie_core::{Error, ErrorCode, SecretUrl};
-use rusqlite::{Transaction, TransactionBehavior};
-use tokio::sync::Semaphore;
+use rusqlite::TransactionBehavior;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::crypto::SecretBox;
 use crate::model::*;
@@ -56,9 +63,22 @@ struct Inner {
     secrets: SecretBox,
     /// One permit per reading connection.
     readers: Arc<Semaphore>,
-    /// One permit: the writer.
-    writer: Arc<Semaphore>,
+    /// The writer thread's queue; the thread ends when the last store (clone) drops it.
+    jobs: mpsc::Sender<Job>,
 }
+
+/// The connection a method's blocking work runs on: a read transaction, or a savepoint of the writer's.
+pub(crate) type Db = rusqlite::Connection;
+
+/// The most writes one transaction of the writer thread takes.
+pub const MAX_BATCH: usize = 64;
+
+/// A queued write: runs on the writer's connection (or is told why it cannot), and says whether it succeeded and
+/// how to answer its caller once the transaction's fate is known.
+type Job = Box<dyn FnOnce(Result<(&Db, &Ctx<'_>), &Error>) -> (bool, Deliver) + Send>;
+
+/// Answers a write's caller: with the COMMIT's error when there is one (`Some`), else with the write's own outcome.
+type Deliver = Box<dyn FnOnce(Option<&Error>) + Send>;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -164,19 +184,18 @@ impl SqliteStore {
     /// connection URLs sealed with `secrets` (see [`SecretBox::for_connections`]). Blocks: call it before serving,
     /// or from `spawn_blocking`.
     pub fn open(path: &Path, secrets: SecretBox) -> Result<SqliteStore, Error> {
-        Ok(SqliteStore::new(Arc::new(SystemDb::open(path)?), secrets))
+        SqliteStore::new(Arc::new(SystemDb::open(path)?), secrets)
     }
 
-    /// The store on an open system database (shared with a [`TemplateStore`], say).
-    pub fn new(db: Arc<SystemDb>, secrets: SecretBox) -> SqliteStore {
-        SqliteStore {
-            inner: Arc::new(Inner {
-                db,
-                secrets,
-                readers: Arc::new(Semaphore::new(READERS)),
-                writer: Arc::new(Semaphore::new(1)),
-            }),
-        }
+    /// The store on an open system database (shared with a [`TemplateStore`], say). Starts the writer thread.
+    pub fn new(db: Arc<SystemDb>, secrets: SecretBox) -> Result<SqliteStore, Error> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (thread_db, thread_secrets) = (Arc::clone(&db), secrets.clone());
+        std::thread::Builder::new()
+            .name("datagenie-store-writer".into())
+            .spawn(move || writer_thread(&thread_db, &thread_secrets, &queue))
+            .map_err(|e| system_error(db.path(), "cannot start the writer thread", e))?;
+        Ok(SqliteStore { inner: Arc::new(Inner { db, secrets, readers: Arc::new(Semaphore::new(READERS)), jobs }) })
     }
 
     /// The template store on the same file and connections.
@@ -196,7 +215,7 @@ impl SqliteStore {
     async fn read<T, F>(&self, what: &'static str, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &Ctx<'_>) -> R<T> + Send + 'static,
+        F: FnOnce(&Db, &Ctx<'_>) -> R<T> + Send + 'static,
     {
         let permit = Arc::clone(&self.inner.readers).acquire_owned().await.map_err(|_| closed())?;
         let inner = Arc::clone(&self.inner);
@@ -214,27 +233,103 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `f` in an IMMEDIATE transaction on the writer, off the runtime's threads; commits when it succeeds.
+    /// Queues `f` for the writer thread (see the module documentation) and waits for the answer, which comes after
+    /// the transaction that ran it has committed.
     async fn write<T, F>(&self, what: &'static str, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &Ctx<'_>) -> R<T> + Send + 'static,
+        F: FnOnce(&Db, &Ctx<'_>) -> R<T> + Send + 'static,
     {
-        let permit = Arc::clone(&self.inner.writer).acquire_owned().await.map_err(|_| closed())?;
-        let inner = Arc::clone(&self.inner);
-        blocking(move || {
-            let _permit = permit;
-            let ctx = Ctx { path: inner.db.path(), secrets: &inner.secrets };
-            let mut conn = inner.db.writer();
-            let out = (|| -> R<T> {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let out = f(&tx, &ctx)?;
-                tx.commit()?;
-                Ok(out)
-            })();
-            out.map_err(|e| e.into_error(ctx.path, what))
-        })
-        .await
+        let (reply, answer) = oneshot::channel::<Result<T, Error>>();
+        let job: Job = Box::new(move |on| -> (bool, Deliver) {
+            let out = match on {
+                Ok((conn, ctx)) => f(conn, ctx).map_err(|e| e.into_error(ctx.path, what)),
+                Err(e) => Err(e.clone().context(what)),
+            };
+            let ok = out.is_ok();
+            let deliver: Deliver = Box::new(move |commit: Option<&Error>| {
+                let answer = match (out, commit) {
+                    (Ok(_), Some(e)) => Err(e.clone().context(what)),
+                    (out, _) => out,
+                };
+                // the caller may have gone away (a dropped request): the write stands all the same
+                let _ = reply.send(answer);
+            });
+            (ok, deliver)
+        });
+        self.inner.jobs.send(job).map_err(|_| closed())?;
+        answer
+            .await
+            .map_err(|_| Error::new(ErrorCode::Internal, format!("{what}: the system database's writer stopped")))?
+    }
+}
+
+/// The writer thread: waits for a write, takes it and every write queued behind it (up to [`MAX_BATCH`]), runs
+/// them in one transaction, and answers each. Ends when every store has dropped the queue's sender.
+fn writer_thread(db: &SystemDb, secrets: &SecretBox, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let ctx = Ctx { path: db.path(), secrets };
+        run_batch(&mut db.writer(), &ctx, batch);
+    }
+}
+
+/// One IMMEDIATE transaction; each job in a savepoint; the answers after the COMMIT.
+fn run_batch(conn: &mut rusqlite::Connection, ctx: &Ctx<'_>, batch: Vec<Job>) {
+    let fail_all = |batch: Vec<Job>, e: &Error| {
+        for job in batch {
+            let (_, deliver) = job(Err(e));
+            deliver(None);
+        }
+    };
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch, &system_error(ctx.path, "cannot start a write", e)),
+    };
+    let mut answers: Vec<Deliver> = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    while let Some(job) = jobs.next() {
+        let sp = match tx.savepoint() {
+            Ok(sp) => sp,
+            Err(e) => {
+                let (_, deliver) = job(Err(&system_error(ctx.path, "cannot start a write", e)));
+                answers.push(deliver);
+                continue;
+            }
+        };
+        // A panic is a bug; it costs its own write (its caller sees the writer stop) and nothing else.
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| job(Ok((&*sp, ctx)))));
+        match ran {
+            Ok((true, deliver)) => match sp.commit() {
+                Ok(()) => answers.push(deliver),
+                Err(e) => deliver(Some(&system_error(ctx.path, "cannot finish a write", e))),
+            },
+            // rolled back to the savepoint as it drops: the failed write leaves nothing behind
+            Ok((false, deliver)) => {
+                drop(sp);
+                answers.push(deliver);
+            }
+            Err(_) => drop(sp),
+        }
+        // Some errors (I/O, a full disk) make SQLite roll the whole transaction back: then nothing of this batch
+        // stands, and the writes not yet run are refused rather than run outside a transaction.
+        if tx.is_autocommit() {
+            let e = system_error(ctx.path, "a write was rolled back", "the transaction ended early (I/O error?)");
+            for deliver in answers {
+                deliver(Some(&e));
+            }
+            return fail_all(jobs.collect(), &e);
+        }
+    }
+    let commit = tx.commit().err().map(|e| system_error(ctx.path, "cannot commit", e));
+    for deliver in answers {
+        deliver(commit.as_ref());
     }
 }
 

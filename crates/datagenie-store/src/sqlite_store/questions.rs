@@ -6,11 +6,11 @@
 //! from the history after the start (at most one hour of one user's questions). The total is exact for any start.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Row, Transaction, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use serde_json::json;
 
 use super::sql::{Json, hour_start, json, json_opt, ms, now, page_of, to_i64};
-use super::{R, invalid, not_found};
+use super::{Db, R, invalid, not_found};
 use crate::model::*;
 use crate::page;
 
@@ -57,7 +57,7 @@ fn check(e: &HistoryEntry) -> R<()> {
 /// See [`crate::Store::record_question`]. In a chat session the question and the answer take the next two
 /// sequence numbers: the transaction is IMMEDIATE, so concurrent records into one session are numbered one after
 /// the other, never twice the same (the UNIQUE constraint stands behind that).
-pub(super) fn record(tx: &Transaction<'_>, record: QuestionRecord) -> R<RecordedQuestion> {
+pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
     let QuestionRecord { mut entry, analysis, result, answer_text, result_sketch } = record;
     check(&entry)?;
     if entry.id.is_empty() {
@@ -147,7 +147,7 @@ pub(super) fn record(tx: &Transaction<'_>, record: QuestionRecord) -> R<Recorded
 
 /// The question and its answer as the next two messages of `session`; the answer's id.
 fn append_messages(
-    tx: &Transaction<'_>,
+    tx: &Db,
     e: &HistoryEntry,
     session: &str,
     answer_text: Option<String>,
@@ -207,12 +207,12 @@ fn append_messages(
     Ok(answer_id)
 }
 
-pub(super) fn entry(tx: &Transaction<'_>, id: &str) -> R<Option<HistoryEntry>> {
+pub(super) fn entry(tx: &Db, id: &str) -> R<Option<HistoryEntry>> {
     let sql = format!("SELECT {COLUMNS} FROM query_history WHERE id = ?1");
     Ok(tx.prepare_cached(&sql)?.query_row([id], row).optional()?)
 }
 
-pub(super) fn analysis(tx: &Transaction<'_>, history_id: &str) -> R<Option<Analysis>> {
+pub(super) fn analysis(tx: &Db, history_id: &str) -> R<Option<Analysis>> {
     Ok(tx
         .prepare_cached(
             "SELECT chart_type, chart_config, summary_text, insights FROM analysis_results
@@ -229,7 +229,7 @@ pub(super) fn analysis(tx: &Transaction<'_>, history_id: &str) -> R<Option<Analy
         .optional()?)
 }
 
-pub(super) fn stored_result(tx: &Transaction<'_>, history_id: &str) -> R<Option<StoredResult>> {
+pub(super) fn stored_result(tx: &Db, history_id: &str) -> R<Option<StoredResult>> {
     Ok(tx
         .prepare_cached("SELECT result_columns, result_rows, truncated FROM query_results WHERE query_history_id = ?1")?
         .query_row([history_id], |r| Ok(StoredResult { columns: json(r, 0)?, rows: json(r, 1)?, truncated: r.get(2)? }))
@@ -238,7 +238,7 @@ pub(super) fn stored_result(tx: &Transaction<'_>, history_id: &str) -> R<Option<
 
 /// Newest first (`created_at`, then id). The statement is built from the filters that are set, so each shape uses
 /// its index; the shapes are few and each is prepared once.
-pub(super) fn list(tx: &Transaction<'_>, f: &HistoryFilter, req: &PageRequest) -> R<Page<HistoryEntry>> {
+pub(super) fn list(tx: &Db, f: &HistoryFilter, req: &PageRequest) -> R<Page<HistoryEntry>> {
     let limit = page::limit(req);
     let mut sql = format!("SELECT {COLUMNS} FROM query_history WHERE 1 = 1");
     let mut args: Vec<SqlValue> = Vec::new();
@@ -292,7 +292,7 @@ fn totals(r: &Row<'_>) -> rusqlite::Result<UsageTotals> {
 }
 
 /// See the module documentation: whole hours from the buckets, the partial first hour from the history.
-pub(super) fn usage_since(tx: &Transaction<'_>, user_id: &str, since: Timestamp) -> R<UsageTotals> {
+pub(super) fn usage_since(tx: &Db, user_id: &str, since: Timestamp) -> R<UsageTotals> {
     let since = ms(since);
     let start = hour_start(since);
     let whole_from = if start == since { start } else { start.plus(time::Duration::HOUR) };
@@ -322,7 +322,7 @@ pub(super) fn usage_since(tx: &Transaction<'_>, user_id: &str, since: Timestamp)
 /// Grouped by day (`2025-06-24`, UTC), model (`''`: no LLM) or user, ordered by the key. The report's resolution is
 /// the hour: a bucket counts when its hour starts in `[hour_start(since), until)`.
 pub(super) fn usage_report(
-    tx: &Transaction<'_>,
+    tx: &Db,
     user_id: Option<&str>,
     group: UsageGroup,
     since: Option<Timestamp>,

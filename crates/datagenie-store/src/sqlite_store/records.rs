@@ -1,10 +1,10 @@
 //! Settings, the audit log (a hash chain, see [`crate::audit`]) and events.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Row, Transaction, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use super::sql::{Json, json, json_opt, now, page_of, to_i64};
-use super::{R, invalid, not_found};
+use super::{Db, R, invalid, not_found};
 use crate::audit::{self, ChainHead, StoredAuditRow};
 use crate::model::*;
 use crate::page;
@@ -24,18 +24,18 @@ fn setting_row(r: &Row<'_>) -> rusqlite::Result<Setting> {
 }
 
 /// By category, then key.
-pub(super) fn settings(tx: &Transaction<'_>) -> R<Vec<Setting>> {
+pub(super) fn settings(tx: &Db) -> R<Vec<Setting>> {
     let sql = format!("SELECT {SETTING_COLUMNS} FROM system_settings ORDER BY category, key");
     Ok(tx.prepare_cached(&sql)?.query_map([], setting_row)?.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-pub(super) fn setting(tx: &Transaction<'_>, key: &str) -> R<Option<Setting>> {
+pub(super) fn setting(tx: &Db, key: &str) -> R<Option<Setting>> {
     let sql = format!("SELECT {SETTING_COLUMNS} FROM system_settings WHERE key = ?1");
     Ok(tx.prepare_cached(&sql)?.query_row([key], setting_row).optional()?)
 }
 
 /// Only the keys the migrations seeded exist; another is `not_found`.
-pub(super) fn set_setting(tx: &Transaction<'_>, key: &str, value: serde_json::Value, by: Option<&str>) -> R<Setting> {
+pub(super) fn set_setting(tx: &Db, key: &str, value: serde_json::Value, by: Option<&str>) -> R<Setting> {
     let sql = format!(
         "UPDATE system_settings SET value = ?2, updated_by = ?3, updated_at = ?4 WHERE key = ?1
          RETURNING {SETTING_COLUMNS}"
@@ -94,7 +94,7 @@ fn stored_row(r: &Row<'_>) -> rusqlite::Result<StoredAuditRow> {
     })
 }
 
-fn head(tx: &Transaction<'_>) -> R<Option<ChainHead>> {
+fn head(tx: &Db) -> R<Option<ChainHead>> {
     Ok(tx
         .prepare_cached("SELECT seq, hash FROM audit_chain_head WHERE id = 1")?
         .query_row([], |r| Ok(ChainHead { seq: r.get(0)?, hash: r.get(1)? }))
@@ -103,7 +103,7 @@ fn head(tx: &Transaction<'_>) -> R<Option<ChainHead>> {
 
 /// The next row of the chain: seq and prev_hash from the head, which moves to the new row — all in the writer's
 /// IMMEDIATE transaction, so concurrent appends get 1, 2, 3, … in commit order.
-pub(super) fn append_audit(tx: &Transaction<'_>, e: NewAuditEntry) -> R<AuditEntry> {
+pub(super) fn append_audit(tx: &Db, e: NewAuditEntry) -> R<AuditEntry> {
     let Some(last) = head(tx)? else {
         return Err(super::Fail::App(datagenie_core::Error::new(
             datagenie_core::ErrorCode::SystemDatabase,
@@ -163,7 +163,7 @@ pub(super) fn append_audit(tx: &Transaction<'_>, e: NewAuditEntry) -> R<AuditEnt
 }
 
 /// Newest first (by seq).
-pub(super) fn list_audit(tx: &Transaction<'_>, f: &AuditFilter, req: &PageRequest) -> R<Page<AuditEntry>> {
+pub(super) fn list_audit(tx: &Db, f: &AuditFilter, req: &PageRequest) -> R<Page<AuditEntry>> {
     let limit = page::limit(req);
     let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_logs WHERE 1 = 1");
     let mut args: Vec<SqlValue> = Vec::new();
@@ -200,7 +200,7 @@ pub(super) fn list_audit(tx: &Transaction<'_>, f: &AuditFilter, req: &PageReques
 }
 
 /// Walks every row in seq order inside one read transaction (a consistent snapshot, beside appends).
-pub(super) fn verify_audit(tx: &Transaction<'_>) -> R<Result<i64, AuditBreak>> {
+pub(super) fn verify_audit(tx: &Db) -> R<Result<i64, AuditBreak>> {
     let head = head(tx)?;
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_logs ORDER BY seq");
     let mut stmt = tx.prepare_cached(&sql)?;
@@ -210,7 +210,7 @@ pub(super) fn verify_audit(tx: &Transaction<'_>) -> R<Result<i64, AuditBreak>> {
 
 // --- events
 
-pub(super) fn record_event(tx: &Transaction<'_>, e: NewEvent) -> R<()> {
+pub(super) fn record_event(tx: &Db, e: NewEvent) -> R<()> {
     if e.event_type.trim().is_empty() {
         return Err(invalid("an event needs a type"));
     }

@@ -1,9 +1,9 @@
 //! Accounts, login sessions, refresh tokens and API keys.
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::sql::{Json, json, now, page_of, to_i64};
-use super::{R, invalid, not_found};
+use super::{Db, R, invalid, not_found};
 use crate::model::*;
 use crate::page;
 
@@ -31,7 +31,7 @@ fn no_user(id: &str) -> super::Fail {
     not_found(format!("no user with the id '{id}'"))
 }
 
-pub(super) fn create_user(tx: &Transaction<'_>, new: NewUser) -> R<User> {
+pub(super) fn create_user(tx: &Db, new: NewUser) -> R<User> {
     let id = new_id();
     let at = now();
     let empty = serde_json::Value::Object(serde_json::Map::new());
@@ -56,12 +56,12 @@ pub(super) fn create_user(tx: &Transaction<'_>, new: NewUser) -> R<User> {
     user(tx, &id)?.ok_or_else(|| no_user(&id))
 }
 
-pub(super) fn user(tx: &Transaction<'_>, id: &str) -> R<Option<User>> {
+pub(super) fn user(tx: &Db, id: &str) -> R<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
     Ok(tx.prepare_cached(&sql)?.query_row([id], user_row).optional()?)
 }
 
-pub(super) fn credentials(tx: &Transaction<'_>, email: &str) -> R<Option<Credentials>> {
+pub(super) fn credentials(tx: &Db, email: &str) -> R<Option<Credentials>> {
     let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1");
     let found = tx
         .prepare_cached(&sql)?
@@ -71,7 +71,7 @@ pub(super) fn credentials(tx: &Transaction<'_>, email: &str) -> R<Option<Credent
 }
 
 /// Users by username (case-insensitive order, as the unique index).
-pub(super) fn list_users(tx: &Transaction<'_>, req: &PageRequest) -> R<Page<User>> {
+pub(super) fn list_users(tx: &Db, req: &PageRequest) -> R<Page<User>> {
     let limit = page::limit(req);
     let after = req.cursor.as_deref().map(|c| page::decode("users", c)).transpose()?.map(|(name, _)| name);
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE ?1 IS NULL OR username > ?1 ORDER BY username LIMIT ?2");
@@ -82,7 +82,7 @@ pub(super) fn list_users(tx: &Transaction<'_>, req: &PageRequest) -> R<Page<User
     Ok(page_of(rows, limit, |u| page::encode("users", &u.username, &u.id)))
 }
 
-pub(super) fn update_user(tx: &Transaction<'_>, id: &str, patch: UserPatch) -> R<User> {
+pub(super) fn update_user(tx: &Db, id: &str, patch: UserPatch) -> R<User> {
     let mut u = user(tx, id)?.ok_or_else(|| no_user(id))?;
     let UserPatch { role, active, full_name, hourly_token_limit, daily_token_limit, monthly_token_limit, preferences } =
         patch;
@@ -127,7 +127,7 @@ pub(super) fn update_user(tx: &Transaction<'_>, id: &str, patch: UserPatch) -> R
     Ok(u)
 }
 
-pub(super) fn set_password_hash(tx: &Transaction<'_>, id: &str, hash: &str) -> R<()> {
+pub(super) fn set_password_hash(tx: &Db, id: &str, hash: &str) -> R<()> {
     let n = tx
         .prepare_cached("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1")?
         .execute(params![id, hash, now()])?;
@@ -137,7 +137,7 @@ pub(super) fn set_password_hash(tx: &Transaction<'_>, id: &str, hash: &str) -> R
     Ok(())
 }
 
-pub(super) fn record_login(tx: &Transaction<'_>, id: &str, at: Timestamp) -> R<()> {
+pub(super) fn record_login(tx: &Db, id: &str, at: Timestamp) -> R<()> {
     let n = tx.prepare_cached("UPDATE users SET last_login_at = ?2 WHERE id = ?1")?.execute(params![id, at])?;
     if n == 0 {
         return Err(no_user(id));
@@ -147,14 +147,14 @@ pub(super) fn record_login(tx: &Transaction<'_>, id: &str, at: Timestamp) -> R<(
 
 /// The foreign keys remove the rest: login sessions and their tokens, API keys, permissions, chat sessions and
 /// their messages (cascade); connections and settings keep a NULL author.
-pub(super) fn delete_user(tx: &Transaction<'_>, id: &str) -> R<()> {
+pub(super) fn delete_user(tx: &Db, id: &str) -> R<()> {
     if tx.prepare_cached("DELETE FROM users WHERE id = ?1")?.execute([id])? == 0 {
         return Err(no_user(id));
     }
     Ok(())
 }
 
-pub(super) fn count_admins(tx: &Transaction<'_>) -> R<i64> {
+pub(super) fn count_admins(tx: &Db) -> R<i64> {
     Ok(tx
         .prepare_cached("SELECT count(*) FROM users WHERE role = 'admin' AND is_active = 1")?
         .query_row([], |r| r.get(0))?)
@@ -163,7 +163,7 @@ pub(super) fn count_admins(tx: &Transaction<'_>) -> R<i64> {
 // --- logins and refresh tokens
 
 pub(super) fn create_login_session(
-    tx: &Transaction<'_>,
+    tx: &Db,
     user_id: String,
     ip_address: Option<String>,
     user_agent: Option<String>,
@@ -195,7 +195,7 @@ pub(super) fn create_login_session(
 }
 
 /// The login session a token joins must be the token's user's and still open.
-fn check_family(tx: &Transaction<'_>, family_id: &str, user_id: &str) -> R<()> {
+fn check_family(tx: &Db, family_id: &str, user_id: &str) -> R<()> {
     let found: Option<(String, Option<Timestamp>)> = tx
         .prepare_cached("SELECT user_id, ended_at FROM user_sessions WHERE id = ?1")?
         .query_row([family_id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -208,7 +208,7 @@ fn check_family(tx: &Transaction<'_>, family_id: &str, user_id: &str) -> R<()> {
     }
 }
 
-fn insert_token(tx: &Transaction<'_>, id: &str, t: &NewRefreshToken, created_at: Timestamp) -> R<()> {
+fn insert_token(tx: &Db, id: &str, t: &NewRefreshToken, created_at: Timestamp) -> R<()> {
     tx.prepare_cached(
         "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at, revoked_at,
              replaced_by, device_info)
@@ -218,7 +218,7 @@ fn insert_token(tx: &Transaction<'_>, id: &str, t: &NewRefreshToken, created_at:
     Ok(())
 }
 
-pub(super) fn insert_refresh_token(tx: &Transaction<'_>, token: NewRefreshToken) -> R<()> {
+pub(super) fn insert_refresh_token(tx: &Db, token: NewRefreshToken) -> R<()> {
     check_family(tx, &token.family_id, &token.user_id)?;
     insert_token(tx, &new_id(), &token, now())
 }
@@ -236,12 +236,7 @@ struct Presented {
 
 /// See [`crate::Store::rotate_refresh_token`]. The transaction is IMMEDIATE, so between the read of the token and
 /// its update no other writer (thread or process) can spend it: of two presentations, the second sees it spent.
-pub(super) fn rotate(
-    tx: &Transaction<'_>,
-    presented: &str,
-    mut replacement: NewRefreshToken,
-    at: Timestamp,
-) -> R<Rotation> {
+pub(super) fn rotate(tx: &Db, presented: &str, mut replacement: NewRefreshToken, at: Timestamp) -> R<Rotation> {
     let found = tx
         .prepare_cached(
             "SELECT t.id, t.user_id, t.family_id, t.expires_at, t.revoked_at, s.expires_at, s.ended_at
@@ -295,7 +290,7 @@ pub(super) fn rotate(
     Ok(Rotation::Rotated { user_id: t.user_id, family_id: t.family_id })
 }
 
-pub(super) fn revoke_family(tx: &Transaction<'_>, family_id: &str, at: Timestamp) -> R<()> {
+pub(super) fn revoke_family(tx: &Db, family_id: &str, at: Timestamp) -> R<()> {
     tx.prepare_cached("UPDATE refresh_tokens SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at IS NULL")?
         .execute(params![family_id, at])?;
     tx.prepare_cached("UPDATE user_sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL")?
@@ -303,7 +298,7 @@ pub(super) fn revoke_family(tx: &Transaction<'_>, family_id: &str, at: Timestamp
     Ok(())
 }
 
-pub(super) fn revoke_user_tokens(tx: &Transaction<'_>, user_id: &str, at: Timestamp) -> R<()> {
+pub(super) fn revoke_user_tokens(tx: &Db, user_id: &str, at: Timestamp) -> R<()> {
     tx.prepare_cached("UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL")?
         .execute(params![user_id, at])?;
     tx.prepare_cached("UPDATE user_sessions SET ended_at = ?2 WHERE user_id = ?1 AND ended_at IS NULL")?
@@ -311,7 +306,7 @@ pub(super) fn revoke_user_tokens(tx: &Transaction<'_>, user_id: &str, at: Timest
     Ok(())
 }
 
-pub(super) fn token_family(tx: &Transaction<'_>, token_hash: &str) -> R<Option<(String, String)>> {
+pub(super) fn token_family(tx: &Db, token_hash: &str) -> R<Option<(String, String)>> {
     Ok(tx
         .prepare_cached(
             "SELECT t.family_id, t.user_id FROM refresh_tokens t JOIN user_sessions s ON s.id = t.family_id
@@ -341,7 +336,7 @@ fn key_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
     })
 }
 
-pub(super) fn create_api_key(tx: &Transaction<'_>, new: NewApiKey) -> R<ApiKey> {
+pub(super) fn create_api_key(tx: &Db, new: NewApiKey) -> R<ApiKey> {
     let key = ApiKey {
         id: new_id(),
         user_id: new.user_id,
@@ -372,13 +367,13 @@ pub(super) fn create_api_key(tx: &Transaction<'_>, new: NewApiKey) -> R<ApiKey> 
     Ok(key)
 }
 
-pub(super) fn api_key_by_prefix(tx: &Transaction<'_>, prefix: &str) -> R<Option<(ApiKey, String)>> {
+pub(super) fn api_key_by_prefix(tx: &Db, prefix: &str) -> R<Option<(ApiKey, String)>> {
     let sql = format!("SELECT {KEY_COLUMNS}, key_hash FROM api_keys WHERE key_prefix = ?1");
     Ok(tx.prepare_cached(&sql)?.query_row([prefix], |r| Ok((key_row(r)?, r.get(10)?))).optional()?)
 }
 
 /// One more use; `last_used` never moves back when uses are counted out of order.
-pub(super) fn touch_api_key(tx: &Transaction<'_>, id: &str, at: Timestamp) -> R<()> {
+pub(super) fn touch_api_key(tx: &Db, id: &str, at: Timestamp) -> R<()> {
     let n = tx
         .prepare_cached(
             "UPDATE api_keys SET usage_count = usage_count + 1,
@@ -393,7 +388,7 @@ pub(super) fn touch_api_key(tx: &Transaction<'_>, id: &str, at: Timestamp) -> R<
 }
 
 /// Newest first.
-pub(super) fn list_api_keys(tx: &Transaction<'_>, user_id: &str, req: &PageRequest) -> R<Page<ApiKey>> {
+pub(super) fn list_api_keys(tx: &Db, user_id: &str, req: &PageRequest) -> R<Page<ApiKey>> {
     let limit = page::limit(req);
     let after = req.cursor.as_deref().map(|c| page::decode("api_keys", c)).transpose()?;
     let (key, id) = after.unzip();
@@ -410,7 +405,7 @@ pub(super) fn list_api_keys(tx: &Transaction<'_>, user_id: &str, req: &PageReque
 }
 
 /// Revoking a revoked key changes nothing (its first revocation time stays).
-pub(super) fn revoke_api_key(tx: &Transaction<'_>, id: &str, user_id: Option<&str>, at: Timestamp) -> R<ApiKey> {
+pub(super) fn revoke_api_key(tx: &Db, id: &str, user_id: Option<&str>, at: Timestamp) -> R<ApiKey> {
     let sql = format!(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?3) WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2)
          RETURNING {KEY_COLUMNS}"
