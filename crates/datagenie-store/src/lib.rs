@@ -1,5 +1,6 @@
-//! DataGenie's system database: where DataGenie keeps its own state (templates today; users, keys, connections,
-//! history, audit and usage as the server grows), apart from the users' databases it answers questions about.
+//! DataGenie's system database: where DataGenie keeps its own state (templates, users, logins, API keys,
+//! connections, permissions, conversations, history, usage, settings, audit, events), apart from the users'
+//! databases it answers questions about.
 //!
 //! - [`migrations`]: the schema as an append-only list of SQL files, checked by checksum;
 //! - [`sqlite`]: the SQLite file ([`SystemDb`], `<data_dir>/datagenie.db`, WAL; one writer, a pool of readers);
