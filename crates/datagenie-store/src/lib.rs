@@ -10,8 +10,8 @@
 //! - [`audit`]: the audit log's hash chain (encoding, verification); [`page`]: list cursors;
 //! - [`templates`]: the verified query templates (the CLI's store; the server shares the file).
 //!
-//! Every error here is [`datagenie_core::ErrorCode::SystemDatabase`] (or a validation code of the store's own
-//! domain), never a panic.
+//! Every error here is [`datagenie_core::ErrorCode::SystemDatabase`], or a code for the caller's mistake
+//! (`already_exists`, `not_found`, `invalid_argument`; `invalid_config` for a bad key or key file) — never a panic.
 
 pub mod audit;
 pub mod crypto;
