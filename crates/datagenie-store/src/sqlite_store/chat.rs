@@ -76,9 +76,10 @@ pub(super) fn get(tx: &Db, id: &str) -> R<Option<ChatSession>> {
 pub(super) fn list(tx: &Db, user_id: &str, req: &PageRequest) -> R<Page<ChatSession>> {
     let limit = page::limit(req);
     let (key, id) = req.cursor.as_deref().map(|c| page::decode("chat_sessions", c)).transpose()?.unzip();
+    let from = if key.is_some() { "(created_at, id) < (?2, ?3)" } else { "?2 IS NULL AND ?3 IS NULL" };
     let sql = format!(
         "SELECT {SESSION_COLUMNS} FROM chat_sessions
-         WHERE user_id = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3))
+         WHERE user_id = ?1 AND {from}
          ORDER BY created_at DESC, id DESC LIMIT ?4"
     );
     let rows = tx

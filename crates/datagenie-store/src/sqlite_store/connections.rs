@@ -91,7 +91,8 @@ pub(super) fn list(tx: &Db, granted_to: Option<&str>, req: &PageRequest) -> R<Pa
     let rows = match granted_to {
         None => {
             let sql = format!(
-                "SELECT {COLUMNS} FROM database_connections WHERE ?1 IS NULL OR name > ?1 ORDER BY name LIMIT ?2"
+                "SELECT {COLUMNS} FROM database_connections WHERE {} ORDER BY name LIMIT ?2",
+                if after.is_some() { "name > ?1" } else { "?1 IS NULL" }
             );
             tx.prepare_cached(&sql)?
                 .query_map(params![after, to_i64(limit + 1)], row)?
@@ -101,7 +102,8 @@ pub(super) fn list(tx: &Db, granted_to: Option<&str>, req: &PageRequest) -> R<Pa
             let sql = format!(
                 "SELECT {C_COLUMNS} FROM database_connections c
                  JOIN connection_permissions p ON p.connection_id = c.id AND p.user_id = ?1 AND p.can_query = 1
-                 WHERE ?2 IS NULL OR c.name > ?2 ORDER BY c.name LIMIT ?3"
+                 WHERE {} ORDER BY c.name LIMIT ?3",
+                if after.is_some() { "c.name > ?2" } else { "?2 IS NULL" }
             );
             tx.prepare_cached(&sql)?
                 .query_map(params![user, after, to_i64(limit + 1)], row)?

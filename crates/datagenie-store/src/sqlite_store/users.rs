@@ -74,7 +74,9 @@ pub(super) fn credentials(tx: &Db, email: &str) -> R<Option<Credentials>> {
 pub(super) fn list_users(tx: &Db, req: &PageRequest) -> R<Page<User>> {
     let limit = page::limit(req);
     let after = req.cursor.as_deref().map(|c| page::decode("users", c)).transpose()?.map(|(name, _)| name);
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE ?1 IS NULL OR username > ?1 ORDER BY username LIMIT ?2");
+    // two statements, so a later page seeks to its cursor in the index instead of scanning to it
+    let from = if after.is_some() { "username > ?1" } else { "?1 IS NULL" };
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {from} ORDER BY username LIMIT ?2");
     let rows = tx
         .prepare_cached(&sql)?
         .query_map(params![after, to_i64(limit + 1)], user_row)?
@@ -392,9 +394,10 @@ pub(super) fn list_api_keys(tx: &Db, user_id: &str, req: &PageRequest) -> R<Page
     let limit = page::limit(req);
     let after = req.cursor.as_deref().map(|c| page::decode("api_keys", c)).transpose()?;
     let (key, id) = after.unzip();
+    let from = if key.is_some() { "(created_at, id) < (?2, ?3)" } else { "?2 IS NULL AND ?3 IS NULL" };
     let sql = format!(
         "SELECT {KEY_COLUMNS} FROM api_keys
-         WHERE user_id = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3))
+         WHERE user_id = ?1 AND {from}
          ORDER BY created_at DESC, id DESC LIMIT ?4"
     );
     let rows = tx
