@@ -1,20 +1,30 @@
-//! DataGenie's system database: where DataGenie keeps its own state (templates today; users, keys, connections,
-//! history, audit and usage as the server grows), apart from the users' databases it answers questions about.
+//! DataGenie's system database: where DataGenie keeps its own state (templates, users, logins, API keys,
+//! connections, permissions, conversations, history, usage, settings, audit, events), apart from the users'
+//! databases it answers questions about.
 //!
 //! - [`migrations`]: the schema as an append-only list of SQL files, checked by checksum;
-//! - [`sqlite`]: the SQLite implementation ([`SystemDb`], `<data_dir>/datagenie.db`, WAL);
+//! - [`sqlite`]: the SQLite file ([`SystemDb`], `<data_dir>/datagenie.db`, WAL; one writer, a pool of readers);
 //! - [`model`] and [`store`]: the records and the `Store` interface the server uses, engine-independent;
-//! - [`templates`]: the verified query templates, the first store built on it.
+//! - [`sqlite_store`]: [`SqliteStore`], the `Store` on SQLite;
+//! - [`crypto`]: the master key, its derived keys, and the box that seals connection URLs;
+//! - [`audit`]: the audit log's hash chain (encoding, verification); [`page`]: list cursors;
+//! - [`templates`]: the verified query templates (the CLI's store; the server shares the file).
 //!
-//! Every error here is [`datagenie_core::ErrorCode::SystemDatabase`] (or a validation code of the store's own
-//! domain), never a panic.
+//! Every error here is [`datagenie_core::ErrorCode::SystemDatabase`], or a code for the caller's mistake
+//! (`already_exists`, `not_found`, `invalid_argument`; `invalid_config` for a bad key or key file) — never a panic.
 
+pub mod audit;
+pub mod crypto;
 pub mod migrations;
 pub mod model;
+pub mod page;
 pub mod sqlite;
+pub mod sqlite_store;
 pub mod store;
 pub mod templates;
 
+pub use crypto::{MasterKey, SecretBox};
 pub use sqlite::{SYSTEM_DB_FILE, SystemDb};
+pub use sqlite_store::SqliteStore;
 pub use store::Store;
 pub use templates::{NewTemplate, Template, TemplateMatch, TemplateStore};

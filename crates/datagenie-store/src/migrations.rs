@@ -26,11 +26,14 @@ impl Migration {
 }
 
 /// The SQLite system database's migrations.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "query_templates",
-    sql: include_str!("../migrations/sqlite/0001_query_templates.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "query_templates",
+        sql: include_str!("../migrations/sqlite/0001_query_templates.sql"),
+    },
+    Migration { version: 2, name: "server", sql: include_str!("../migrations/sqlite/0002_server.sql") },
+];
 
 /// Checks that a list is numbered 1, 2, 3, … and that no name repeats: a test runs it on every engine's list.
 pub fn check_list(list: &[Migration]) -> Result<(), String> {

@@ -305,6 +305,8 @@ pub struct NewConnection {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConnectionPatch {
+    /// A new unique name (`already_exists` when taken).
+    pub name: Option<String>,
     pub display_name: Option<String>,
     pub description: Option<Option<String>>,
     /// A new URL (re-encrypted) and its display form.
@@ -345,6 +347,7 @@ pub struct Permission {
     pub max_rows: Option<i64>,
     pub max_seconds: Option<i64>,
     pub can_unmask: bool,
+    /// Set by the store when the permission is written.
     pub updated_at: Timestamp,
 }
 
@@ -535,7 +538,7 @@ pub struct AuditEntry {
     pub result: AuditResult,
     pub reason: Option<String>,
     pub created_at: Timestamp,
-    /// SHA-256 (hex) of the previous row's `hash`, or 64 zeros for the first row.
+    /// The previous row's `hash`, or 64 zeros for the first row.
     pub prev_hash: String,
     /// SHA-256 (hex) over `prev_hash` and this row's content ([`crate::audit::row_hash`]).
     pub hash: String,
@@ -554,8 +557,10 @@ pub struct AuditFilter {
 /// The first broken place of the audit chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditBreak {
-    /// The first row whose content no longer matches its hash, or after which a row is missing.
+    /// The first row whose content no longer matches its hash or whose `prev_hash` is not the previous row's
+    /// `hash`; or the first `seq` that is missing (then `id` is `None`).
     pub seq: i64,
+    /// The broken row's id; `None` when the row is missing.
     pub id: Option<String>,
     pub reason: String,
 }

@@ -5,13 +5,19 @@
 //! two processes opening a fresh file do not race. `PRAGMA user_version` is the number of migrations applied, and
 //! the table `datagenie_migrations` records each one's name, checksum and time; a file written by a newer DataGenie,
 //! or one whose applied migration was since edited, is refused rather than misread.
+//!
+//! Connections: SQLite allows one writer at a time, and in WAL mode readers do not wait for it. A [`SystemDb`]
+//! therefore holds ONE writable connection ([`SystemDb::with`], serialised) and a small pool of read-only ones
+//! ([`SystemDb::read`], up to [`READERS`] kept open, more opened while busy), so reads run beside a write. Every
+//! connection caches its prepared statements. The server's store on top of it is
+//! [`crate::sqlite_store::SqliteStore`].
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use datagenie_core::{Error, ErrorCode};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::migrations::{self, Migration};
 
@@ -21,10 +27,37 @@ pub const SYSTEM_DB_FILE: &str = "datagenie.db";
 /// How long a write waits for another process's write to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An open system database. Calls are serialised on one connection; share it with an `Arc`.
+/// How many read-only connections a [`SystemDb`] keeps open for reuse.
+pub const READERS: usize = 4;
+
+/// How many prepared statements each connection keeps (the store has a few dozen distinct statements).
+const STATEMENT_CACHE: usize = 256;
+
+/// WAL pages after a commit from which the checkpointer is woken (SQLite's own auto-checkpoint threshold).
+const CHECKPOINT_PAGES: std::ffi::c_int = 1000;
+
+/// The WAL file is cut back to this size after a checkpoint lets it restart.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// An open system database: one writable connection (writes are serialised on it) and a pool of read-only
+/// connections. Share it with an `Arc`.
+///
+/// Checkpoints (copying the WAL back into the database file) do not run on the writer, where SQLite runs them by
+/// default: every ~1000 pages one commit would pay several milliseconds for them. The writer's WAL hook wakes a
+/// checkpointer thread instead, which runs a PASSIVE checkpoint on its own connection (it never blocks the writer
+/// or the readers). The thread ends when the writer connection is closed.
 pub struct SystemDb {
     conn: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
     path: PathBuf,
+    checkpoints: Arc<Checkpoints>,
+}
+
+/// How many checkpoints the checkpointer thread has run (tests wait on it instead of sleeping).
+#[derive(Default)]
+pub(crate) struct Checkpoints {
+    done: Mutex<u64>,
+    ran: Condvar,
 }
 
 impl std::fmt::Debug for SystemDb {
@@ -61,6 +94,9 @@ impl SystemDb {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
             .map_err(|e| system_error(path, "cannot configure it", e))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+            .map_err(|e| system_error(path, "cannot configure it", e))?;
         migrate(&mut conn, list).map_err(|e| match e {
             MigrationError::Newer(found) => Error::new(
                 ErrorCode::SystemDatabase,
@@ -81,17 +117,85 @@ impl SystemDb {
             ),
             MigrationError::Sqlite(e) => system_error(path, "cannot update its schema", e),
         })?;
-        Ok(SystemDb { conn: Mutex::new(conn), path: path.to_path_buf() })
+        let checkpoints = Arc::new(Checkpoints::default());
+        if let Err(e) = start_checkpointer(path, &mut conn, Arc::clone(&checkpoints)) {
+            // SQLite's own checkpoints on the writer remain: slower commits now and then, nothing worse.
+            tracing::warn!(error = %e, "the system database's checkpointer did not start");
+        }
+        let db =
+            SystemDb { conn: Mutex::new(conn), readers: Mutex::new(Vec::new()), path: path.to_path_buf(), checkpoints };
+        // The first reader is opened now, so a file that cannot be read that way fails here rather than later.
+        db.with_reader(|_| ())?;
+        Ok(db)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Runs `f` on the connection; a SQLite error becomes [`ErrorCode::SystemDatabase`] saying `what` failed.
+    /// Runs `f` on the writable connection (one caller at a time); a SQLite error becomes
+    /// [`ErrorCode::SystemDatabase`] saying `what` failed.
     pub fn with<T>(&self, what: &str, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut conn).map_err(|e| system_error(&self.path, what, e))
+        f(&mut self.writer()).map_err(|e| system_error(&self.path, what, e))
+    }
+
+    /// Runs `f` on a read-only connection of the pool, beside any write; a SQLite error becomes
+    /// [`ErrorCode::SystemDatabase`] saying `what` failed.
+    pub fn read<T>(&self, what: &str, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+        self.with_reader(f)?.map_err(|e| system_error(&self.path, what, e))
+    }
+
+    /// The writable connection, held until the guard is dropped.
+    pub(crate) fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on a read-only connection from the pool (a new one when all are in use), then returns the
+    /// connection to the pool. The error is only that no reading connection could be opened.
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> Result<T, Error> {
+        let pooled = self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => self.open_reader()?,
+        };
+        let out = f(&mut conn);
+        // A connection left inside a transaction is not reused; the pool keeps at most READERS.
+        if conn.is_autocommit() {
+            let mut pool = self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if pool.len() < READERS {
+                pool.push(conn);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many checkpoints the checkpointer thread has run since the file was opened (for diagnostics).
+    pub fn checkpoints_run(&self) -> u64 {
+        *self.checkpoints.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits (up to `timeout`) until the checkpointer has run at least `n` checkpoints; the number it has run.
+    #[cfg(test)]
+    pub(crate) fn wait_for_checkpoints(&self, n: u64, timeout: Duration) -> u64 {
+        let done = self.checkpoints.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (done, _) = self
+            .checkpoints
+            .ran
+            .wait_timeout_while(done, timeout, |done| *done < n)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *done
+    }
+
+    fn open_reader(&self) -> Result<Connection, Error> {
+        let path = &self.path;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| system_error(path, "cannot open a reading connection", e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .and_then(|_| conn.pragma_update(None, "query_only", "ON"))
+            .map_err(|e| system_error(path, "cannot configure a reading connection", e))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
     }
 
     /// The schema version: the number of migrations applied.
@@ -100,6 +204,37 @@ impl SystemDb {
             self.with("cannot read the schema version", |c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
         Ok(u32::try_from(v).unwrap_or(0))
     }
+}
+
+/// Starts the checkpointer thread and hooks the writer to wake it; the writer's own auto-checkpoint is replaced by
+/// the hook. A wake-up that finds the thread busy is dropped: the checkpoint it asks for is under way.
+fn start_checkpointer(path: &Path, writer: &mut Connection, checkpoints: Arc<Checkpoints>) -> Result<(), Error> {
+    let conn = Connection::open(path).map_err(|e| system_error(path, "cannot open the checkpoint connection", e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| system_error(path, "cannot configure the checkpoint connection", e))?;
+    let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+    let shown = path.display().to_string();
+    std::thread::Builder::new()
+        .name("datagenie-checkpoint".into())
+        .spawn(move || {
+            // Ends when the writer's hook, and with it `wake`, is dropped (the writer connection closed).
+            while woken.recv().is_ok() {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(path = %shown, error = %e, "a checkpoint of the system database failed");
+                }
+                let mut done = checkpoints.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                *done += 1;
+                checkpoints.ran.notify_all();
+            }
+        })
+        .map_err(|e| system_error(path, "cannot start the checkpointer thread", e))?;
+    writer
+        .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+            if pages >= CHECKPOINT_PAGES {
+                let _ = wake.try_send(());
+            }
+            Ok(())
+        }))
+        .map_err(|e| system_error(path, "cannot hook the checkpointer", e))
 }
 
 enum MigrationError {
@@ -252,6 +387,25 @@ mod tests {
             .with("count", |c| c.query_row("SELECT count(*) FROM datagenie_migrations", [], |r| r.get(0)))
             .expect("count");
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn checkpoints_run_off_the_writer_when_the_wal_grows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(SYSTEM_DB_FILE);
+        let db = SystemDb::open_with(&path, &[ONE]).expect("open");
+        db.with("table", |c| c.execute_batch("CREATE TABLE big (b BLOB)")).expect("table");
+        let before = std::fs::metadata(&path).expect("file").len();
+        // In WAL mode only a checkpoint writes the database file. ~1200 pages in small commits: the hook wakes the
+        // checkpointer, which copies them into the file.
+        for _ in 0..300 {
+            db.with("grow", |c| c.execute("INSERT INTO big VALUES (zeroblob(16000))", [])).expect("grow");
+        }
+        assert!(db.wait_for_checkpoints(1, Duration::from_secs(30)) >= 1, "the checkpointer never ran");
+        let after = std::fs::metadata(&path).expect("file").len();
+        assert!(after > before + 1_000_000, "nothing was checkpointed: {before} -> {after} bytes");
+        let n: i64 = db.read("count", |c| c.query_row("SELECT count(*) FROM big", [], |r| r.get(0))).expect("count");
+        assert_eq!(n, 300, "readers see every commit");
     }
 
     #[test]

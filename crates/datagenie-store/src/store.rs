@@ -1,10 +1,15 @@
 //! The store interface: everything the server keeps in the system database, independent of the engine. SQLite
-//! ([`crate::sqlite::SqliteStore`]) is the first implementation; a PostgreSQL one (several servers) is a second
-//! module behind the same trait, passing the same conformance suite (`tests/store_conformance.rs`).
+//! ([`crate::sqlite_store::SqliteStore`]) is the first implementation; a PostgreSQL one (several servers) is a second
+//! module behind the same trait, passing the same conformance suite (`tests/conformance/`).
 //!
 //! Every method is one transaction: it succeeds entirely or changes nothing. Errors carry stable codes:
 //! `system_database` for the store failing, `invalid_argument` / `conflict`-like codes for the caller's mistakes
 //! (a duplicate name, an unknown id) as the method says.
+//!
+//! Conventions of every implementation (the conformance suite checks them): a unique value taken is
+//! `already_exists`, naming what; a write that refers to a user, connection or session that does not exist is
+//! `not_found`; a value the schema refuses (an empty name, a negative limit) is `invalid_argument`. Lists take a
+//! [`PageRequest`] whose `limit` is clamped to 1..=[`MAX_PAGE`] and whose cursor is opaque and stable under inserts.
 
 use async_trait::async_trait;
 use datagenie_core::{Error, SecretUrl};
@@ -33,6 +38,7 @@ pub trait Store: Send + Sync {
     /// Deletes a user and everything that is theirs (tokens, keys, sessions, permissions); history and audit keep
     /// the id. Errors: `not_found`.
     async fn delete_user(&self, id: &str) -> Result<(), Error>;
+    /// The number of active admins (an inactive admin cannot log in).
     async fn count_admins(&self) -> Result<i64, Error>;
 
     // --- logins and refresh tokens
@@ -46,6 +52,8 @@ pub trait Store: Send + Sync {
     async fn insert_refresh_token(&self, token: NewRefreshToken) -> Result<(), Error>;
     /// Presents the refresh token with hash `presented_hash`: when current, it is spent and `replacement` (same
     /// family) takes its place, atomically — two concurrent presentations of one token cannot both rotate.
+    /// `replacement.user_id` and `replacement.family_id` may be left empty: they are the presented token's (a
+    /// non-empty one that differs is `invalid_argument`, and nothing changes).
     async fn rotate_refresh_token(
         &self,
         presented_hash: &str,
@@ -56,7 +64,8 @@ pub trait Store: Send + Sync {
     async fn revoke_family(&self, family_id: &str, now: Timestamp) -> Result<(), Error>;
     /// Revokes every refresh token of a user (disabled account, password change).
     async fn revoke_user_tokens(&self, user_id: &str, now: Timestamp) -> Result<(), Error>;
-    /// The family of a current refresh token, for logout by token. `None` when unknown, spent or revoked.
+    /// The family of a current refresh token, for logout by token: `(family_id, user_id)`. `None` when unknown,
+    /// spent or revoked.
     async fn refresh_token_family(&self, token_hash: &str) -> Result<Option<(String, String)>, Error>;
 
     // --- API keys
@@ -75,6 +84,7 @@ pub trait Store: Send + Sync {
     async fn connection(&self, id_or_name: &str) -> Result<Option<Connection>, Error>;
     /// Every connection (`None`), or those a user holds a permission with `can_query` on.
     async fn list_connections(&self, granted_to: Option<&str>, page: &PageRequest) -> Result<Page<Connection>, Error>;
+    /// Errors: `not_found`; `already_exists` when renamed to a taken name.
     async fn update_connection(&self, id: &str, patch: ConnectionPatch) -> Result<Connection, Error>;
     async fn delete_connection(&self, id: &str) -> Result<(), Error>;
     /// The connection's URL, decrypted: for opening a connector, nothing else.

@@ -74,7 +74,9 @@ pub struct TemplateMatch {
     pub sql: String,
 }
 
-/// The system database's template table. Cheap to share (`Arc`).
+/// The system database's template table. Cheap to share (`Arc`). The CLI opens it on its own
+/// ([`TemplateStore::open`]); the server gets it from its store ([`crate::SqliteStore::templates`]), on the same
+/// connections. Its methods block: call them from `spawn_blocking` in async code.
 pub struct TemplateStore {
     db: Arc<SystemDb>,
     /// Templates already read, by id: reading phrasings is most of a lookup's cost. An entry is used only while the
@@ -99,6 +101,11 @@ impl TemplateStore {
 
     fn with<T>(&self, what: &str, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
         self.db.with(what, f)
+    }
+
+    /// Reads run on the pool's read-only connections, beside writes (the server's store shares the file).
+    fn read<T>(&self, what: &str, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+        self.db.read(what, f)
     }
 
     /// Validates and stores a template. The phrasings and SQL are checked by [`QueryTemplate::new`] (the SQL, with
@@ -175,7 +182,7 @@ impl TemplateStore {
 
     /// The template with this id, if any.
     pub fn get(&self, id: &str) -> Result<Option<Template>, Error> {
-        let row = self.with("cannot read templates", |conn| {
+        let row = self.read("cannot read templates", |conn| {
             conn.query_row(&format!("SELECT {COLUMNS} FROM query_templates WHERE id = ?1"), params![id], RawRow::read)
                 .optional()
         })?;
@@ -184,7 +191,7 @@ impl TemplateStore {
 
     /// Templates, all or one database's, by name.
     pub fn list(&self, connection: Option<&str>) -> Result<Vec<Template>, Error> {
-        let rows = self.with("cannot list templates", |conn| {
+        let rows = self.read("cannot list templates", |conn| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {COLUMNS} FROM query_templates WHERE ?1 IS NULL OR connection = ?1
                  ORDER BY connection, name, created_at, rowid"
@@ -247,8 +254,8 @@ impl TemplateStore {
         question: &Question,
         include_unverified: bool,
     ) -> Result<Vec<TemplateMatch>, Error> {
-        let rows = self.with("cannot read templates", |conn| {
-            let mut stmt = conn.prepare(&format!(
+        let rows = self.read("cannot read templates", |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS}, rowid FROM query_templates
                  WHERE connection = ?1 AND dialect = ?2 AND (is_verified = 1 OR ?3)
                  ORDER BY created_at, rowid"

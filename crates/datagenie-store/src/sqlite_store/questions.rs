@@ -1,0 +1,358 @@
+//! Questions: the history row and what hangs off it (analysis, stored rows, chat messages), and token usage.
+//!
+//! Usage is kept twice, in the same transaction: per question in `query_history`, and summed per user, hour and
+//! model in `token_usage`. A window's usage reads the hour buckets that lie wholly inside it — one row per hour and
+//! model, whatever the number of questions — plus, when the window starts inside an hour, that hour's questions
+//! from the history after the start (at most one hour of one user's questions). The total is exact for any start.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
+use serde_json::json;
+
+use super::sql::{Json, hour_start, json, json_opt, ms, now, page_of, to_i64};
+use super::{Db, R, invalid, not_found};
+use crate::model::*;
+use crate::page;
+
+const COLUMNS: &str = "id, user_id, connection_id, session_id, question, generated_sql, query_type, status, \
+                       error_code, error_message, row_count, execution_time_ms, total_time_ms, prompt_tokens, \
+                       completion_tokens, llm_model, cost_usd, source, result_hash, created_at";
+
+fn row(r: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
+    Ok(HistoryEntry {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        connection_id: r.get(2)?,
+        session_id: r.get(3)?,
+        question: r.get(4)?,
+        sql: r.get(5)?,
+        query_type: r.get(6)?,
+        status: r.get(7)?,
+        error_code: r.get(8)?,
+        error_message: r.get(9)?,
+        row_count: r.get(10)?,
+        execution_ms: r.get(11)?,
+        total_ms: r.get(12)?,
+        prompt_tokens: r.get(13)?,
+        completion_tokens: r.get(14)?,
+        model: r.get(15)?,
+        cost_usd: r.get(16)?,
+        source: json_opt(r, 17)?,
+        result_hash: r.get(18)?,
+        created_at: r.get(19)?,
+    })
+}
+
+/// Values the schema cannot check for itself (SQLite stores NaN as NULL).
+fn check(e: &HistoryEntry) -> R<()> {
+    if !e.cost_usd.is_finite() || e.cost_usd < 0.0 {
+        return Err(invalid("the cost must be a finite amount of at least 0"));
+    }
+    if e.prompt_tokens < 0 || e.completion_tokens < 0 {
+        return Err(invalid("token counts must be at least 0"));
+    }
+    Ok(())
+}
+
+/// See [`crate::Store::record_question`]. In a chat session the question and the answer take the next two
+/// sequence numbers: the transaction is IMMEDIATE, so concurrent records into one session are numbered one after
+/// the other, never twice the same (the UNIQUE constraint stands behind that).
+pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
+    let QuestionRecord { mut entry, analysis, result, answer_text, result_sketch } = record;
+    check(&entry)?;
+    if entry.id.is_empty() {
+        entry.id = new_id();
+    }
+    entry.created_at = ms(entry.created_at);
+    let e = &entry;
+    tx.prepare_cached(
+        "INSERT INTO query_history (id, user_id, connection_id, session_id, question, generated_sql, query_type,
+             status, error_code, error_message, row_count, execution_time_ms, total_time_ms, prompt_tokens,
+             completion_tokens, llm_model, cost_usd, source, result_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    )?
+    .execute(params![
+        e.id,
+        e.user_id,
+        e.connection_id,
+        e.session_id,
+        e.question,
+        e.sql,
+        e.query_type,
+        e.status,
+        e.error_code,
+        e.error_message,
+        e.row_count,
+        e.execution_ms,
+        e.total_ms,
+        e.prompt_tokens,
+        e.completion_tokens,
+        e.model,
+        e.cost_usd,
+        e.source.as_ref().map(Json),
+        e.result_hash,
+        e.created_at
+    ])?;
+    if let Some(a) = &analysis {
+        tx.prepare_cached(
+            "INSERT INTO analysis_results (id, query_history_id, chart_type, chart_config, summary_text, insights,
+                 created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            new_id(),
+            e.id,
+            a.chart_type,
+            a.chart_spec.as_ref().map(Json),
+            a.summary,
+            a.insights.as_ref().map(Json),
+            e.created_at
+        ])?;
+    }
+    if let Some(r) = &result {
+        tx.prepare_cached(
+            "INSERT INTO query_results (query_history_id, result_columns, result_rows, truncated, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![e.id, Json(&r.columns), Json(&r.rows), r.truncated, e.created_at])?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO token_usage (user_id, hour, model, questions, prompt_tokens, completion_tokens, cost_usd)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
+         ON CONFLICT (user_id, hour, model) DO UPDATE SET
+             questions = questions + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+             completion_tokens = completion_tokens + excluded.completion_tokens,
+             cost_usd = cost_usd + excluded.cost_usd",
+    )?
+    .execute(params![
+        e.user_id,
+        hour_start(e.created_at),
+        e.model.as_deref().unwrap_or(""),
+        e.prompt_tokens,
+        e.completion_tokens,
+        e.cost_usd
+    ])?;
+    let counted = tx
+        .prepare_cached("UPDATE users SET token_usage = token_usage + ?2 WHERE id = ?1")?
+        .execute(params![e.user_id, e.prompt_tokens.saturating_add(e.completion_tokens)])?;
+    if counted == 0 {
+        return Err(not_found(format!("no user with the id '{}'", e.user_id)));
+    }
+    let message_id = match &e.session_id {
+        None => None,
+        Some(session) => Some(append_messages(tx, e, session, answer_text, result_sketch)?),
+    };
+    Ok(RecordedQuestion { history_id: entry.id, message_id })
+}
+
+/// The question and its answer as the next two messages of `session`; the answer's id.
+fn append_messages(
+    tx: &Db,
+    e: &HistoryEntry,
+    session: &str,
+    answer_text: Option<String>,
+    result_sketch: Option<serde_json::Value>,
+) -> R<String> {
+    let owner: Option<String> = tx
+        .prepare_cached("SELECT user_id FROM chat_sessions WHERE id = ?1")?
+        .query_row([session], |r| r.get(0))
+        .optional()?;
+    match owner {
+        None => return Err(not_found(format!("no chat session with the id '{session}'"))),
+        Some(owner) if owner != e.user_id => return Err(invalid("the chat session belongs to another user")),
+        Some(_) => {}
+    }
+    let last: i64 = tx
+        .prepare_cached("SELECT coalesce(max(sequence_number), 0) FROM chat_messages WHERE session_id = ?1")?
+        .query_row([session], |r| r.get(0))?;
+    let error = (e.status != QueryStatus::Success || e.error_code.is_some())
+        .then(|| json!({ "code": e.error_code, "message": e.error_message }));
+    let content = answer_text.or_else(|| e.error_message.clone()).unwrap_or_default();
+    let answer_id = new_id();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO chat_messages (id, session_id, sequence_number, message_type, content, query_id, sql_query,
+             query_result, error_message, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    let none = None::<Json<&serde_json::Value>>;
+    insert.execute(params![
+        new_id(),
+        session,
+        last + 1,
+        MessageRole::User,
+        e.question,
+        e.id,
+        None::<String>,
+        none,
+        none,
+        e.created_at
+    ])?;
+    insert.execute(params![
+        answer_id,
+        session,
+        last + 2,
+        MessageRole::Assistant,
+        content,
+        e.id,
+        e.sql,
+        result_sketch.as_ref().map(Json),
+        error.as_ref().map(Json),
+        e.created_at
+    ])?;
+    tx.prepare_cached(
+        "UPDATE chat_sessions SET message_count = message_count + 2, last_message_at = ?2, updated_at = ?3
+         WHERE id = ?1",
+    )?
+    .execute(params![session, e.created_at, now()])?;
+    Ok(answer_id)
+}
+
+pub(super) fn entry(tx: &Db, id: &str) -> R<Option<HistoryEntry>> {
+    let sql = format!("SELECT {COLUMNS} FROM query_history WHERE id = ?1");
+    Ok(tx.prepare_cached(&sql)?.query_row([id], row).optional()?)
+}
+
+pub(super) fn analysis(tx: &Db, history_id: &str) -> R<Option<Analysis>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT chart_type, chart_config, summary_text, insights FROM analysis_results
+             WHERE query_history_id = ?1",
+        )?
+        .query_row([history_id], |r| {
+            Ok(Analysis {
+                chart_type: r.get(0)?,
+                chart_spec: json_opt(r, 1)?,
+                summary: r.get(2)?,
+                insights: json_opt(r, 3)?,
+            })
+        })
+        .optional()?)
+}
+
+pub(super) fn stored_result(tx: &Db, history_id: &str) -> R<Option<StoredResult>> {
+    Ok(tx
+        .prepare_cached("SELECT result_columns, result_rows, truncated FROM query_results WHERE query_history_id = ?1")?
+        .query_row([history_id], |r| Ok(StoredResult { columns: json(r, 0)?, rows: json(r, 1)?, truncated: r.get(2)? }))
+        .optional()?)
+}
+
+/// Newest first (`created_at`, then id). The statement is built from the filters that are set, so each shape uses
+/// its index; the shapes are few and each is prepared once.
+pub(super) fn list(tx: &Db, f: &HistoryFilter, req: &PageRequest) -> R<Page<HistoryEntry>> {
+    let limit = page::limit(req);
+    let mut sql = format!("SELECT {COLUMNS} FROM query_history WHERE 1 = 1");
+    let mut args: Vec<SqlValue> = Vec::new();
+    let mut add = |clause: &str, values: Vec<SqlValue>, sql: &mut String| {
+        sql.push_str(" AND ");
+        sql.push_str(clause);
+        args.extend(values);
+    };
+    if let Some(u) = &f.user_id {
+        add("user_id = ?", vec![u.clone().into()], &mut sql);
+    }
+    if let Some(c) = &f.connection_id {
+        add("connection_id = ?", vec![c.clone().into()], &mut sql);
+    }
+    if let Some(s) = f.status {
+        add("status = ?", vec![s.as_str().to_string().into()], &mut sql);
+    }
+    if let Some(t) = f.since {
+        add("created_at >= ?", vec![t.to_rfc3339().into()], &mut sql);
+    }
+    if let Some(t) = f.until {
+        add("created_at < ?", vec![t.to_rfc3339().into()], &mut sql);
+    }
+    if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // SQLite's lower() folds ASCII only; the needle is folded the same way.
+        let needle = text.to_ascii_lowercase();
+        add(
+            "(instr(lower(question), ?) > 0 OR instr(lower(coalesce(generated_sql, '')), ?) > 0)",
+            vec![needle.clone().into(), needle.into()],
+            &mut sql,
+        );
+    }
+    if let Some(c) = req.cursor.as_deref() {
+        let (key, id) = page::decode("history", c)?;
+        add("(created_at, id) < (?, ?)", vec![key.into(), id.into()], &mut sql);
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    args.push(to_i64(limit + 1).into());
+    let rows =
+        tx.prepare_cached(&sql)?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(page_of(rows, limit, |h| page::encode("history", &h.created_at.to_rfc3339(), &h.id)))
+}
+
+fn totals(r: &Row<'_>) -> rusqlite::Result<UsageTotals> {
+    Ok(UsageTotals {
+        questions: r.get(0)?,
+        prompt_tokens: r.get(1)?,
+        completion_tokens: r.get(2)?,
+        cost_usd: r.get(3)?,
+    })
+}
+
+/// See the module documentation: whole hours from the buckets, the partial first hour from the history.
+pub(super) fn usage_since(tx: &Db, user_id: &str, since: Timestamp) -> R<UsageTotals> {
+    let since = ms(since);
+    let start = hour_start(since);
+    let whole_from = if start == since { start } else { start.plus(time::Duration::HOUR) };
+    let mut sum = tx
+        .prepare_cached(
+            "SELECT coalesce(sum(questions), 0), coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0),
+                 coalesce(sum(cost_usd), 0.0)
+             FROM token_usage WHERE user_id = ?1 AND hour >= ?2",
+        )?
+        .query_row(params![user_id, whole_from], totals)?;
+    if whole_from != since {
+        let part = tx
+            .prepare_cached(
+                "SELECT count(*), coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0),
+                     coalesce(sum(cost_usd), 0.0)
+                 FROM query_history WHERE user_id = ?1 AND created_at >= ?2 AND created_at < ?3",
+            )?
+            .query_row(params![user_id, since, whole_from], totals)?;
+        sum.questions += part.questions;
+        sum.prompt_tokens += part.prompt_tokens;
+        sum.completion_tokens += part.completion_tokens;
+        sum.cost_usd += part.cost_usd;
+    }
+    Ok(sum)
+}
+
+/// Grouped by day (`2025-06-24`, UTC), model (`''`: no LLM) or user, ordered by the key. The report's resolution is
+/// the hour: a bucket counts when its hour starts in `[hour_start(since), until)`.
+pub(super) fn usage_report(
+    tx: &Db,
+    user_id: Option<&str>,
+    group: UsageGroup,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> R<Vec<UsageRow>> {
+    let key = match group {
+        UsageGroup::Day => "substr(hour, 1, 10)",
+        UsageGroup::Model => "model",
+        UsageGroup::User => "user_id",
+    };
+    let sql = format!(
+        "SELECT {key} AS k, coalesce(sum(questions), 0), coalesce(sum(prompt_tokens), 0),
+             coalesce(sum(completion_tokens), 0), coalesce(sum(cost_usd), 0.0)
+         FROM token_usage
+         WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR hour >= ?2) AND (?3 IS NULL OR hour < ?3)
+         GROUP BY k ORDER BY k"
+    );
+    let rows = tx
+        .prepare_cached(&sql)?
+        .query_map(params![user_id, since.map(hour_start), until.map(ms)], |r| {
+            Ok(UsageRow {
+                key: r.get(0)?,
+                totals: UsageTotals {
+                    questions: r.get(1)?,
+                    prompt_tokens: r.get(2)?,
+                    completion_tokens: r.get(3)?,
+                    cost_usd: r.get(4)?,
+                },
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

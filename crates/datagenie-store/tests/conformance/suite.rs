@@ -1,0 +1,1465 @@
+//! The generic checks every store passes, written against `Arc<dyn Store>`, and the traits an engine implements to
+//! run them.
+//!
+//! # Taking part
+//!
+//! An engine module implements [`Engine`] (builds a fresh, empty, migrated system database and its store) and
+//! [`Fixture`] (the store under test, plus the raw operations below, which go around the store as someone with
+//! access to the database would), then expands `crate::suite::conformance_tests!(engine_expr);`. Each check below
+//! becomes a test of the same name in the engine's module.
+//!
+//! The raw SQL the checks send through [`Fixture::tamper`] and [`Fixture::count`] is plain SQL that SQLite and
+//! PostgreSQL both read (UPDATE, DELETE, INSERT … SELECT, CREATE TABLE … AS SELECT, count(*)).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use datagenie_core::{ErrorCode, SecretUrl};
+use datagenie_store::MasterKey;
+use datagenie_store::Store;
+use datagenie_store::audit::row_hash;
+use datagenie_store::model::*;
+use serde_json::json;
+
+/// A password that must never be found at rest, in an error or in debug output.
+pub const SECRET: &str = "Sup3r-s3cret-pw";
+
+/// An engine taking part in the suite.
+#[async_trait]
+pub trait Engine: Send + Sync {
+    /// For messages: `SQLite`, `PostgreSQL`.
+    fn name(&self) -> &'static str;
+
+    /// A fresh, empty system database with its migrations applied, and a store on it.
+    async fn create_fixture(&self) -> Result<Box<dyn Fixture>, String>;
+}
+
+/// One fresh system database.
+#[async_trait]
+pub trait Fixture: Send + Sync {
+    /// The store under test.
+    fn store(&self) -> Arc<dyn Store>;
+
+    /// Runs SQL on the database directly, around the store and around any guard the engine puts on the audit table
+    /// (triggers, grants): what someone with the database's files or admin login could do.
+    async fn tamper(&self, sql: &str) -> Result<(), String>;
+
+    /// The single integer a query returns (a count), read directly.
+    async fn count(&self, sql: &str) -> Result<i64, String>;
+
+    /// Whether the bytes the engine keeps at rest (files, journal) contain `needle`.
+    async fn at_rest_contains(&self, needle: &[u8]) -> Result<bool, String>;
+
+    /// A second store on the same database whose master key is `key`.
+    async fn reopen_with(&self, key: &MasterKey) -> Result<Arc<dyn Store>, String>;
+
+    /// Drops the database (best effort, never panics).
+    async fn cleanup(&self);
+}
+
+/// Expands to one async test function per generic check, for the engine `$engine` (an expression of a type
+/// implementing [`Engine`], evaluated in each test), and to `fn suite_tests() -> Vec<Test>` listing them.
+macro_rules! conformance_tests {
+    ($engine:expr) => {
+        $crate::suite::conformance_tests!(@each $engine;
+            basics, users, refresh_rotation, concurrent_rotation, api_keys, connections, permissions,
+            record_question, concurrent_writes_fail_alone, chat_sequences, history_pagination, usage_windows,
+            settings, audit_chain, audit_tampering, events);
+    };
+    (@each $engine:expr; $($check:ident),+ $(,)?) => {
+        $(
+            async fn $check() {
+                $crate::suite::run(&$engine, $crate::suite::$check).await;
+            }
+        )+
+
+        /// The generic checks, as tests of this module.
+        fn suite_tests() -> ::std::vec::Vec<::datagenie_testkit::Test> {
+            ::datagenie_testkit::tests![$($check),+]
+        }
+    };
+}
+pub(crate) use conformance_tests;
+
+/// A check's future.
+pub type BoxedCheck<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// A check: runs against one fixture, panicking on failure.
+pub type Check = for<'a> fn(&'a dyn Fixture) -> BoxedCheck<'a>;
+
+/// Builds a fixture, runs `check` on it and cleans up — also when the check panics (the panic then goes on).
+pub async fn run<E: Engine>(engine: &E, check: Check) {
+    let fixture = match engine.create_fixture().await {
+        Ok(f) => f,
+        Err(e) => panic!("{}: building the fixture failed: {e}", engine.name()),
+    };
+    let outcome = CatchUnwind { inner: check(fixture.as_ref()) }.await;
+    fixture.cleanup().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+struct CatchUnwind<'a> {
+    inner: BoxedCheck<'a>,
+}
+
+impl Future for CatchUnwind<'_> {
+    type Output = std::thread::Result<()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.inner.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+// --- helpers
+
+pub fn t(text: &str) -> Timestamp {
+    Timestamp::parse(text).expect("a test time")
+}
+
+fn minutes(n: i64) -> time::Duration {
+    time::Duration::minutes(n)
+}
+
+/// The present moment at millisecond precision (what stores keep).
+fn now_ms() -> Timestamp {
+    Timestamp::parse(&Timestamp::now().to_rfc3339()).expect("time")
+}
+
+/// A hash-shaped string (64 hex characters) for `label`: refresh-token and API-key hashes.
+pub fn h(label: &str) -> String {
+    let hex: String = label.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hex:0>64}")
+}
+
+pub fn new_user(name: &str) -> NewUser {
+    NewUser {
+        username: name.into(),
+        email: format!("{name}@example.com"),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA${name}hash"),
+        full_name: Some(format!("{name} Kim")),
+        role: Role::User,
+        limits: TokenLimits::default(),
+    }
+}
+
+pub async fn user(s: &dyn Store, name: &str) -> User {
+    s.create_user(new_user(name)).await.expect("create user")
+}
+
+pub fn new_connection(name: &str, password: &str) -> NewConnection {
+    NewConnection {
+        name: name.into(),
+        display_name: format!("{name} database"),
+        description: Some("for tests".into()),
+        engine: Engine_::Postgres,
+        url: SecretUrl::new(format!("postgres://reader:{password}@db.internal:5432/{name}")),
+        display_url: format!("postgres://reader@db.internal:5432/{name}"),
+        pool_size: 5,
+        created_by: None,
+    }
+}
+
+/// `Engine` of the model (this module's `Engine` is the suite's trait).
+use datagenie_store::model::Engine as Engine_;
+
+pub fn question(user_id: &str, at: Timestamp, prompt: i64, completion: i64, model: Option<&str>) -> QuestionRecord {
+    QuestionRecord {
+        entry: HistoryEntry {
+            id: new_id(),
+            user_id: user_id.into(),
+            connection_id: None,
+            session_id: None,
+            question: "How many orders were placed?".into(),
+            sql: Some("SELECT count(*) FROM orders".into()),
+            query_type: QueryType::Database,
+            status: QueryStatus::Success,
+            error_code: None,
+            error_message: None,
+            row_count: Some(1),
+            execution_ms: Some(3),
+            total_ms: 12,
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            model: model.map(str::to_string),
+            cost_usd: 0.25,
+            source: Some(json!({"kind": "llm"})),
+            result_hash: None,
+            created_at: at,
+        },
+        analysis: None,
+        result: None,
+        answer_text: Some("There were 4 orders.".into()),
+        result_sketch: None,
+    }
+}
+
+fn token(user_id: &str, family: &str, label: &str, expires_at: Timestamp) -> NewRefreshToken {
+    NewRefreshToken {
+        user_id: user_id.into(),
+        family_id: family.into(),
+        token_hash: h(label),
+        expires_at,
+        device_info: json!({"agent": "test"}),
+    }
+}
+
+fn code<T: std::fmt::Debug>(r: Result<T, datagenie_core::Error>) -> ErrorCode {
+    r.expect_err("an error was expected").code
+}
+
+/// Every item of a list, page after page of `limit`.
+async fn all_pages<T, F, Fut>(limit: usize, mut fetch: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, datagenie_core::Error>>,
+{
+    let mut out = Vec::new();
+    let mut req = PageRequest { limit, cursor: None };
+    for _ in 0..10_000 {
+        let page = fetch(req.clone()).await.expect("page");
+        assert!(page.items.len() <= limit.clamp(1, MAX_PAGE), "a page holds more than its limit");
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => req.cursor = Some(c),
+            None => return out,
+        }
+    }
+    panic!("the pages never end");
+}
+
+// --- the checks
+
+/// Health, schema version, unknown ids, page limits and bad cursors: answers, never panics.
+pub fn basics(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        s.ping().await.expect("ping");
+        assert!(s.schema_version().await.expect("version") >= 2);
+        let nobody = new_id();
+        assert_eq!(s.user(&nobody).await.expect("user"), None);
+        assert_eq!(s.user("").await.expect("user"), None);
+        assert!(s.user_credentials("nobody@example.com").await.expect("credentials").is_none());
+        assert_eq!(s.connection("no-such").await.expect("connection"), None);
+        assert_eq!(s.chat_session(&nobody).await.expect("chat"), None);
+        assert_eq!(s.history_entry(&nobody).await.expect("history"), None);
+        assert_eq!(s.analysis(&nobody).await.expect("analysis"), None);
+        assert_eq!(s.stored_result(&nobody).await.expect("result"), None);
+        assert_eq!(s.schema_snapshot(&nobody).await.expect("snapshot"), None);
+        assert_eq!(s.permission(&nobody, &nobody).await.expect("permission"), None);
+        assert!(s.list_permissions(&nobody).await.expect("permissions").is_empty());
+        assert!(s.recent_chat_messages(&nobody, 10).await.expect("recent").is_empty());
+        assert_eq!(s.refresh_token_family(&h("none")).await.expect("family"), None);
+        assert!(s.api_key_by_prefix("none").await.expect("key").is_none());
+        for e in [
+            code(s.delete_user(&nobody).await),
+            code(s.delete_connection(&nobody).await),
+            code(s.delete_chat_session(&nobody).await),
+            code(s.delete_permission(&nobody, &nobody).await),
+            code(s.set_password_hash(&nobody, "x").await),
+            code(s.record_login(&nobody, Timestamp::now()).await),
+            code(s.touch_api_key(&nobody, Timestamp::now()).await),
+            code(s.revoke_api_key(&nobody, None, Timestamp::now()).await),
+            code(s.connection_url(&nobody).await),
+            code(s.rename_chat_session(&nobody, Some("x")).await),
+            code(s.update_user(&nobody, UserPatch::default()).await),
+            code(s.update_connection(&nobody, ConnectionPatch::default()).await),
+        ] {
+            assert_eq!(e, ErrorCode::NotFound);
+        }
+        // revoking what does not exist is a no-op (logout is idempotent)
+        s.revoke_family(&nobody, Timestamp::now()).await.expect("revoke unknown family");
+        s.revoke_user_tokens(&nobody, Timestamp::now()).await.expect("revoke unknown user");
+
+        for i in 0..3 {
+            user(s.as_ref(), &format!("user{i}")).await;
+        }
+        // limit 0 reads one item; a huge one is clamped
+        let one = s.list_users(&PageRequest { limit: 0, cursor: None }).await.expect("page");
+        assert_eq!(one.items.len(), 1);
+        assert!(one.next_cursor.is_some());
+        let all = s.list_users(&PageRequest { limit: usize::MAX, cursor: None }).await.expect("page");
+        assert_eq!((all.items.len(), all.next_cursor), (3, None));
+        // a cursor of another list, or junk, is the caller's mistake
+        let history_cursor = {
+            let u = &all.items[0];
+            s.record_question(question(&u.id, now_ms(), 1, 1, None)).await.expect("record");
+            s.record_question(question(&u.id, now_ms(), 1, 1, None)).await.expect("record");
+            let p = s.list_history(&HistoryFilter::default(), &PageRequest::first(1)).await.expect("history");
+            p.next_cursor.expect("a second page")
+        };
+        for bad in [history_cursor.as_str(), "", "%%%", "bm90IGpzb24", &"A".repeat(10_000)] {
+            let r = s.list_users(&PageRequest { limit: 2, cursor: Some(bad.to_string()) }).await;
+            assert_eq!(code(r), ErrorCode::InvalidArgument, "cursor {bad:.20}");
+        }
+        let users_cursor = one.next_cursor.clone();
+        let r = s.list_history(&HistoryFilter::default(), &PageRequest { limit: 1, cursor: users_cursor }).await;
+        assert_eq!(code(r), ErrorCode::InvalidArgument);
+        let r = s.list_audit(&AuditFilter::default(), &PageRequest { limit: 1, cursor: Some("x".into()) }).await;
+        assert_eq!(code(r), ErrorCode::InvalidArgument);
+    })
+}
+
+/// Users: create, duplicates, case-insensitive email, patch (incl. removing a limit), login, delete cascades.
+pub fn users(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let mut new = new_user("alice");
+        new.email = "  Alice@Example.COM ".into();
+        new.limits = TokenLimits { hourly: Some(100), daily: Some(1000), monthly: None };
+        let alice = s.create_user(new.clone()).await.expect("create");
+        assert_eq!(alice.id.len(), 36);
+        assert_eq!((alice.username.as_str(), alice.email.as_str()), ("alice", "alice@example.com"));
+        assert_eq!((alice.role, alice.active, alice.token_usage), (Role::User, true, 0));
+        assert_eq!(alice.preferences, json!({}));
+        assert_eq!(alice.limits, new.limits);
+        assert_eq!(alice.last_login_at, None);
+        assert_eq!(alice.created_at, alice.updated_at);
+        assert_eq!(s.user(&alice.id).await.expect("read"), Some(alice.clone()));
+
+        // duplicates: the email whatever its case, the username whatever its case
+        let dup = NewUser { username: "alice2".into(), email: "ALICE@example.com".into(), ..new.clone() };
+        let e = s.create_user(dup).await.expect_err("duplicate email");
+        assert_eq!(e.code, ErrorCode::AlreadyExists);
+        assert!(e.message.contains("email"), "{}", e.message);
+        let dup = NewUser { username: "ALICE".into(), email: "other@example.com".into(), ..new.clone() };
+        let e = s.create_user(dup).await.expect_err("duplicate username");
+        assert_eq!(e.code, ErrorCode::AlreadyExists);
+        assert!(e.message.contains("username"), "{}", e.message);
+        // values the schema refuses
+        for bad in [
+            NewUser { username: "ab".into(), ..new_user("x1") },
+            NewUser { email: "no-at-sign".into(), ..new_user("x2") },
+            NewUser { limits: TokenLimits { hourly: Some(-1), ..TokenLimits::default() }, ..new_user("x3") },
+        ] {
+            assert_eq!(code(s.create_user(bad).await), ErrorCode::InvalidArgument);
+        }
+        assert_eq!(s.list_users(&PageRequest::first(50)).await.expect("list").items.len(), 1, "nothing half-made");
+
+        // login lookup, case-insensitive; the hash comes with it but never in Debug
+        let c = s.user_credentials("ALICE@EXAMPLE.com").await.expect("read").expect("found");
+        assert_eq!(c.user, alice);
+        assert_eq!(c.password_hash, new.password_hash);
+        assert!(!format!("{c:?}").contains("argon2"), "{c:?}");
+        s.set_password_hash(&alice.id, "$argon2id$changed").await.expect("set hash");
+        let c = s.user_credentials("alice@example.com").await.expect("read").expect("found");
+        assert_eq!(c.password_hash, "$argon2id$changed");
+        let at = t("2025-06-24T10:30:00.123Z");
+        s.record_login(&alice.id, at).await.expect("login");
+        assert_eq!(s.user(&alice.id).await.expect("read").expect("found").last_login_at, Some(at));
+
+        // patch: a limit removed, one changed, one untouched; names, role, preferences
+        let patch = UserPatch {
+            role: Some(Role::Admin),
+            full_name: Some(None),
+            hourly_token_limit: Some(None),
+            daily_token_limit: Some(Some(5)),
+            preferences: Some(json!({"theme": "dark", "lang": "ko"})),
+            ..UserPatch::default()
+        };
+        let patched = s.update_user(&alice.id, patch).await.expect("patch");
+        assert_eq!(patched.limits, TokenLimits { hourly: None, daily: Some(5), monthly: None });
+        assert_eq!((patched.role, patched.full_name.clone()), (Role::Admin, None));
+        assert_eq!(patched.preferences, json!({"theme": "dark", "lang": "ko"}));
+        assert!(patched.updated_at >= alice.updated_at);
+        assert_eq!(s.user(&alice.id).await.expect("read"), Some(patched.clone()));
+        let unchanged = s.update_user(&alice.id, UserPatch::default()).await.expect("empty patch");
+        assert_eq!((unchanged.limits, unchanged.role), (patched.limits, patched.role));
+        let bad = UserPatch { monthly_token_limit: Some(Some(-5)), ..UserPatch::default() };
+        assert_eq!(code(s.update_user(&alice.id, bad).await), ErrorCode::InvalidArgument);
+
+        // admins: only active ones count
+        assert_eq!(s.count_admins().await.expect("count"), 1);
+        s.update_user(&alice.id, UserPatch { active: Some(false), ..UserPatch::default() }).await.expect("disable");
+        assert_eq!(s.count_admins().await.expect("count"), 0);
+
+        // the list: by username, case-insensitively, every user once
+        for name in ["Carol", "bob", "dave", "Erin", "frank", "grace"] {
+            user(s.as_ref(), name).await;
+        }
+        let listed = all_pages(3, |p| {
+            let s = s.clone();
+            async move { s.list_users(&p).await }
+        })
+        .await;
+        let names: Vec<String> = listed.iter().map(|u| u.username.clone()).collect();
+        assert_eq!(names, ["alice", "bob", "Carol", "dave", "Erin", "frank", "grace"]);
+
+        // delete: what is theirs goes, history and audit keep the id
+        let bob = listed.iter().find(|u| u.username == "bob").expect("bob").clone();
+        let admin = user(s.as_ref(), "admin").await;
+        let mut conn = new_connection("shop", SECRET);
+        conn.created_by = Some(bob.id.clone());
+        let shop = s.create_connection(conn).await.expect("connection");
+        let session = s
+            .create_login_session(&bob.id, None, None, Timestamp::now().plus(time::Duration::days(1)))
+            .await
+            .expect("login");
+        s.insert_refresh_token(token(&bob.id, &session.id, "bob-1", Timestamp::now().plus(time::Duration::days(1))))
+            .await
+            .expect("token");
+        let key = NewApiKey {
+            user_id: bob.id.clone(),
+            name: "ci".into(),
+            prefix: "bobkey01".into(),
+            key_hash: h("bob-key"),
+            scopes: vec!["ask".into()],
+            expires_at: None,
+        };
+        s.create_api_key(key).await.expect("key");
+        s.put_permission(permission(&bob.id, &shop.id)).await.expect("permission");
+        s.put_permission(permission(&admin.id, &shop.id)).await.expect("permission");
+        let chat = s.create_chat_session(&bob.id, Some(&shop.id), Some("bob's")).await.expect("chat");
+        let mut q = question(&bob.id, now_ms(), 10, 5, Some("gpt-4o"));
+        q.entry.session_id = Some(chat.id.clone());
+        let recorded = s.record_question(q).await.expect("record");
+        s.append_audit(NewAuditEntry {
+            user_id: Some(bob.id.clone()),
+            action: "user.login".into(),
+            resource_type: "user".into(),
+            success: true,
+            ..NewAuditEntry::default()
+        })
+        .await
+        .expect("audit");
+        s.set_setting("max_query_rows", json!(500), Some(&bob.id)).await.expect("setting");
+
+        s.delete_user(&bob.id).await.expect("delete");
+        assert_eq!(s.user(&bob.id).await.expect("read"), None);
+        assert_eq!(s.refresh_token_family(&h("bob-1")).await.expect("family"), None);
+        assert!(s.api_key_by_prefix("bobkey01").await.expect("key").is_none());
+        assert_eq!(s.permission(&bob.id, &shop.id).await.expect("permission"), None);
+        assert_eq!(s.list_permissions(&shop.id).await.expect("list").len(), 1, "admin's stays");
+        assert_eq!(s.chat_session(&chat.id).await.expect("chat"), None);
+        assert!(s.recent_chat_messages(&chat.id, 10).await.expect("messages").is_empty());
+        for table in ["user_sessions", "refresh_tokens", "api_keys", "connection_permissions", "chat_sessions"] {
+            let n =
+                f.count(&format!("SELECT count(*) FROM {table} WHERE user_id = '{}'", bob.id)).await.expect("count");
+            assert_eq!(n, 0, "{table} keeps rows of a deleted user");
+        }
+        let n = f.count(&format!("SELECT count(*) FROM chat_messages WHERE session_id = '{}'", chat.id)).await;
+        assert_eq!(n.expect("count"), 0);
+        let kept = s.history_entry(&recorded.history_id).await.expect("history").expect("history stays");
+        assert_eq!(kept.user_id, bob.id);
+        let audit = AuditFilter { user_id: Some(bob.id.clone()), ..AuditFilter::default() };
+        assert_eq!(s.list_audit(&audit, &PageRequest::first(10)).await.expect("audit").items.len(), 1);
+        assert_eq!(s.usage_since(&bob.id, t("2000-01-01T00:00:00Z")).await.expect("usage").tokens(), 15);
+        let shop = s.connection(&shop.id).await.expect("read").expect("connection stays");
+        assert_eq!(shop.created_by, None);
+        let setting = s.setting("max_query_rows").await.expect("setting").expect("exists");
+        assert_eq!((setting.value, setting.updated_by), (json!(500), None));
+        assert_eq!(code(s.delete_user(&bob.id).await), ErrorCode::NotFound);
+    })
+}
+
+fn permission(user_id: &str, connection_id: &str) -> Permission {
+    Permission {
+        user_id: user_id.into(),
+        connection_id: connection_id.into(),
+        can_query: true,
+        allowed_schemas: None,
+        allowed_tables: None,
+        row_filters: Vec::new(),
+        attributes: BTreeMap::new(),
+        max_rows: None,
+        max_seconds: None,
+        can_unmask: false,
+        updated_at: Timestamp::now(),
+    }
+}
+
+/// Refresh tokens: rotate, reuse revokes the family, expiry, unknown tokens, mismatched replacements.
+pub fn refresh_rotation(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "rita").await;
+        let other = user(s.as_ref(), "otto").await;
+        let now = now_ms();
+        let later = |m: i64| now.plus(minutes(m));
+        let day = later(24 * 60);
+        let login = s
+            .create_login_session(&u.id, Some("127.0.0.1"), Some("test-agent/1.0"), later(30 * 24 * 60))
+            .await
+            .expect("login");
+        assert_eq!((login.user_id.as_str(), login.ended_at), (u.id.as_str(), None));
+        assert_eq!(
+            (login.ip_address.as_deref(), login.user_agent.as_deref()),
+            (Some("127.0.0.1"), Some("test-agent/1.0"))
+        );
+        s.insert_refresh_token(token(&u.id, &login.id, "t1", day)).await.expect("insert");
+        assert_eq!(s.refresh_token_family(&h("t1")).await.expect("family"), Some((login.id.clone(), u.id.clone())));
+
+        // rotation: the replacement may leave user and family to the store
+        let replacement =
+            NewRefreshToken { user_id: String::new(), family_id: String::new(), ..token("", "", "t2", day) };
+        let r = s.rotate_refresh_token(&h("t1"), replacement, later(1)).await.expect("rotate");
+        assert_eq!(r, Rotation::Rotated { user_id: u.id.clone(), family_id: login.id.clone() });
+        assert_eq!(s.refresh_token_family(&h("t1")).await.expect("family"), None, "t1 is spent");
+        assert_eq!(s.refresh_token_family(&h("t2")).await.expect("family"), Some((login.id.clone(), u.id.clone())));
+        let r = s.rotate_refresh_token(&h("t2"), token(&u.id, &login.id, "t3", day), later(2)).await.expect("rotate");
+        assert!(matches!(r, Rotation::Rotated { .. }), "{r:?}");
+
+        // t1 presented again: reuse; the whole family is revoked, the current t3 included
+        let r = s.rotate_refresh_token(&h("t1"), token(&u.id, &login.id, "t4", day), later(3)).await.expect("reuse");
+        assert_eq!(r, Rotation::Reused { user_id: u.id.clone(), family_id: login.id.clone() });
+        assert_eq!(s.refresh_token_family(&h("t3")).await.expect("family"), None);
+        let r = s.rotate_refresh_token(&h("t3"), token(&u.id, &login.id, "t5", day), later(4)).await.expect("reuse");
+        assert!(matches!(r, Rotation::Reused { .. }), "{r:?}");
+        assert_eq!(s.refresh_token_family(&h("t4")).await.expect("family"), None, "a reuse inserts nothing");
+        assert_eq!(code(s.insert_refresh_token(token(&u.id, &login.id, "t6", day)).await), ErrorCode::InvalidArgument);
+
+        // expiry: of the token, and of its login session
+        let l2 = s.create_login_session(&u.id, None, None, later(30 * 24 * 60)).await.expect("login");
+        s.insert_refresh_token(token(&u.id, &l2.id, "e1", later(60))).await.expect("insert");
+        let r = s.rotate_refresh_token(&h("e1"), token(&u.id, &l2.id, "e2", day), later(61)).await.expect("expired");
+        assert_eq!(r, Rotation::Expired);
+        let r = s.rotate_refresh_token(&h("e1"), token(&u.id, &l2.id, "e2", day), later(60)).await.expect("expired");
+        assert_eq!(r, Rotation::Expired, "a token is expired at its expiry time");
+        assert!(s.refresh_token_family(&h("e1")).await.expect("family").is_some(), "expiry revokes nothing");
+        let l3 = s.create_login_session(&u.id, None, None, later(30)).await.expect("login");
+        s.insert_refresh_token(token(&u.id, &l3.id, "s1", day)).await.expect("insert");
+        let r = s.rotate_refresh_token(&h("s1"), token(&u.id, &l3.id, "s2", day), later(31)).await.expect("expired");
+        assert_eq!(r, Rotation::Expired, "the login session expired");
+        let r = s.rotate_refresh_token(&h("nope"), token(&u.id, &l3.id, "s3", day), later(1)).await.expect("unknown");
+        assert_eq!(r, Rotation::Unknown);
+
+        // a replacement for another family or user is refused and nothing changes
+        let l4 = s.create_login_session(&u.id, None, None, later(30 * 24 * 60)).await.expect("login");
+        s.insert_refresh_token(token(&u.id, &l4.id, "m1", day)).await.expect("insert");
+        for wrong in [token(&u.id, &l2.id, "m2", day), token(&other.id, &l4.id, "m2", day)] {
+            let r = s.rotate_refresh_token(&h("m1"), wrong, later(1)).await;
+            assert_eq!(code(r), ErrorCode::InvalidArgument);
+        }
+        // a replacement whose hash exists already: refused, nothing changes
+        let r = s.rotate_refresh_token(&h("m1"), token(&u.id, &l4.id, "e1", day), later(1)).await;
+        assert_eq!(code(r), ErrorCode::AlreadyExists);
+        assert_eq!(s.refresh_token_family(&h("m1")).await.expect("family"), Some((l4.id.clone(), u.id.clone())));
+        let r = s.rotate_refresh_token(&h("m1"), token(&u.id, &l4.id, "m3", day), later(1)).await.expect("rotate");
+        assert!(matches!(r, Rotation::Rotated { .. }), "{r:?}");
+
+        // inserting: into another user's login, an unknown one, with a duplicate hash
+        assert_eq!(code(s.insert_refresh_token(token(&other.id, &l4.id, "x1", day)).await), ErrorCode::InvalidArgument);
+        assert_eq!(code(s.insert_refresh_token(token(&u.id, &new_id(), "x2", day)).await), ErrorCode::NotFound);
+        assert_eq!(code(s.insert_refresh_token(token(&u.id, &l4.id, "m3", day)).await), ErrorCode::AlreadyExists);
+        // logins: an unknown user, an expiry not after the start
+        assert_eq!(code(s.create_login_session(&new_id(), None, None, day).await), ErrorCode::NotFound);
+        assert_eq!(code(s.create_login_session(&u.id, None, None, later(-1)).await), ErrorCode::InvalidArgument);
+
+        // logout ends one family; revoking a user's tokens ends all of theirs, and only theirs
+        s.revoke_family(&l4.id, later(5)).await.expect("logout");
+        assert_eq!(s.refresh_token_family(&h("m3")).await.expect("family"), None);
+        let r =
+            s.rotate_refresh_token(&h("m3"), token(&u.id, &l4.id, "m4", day), later(6)).await.expect("after logout");
+        assert!(matches!(r, Rotation::Reused { .. }), "{r:?}");
+        let lo = s.create_login_session(&other.id, None, None, later(30 * 24 * 60)).await.expect("login");
+        s.insert_refresh_token(token(&other.id, &lo.id, "o1", day)).await.expect("insert");
+        s.revoke_user_tokens(&u.id, later(7)).await.expect("revoke all");
+        assert_eq!(s.refresh_token_family(&h("e1")).await.expect("family"), None);
+        assert!(s.refresh_token_family(&h("o1")).await.expect("family").is_some(), "another user's token stays");
+    })
+}
+
+/// Twenty concurrent presentations of one token: exactly one rotates; the others are reuses and end the family.
+pub fn concurrent_rotation(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "carl").await;
+        let now = now_ms();
+        let day = now.plus(time::Duration::days(1));
+        let login = s.create_login_session(&u.id, None, None, day).await.expect("login");
+        s.insert_refresh_token(token(&u.id, &login.id, "shared", day)).await.expect("insert");
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let (s, uid, fid) = (s.clone(), u.id.clone(), login.id.clone());
+                tokio::spawn(async move {
+                    s.rotate_refresh_token(&h("shared"), token(&uid, &fid, &format!("next{i}"), day), now).await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.expect("task").expect("rotate"));
+        }
+        let rotated = outcomes.iter().filter(|o| matches!(o, Rotation::Rotated { .. })).count();
+        let reused = outcomes.iter().filter(|o| matches!(o, Rotation::Reused { .. })).count();
+        assert_eq!((rotated, reused), (1, 19), "{outcomes:?}");
+        // the winner's new token was revoked by the reuses that followed
+        for i in 0..20 {
+            assert_eq!(s.refresh_token_family(&h(&format!("next{i}"))).await.expect("family"), None);
+        }
+        let live = f
+            .count(&format!(
+                "SELECT count(*) FROM refresh_tokens WHERE family_id = '{}' AND revoked_at IS NULL",
+                login.id
+            ))
+            .await
+            .expect("count");
+        assert_eq!(live, 0);
+        let all = f.count(&format!("SELECT count(*) FROM refresh_tokens WHERE family_id = '{}'", login.id)).await;
+        assert_eq!(all.expect("count"), 2, "the presented token and exactly one successor");
+    })
+}
+
+/// API keys: prefix lookup, counted uses, listing without the hash, revocation.
+pub fn api_keys(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "kim").await;
+        let other = user(s.as_ref(), "lee").await;
+        let expires = now_ms().plus(time::Duration::days(90));
+        let new = NewApiKey {
+            user_id: u.id.clone(),
+            name: " reporting ".into(),
+            prefix: "a1b2c3d4".into(),
+            key_hash: h("secret-key-1"),
+            scopes: vec!["ask".into(), "history:read".into()],
+            expires_at: Some(expires),
+        };
+        let key = s.create_api_key(new.clone()).await.expect("create");
+        assert_eq!((key.name.as_str(), key.prefix.as_str()), ("reporting", "a1b2c3d4"));
+        assert_eq!((key.usage_count, key.last_used_at, key.revoked_at), (0, None, None));
+        assert_eq!(key.expires_at, Some(expires));
+        let (found, hash) = s.api_key_by_prefix("a1b2c3d4").await.expect("lookup").expect("found");
+        assert_eq!((found, hash), (key.clone(), h("secret-key-1")));
+        assert!(s.api_key_by_prefix("A1B2C3D4").await.expect("lookup").is_none(), "prefixes are exact");
+        let dup = NewApiKey { key_hash: h("other"), ..new.clone() };
+        assert_eq!(code(s.create_api_key(dup).await), ErrorCode::AlreadyExists);
+        let dup = NewApiKey { prefix: "zzzz0000".into(), ..new.clone() };
+        assert_eq!(code(s.create_api_key(dup).await), ErrorCode::AlreadyExists);
+        let orphan = NewApiKey { user_id: new_id(), prefix: "orphan00".into(), key_hash: h("orphan"), ..new.clone() };
+        assert_eq!(code(s.create_api_key(orphan).await), ErrorCode::NotFound);
+
+        // every concurrent use counts; last_used is the latest, whatever the order of arrival
+        let base = now_ms();
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let (s, id) = (s.clone(), key.id.clone());
+                tokio::spawn(async move { s.touch_api_key(&id, base.plus(minutes(10 - i))).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task").expect("touch");
+        }
+        let (touched, _) = s.api_key_by_prefix("a1b2c3d4").await.expect("lookup").expect("found");
+        assert_eq!((touched.usage_count, touched.last_used_at), (10, Some(base.plus(minutes(10)))));
+
+        // listing: newest first, every key once, never the hash
+        for i in 0..5 {
+            let k = NewApiKey { prefix: format!("list{i:04}"), key_hash: h(&format!("list-{i}")), ..new.clone() };
+            s.create_api_key(k).await.expect("create");
+        }
+        let ok = NewApiKey { user_id: other.id.clone(), prefix: "otherkey".into(), key_hash: h("o"), ..new.clone() };
+        s.create_api_key(ok).await.expect("create");
+        let listed = all_pages(2, |p| {
+            let (s, uid) = (s.clone(), u.id.clone());
+            async move { s.list_api_keys(&uid, &p).await }
+        })
+        .await;
+        assert_eq!(listed.len(), 6);
+        assert_eq!(listed.iter().map(|k| &k.id).collect::<HashSet<_>>().len(), 6);
+        assert!(listed.windows(2).all(|w| (w[0].created_at, &w[0].id) > (w[1].created_at, &w[1].id)), "newest first");
+        let shown = serde_json::to_string(&listed).expect("json");
+        assert!(!shown.contains(&h("secret-key-1")) && !shown.contains(&h("list-0")), "a hash is listed");
+        assert!(!shown.contains("otherkey"));
+
+        // revocation: by its owner or anyone (None); not by another user; idempotent
+        let at = now_ms();
+        assert_eq!(code(s.revoke_api_key(&key.id, Some(&other.id), at).await), ErrorCode::NotFound);
+        let revoked = s.revoke_api_key(&key.id, Some(&u.id), at).await.expect("revoke");
+        assert_eq!(revoked.revoked_at, Some(at));
+        let again = s.revoke_api_key(&key.id, None, at.plus(minutes(5))).await.expect("again");
+        assert_eq!(again.revoked_at, Some(at), "the first revocation's time stays");
+        let (looked_up, _) = s.api_key_by_prefix("a1b2c3d4").await.expect("lookup").expect("still found");
+        assert_eq!(looked_up.revoked_at, Some(at));
+    })
+}
+
+/// Connections: the URL encrypted at rest and bound to its row; lookups, renames, listing, snapshots, deletion.
+pub fn connections(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let admin = user(s.as_ref(), "admin").await;
+        let mut new = new_connection("sales", SECRET);
+        new.created_by = Some(admin.id.clone());
+        assert!(!format!("{new:?}").contains(SECRET));
+        let sales = s.create_connection(new.clone()).await.expect("create");
+        assert_eq!((sales.name.as_str(), sales.engine, sales.pool_size), ("sales", Engine_::Postgres, 5));
+        assert!(sales.read_only && sales.active);
+        assert_eq!(sales.display_url, "postgres://reader@db.internal:5432/sales");
+        assert_eq!(sales.created_by.as_deref(), Some(admin.id.as_str()));
+        assert_eq!((sales.schema_hash.clone(), sales.last_schema_sync), (None, None));
+        let url = s.connection_url(&sales.id).await.expect("url");
+        assert_eq!(url.expose(), new.url.expose());
+        // at rest: the display form is there (the scan sees the data), the password is not
+        assert!(f.at_rest_contains(b"reader@db.internal:5432/sales").await.expect("scan"), "the scan reads nothing");
+        assert!(!f.at_rest_contains(SECRET.as_bytes()).await.expect("scan"), "the password is stored in clear");
+
+        assert_eq!(s.connection("sales").await.expect("by name"), Some(sales.clone()));
+        assert_eq!(s.connection(&sales.id).await.expect("by id"), Some(sales.clone()));
+        let e = s.create_connection(new.clone()).await.expect_err("duplicate");
+        assert_eq!(e.code, ErrorCode::AlreadyExists);
+        assert!(e.message.contains("name") && !e.message.contains(SECRET), "{}", e.message);
+        for bad in [
+            NewConnection { pool_size: 0, ..new_connection("p0", SECRET) },
+            NewConnection { name: "  ".into(), ..new_connection("blank", SECRET) },
+        ] {
+            assert_eq!(code(s.create_connection(bad).await), ErrorCode::InvalidArgument);
+        }
+
+        // update: rename onto a taken name is refused and changes nothing, URL included
+        let shop = s.create_connection(new_connection("shop", "shop-pw-1")).await.expect("create");
+        let clash = ConnectionPatch {
+            name: Some("sales".into()),
+            url: Some((SecretUrl::new("postgres://x:other-pw@h/db"), "postgres://x@h/db".into())),
+            ..ConnectionPatch::default()
+        };
+        let e = s.update_connection(&shop.id, clash).await.expect_err("rename conflict");
+        assert_eq!(e.code, ErrorCode::AlreadyExists);
+        assert_eq!(s.connection(&shop.id).await.expect("read"), Some(shop.clone()));
+        assert!(s.connection_url(&shop.id).await.expect("url").expose().contains("shop-pw-1"));
+        let second = format!("{SECRET}-2");
+        let patch = ConnectionPatch {
+            name: Some("store".into()),
+            display_name: Some("The store".into()),
+            description: Some(None),
+            url: Some((
+                SecretUrl::new(format!("mysql://app:{second}@replica:3306/store")),
+                "mysql://app@replica:3306/store".into(),
+            )),
+            pool_size: Some(3),
+            active: Some(false),
+        };
+        let store_conn = s.update_connection(&shop.id, patch).await.expect("update");
+        assert_eq!(store_conn.name, "store");
+        assert_eq!((store_conn.display_name.as_str(), store_conn.description.clone()), ("The store", None));
+        assert_eq!((store_conn.pool_size, store_conn.active), (3, false));
+        assert_eq!(store_conn.display_url, "mysql://app@replica:3306/store");
+        assert_eq!(s.connection("store").await.expect("read"), Some(store_conn.clone()));
+        assert_eq!(s.connection("shop").await.expect("read"), None);
+        assert!(s.connection_url(&shop.id).await.expect("url").expose().contains(&second));
+        assert!(!f.at_rest_contains(second.as_bytes()).await.expect("scan"));
+
+        // a ciphertext moved to another row does not open there; another key opens nothing
+        f.tamper(&format!(
+            "UPDATE database_connections SET connection_config =
+                (SELECT connection_config FROM database_connections WHERE id = '{}') WHERE id = '{}'",
+            sales.id, shop.id
+        ))
+        .await
+        .expect("move");
+        let e = s.connection_url(&shop.id).await.expect_err("moved");
+        assert_eq!(e.code, ErrorCode::SystemDatabase);
+        assert!(!e.message.contains(SECRET), "{}", e.message);
+        let stranger = f.reopen_with(&MasterKey::generate().expect("key")).await.expect("reopen");
+        let e = stranger.connection_url(&sales.id).await.expect_err("wrong key");
+        assert_eq!(e.code, ErrorCode::SystemDatabase);
+        assert!(e.message.contains("key") && !e.message.contains(SECRET), "{}", e.message);
+        assert_eq!(stranger.connection("sales").await.expect("metadata reads"), Some(sales.clone()));
+
+        // lists: all by name, or those a user may query
+        let reader = user(s.as_ref(), "reader").await;
+        let third = s.create_connection(new_connection("archive", SECRET)).await.expect("create");
+        s.put_permission(permission(&reader.id, &sales.id)).await.expect("grant");
+        s.put_permission(Permission { can_query: false, ..permission(&reader.id, &third.id) }).await.expect("grant");
+        let names = |page: Page<Connection>| page.items.into_iter().map(|c| c.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(s.list_connections(None, &PageRequest::first(10)).await.expect("list")),
+            ["archive", "sales", "store"]
+        );
+        let paged = all_pages(1, |p| {
+            let s = s.clone();
+            async move { s.list_connections(None, &p).await }
+        })
+        .await;
+        assert_eq!(paged.len(), 3);
+        let granted = s.list_connections(Some(&reader.id), &PageRequest::first(10)).await.expect("granted");
+        assert_eq!(names(granted), ["sales"]);
+
+        // schema snapshots
+        assert_eq!(s.schema_snapshot(&sales.id).await.expect("snapshot"), None);
+        let snap = SchemaSnapshot {
+            hash: "abc123".into(),
+            schema: json!({"tables": [{"name": "orders", "columns": ["id", "amount"]}]}),
+            synced_at: now_ms(),
+        };
+        s.save_schema_snapshot(&sales.id, snap.clone()).await.expect("save");
+        assert_eq!(s.schema_snapshot(&sales.id).await.expect("snapshot"), Some(snap.clone()));
+        let synced = s.connection(&sales.id).await.expect("read").expect("found");
+        assert_eq!((synced.schema_hash.as_deref(), synced.last_schema_sync), (Some("abc123"), Some(snap.synced_at)));
+        assert_eq!(code(s.save_schema_snapshot(&new_id(), snap).await), ErrorCode::NotFound);
+
+        // delete: its permissions go; a chat session on it stays, without it
+        let chat = s.create_chat_session(&reader.id, Some(&sales.id), None).await.expect("chat");
+        s.delete_connection(&sales.id).await.expect("delete");
+        assert_eq!(s.connection(&sales.id).await.expect("read"), None);
+        assert_eq!(s.permission(&reader.id, &sales.id).await.expect("permission"), None);
+        assert_eq!(s.chat_session(&chat.id).await.expect("chat").expect("stays").connection_id, None);
+        assert_eq!(code(s.connection_url(&sales.id).await), ErrorCode::NotFound);
+        assert_eq!(code(s.delete_connection(&sales.id).await), ErrorCode::NotFound);
+    })
+}
+
+/// Permissions: put creates then replaces every field; JSON fields round trip.
+pub fn permissions(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let (u, v) = (user(s.as_ref(), "pat").await, user(s.as_ref(), "quinn").await);
+        let c = s.create_connection(new_connection("crm", SECRET)).await.expect("connection");
+        let mut attributes = BTreeMap::new();
+        attributes.insert("region".to_string(), json!("EU"));
+        attributes.insert("level".to_string(), json!(3));
+        attributes.insert("nested".to_string(), json!({"tags": ["a", "b"], "none": null, "큰": 1.5}));
+        let full = Permission {
+            allowed_schemas: Some(vec!["public".into(), "sales".into()]),
+            allowed_tables: Some(vec!["orders".into(), "sales.items".into(), "customers(id,name)".into()]),
+            row_filters: vec![
+                RowFilter { table: "orders".into(), condition: "region = {user.region}".into() },
+                RowFilter { table: "customers".into(), condition: "owner_id = {user.id} AND note <> '\"x\"'".into() },
+            ],
+            attributes,
+            max_rows: Some(500),
+            max_seconds: Some(10),
+            can_unmask: true,
+            ..permission(&u.id, &c.id)
+        };
+        let stored = s.put_permission(full.clone()).await.expect("put");
+        assert_eq!(Permission { updated_at: full.updated_at, ..stored.clone() }, full, "round trip");
+        assert_eq!(s.permission(&u.id, &c.id).await.expect("read"), Some(stored.clone()));
+
+        let narrow = permission(&u.id, &c.id);
+        let narrow = Permission { can_query: false, ..narrow };
+        let replaced = s.put_permission(narrow.clone()).await.expect("replace");
+        assert_eq!(Permission { updated_at: narrow.updated_at, ..replaced.clone() }, narrow, "every field replaced");
+        assert!(replaced.updated_at >= stored.updated_at);
+        assert_eq!(s.permission(&u.id, &c.id).await.expect("read"), Some(replaced.clone()));
+
+        s.put_permission(permission(&v.id, &c.id)).await.expect("put");
+        let listed = s.list_permissions(&c.id).await.expect("list");
+        let mut ids = vec![u.id.clone(), v.id.clone()];
+        ids.sort();
+        assert_eq!(listed.iter().map(|p| p.user_id.clone()).collect::<Vec<_>>(), ids);
+        assert_eq!(
+            f.count("SELECT count(*) FROM connection_permissions").await.expect("count"),
+            2,
+            "replaced, not added"
+        );
+
+        assert_eq!(code(s.put_permission(permission(&new_id(), &c.id)).await), ErrorCode::NotFound);
+        assert_eq!(code(s.put_permission(permission(&u.id, &new_id())).await), ErrorCode::NotFound);
+        let bad = Permission { max_rows: Some(0), ..permission(&u.id, &c.id) };
+        assert_eq!(code(s.put_permission(bad).await), ErrorCode::InvalidArgument);
+        assert_eq!(s.permission(&u.id, &c.id).await.expect("read"), Some(replaced), "a refused put changes nothing");
+
+        s.delete_permission(&u.id, &c.id).await.expect("delete");
+        assert_eq!(s.permission(&u.id, &c.id).await.expect("read"), None);
+        assert_eq!(code(s.delete_permission(&u.id, &c.id).await), ErrorCode::NotFound);
+    })
+}
+
+/// One question recorded with everything about it, atomically; a failing record leaves nothing behind.
+pub fn record_question(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "ruth").await;
+        let c = s.create_connection(new_connection("ops", SECRET)).await.expect("connection");
+        let chat = s.create_chat_session(&u.id, Some(&c.id), Some("ops")).await.expect("chat");
+        let at = now_ms();
+        let mut q = question(&u.id, at, 120, 30, Some("gpt-4o"));
+        q.entry.connection_id = Some(c.id.clone());
+        q.entry.session_id = Some(chat.id.clone());
+        q.entry.result_hash = Some("f".repeat(64));
+        q.analysis = Some(Analysis {
+            chart_type: Some("bar".into()),
+            chart_spec: Some(json!({"mark": "bar", "encoding": {"x": {"field": "month"}}})),
+            summary: Some("Orders rose in March.".into()),
+            insights: Some(json!(["March is the peak"])),
+        });
+        q.result = Some(StoredResult {
+            columns: vec!["month".into(), "orders".into()],
+            rows: json!([["2025-01", 3], ["2025-03", 9], [null, 0.5]]),
+            truncated: true,
+        });
+        q.result_sketch = Some(json!({"columns": ["month", "orders"], "row_count": 3}));
+        let recorded = s.record_question(q.clone()).await.expect("record");
+        assert_eq!(recorded.history_id, q.entry.id);
+        assert_eq!(s.history_entry(&q.entry.id).await.expect("read"), Some(q.entry.clone()));
+        assert_eq!(s.analysis(&q.entry.id).await.expect("read"), q.analysis);
+        assert_eq!(s.stored_result(&q.entry.id).await.expect("read"), q.result);
+        assert_eq!(s.user(&u.id).await.expect("read").expect("user").token_usage, 150);
+        let usage = s.usage_since(&u.id, at).await.expect("usage");
+        assert_eq!((usage.questions, usage.prompt_tokens, usage.completion_tokens), (1, 120, 30));
+        assert!((usage.cost_usd - 0.25).abs() < 1e-9, "{usage:?}");
+        let messages = s.recent_chat_messages(&chat.id, 10).await.expect("messages");
+        assert_eq!(messages.len(), 2);
+        let (asked, answered) = (&messages[0], &messages[1]);
+        assert_eq!(
+            (asked.sequence, asked.role, asked.content.as_str()),
+            (1, MessageRole::User, q.entry.question.as_str())
+        );
+        assert_eq!((answered.sequence, answered.role), (2, MessageRole::Assistant));
+        assert_eq!(Some(answered.id.clone()), recorded.message_id);
+        assert_eq!(answered.content, "There were 4 orders.");
+        assert_eq!(
+            (answered.sql.clone(), answered.result_sketch.clone(), answered.error.clone()),
+            (q.entry.sql.clone(), q.result_sketch.clone(), None)
+        );
+        assert_eq!(
+            (asked.history_id.as_deref(), answered.history_id.as_deref()),
+            (Some(q.entry.id.as_str()), Some(q.entry.id.as_str()))
+        );
+        let session = s.chat_session(&chat.id).await.expect("read").expect("found");
+        assert_eq!((session.message_count, session.last_message_at), (2, Some(at)));
+
+        // a refused question: no analysis, no rows; the answer carries the error
+        let mut refused = question(&u.id, at, 0, 0, None);
+        refused.entry.session_id = Some(chat.id.clone());
+        refused.entry.status = QueryStatus::Refused;
+        refused.entry.error_code = Some("guard_refused".into());
+        refused.entry.error_message = Some("DELETE is not allowed".into());
+        refused.answer_text = None;
+        let r = s.record_question(refused.clone()).await.expect("record refused");
+        assert_eq!(r.history_id, refused.entry.id);
+        assert_eq!(s.analysis(&refused.entry.id).await.expect("read"), None);
+        let last = s.recent_chat_messages(&chat.id, 1).await.expect("messages").pop().expect("one");
+        assert_eq!(last.sequence, 4);
+        assert_eq!(last.error, Some(json!({"code": "guard_refused", "message": "DELETE is not allowed"})));
+        assert_eq!(last.content, "DELETE is not allowed");
+
+        // failures change nothing: not a history row, not a token, not a message
+        let count_all = || async {
+            let h = f.count("SELECT count(*) FROM query_history").await.expect("count");
+            let m = f.count("SELECT count(*) FROM chat_messages").await.expect("count");
+            let a = f.count("SELECT count(*) FROM analysis_results").await.expect("count");
+            let r = f.count("SELECT count(*) FROM query_results").await.expect("count");
+            (h, m, a, r, s.user(&u.id).await.expect("read").expect("user").token_usage)
+        };
+        let before = count_all().await;
+        let mut nan = q.clone();
+        nan.entry.id = new_id();
+        nan.entry.cost_usd = f64::NAN;
+        let mut negative = q.clone();
+        negative.entry.id = new_id();
+        negative.entry.prompt_tokens = -1;
+        let mut nobody = q.clone();
+        nobody.entry.id = new_id();
+        nobody.entry.user_id = new_id();
+        nobody.entry.session_id = None;
+        let mut lost = q.clone();
+        lost.entry.id = new_id();
+        lost.entry.session_id = Some(new_id());
+        let stranger = user(s.as_ref(), "stranger").await;
+        let mut foreign = question(&stranger.id, at, 5, 5, None);
+        foreign.entry.session_id = Some(chat.id.clone());
+        let mut duplicate = q.clone();
+        duplicate.entry.session_id = None;
+        for (record, expected) in [
+            (nan, ErrorCode::InvalidArgument),
+            (negative, ErrorCode::InvalidArgument),
+            (nobody, ErrorCode::NotFound),
+            (lost, ErrorCode::NotFound),
+            (foreign, ErrorCode::InvalidArgument),
+            (duplicate, ErrorCode::AlreadyExists),
+        ] {
+            let id = record.entry.id.clone();
+            assert_eq!(code(s.record_question(record).await), expected);
+            if expected != ErrorCode::AlreadyExists {
+                assert_eq!(s.history_entry(&id).await.expect("read"), None);
+            }
+        }
+        assert_eq!(count_all().await, before);
+        assert_eq!(s.usage_since(&stranger.id, at).await.expect("usage"), UsageTotals::default());
+    })
+}
+
+/// Concurrent writes of which some fail: each one succeeds or fails alone, and a failed one leaves nothing behind
+/// (a store that batches writes must keep them apart).
+pub fn concurrent_writes_fail_alone(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let owner = user(s.as_ref(), "owner").await;
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = s.clone();
+            let owner = owner.id.clone();
+            tasks.push(tokio::spawn(async move {
+                match i % 4 {
+                    // each name twice: one of the two is a duplicate
+                    0 | 1 => s.create_user(new_user(&format!("twin{}", i / 4))).await.map(|_| "user"),
+                    // a question of a user who does not exist: its history row must not survive
+                    2 => s.record_question(question(&new_id(), now_ms(), 100, 100, None)).await.map(|_| "orphan"),
+                    _ => s.record_question(question(&owner, now_ms(), 1, 2, Some("m"))).await.map(|_| "question"),
+                }
+            }));
+        }
+        let mut outcomes: HashMap<String, usize> = HashMap::new();
+        for t in tasks {
+            let key = match t.await.expect("task") {
+                Ok(kind) => kind.to_string(),
+                Err(e) => format!("{:?}", e.code),
+            };
+            *outcomes.entry(key).or_default() += 1;
+        }
+        let expected: HashMap<String, usize> =
+            [("user", 10), ("AlreadyExists", 10), ("NotFound", 10), ("question", 10)]
+                .into_iter()
+                .map(|(k, n)| (k.to_string(), n))
+                .collect();
+        assert_eq!(outcomes, expected);
+        assert_eq!(f.count("SELECT count(*) FROM users").await.expect("count"), 11);
+        assert_eq!(f.count("SELECT count(*) FROM query_history").await.expect("count"), 10, "an orphan row survived");
+        let usage = s.usage_since(&owner.id, t("2000-01-01T00:00:00Z")).await.expect("usage");
+        assert_eq!((usage.questions, usage.prompt_tokens, usage.completion_tokens), (10, 10, 20));
+        assert_eq!(s.user(&owner.id).await.expect("read").expect("owner").token_usage, 30);
+        assert_eq!(f.count("SELECT coalesce(sum(questions), 0) FROM token_usage").await.expect("count"), 10);
+    })
+}
+
+/// Fifty concurrent questions in one session: sequence numbers 1..=100, each question followed by its answer.
+pub fn chat_sequences(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "sam").await;
+        let session = s.create_chat_session(&u.id, None, Some("Sales questions")).await.expect("chat");
+        assert_eq!(
+            (session.title.as_deref(), session.message_count, session.last_message_at),
+            (Some("Sales questions"), 0, None)
+        );
+        assert_eq!(s.chat_session(&session.id).await.expect("read"), Some(session.clone()));
+        let renamed = s.rename_chat_session(&session.id, Some("Renamed")).await.expect("rename");
+        assert_eq!(renamed.title.as_deref(), Some("Renamed"));
+        assert_eq!(s.rename_chat_session(&session.id, None).await.expect("rename").title, None);
+        assert_eq!(code(s.rename_chat_session(&session.id, Some(&"t".repeat(300))).await), ErrorCode::InvalidArgument);
+
+        let tasks: Vec<_> = (0..50)
+            .map(|i| {
+                let (s, uid, sid) = (s.clone(), u.id.clone(), session.id.clone());
+                tokio::spawn(async move {
+                    let mut q = question(&uid, now_ms(), 1, 1, None);
+                    q.entry.question = format!("question {i}");
+                    q.entry.session_id = Some(sid);
+                    q.answer_text = Some(format!("answer {i}"));
+                    s.record_question(q).await
+                })
+            })
+            .collect();
+        let mut answers = HashSet::new();
+        for t in tasks {
+            answers.insert(t.await.expect("task").expect("record").message_id.expect("an answer message"));
+        }
+        assert_eq!(answers.len(), 50);
+        let messages = all_pages(7, |p| {
+            let (s, sid) = (s.clone(), session.id.clone());
+            async move { s.list_chat_messages(&sid, &p).await }
+        })
+        .await;
+        assert_eq!(messages.iter().map(|m| m.sequence).collect::<Vec<_>>(), (1..=100).collect::<Vec<i64>>());
+        for pair in messages.chunks(2) {
+            let (q, a) = (&pair[0], &pair[1]);
+            assert_eq!((q.role, a.role), (MessageRole::User, MessageRole::Assistant));
+            assert_eq!(q.history_id, a.history_id, "an answer follows its own question");
+            let n = q.content.strip_prefix("question ").expect("question text");
+            assert_eq!(a.content, format!("answer {n}"));
+            assert!(answers.contains(&a.id));
+        }
+        let session = s.chat_session(&session.id).await.expect("read").expect("found");
+        assert_eq!(session.message_count, 100);
+        let recent = s.recent_chat_messages(&session.id, 4).await.expect("recent");
+        assert_eq!(recent.iter().map(|m| m.sequence).collect::<Vec<_>>(), [97, 98, 99, 100]);
+        assert!(s.recent_chat_messages(&session.id, 0).await.expect("recent").is_empty());
+        assert_eq!(s.recent_chat_messages(&session.id, usize::MAX).await.expect("recent").len(), 100);
+
+        // sessions: newest first, every one once
+        for i in 0..4 {
+            s.create_chat_session(&u.id, None, Some(&format!("s{i}"))).await.expect("chat");
+        }
+        let other = user(s.as_ref(), "tess").await;
+        s.create_chat_session(&other.id, None, None).await.expect("chat");
+        let listed = all_pages(2, |p| {
+            let (s, uid) = (s.clone(), u.id.clone());
+            async move { s.list_chat_sessions(&uid, &p).await }
+        })
+        .await;
+        assert_eq!(listed.len(), 5);
+        assert!(listed.windows(2).all(|w| (w[0].created_at, &w[0].id) > (w[1].created_at, &w[1].id)));
+        assert!(listed.iter().all(|c| c.user_id == u.id));
+
+        assert_eq!(code(s.create_chat_session(&new_id(), None, None).await), ErrorCode::NotFound);
+        assert_eq!(code(s.create_chat_session(&u.id, Some(&new_id()), None).await), ErrorCode::NotFound);
+        s.delete_chat_session(&session.id).await.expect("delete");
+        assert_eq!(s.chat_session(&session.id).await.expect("read"), None);
+        assert!(s.list_chat_messages(&session.id, &PageRequest::first(10)).await.expect("list").items.is_empty());
+        assert_eq!(code(s.delete_chat_session(&session.id).await), ErrorCode::NotFound);
+    })
+}
+
+/// History: filters, and pages that neither lose nor repeat an item while rows are inserted between them.
+pub fn history_pagination(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let (u, v) = (user(s.as_ref(), "uma").await, user(s.as_ref(), "vic").await);
+        let c = s.create_connection(new_connection("dw", SECRET)).await.expect("connection");
+        let base = t("2025-03-01T12:00:00.000Z");
+        let mut original = Vec::new();
+        for i in 0..25i64 {
+            // three share one instant: the id breaks the tie
+            let at = base.plus(minutes(if i < 3 { 0 } else { i }));
+            let mut q = question(&u.id, at, 1, 1, None);
+            q.entry.question = format!("Revenue BY month #{i}");
+            q.entry.sql = Some(format!("SELECT {i} AS Marker"));
+            if i % 5 == 0 {
+                q.entry.status = QueryStatus::Error;
+                q.entry.error_code = Some("query_failed".into());
+            }
+            if i % 2 == 0 {
+                q.entry.connection_id = Some(c.id.clone());
+            }
+            original.push(s.record_question(q).await.expect("record").history_id);
+        }
+        s.record_question(question(&v.id, base.plus(minutes(5)), 1, 1, None)).await.expect("record");
+
+        let mine = HistoryFilter { user_id: Some(u.id.clone()), ..HistoryFilter::default() };
+        let mut seen: Vec<HistoryEntry> = Vec::new();
+        let mut req = PageRequest::first(7);
+        for round in 0i64.. {
+            let page = s.list_history(&mine, &req).await.expect("page");
+            assert!(page.items.len() <= 7);
+            seen.extend(page.items);
+            // between pages: a newer row, an older row, and one at the instant of the last item seen
+            for at in [
+                base.plus(minutes(1000 + round)),
+                base.plus(minutes(-1000 - round)),
+                seen.last().expect("seen").created_at,
+            ] {
+                s.record_question(question(&u.id, at, 1, 1, None)).await.expect("insert between pages");
+            }
+            match page.next_cursor {
+                Some(c) => req.cursor = Some(c),
+                None => break,
+            }
+            assert!(round < 100, "the pages never end");
+        }
+        let ids: Vec<&str> = seen.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "an item repeated");
+        for id in &original {
+            assert_eq!(ids.iter().filter(|x| **x == id.as_str()).count(), 1, "{id} lost or repeated");
+        }
+        assert!(seen.windows(2).all(|w| (w[0].created_at, &w[0].id) > (w[1].created_at, &w[1].id)), "newest first");
+
+        // filters
+        let page = |filter: HistoryFilter| {
+            let s = s.clone();
+            async move { s.list_history(&filter, &PageRequest::first(MAX_PAGE)).await.expect("list").items }
+        };
+        let errors = page(HistoryFilter { status: Some(QueryStatus::Error), ..mine.clone() }).await;
+        assert_eq!(errors.len(), 5);
+        assert!(errors.iter().all(|h| h.status == QueryStatus::Error));
+        let on_c = page(HistoryFilter { connection_id: Some(c.id.clone()), ..HistoryFilter::default() }).await;
+        assert_eq!(on_c.len(), 13);
+        let window =
+            HistoryFilter { since: Some(base.plus(minutes(10))), until: Some(base.plus(minutes(20))), ..mine.clone() };
+        let in_window = page(window).await;
+        let originals = in_window.iter().filter(|h| original.contains(&h.id)).count();
+        assert_eq!(originals, 10, "since inclusive, until exclusive");
+        assert!(
+            in_window.iter().all(|h| h.created_at >= base.plus(minutes(10)) && h.created_at < base.plus(minutes(20)))
+        );
+        let text = page(HistoryFilter { text: Some("revenue by MONTH #1".into()), ..HistoryFilter::default() }).await;
+        assert_eq!(text.len(), 11, "#1 and #10..#19, case-insensitively");
+        let by_sql = page(HistoryFilter { text: Some("as marker".into()), ..HistoryFilter::default() }).await;
+        assert_eq!(by_sql.len(), 25, "the SQL is searched too");
+        let theirs = page(HistoryFilter { user_id: Some(v.id.clone()), ..HistoryFilter::default() }).await;
+        assert_eq!(theirs.len(), 1);
+        let none = page(HistoryFilter {
+            user_id: Some(v.id.clone()),
+            status: Some(QueryStatus::Refused),
+            ..HistoryFilter::default()
+        })
+        .await;
+        assert!(none.is_empty());
+    })
+}
+
+/// Token usage: exact over hour, day and month boundaries and inside an hour; reports by day, model and user.
+pub fn usage_windows(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let (u, v) = (user(s.as_ref(), "wendy").await, user(s.as_ref(), "xavier").await);
+        let records = [
+            ("2025-01-31T23:59:59.999Z", 1, Some("m1")),
+            ("2025-02-01T00:00:00.000Z", 10, Some("m1")),
+            ("2025-02-01T00:30:00.000Z", 100, Some("m2")),
+            ("2025-02-01T01:00:00.000Z", 1000, None),
+            ("2025-02-02T00:00:00.000Z", 10000, Some("m1")),
+        ];
+        for (at, n, model) in records {
+            s.record_question(question(&u.id, t(at), n, 2 * n, model)).await.expect("record");
+        }
+        s.record_question(question(&v.id, t("2025-02-01T00:10:00Z"), 7, 7, Some("m2"))).await.expect("record");
+        let prompt = |since: &str| {
+            let (s, uid, since) = (s.clone(), u.id.clone(), t(since));
+            async move { s.usage_since(&uid, since).await.expect("usage") }
+        };
+        let p = |since: &'static str| async move { prompt(since).await.prompt_tokens };
+        assert_eq!(p("2025-02-01T00:00:00Z").await, 11110, "the month (and day, and hour) from its start");
+        assert_eq!(p("2025-01-01T00:00:00Z").await, 11111);
+        assert_eq!(p("2025-02-01T01:00:00Z").await, 11000, "from an hour's start");
+        assert_eq!(p("2025-02-02T00:00:00Z").await, 10000, "a day");
+        assert_eq!(p("2025-01-31T23:59:59.999Z").await, 11111, "the start is inclusive");
+        assert_eq!(p("2025-02-01T00:00:00.001Z").await, 11100, "inside an hour: exact");
+        assert_eq!(p("2025-02-01T00:30:00.000Z").await, 11100);
+        assert_eq!(p("2025-02-01T00:30:00.001Z").await, 11000);
+        assert_eq!(p("2025-02-02T00:00:00.001Z").await, 0);
+        let all = prompt("2025-01-31T23:30:00Z").await;
+        assert_eq!((all.questions, all.prompt_tokens, all.completion_tokens, all.tokens()), (5, 11111, 22222, 33333));
+        assert!((all.cost_usd - 1.25).abs() < 1e-9, "{all:?}");
+        assert_eq!(s.usage_since(&new_id(), t("2000-01-01T00:00:00Z")).await.expect("usage"), UsageTotals::default());
+
+        let report = |user: Option<String>, group, since: Option<&str>, until: Option<&str>| {
+            let (s, since, until) = (s.clone(), since.map(t), until.map(t));
+            async move {
+                s.usage_report(user.as_deref(), group, since, until)
+                    .await
+                    .expect("report")
+                    .into_iter()
+                    .map(|r| (r.key, r.totals.questions, r.totals.prompt_tokens))
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            report(Some(u.id.clone()), UsageGroup::Day, None, None).await,
+            [("2025-01-31".to_string(), 1, 1), ("2025-02-01".into(), 3, 1110), ("2025-02-02".into(), 1, 10000)]
+        );
+        assert_eq!(
+            report(None, UsageGroup::Model, Some("2025-02-01T00:00:00Z"), Some("2025-02-02T00:00:00Z")).await,
+            [(String::new(), 1, 1000), ("m1".into(), 1, 10), ("m2".into(), 2, 107)]
+        );
+        let mut by_user = vec![(u.id.clone(), 5, 11111), (v.id.clone(), 1, 7)];
+        by_user.sort();
+        assert_eq!(report(None, UsageGroup::User, None, None).await, by_user);
+        assert!(report(Some(new_id()), UsageGroup::Day, None, None).await.is_empty());
+    })
+}
+
+/// Settings: seeded with their defaults; only known keys can be set.
+pub fn settings(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let all = s.settings().await.expect("settings");
+        let by_key: HashMap<&str, &Setting> = all.iter().map(|x| (x.key.as_str(), x)).collect();
+        let expected = [
+            ("openai_model", json!("gpt-4"), "llm"),
+            ("openai_temperature", json!(0.0), "llm"),
+            ("max_file_size_mb", json!(50), "file"),
+            ("max_query_rows", json!(10000), "query"),
+            ("session_timeout_hours", json!(24), "auth"),
+            ("cache_ttl_seconds", json!(3600), "cache"),
+            ("default_hourly_token_limit", json!(1000), "quota"),
+            ("default_daily_token_limit", json!(10000), "quota"),
+            ("default_monthly_token_limit", json!(100000), "quota"),
+            ("questions_per_minute_per_user", json!(60), "rate_limit"),
+            ("requests_per_minute_per_address", json!(600), "rate_limit"),
+        ];
+        assert_eq!(all.len(), expected.len(), "{:?}", by_key.keys());
+        for (key, value, category) in expected.clone() {
+            let got = by_key.get(key).unwrap_or_else(|| panic!("{key} is not seeded"));
+            assert_eq!((&got.value, got.category.as_str(), got.sensitive), (&value, category, false), "{key}");
+            assert!(got.description.as_deref().is_some_and(|d| !d.is_empty()), "{key} has no description");
+            assert_eq!(got.updated_by, None);
+        }
+        let admin = user(s.as_ref(), "yara").await;
+        let set = s.set_setting("max_query_rows", json!(5000), Some(&admin.id)).await.expect("set");
+        assert_eq!((set.value.clone(), set.updated_by.as_deref()), (json!(5000), Some(admin.id.as_str())));
+        assert!(set.updated_at >= by_key["max_query_rows"].updated_at);
+        assert_eq!(s.setting("max_query_rows").await.expect("read"), Some(set));
+        let structured = json!({"nested": [1, "two", null]});
+        assert_eq!(s.set_setting("openai_model", structured.clone(), None).await.expect("set").value, structured);
+        assert_eq!(code(s.set_setting("no_such_key", json!(1), None).await), ErrorCode::NotFound);
+        assert_eq!(s.setting("no_such_key").await.expect("read"), None);
+        assert_eq!(code(s.set_setting("max_query_rows", json!(1), Some(&new_id())).await), ErrorCode::NotFound);
+        assert_eq!(s.settings().await.expect("settings").len(), expected.len());
+    })
+}
+
+fn audit_entry(i: usize) -> NewAuditEntry {
+    NewAuditEntry {
+        user_id: (!i.is_multiple_of(3)).then(|| format!("user-{}", i % 4)),
+        action: if i.is_multiple_of(2) { "user.login".into() } else { "connection.update".into() },
+        resource_type: if i.is_multiple_of(2) { "user".into() } else { "connection".into() },
+        resource_id: (!i.is_multiple_of(5)).then(|| format!("res-{i}")),
+        old_values: (i % 4 == 1).then(|| json!({"b": i, "a": [1, "x", null], "z": {"k": "v"}})),
+        new_values: (i % 3 == 1).then(|| json!({"name": format!("n{i}"), "pool": 5})),
+        ip_address: Some("127.0.0.1".into()),
+        user_agent: i.is_multiple_of(2).then(|| "curl/8".to_string()),
+        request_id: Some(format!("req-{i}")),
+        success: !i.is_multiple_of(7),
+        reason: i.is_multiple_of(7).then(|| "wrong password".to_string()),
+    }
+}
+
+/// The audit chain under concurrent appends: seq 1..=100 without gaps, a chain that verifies, filtered pages.
+pub fn audit_chain(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        assert_eq!(s.verify_audit().await.expect("verify"), Ok(0));
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move { s.append_audit(audit_entry(i)).await })
+            })
+            .collect();
+        let mut appended = Vec::new();
+        for t in tasks {
+            appended.push(t.await.expect("task").expect("append"));
+        }
+        appended.sort_by_key(|e| e.seq);
+        assert_eq!(appended.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=100).collect::<Vec<i64>>());
+        let mut prev = datagenie_store::audit::GENESIS.to_string();
+        for e in &appended {
+            assert_eq!(e.prev_hash, prev, "row {}", e.seq);
+            assert_eq!(row_hash(&prev, e), e.hash, "row {}: row_hash disagrees with the store", e.seq);
+            prev = e.hash.clone();
+        }
+        assert_eq!(s.verify_audit().await.expect("verify"), Ok(100));
+
+        let listed = all_pages(30, |p| {
+            let s = s.clone();
+            async move { s.list_audit(&AuditFilter::default(), &p).await }
+        })
+        .await;
+        let mut newest_first = appended.clone();
+        newest_first.reverse();
+        assert_eq!(listed, newest_first, "listed rows are the appended ones, newest first");
+        let logins = AuditFilter { action: Some("user.login".into()), ..AuditFilter::default() };
+        let page = s.list_audit(&logins, &PageRequest::first(MAX_PAGE)).await.expect("list");
+        assert_eq!(page.items.len(), 50);
+        let theirs = AuditFilter {
+            user_id: Some("user-1".into()),
+            resource_type: Some("connection".into()),
+            ..AuditFilter::default()
+        };
+        let page = s.list_audit(&theirs, &PageRequest::first(MAX_PAGE)).await.expect("list");
+        let expected = appended
+            .iter()
+            .filter(|e| e.user_id.as_deref() == Some("user-1") && e.resource_type == "connection")
+            .count();
+        assert!(expected > 0);
+        assert_eq!(page.items.len(), expected);
+        let future = AuditFilter { since: Some(now_ms().plus(minutes(60))), ..AuditFilter::default() };
+        assert!(s.list_audit(&future, &PageRequest::first(10)).await.expect("list").items.is_empty());
+        let past = AuditFilter { until: Some(t("2000-01-01T00:00:00Z")), ..AuditFilter::default() };
+        assert!(s.list_audit(&past, &PageRequest::first(10)).await.expect("list").items.is_empty());
+
+        let e = NewAuditEntry { action: " ".into(), resource_type: "user".into(), ..NewAuditEntry::default() };
+        assert_eq!(code(s.append_audit(e).await), ErrorCode::InvalidArgument);
+        assert_eq!(s.verify_audit().await.expect("verify"), Ok(100), "a refused append leaves the chain as it was");
+    })
+}
+
+/// Tampering with raw SQL — any column of any row edited, a row deleted, two rows swapped — is found at that row.
+pub fn audit_tampering(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        for i in 0..10 {
+            s.append_audit(audit_entry(i)).await.expect("append");
+        }
+        assert_eq!(s.verify_audit().await.expect("verify"), Ok(10));
+        f.tamper("CREATE TABLE audit_backup AS SELECT * FROM audit_logs").await.expect("backup");
+        let restore = "DELETE FROM audit_logs; INSERT INTO audit_logs SELECT * FROM audit_backup;";
+
+        let edits: [(&str, &str); 16] = [
+            ("id", "'ffffffff-ffff-4fff-bfff-ffffffffffff'"),
+            ("user_id", "CASE WHEN user_id IS NULL THEN 'someone' ELSE NULL END"),
+            ("action", "action || '!'"),
+            ("resource_type", "'other'"),
+            ("resource_id", "CASE WHEN resource_id IS NULL THEN 'r' ELSE NULL END"),
+            ("old_values", "'{\"a\": 1}'"),
+            ("new_values", "CASE WHEN new_values IS NULL THEN '{}' ELSE NULL END"),
+            ("ip_address", "'10.0.0.1'"),
+            ("user_agent", "'evil/1'"),
+            ("request_id", "'req-x'"),
+            ("result", "CASE WHEN result = 'success' THEN 'failure' ELSE 'success' END"),
+            ("reason", "'covered up'"),
+            ("created_at", "'2000-01-01T00:00:00.000Z'"),
+            ("prev_hash", "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'"),
+            ("hash", "'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'"),
+            ("seq", "1000"),
+        ];
+        for (i, (column, value)) in edits.iter().enumerate() {
+            let seq = i64::try_from(i % 10 + 1).expect("small");
+            f.tamper(&format!("UPDATE audit_logs SET {column} = {value} WHERE seq = {seq}")).await.expect("edit");
+            let broken = s.verify_audit().await.expect("verify").expect_err(&format!("editing {column} went unseen"));
+            assert_eq!(broken.seq, seq, "editing {column} of row {seq}: {broken:?}");
+            f.tamper(restore).await.expect("restore");
+            assert_eq!(s.verify_audit().await.expect("verify"), Ok(10), "restored after {column}");
+        }
+        // a JSON edit that keeps its meaning is an edit too
+        f.tamper("UPDATE audit_logs SET old_values = replace(old_values, ',', ', ') WHERE old_values IS NOT NULL")
+            .await
+            .expect("respace");
+        let first_json = s
+            .list_audit(&AuditFilter::default(), &PageRequest::first(MAX_PAGE))
+            .await
+            .expect("list")
+            .items
+            .iter()
+            .filter(|e| e.old_values.is_some())
+            .map(|e| e.seq)
+            .min()
+            .expect("a row with old values");
+        assert_eq!(s.verify_audit().await.expect("verify").expect_err("respaced").seq, first_json);
+        f.tamper(restore).await.expect("restore");
+
+        for seq in [1, 5, 10] {
+            f.tamper(&format!("DELETE FROM audit_logs WHERE seq = {seq}")).await.expect("delete");
+            let broken = s.verify_audit().await.expect("verify").expect_err("deletion went unseen");
+            assert_eq!((broken.seq, broken.id.clone()), (seq, None), "{broken:?}");
+            f.tamper(restore).await.expect("restore");
+        }
+        f.tamper(
+            "UPDATE audit_logs SET seq = 100000 WHERE seq = 3;
+             UPDATE audit_logs SET seq = 3 WHERE seq = 6;
+             UPDATE audit_logs SET seq = 6 WHERE seq = 100000;",
+        )
+        .await
+        .expect("swap");
+        assert_eq!(s.verify_audit().await.expect("verify").expect_err("swap went unseen").seq, 3);
+        f.tamper(restore).await.expect("restore");
+        assert_eq!(s.verify_audit().await.expect("verify"), Ok(10));
+        // the chain goes on after all that
+        assert_eq!(s.append_audit(audit_entry(10)).await.expect("append").seq, 11);
+        assert_eq!(s.verify_audit().await.expect("verify"), Ok(11));
+    })
+}
+
+/// Events are recorded; one without a type is refused.
+pub fn events(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        s.record_event(NewEvent {
+            event_type: "server.started".into(),
+            user_id: None,
+            data: Some(json!({"version": "0.1.0", "workers": 2})),
+            ip_address: Some("127.0.0.1".into()),
+            user_agent: None,
+            session_id: None,
+        })
+        .await
+        .expect("record");
+        s.record_event(NewEvent { event_type: "login".into(), user_id: Some(new_id()), ..NewEvent::default() })
+            .await
+            .expect("record");
+        assert_eq!(code(s.record_event(NewEvent::default()).await), ErrorCode::InvalidArgument);
+        assert_eq!(f.count("SELECT count(*) FROM events").await.expect("count"), 2);
+        assert_eq!(f.count("SELECT count(*) FROM events WHERE event_type = 'server.started'").await.expect("count"), 1);
+    })
+}
