@@ -217,3 +217,207 @@ impl QuestionService {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datagenie_store::crypto::SecretBox;
+    use datagenie_store::model::{
+        AuditFilter, HistoryFilter, NewConnection, NewUser, PageRequest, Permission, Timestamp, TokenLimits,
+    };
+    use datagenie_store::sqlite_store::SqliteStore;
+
+    use crate::ask::AnswerSource;
+    use crate::config::Config;
+    use crate::privacy::Privacy;
+    use crate::schema_cache::SchemaCache;
+
+    struct World {
+        _dir: tempfile::TempDir,
+        store: Arc<dyn Store>,
+        service: QuestionService,
+        connection: StoredConnection,
+    }
+
+    async fn world() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("shop.db");
+        let c = rusqlite::Connection::open(&db).expect("create");
+        c.execute_batch(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, region TEXT NOT NULL, amount REAL NOT NULL);
+             CREATE TABLE payments (id INTEGER PRIMARY KEY, order_id INTEGER REFERENCES orders(id), card TEXT);
+             INSERT INTO orders VALUES (1, 'APAC', 10), (2, 'APAC', 20), (3, 'EMEA', 5);
+             INSERT INTO payments VALUES (1, 1, '4111'), (2, 2, '4242');",
+        )
+        .expect("fill");
+        drop(c);
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("datagenie.db"), SecretBox::new(&[7u8; 32])).expect("store"));
+        let connection = store
+            .create_connection(NewConnection {
+                name: "shop".into(),
+                display_name: "Shop".into(),
+                description: None,
+                engine: datagenie_store::model::Engine::Sqlite,
+                url: db.display().to_string().parse().expect("url"),
+                display_url: db.display().to_string(),
+                pool_size: 2,
+                created_by: None,
+            })
+            .await
+            .expect("connection");
+        let context = AskContext {
+            llm: None,
+            llm_in_force: Config::default().llm_in_force(),
+            prices: Default::default(),
+            cache: SchemaCache::new(dir.path().join("cache"), Duration::from_secs(60)),
+            privacy: Privacy::default(),
+            templates: None,
+            builtin_first: false,
+        };
+        let defaults = QuestionDefaults {
+            max_rows: 1000,
+            timeout: Duration::from_secs(5),
+            max_attempts: 2,
+            summary: true,
+            schema_budget_tokens: 4000,
+            temperature: 0.0,
+            max_tokens: 256,
+        };
+        let service = QuestionService::new(store.clone(), Arc::new(context), defaults);
+        World { _dir: dir, store, service, connection }
+    }
+
+    async fn user(store: &dyn Store, name: &str, role: Role) -> User {
+        store
+            .create_user(NewUser {
+                username: name.into(),
+                email: format!("{name}@example.com"),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+                full_name: None,
+                role,
+                limits: TokenLimits::default(),
+            })
+            .await
+            .expect("user")
+    }
+
+    fn caller(user: &User) -> Caller {
+        Caller {
+            user: user.clone(),
+            ip_address: Some("10.0.0.7".into()),
+            user_agent: Some("test".into()),
+            request_id: Some("req-1".into()),
+        }
+    }
+
+    fn params(question: &str) -> AskParams {
+        AskParams { connection: "shop".into(), question: question.into(), session_id: None, max_rows: None }
+    }
+
+    #[tokio::test]
+    async fn a_grant_decides_what_a_viewer_may_read_and_every_outcome_is_recorded() {
+        let w = world().await;
+        let viewer = user(w.store.as_ref(), "viewer", Role::Viewer).await;
+        w.store
+            .put_permission(Permission {
+                user_id: viewer.id.clone(),
+                connection_id: w.connection.id.clone(),
+                can_query: true,
+                allowed_schemas: None,
+                allowed_tables: Some(vec!["orders".into()]),
+                row_filters: vec![datagenie_store::model::RowFilter {
+                    table: "orders".into(),
+                    condition: "region = {user.region}".into(),
+                }],
+                attributes: [("region".to_string(), serde_json::json!("APAC"))].into_iter().collect(),
+                max_rows: None,
+                max_seconds: None,
+                can_unmask: false,
+                updated_at: Timestamp::now(),
+            })
+            .await
+            .expect("grant");
+
+        let asked = w.service.ask(&caller(&viewer), params("How many orders are there?"), None).await.expect("asked");
+        let answer = asked.outcome.as_ref().expect("answered");
+        assert!(matches!(answer.source, AnswerSource::Builtin { .. }));
+        assert_eq!(answer.rows, vec![vec![datagenie_core::value::Value::Int(2)]], "APAC only");
+
+        let refused =
+            w.service.ask(&caller(&viewer), params("How many payments are there?"), None).await.expect("asked");
+        let failure = refused.outcome.as_ref().expect_err("refused");
+        assert_eq!(failure.error.code, ErrorCode::ForbiddenTable);
+        assert!(failure.error.message.contains("payments"), "{}", failure.error.message);
+
+        let history = w
+            .store
+            .list_history(
+                &HistoryFilter { user_id: Some(viewer.id.clone()), ..Default::default() },
+                &PageRequest::first(10),
+            )
+            .await
+            .expect("history");
+        let statuses: Vec<QueryStatus> = history.items.iter().map(|h| h.status).collect();
+        assert_eq!(statuses, vec![QueryStatus::Refused, QueryStatus::Success], "newest first");
+        assert_eq!(history.items[0].id, refused.recorded.history_id);
+        let audit = w.store.list_audit(&AuditFilter::default(), &PageRequest::first(10)).await.expect("audit");
+        assert_eq!(audit.items.len(), 2);
+        let last = &audit.items[0];
+        assert_eq!((last.action.as_str(), last.ip_address.as_deref()), ("question.ask", Some("10.0.0.7")));
+        assert!(last.reason.as_deref().is_some_and(|r| r.starts_with("forbidden_table") && r.contains("payments")));
+        assert_eq!(w.store.verify_audit().await.expect("verify"), Ok(2));
+    }
+
+    #[tokio::test]
+    async fn without_a_grant_the_question_is_refused_and_recorded() {
+        let w = world().await;
+        let stranger = user(w.store.as_ref(), "stranger", Role::User).await;
+        let asked = w.service.ask(&caller(&stranger), params("How many orders are there?"), None).await.expect("asked");
+        assert_eq!(asked.outcome.as_ref().err().map(|f| f.error.code), Some(ErrorCode::Forbidden));
+        let entry = w.store.history_entry(&asked.recorded.history_id).await.expect("read").expect("recorded");
+        assert_eq!((entry.status, entry.error_code.as_deref()), (QueryStatus::Refused, Some("forbidden")));
+
+        // Admins need no grant.
+        let admin = user(w.store.as_ref(), "admin", Role::Admin).await;
+        let asked = w.service.ask(&caller(&admin), params("How many payments are there?"), None).await.expect("asked");
+        assert!(asked.outcome.is_ok());
+
+        // Before the question exists, nothing is recorded: an unknown connection, a bad question, a stranger's session.
+        let unknown = AskParams { connection: "nope".into(), ..params("How many orders?") };
+        assert_eq!(
+            w.service.ask(&caller(&admin), unknown, None).await.err().map(|e| e.code),
+            Some(ErrorCode::NotFound)
+        );
+        assert_eq!(
+            w.service.ask(&caller(&admin), params("  "), None).await.err().map(|e| e.code),
+            Some(ErrorCode::InvalidQuestion)
+        );
+        let session = w.store.create_chat_session(&stranger.id, Some(&w.connection.id), None).await.expect("session");
+        let theirs = AskParams { session_id: Some(session.id), ..params("How many orders?") };
+        assert_eq!(w.service.ask(&caller(&admin), theirs, None).await.err().map(|e| e.code), Some(ErrorCode::NotFound));
+        let all = w.store.list_history(&HistoryFilter::default(), &PageRequest::first(50)).await.expect("history");
+        assert_eq!(all.items.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_session_keeps_its_messages_in_order() {
+        let w = world().await;
+        let admin = user(w.store.as_ref(), "admin", Role::Admin).await;
+        let session = w.store.create_chat_session(&admin.id, Some(&w.connection.id), Some("orders")).await.expect("s");
+        for q in ["How many orders are there?", "How many payments are there?"] {
+            let p = AskParams { session_id: Some(session.id.clone()), ..params(q) };
+            let asked = w.service.ask(&caller(&admin), p, None).await.expect("asked");
+            assert!(asked.recorded.message_id.is_some());
+        }
+        let messages = w.store.recent_chat_messages(&session.id, 10).await.expect("messages");
+        let roles: Vec<_> = messages.iter().map(|m| (m.sequence, m.role)).collect();
+        use datagenie_store::model::MessageRole::{Assistant, User as Asker};
+        assert_eq!(roles, vec![(1, Asker), (2, Assistant), (3, Asker), (4, Assistant)]);
+        let turns = crate::record::earlier_turns(&messages);
+        assert_eq!(turns.len(), 2);
+        assert!(
+            turns[1].sql.contains("payments") && turns[1].result.as_deref().is_some_and(|r| r.starts_with("1 row"))
+        );
+    }
+}
