@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use datagenie_core::guard::{AttrValue, Policy};
+use datagenie_core::guard::{self, AttrValue, Policy};
+use datagenie_core::schema::Schema;
 use datagenie_core::{Error, ErrorCode};
 use datagenie_store::model::{Permission, Role, User};
 
@@ -134,6 +135,39 @@ pub fn validate_permission(p: &Permission) -> Result<(), Error> {
         Err(e) if e.code == ErrorCode::Forbidden => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// The part of `schema` that `policy` lets a user read: the tables the guard lets them select from and, of those,
+/// the columns it lets them select. The guard itself decides (`SELECT 1 FROM t`, `SELECT c FROM t`), so what a
+/// user is shown and what they may query never disagree.
+pub fn visible_schema(schema: &Schema, policy: &Policy) -> Schema {
+    let dialect = schema.dialect;
+    let policy = if policy.restricts_columns() { policy.clone().with_schema(schema) } else { policy.clone() };
+    let mut visible = Schema { tables: Vec::new(), ..schema.clone() };
+    for table in &schema.tables {
+        let name = match &table.schema {
+            Some(s) => format!("{}.{}", dialect.quote_ident(s), dialect.quote_ident(&table.name)),
+            None => dialect.quote_ident(&table.name),
+        };
+        if guard::check(&format!("SELECT 1 FROM {name}"), dialect, &policy).is_err() {
+            continue;
+        }
+        let mut t = table.clone();
+        if policy.restricts_columns() {
+            t.columns.retain(|c| {
+                guard::check(&format!("SELECT {} FROM {name}", dialect.quote_ident(&c.name)), dialect, &policy).is_ok()
+            });
+            t.primary_key.retain(|k| t.columns.iter().any(|c| &c.name == k));
+            t.foreign_keys.retain(|fk| fk.columns.iter().all(|k| t.columns.iter().any(|c| &c.name == k)));
+        }
+        visible.tables.push(t);
+    }
+    let names: Vec<(Option<String>, String)> = visible.tables.iter().map(|t| (t.schema.clone(), t.name.clone())).collect();
+    // A foreign key to a table the user cannot see would name it: drop it.
+    for t in &mut visible.tables {
+        t.foreign_keys.retain(|fk| names.iter().any(|(_, n)| *n == fk.ref_table));
+    }
+    visible
 }
 
 #[cfg(test)]

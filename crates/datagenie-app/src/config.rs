@@ -22,6 +22,7 @@ pub struct Config {
     pub ask: AskConfig,
     pub pii: PiiConfig,
     pub paths: PathsConfig,
+    pub server: ServerConfig,
     /// Where `llm.provider` came from (not a key: recorded by [`Config::load`], or by a flag that overrides it).
     #[serde(skip)]
     pub llm_origin: Origin,
@@ -159,6 +160,47 @@ pub struct PathsConfig {
     pub data_dir: String,
     /// Where schema snapshots are cached. Empty: the platform cache directory.
     pub cache_dir: String,
+}
+
+/// `datagenie serve`: the HTTP server. Limits that an admin changes at run time (token limits, request rates) are
+/// system settings (`/api/v1/settings`), not configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// `ADDR:PORT`; `--bind` overrides.
+    pub bind: String,
+    /// How long an access token (JWT) is valid.
+    pub access_token_ttl_secs: u64,
+    /// How long a refresh token is valid (each use rotates it).
+    pub refresh_token_ttl_secs: u64,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+    /// A request that takes longer is answered 503 (a question's own limit is `ask.timeout_secs` per query).
+    pub request_timeout_secs: u64,
+    /// Origins allowed to call the API from a browser (CORS). Empty: CORS off (same origin only).
+    pub cors_origins: Vec<String>,
+    /// Failed logins in a row for one account, or from one address, before further attempts are refused.
+    pub login_max_failures: u32,
+    /// How long logins stay refused after that.
+    pub login_lockout_secs: u64,
+    /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_secs: 30 * 86_400,
+            max_body_bytes: 1 << 20,
+            request_timeout_secs: 300,
+            cors_origins: Vec::new(),
+            login_max_failures: 5,
+            login_lockout_secs: 900,
+            trust_forwarded_for: false,
+        }
+    }
 }
 
 impl Default for LlmConfig {

@@ -156,6 +156,8 @@ error_codes! {
     /// DataGenie's own system database (templates, usage) could not be opened or written.
     SystemDatabase => ("system_database", Internal, 500, 2),
 
+    /// The server gave up on a request that took longer than its limit (`server.request_timeout_secs`).
+    RequestTimeout => ("request_timeout", Internal, 503, 2),
     // --- output
     /// Writing an output file (chart, report) failed.
     OutputFailed => ("output_failed", Internal, 500, 2),

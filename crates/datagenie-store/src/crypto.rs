@@ -41,6 +41,13 @@ pub const MIN_SEALED_LEN: usize = 1 + NONCE_LEN + TAG_LEN;
 /// The key file's longest acceptable size: 64 hexadecimal characters and some whitespace.
 const MAX_KEY_FILE_LEN: u64 = 256;
 
+/// `N` fresh random bytes from the operating system (tokens, key secrets, salts).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
+    <[u8; N]>::try_generate().map_err(|e| {
+        Error::new(ErrorCode::Internal, format!("the operating system's random number generator failed: {e}"))
+    })
+}
+
 /// The master key: 32 bytes from which every other key is derived. Never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MasterKey([u8; 32]);

@@ -17,6 +17,19 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub OffsetDateTime);
 
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("RFC 3339, UTC, milliseconds"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Timestamp {}
+
 impl Timestamp {
     pub fn now() -> Timestamp {
         Timestamp(OffsetDateTime::now_utc())
@@ -75,7 +88,7 @@ pub fn new_id() -> String {
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -139,7 +152,7 @@ text_enum! {
 }
 
 /// Hourly, daily and monthly token limits; `None` is no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenLimits {
     pub hourly: Option<i64>,
     pub daily: Option<i64>,
@@ -147,7 +160,7 @@ pub struct TokenLimits {
 }
 
 /// An account. The password hash is not part of it: see [`crate::Store::user_credentials`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -202,7 +215,7 @@ impl fmt::Debug for Credentials {
 }
 
 /// A login of a person on a device (`user_sessions`): its refresh tokens are one rotation family.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LoginSession {
     pub id: String,
     pub user_id: String,
@@ -242,7 +255,7 @@ pub enum Rotation {
 }
 
 /// An API key as listed: never the secret or its hash.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ApiKey {
     pub id: String,
     pub user_id: String,
@@ -270,7 +283,7 @@ pub struct NewApiKey {
 
 /// A stored database connection. Its URL (with the password) is kept encrypted and is not part of it: see
 /// [`crate::Store::connection_url`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Connection {
     pub id: String,
     /// Unique, for URLs and the CLI (`sales`, `shop-replica`).
@@ -325,14 +338,14 @@ pub struct SchemaSnapshot {
 
 /// A row filter of a permission: rows of `table` the user may see, as a SQL condition that may use `{user.id}`,
 /// `{user.email}` and `{user.ATTRIBUTE}` (bound as literals by the guard).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RowFilter {
     pub table: String,
     pub condition: String,
 }
 
 /// What one user may do on one connection (`connection_permissions`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Permission {
     pub user_id: String,
     pub connection_id: String,
@@ -352,7 +365,7 @@ pub struct Permission {
 }
 
 /// A conversation (`chat_sessions`), on one connection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChatSession {
     pub id: String,
     pub user_id: String,
@@ -365,7 +378,7 @@ pub struct ChatSession {
 }
 
 /// One message of a conversation, in order (`sequence` from 1).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChatMessage {
     pub id: String,
     pub session_id: String,
@@ -382,7 +395,7 @@ pub struct ChatMessage {
 }
 
 /// A question's record (`query_history`), whatever its outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub id: String,
     pub user_id: String,
@@ -411,7 +424,7 @@ pub struct HistoryEntry {
 }
 
 /// The chart and the analysis of an answered question (`analysis_results`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Analysis {
     pub chart_type: Option<String>,
     pub chart_spec: Option<serde_json::Value>,
@@ -421,7 +434,7 @@ pub struct Analysis {
 
 /// The rows an answer showed (masked as the user saw them), kept for `rows.csv`: `{"columns": [...], "rows":
 /// [[...]], "truncated": bool}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredResult {
     pub columns: Vec<String>,
     pub rows: serde_json::Value,
@@ -461,7 +474,7 @@ pub struct HistoryFilter {
 }
 
 /// Tokens and cost over a period.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, utoipa::ToSchema)]
 pub struct UsageTotals {
     pub questions: i64,
     pub prompt_tokens: i64,
@@ -484,7 +497,7 @@ pub enum UsageGroup {
 }
 
 /// One row of a usage report: the group's key (a day `2025-06-24`, a model or a user id) and its totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UsageRow {
     pub key: String,
     #[serde(flatten)]
@@ -492,7 +505,7 @@ pub struct UsageRow {
 }
 
 /// A system setting (`system_settings`). A sensitive value is never returned by the API.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Setting {
     pub key: String,
     pub value: serde_json::Value,
@@ -521,7 +534,7 @@ pub struct NewAuditEntry {
 }
 
 /// An audit row as stored: its place in the chain and the chain's hashes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// 1, 2, 3, … with no gaps.
     pub seq: i64,

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use datagenie_app::config::{Config, ConfigSources};
+
 use datagenie_app::database::DatabaseChoice;
 use datagenie_core::connector::{AccessReport, WriteScope};
 use datagenie_core::{Error, ErrorCode, SecretUrl};
@@ -39,7 +39,7 @@ enum DoctorFormat {
 }
 
 pub async fn run(config_path: Option<PathBuf>, args: DoctorArgs) -> Result<u8, Error> {
-    let config = Config::load(&ConfigSources::from_process(config_path))?;
+    let config = crate::load_config(config_path)?;
     let connector = DatabaseChoice::resolve(&config, args.db.as_ref())?.connect().await?;
     let report = connector.access_report().await?;
     let database = connector.describe();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use datagenie_app::config::{Config, ConfigSources, Origin, ProviderKind};
+use datagenie_app::config::{Origin, ProviderKind};
 use datagenie_app::database::{DatabaseChoice, system_database_path};
 use datagenie_app::eval::{self, CalibrationReport, EvalOptions, EvalReport, Predictor, QuestionSet, Split};
 use datagenie_core::builtin::calibrate;
@@ -117,7 +117,7 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
         }
         None => datagenie_app::today(),
     };
-    let mut config = Config::load(&ConfigSources::from_process(config_path))?;
+    let mut config = crate::load_config(config_path)?;
     if let Some(p) = args.provider {
         config.llm.provider = match p {
             ProviderArg::Builtin => ProviderKind::Builtin,

@@ -4,6 +4,7 @@
 mod doctor_cmd;
 mod eval_cmd;
 mod output;
+mod server_cmd;
 mod template_cmd;
 
 /// mimalloc: the guard and the pipeline allocate many small short-lived objects (parser tokens and AST nodes);
@@ -35,6 +36,10 @@ struct Cli {
     /// Configuration file (default: datagenie.toml in the platform config directory, when it exists).
     #[arg(long, global = true, value_name = "PATH", env = "DATAGENIE_CONFIG")]
     config: Option<PathBuf>,
+    /// Where DataGenie keeps its state: the system database, its key file, the demo database (same as
+    /// DATAGENIE_PATHS__DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,6 +70,16 @@ enum Command {
     /// Checks the database login: could it write (it should not), is the session read-only, is the time limit
     /// enforced; and the server's version. Exit 0 safe, 1 unsafe_login, 2 error.
     Doctor(doctor_cmd::DoctorArgs),
+    /// The HTTP server: the API under /api/v1 for many users, with accounts, permissions, history and audit.
+    Serve(server_cmd::ServeArgs),
+    /// Applies the system database's migrations (serve does it at start) and prints the schema version.
+    Migrate,
+    /// Accounts of the server: create the first admin, list, set a password, disable.
+    #[command(subcommand)]
+    User(server_cmd::UserCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(server_cmd::AuditCommand),
 }
 
 #[derive(Subcommand)]
@@ -204,8 +219,12 @@ enum SchemaFormat {
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    // The server logs each request (info); the other commands only warnings.
+    init_tracing(if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" });
+    if let Some(dir) = &cli.data_dir {
+        let _ = DATA_DIR.set(dir.clone());
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -219,9 +238,9 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn init_tracing() {
+fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DATAGENIE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
@@ -251,6 +270,10 @@ async fn run(cli: Cli) -> u8 {
         Command::Eval(args) => eval_cmd::run(cli.config, args).await,
         Command::Doctor(args) => doctor_cmd::run(cli.config, args).await,
         Command::Sql(SqlCommand::Check(args)) => sql_check(args),
+        Command::Serve(args) => server_cmd::serve(cli.config, args).await,
+        Command::Migrate => server_cmd::migrate(cli.config).await,
+        Command::User(cmd) => server_cmd::user(cli.config, cmd).await,
+        Command::Audit(cmd) => server_cmd::audit(cli.config, cmd).await,
     };
     match result {
         Ok(code) => code,
@@ -281,8 +304,15 @@ fn report_failure(f: &AskFailure, format: Format) -> u8 {
     f.error.code.exit_status()
 }
 
+/// `--data-dir`, when given: it overrides `paths.data_dir` from every other layer.
+static DATA_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
 fn load_config(path: Option<PathBuf>) -> Result<Config, Error> {
-    Config::load(&ConfigSources::from_process(path))
+    let mut config = Config::load(&ConfigSources::from_process(path))?;
+    if let Some(dir) = DATA_DIR.get() {
+        config.paths.data_dir = dir.display().to_string();
+    }
+    Ok(config)
 }
 
 fn ask_options(config: &Config, args: &AnswerArgs) -> Result<AskOptions, Error> {

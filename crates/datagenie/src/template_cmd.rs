@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use datagenie_app::config::{Config, ConfigSources};
+use datagenie_app::config::Config;
 use datagenie_app::database::{DatabaseChoice, system_database_path};
 use datagenie_core::guard::{self, Policy};
 use datagenie_core::template::NormalizedQuestion;
@@ -94,7 +94,7 @@ pub struct TestArgs {
 }
 
 pub fn run(config_path: Option<PathBuf>, command: TemplateCommand) -> Result<u8, Error> {
-    let config = Config::load(&ConfigSources::from_process(config_path))?;
+    let config = crate::load_config(config_path)?;
     match command {
         TemplateCommand::Add(args) => add(&config, args),
         TemplateCommand::List(args) => list(&config, args),

@@ -1,0 +1,132 @@
+//! DataGenie's HTTP server: accounts, permissions, questions, history, audit and limits over `/api/v1`, on the one
+//! question pipeline of `datagenie-app` ([`datagenie_app::service::QuestionService`]).
+//!
+//! - [`router`] wires the routes ([`routes`]) under the middleware ([`middleware::around`]: request id, client
+//!   address, per-address rate, security headers, timeout, metrics, access log);
+//! - [`auth`]: passwords, access and refresh tokens, API keys and the [`auth::Auth`] extractor;
+//! - [`serve`] runs it until SIGINT/SIGTERM, letting requests in flight finish.
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod limits;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, post, put};
+use datagenie_core::{Error, ErrorCode};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub use state::AppState;
+
+use crate::error::ApiError;
+
+/// Every route.
+pub fn router(state: Arc<AppState>) -> Router {
+    use routes::*;
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me).patch(auth::update_me))
+        .route("/api-keys", post(auth::create_key).get(auth::list_keys))
+        .route("/api-keys/{id}", axum::routing::delete(auth::revoke_key))
+        .route("/users", post(users::create).get(users::list))
+        .route("/users/{id}", get(users::get).patch(users::update).delete(users::delete))
+        .route("/connections", post(connections::create).get(connections::list))
+        .route("/connections/{id}", get(connections::get).patch(connections::update).delete(connections::delete))
+        .route("/connections/{id}/test", post(connections::test))
+        .route("/connections/{id}/sync", post(connections::sync))
+        .route("/connections/{id}/schema", get(connections::schema))
+        .route("/connections/{id}/permissions", get(connections::list_permissions))
+        .route(
+            "/connections/{id}/permissions/{user_id}",
+            put(connections::put_permission).delete(connections::delete_permission),
+        )
+        .route("/sessions", post(sessions::create).get(sessions::list))
+        .route("/sessions/{id}", get(sessions::get).patch(sessions::rename).delete(sessions::delete))
+        .route("/sessions/{id}/messages", get(sessions::messages))
+        .route("/ask", post(ask::ask))
+        .route("/history", get(history::list))
+        .route("/history/{id}", get(history::get))
+        .route("/history/{id}/chart.svg", get(history::chart_svg))
+        .route("/history/{id}/chart.png", get(history::chart_png))
+        .route("/history/{id}/rows.csv", get(history::rows_csv))
+        .route("/usage", get(system::usage))
+        .route("/audit", get(system::audit_log))
+        .route("/settings", get(system::settings))
+        .route("/settings/{key}", put(system::put_setting))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such API route") });
+    let mut app = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/openapi.json", get(ops::openapi))
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "not found") })
+        .layer(DefaultBodyLimit::max(state.server.max_body_bytes));
+    if let Some(cors) = cors(&state.server.cors_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(axum::middleware::from_fn_with_state(state.clone(), middleware::around)).with_state(state)
+}
+
+/// CORS for the configured origins; none configured: no CORS headers at all (same origin only).
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, "x-api-key".parse().expect("header name")])
+            .expose_headers(["x-request-id".parse().expect("header name"), header::RETRY_AFTER]),
+    )
+}
+
+/// Serves until `shutdown` resolves; requests in flight (questions included) finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("the server stopped: {e}")))
+}
+
+/// Resolves at SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

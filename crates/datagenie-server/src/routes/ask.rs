@@ -1,0 +1,234 @@
+//! `POST /api/v1/ask`: a question, through the one pipeline ([`datagenie_app::service::QuestionService`]). The
+//! answer is the object `datagenie ask --format json` prints, plus where it was recorded. With
+//! `Accept: text/event-stream` the same question streams: `source`, `attempt` (each try, with its error when it
+//! failed), `rows`, `chart`, `summary`, then `answer` (the whole object) or `error` (the failure with its cost).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json as JsonOut;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use datagenie_app::ask::{AnswerSource, Progress};
+use datagenie_app::service::{AskParams, Asked};
+use datagenie_core::ErrorCode;
+use futures_util::stream::Stream;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskRequest {
+    /// The connection's id or name.
+    pub connection_id: String,
+    pub question: String,
+    /// Ask in a conversation: the earlier turns go to the LLM.
+    pub session_id: Option<String>,
+    /// At most this many rows (never more than the server's and your grant's limits).
+    pub max_rows: Option<usize>,
+}
+
+/// Seconds until the next UTC hour: when an hourly token limit frees up at the earliest.
+fn until_next_hour() -> u64 {
+    let now = time::OffsetDateTime::now_utc();
+    let into_hour = u64::from(now.minute()) * 60 + u64::from(now.second());
+    3600 - into_hour.min(3599)
+}
+
+/// The per-user question rate, before anything else happens.
+fn check_rate(state: &AppState, auth: &Auth) -> ApiResult<()> {
+    let per_minute = state.runtime().questions_per_minute_per_user;
+    state.rates.check(&format!("questions:{}", auth.user().id), per_minute, Instant::now()).map_err(|wait| {
+        ApiError::new(ErrorCode::RateLimited, format!("you may ask {per_minute} questions a minute; wait a moment"))
+            .retry_after(wait)
+    })
+}
+
+fn params(body: AskRequest) -> ApiResult<AskParams> {
+    if body.max_rows == Some(0) {
+        return Err(ApiError::bad_request("max_rows must be at least 1"));
+    }
+    Ok(AskParams {
+        connection: body.connection_id,
+        question: body.question,
+        session_id: body.session_id.filter(|s| !s.is_empty()),
+        max_rows: body.max_rows,
+    })
+}
+
+/// Counts the question in the metrics.
+fn observe(state: &AppState, asked: &Asked) {
+    let m = &state.metrics;
+    let in_force = state.questions.context.llm_in_force.model.clone().unwrap_or_else(|| "none".into());
+    match &asked.outcome {
+        Ok(answer) => {
+            let (source, model) = match &answer.source {
+                AnswerSource::Llm { model } => ("llm", model.clone()),
+                AnswerSource::Template { .. } => ("template", in_force),
+                AnswerSource::Builtin { .. } => ("builtin", in_force),
+            };
+            m.question(source, "answered");
+            if answer.usage.prompt_tokens + answer.usage.completion_tokens > 0 {
+                m.llm_usage(&model, answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.cost_usd);
+            }
+            for a in &answer.attempts {
+                if let Some(e) = a.error.as_ref().filter(|e| e.code.is_guard_refusal()) {
+                    m.guard_refusal(e.code.as_str());
+                }
+            }
+        }
+        Err(f) => {
+            let refused = f.error.code.kind() == datagenie_core::ErrorKind::Refused;
+            let source = if f.usage.prompt_tokens + f.usage.completion_tokens > 0 { "llm" } else { "none" };
+            m.question(source, if refused { "refused" } else { "failed" });
+            if f.usage.prompt_tokens + f.usage.completion_tokens > 0 {
+                m.llm_usage(&in_force, f.usage.prompt_tokens, f.usage.completion_tokens, f.usage.cost_usd);
+            }
+            let mut counted = false;
+            for a in &f.attempts {
+                if let Some(e) = a.error.as_ref().filter(|e| e.code.is_guard_refusal()) {
+                    m.guard_refusal(e.code.as_str());
+                    counted |= e.code == f.error.code;
+                }
+            }
+            if !counted && f.error.code.is_guard_refusal() {
+                m.guard_refusal(f.error.code.as_str());
+            }
+        }
+    }
+}
+
+/// The body of an asked question: the answer (or the failure) and where it was recorded.
+fn body_of(asked: &Asked) -> (StatusCode, serde_json::Value) {
+    let (status, mut body) = match &asked.outcome {
+        Ok(answer) => (StatusCode::OK, serde_json::to_value(answer.to_json()).unwrap_or_default()),
+        Err(f) => (
+            StatusCode::from_u16(f.error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            f.to_json(),
+        ),
+    };
+    if let Some(map) = body.as_object_mut() {
+        map.insert("history_id".into(), asked.recorded.history_id.clone().into());
+        map.insert("connection_id".into(), asked.connection_id.clone().into());
+        map.insert("session_id".into(), asked.session_id.clone().into());
+        map.insert("message_id".into(), asked.recorded.message_id.clone().into());
+    }
+    (status, body)
+}
+
+fn retry_after(asked: &Asked, response: &mut Response) {
+    if let Err(f) = &asked.outcome
+        && f.error.code == ErrorCode::QuotaExceeded
+        && let Ok(v) = HeaderValue::from_str(&until_next_hour().to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+}
+
+fn wants_events(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.split(',').any(|t| t.trim().starts_with("text/event-stream")))
+}
+
+/// Asks a question. The answer as JSON (`datagenie ask --format json`'s object plus `history_id`, `session_id`,
+/// `message_id`), or with `Accept: text/event-stream` as server-sent events.
+#[utoipa::path(post, path = "/api/v1/ask", tag = "ask", request_body = AskRequest,
+    responses(
+        (status = 200, description = "the answer (JSON), or the event stream: source, attempt, rows, chart, summary, then answer or error",
+         body = Object),
+        (status = 403, body = Object, description = "refused: the guard's code names the table or column"),
+        (status = 422, body = Object, description = "not answered (the built-in engine did not understand, the SQL failed)"),
+        (status = 429, body = crate::error::ErrorBody, description = "rate_limited or quota_exceeded, with Retry-After")))]
+pub async fn ask(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    headers: HeaderMap,
+    Json(body): Json<AskRequest>,
+) -> ApiResult<Response> {
+    check_rate(&state, &auth)?;
+    let params = params(body)?;
+    if wants_events(&headers) {
+        return Ok(stream(state, auth, params).into_response());
+    }
+    // In its own task: a client that hangs up does not cut a question short; it is answered and recorded.
+    let task = {
+        let state = state.clone();
+        tokio::spawn(async move { state.questions.ask(&auth.caller, params, None).await })
+    };
+    let asked = task.await.map_err(|e| ApiError::new(ErrorCode::Internal, format!("the question stopped: {e}")))??;
+    observe(&state, &asked);
+    let (status, body) = body_of(&asked);
+    let mut response = (status, JsonOut(body)).into_response();
+    retry_after(&asked, &mut response);
+    Ok(response)
+}
+
+fn event(name: &str, data: &serde_json::Value) -> Event {
+    Event::default().event(name).data(data.to_string())
+}
+
+/// The question runs in its own task: a client that goes away does not stop it (it is still answered and
+/// recorded), and the events reach the stream as they happen.
+fn stream(state: Arc<AppState>, auth: Auth, params: AskParams) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (tx, mut progress) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let result = state.questions.ask(&auth.caller, params, Some(tx)).await;
+        if let Ok(asked) = &result {
+            observe(&state, asked);
+        }
+        let _ = done_tx.send(result);
+    });
+    let events = async_stream(async move |emit: Emitter| {
+        while let Some(p) = progress.recv().await {
+            let value = serde_json::to_value(&p).unwrap_or_default();
+            let name = value.get("event").and_then(|e| e.as_str()).unwrap_or("progress").to_string();
+            emit.send(event(&name, &value)).await;
+        }
+        match done.await {
+            Ok(Ok(asked)) => {
+                let (status, body) = body_of(&asked);
+                emit.send(event(if status.is_success() { "answer" } else { "error" }, &body)).await;
+            }
+            Ok(Err(e)) => {
+                let body = serde_json::json!({"error": {"code": e.code.as_str(), "message": e.message}});
+                emit.send(event("error", &body)).await;
+            }
+            Err(_) => {
+                let body = serde_json::json!({"error": {"code": "internal", "message": "the question stopped"}});
+                emit.send(event("error", &body)).await;
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// Sends events to a stream built by [`async_stream`].
+struct Emitter(tokio::sync::mpsc::Sender<Event>);
+
+impl Emitter {
+    async fn send(&self, e: Event) {
+        let _ = self.0.send(e).await;
+    }
+}
+
+/// A stream fed by an async function.
+fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(Emitter) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
+    tokio::spawn(f(Emitter(tx)));
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) })
+}

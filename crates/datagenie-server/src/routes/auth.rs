@@ -1,0 +1,358 @@
+//! Logins, token refresh and logout, the caller's own account, and API keys.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json as JsonOut;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use datagenie_core::ErrorCode;
+use datagenie_store::model::{ApiKey, NewApiKey, NewRefreshToken, Rotation, Timestamp, User, UserPatch};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{Audit, audit};
+use crate::auth::{self, Auth, ClientInfo, SCOPES};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::routes::{ListQuery, Listed, page_of};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Tokens of a login: send `access_token` as `Authorization: Bearer …`; when it expires, trade `refresh_token`
+/// for a new pair at `/api/v1/auth/refresh` (each refresh token works once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for LoginRequestRedacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest").field("email", &self.0.email).field("password", &"[redacted]").finish()
+    }
+}
+struct LoginRequestRedacted<'a>(&'a LoginRequest);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// The refresh token of the login to end; without it, the login of the access token presented.
+    pub refresh_token: Option<String>,
+}
+
+fn device_info(client: &ClientInfo) -> serde_json::Value {
+    serde_json::json!({ "ip": client.ip, "user_agent": client.user_agent })
+}
+
+async fn issue_pair(state: &AppState, user: &User, family: Option<String>, client: &ClientInfo) -> ApiResult<TokenPair> {
+    let refresh = auth::new_refresh_token()?;
+    let expires_at = Timestamp::now().plus(time::Duration::seconds(i64::try_from(state.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 4)));
+    let family = match family {
+        Some(f) => f,
+        None => {
+            state
+                .store
+                .create_login_session(&user.id, client.ip.as_deref(), client.user_agent.as_deref(), expires_at)
+                .await?
+                .id
+        }
+    };
+    state
+        .store
+        .insert_refresh_token(NewRefreshToken {
+            user_id: user.id.clone(),
+            family_id: family.clone(),
+            token_hash: auth::secret_hash(&refresh),
+            expires_at,
+            device_info: device_info(client),
+        })
+        .await?;
+    Ok(TokenPair {
+        access_token: state.tokens.issue(user, &family)?,
+        refresh_token: refresh,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl.as_secs(),
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody, description = "too many failed logins")))]
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    client: ClientInfo,
+    Json(body): Json<LoginRequest>,
+) -> ApiResult<JsonOut<TokenPair>> {
+    tracing::debug!(request = ?LoginRequestRedacted(&body), "login");
+    let email = body.email.trim().to_lowercase();
+    let account_key = format!("email:{email}");
+    let mut keys = vec![account_key.clone()];
+    if let Some(ip) = &client.ip {
+        keys.push(format!("ip:{ip}"));
+    }
+    let now = Instant::now();
+    if let Err(wait) = state.logins.check(&keys, now) {
+        state.metrics.login("locked");
+        audit(
+            &state,
+            Audit::new("auth.login", "user").client(&client).failed("too many failed logins: locked").values(
+                None,
+                Some(serde_json::json!({ "email": email })),
+            ),
+        )
+        .await?;
+        return Err(ApiError::new(ErrorCode::RateLimited, "too many failed logins; try again later").retry_after(wait));
+    }
+    let credentials = state.store.user_credentials(&email).await?;
+    let (hash, user) = match credentials {
+        Some(c) => (c.password_hash, Some(c.user)),
+        None => (auth::dummy_hash().to_string(), None),
+    };
+    let matches = auth::verify_password(body.password, hash).await;
+    match user {
+        Some(user) if matches && user.active => {
+            state.logins.succeeded(&account_key);
+            state.store.record_login(&user.id, Timestamp::now()).await?;
+            let pair = issue_pair(&state, &user, None, &client).await?;
+            state.metrics.login("success");
+            audit(&state, Audit::new("auth.login", "user").actor(&user.id).resource(&user.id).client(&client)).await?;
+            Ok(JsonOut(pair))
+        }
+        user => {
+            let delay = state.logins.failed(&keys, now);
+            state.metrics.login("failure");
+            let reason = match &user {
+                Some(u) if !u.active && matches => "the account is disabled",
+                Some(_) => "wrong password",
+                None => "unknown email",
+            };
+            let mut entry = Audit::new("auth.login", "user")
+                .client(&client)
+                .failed(reason)
+                .values(None, Some(serde_json::json!({ "email": email })));
+            if let Some(u) = &user {
+                entry = entry.actor(&u.id).resource(&u.id);
+            }
+            audit(&state, entry).await?;
+            tokio::time::sleep(delay).await;
+            Err(ApiError::new(ErrorCode::Unauthenticated, "the email or password is wrong, or the account is disabled"))
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair),
+              (status = 401, body = crate::error::ErrorBody, description = "unknown, expired, or already used (the whole login is then revoked)")))]
+pub async fn refresh(
+    State(state): State<Arc<AppState>>,
+    client: ClientInfo,
+    Json(body): Json<RefreshRequest>,
+) -> ApiResult<JsonOut<TokenPair>> {
+    let replacement = auth::new_refresh_token()?;
+    let now = Timestamp::now();
+    let expires_at = now.plus(time::Duration::seconds(i64::try_from(state.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 4)));
+    let rotation = state
+        .store
+        .rotate_refresh_token(
+            &auth::secret_hash(body.refresh_token.trim()),
+            NewRefreshToken {
+                user_id: String::new(),
+                family_id: String::new(),
+                token_hash: auth::secret_hash(&replacement),
+                expires_at,
+                device_info: device_info(&client),
+            },
+            now,
+        )
+        .await?;
+    let invalid = |why: &str| ApiError::new(ErrorCode::Unauthenticated, why);
+    match rotation {
+        Rotation::Rotated { user_id, family_id } => {
+            let user = state.store.user(&user_id).await?.filter(|u| u.active).ok_or_else(|| invalid("the account is disabled"))?;
+            Ok(JsonOut(TokenPair {
+                access_token: state.tokens.issue(&user, &family_id)?,
+                refresh_token: replacement,
+                token_type: "Bearer",
+                expires_in: state.tokens.ttl.as_secs(),
+            }))
+        }
+        Rotation::Reused { user_id, family_id } => {
+            audit(
+                &state,
+                Audit::new("auth.refresh_reuse", "refresh_token")
+                    .actor(&user_id)
+                    .resource(&family_id)
+                    .client(&client)
+                    .failed("a refresh token was presented twice: every token of its login is revoked"),
+            )
+            .await?;
+            Err(invalid("this refresh token was already used; the login is revoked, sign in again"))
+        }
+        Rotation::Expired => Err(invalid("the refresh token has expired; sign in again")),
+        Rotation::Unknown => Err(invalid("the refresh token is not valid")),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = LogoutRequest,
+    responses((status = 204, description = "the login's refresh tokens are revoked")))]
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    let body: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        LogoutRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("the body does not fit: {e}")))?
+    };
+    let token = body.refresh_token;
+    if let Some(token) = token {
+        if let Some((family, owner)) = state.store.refresh_token_family(&auth::secret_hash(token.trim())).await?
+            && owner == auth.user().id
+        {
+            state.store.revoke_family(&family, Timestamp::now()).await?;
+        }
+    } else if let Some(family) = auth.session_family() {
+        state.store.revoke_family(&family, Timestamp::now()).await?;
+    }
+    audit(&state, Audit::new("auth.logout", "user").caller(&auth).resource(&auth.user().id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = User)))]
+pub async fn me(auth: Auth) -> JsonOut<User> {
+    JsonOut(auth.caller.user)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    pub full_name: Option<String>,
+    pub preferences: Option<serde_json::Value>,
+    /// With `current_password`: changes the password and ends every other login.
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/me", tag = "auth", request_body = MePatch, responses((status = 200, body = User)))]
+pub async fn update_me(State(state): State<Arc<AppState>>, auth: Auth, Json(body): Json<MePatch>) -> ApiResult<JsonOut<User>> {
+    let user = auth.user().clone();
+    if let Some(password) = body.password {
+        auth::validate_password(&password)?;
+        let current = body.current_password.ok_or_else(|| ApiError::bad_request("changing the password needs current_password"))?;
+        let stored = state.store.user_credentials(&user.email).await?.map(|c| c.password_hash).unwrap_or_default();
+        if !auth::verify_password(current, stored).await {
+            return Err(ApiError::new(ErrorCode::Forbidden, "the current password is wrong"));
+        }
+        state.store.set_password_hash(&user.id, &auth::hash_password(password).await?).await?;
+        state.store.revoke_user_tokens(&user.id, Timestamp::now()).await?;
+        audit(&state, Audit::new("user.password", "user").caller(&auth).resource(&user.id)).await?;
+    }
+    if body.preferences.as_ref().is_some_and(|p| !p.is_object()) {
+        return Err(ApiError::bad_request("preferences must be a JSON object"));
+    }
+    let patch = UserPatch { full_name: body.full_name.map(Some), preferences: body.preferences, ..UserPatch::default() };
+    Ok(JsonOut(state.store.update_user(&user.id, patch).await?))
+}
+
+// --- API keys
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyRequest {
+    pub name: String,
+    /// `read`, `ask`, `write`; none: everything the owner may do.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// RFC 3339.
+    pub expires_at: Option<String>,
+}
+
+/// A new key: `key` is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKey {
+    pub key: String,
+    #[serde(flatten)]
+    pub api_key: ApiKey,
+}
+
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = NewKeyRequest,
+    responses((status = 201, body = CreatedKey)))]
+pub async fn create_key(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Json(body): Json<NewKeyRequest>,
+) -> ApiResult<(StatusCode, JsonOut<CreatedKey>)> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::bad_request("a key needs a name of 1 to 100 characters"));
+    }
+    if let Some(bad) = body.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(ApiError::bad_request(format!("unknown scope '{bad}'; scopes are {}", SCOPES.join(", "))));
+    }
+    let expires_at = body.expires_at.as_deref().map(Timestamp::parse).transpose()?;
+    if expires_at.as_ref().is_some_and(|at| *at <= Timestamp::now()) {
+        return Err(ApiError::bad_request("expires_at is in the past"));
+    }
+    let (key, prefix) = auth::new_api_key()?;
+    let created = state
+        .store
+        .create_api_key(NewApiKey {
+            user_id: auth.user().id.clone(),
+            name: name.to_string(),
+            prefix,
+            key_hash: auth::secret_hash(&key),
+            scopes: body.scopes,
+            expires_at,
+        })
+        .await?;
+    audit(
+        &state,
+        Audit::new("api_key.create", "api_key")
+            .caller(&auth)
+            .resource(&created.id)
+            .values(None, Some(serde_json::json!({"name": created.name, "prefix": created.prefix, "scopes": created.scopes}))),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, JsonOut(CreatedKey { key, api_key: created })))
+}
+
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(ListQuery),
+    responses((status = 200, body = inline(Listed<ApiKey>))))]
+pub async fn list_keys(State(state): State<Arc<AppState>>, auth: Auth, Query(q): Query<ListQuery>) -> ApiResult<JsonOut<Listed<ApiKey>>> {
+    Ok(JsonOut(state.store.list_api_keys(&auth.user().id, &page_of(&q)?).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_key(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    // Anyone revokes their own keys; an admin anyone's.
+    let owner = if auth.is_admin() { None } else { Some(auth.user().id.as_str()) };
+    let key = state.store.revoke_api_key(&id, owner, Timestamp::now()).await?;
+    audit(
+        &state,
+        Audit::new("api_key.revoke", "api_key").caller(&auth).resource(&key.id).values(
+            Some(serde_json::json!({"name": key.name, "prefix": key.prefix, "owner": key.user_id})),
+            None,
+        ),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

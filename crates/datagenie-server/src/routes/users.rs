@@ -1,0 +1,191 @@
+//! `/api/v1/users`: admins manage accounts. Every change is audited with its old and new values.
+
+use std::sync::Arc;
+
+use axum::Json as JsonOut;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use datagenie_core::ErrorCode;
+use datagenie_store::model::{NewUser, Role, Timestamp, TokenLimits, User, UserPatch};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::audit::{Audit, audit};
+use crate::auth::{self, Auth};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::routes::{ListQuery, Listed, page_of};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    pub email: String,
+    /// Default: the part of the email before `@`.
+    pub username: Option<String>,
+    pub password: String,
+    /// `admin`, `user` or `viewer` (default `user`).
+    #[schema(value_type = Option<String>)]
+    pub role: Option<Role>,
+    pub full_name: Option<String>,
+}
+
+/// Parses and checks an email address (one `@`, something on each side, no spaces).
+pub fn valid_email(email: &str) -> Result<String, ApiError> {
+    let email = email.trim().to_lowercase();
+    let ok = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if ok { Ok(email) } else { Err(ApiError::bad_request("the email address is not valid")) }
+}
+
+/// Creates a user (the CLI's `user create` does the same through [`create_user_record`]).
+pub async fn create_user_record(
+    store: &dyn datagenie_store::Store,
+    email: &str,
+    username: Option<&str>,
+    password: String,
+    role: Role,
+    full_name: Option<String>,
+    limits: TokenLimits,
+) -> Result<User, ApiError> {
+    let email = valid_email(email)?;
+    let username = username
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map_or_else(|| email.split('@').next().unwrap_or_default().to_string(), str::to_string);
+    auth::validate_password(&password)?;
+    let password_hash = auth::hash_password(password).await?;
+    Ok(store.create_user(NewUser { username, email, password_hash, full_name, role, limits }).await?)
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserRequest,
+    responses((status = 201, body = User), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Json(body): Json<NewUserRequest>,
+) -> ApiResult<(StatusCode, JsonOut<User>)> {
+    auth.require_admin()?;
+    let user = create_user_record(
+        state.store.as_ref(),
+        &body.email,
+        body.username.as_deref(),
+        body.password,
+        body.role.unwrap_or(Role::User),
+        body.full_name,
+        state.runtime().default_limits,
+    )
+    .await?;
+    audit(&state, Audit::new("user.create", "user").caller(&auth).resource(&user.id).values(None, serde_json::to_value(&user).ok()))
+        .await?;
+    Ok((StatusCode::CREATED, JsonOut(user)))
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListQuery), responses((status = 200, body = inline(Listed<User>))))]
+pub async fn list(State(state): State<Arc<AppState>>, auth: Auth, Query(q): Query<ListQuery>) -> ApiResult<JsonOut<Listed<User>>> {
+    auth.require_admin()?;
+    Ok(JsonOut(state.store.list_users(&page_of(&q)?).await?.into()))
+}
+
+async fn user_or_404(state: &AppState, id: &str) -> ApiResult<User> {
+    state.store.user(id).await?.ok_or_else(|| ApiError::not_found(format!("user '{id}'")))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), responses((status = 200, body = User)))]
+pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<JsonOut<User>> {
+    if !auth.is_admin() && auth.user().id != id {
+        return Err(ApiError::forbidden("only an admin may see other users"));
+    }
+    Ok(JsonOut(user_or_404(&state, &id).await?))
+}
+
+/// A change to a user; a limit of `null` removes it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatchRequest {
+    #[schema(value_type = Option<String>)]
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub full_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub hourly_token_limit: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub daily_token_limit: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub monthly_token_limit: Option<Option<i64>>,
+    /// A new password (the user's logins end).
+    pub password: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserPatchRequest,
+    responses((status = 200, body = User)))]
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<UserPatchRequest>,
+) -> ApiResult<JsonOut<User>> {
+    auth.require_admin()?;
+    let before = user_or_404(&state, &id).await?;
+    for limit in [body.hourly_token_limit, body.daily_token_limit, body.monthly_token_limit].into_iter().flatten().flatten() {
+        if limit < 0 {
+            return Err(ApiError::bad_request("token limits are zero or more (null: no limit)"));
+        }
+    }
+    // The last active admin stays an active admin.
+    let demoted = body.role.is_some_and(|r| r != Role::Admin) || body.active == Some(false);
+    if before.role == Role::Admin && before.active && demoted && state.store.count_admins().await? <= 1 {
+        return Err(ApiError::new(ErrorCode::InvalidArgument, "this is the last active admin; make another admin first"));
+    }
+    if let Some(password) = body.password {
+        auth::validate_password(&password)?;
+        state.store.set_password_hash(&id, &auth::hash_password(password).await?).await?;
+        state.store.revoke_user_tokens(&id, Timestamp::now()).await?;
+    }
+    let patch = UserPatch {
+        role: body.role,
+        active: body.active,
+        full_name: body.full_name,
+        hourly_token_limit: body.hourly_token_limit,
+        daily_token_limit: body.daily_token_limit,
+        monthly_token_limit: body.monthly_token_limit,
+        preferences: None,
+    };
+    let after = state.store.update_user(&id, patch).await?;
+    if !after.active {
+        state.store.revoke_user_tokens(&id, Timestamp::now()).await?;
+    }
+    audit(
+        &state,
+        Audit::new("user.update", "user")
+            .caller(&auth)
+            .resource(&id)
+            .values(serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()),
+    )
+    .await?;
+    Ok(JsonOut(after))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), responses((status = 204)))]
+pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    auth.require_admin()?;
+    let before = user_or_404(&state, &id).await?;
+    if before.id == auth.user().id {
+        return Err(ApiError::bad_request("you cannot delete your own account"));
+    }
+    if before.role == Role::Admin && before.active && state.store.count_admins().await? <= 1 {
+        return Err(ApiError::bad_request("this is the last active admin"));
+    }
+    state.store.delete_user(&id).await?;
+    audit(&state, Audit::new("user.delete", "user").caller(&auth).resource(&id).values(serde_json::to_value(&before).ok(), None))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,157 @@
+//! What every handler shares: the store, the question service, the token keys, the limiters, the metrics and the
+//! settings in force.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use datagenie_app::config::{Config, ServerConfig};
+use datagenie_app::service::{QuestionDefaults, QuestionService};
+use datagenie_core::Error;
+use datagenie_store::crypto::TOKEN_SIGNING_LABEL;
+use datagenie_store::model::TokenLimits;
+use datagenie_store::{MasterKey, SecretBox, SqliteStore, Store, TemplateStore};
+
+use crate::auth::TokenKeys;
+use crate::limits::{LoginThrottle, RateLimiter};
+use crate::metrics::Metrics;
+
+/// The system settings the server applies on every request, read at start and after every change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Runtime {
+    pub questions_per_minute_per_user: u32,
+    pub requests_per_minute_per_address: u32,
+    /// A new user's token limits.
+    pub default_limits: TokenLimits,
+    pub max_query_rows: usize,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime {
+            questions_per_minute_per_user: 60,
+            requests_per_minute_per_address: 600,
+            default_limits: TokenLimits { hourly: Some(1_000), daily: Some(10_000), monthly: Some(100_000) },
+            max_query_rows: 10_000,
+        }
+    }
+}
+
+impl Runtime {
+    /// From the stored settings; a missing or malformed value keeps its default.
+    pub async fn load(store: &dyn Store) -> Result<Runtime, Error> {
+        let mut r = Runtime::default();
+        for s in store.settings().await? {
+            let int = || s.value.as_i64();
+            let limit = || if s.value.is_null() { Some(None) } else { s.value.as_i64().map(Some) };
+            match s.key.as_str() {
+                "questions_per_minute_per_user" => {
+                    if let Some(n) = int().and_then(|n| u32::try_from(n).ok()) {
+                        r.questions_per_minute_per_user = n;
+                    }
+                }
+                "requests_per_minute_per_address" => {
+                    if let Some(n) = int().and_then(|n| u32::try_from(n).ok()) {
+                        r.requests_per_minute_per_address = n;
+                    }
+                }
+                "default_hourly_token_limit" => r.default_limits.hourly = limit().unwrap_or(r.default_limits.hourly),
+                "default_daily_token_limit" => r.default_limits.daily = limit().unwrap_or(r.default_limits.daily),
+                "default_monthly_token_limit" => {
+                    r.default_limits.monthly = limit().unwrap_or(r.default_limits.monthly);
+                }
+                "max_query_rows" => {
+                    if let Some(n) = int().and_then(|n| usize::try_from(n).ok()).filter(|n| *n > 0) {
+                        r.max_query_rows = n;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(r)
+    }
+}
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub questions: QuestionService,
+    pub templates: Option<Arc<TemplateStore>>,
+    pub tokens: TokenKeys,
+    pub refresh_ttl: Duration,
+    pub server: ServerConfig,
+    pub rates: RateLimiter,
+    pub logins: LoginThrottle,
+    pub metrics: Metrics,
+    runtime: RwLock<Runtime>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("server", &self.server).finish_non_exhaustive()
+    }
+}
+
+/// The master key: `DATAGENIE_SECRET_KEY` (64 hex characters) when set, else `<data_dir>/secret.key` (created,
+/// mode 0600, on first start).
+pub fn master_key(secret_key: Option<&str>, data_dir: &Path) -> Result<MasterKey, Error> {
+    match secret_key.map(str::trim).filter(|k| !k.is_empty()) {
+        Some(hex) => MasterKey::from_hex(hex),
+        None => MasterKey::load_or_create(&data_dir.join(SECRET_KEY_FILE)),
+    }
+}
+
+/// The key file in the data directory.
+pub const SECRET_KEY_FILE: &str = "secret.key";
+
+impl AppState {
+    /// Opens the system database in `data_dir` (migrating it) and everything the server needs.
+    pub async fn open(config: &Config, data_dir: &Path, master: &MasterKey) -> Result<AppState, Error> {
+        let store = SqliteStore::open(&data_dir.join(datagenie_store::SYSTEM_DB_FILE), SecretBox::for_connections(master))?;
+        let templates = Arc::new(store.templates());
+        let store: Arc<dyn Store> = Arc::new(store);
+        AppState::with_store(config, store, Some(templates), master).await
+    }
+
+    pub async fn with_store(
+        config: &Config,
+        store: Arc<dyn Store>,
+        templates: Option<Arc<TemplateStore>>,
+        master: &MasterKey,
+    ) -> Result<AppState, Error> {
+        let context = datagenie_app::session::context(config, templates.clone())?;
+        let defaults = QuestionDefaults {
+            max_rows: config.ask.max_rows,
+            timeout: config.ask_timeout(),
+            max_attempts: config.ask.max_attempts,
+            summary: config.ask.summary,
+            schema_budget_tokens: config.ask.schema_budget_tokens,
+            temperature: config.llm.temperature as f32,
+            max_tokens: config.llm.max_tokens,
+        };
+        let runtime = Runtime::load(store.as_ref()).await?;
+        let server = config.server.clone();
+        Ok(AppState {
+            questions: QuestionService::new(store.clone(), Arc::new(context), defaults),
+            store,
+            templates,
+            tokens: TokenKeys::new(&master.derive(TOKEN_SIGNING_LABEL), Duration::from_secs(server.access_token_ttl_secs))?,
+            refresh_ttl: Duration::from_secs(server.refresh_token_ttl_secs),
+            rates: RateLimiter::default(),
+            logins: LoginThrottle::new(server.login_max_failures, Duration::from_secs(server.login_lockout_secs)),
+            metrics: Metrics::new(),
+            runtime: RwLock::new(runtime),
+            server,
+        })
+    }
+
+    pub fn runtime(&self) -> Runtime {
+        self.runtime.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the settings (after a change).
+    pub async fn reload_runtime(&self) -> Result<(), Error> {
+        let fresh = Runtime::load(self.store.as_ref()).await?;
+        *self.runtime.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
+    }
+}

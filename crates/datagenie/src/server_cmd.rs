@@ -1,0 +1,244 @@
+//! `serve`, `migrate`, `user …` and `audit verify`: the commands of the multi-user server. They all work on the
+//! system database in the data directory (`--data-dir`, `paths.data_dir`).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use datagenie_app::config::Config;
+use datagenie_core::{Error, ErrorCode};
+use datagenie_server::state::{AppState, master_key};
+use datagenie_store::model::{PageRequest, Role, Timestamp, UserPatch};
+use datagenie_store::{SecretBox, SqliteStore, Store};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// ADDR:PORT to listen on (default: server.bind, 127.0.0.1:8080). Port 0 picks a free port; the address is
+    /// printed on the first line of standard output.
+    #[arg(long, value_name = "ADDR:PORT")]
+    bind: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Creates an account; the password is read from standard input (never a flag, never a default).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long, default_value = "user", value_parser = ["admin", "user", "viewer"])]
+        role: String,
+        #[arg(long)]
+        full_name: Option<String>,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Lists the accounts.
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Sets an account's password (read from standard input) and ends its logins.
+    SetPassword {
+        /// The account's email or id.
+        user: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Disables an account: it can no longer sign in, and its logins and keys stop working.
+    Disable {
+        /// The account's email or id.
+        user: String,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Walks the audit log's hash chain: exit 0 when intact, 1 naming the first row edited or deleted.
+    Verify,
+}
+
+/// The data directory, created when missing.
+fn data_dir(config: &Config) -> Result<PathBuf, Error> {
+    let dir = config.data_dir()?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::new(ErrorCode::InvalidConfig, format!("cannot create the data directory {}: {e}", dir.display()))
+    })?;
+    Ok(dir)
+}
+
+fn secret_key_env() -> Option<String> {
+    std::env::var("DATAGENIE_SECRET_KEY").ok()
+}
+
+fn open_store(config: &Config) -> Result<SqliteStore, Error> {
+    let dir = data_dir(config)?;
+    let master = master_key(secret_key_env().as_deref(), &dir)?;
+    SqliteStore::open(&dir.join(datagenie_store::SYSTEM_DB_FILE), SecretBox::for_connections(&master))
+}
+
+pub async fn serve(config_path: Option<PathBuf>, args: ServeArgs) -> Result<u8, Error> {
+    let config = crate::load_config(config_path)?;
+    let dir = data_dir(&config)?;
+    let master = master_key(secret_key_env().as_deref(), &dir)?;
+    let state = Arc::new(AppState::open(&config, &dir, &master).await?);
+    let bind = args.bind.unwrap_or_else(|| config.server.bind.clone());
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("cannot listen on {bind}: {e}")))?;
+    let addr = listener.local_addr().map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+    let admins = state.store.count_admins().await?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
+    }
+    tracing::info!(%addr, data_dir = %dir.display(), "datagenie serve");
+    if admins == 0 {
+        tracing::warn!(
+            "there is no admin yet: create one with `datagenie user create --email E --role admin --password-stdin`"
+        );
+    }
+    datagenie_server::serve(listener, state, datagenie_server::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(0)
+}
+
+pub async fn migrate(config_path: Option<PathBuf>) -> Result<u8, Error> {
+    let config = crate::load_config(config_path)?;
+    let store = open_store(&config)?;
+    println!("system database {} at schema version {}", store.path().display(), store.schema_version().await?);
+    Ok(0)
+}
+
+fn read_password() -> Result<String, Error> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read the password from standard input: {e}")))?;
+    // One trailing line break is the terminal's, not the password's.
+    let password = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    datagenie_server::auth::validate_password(password)?;
+    Ok(password.to_string())
+}
+
+async fn find_user(store: &dyn Store, who: &str) -> Result<datagenie_store::model::User, Error> {
+    if let Some(user) = store.user(who).await? {
+        return Ok(user);
+    }
+    match store.user_credentials(&who.trim().to_lowercase()).await? {
+        Some(c) => Ok(c.user),
+        None => Err(Error::new(ErrorCode::NotFound, format!("no user '{who}'"))),
+    }
+}
+
+pub async fn user(config_path: Option<PathBuf>, cmd: UserCommand) -> Result<u8, Error> {
+    let config = crate::load_config(config_path)?;
+    let store = open_store(&config)?;
+    match cmd {
+        UserCommand::Create { email, username, role, full_name, password_stdin: _ } => {
+            let role: Role = role.parse()?;
+            let password = read_password()?;
+            let limits = datagenie_server::state::Runtime::load(&store).await?.default_limits;
+            let user = datagenie_server::routes::users::create_user_record(
+                &store,
+                &email,
+                username.as_deref(),
+                password,
+                role,
+                full_name,
+                limits,
+            )
+            .await
+            .map_err(|e| e.error)?;
+            audit_cli(&store, "user.create", &user.id, serde_json::to_value(&user).ok()).await?;
+            println!("created {} {} ({})", user.role.as_str(), user.email, user.id);
+        }
+        UserCommand::List { format } => {
+            let mut users = Vec::new();
+            let mut page = PageRequest::first(500);
+            loop {
+                let p = store.list_users(&page).await?;
+                users.extend(p.items);
+                match p.next_cursor {
+                    Some(c) => page = PageRequest { limit: 500, cursor: Some(c) },
+                    None => break,
+                }
+            }
+            if format == ListFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&users).unwrap_or_default());
+            } else {
+                for u in &users {
+                    let state = if u.active { "active" } else { "disabled" };
+                    println!("{}  {:<6}  {:<8}  {}  {}", u.id, u.role.as_str(), state, u.email, u.username);
+                }
+            }
+        }
+        UserCommand::SetPassword { user, password_stdin: _ } => {
+            let user = find_user(&store, &user).await?;
+            let password = read_password()?;
+            let hash = datagenie_server::auth::hash_password(password).await?;
+            store.set_password_hash(&user.id, &hash).await?;
+            store.revoke_user_tokens(&user.id, Timestamp::now()).await?;
+            audit_cli(&store, "user.password", &user.id, None).await?;
+            println!("password set for {}", user.email);
+        }
+        UserCommand::Disable { user } => {
+            let user = find_user(&store, &user).await?;
+            store.update_user(&user.id, UserPatch { active: Some(false), ..UserPatch::default() }).await?;
+            store.revoke_user_tokens(&user.id, Timestamp::now()).await?;
+            audit_cli(&store, "user.disable", &user.id, Some(serde_json::json!({"active": false}))).await?;
+            println!("disabled {}", user.email);
+        }
+    }
+    Ok(0)
+}
+
+/// An audit row for a change made at the command line (no request: the actor is the operator).
+async fn audit_cli(store: &dyn Store, action: &str, user_id: &str, new: Option<serde_json::Value>) -> Result<(), Error> {
+    store
+        .append_audit(datagenie_store::model::NewAuditEntry {
+            user_id: None,
+            action: action.into(),
+            resource_type: "user".into(),
+            resource_id: Some(user_id.into()),
+            old_values: None,
+            new_values: new.map(|v| datagenie_app::redact::redact_json(&v)),
+            ip_address: None,
+            user_agent: Some("datagenie cli".into()),
+            request_id: None,
+            success: true,
+            reason: None,
+        })
+        .await
+        .map(|_| ())
+}
+
+pub async fn audit(config_path: Option<PathBuf>, cmd: AuditCommand) -> Result<u8, Error> {
+    let config = crate::load_config(config_path)?;
+    let store = open_store(&config)?;
+    match cmd {
+        AuditCommand::Verify => match store.verify_audit().await? {
+            Ok(rows) => {
+                println!("the audit log is intact: {rows} rows");
+                Ok(0)
+            }
+            Err(b) => {
+                let id = b.id.as_deref().unwrap_or("(missing)");
+                println!("the audit log is broken at row {} (id {id}): {}", b.seq, b.reason);
+                Ok(1)
+            }
+        },
+    }
+}
