@@ -162,7 +162,8 @@ pub fn visible_schema(schema: &Schema, policy: &Policy) -> Schema {
         }
         visible.tables.push(t);
     }
-    let names: Vec<(Option<String>, String)> = visible.tables.iter().map(|t| (t.schema.clone(), t.name.clone())).collect();
+    let names: Vec<(Option<String>, String)> =
+        visible.tables.iter().map(|t| (t.schema.clone(), t.name.clone())).collect();
     // A foreign key to a table the user cannot see would name it: drop it.
     for t in &mut visible.tables {
         t.foreign_keys.retain(|fk| names.iter().any(|(_, n)| *n == fk.ref_table));

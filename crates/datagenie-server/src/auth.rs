@@ -42,7 +42,10 @@ pub fn validate_password(password: &str) -> Result<(), Error> {
         ));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(Error::new(ErrorCode::InvalidArgument, format!("a password has at most {MAX_PASSWORD_BYTES} bytes")));
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!("a password has at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
     }
     Ok(())
 }
@@ -109,8 +112,14 @@ const ACCESS: &str = "access";
 
 impl TokenKeys {
     pub fn new(secret: &[u8; 32], ttl: Duration) -> Result<TokenKeys, Error> {
-        let bad = |e: jsonwebtoken::errors::Error| Error::new(ErrorCode::Internal, format!("cannot use the signing key: {e}"));
-        Ok(TokenKeys { encoding: EncodingKey::from_secret(secret).map_err(bad)?, decoding: DecodingKey::from_secret(secret).map_err(bad)?, ttl })
+        let bad = |e: jsonwebtoken::errors::Error| {
+            Error::new(ErrorCode::Internal, format!("cannot use the signing key: {e}"))
+        };
+        Ok(TokenKeys {
+            encoding: EncodingKey::from_secret(secret).map_err(bad)?,
+            decoding: DecodingKey::from_secret(secret).map_err(bad)?,
+            ttl,
+        })
     }
 
     /// A token for `user` in the login session `family`.
@@ -196,8 +205,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Credential {
     /// An access token of the login session `family`.
-    AccessToken { family: String },
-    ApiKey { id: String, scopes: Vec<String> },
+    AccessToken {
+        family: String,
+    },
+    ApiKey {
+        id: String,
+        scopes: Vec<String>,
+    },
 }
 
 /// An authenticated caller: the user (as stored now) and where the request came from.

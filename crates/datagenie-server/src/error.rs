@@ -75,7 +75,9 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = %self.error.code, error = %self.error.message, "request failed");
         }
-        let body = ErrorBody { error: ErrorDetail { code: self.error.code.to_string(), message: public_message(&self.error) } };
+        let body = ErrorBody {
+            error: ErrorDetail { code: self.error.code.to_string(), message: public_message(&self.error) },
+        };
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())

@@ -91,7 +91,12 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(allowed))
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, "x-api-key".parse().expect("header name")])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                "x-api-key".parse().expect("header name"),
+            ])
             .expose_headers(["x-request-id".parse().expect("header name"), header::RETRY_AFTER]),
     )
 }

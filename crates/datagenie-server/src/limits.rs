@@ -98,8 +98,7 @@ impl LoginThrottle {
         for key in keys {
             let f = failures.entry(key.clone()).or_insert(Failures { count: 0, last: now, locked_until: None });
             // A lock that has run out starts a new count.
-            if f.locked_until.is_some_and(|until| until <= now)
-                || now.saturating_duration_since(f.last) >= self.lockout
+            if f.locked_until.is_some_and(|until| until <= now) || now.saturating_duration_since(f.last) >= self.lockout
             {
                 *f = Failures { count: 0, last: now, locked_until: None };
             }

@@ -32,7 +32,9 @@ fn request_id(req: &Request) -> String {
     req.headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|id| {
+            !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
 }
 
@@ -53,7 +55,8 @@ fn client_ip(req: &Request, trust_forwarded: bool) -> Option<IpAddr> {
 pub async fn around(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let route =
+        req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     if let Ok(value) = HeaderValue::from_str(&id) {

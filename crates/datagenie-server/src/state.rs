@@ -106,7 +106,8 @@ pub const SECRET_KEY_FILE: &str = "secret.key";
 impl AppState {
     /// Opens the system database in `data_dir` (migrating it) and everything the server needs.
     pub async fn open(config: &Config, data_dir: &Path, master: &MasterKey) -> Result<AppState, Error> {
-        let store = SqliteStore::open(&data_dir.join(datagenie_store::SYSTEM_DB_FILE), SecretBox::for_connections(master))?;
+        let store =
+            SqliteStore::open(&data_dir.join(datagenie_store::SYSTEM_DB_FILE), SecretBox::for_connections(master))?;
         let templates = Arc::new(store.templates());
         let store: Arc<dyn Store> = Arc::new(store);
         AppState::with_store(config, store, Some(templates), master).await
@@ -134,7 +135,10 @@ impl AppState {
             questions: QuestionService::new(store.clone(), Arc::new(context), defaults),
             store,
             templates,
-            tokens: TokenKeys::new(&master.derive(TOKEN_SIGNING_LABEL), Duration::from_secs(server.access_token_ttl_secs))?,
+            tokens: TokenKeys::new(
+                &master.derive(TOKEN_SIGNING_LABEL),
+                Duration::from_secs(server.access_token_ttl_secs),
+            )?,
             refresh_ttl: Duration::from_secs(server.refresh_token_ttl_secs),
             rates: RateLimiter::default(),
             logins: LoginThrottle::new(server.login_max_failures, Duration::from_secs(server.login_lockout_secs)),

@@ -123,10 +123,9 @@ pub async fn migrate(config_path: Option<PathBuf>) -> Result<u8, Error> {
 
 fn read_password() -> Result<String, Error> {
     let mut text = String::new();
-    std::io::stdin()
-        .take(4096)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read the password from standard input: {e}")))?;
+    std::io::stdin().take(4096).read_to_string(&mut text).map_err(|e| {
+        Error::new(ErrorCode::InvalidArgument, format!("cannot read the password from standard input: {e}"))
+    })?;
     // One trailing line break is the terminal's, not the password's.
     let password = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
     datagenie_server::auth::validate_password(password)?;
@@ -206,7 +205,12 @@ pub async fn user(config_path: Option<PathBuf>, cmd: UserCommand) -> Result<u8, 
 }
 
 /// An audit row for a change made at the command line (no request: the actor is the operator).
-async fn audit_cli(store: &dyn Store, action: &str, user_id: &str, new: Option<serde_json::Value>) -> Result<(), Error> {
+async fn audit_cli(
+    store: &dyn Store,
+    action: &str,
+    user_id: &str,
+    new: Option<serde_json::Value>,
+) -> Result<(), Error> {
     store
         .append_audit(datagenie_store::model::NewAuditEntry {
             user_id: None,

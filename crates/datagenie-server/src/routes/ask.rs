@@ -110,10 +110,9 @@ fn observe(state: &AppState, asked: &Asked) {
 fn body_of(asked: &Asked) -> (StatusCode, serde_json::Value) {
     let (status, mut body) = match &asked.outcome {
         Ok(answer) => (StatusCode::OK, serde_json::to_value(answer.to_json()).unwrap_or_default()),
-        Err(f) => (
-            StatusCode::from_u16(f.error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            f.to_json(),
-        ),
+        Err(f) => {
+            (StatusCode::from_u16(f.error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), f.to_json())
+        }
     };
     if let Some(map) = body.as_object_mut() {
         map.insert("history_id".into(), asked.recorded.history_id.clone().into());

@@ -61,9 +61,15 @@ fn device_info(client: &ClientInfo) -> serde_json::Value {
     serde_json::json!({ "ip": client.ip, "user_agent": client.user_agent })
 }
 
-async fn issue_pair(state: &AppState, user: &User, family: Option<String>, client: &ClientInfo) -> ApiResult<TokenPair> {
+async fn issue_pair(
+    state: &AppState,
+    user: &User,
+    family: Option<String>,
+    client: &ClientInfo,
+) -> ApiResult<TokenPair> {
     let refresh = auth::new_refresh_token()?;
-    let expires_at = Timestamp::now().plus(time::Duration::seconds(i64::try_from(state.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 4)));
+    let expires_at = Timestamp::now()
+        .plus(time::Duration::seconds(i64::try_from(state.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 4)));
     let family = match family {
         Some(f) => f,
         None => {
@@ -112,10 +118,10 @@ pub async fn login(
         state.metrics.login("locked");
         audit(
             &state,
-            Audit::new("auth.login", "user").client(&client).failed("too many failed logins: locked").values(
-                None,
-                Some(serde_json::json!({ "email": email })),
-            ),
+            Audit::new("auth.login", "user")
+                .client(&client)
+                .failed("too many failed logins: locked")
+                .values(None, Some(serde_json::json!({ "email": email }))),
         )
         .await?;
         return Err(ApiError::new(ErrorCode::RateLimited, "too many failed logins; try again later").retry_after(wait));
@@ -167,7 +173,8 @@ pub async fn refresh(
 ) -> ApiResult<JsonOut<TokenPair>> {
     let replacement = auth::new_refresh_token()?;
     let now = Timestamp::now();
-    let expires_at = now.plus(time::Duration::seconds(i64::try_from(state.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 4)));
+    let expires_at =
+        now.plus(time::Duration::seconds(i64::try_from(state.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 4)));
     let rotation = state
         .store
         .rotate_refresh_token(
@@ -185,7 +192,12 @@ pub async fn refresh(
     let invalid = |why: &str| ApiError::new(ErrorCode::Unauthenticated, why);
     match rotation {
         Rotation::Rotated { user_id, family_id } => {
-            let user = state.store.user(&user_id).await?.filter(|u| u.active).ok_or_else(|| invalid("the account is disabled"))?;
+            let user = state
+                .store
+                .user(&user_id)
+                .await?
+                .filter(|u| u.active)
+                .ok_or_else(|| invalid("the account is disabled"))?;
             Ok(JsonOut(TokenPair {
                 access_token: state.tokens.issue(&user, &family_id)?,
                 refresh_token: replacement,
@@ -212,11 +224,7 @@ pub async fn refresh(
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = LogoutRequest,
     responses((status = 204, description = "the login's refresh tokens are revoked")))]
-pub async fn logout(
-    State(state): State<Arc<AppState>>,
-    auth: Auth,
-    body: axum::body::Bytes,
-) -> ApiResult<StatusCode> {
+pub async fn logout(State(state): State<Arc<AppState>>, auth: Auth, body: axum::body::Bytes) -> ApiResult<StatusCode> {
     let body: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
         LogoutRequest::default()
     } else {
@@ -252,11 +260,17 @@ pub struct MePatch {
 }
 
 #[utoipa::path(patch, path = "/api/v1/me", tag = "auth", request_body = MePatch, responses((status = 200, body = User)))]
-pub async fn update_me(State(state): State<Arc<AppState>>, auth: Auth, Json(body): Json<MePatch>) -> ApiResult<JsonOut<User>> {
+pub async fn update_me(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Json(body): Json<MePatch>,
+) -> ApiResult<JsonOut<User>> {
     let user = auth.user().clone();
     if let Some(password) = body.password {
         auth::validate_password(&password)?;
-        let current = body.current_password.ok_or_else(|| ApiError::bad_request("changing the password needs current_password"))?;
+        let current = body
+            .current_password
+            .ok_or_else(|| ApiError::bad_request("changing the password needs current_password"))?;
         let stored = state.store.user_credentials(&user.email).await?.map(|c| c.password_hash).unwrap_or_default();
         if !auth::verify_password(current, stored).await {
             return Err(ApiError::new(ErrorCode::Forbidden, "the current password is wrong"));
@@ -268,7 +282,8 @@ pub async fn update_me(State(state): State<Arc<AppState>>, auth: Auth, Json(body
     if body.preferences.as_ref().is_some_and(|p| !p.is_object()) {
         return Err(ApiError::bad_request("preferences must be a JSON object"));
     }
-    let patch = UserPatch { full_name: body.full_name.map(Some), preferences: body.preferences, ..UserPatch::default() };
+    let patch =
+        UserPatch { full_name: body.full_name.map(Some), preferences: body.preferences, ..UserPatch::default() };
     Ok(JsonOut(state.store.update_user(&user.id, patch).await?))
 }
 
@@ -325,10 +340,10 @@ pub async fn create_key(
         .await?;
     audit(
         &state,
-        Audit::new("api_key.create", "api_key")
-            .caller(&auth)
-            .resource(&created.id)
-            .values(None, Some(serde_json::json!({"name": created.name, "prefix": created.prefix, "scopes": created.scopes}))),
+        Audit::new("api_key.create", "api_key").caller(&auth).resource(&created.id).values(
+            None,
+            Some(serde_json::json!({"name": created.name, "prefix": created.prefix, "scopes": created.scopes})),
+        ),
     )
     .await?;
     Ok((StatusCode::CREATED, JsonOut(CreatedKey { key, api_key: created })))
@@ -336,22 +351,30 @@ pub async fn create_key(
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(ListQuery),
     responses((status = 200, body = inline(Listed<ApiKey>))))]
-pub async fn list_keys(State(state): State<Arc<AppState>>, auth: Auth, Query(q): Query<ListQuery>) -> ApiResult<JsonOut<Listed<ApiKey>>> {
+pub async fn list_keys(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<JsonOut<Listed<ApiKey>>> {
     Ok(JsonOut(state.store.list_api_keys(&auth.user().id, &page_of(&q)?).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn revoke_key(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn revoke_key(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     // Anyone revokes their own keys; an admin anyone's.
     let owner = if auth.is_admin() { None } else { Some(auth.user().id.as_str()) };
     let key = state.store.revoke_api_key(&id, owner, Timestamp::now()).await?;
     audit(
         &state,
-        Audit::new("api_key.revoke", "api_key").caller(&auth).resource(&key.id).values(
-            Some(serde_json::json!({"name": key.name, "prefix": key.prefix, "owner": key.user_id})),
-            None,
-        ),
+        Audit::new("api_key.revoke", "api_key")
+            .caller(&auth)
+            .resource(&key.id)
+            .values(Some(serde_json::json!({"name": key.name, "prefix": key.prefix, "owner": key.user_id})), None),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

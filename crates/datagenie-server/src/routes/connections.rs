@@ -75,9 +75,16 @@ fn url_from_parts(r: &NewConnectionRequest) -> ApiResult<String> {
     let engine = r.engine.ok_or_else(|| ApiError::bad_request("give either 'url' or 'engine' with its parts"))?;
     let database = r.database.as_deref().map(str::trim).filter(|d| !d.is_empty());
     if engine == Engine::Sqlite {
-        return database.map(str::to_string).ok_or_else(|| ApiError::bad_request("a SQLite connection needs 'database': the file's path"));
+        return database
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::bad_request("a SQLite connection needs 'database': the file's path"));
     }
-    let host = r.host.as_deref().map(str::trim).filter(|h| !h.is_empty()).ok_or_else(|| ApiError::bad_request("'host' is required"))?;
+    let host = r
+        .host
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| ApiError::bad_request("'host' is required"))?;
     let scheme = if engine == Engine::Postgres { "postgres" } else { "mysql" };
     let mut url = format!("{scheme}://");
     if let Some(user) = r.username.as_deref().filter(|u| !u.is_empty()) {
@@ -108,10 +115,19 @@ fn url_from_parts(r: &NewConnectionRequest) -> ApiResult<String> {
     Ok(url)
 }
 
-/// The engine of a URL, checked by the connectors' own parser.
+/// The engine of a URL, checked by the connectors' own parser. A SQLite file must exist (it is opened read-only:
+/// a missing file is a mistyped path, not a new database).
 fn engine_of(url: &str) -> ApiResult<Engine> {
     Ok(match datagenie_connectors::parse_target(url)? {
-        datagenie_connectors::Target::Sqlite(_) => Engine::Sqlite,
+        datagenie_connectors::Target::Sqlite(path) => {
+            if !path.is_file() {
+                return Err(ApiError::new(
+                    ErrorCode::DatabaseNotFound,
+                    format!("no SQLite file at {}", path.display()),
+                ));
+            }
+            Engine::Sqlite
+        }
         datagenie_connectors::Target::Postgres(_) => Engine::Postgres,
         datagenie_connectors::Target::Mysql(_) => Engine::Mysql,
     })
@@ -163,7 +179,10 @@ pub async fn create(
         .await?;
     audit(
         &state,
-        Audit::new("connection.create", "connection").caller(&auth).resource(&created.id).values(None, serde_json::to_value(&created).ok()),
+        Audit::new("connection.create", "connection")
+            .caller(&auth)
+            .resource(&created.id)
+            .values(None, serde_json::to_value(&created).ok()),
     )
     .await?;
     Ok((StatusCode::CREATED, JsonOut(created)))
@@ -171,7 +190,11 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/connections", tag = "connections", params(ListQuery),
     responses((status = 200, body = inline(Listed<Connection>))))]
-pub async fn list(State(state): State<Arc<AppState>>, auth: Auth, Query(q): Query<ListQuery>) -> ApiResult<JsonOut<Listed<Connection>>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<JsonOut<Listed<Connection>>> {
     let granted_to = if auth.is_admin() { None } else { Some(auth.user().id.as_str()) };
     let mut page = state.store.list_connections(granted_to, &page_of(&q)?).await?;
     if !auth.is_admin() {
@@ -194,7 +217,11 @@ pub async fn visible_connection(state: &AppState, auth: &Auth, id: &str) -> ApiR
 
 #[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "id or name")),
     responses((status = 200, body = Connection), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<JsonOut<Connection>> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Connection>> {
     Ok(JsonOut(visible_connection(&state, &auth, &id).await?))
 }
 
@@ -269,7 +296,10 @@ pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Pa
     state.questions.registry.invalidate(&before.id);
     audit(
         &state,
-        Audit::new("connection.delete", "connection").caller(&auth).resource(&before.id).values(serde_json::to_value(&before).ok(), None),
+        Audit::new("connection.delete", "connection")
+            .caller(&auth)
+            .resource(&before.id)
+            .values(serde_json::to_value(&before).ok(), None),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -287,7 +317,11 @@ pub struct TestResult {
 
 #[utoipa::path(post, path = "/api/v1/connections/{id}/test", tag = "connections", params(("id" = String, Path)),
     responses((status = 200, body = TestResult)))]
-pub async fn test(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<JsonOut<TestResult>> {
+pub async fn test(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<TestResult>> {
     auth.require_admin()?;
     let c = visible_connection(&state, &auth, &id).await?;
     let started = std::time::Instant::now();
@@ -335,12 +369,22 @@ async fn sync_now(state: &AppState, c: &Connection) -> ApiResult<SchemaSnapshot>
 
 #[utoipa::path(post, path = "/api/v1/connections/{id}/sync", tag = "connections", params(("id" = String, Path)),
     responses((status = 200, body = SchemaView)))]
-pub async fn sync(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<JsonOut<SchemaView>> {
+pub async fn sync(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<SchemaView>> {
     auth.require_admin()?;
     let c = visible_connection(&state, &auth, &id).await?;
     let snapshot = sync_now(&state, &c).await?;
-    audit(&state, Audit::new("connection.sync", "connection").caller(&auth).resource(&c.id).values(None, Some(serde_json::json!({"hash": snapshot.hash}))))
-        .await?;
+    audit(
+        &state,
+        Audit::new("connection.sync", "connection")
+            .caller(&auth)
+            .resource(&c.id)
+            .values(None, Some(serde_json::json!({"hash": snapshot.hash}))),
+    )
+    .await?;
     view(&state, &auth, &c, snapshot).await.map(JsonOut)
 }
 
@@ -360,7 +404,11 @@ async fn view(state: &AppState, auth: &Auth, c: &Connection, snapshot: SchemaSna
 
 #[utoipa::path(get, path = "/api/v1/connections/{id}/schema", tag = "connections", params(("id" = String, Path)),
     responses((status = 200, body = SchemaView)))]
-pub async fn schema(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<JsonOut<SchemaView>> {
+pub async fn schema(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<SchemaView>> {
     let c = visible_connection(&state, &auth, &id).await?;
     let snapshot = match state.store.schema_snapshot(&c.id).await? {
         Some(s) => s,
@@ -436,7 +484,11 @@ pub async fn put_permission(
 
 #[utoipa::path(get, path = "/api/v1/connections/{id}/permissions", tag = "connections", params(("id" = String, Path)),
     responses((status = 200, body = inline(Listed<Permission>))))]
-pub async fn list_permissions(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<JsonOut<Listed<Permission>>> {
+pub async fn list_permissions(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Listed<Permission>>> {
     auth.require_admin()?;
     let c = visible_connection(&state, &auth, &id).await?;
     Ok(JsonOut(Listed { items: state.store.list_permissions(&c.id).await?, next_cursor: None }))

@@ -49,12 +49,18 @@ pub fn moment(text: &str) -> ApiResult<Timestamp> {
 
 #[utoipa::path(get, path = "/api/v1/history", tag = "history", params(HistoryQuery),
     responses((status = 200, body = inline(Listed<HistoryEntry>))))]
-pub async fn list(State(state): State<Arc<AppState>>, auth: Auth, Query(q): Query<HistoryQuery>) -> ApiResult<JsonOut<Listed<HistoryEntry>>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<JsonOut<Listed<HistoryEntry>>> {
     let user_id = if auth.is_admin() {
         q.user_id.clone()
     } else {
         match q.user_id.as_deref() {
-            Some(other) if other != auth.user().id => return Err(ApiError::forbidden("only an admin may see others' history")),
+            Some(other) if other != auth.user().id => {
+                return Err(ApiError::forbidden("only an admin may see others' history"));
+            }
             _ => Some(auth.user().id.clone()),
         }
     };
@@ -89,7 +95,11 @@ async fn visible(state: &AppState, auth: &Auth, id: &str) -> ApiResult<HistoryEn
 
 #[utoipa::path(get, path = "/api/v1/history/{id}", tag = "history", params(("id" = String, Path)),
     responses((status = 200, body = HistoryDetail), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<JsonOut<HistoryDetail>> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<HistoryDetail>> {
     let entry = visible(&state, &auth, &id).await?;
     let analysis = state.store.analysis(&entry.id).await?;
     let result = state.store.stored_result(&entry.id).await?;
@@ -138,7 +148,8 @@ fn cell(v: &serde_json::Value) -> String {
     responses((status = 200, content_type = "text/csv", body = String)))]
 pub async fn rows_csv(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let entry = visible(&state, &auth, &id).await?;
-    let result = state.store.stored_result(&entry.id).await?.ok_or_else(|| ApiError::not_found(format!("rows for '{id}'")))?;
+    let result =
+        state.store.stored_result(&entry.id).await?.ok_or_else(|| ApiError::not_found(format!("rows for '{id}'")))?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let failed = |e: csv::Error| ApiError::new(ErrorCode::OutputFailed, format!("cannot write CSV: {e}"));
     out.write_record(&result.columns).map_err(failed)?;
@@ -146,7 +157,12 @@ pub async fn rows_csv(State(state): State<Arc<AppState>>, auth: Auth, Path(id): 
         let cells: Vec<String> = row.as_array().into_iter().flatten().map(cell).collect();
         out.write_record(&cells).map_err(failed)?;
     }
-    let bytes = out.into_inner().map_err(|e| ApiError::new(ErrorCode::OutputFailed, format!("cannot write CSV: {e}")))?;
+    let bytes =
+        out.into_inner().map_err(|e| ApiError::new(ErrorCode::OutputFailed, format!("cannot write CSV: {e}")))?;
     let disposition = format!("attachment; filename=\"datagenie-{}.csv\"", entry.id);
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        bytes,
+    )
+        .into_response())
 }

@@ -46,7 +46,11 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(ListQuery),
     responses((status = 200, body = inline(Listed<ChatSession>))))]
-pub async fn list(State(state): State<Arc<AppState>>, auth: Auth, Query(q): Query<ListQuery>) -> ApiResult<JsonOut<Listed<ChatSession>>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<JsonOut<Listed<ChatSession>>> {
     Ok(JsonOut(state.store.list_chat_sessions(&auth.user().id, &page_of(&q)?).await?.into()))
 }
 
@@ -62,7 +66,11 @@ async fn own(state: &AppState, auth: &Auth, id: &str) -> ApiResult<ChatSession> 
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = String, Path)),
     responses((status = 200, body = ChatSession)))]
-pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<JsonOut<ChatSession>> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<ChatSession>> {
     Ok(JsonOut(own(&state, &auth, &id).await?))
 }
 

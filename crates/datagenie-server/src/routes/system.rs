@@ -38,7 +38,11 @@ fn moment(text: Option<&str>) -> ApiResult<Option<datagenie_store::model::Timest
 }
 
 #[utoipa::path(get, path = "/api/v1/usage", tag = "usage", params(UsageQuery), responses((status = 200, body = UsageReport)))]
-pub async fn usage(State(state): State<Arc<AppState>>, auth: Auth, Query(q): Query<UsageQuery>) -> ApiResult<JsonOut<UsageReport>> {
+pub async fn usage(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<UsageQuery>,
+) -> ApiResult<JsonOut<UsageReport>> {
     let group = match q.group_by.as_deref().unwrap_or("day") {
         "day" => UsageGroup::Day,
         "model" => UsageGroup::Model,
@@ -74,7 +78,11 @@ pub struct AuditQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = inline(Listed<AuditEntry>))))]
-pub async fn audit_log(State(state): State<Arc<AppState>>, auth: Auth, Query(q): Query<AuditQuery>) -> ApiResult<JsonOut<Listed<AuditEntry>>> {
+pub async fn audit_log(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<JsonOut<Listed<AuditEntry>>> {
     auth.require_admin()?;
     let filter = AuditFilter {
         user_id: q.user_id,
@@ -140,10 +148,10 @@ pub async fn put_setting(
     let shown = |s: &Setting| if s.sensitive { serde_json::json!("[redacted]") } else { s.value.clone() };
     audit(
         &state,
-        Audit::new("setting.update", "system_setting")
-            .caller(&auth)
-            .resource(&key)
-            .values(Some(serde_json::json!({"value": shown(&before)})), Some(serde_json::json!({"value": shown(&after)}))),
+        Audit::new("setting.update", "system_setting").caller(&auth).resource(&key).values(
+            Some(serde_json::json!({"value": shown(&before)})),
+            Some(serde_json::json!({"value": shown(&after)})),
+        ),
     )
     .await?;
     Ok(JsonOut(after.into()))
@@ -154,10 +162,17 @@ fn check_setting(key: &str, old: &serde_json::Value, new: &serde_json::Value) ->
     let nullable = key.starts_with("default_") && key.ends_with("_token_limit");
     let same_type = match (old, new) {
         (_, serde_json::Value::Null) => nullable,
-        (serde_json::Value::Number(_), serde_json::Value::Number(n)) => !(key.contains("limit") || key.contains("per_") || key.starts_with("max_")) || n.as_u64().is_some(),
+        (serde_json::Value::Number(_), serde_json::Value::Number(n)) => {
+            !(key.contains("limit") || key.contains("per_") || key.starts_with("max_")) || n.as_u64().is_some()
+        }
         (serde_json::Value::Null, serde_json::Value::Number(n)) => nullable && n.as_u64().is_some(),
-        (serde_json::Value::String(_), serde_json::Value::String(_)) | (serde_json::Value::Bool(_), serde_json::Value::Bool(_)) => true,
+        (serde_json::Value::String(_), serde_json::Value::String(_))
+        | (serde_json::Value::Bool(_), serde_json::Value::Bool(_)) => true,
         _ => false,
     };
-    if same_type { Ok(()) } else { Err(ApiError::bad_request(format!("'{key}' does not take that value (its type is that of {old})"))) }
+    if same_type {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!("'{key}' does not take that value (its type is that of {old})")))
+    }
 }

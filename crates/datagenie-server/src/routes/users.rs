@@ -35,7 +35,11 @@ pub fn valid_email(email: &str) -> Result<String, ApiError> {
     let email = email.trim().to_lowercase();
     let ok = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
         })
         && !email.chars().any(char::is_whitespace);
     if ok { Ok(email) } else { Err(ApiError::bad_request("the email address is not valid")) }
@@ -52,10 +56,18 @@ pub async fn create_user_record(
     limits: TokenLimits,
 ) -> Result<User, ApiError> {
     let email = valid_email(email)?;
-    let username = username
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .map_or_else(|| email.split('@').next().unwrap_or_default().to_string(), str::to_string);
+    // Default: the email's local part, or the whole address when that is shorter than a username may be.
+    let username = match username.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => u.to_string(),
+        None => {
+            let local = email.split('@').next().unwrap_or_default();
+            if local.chars().count() >= 3 { local.to_string() } else { email.clone() }
+        }
+    };
+    let n = username.chars().count();
+    if !(3..=50).contains(&n) || username.chars().any(char::is_whitespace) {
+        return Err(ApiError::bad_request("a username is 3 to 50 characters without spaces"));
+    }
     auth::validate_password(&password)?;
     let password_hash = auth::hash_password(password).await?;
     Ok(store.create_user(NewUser { username, email, password_hash, full_name, role, limits }).await?)
@@ -79,13 +91,23 @@ pub async fn create(
         state.runtime().default_limits,
     )
     .await?;
-    audit(&state, Audit::new("user.create", "user").caller(&auth).resource(&user.id).values(None, serde_json::to_value(&user).ok()))
-        .await?;
+    audit(
+        &state,
+        Audit::new("user.create", "user")
+            .caller(&auth)
+            .resource(&user.id)
+            .values(None, serde_json::to_value(&user).ok()),
+    )
+    .await?;
     Ok((StatusCode::CREATED, JsonOut(user)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListQuery), responses((status = 200, body = inline(Listed<User>))))]
-pub async fn list(State(state): State<Arc<AppState>>, auth: Auth, Query(q): Query<ListQuery>) -> ApiResult<JsonOut<Listed<User>>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<JsonOut<Listed<User>>> {
     auth.require_admin()?;
     Ok(JsonOut(state.store.list_users(&page_of(&q)?).await?.into()))
 }
@@ -135,7 +157,9 @@ pub async fn update(
 ) -> ApiResult<JsonOut<User>> {
     auth.require_admin()?;
     let before = user_or_404(&state, &id).await?;
-    for limit in [body.hourly_token_limit, body.daily_token_limit, body.monthly_token_limit].into_iter().flatten().flatten() {
+    for limit in
+        [body.hourly_token_limit, body.daily_token_limit, body.monthly_token_limit].into_iter().flatten().flatten()
+    {
         if limit < 0 {
             return Err(ApiError::bad_request("token limits are zero or more (null: no limit)"));
         }
@@ -143,7 +167,10 @@ pub async fn update(
     // The last active admin stays an active admin.
     let demoted = body.role.is_some_and(|r| r != Role::Admin) || body.active == Some(false);
     if before.role == Role::Admin && before.active && demoted && state.store.count_admins().await? <= 1 {
-        return Err(ApiError::new(ErrorCode::InvalidArgument, "this is the last active admin; make another admin first"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "this is the last active admin; make another admin first",
+        ));
     }
     if let Some(password) = body.password {
         auth::validate_password(&password)?;
@@ -185,7 +212,10 @@ pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Pa
         return Err(ApiError::bad_request("this is the last active admin"));
     }
     state.store.delete_user(&id).await?;
-    audit(&state, Audit::new("user.delete", "user").caller(&auth).resource(&id).values(serde_json::to_value(&before).ok(), None))
-        .await?;
+    audit(
+        &state,
+        Audit::new("user.delete", "user").caller(&auth).resource(&id).values(serde_json::to_value(&before).ok(), None),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

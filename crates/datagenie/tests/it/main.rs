@@ -31,6 +31,7 @@ mod doctor;
 mod eval;
 mod llm_tls;
 mod promises;
+mod server;
 mod servers;
 mod sources;
 mod tables;
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
             eval::tests(),
             llm_tls::tests(),
             promises::tests(),
+            server::tests(),
             servers::tests(),
             sources::tests(),
             tables::tests(),

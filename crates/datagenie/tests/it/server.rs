@@ -1,0 +1,847 @@
+//! `datagenie serve`: the real binary on port 0 with a temporary data directory, driven over real HTTP; the LLM is
+//! the scripted OpenAI-compatible server.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+use datagenie_testkit::{Group, tests};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::harness::{Env, shop_db};
+use crate::scripted_llm::{ScriptedLlm, Step, sql};
+
+const ADMIN_EMAIL: &str = "admin@example.com";
+const ADMIN_PASSWORD: &str = "correct horse battery";
+
+/// A running server, killed when dropped. Its standard error (the log) is collected.
+pub struct Server {
+    pub base: String,
+    child: tokio::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts `datagenie serve --bind 127.0.0.1:0` and waits for the address it prints (no sleeping).
+    pub async fn start(env: &Env) -> Server {
+        let mut cmd = env.command(&["serve", "--bind", "127.0.0.1:0"]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn datagenie serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the server prints its address within a minute")
+            .expect("read stdout")
+            .expect("a first line");
+        let base = first.strip_prefix("listening on ").expect("listening on …").trim().to_string();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(mut l) = sink.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        });
+        Server { base, child, log, http: reqwest::Client::new() }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id().expect("running")).expect("pid")
+    }
+
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("send");
+        Reply::read(resp).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.request(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": email, "password": password})))
+            .await
+    }
+
+    /// The access token of a successful login.
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let r = self.login(email, password).await;
+        assert_eq!(r.status, StatusCode::OK, "login {email}: {}", r.text);
+        r.json["access_token"].as_str().expect("access_token").to_string()
+    }
+
+    /// Stops the server with SIGTERM and returns its exit code.
+    pub async fn terminate(mut self) -> i32 {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(self.pid()).expect("pid"),
+            rustix::process::Signal::TERM,
+        )
+        .expect("SIGTERM");
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the server stops within 30 s")
+            .expect("wait");
+        status.code().unwrap_or(-1)
+    }
+
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL");
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Reply {
+    async fn read(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, text, json }
+    }
+
+    pub fn code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// `datagenie user create … --password-stdin` with `password` on standard input.
+pub async fn cli_user(env: &Env, email: &str, role: &str, password: &str) -> crate::harness::Output {
+    let mut cmd = env.command(&["user", "create", "--email", email, "--role", role, "--password-stdin"]);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(format!("{password}\n").as_bytes()).await.expect("write password");
+    drop(stdin);
+    let out =
+        tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await.expect("ends").expect("run");
+    crate::harness::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A server with an admin, the shop database as connection `shop`, and the admin's token.
+struct World {
+    env: Env,
+    server: Server,
+    admin: String,
+    connection_id: String,
+}
+
+async fn world_with(mut env: Env) -> World {
+    env.set("DATAGENIE_ASK__SUMMARY", "false");
+    let out = cli_user(&env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    shop_db(&env.path("shop.db"));
+    let server = Server::start(&env).await;
+    let admin = server.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let db = env.path("shop.db").display().to_string();
+    let c = server.post("/api/v1/connections", &admin, json!({"name": "shop", "url": db})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let connection_id = c.json["id"].as_str().expect("id").to_string();
+    World { env, server, admin, connection_id }
+}
+
+async fn world() -> World {
+    world_with(Env::new()).await
+}
+
+impl World {
+    /// A user created by the admin over the API; returns (id, token).
+    async fn user(&self, email: &str, role: &str) -> (String, String) {
+        let r = self
+            .server
+            .post("/api/v1/users", &self.admin, json!({"email": email, "password": "password-of-user", "role": role}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let id = r.json["id"].as_str().expect("id").to_string();
+        (id, self.server.token(email, "password-of-user").await)
+    }
+
+    async fn grant(&self, user_id: &str, body: Value) {
+        let path = format!("/api/v1/connections/{}/permissions/{user_id}", self.connection_id);
+        let r = self.server.request(Method::PUT, &path, Some(&self.admin), Some(body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+
+    async fn ask(&self, token: &str, question: &str) -> Reply {
+        self.server.post("/api/v1/ask", token, json!({"connection_id": "shop", "question": question})).await
+    }
+}
+
+/// The README's walk: first admin, a SQLite connection, a viewer granted one table, their question about another
+/// table refused with the table named, then seen in history and in the audit log.
+async fn the_readme_walk() {
+    let w = world().await;
+    let (viewer_id, viewer) = w.user("viewer@example.com", "viewer").await;
+    w.grant(&viewer_id, json!({"allowed_tables": ["orders"]})).await;
+
+    let ok = w.ask(&viewer, "How many orders are there?").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(ok.json["rows"], json!([[6]]));
+    assert!(ok.json["history_id"].is_string());
+
+    let refused = w.ask(&viewer, "How many customers are there?").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert_eq!(refused.code(), "forbidden_table");
+    assert!(refused.json["error"]["message"].as_str().unwrap_or("").contains("customers"), "{}", refused.text);
+    let refused_id = refused.json["history_id"].as_str().expect("recorded").to_string();
+
+    let history = w.server.get("/api/v1/history", &viewer).await;
+    assert_eq!(history.status, StatusCode::OK);
+    let items = history.json["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    assert_eq!((items[0]["id"].as_str(), items[0]["status"].as_str()), (Some(refused_id.as_str()), Some("refused")));
+    assert_eq!(items[0]["error_code"], "forbidden_table");
+
+    let audit = w.server.get("/api/v1/audit?action=question.ask", &w.admin).await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
+    let last = &audit.json["items"][0];
+    assert_eq!(last["user_id"], viewer_id.as_str());
+    assert_eq!(last["result"], "failure");
+    assert!(last["reason"].as_str().unwrap_or("").contains("forbidden_table"), "{last}");
+    assert!(last["request_id"].is_string() && last["ip_address"] == "127.0.0.1", "{last}");
+
+    // The viewer sees only the granted part of the schema; viewers may not read the audit log.
+    let schema = w.server.get("/api/v1/connections/shop/schema", &viewer).await;
+    assert_eq!(schema.status, StatusCode::OK, "{}", schema.text);
+    let tables: Vec<&str> =
+        schema.json["schema"]["tables"].as_array().expect("tables").iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(tables, vec!["orders"]);
+    assert_eq!(w.server.get("/api/v1/audit", &viewer).await.status, StatusCode::FORBIDDEN);
+
+    let verify = w.env.run(&["audit", "verify"]).await;
+    assert_eq!(verify.code, 0, "{verify:?}");
+    assert_eq!(w.server.terminate().await, 0, "SIGTERM: a clean exit");
+}
+
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_login() {
+    let w = world().await;
+    let login = w.server.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let first = login.json["refresh_token"].as_str().expect("refresh").to_string();
+    assert_eq!(login.json["token_type"], "Bearer");
+    assert!(login.json["expires_in"].as_u64().is_some_and(|s| s > 0));
+    let refresh =
+        |t: &str| w.server.request(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": t})));
+    let second = refresh(&first).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    let second_token = second.json["refresh_token"].as_str().expect("new refresh").to_string();
+    assert_ne!(second_token, first);
+    let me = w.server.get("/api/v1/me", second.json["access_token"].as_str().expect("access")).await;
+    assert_eq!(me.json["email"], ADMIN_EMAIL);
+
+    // The first token again: refused, and the whole family with it.
+    let reused = refresh(&first).await;
+    assert_eq!((reused.status, reused.code()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    let after = refresh(&second_token).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "the family is revoked: {}", after.text);
+    let garbage = refresh("dgr_nothing").await;
+    assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
+
+    // Logout ends a login's refresh tokens.
+    let login = w.server.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (access, refresh_token) = (
+        login.json["access_token"].as_str().expect("a").to_string(),
+        login.json["refresh_token"].as_str().expect("r").to_string(),
+    );
+    let out = w.server.post("/api/v1/auth/logout", &access, json!({"refresh_token": refresh_token})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert_eq!(refresh(&refresh_token).await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn api_keys_work_until_revoked_and_never_show_their_secret_again() {
+    let w = world().await;
+    let (_, user) = w.user("dev@example.com", "user").await;
+    let created = w.server.post("/api/v1/api-keys", &user, json!({"name": "ci"})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let key = created.json["key"].as_str().expect("key").to_string();
+    assert!(key.starts_with("dg_"));
+    let id = created.json["id"].as_str().expect("id").to_string();
+
+    assert_eq!(w.server.get("/api/v1/me", &key).await.json["email"], "dev@example.com");
+    let by_header = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", w.server.base))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(by_header.status(), StatusCode::OK);
+    let list = w.server.get("/api/v1/api-keys", &user).await;
+    assert!(!list.text.contains(&key[10..]), "the list never shows the secret");
+    assert_eq!(list.json["items"][0]["usage_count"].as_i64().map(|n| n >= 0), Some(true));
+
+    // A read-only key may read but not write.
+    let read_only = w.server.post("/api/v1/api-keys", &user, json!({"name": "ro", "scopes": ["read"]})).await;
+    let ro = read_only.json["key"].as_str().expect("key").to_string();
+    assert_eq!(w.server.get("/api/v1/history", &ro).await.status, StatusCode::OK);
+    assert_eq!(
+        w.server.post("/api/v1/sessions", &ro, json!({"connection_id": "shop"})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let bad = w.server.post("/api/v1/api-keys", &user, json!({"name": "x", "scopes": ["root"]})).await;
+    assert_eq!((bad.status, bad.code()), (StatusCode::BAD_REQUEST, "invalid_argument"));
+
+    let revoke = w.server.request(Method::DELETE, &format!("/api/v1/api-keys/{id}"), Some(&user), None).await;
+    assert_eq!(revoke.status, StatusCode::NO_CONTENT, "{}", revoke.text);
+    let after = w.server.get("/api/v1/me", &key).await;
+    assert_eq!((after.status, after.code()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    let tampered = format!("{}0", &key[..key.len() - 1]);
+    assert_eq!(w.server.get("/api/v1/me", &tampered).await.status, StatusCode::UNAUTHORIZED);
+    let audit = w.server.get("/api/v1/audit?resource_type=api_key", &w.admin).await;
+    let actions: Vec<&str> =
+        audit.json["items"].as_array().expect("items").iter().filter_map(|a| a["action"].as_str()).collect();
+    assert!(actions.contains(&"api_key.create") && actions.contains(&"api_key.revoke"), "{actions:?}");
+}
+
+async fn repeated_failed_logins_are_refused_for_a_while() {
+    let w = world().await;
+    for _ in 0..5 {
+        let r = w.server.login(ADMIN_EMAIL, "wrong password!").await;
+        assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    }
+    let locked = w.server.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!((locked.status, locked.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"), "{}", locked.text);
+    let wait: u64 = locked.headers["retry-after"].to_str().expect("text").parse().expect("seconds");
+    assert!(wait > 0 && wait <= 900);
+    let metrics =
+        reqwest::get(format!("{}/metrics", w.server.base)).await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains(r#"datagenie_logins_total{outcome="failure"} 5"#), "{metrics}");
+    assert!(metrics.contains(r#"datagenie_logins_total{outcome="locked"} 1"#));
+    let audit = w.server.get("/api/v1/audit?action=auth.login", &w.admin).await;
+    let failures = audit.json["items"].as_array().expect("items").iter().filter(|a| a["result"] == "failure").count();
+    assert_eq!(failures, 6);
+}
+
+/// Every role × every route × own and someone else's resource. `S` = expected status.
+async fn the_authorization_matrix() {
+    let w = world().await;
+    let (user_id, user) = w.user("user@example.com", "user").await;
+    let (viewer_id, viewer) = w.user("viewer@example.com", "viewer").await;
+    w.grant(&user_id, json!({})).await;
+    w.grant(&viewer_id, json!({"allowed_tables": ["orders"]})).await;
+    let admin = w.admin.clone();
+    // One session and one history entry of each non-admin.
+    let mut session = BTreeMap::new();
+    let mut history = BTreeMap::new();
+    let mut key = BTreeMap::new();
+    for (name, token) in [("user", &user), ("viewer", &viewer)] {
+        let s = w.server.post("/api/v1/sessions", token, json!({"connection_id": "shop"})).await;
+        assert_eq!(s.status, StatusCode::CREATED, "{}", s.text);
+        session.insert(name, s.json["id"].as_str().expect("id").to_string());
+        let a = w.ask(token, "How many orders are there?").await;
+        history.insert(name, a.json["history_id"].as_str().expect("history").to_string());
+        let k = w.server.post("/api/v1/api-keys", token, json!({"name": "k"})).await;
+        key.insert(name, k.json["id"].as_str().expect("key id").to_string());
+    }
+    let c = &w.connection_id;
+    let (us, vs, uh, vh, uk) =
+        (&session["user"], &session["viewer"], &history["user"], &history["viewer"], &key["user"]);
+    // (method, path, body, admin, user, viewer)
+    let rows: Vec<(Method, String, Option<Value>, u16, u16, u16)> = vec![
+        (Method::GET, "/api/v1/users".into(), None, 200, 403, 403),
+        (
+            Method::POST,
+            "/api/v1/users".into(),
+            Some(json!({"email": "n@example.com", "password": "12345678"})),
+            201,
+            403,
+            403,
+        ),
+        (Method::GET, format!("/api/v1/users/{user_id}"), None, 200, 200, 403),
+        (Method::PATCH, format!("/api/v1/users/{viewer_id}"), Some(json!({"daily_token_limit": 5})), 200, 403, 403),
+        (Method::GET, "/api/v1/connections".into(), None, 200, 200, 200),
+        (Method::GET, format!("/api/v1/connections/{c}"), None, 200, 200, 200),
+        (
+            Method::POST,
+            "/api/v1/connections".into(),
+            Some(json!({"name": "other", "url": "/nonexistent/x.db"})),
+            404,
+            403,
+            403,
+        ),
+        (Method::PATCH, format!("/api/v1/connections/{c}"), Some(json!({"description": "d"})), 200, 403, 403),
+        (Method::POST, format!("/api/v1/connections/{c}/test"), None, 200, 403, 403),
+        (Method::POST, format!("/api/v1/connections/{c}/sync"), None, 200, 403, 403),
+        (Method::GET, format!("/api/v1/connections/{c}/schema"), None, 200, 200, 200),
+        (Method::GET, format!("/api/v1/connections/{c}/permissions"), None, 200, 403, 403),
+        (
+            Method::PUT,
+            format!("/api/v1/connections/{c}/permissions/{viewer_id}"),
+            Some(json!({"allowed_tables": ["orders"]})),
+            200,
+            403,
+            403,
+        ),
+        (Method::GET, format!("/api/v1/sessions/{us}"), None, 404, 200, 404),
+        (Method::GET, format!("/api/v1/sessions/{vs}/messages"), None, 404, 404, 200),
+        (Method::PATCH, format!("/api/v1/sessions/{us}"), Some(json!({"title": "t"})), 404, 200, 404),
+        (Method::GET, format!("/api/v1/history/{uh}"), None, 200, 200, 404),
+        (Method::GET, format!("/api/v1/history/{vh}"), None, 200, 404, 200),
+        (Method::GET, format!("/api/v1/history/{vh}/rows.csv"), None, 200, 404, 200),
+        (Method::GET, format!("/api/v1/history?user_id={viewer_id}"), None, 200, 403, 200),
+        (Method::GET, "/api/v1/usage".into(), None, 200, 200, 200),
+        (Method::GET, "/api/v1/usage?user_id=all".into(), None, 200, 403, 403),
+        (Method::GET, "/api/v1/audit".into(), None, 200, 403, 403),
+        (Method::GET, "/api/v1/settings".into(), None, 200, 403, 403),
+        (Method::PUT, "/api/v1/settings/max_query_rows".into(), Some(json!({"value": 5000})), 200, 403, 403),
+        (Method::DELETE, format!("/api/v1/api-keys/{uk}"), None, 204, 204, 404),
+    ];
+    let mut wrong = Vec::new();
+    for (method, path, body, a, u, v) in &rows {
+        for (role, token, expected) in [("viewer", &viewer, v), ("user", &user, u), ("admin", &admin, a)] {
+            let r = w.server.request(method.clone(), path, Some(token), body.clone()).await;
+            if r.status.as_u16() != *expected {
+                wrong.push(format!("{role} {method} {path}: {} (expected {expected}) {}", r.status.as_u16(), r.text));
+            }
+        }
+    }
+    // Without credentials, every API route is 401.
+    for (method, path, body, ..) in &rows {
+        let r = w.server.request(method.clone(), path, None, body.clone()).await;
+        if r.status != StatusCode::UNAUTHORIZED || r.code() != "unauthenticated" {
+            wrong.push(format!("anonymous {method} {path}: {}", r.status));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Deletes last: a user may not delete users, an admin may.
+    let path = format!("/api/v1/users/{viewer_id}");
+    assert_eq!(w.server.request(Method::DELETE, &path, Some(&user), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.server.request(Method::DELETE, &path, Some(&admin), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        w.server.get("/api/v1/me", &viewer).await.status,
+        StatusCode::UNAUTHORIZED,
+        "a deleted account's token stops"
+    );
+}
+
+async fn token_limits_stop_llm_questions_but_not_free_answers() {
+    let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT COUNT(*) AS n FROM customers"))).await;
+    let mut env = Env::with_openai(&llm.base_url);
+    env.set("DATAGENIE_ASK__BUILTIN_FIRST", "true");
+    let w = world_with(env).await;
+    let (user_id, user) = w.user("limited@example.com", "user").await;
+    w.grant(&user_id, json!({})).await;
+    let patch = w
+        .server
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/users/{user_id}"),
+            Some(&w.admin),
+            Some(json!({"hourly_token_limit": 50})),
+        )
+        .await;
+    assert_eq!(patch.status, StatusCode::OK, "{}", patch.text);
+    // The first LLM question fits (nothing used yet) and costs 120 tokens.
+    let first = w.ask(&user, "xyzzy plugh frobnicate?").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.json["source"]["kind"], "llm");
+    let second = w.ask(&user, "xyzzy plugh frobnicate?").await;
+    assert_eq!((second.status, second.code()), (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"), "{}", second.text);
+    assert!(second.headers.contains_key("retry-after"));
+    // The built-in engine still answers: free answers are not blocked.
+    let free = w.ask(&user, "How many orders are there?").await;
+    assert_eq!(free.status, StatusCode::OK, "{}", free.text);
+    assert_ne!(free.json["source"]["kind"], "llm");
+    let usage = w.server.get("/api/v1/usage?group_by=model", &user).await;
+    let tokens: i64 = usage.json["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["prompt_tokens"].as_i64().unwrap_or(0) + r["completion_tokens"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(tokens, 120, "{}", usage.text);
+    let history = w.server.get("/api/v1/history?status=refused", &user).await;
+    assert_eq!(history.json["items"][0]["error_code"], "quota_exceeded", "{}", history.text);
+}
+
+async fn the_event_stream_reports_progress_in_order() {
+    let llm = ScriptedLlm::start(vec![sql("SELECT nope FROM orders"), sql("SELECT COUNT(*) AS n FROM orders")]).await;
+    let w = world_with(Env::with_openai(&llm.base_url)).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/ask", w.server.base))
+        .bearer_auth(&w.admin)
+        .header("Accept", "text/event-stream")
+        .json(&json!({"connection_id": "shop", "question": "how many orders"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"].to_str().unwrap_or("").starts_with("text/event-stream"));
+    let text = resp.text().await.expect("stream");
+    let events: Vec<(String, Value)> = text
+        .split("\n\n")
+        .filter_map(|block| {
+            let name = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+            Some((name.to_string(), serde_json::from_str(data).ok()?))
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"source"), "{names:?}");
+    let attempts: Vec<&Value> = events.iter().filter(|(n, _)| n == "attempt").map(|(_, v)| v).collect();
+    assert_eq!(attempts.len(), 2, "{names:?}");
+    assert_eq!(attempts[0]["error"]["code"], "query_failed");
+    assert!(attempts[1]["error"].is_null());
+    let pos = |n: &str| names.iter().position(|x| *x == n).unwrap_or(usize::MAX);
+    assert!(pos("attempt") < pos("rows") && pos("rows") < pos("answer"), "{names:?}");
+    assert_eq!(names.last(), Some(&"answer"));
+    let answer = &events.last().expect("answer").1;
+    assert_eq!(answer["rows"], json!([[6]]));
+    assert!(answer["history_id"].is_string());
+}
+
+async fn a_follow_up_carries_the_earlier_turn_to_the_llm() {
+    let llm = ScriptedLlm::start(vec![
+        sql("SELECT customer_id, COUNT(*) AS orders FROM orders GROUP BY customer_id"),
+        sql("SELECT customer_id, COUNT(*) AS orders FROM orders WHERE order_date >= '2024-02-01' GROUP BY customer_id"),
+    ])
+    .await;
+    let w = world_with(Env::with_openai(&llm.base_url)).await;
+    let s = w.server.post("/api/v1/sessions", &w.admin, json!({"connection_id": "shop", "title": "orders"})).await;
+    let sid = s.json["id"].as_str().expect("session").to_string();
+    let ask = |q: &str| {
+        w.server.post("/api/v1/ask", &w.admin, json!({"connection_id": "shop", "question": q, "session_id": sid}))
+    };
+    let first = ask("orders per customer").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.json["session_id"], sid.as_str());
+    let second = ask("now only from February").await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    let prompts = llm.requests();
+    assert_eq!(prompts.len(), 2);
+    let follow_up = prompts[1].text();
+    assert!(follow_up.contains("orders per customer"), "the earlier question: {follow_up}");
+    assert!(follow_up.contains("GROUP BY customer_id"), "the earlier SQL: {follow_up}");
+    assert!(!prompts[0].text().contains("now only from February"));
+    let messages = w.server.get(&format!("/api/v1/sessions/{sid}/messages"), &w.admin).await;
+    let roles: Vec<&str> =
+        messages.json["items"].as_array().expect("items").iter().filter_map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles, vec!["user", "assistant", "user", "assistant"]);
+}
+
+async fn faults_give_stable_codes_and_lose_nothing() {
+    let llm = ScriptedLlm::start(vec![
+        Step::Status(500, "boom".into()),
+        Step::Garbage,
+        Step::Slow(Duration::from_secs(30), "SELECT 1".into()),
+    ])
+    .await;
+    let mut env = Env::with_openai(&llm.base_url);
+    env.set("DATAGENIE_LLM__TIMEOUT_SECS", "1");
+    env.set("DATAGENIE_ASK__MAX_ATTEMPTS", "1");
+    let w = world_with(env).await;
+    let q = "list the customers with their cities and order counts";
+    let codes: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            let r = w.ask(&w.admin, q).await;
+            assert!(r.status.is_server_error(), "{}", r.text);
+            v.push(r.code().to_string());
+        }
+        v
+    };
+    assert_eq!(codes, vec!["llm_unreachable", "llm_bad_response", "llm_timeout"]);
+    // The user's database gone: a clear error too.
+    std::fs::copy(w.env.path("shop.db"), w.env.path("copy.db")).expect("copy");
+    let db = w.env.path("copy.db").display().to_string();
+    let c = w.server.post("/api/v1/connections", &w.admin, json!({"name": "copy", "url": db})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    std::fs::remove_file(w.env.path("copy.db")).expect("remove");
+    let gone = w
+        .server
+        .post("/api/v1/ask", &w.admin, json!({"connection_id": "copy", "question": "How many orders are there?"}))
+        .await;
+    assert!(gone.status.is_client_error() || gone.status.is_server_error());
+    assert_eq!(gone.code(), "database_not_found", "{}", gone.text);
+    let history = w.server.get("/api/v1/history", &w.admin).await;
+    assert_eq!(history.json["items"].as_array().map(Vec::len), Some(4), "every failure is recorded");
+    let bad = w.server.request(Method::POST, "/api/v1/ask", Some(&w.admin), None).await;
+    assert_eq!((bad.status.as_u16() / 100, bad.code()), (4, "invalid_argument"), "{}", bad.text);
+    let empty = w.server.post("/api/v1/ask", &w.admin, json!({"connection_id": "shop", "question": "  "})).await;
+    assert_eq!(empty.code(), "invalid_question");
+    let unknown = w.server.post("/api/v1/ask", &w.admin, json!({"connection_id": "nope", "question": "x?"})).await;
+    assert_eq!((unknown.status, unknown.code()), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+async fn two_hundred_questions_from_twenty_users_are_all_recorded() {
+    let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT COUNT(*) AS n FROM orders"))).await;
+    let w = world_with(Env::with_openai(&llm.base_url)).await;
+    let mut users = Vec::new();
+    for i in 0..20 {
+        let (id, token) = w.user(&format!("u{i}@example.com"), "user").await;
+        w.grant(&id, json!({})).await;
+        let none = json!({"hourly_token_limit": null, "daily_token_limit": null, "monthly_token_limit": null});
+        w.server.request(Method::PATCH, &format!("/api/v1/users/{id}"), Some(&w.admin), Some(none)).await;
+        users.push((id, token));
+    }
+    let mut tasks = Vec::new();
+    for (_, token) in &users {
+        for j in 0..10 {
+            let (server, token) = (w.server.base.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = reqwest::Client::new()
+                    .post(format!("{server}/api/v1/ask"))
+                    .bearer_auth(token)
+                    .json(&json!({"connection_id": "shop", "question": format!("how many orders, take {j}")}))
+                    .send()
+                    .await
+                    .expect("send");
+                r.status()
+            }));
+        }
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("task"), StatusCode::OK);
+    }
+    let mut total = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/history?limit=500&cursor={c}"),
+            None => "/api/v1/history?limit=500".into(),
+        };
+        let page = w.server.get(&path, &w.admin).await;
+        total += page.json["items"].as_array().map_or(0, Vec::len);
+        match page.json["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(total, 200);
+    let usage = w.server.get("/api/v1/usage?group_by=user&user_id=all", &w.admin).await;
+    let rows = usage.json["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 20, "{}", usage.text);
+    for r in rows {
+        assert_eq!(r["questions"], 10, "{r}");
+        assert_eq!(
+            r["prompt_tokens"].as_i64().unwrap_or(0) + r["completion_tokens"].as_i64().unwrap_or(0),
+            1200,
+            "{r}"
+        );
+    }
+}
+
+async fn a_killed_server_restarts_with_its_history_and_an_intact_audit_chain() {
+    let w = world().await;
+    let mut answered = Vec::new();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (base, token) = (w.server.base.clone(), w.admin.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = reqwest::Client::new()
+                .post(format!("{base}/api/v1/ask"))
+                .bearer_auth(token)
+                .json(&json!({"connection_id": "shop", "question": "How many orders are there?"}))
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status() == StatusCode::OK => {
+                    r.json::<Value>().await.ok().and_then(|v| v["history_id"].as_str().map(str::to_string))
+                }
+                _ => None,
+            }
+        }));
+        if i == 20 {
+            // Kill it mid-burst: some questions are answered, some cut off.
+            let first = tasks.remove(0).await.expect("task");
+            answered.extend(first);
+        }
+    }
+    let World { env, server, .. } = w;
+    server.kill().await;
+    for t in tasks {
+        answered.extend(t.await.expect("task"));
+    }
+    assert!(!answered.is_empty());
+    let verify = env.run(&["audit", "verify"]).await;
+    assert_eq!(verify.code, 0, "{verify:?}");
+    let server = Server::start(&env).await;
+    let admin = server.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for id in &answered {
+        let r = server.get(&format!("/api/v1/history/{id}"), &admin).await;
+        assert_eq!(r.status, StatusCode::OK, "answered {id} is in history");
+    }
+}
+
+async fn secrets_never_appear_in_responses_logs_or_the_data_dir() {
+    let llm = ScriptedLlm::start(vec![sql("SELECT COUNT(*) FROM orders")]).await;
+    let mut env = Env::with_openai(&llm.base_url);
+    env.set("DATAGENIE_LOG", "debug");
+    let w = world_with(env).await;
+    let pg_password = "pg-Pa55word-XYZ";
+    let c = w
+        .server
+        .post(
+            "/api/v1/connections",
+            &w.admin,
+            json!({"name": "warehouse", "engine": "postgres", "host": "127.0.0.1", "port": 1, "database": "dw",
+                   "username": "reader", "password": pg_password}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let shown = c.json["display_url"].as_str().unwrap_or("");
+    assert!(shown.starts_with("postgres://reader:") && shown.ends_with("@127.0.0.1:1/dw"), "{}", c.text);
+    let key = w.server.post("/api/v1/api-keys", &w.admin, json!({"name": "k"})).await.json["key"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    let login = w.server.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let refresh = login.json["refresh_token"].as_str().expect("refresh").to_string();
+    let mut bodies = String::new();
+    for path in [
+        "/api/v1/connections",
+        "/api/v1/connections/warehouse",
+        "/api/v1/audit?limit=500",
+        "/api/v1/settings",
+        "/api/v1/me",
+        "/api/v1/api-keys",
+        "/api/v1/users",
+    ] {
+        bodies.push_str(&w.server.get(path, &w.admin).await.text);
+    }
+    bodies.push_str(&w.server.post("/api/v1/connections/warehouse/test", &w.admin, json!({})).await.text);
+    bodies.push_str(&w.ask(&w.admin, "count orders").await.text);
+    bodies.push_str(
+        &w.server.post("/api/v1/ask", &w.admin, json!({"connection_id": "warehouse", "question": "count"})).await.text,
+    );
+    let secrets = [pg_password, ADMIN_PASSWORD, "password-of-user", &key, &key[16..], &refresh, "sk-test-SECRET-123"];
+    let log = w.server.log();
+    assert!(log.contains("request"), "the log is captured: {log}");
+    for s in secrets {
+        assert!(!bodies.contains(s), "a response shows {s}");
+        assert!(!log.contains(s), "the log shows {s}");
+    }
+    // The data directory: no secret in clear in any file.
+    let mut files = vec![env_data(&w.env)];
+    let mut bytes = Vec::new();
+    while let Some(dir) = files.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() { files.push(p) } else { bytes.extend(std::fs::read(&p).unwrap_or_default()) }
+        }
+    }
+    let haystack = String::from_utf8_lossy(&bytes);
+    for s in [pg_password, ADMIN_PASSWORD, &key, &refresh] {
+        assert!(!haystack.contains(s), "the data dir holds {s} in clear");
+    }
+}
+
+/// A 2 MiB body (the limit is 1 MiB) written on a raw connection while the answer is read: the server may answer
+/// before reading it all, which an HTTP client reports as a broken pipe instead of the answer.
+async fn oversized_request(server: &Server, token: &str) -> (String, String) {
+    use tokio::io::AsyncReadExt;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let (mut read, mut write) = stream.into_split();
+    let len = 2 << 20;
+    let head = format!(
+        "POST /api/v1/ask HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+    );
+    tokio::spawn(async move {
+        let _ = write.write_all(head.as_bytes()).await;
+        let _ = write.write_all(&vec![b' '; len]).await;
+    });
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), read.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_string();
+    (status, text)
+}
+
+fn env_data(env: &Env) -> std::path::PathBuf {
+    env.path("data")
+}
+
+async fn operations_endpoints_and_the_openapi_document() {
+    let w = world().await;
+    let get = |p: &str| reqwest::get(format!("{}{p}", w.server.base));
+    let health = get("/healthz").await.expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(health.headers().contains_key("x-request-id"));
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+    let ready: Value = get("/readyz").await.expect("readyz").json().await.expect("json");
+    assert_eq!(ready["status"], "ready");
+    let doc: Value = get("/api/openapi.json").await.expect("openapi").json().await.expect("json");
+    assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3.1"), "{}", doc["openapi"]);
+    let paths = doc["paths"].as_object().expect("paths");
+    for p in [
+        "/api/v1/ask",
+        "/api/v1/auth/login",
+        "/api/v1/connections/{id}/permissions/{user_id}",
+        "/api/v1/history/{id}/chart.svg",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(p), "{p} is documented");
+    }
+    assert!(
+        doc["components"]["schemas"]
+            .as_object()
+            .is_some_and(|s| s.contains_key("User") && s.contains_key("HistoryEntry"))
+    );
+    // An unknown route and a wrong body are JSON errors with stable codes; a big body is refused.
+    let r = w.server.get("/api/v1/nothing-here", &w.admin).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+    let r = w.server.post("/api/v1/users", &w.admin, json!({"email": 5})).await;
+    assert_eq!(r.code(), "invalid_argument", "{}", r.text);
+    let (status, body) = oversized_request(&w.server, &w.admin).await;
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    assert!(body.contains("payload_too_large"), "{body}");
+    let dup = w.server.post("/api/v1/users", &w.admin, json!({"email": ADMIN_EMAIL, "password": "12345678"})).await;
+    assert_eq!((dup.status, dup.code()), (StatusCode::CONFLICT, "already_exists"));
+    let weak = cli_user(&w.env, "weak@example.com", "user", "short").await;
+    assert_eq!(weak.code, 2, "{weak:?}");
+    let metrics = get("/metrics").await.expect("metrics").text().await.expect("text");
+    assert!(
+        metrics.contains("datagenie_http_requests_total{route=\"/api/v1/users\",method=\"POST\",status=\"409\"} 1"),
+        "{metrics}"
+    );
+}
+
+pub fn tests() -> Group {
+    Group::new("server").tests(tests![
+        the_readme_walk,
+        refresh_tokens_rotate_and_a_reused_one_revokes_the_login,
+        api_keys_work_until_revoked_and_never_show_their_secret_again,
+        repeated_failed_logins_are_refused_for_a_while,
+        the_authorization_matrix,
+        token_limits_stop_llm_questions_but_not_free_answers,
+        the_event_stream_reports_progress_in_order,
+        a_follow_up_carries_the_earlier_turn_to_the_llm,
+        faults_give_stable_codes_and_lose_nothing,
+        two_hundred_questions_from_twenty_users_are_all_recorded,
+        a_killed_server_restarts_with_its_history_and_an_intact_audit_chain,
+        secrets_never_appear_in_responses_logs_or_the_data_dir,
+        operations_endpoints_and_the_openapi_document,
+    ])
+}
