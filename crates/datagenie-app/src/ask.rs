@@ -54,11 +54,18 @@ pub struct Connection {
     pub key: String,
     engine: EngineMemo,
     prompt_schema: PromptSchemaMemo,
+    visible: VisibleMemo,
 }
 
 impl Connection {
     pub fn new(connector: Arc<dyn Connector>, key: impl Into<String>) -> Connection {
-        Connection { connector, key: key.into(), engine: EngineMemo::default(), prompt_schema: Default::default() }
+        Connection {
+            connector,
+            key: key.into(),
+            engine: EngineMemo::default(),
+            prompt_schema: Default::default(),
+            visible: Default::default(),
+        }
     }
 
     /// The database, described without secrets.
@@ -145,6 +152,34 @@ struct EngineMemo(tokio::sync::Mutex<Option<(String, Arc<Engine>)>>);
 /// building a prompt, and its input rarely changes between questions.
 #[derive(Default)]
 struct PromptSchemaMemo(std::sync::Mutex<Option<(Schema, Arc<Schema>)>>);
+
+/// What each policy may see of the schema (`access::visible_schema`), by policy fingerprint: the guard decides it
+/// table by table, so it is worked out once per schema and policy. Bounded; a changed schema rebuilds.
+#[derive(Default)]
+struct VisibleMemo(std::sync::Mutex<std::collections::HashMap<String, (Schema, Arc<Schema>)>>);
+
+/// Policies remembered per connection before the memo starts afresh.
+const VISIBLE_MEMO_ENTRIES: usize = 256;
+
+impl VisibleMemo {
+    fn get_or_build(&self, schema: &Schema, policy: &Policy) -> Arc<Schema> {
+        let key = crate::builtin::policy_fingerprint(policy);
+        if let Ok(memo) = self.0.lock()
+            && let Some((raw, visible)) = memo.get(&key)
+            && raw == schema
+        {
+            return visible.clone();
+        }
+        let visible = Arc::new(crate::access::visible_schema(schema, policy));
+        if let Ok(mut memo) = self.0.lock() {
+            if memo.len() >= VISIBLE_MEMO_ENTRIES {
+                memo.clear();
+            }
+            memo.insert(key, (schema.clone(), visible.clone()));
+        }
+        visible
+    }
+}
 
 impl PromptSchemaMemo {
     fn get_or_build(&self, schema: &Schema, privacy: &Privacy) -> Arc<Schema> {
@@ -521,6 +556,14 @@ impl AskContext {
         let (req, schema) = (job.req, &job.schema);
         let options = &req.options;
         req.report(Progress::Source { kind: "llm", model: Some(llm.model().to_string()) });
+        // The LLM is shown only what the asker may read: no ungranted table, column or sample value reaches it.
+        let visible;
+        let schema = if job.policy.limits_reading() {
+            visible = req.connection.visible.get_or_build(schema, &job.policy);
+            visible.as_ref()
+        } else {
+            schema
+        };
         // The LLM sees personal columns' sample values masked; classification uses the real ones.
         let prompt_schema = if self.privacy.mask && !options.unmask {
             req.connection.prompt_schema.get_or_build(schema, &self.privacy)

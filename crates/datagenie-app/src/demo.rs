@@ -111,6 +111,7 @@ pub fn install_demo_templates(store: &TemplateStore, connection: &str) -> Result
             verified: true,
             connection: connection.to_string(),
             dialect: Dialect::Sqlite,
+            owner: None,
         })?;
         added += 1;
     }

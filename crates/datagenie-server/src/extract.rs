@@ -50,3 +50,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 fn query_rejection(e: QueryRejection) -> ApiError {
     rejection(e.status(), format!("the query string does not fit: {}", e.body_text()))
 }
+
+/// A JSON body that may be absent (an empty body is `None`).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes =
+            axum::body::Bytes::from_request(req, state).await.map_err(|e| rejection(e.status(), e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        serde_json::from_slice(&bytes)
+            .map(|v| OptionalJson(Some(v)))
+            .map_err(|e| ApiError::bad_request(format!("the body does not fit: {e}")))
+    }
+}

@@ -21,6 +21,7 @@ use crate::routes;
         routes::ask::ask,
         routes::history::list, routes::history::get, routes::history::chart_svg, routes::history::chart_png,
         routes::history::rows_csv,
+        routes::templates::create, routes::templates::list, routes::templates::verify, routes::templates::delete,
         routes::system::usage, routes::system::audit_log, routes::system::settings, routes::system::put_setting,
     ),
     modifiers(&Security),

@@ -45,6 +45,8 @@ pub struct Template {
     /// UTC, ISO 8601.
     pub created_at: String,
     pub updated_at: Option<String>,
+    /// The user who saved it (the server's `users.id`); `None` for templates added at the command line.
+    pub owner: Option<String>,
 }
 
 /// A template to add.
@@ -60,6 +62,8 @@ pub struct NewTemplate {
     pub verified: bool,
     pub connection: String,
     pub dialect: Dialect,
+    /// The user saving it (the server); `None` at the command line.
+    pub owner: Option<String>,
 }
 
 /// A question answered by a template.
@@ -110,7 +114,7 @@ impl TemplateStore {
 
     /// Validates and stores a template. The phrasings and SQL are checked by [`QueryTemplate::new`] (the SQL, with
     /// sample values bound, must pass the guard in the template's dialect); a name is unique per database.
-    /// Errors: [`ErrorCode::InvalidTemplate`], [`ErrorCode::SystemDatabase`].
+    /// Errors: [`ErrorCode::InvalidTemplate`], [`ErrorCode::AlreadyExists`] (the name is taken), [`ErrorCode::SystemDatabase`].
     pub fn add(&self, new: NewTemplate) -> Result<Template, Error> {
         let name = checked_text("name", &new.name, MAX_NAME_CHARS)?
             .ok_or_else(|| Error::new(ErrorCode::InvalidTemplate, "a template needs a name"))?;
@@ -153,7 +157,7 @@ impl TemplateStore {
             tx.execute(
                 "INSERT INTO query_templates (id, user_id, connection, dialect, name, description, question_template,
                      sql_template, category, is_public, is_verified, usage_count, created_at, updated_at)
-                 VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0,
+                 VALUES (?1, ?11, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0,
                          strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), NULL)",
                 params![
                     id,
@@ -165,17 +169,15 @@ impl TemplateStore {
                     sql,
                     category,
                     new.public,
-                    new.verified
+                    new.verified,
+                    new.owner
                 ],
             )?;
             tx.commit()?;
             Ok(Some(id))
         })?;
         let id = inserted.ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidTemplate,
-                format!("a template named '{name}' already exists for this database"),
-            )
+            Error::new(ErrorCode::AlreadyExists, format!("a template named '{name}' already exists for this database"))
         })?;
         self.get(&id)?.ok_or_else(|| Error::new(ErrorCode::Internal, "the template just added is missing"))
     }
@@ -187,6 +189,21 @@ impl TemplateStore {
                 .optional()
         })?;
         row.map(|r| r.into_template(self.db.path())).transpose()
+    }
+
+    /// Marks a template verified (it then answers questions) or not. Errors: [`ErrorCode::TemplateNotFound`].
+    pub fn set_verified(&self, id: &str, verified: bool) -> Result<Template, Error> {
+        let changed = self.with("cannot verify the template", |conn| {
+            conn.execute(
+                "UPDATE query_templates SET is_verified = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 WHERE id = ?1",
+                params![id, verified],
+            )
+        })?;
+        if changed == 0 {
+            return Err(Error::new(ErrorCode::TemplateNotFound, format!("no template with the id '{id}'")));
+        }
+        self.get(id)?.ok_or_else(|| Error::new(ErrorCode::TemplateNotFound, format!("no template with the id '{id}'")))
     }
 
     /// Templates, all or one database's, by name.
@@ -355,8 +372,8 @@ fn checked_text(field: &str, value: &str, max: usize) -> Result<Option<String>, 
 }
 
 const COLUMNS: &str = "id, name, description, question_template, sql_template, category, is_public, is_verified, \
-                       usage_count, connection, dialect, created_at, updated_at";
-const COLUMN_COUNT: usize = 13;
+                       usage_count, connection, dialect, created_at, updated_at, user_id";
+const COLUMN_COUNT: usize = 14;
 
 /// A row as stored, before its text is interpreted.
 struct RawRow {
@@ -373,6 +390,7 @@ struct RawRow {
     dialect: String,
     created_at: String,
     updated_at: Option<String>,
+    owner: Option<String>,
 }
 
 impl RawRow {
@@ -391,6 +409,7 @@ impl RawRow {
             dialect: r.get(10)?,
             created_at: r.get(11)?,
             updated_at: r.get(12)?,
+            owner: r.get(13)?,
         })
     }
 
@@ -411,6 +430,7 @@ impl RawRow {
             dialect,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            owner: self.owner,
         })
     }
 }
@@ -438,6 +458,7 @@ mod tests {
             verified: true,
             connection: connection.into(),
             dialect: Dialect::Sqlite,
+            owner: None,
         }
     }
 
@@ -460,7 +481,7 @@ mod tests {
         // The same name on another database is a different template; on the same one it is refused.
         store.add(monthly("sqlite:///b.db")).expect("add on b");
         let dup = store.add(monthly("sqlite:///a.db")).err().map(|e| e.code);
-        assert_eq!(dup, Some(ErrorCode::InvalidTemplate));
+        assert_eq!(dup, Some(ErrorCode::AlreadyExists));
         assert_eq!(store.list(None).expect("list").len(), 2);
         assert_eq!(store.list(Some("sqlite:///a.db")).expect("list a").len(), 1);
         assert!(store.list(Some("sqlite:///c.db")).expect("list c").is_empty());

@@ -142,6 +142,7 @@ fn add(config: &Config, args: AddArgs) -> Result<u8, Error> {
         verified: !args.unverified,
         connection,
         dialect,
+        owner: None,
     })?;
     match args.format {
         TemplateFormat::Json => print(&json_line(&template)?)?,

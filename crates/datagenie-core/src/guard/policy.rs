@@ -292,6 +292,12 @@ impl Policy {
         self
     }
 
+    /// True when the policy keeps some table, schema or column from being read: then what a user may see of a
+    /// schema is less than the schema.
+    pub fn limits_reading(&self) -> bool {
+        self.schemas.is_some() || self.only_listed_tables || self.restricts_columns()
+    }
+
     /// True when some table has a column restriction (then [`Policy::with_schema`] lets unqualified columns resolve
     /// as the engine resolves them).
     pub fn restricts_columns(&self) -> bool {

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::audit::{Audit, audit};
 use crate::auth::{self, Auth, ClientInfo, SCOPES};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, OptionalJson, Query};
 use crate::routes::{ListQuery, Listed, page_of};
 use crate::state::AppState;
 
@@ -50,7 +50,7 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema, Default)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
     /// The refresh token of the login to end; without it, the login of the access token presented.
@@ -224,13 +224,12 @@ pub async fn refresh(
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = LogoutRequest,
     responses((status = 204, description = "the login's refresh tokens are revoked")))]
-pub async fn logout(State(state): State<Arc<AppState>>, auth: Auth, body: axum::body::Bytes) -> ApiResult<StatusCode> {
-    let body: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        LogoutRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("the body does not fit: {e}")))?
-    };
-    let token = body.refresh_token;
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    OptionalJson(body): OptionalJson<LogoutRequest>,
+) -> ApiResult<StatusCode> {
+    let token = body.and_then(|b| b.refresh_token);
     if let Some(token) = token {
         if let Some((family, owner)) = state.store.refresh_token_family(&auth::secret_hash(token.trim())).await?
             && owner == auth.user().id

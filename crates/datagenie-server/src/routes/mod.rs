@@ -7,6 +7,7 @@ pub mod history;
 pub mod ops;
 pub mod sessions;
 pub mod system;
+pub mod templates;
 pub mod users;
 
 use datagenie_store::model::{Page, PageRequest};

@@ -100,6 +100,7 @@ async fn templates_share_the_store() {
             verified: true,
             connection: "sqlite:///shop.db".into(),
             dialect: datagenie_core::Dialect::Sqlite,
+            owner: None,
         })
     })
     .await

@@ -67,6 +67,8 @@ struct Inner {
     /// Replayed when the script runs out (None: answer 500 "script exhausted").
     fallback: Option<Step>,
     requests: Vec<Recorded>,
+    /// The number of requests received, for tests that wait until a question reaches the LLM.
+    received: Option<tokio::sync::watch::Sender<usize>>,
 }
 
 #[derive(Clone)]
@@ -81,7 +83,13 @@ impl ScriptedLlm {
     }
 
     pub async fn start_with_fallback(steps: Vec<Step>, fallback: Option<Step>) -> ScriptedLlm {
-        let inner = Arc::new(Mutex::new(Inner { steps: steps.into(), fallback, requests: Vec::new() }));
+        let (received, _) = tokio::sync::watch::channel(0);
+        let inner = Arc::new(Mutex::new(Inner {
+            steps: steps.into(),
+            fallback,
+            requests: Vec::new(),
+            received: Some(received),
+        }));
         let app = Router::new()
             .route("/v1/chat/completions", post(openai))
             .route("/v1/messages", post(anthropic))
@@ -99,6 +107,14 @@ impl ScriptedLlm {
         self.base_url.trim_end_matches("/v1").to_string()
     }
 
+    /// Waits until at least `n` requests have arrived (no polling: the server signals each one).
+    pub async fn received(&self, n: usize) {
+        let rx = self.inner.lock().ok().and_then(|i| i.received.as_ref().map(|tx| tx.subscribe()));
+        if let Some(mut rx) = rx {
+            let _ = rx.wait_for(|count| *count >= n).await;
+        }
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.inner.lock().map(|i| i.requests.clone()).unwrap_or_default()
     }
@@ -108,6 +124,10 @@ fn next_step(inner: &Arc<Mutex<Inner>>, path: &str, headers: &HeaderMap, body: &
     let mut i = inner.lock().ok()?;
     let body = serde_json::from_slice(body).unwrap_or(Value::Null);
     i.requests.push(Recorded { path: path.to_string(), headers: headers.clone(), body });
+    let count = i.requests.len();
+    if let Some(tx) = &i.received {
+        tx.send_replace(count);
+    }
     i.steps.pop_front().or_else(|| i.fallback.clone())
 }
 

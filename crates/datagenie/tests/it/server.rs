@@ -410,6 +410,9 @@ async fn the_authorization_matrix() {
         (Method::GET, format!("/api/v1/history/{vh}"), None, 200, 404, 200),
         (Method::GET, format!("/api/v1/history/{vh}/rows.csv"), None, 200, 404, 200),
         (Method::GET, format!("/api/v1/history?user_id={viewer_id}"), None, 200, 403, 200),
+        (Method::GET, "/api/v1/templates?connection_id=shop".into(), None, 200, 200, 200),
+        (Method::POST, "/api/v1/templates".into(), Some(json!({"history_id": uh, "name": "t"})), 409, 201, 403),
+        (Method::POST, "/api/v1/templates/nope/verify".into(), None, 404, 403, 403),
         (Method::GET, "/api/v1/usage".into(), None, 200, 200, 200),
         (Method::GET, "/api/v1/usage?user_id=all".into(), None, 200, 403, 403),
         (Method::GET, "/api/v1/audit".into(), None, 200, 403, 403),
@@ -828,6 +831,117 @@ async fn operations_endpoints_and_the_openapi_document() {
     );
 }
 
+async fn templates_are_saved_from_history_verified_by_an_admin_and_then_answer_without_the_llm() {
+    let llm = ScriptedLlm::start(vec![sql("SELECT COUNT(*) AS big_orders FROM orders WHERE quantity > 1")]).await;
+    let w = world_with(Env::with_openai(&llm.base_url)).await;
+    let (user_id, user) = w.user("analyst@example.com", "user").await;
+    let (viewer_id, viewer) = w.user("viewer@example.com", "viewer").await;
+    let (other_id, other) = w.user("other@example.com", "user").await;
+    for id in [&user_id, &viewer_id, &other_id] {
+        w.grant(id, json!({})).await;
+    }
+    let asked = w.ask(&user, "how many big orders").await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    let history_id = asked.json["history_id"].as_str().expect("history").to_string();
+    let body = json!({"history_id": history_id, "name": "big orders"});
+    let viewer_try = w.server.post("/api/v1/templates", &viewer, body.clone()).await;
+    assert_eq!(viewer_try.status, StatusCode::FORBIDDEN, "viewers do not save templates");
+    let not_theirs = w.server.post("/api/v1/templates", &other, body.clone()).await;
+    assert_eq!(not_theirs.status, StatusCode::NOT_FOUND, "someone else's history: {}", not_theirs.text);
+    let self_verified = w
+        .server
+        .post("/api/v1/templates", &user, json!({"history_id": history_id, "name": "x", "verified": true}))
+        .await;
+    assert_eq!(self_verified.status, StatusCode::FORBIDDEN);
+    let created = w.server.post("/api/v1/templates", &user, body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.json["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        (created.json["verified"].as_bool(), created.json["owner"].as_str()),
+        (Some(false), Some(user_id.as_str()))
+    );
+
+    // Private: the other user does not see it; its owner does.
+    let path = "/api/v1/templates?connection_id=shop";
+    assert_eq!(w.server.get(path, &other).await.json["items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(w.server.get(path, &user).await.json["items"].as_array().map(Vec::len), Some(1));
+    let unverified = w.ask(&user, "how many big orders").await;
+    assert_eq!(unverified.code(), "llm_unreachable", "an unverified template answers nothing: {}", unverified.text);
+
+    assert_eq!(
+        w.server.post(&format!("/api/v1/templates/{id}/verify"), &user, json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let verified = w.server.post(&format!("/api/v1/templates/{id}/verify"), &w.admin, json!({})).await;
+    assert_eq!(
+        (verified.status, verified.json["verified"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{}",
+        verified.text
+    );
+    let answered = w.ask(&other, "How many big orders?").await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text);
+    assert_eq!(answered.json["source"]["kind"], "template");
+    assert_eq!(answered.json["usage"]["prompt_tokens"], 0);
+    assert_eq!(llm.requests().len(), 2, "the template answered without the LLM");
+
+    assert_eq!(
+        w.server.request(Method::DELETE, &format!("/api/v1/templates/{id}"), Some(&other), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        w.server.request(Method::DELETE, &format!("/api/v1/templates/{id}"), Some(&user), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let audit = w.server.get("/api/v1/audit?resource_type=query_template", &w.admin).await;
+    let actions: Vec<&str> =
+        audit.json["items"].as_array().expect("items").iter().filter_map(|a| a["action"].as_str()).collect();
+    assert_eq!(actions, vec!["template.delete", "template.verify", "template.create"]);
+}
+
+async fn the_llm_is_shown_only_what_the_asker_may_read() {
+    let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT COUNT(*) FROM orders"))).await;
+    let w = world_with(Env::with_openai(&llm.base_url)).await;
+    let (viewer_id, viewer) = w.user("viewer@example.com", "viewer").await;
+    w.grant(&viewer_id, json!({"allowed_tables": ["orders(id,quantity,order_date)"]})).await;
+    let r = w.ask(&viewer, "how many orders").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let admin = w.ask(&w.admin, "how many orders").await;
+    assert_eq!(admin.status, StatusCode::OK, "{}", admin.text);
+    let prompts = llm.requests();
+    let (theirs, full) = (prompts[0].text(), prompts[1].text());
+    for hidden in ["customers", "products", "customer_id", "product_id", "Alice Park", "노트북"] {
+        assert!(!theirs.contains(hidden), "the viewer's prompt shows {hidden}:\n{theirs}");
+    }
+    assert!(theirs.contains("quantity") && theirs.contains("order_date"));
+    assert!(full.contains("customers") && full.contains("product_id"), "the admin's prompt has everything:\n{full}");
+}
+
+async fn sigterm_lets_a_question_in_flight_finish() {
+    let llm = ScriptedLlm::start(vec![Step::Slow(
+        Duration::from_millis(1500),
+        "```sql\nSELECT COUNT(*) FROM orders\n```".into(),
+    )])
+    .await;
+    let w = world_with(Env::with_openai(&llm.base_url)).await;
+    let (base, token) = (w.server.base.clone(), w.admin.clone());
+    let question = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/ask"))
+            .bearer_auth(token)
+            .json(&json!({"connection_id": "shop", "question": "count the orders"}))
+            .send()
+            .await
+            .expect("send")
+            .status()
+    });
+    llm.received(1).await;
+    let World { server, .. } = w;
+    let code = server.terminate().await;
+    assert_eq!(question.await.expect("task"), StatusCode::OK, "the question in flight was answered");
+    assert_eq!(code, 0);
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
         the_readme_walk,
@@ -843,5 +957,8 @@ pub fn tests() -> Group {
         a_killed_server_restarts_with_its_history_and_an_intact_audit_chain,
         secrets_never_appear_in_responses_logs_or_the_data_dir,
         operations_endpoints_and_the_openapi_document,
+        templates_are_saved_from_history_verified_by_an_admin_and_then_answer_without_the_llm,
+        the_llm_is_shown_only_what_the_asker_may_read,
+        sigterm_lets_a_question_in_flight_finish,
     ])
 }

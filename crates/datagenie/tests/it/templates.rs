@@ -116,7 +116,7 @@ async fn bad_templates_are_refused() {
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     let dup = add(&env, &db, "orders", "every order", "SELECT id FROM orders").await;
     assert_eq!(dup.code, 2);
-    assert!(dup.stderr.contains("invalid_template") && dup.stderr.contains("already exists"), "{}", dup.stderr);
+    assert!(dup.stderr.contains("already_exists") && dup.stderr.contains("already exists"), "{}", dup.stderr);
 
     // A database that does not exist is an error before anything is stored.
     let out = env
