@@ -3,7 +3,8 @@
 //! stored hashed, rotated at each use) and API keys (`dg_<prefix>_<secret>`, stored hashed, found by prefix).
 //!
 //! [`Auth`] is the extractor every protected handler takes: a `Bearer` access token or API key, or `X-API-Key`.
-//! The user is read from the store on each request, so a disabled account or a revoked key stops at once.
+//! The user is read from the store on each request (with the login session, for an access token), so a disabled
+//! account, a revoked key or a login that ended stops at once.
 
 use std::fmt;
 use std::sync::Arc;
@@ -309,7 +310,14 @@ impl FromRequestParts<Arc<AppState>> for Auth {
             (user, Credential::ApiKey { id: key.id, scopes })
         } else {
             let (id, family) = state.tokens.verify(token)?;
-            (active_user(state, &id).await?, Credential::AccessToken { family })
+            // The login must still be open: a logout, a reused refresh token or a revocation ends its access
+            // tokens at once, not when they expire.
+            let user = match state.store.session_user(&id, &family, Timestamp::now()).await? {
+                Some(user) if user.active => user,
+                Some(_) => return Err(unauthenticated("this account is disabled")),
+                None => return Err(unauthenticated("this login has ended; sign in again")),
+            };
+            (user, Credential::AccessToken { family })
         };
         let auth = Auth {
             caller: Caller {

@@ -65,6 +65,9 @@ pub struct ErrorDetail {
 fn public_message(error: &Error) -> String {
     match error.code {
         ErrorCode::Internal => "an internal error occurred; the request id in the logs has the details".to_string(),
+        ErrorCode::SystemDatabase => {
+            "the system database is busy or failing; try again (the request id in the logs has the details)".to_string()
+        }
         _ => error.message.clone(),
     }
 }

@@ -64,6 +64,9 @@ pub trait Store: Send + Sync {
     async fn revoke_family(&self, family_id: &str, now: Timestamp) -> Result<(), Error>;
     /// Revokes every refresh token of a user (disabled account, password change).
     async fn revoke_user_tokens(&self, user_id: &str, now: Timestamp) -> Result<(), Error>;
+    /// The user of an open login session (not ended, not expired at `now`): what an access token of that login
+    /// acts as. `None` after logout, reuse of a spent refresh token, or a revocation of the user's tokens.
+    async fn session_user(&self, user_id: &str, session_id: &str, now: Timestamp) -> Result<Option<User>, Error>;
     /// The family of a current refresh token, for logout by token: `(family_id, user_id)`. `None` when unknown,
     /// spent or revoked.
     async fn refresh_token_family(&self, token_hash: &str) -> Result<Option<(String, String)>, Error>;

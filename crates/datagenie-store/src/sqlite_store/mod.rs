@@ -442,6 +442,11 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn session_user(&self, user_id: &str, session_id: &str, now: Timestamp) -> Result<Option<User>, Error> {
+        let (user_id, session_id) = (own(user_id), own(session_id));
+        self.read("cannot read the login", move |tx, _| users::session_user(tx, &user_id, &session_id, now)).await
+    }
+
     async fn insert_refresh_token(&self, token: NewRefreshToken) -> Result<(), Error> {
         self.write("cannot store the refresh token", move |tx, _| users::insert_refresh_token(tx, token)).await
     }

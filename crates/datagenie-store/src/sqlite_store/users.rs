@@ -196,6 +196,15 @@ pub(super) fn create_login_session(
     Ok(session)
 }
 
+pub(super) fn session_user(tx: &Db, user_id: &str, session_id: &str, now: Timestamp) -> R<Option<User>> {
+    let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM users u JOIN user_sessions s ON s.user_id = u.id
+         WHERE u.id = ?1 AND s.id = ?2 AND s.ended_at IS NULL AND s.expires_at > ?3"
+    );
+    Ok(tx.prepare_cached(&sql)?.query_row(params![user_id, session_id, super::sql::ms(now)], user_row).optional()?)
+}
+
 /// The login session a token joins must be the token's user's and still open.
 fn check_family(tx: &Db, family_id: &str, user_id: &str) -> R<()> {
     let found: Option<(String, Option<Timestamp>)> = tx

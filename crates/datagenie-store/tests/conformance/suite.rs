@@ -555,8 +555,15 @@ pub fn refresh_rotation(f: &dyn Fixture) -> BoxedCheck<'_> {
         assert_eq!(code(s.create_login_session(&new_id(), None, None, day).await), ErrorCode::NotFound);
         assert_eq!(code(s.create_login_session(&u.id, None, None, later(-1)).await), ErrorCode::InvalidArgument);
 
+        // an open login acts as its user: not another user's, not after it ends or expires
+        let open = s.session_user(&u.id, &l4.id, later(2)).await.expect("session user");
+        assert_eq!(open.map(|x| x.id), Some(u.id.clone()));
+        assert_eq!(s.session_user(&other.id, &l4.id, later(2)).await.expect("other"), None);
+        assert_eq!(s.session_user(&u.id, &new_id(), later(2)).await.expect("unknown"), None);
+        assert_eq!(s.session_user(&u.id, &l4.id, later(31 * 24 * 60)).await.expect("expired"), None);
         // logout ends one family; revoking a user's tokens ends all of theirs, and only theirs
         s.revoke_family(&l4.id, later(5)).await.expect("logout");
+        assert_eq!(s.session_user(&u.id, &l4.id, later(6)).await.expect("ended"), None);
         assert_eq!(s.refresh_token_family(&h("m3")).await.expect("family"), None);
         let r =
             s.rotate_refresh_token(&h("m3"), token(&u.id, &l4.id, "m4", day), later(6)).await.expect("after logout");

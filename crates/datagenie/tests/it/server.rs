@@ -278,6 +278,17 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_login() {
     let out = w.server.post("/api/v1/auth/logout", &access, json!({"refresh_token": refresh_token})).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
     assert_eq!(refresh(&refresh_token).await.status, StatusCode::UNAUTHORIZED);
+    let after = w.server.get("/api/v1/me", &access).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "the login's access token ends with it: {}", after.text);
+    // The reused token's login ended too: its access token stops at once.
+    let reused_access = second.json["access_token"].as_str().expect("access");
+    assert_eq!(w.server.get("/api/v1/me", reused_access).await.status, StatusCode::UNAUTHORIZED);
+    // A logout without a body ends the login of the access token presented.
+    let other = w.server.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let out = w.server.request(Method::POST, "/api/v1/auth/logout", Some(&other), None).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert_eq!(w.server.get("/api/v1/me", &other).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(w.server.get("/api/v1/me", &w.admin).await.status, StatusCode::OK, "other logins go on");
 }
 
 async fn api_keys_work_until_revoked_and_never_show_their_secret_again() {
@@ -942,6 +953,37 @@ async fn sigterm_lets_a_question_in_flight_finish() {
     assert_eq!(code, 0);
 }
 
+async fn a_locked_system_database_gives_a_clear_error_and_loses_nothing() {
+    let w = world().await;
+    let first = w.ask(&w.admin, "How many orders are there?").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    // Another process holds the write lock past the store's busy timeout.
+    let other = rusqlite::Connection::open(env_data(&w.env).join("datagenie.db")).expect("open");
+    other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let locked = w.ask(&w.admin, "How many orders are there?").await;
+    assert_eq!(
+        (locked.status, locked.code()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "system_database"),
+        "{}",
+        locked.text
+    );
+    assert!(!locked.text.contains("datagenie.db"), "no server path in the answer: {}", locked.text);
+    let read = w.server.get("/api/v1/history", &w.admin).await;
+    assert_eq!(read.status, StatusCode::OK, "reads go on beside the lock: {}", read.text);
+    other.execute_batch("ROLLBACK").expect("unlock");
+    let after = w.ask(&w.admin, "How many orders are there?").await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.text);
+    let history = w.server.get("/api/v1/history", &w.admin).await;
+    let ids: Vec<&str> =
+        history.json["items"].as_array().expect("items").iter().filter_map(|h| h["id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![after.json["history_id"].as_str().expect("id"), first.json["history_id"].as_str().expect("id")]
+    );
+    let verify = w.env.run(&["audit", "verify"]).await;
+    assert_eq!(verify.code, 0, "{verify:?}");
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
         the_readme_walk,
@@ -960,5 +1002,6 @@ pub fn tests() -> Group {
         templates_are_saved_from_history_verified_by_an_admin_and_then_answer_without_the_llm,
         the_llm_is_shown_only_what_the_asker_may_read,
         sigterm_lets_a_question_in_flight_finish,
+        a_locked_system_database_gives_a_clear_error_and_loses_nothing,
     ])
 }
