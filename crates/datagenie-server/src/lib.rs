@@ -6,6 +6,19 @@
 //! - [`auth`]: passwords, access and refresh tokens, API keys and the [`auth::Auth`] extractor;
 //! - [`serve`] runs it until SIGINT/SIGTERM, letting requests in flight finish.
 
+/// `Debug` for a type that carries a secret (a password, a token, a key): only the named fields are shown, the rest
+/// is elided, so a debug log line can never print the secret.
+macro_rules! debug_without_secrets {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))$(.field(stringify!($field), &self.$field))*.finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use debug_without_secrets;
+
 pub mod audit;
 pub mod auth;
 pub mod error;

@@ -18,7 +18,7 @@ use crate::extract::{Json, OptionalJson, Query};
 use crate::routes::{ListQuery, Listed, page_of};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -27,7 +27,7 @@ pub struct LoginRequest {
 
 /// Tokens of a login: send `access_token` as `Authorization: Bearer …`; when it expires, trade `refresh_token`
 /// for a new pair at `/api/v1/auth/refresh` (each refresh token works once).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
@@ -37,20 +37,13 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
-impl std::fmt::Debug for LoginRequestRedacted<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest").field("email", &self.0.email).field("password", &"[redacted]").finish()
-    }
-}
-struct LoginRequestRedacted<'a>(&'a LoginRequest);
-
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
     /// The refresh token of the login to end; without it, the login of the access token presented.
@@ -106,7 +99,7 @@ pub async fn login(
     client: ClientInfo,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<JsonOut<TokenPair>> {
-    tracing::debug!(request = ?LoginRequestRedacted(&body), "login");
+    tracing::debug!(request = ?body, "login");
     let email = body.email.trim().to_lowercase();
     let account_key = format!("email:{email}");
     let mut keys = vec![account_key.clone()];
@@ -248,7 +241,7 @@ pub async fn me(auth: Auth) -> JsonOut<User> {
     JsonOut(auth.caller.user)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MePatch {
     pub full_name: Option<String>,
@@ -300,7 +293,7 @@ pub struct NewKeyRequest {
 }
 
 /// A new key: `key` is shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedKey {
     pub key: String,
     #[serde(flatten)]
@@ -377,4 +370,46 @@ pub async fn revoke_key(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+crate::debug_without_secrets!(LoginRequest { email });
+
+crate::debug_without_secrets!(TokenPair { token_type, expires_in });
+
+crate::debug_without_secrets!(RefreshRequest {});
+
+crate::debug_without_secrets!(LogoutRequest {});
+
+crate::debug_without_secrets!(MePatch { full_name });
+
+crate::debug_without_secrets!(CreatedKey { api_key });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let login = LoginRequest { email: "a@example.com".into(), password: "hunter2-secret".into() };
+        let shown = format!("{login:?}");
+        assert!(shown.contains("a@example.com") && !shown.contains("hunter2-secret"), "{shown}");
+        let pair = TokenPair {
+            access_token: "tok-A".into(),
+            refresh_token: "tok-R".into(),
+            token_type: "Bearer",
+            expires_in: 9,
+        };
+        let shown = format!("{pair:?}");
+        assert!(!shown.contains("tok-A") && !shown.contains("tok-R"), "{shown}");
+        let refresh = RefreshRequest { refresh_token: "dgr_secret".into() };
+        assert!(!format!("{refresh:?}").contains("dgr_secret"));
+        let patch = MePatch {
+            full_name: None,
+            preferences: None,
+            password: Some("p-secret".into()),
+            current_password: Some("c-secret".into()),
+        };
+        let shown = format!("{patch:?}");
+        assert!(!shown.contains("p-secret") && !shown.contains("c-secret"), "{shown}");
+    }
 }

@@ -126,7 +126,7 @@ pub async fn settings(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResu
     Ok(JsonOut(Listed { items, next_cursor: None }))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingRequest {
     pub value: serde_json::Value,
@@ -176,3 +176,5 @@ fn check_setting(key: &str, old: &serde_json::Value, new: &serde_json::Value) ->
         Err(ApiError::bad_request(format!("'{key}' does not take that value (its type is that of {old})")))
     }
 }
+
+crate::debug_without_secrets!(SettingRequest {});

@@ -17,7 +17,7 @@ use crate::extract::{Json, Query};
 use crate::routes::{ListQuery, Listed, page_of};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     pub email: String,
@@ -125,7 +125,7 @@ pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<
 }
 
 /// A change to a user; a limit of `null` removes it.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatchRequest {
     #[schema(value_type = Option<String>)]
@@ -219,3 +219,13 @@ pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Pa
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+crate::debug_without_secrets!(NewUserRequest { email, username, role, full_name });
+
+crate::debug_without_secrets!(UserPatchRequest {
+    role,
+    active,
+    hourly_token_limit,
+    daily_token_limit,
+    monthly_token_limit
+});

@@ -225,6 +225,26 @@ async fn the_readme_walk() {
     assert_eq!((items[0]["id"].as_str(), items[0]["status"].as_str()), (Some(refused_id.as_str()), Some("refused")));
     assert_eq!(items[0]["error_code"], "forbidden_table");
 
+    for (query, n) in [("status=refused", 1), ("text=customers", 1), ("status=success", 1)] {
+        let found = w.server.get(&format!("/api/v1/history?{query}"), &viewer).await;
+        assert_eq!(found.json["items"].as_array().map(Vec::len), Some(n), "{query}: {}", found.text);
+    }
+    let by_user =
+        w.server.get(&format!("/api/v1/history?user_id={viewer_id}&connection_id={}", w.connection_id), &w.admin).await;
+    assert_eq!(by_user.json["items"].as_array().map(Vec::len), Some(2), "{}", by_user.text);
+    let bad = w.server.get("/api/v1/history?status=maybe", &viewer).await;
+    assert_eq!((bad.status, bad.code()), (StatusCode::BAD_REQUEST, "invalid_argument"));
+    let metrics =
+        reqwest::get(format!("{}/metrics", w.server.base)).await.expect("metrics").text().await.expect("text");
+    for line in [
+        r#"datagenie_questions_total{source="builtin",outcome="answered"} 1"#,
+        r#"datagenie_questions_total{source="none",outcome="refused"} 1"#,
+        r#"datagenie_guard_refusals_total{code="forbidden_table"} 1"#,
+        r#"datagenie_logins_total{outcome="success"} 2"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+
     let audit = w.server.get("/api/v1/audit?action=question.ask", &w.admin).await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
     let last = &audit.json["items"][0];
@@ -569,6 +589,7 @@ async fn faults_give_stable_codes_and_lose_nothing() {
         Step::Status(500, "boom".into()),
         Step::Garbage,
         Step::Slow(Duration::from_secs(30), "SELECT 1".into()),
+        Step::Reply("I would rather not write SQL for that.".into()),
     ])
     .await;
     let mut env = Env::with_openai(&llm.base_url);
@@ -578,14 +599,23 @@ async fn faults_give_stable_codes_and_lose_nothing() {
     let q = "list the customers with their cities and order counts";
     let codes: Vec<String> = {
         let mut v = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..4 {
             let r = w.ask(&w.admin, q).await;
-            assert!(r.status.is_server_error(), "{}", r.text);
+            assert!(r.status.is_server_error() || r.status.is_client_error(), "{}", r.text);
             v.push(r.code().to_string());
         }
         v
     };
-    assert_eq!(codes, vec!["llm_unreachable", "llm_bad_response", "llm_timeout"]);
+    assert_eq!(codes, vec!["llm_unreachable", "llm_bad_response", "llm_timeout", "llm_no_sql"]);
+    // A failed question's tokens count: the reply without SQL used 100 + 20.
+    let usage = w.server.get("/api/v1/usage?group_by=model", &w.admin).await;
+    let tokens: i64 = usage.json["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["prompt_tokens"].as_i64().unwrap_or(0) + r["completion_tokens"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(tokens, 120, "{}", usage.text);
     // The user's database gone: a clear error too.
     std::fs::copy(w.env.path("shop.db"), w.env.path("copy.db")).expect("copy");
     let db = w.env.path("copy.db").display().to_string();
@@ -599,7 +629,7 @@ async fn faults_give_stable_codes_and_lose_nothing() {
     assert!(gone.status.is_client_error() || gone.status.is_server_error());
     assert_eq!(gone.code(), "database_not_found", "{}", gone.text);
     let history = w.server.get("/api/v1/history", &w.admin).await;
-    assert_eq!(history.json["items"].as_array().map(Vec::len), Some(4), "every failure is recorded");
+    assert_eq!(history.json["items"].as_array().map(Vec::len), Some(5), "every failure is recorded");
     let bad = w.server.request(Method::POST, "/api/v1/ask", Some(&w.admin), None).await;
     assert_eq!((bad.status.as_u16() / 100, bad.code()), (4, "invalid_argument"), "{}", bad.text);
     let empty = w.server.post("/api/v1/ask", &w.admin, json!({"connection_id": "shop", "question": "  "})).await;
@@ -984,6 +1014,75 @@ async fn a_locked_system_database_gives_a_clear_error_and_loses_nothing() {
     assert_eq!(verify.code, 0, "{verify:?}");
 }
 
+async fn a_changed_connection_is_reopened() {
+    let w = world().await;
+    assert_eq!(w.ask(&w.admin, "How many orders are there?").await.json["rows"], json!([[6]]));
+    let smaller = w.env.path("smaller.db");
+    let c = rusqlite::Connection::open(&smaller).expect("create");
+    c.execute_batch(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, quantity INTEGER); INSERT INTO orders VALUES (1, 1), (2, 5);",
+    )
+    .expect("fill");
+    drop(c);
+    let url = smaller.display().to_string();
+    let patch =
+        w.server.request(Method::PATCH, "/api/v1/connections/shop", Some(&w.admin), Some(json!({"url": url}))).await;
+    assert_eq!(patch.status, StatusCode::OK, "{}", patch.text);
+    assert_eq!(
+        w.ask(&w.admin, "How many orders are there?").await.json["rows"],
+        json!([[2]]),
+        "the new database answers"
+    );
+    let engine = w
+        .server
+        .request(
+            Method::PATCH,
+            "/api/v1/connections/shop",
+            Some(&w.admin),
+            Some(json!({"url": "postgres://x@127.0.0.1:1/db"})),
+        )
+        .await;
+    assert_eq!(
+        (engine.status, engine.code()),
+        (StatusCode::BAD_REQUEST, "invalid_argument"),
+        "a connection keeps its engine"
+    );
+    let audit = w.server.get("/api/v1/audit?action=connection.update", &w.admin).await;
+    let entry = &audit.json["items"][0];
+    assert!(entry["old_values"]["display_url"].as_str().unwrap_or("").ends_with("shop.db"), "{entry}");
+    assert!(entry["new_values"]["display_url"].as_str().unwrap_or("").ends_with("smaller.db"), "{entry}");
+}
+
+async fn cors_is_off_unless_configured_and_slow_requests_time_out() {
+    let w = world().await;
+    let preflight = |base: String, origin: &'static str| async move {
+        reqwest::Client::new()
+            .request(Method::OPTIONS, format!("{base}/api/v1/ask"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+            .await
+            .expect("preflight")
+    };
+    let off = preflight(w.server.base.clone(), "https://bi.example.com").await;
+    assert!(!off.headers().contains_key("access-control-allow-origin"), "{:?}", off.headers());
+
+    let llm = ScriptedLlm::start(vec![Step::Slow(Duration::from_secs(5), "```sql\nSELECT 1\n```".into())]).await;
+    let mut env = Env::with_openai(&llm.base_url);
+    env.set("DATAGENIE_SERVER__CORS_ORIGINS", r#"["https://bi.example.com"]"#);
+    env.set("DATAGENIE_SERVER__REQUEST_TIMEOUT_SECS", "1");
+    let w = world_with(env).await;
+    let allowed = preflight(w.server.base.clone(), "https://bi.example.com").await;
+    assert_eq!(
+        allowed.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap_or("")),
+        Some("https://bi.example.com")
+    );
+    let other = preflight(w.server.base.clone(), "https://evil.example.com").await;
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+    let slow = w.ask(&w.admin, "count the orders").await;
+    assert_eq!((slow.status, slow.code()), (StatusCode::SERVICE_UNAVAILABLE, "request_timeout"), "{}", slow.text);
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
         the_readme_walk,
@@ -1003,5 +1102,7 @@ pub fn tests() -> Group {
         the_llm_is_shown_only_what_the_asker_may_read,
         sigterm_lets_a_question_in_flight_finish,
         a_locked_system_database_gives_a_clear_error_and_loses_nothing,
+        a_changed_connection_is_reopened,
+        cors_is_off_unless_configured_and_slow_requests_time_out,
     ])
 }
