@@ -36,6 +36,98 @@ pub struct AskRequest {
     pub max_rows: Option<usize>,
 }
 
+// --- the documented shapes of an answer and a failure (OpenAPI only: the bodies are built by datagenie-app's
+// `Answer::to_json` and `AskFailure::to_json`; `the_readme_walk` checks the real keys against these)
+
+/// The LLM setting in force and where it came from.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LlmInForceDoc {
+    /// `builtin`, `openai`, `anthropic`.
+    provider: String,
+    model: Option<String>,
+    /// e.g. `env DATAGENIE_LLM__PROVIDER`, `file datagenie.toml`, `default`.
+    from: String,
+}
+
+/// Who wrote the SQL: `kind` and its details.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AnswerSourceDoc {
+    /// `template`, `builtin` or `llm`.
+    kind: String,
+    /// `llm`: the model.
+    model: Option<String>,
+    /// `template`: its id, name, the values bound into its slots and how often it was used.
+    id: Option<String>,
+    name: Option<String>,
+    values: Option<Object>,
+    uses: Option<u64>,
+    /// `builtin`: how sure it was, and what it understood, in words.
+    confidence: Option<f32>,
+    interpretation: Option<String>,
+    llm: LlmInForceDoc,
+}
+
+/// One guarded run: the SQL and, when it failed, why (the LLM's repair follows).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AttemptDoc {
+    sql: Option<String>,
+    error: Option<crate::error::ErrorDetail>,
+}
+
+/// Tokens and cost of the question's LLM calls (0 for templates and the built-in engine).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UsageDoc {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    cost_usd: f64,
+}
+
+/// An answered question.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AnswerDoc {
+    question: String,
+    /// The SQL as run (after the guard).
+    sql: String,
+    source: AnswerSourceDoc,
+    columns: Vec<String>,
+    /// Rows of JSON values (numbers stay numbers; personal data masked unless your grant unmasks).
+    rows: Vec<Vec<serde_json::Value>>,
+    row_count: u64,
+    truncated: bool,
+    /// A Vega-Lite v5 spec (`/history/{id}/chart.svg` renders it).
+    chart: Option<Object>,
+    summary: Option<String>,
+    attempts: Vec<AttemptDoc>,
+    usage: UsageDoc,
+    elapsed_ms: u64,
+    history_id: String,
+    connection_id: String,
+    session_id: Option<String>,
+    message_id: Option<String>,
+}
+
+/// A question that was refused or failed: the error, what was tried and what it cost, where it was recorded.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FailureDoc {
+    error: crate::error::ErrorDetail,
+    attempts: Vec<AttemptDoc>,
+    usage: UsageDoc,
+    elapsed_ms: u64,
+    history_id: String,
+    connection_id: String,
+    session_id: Option<String>,
+    message_id: Option<String>,
+}
+
+/// `Object` in the documented shapes: any JSON object.
+type Object = serde_json::Map<String, serde_json::Value>;
+
 /// Seconds until the next UTC hour: when an hourly token limit frees up at the earliest.
 fn until_next_hour() -> u64 {
     let now = time::OffsetDateTime::now_utc();
@@ -123,11 +215,18 @@ fn body_of(asked: &Asked) -> (StatusCode, serde_json::Value) {
     (status, body)
 }
 
-fn retry_after(asked: &Asked, response: &mut Response) {
-    if let Err(f) = &asked.outcome
-        && f.error.code == ErrorCode::QuotaExceeded
-        && let Ok(v) = HeaderValue::from_str(&until_next_hour().to_string())
-    {
+/// `Retry-After` on a question refused by a token limit: when the tightest used-up window frees again.
+async fn retry_after(state: &AppState, auth: &Auth, asked: &Asked, response: &mut Response) {
+    let Err(f) = &asked.outcome else { return };
+    if f.error.code != ErrorCode::QuotaExceeded {
+        return;
+    }
+    let user = auth.user();
+    let wait = match datagenie_app::quota::budget_of(state.store.as_ref(), &user.id, &user.limits).await {
+        Ok(Some(budget)) if budget.remaining <= 0 => budget.resets_in.as_secs().max(1),
+        _ => until_next_hour(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }
 }
@@ -143,10 +242,11 @@ fn wants_events(headers: &HeaderMap) -> bool {
 /// `message_id`), or with `Accept: text/event-stream` as server-sent events.
 #[utoipa::path(post, path = "/api/v1/ask", tag = "ask", request_body = AskRequest,
     responses(
-        (status = 200, description = "the answer (JSON), or the event stream: source, attempt, rows, chart, summary, then answer or error",
-         body = Object),
-        (status = 403, body = Object, description = "refused: the guard's code names the table or column"),
-        (status = 422, body = Object, description = "not answered (the built-in engine did not understand, the SQL failed)"),
+        (status = 200, description = "the answer (JSON), or with Accept: text/event-stream the events source, attempt, rows, chart, summary, then answer or error",
+         body = AnswerDoc),
+        (status = 403, body = FailureDoc, description = "refused: the guard's code names the table or column"),
+        (status = 422, body = FailureDoc, description = "not answered (the built-in engine did not understand, the SQL failed)"),
+        (status = 502, body = FailureDoc, description = "the LLM failed"),
         (status = 429, body = crate::error::ErrorBody, description = "rate_limited or quota_exceeded, with Retry-After")))]
 pub async fn ask(
     State(state): State<Arc<AppState>>,
@@ -161,14 +261,14 @@ pub async fn ask(
     }
     // In its own task: a client that hangs up does not cut a question short; it is answered and recorded.
     let task = {
-        let state = state.clone();
-        tokio::spawn(async move { state.questions.ask(&auth.caller, params, None).await })
+        let (state, caller) = (state.clone(), auth.caller.clone());
+        tokio::spawn(async move { state.questions.ask(&caller, params, None).await })
     };
     let asked = task.await.map_err(|e| ApiError::new(ErrorCode::Internal, format!("the question stopped: {e}")))??;
     observe(&state, &asked);
     let (status, body) = body_of(&asked);
     let mut response = (status, JsonOut(body)).into_response();
-    retry_after(&asked, &mut response);
+    retry_after(&state, &auth, &asked, &mut response).await;
     Ok(response)
 }
 

@@ -200,6 +200,21 @@ impl World {
     }
 }
 
+/// The body has exactly the properties the OpenAPI document gives its schema, and every required one.
+async fn documented_as(server: &Server, body: &Value, schema: &str) {
+    let doc: Value =
+        reqwest::get(format!("{}/api/openapi.json", server.base)).await.expect("openapi").json().await.expect("json");
+    let documented = &doc["components"]["schemas"][schema];
+    let props: Vec<&String> = documented["properties"].as_object().expect("properties").keys().collect();
+    let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
+    for k in &keys {
+        assert!(props.contains(k), "{schema} does not document '{k}'");
+    }
+    for r in documented["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        assert!(body.get(r).is_some(), "{schema} requires '{r}', the body lacks it: {body}");
+    }
+}
+
 /// The README's walk: first admin, a SQLite connection, a viewer granted one table, their question about another
 /// table refused with the table named, then seen in history and in the audit log.
 async fn the_readme_walk() {
@@ -211,12 +226,14 @@ async fn the_readme_walk() {
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     assert_eq!(ok.json["rows"], json!([[6]]));
     assert!(ok.json["history_id"].is_string());
+    documented_as(&w.server, &ok.json, "AnswerDoc").await;
 
     let refused = w.ask(&viewer, "How many customers are there?").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
     assert_eq!(refused.code(), "forbidden_table");
     assert!(refused.json["error"]["message"].as_str().unwrap_or("").contains("customers"), "{}", refused.text);
     let refused_id = refused.json["history_id"].as_str().expect("recorded").to_string();
+    documented_as(&w.server, &refused.json, "FailureDoc").await;
 
     let history = w.server.get("/api/v1/history", &viewer).await;
     assert_eq!(history.status, StatusCode::OK);
