@@ -1100,6 +1100,71 @@ async fn cors_is_off_unless_configured_and_slow_requests_time_out() {
     assert_eq!((slow.status, slow.code()), (StatusCode::SERVICE_UNAVAILABLE, "request_timeout"), "{}", slow.text);
 }
 
+/// `datagenie user …`, `migrate` and `audit verify` at the command line, with `--data-dir`.
+async fn account_commands_and_audit_verify_at_the_command_line() {
+    let env = Env::new();
+    let dir = env.path("elsewhere");
+    let dir_arg = dir.display().to_string();
+    let migrate = env.run(&["--data-dir", &dir_arg, "migrate"]).await;
+    assert_eq!(migrate.code, 0, "{migrate:?}");
+    assert!(migrate.stdout.contains("schema version"), "{}", migrate.stdout);
+    assert!(dir.join("datagenie.db").is_file() && dir.join("secret.key").is_file(), "--data-dir holds the state");
+
+    let mut with_dir = Env::new();
+    with_dir.set("DATAGENIE_PATHS__DATA_DIR", &dir_arg);
+    for (email, role) in [(ADMIN_EMAIL, "admin"), ("ana@example.com", "user")] {
+        let out = cli_user(&with_dir, email, role, ADMIN_PASSWORD).await;
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let again = cli_user(&with_dir, "ana@example.com", "user", ADMIN_PASSWORD).await;
+    assert_eq!(again.code, 2, "a taken email: {again:?}");
+    assert!(again.stderr.contains("already_exists"), "{}", again.stderr);
+    let list = with_dir.run(&["user", "list", "--format", "json"]).await;
+    let users: Value = serde_json::from_str(&list.stdout).expect("json");
+    let emails: Vec<&str> = users.as_array().expect("array").iter().filter_map(|u| u["email"].as_str()).collect();
+    assert_eq!(emails.len(), 2);
+    assert!(!list.stdout.contains("argon2"), "no password hash in the list");
+
+    let server = Server::start(&with_dir).await;
+    let ana = server.token("ana@example.com", ADMIN_PASSWORD).await;
+    let mut cmd = with_dir.command(&["user", "set-password", "ana@example.com", "--password-stdin"]);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"a new password for ana\n").await.expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(server.get("/api/v1/me", &ana).await.status, StatusCode::UNAUTHORIZED, "a new password ends the logins");
+    assert_eq!(server.login("ana@example.com", ADMIN_PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    let ana = server.token("ana@example.com", "a new password for ana").await;
+    let disable = with_dir.run(&["user", "disable", "ana@example.com"]).await;
+    assert_eq!(disable.code, 0, "{disable:?}");
+    assert_eq!(
+        server.get("/api/v1/me", &ana).await.status,
+        StatusCode::UNAUTHORIZED,
+        "a disabled account stops at once"
+    );
+    assert_eq!(server.login("ana@example.com", "a new password for ana").await.status, StatusCode::UNAUTHORIZED);
+    let unknown = with_dir.run(&["user", "disable", "nobody@example.com"]).await;
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("not_found"), "{}", unknown.stderr);
+    drop(server);
+
+    // An intact chain, then one edited row: exit 1 naming it.
+    let ok = with_dir.run(&["audit", "verify"]).await;
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let db = rusqlite::Connection::open(dir.join("datagenie.db")).expect("open");
+    db.execute_batch(
+        "DROP TRIGGER audit_logs_no_update; UPDATE audit_logs SET reason = 'nothing to see' WHERE seq = 2;",
+    )
+    .expect("tamper");
+    drop(db);
+    let broken = with_dir.run(&["audit", "verify"]).await;
+    assert_eq!(broken.code, 1, "{broken:?}");
+    assert!(broken.stdout.contains("row 2"), "{}", broken.stdout);
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
         the_readme_walk,
@@ -1121,5 +1186,6 @@ pub fn tests() -> Group {
         a_locked_system_database_gives_a_clear_error_and_loses_nothing,
         a_changed_connection_is_reopened,
         cors_is_off_unless_configured_and_slow_requests_time_out,
+        account_commands_and_audit_verify_at_the_command_line,
     ])
 }
