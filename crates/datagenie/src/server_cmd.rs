@@ -109,7 +109,17 @@ pub async fn serve(config_path: Option<PathBuf>, args: ServeArgs) -> Result<u8, 
             "there is no admin yet: create one with `datagenie user create --email E --role admin --password-stdin`"
         );
     }
-    datagenie_server::serve(listener, state, datagenie_server::shutdown_signal()).await?;
+    let event = |kind: &str| datagenie_store::model::NewEvent {
+        event_type: kind.into(),
+        user_id: None,
+        data: Some(serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "address": addr.to_string()})),
+        ip_address: None,
+        user_agent: None,
+        session_id: None,
+    };
+    state.store.record_event(event("server.start")).await?;
+    datagenie_server::serve(listener, state.clone(), datagenie_server::shutdown_signal()).await?;
+    state.store.record_event(event("server.stop")).await?;
     tracing::info!("stopped");
     Ok(0)
 }

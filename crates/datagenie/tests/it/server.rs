@@ -281,6 +281,15 @@ async fn the_readme_walk() {
     let verify = w.env.run(&["audit", "verify"]).await;
     assert_eq!(verify.code, 0, "{verify:?}");
     assert_eq!(w.server.terminate().await, 0, "SIGTERM: a clean exit");
+    let db = rusqlite::Connection::open(env_data(&w.env).join("datagenie.db")).expect("open");
+    let events: Vec<String> = db
+        .prepare("SELECT event_type FROM events ORDER BY created_at")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(events, vec!["server.start", "server.stop"]);
 }
 
 async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_login() {
