@@ -225,7 +225,12 @@ fn main() -> ExitCode {
     if let Some(dir) = &cli.data_dir {
         let _ = DATA_DIR.set(dir.clone());
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // The server uses every core; a command needs two threads at most.
+    let workers = match cli.command {
+        Command::Serve(_) => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        _ => 2,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error[internal]: cannot start the async runtime: {e}");
@@ -241,8 +246,13 @@ fn main() -> ExitCode {
 fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DATAGENIE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        // Colours for a person at a terminal; plain text for a log file or a collector.
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 async fn run(cli: Cli) -> u8 {
