@@ -400,109 +400,268 @@ async fn repeated_failed_logins_are_refused_for_a_while() {
     assert_eq!(failures, 6);
 }
 
-/// Every role × every route × own and someone else's resource. `S` = expected status.
+/// Every role × every route × own and someone else's resource, with the expected status; every route of the
+/// OpenAPI document is in the table (a new route without a row fails this test).
 async fn the_authorization_matrix() {
     let w = world().await;
     let (user_id, user) = w.user("user@example.com", "user").await;
     let (viewer_id, viewer) = w.user("viewer@example.com", "viewer").await;
+    let (doomed_id, _) = w.user("doomed@example.com", "viewer").await;
     w.grant(&user_id, json!({})).await;
     w.grant(&viewer_id, json!({"allowed_tables": ["orders"]})).await;
+    let spare = w
+        .server
+        .post(
+            "/api/v1/connections",
+            &w.admin,
+            json!({"name": "spare", "url": w.env.path("shop.db").display().to_string()}),
+        )
+        .await;
+    let spare = spare.json["id"].as_str().expect("spare").to_string();
+    w.server
+        .request(
+            Method::PUT,
+            &format!("/api/v1/connections/{spare}/permissions/{doomed_id}"),
+            Some(&w.admin),
+            Some(json!({})),
+        )
+        .await;
     let admin = w.admin.clone();
-    // One session and one history entry of each non-admin.
-    let mut session = BTreeMap::new();
-    let mut history = BTreeMap::new();
-    let mut key = BTreeMap::new();
+    // Each non-admin's session, answered question (with a chart), API key and template.
+    let mut mine: BTreeMap<(&str, &str), String> = BTreeMap::new();
     for (name, token) in [("user", &user), ("viewer", &viewer)] {
         let s = w.server.post("/api/v1/sessions", token, json!({"connection_id": "shop"})).await;
         assert_eq!(s.status, StatusCode::CREATED, "{}", s.text);
-        session.insert(name, s.json["id"].as_str().expect("id").to_string());
-        let a = w.ask(token, "How many orders are there?").await;
-        history.insert(name, a.json["history_id"].as_str().expect("history").to_string());
+        mine.insert((name, "session"), s.json["id"].as_str().expect("id").to_string());
+        let a = w.ask(token, "How many orders are there per customer_id?").await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        assert!(a.json["chart"].is_object(), "a chart to serve: {}", a.text);
+        mine.insert((name, "history"), a.json["history_id"].as_str().expect("history").to_string());
         let k = w.server.post("/api/v1/api-keys", token, json!({"name": "k"})).await;
-        key.insert(name, k.json["id"].as_str().expect("key id").to_string());
+        mine.insert((name, "key"), k.json["id"].as_str().expect("key id").to_string());
     }
+    let t = w
+        .server
+        .post("/api/v1/templates", &user, json!({"history_id": mine[&("user", "history")], "name": "per customer"}))
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.text);
+    let ut = t.json["id"].as_str().expect("template").to_string();
     let c = &w.connection_id;
-    let (us, vs, uh, vh, uk) =
-        (&session["user"], &session["viewer"], &history["user"], &history["viewer"], &key["user"]);
-    // (method, path, body, admin, user, viewer)
-    let rows: Vec<(Method, String, Option<Value>, u16, u16, u16)> = vec![
-        (Method::GET, "/api/v1/users".into(), None, 200, 403, 403),
+    let (us, vs, uh, vh, uk) = (
+        &mine[&("user", "session")],
+        &mine[&("viewer", "session")],
+        &mine[&("user", "history")],
+        &mine[&("viewer", "history")],
+        &mine[&("user", "key")],
+    );
+    let ask = json!({"connection_id": "shop", "question": "How many orders are there?"});
+    // (method, route as documented, path, body, admin, user, viewer); rows run in order, viewer then user then admin.
+    let rows: Vec<(Method, &str, String, Option<Value>, u16, u16, u16)> = vec![
+        (Method::GET, "/api/v1/me", "/api/v1/me".into(), None, 200, 200, 200),
+        (Method::PATCH, "/api/v1/me", "/api/v1/me".into(), Some(json!({"full_name": "Me"})), 200, 200, 200),
+        (Method::GET, "/api/v1/api-keys", "/api/v1/api-keys".into(), None, 200, 200, 200),
+        (Method::POST, "/api/v1/api-keys", "/api/v1/api-keys".into(), Some(json!({"name": "m"})), 201, 201, 201),
+        (Method::DELETE, "/api/v1/api-keys/{id}", format!("/api/v1/api-keys/{uk}"), None, 204, 204, 404),
+        (Method::GET, "/api/v1/users", "/api/v1/users".into(), None, 200, 403, 403),
         (
             Method::POST,
+            "/api/v1/users",
             "/api/v1/users".into(),
             Some(json!({"email": "n@example.com", "password": "12345678"})),
             201,
             403,
             403,
         ),
-        (Method::GET, format!("/api/v1/users/{user_id}"), None, 200, 200, 403),
-        (Method::PATCH, format!("/api/v1/users/{viewer_id}"), Some(json!({"daily_token_limit": 5})), 200, 403, 403),
-        (Method::GET, "/api/v1/connections".into(), None, 200, 200, 200),
-        (Method::GET, format!("/api/v1/connections/{c}"), None, 200, 200, 200),
+        (Method::GET, "/api/v1/users/{id}", format!("/api/v1/users/{user_id}"), None, 200, 200, 403),
+        (
+            Method::PATCH,
+            "/api/v1/users/{id}",
+            format!("/api/v1/users/{viewer_id}"),
+            Some(json!({"daily_token_limit": 5000})),
+            200,
+            403,
+            403,
+        ),
+        (Method::DELETE, "/api/v1/users/{id}", format!("/api/v1/users/{doomed_id}"), None, 204, 403, 403),
+        (Method::GET, "/api/v1/connections", "/api/v1/connections".into(), None, 200, 200, 200),
         (
             Method::POST,
+            "/api/v1/connections",
             "/api/v1/connections".into(),
             Some(json!({"name": "other", "url": "/nonexistent/x.db"})),
             404,
             403,
             403,
         ),
-        (Method::PATCH, format!("/api/v1/connections/{c}"), Some(json!({"description": "d"})), 200, 403, 403),
-        (Method::POST, format!("/api/v1/connections/{c}/test"), None, 200, 403, 403),
-        (Method::POST, format!("/api/v1/connections/{c}/sync"), None, 200, 403, 403),
-        (Method::GET, format!("/api/v1/connections/{c}/schema"), None, 200, 200, 200),
-        (Method::GET, format!("/api/v1/connections/{c}/permissions"), None, 200, 403, 403),
+        (Method::GET, "/api/v1/connections/{id}", format!("/api/v1/connections/{c}"), None, 200, 200, 200),
+        (Method::GET, "/api/v1/connections/{id}", format!("/api/v1/connections/{spare}"), None, 200, 404, 404),
+        (
+            Method::PATCH,
+            "/api/v1/connections/{id}",
+            format!("/api/v1/connections/{c}"),
+            Some(json!({"description": "d"})),
+            200,
+            403,
+            403,
+        ),
+        (Method::POST, "/api/v1/connections/{id}/test", format!("/api/v1/connections/{c}/test"), None, 200, 403, 403),
+        (Method::POST, "/api/v1/connections/{id}/sync", format!("/api/v1/connections/{c}/sync"), None, 200, 403, 403),
+        (
+            Method::GET,
+            "/api/v1/connections/{id}/schema",
+            format!("/api/v1/connections/{c}/schema"),
+            None,
+            200,
+            200,
+            200,
+        ),
+        (
+            Method::GET,
+            "/api/v1/connections/{id}/schema",
+            format!("/api/v1/connections/{spare}/schema"),
+            None,
+            200,
+            404,
+            404,
+        ),
+        (
+            Method::GET,
+            "/api/v1/connections/{id}/permissions",
+            format!("/api/v1/connections/{c}/permissions"),
+            None,
+            200,
+            403,
+            403,
+        ),
         (
             Method::PUT,
+            "/api/v1/connections/{id}/permissions/{user_id}",
             format!("/api/v1/connections/{c}/permissions/{viewer_id}"),
             Some(json!({"allowed_tables": ["orders"]})),
             200,
             403,
             403,
         ),
-        (Method::GET, format!("/api/v1/sessions/{us}"), None, 404, 200, 404),
-        (Method::GET, format!("/api/v1/sessions/{vs}/messages"), None, 404, 404, 200),
-        (Method::PATCH, format!("/api/v1/sessions/{us}"), Some(json!({"title": "t"})), 404, 200, 404),
-        (Method::GET, format!("/api/v1/history/{uh}"), None, 200, 200, 404),
-        (Method::GET, format!("/api/v1/history/{vh}"), None, 200, 404, 200),
-        (Method::GET, format!("/api/v1/history/{vh}/rows.csv"), None, 200, 404, 200),
-        (Method::GET, format!("/api/v1/history?user_id={viewer_id}"), None, 200, 403, 200),
-        (Method::GET, "/api/v1/templates?connection_id=shop".into(), None, 200, 200, 200),
-        (Method::POST, "/api/v1/templates".into(), Some(json!({"history_id": uh, "name": "t"})), 409, 201, 403),
-        (Method::POST, "/api/v1/templates/nope/verify".into(), None, 404, 403, 403),
-        (Method::GET, "/api/v1/usage".into(), None, 200, 200, 200),
-        (Method::GET, "/api/v1/usage?user_id=all".into(), None, 200, 403, 403),
-        (Method::GET, "/api/v1/audit".into(), None, 200, 403, 403),
-        (Method::GET, "/api/v1/settings".into(), None, 200, 403, 403),
-        (Method::PUT, "/api/v1/settings/max_query_rows".into(), Some(json!({"value": 5000})), 200, 403, 403),
-        (Method::DELETE, format!("/api/v1/api-keys/{uk}"), None, 204, 204, 404),
+        (
+            Method::DELETE,
+            "/api/v1/connections/{id}/permissions/{user_id}",
+            format!("/api/v1/connections/{spare}/permissions/{doomed_id}"),
+            None,
+            404,
+            403,
+            403,
+        ),
+        (Method::DELETE, "/api/v1/connections/{id}", format!("/api/v1/connections/{spare}"), None, 204, 403, 403),
+        (Method::GET, "/api/v1/sessions", "/api/v1/sessions".into(), None, 200, 200, 200),
+        (
+            Method::POST,
+            "/api/v1/sessions",
+            "/api/v1/sessions".into(),
+            Some(json!({"connection_id": "shop"})),
+            201,
+            201,
+            201,
+        ),
+        (Method::GET, "/api/v1/sessions/{id}", format!("/api/v1/sessions/{us}"), None, 404, 200, 404),
+        (Method::GET, "/api/v1/sessions/{id}/messages", format!("/api/v1/sessions/{vs}/messages"), None, 404, 404, 200),
+        (
+            Method::PATCH,
+            "/api/v1/sessions/{id}",
+            format!("/api/v1/sessions/{us}"),
+            Some(json!({"title": "t"})),
+            404,
+            200,
+            404,
+        ),
+        (Method::DELETE, "/api/v1/sessions/{id}", format!("/api/v1/sessions/{vs}"), None, 404, 404, 204),
+        (Method::POST, "/api/v1/ask", "/api/v1/ask".into(), Some(ask), 200, 200, 200),
+        (Method::GET, "/api/v1/history", "/api/v1/history".into(), None, 200, 200, 200),
+        (Method::GET, "/api/v1/history", format!("/api/v1/history?user_id={viewer_id}"), None, 200, 403, 200),
+        (Method::GET, "/api/v1/history/{id}", format!("/api/v1/history/{uh}"), None, 200, 200, 404),
+        (Method::GET, "/api/v1/history/{id}", format!("/api/v1/history/{vh}"), None, 200, 404, 200),
+        (Method::GET, "/api/v1/history/{id}/chart.svg", format!("/api/v1/history/{vh}/chart.svg"), None, 200, 404, 200),
+        (Method::GET, "/api/v1/history/{id}/chart.png", format!("/api/v1/history/{uh}/chart.png"), None, 200, 200, 404),
+        (Method::GET, "/api/v1/history/{id}/rows.csv", format!("/api/v1/history/{vh}/rows.csv"), None, 200, 404, 200),
+        (Method::GET, "/api/v1/templates", "/api/v1/templates?connection_id=shop".into(), None, 200, 200, 200),
+        (
+            Method::POST,
+            "/api/v1/templates",
+            "/api/v1/templates".into(),
+            Some(json!({"history_id": uh, "name": "t"})),
+            409,
+            201,
+            403,
+        ),
+        (Method::POST, "/api/v1/templates/{id}/verify", format!("/api/v1/templates/{ut}/verify"), None, 200, 403, 403),
+        (Method::DELETE, "/api/v1/templates/{id}", format!("/api/v1/templates/{ut}"), None, 404, 204, 404),
+        (Method::GET, "/api/v1/usage", "/api/v1/usage".into(), None, 200, 200, 200),
+        (Method::GET, "/api/v1/usage", "/api/v1/usage?user_id=all".into(), None, 200, 403, 403),
+        (Method::GET, "/api/v1/audit", "/api/v1/audit".into(), None, 200, 403, 403),
+        (Method::GET, "/api/v1/settings", "/api/v1/settings".into(), None, 200, 403, 403),
+        (
+            Method::PUT,
+            "/api/v1/settings/{key}",
+            "/api/v1/settings/max_query_rows".into(),
+            Some(json!({"value": 5000})),
+            200,
+            403,
+            403,
+        ),
+        (Method::POST, "/api/v1/auth/logout", "/api/v1/auth/logout".into(), None, 204, 204, 204),
     ];
     let mut wrong = Vec::new();
-    for (method, path, body, a, u, v) in &rows {
+    for (method, _, path, body, a, u, v) in &rows {
         for (role, token, expected) in [("viewer", &viewer, v), ("user", &user, u), ("admin", &admin, a)] {
+            if *path == "/api/v1/auth/logout" {
+                continue; // last: it ends the logins the other rows use
+            }
             let r = w.server.request(method.clone(), path, Some(token), body.clone()).await;
             if r.status.as_u16() != *expected {
                 wrong.push(format!("{role} {method} {path}: {} (expected {expected}) {}", r.status.as_u16(), r.text));
             }
         }
     }
-    // Without credentials, every API route is 401.
-    for (method, path, body, ..) in &rows {
-        let r = w.server.request(method.clone(), path, None, body.clone()).await;
-        if r.status != StatusCode::UNAUTHORIZED || r.code() != "unauthenticated" {
-            wrong.push(format!("anonymous {method} {path}: {}", r.status));
+    // Without credentials, or with a malformed or foreign token, every one is 401.
+    let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+    for (method, _, path, body, ..) in &rows {
+        for token in [None, Some(forged), Some("dg_000000000000_ffff")] {
+            let r = w.server.request(method.clone(), path, token, body.clone()).await;
+            if r.status != StatusCode::UNAUTHORIZED || r.code() != "unauthenticated" {
+                wrong.push(format!("{token:?} {method} {path}: {}", r.status));
+            }
+        }
+    }
+    for (token, expected) in [(&viewer, 204), (&user, 204), (&admin, 204)] {
+        let r = w.server.request(Method::POST, "/api/v1/auth/logout", Some(token), None).await;
+        if r.status.as_u16() != expected {
+            wrong.push(format!("logout: {}", r.status));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    // Deletes last: a user may not delete users, an admin may.
-    let path = format!("/api/v1/users/{viewer_id}");
-    assert_eq!(w.server.request(Method::DELETE, &path, Some(&user), None).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(w.server.request(Method::DELETE, &path, Some(&admin), None).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        w.server.get("/api/v1/me", &viewer).await.status,
-        StatusCode::UNAUTHORIZED,
-        "a deleted account's token stops"
-    );
+
+    // Every documented operation has a row (the public ones are listed here).
+    let public = [
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+        "GET /api/openapi.json",
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/refresh",
+    ];
+    let covered: std::collections::BTreeSet<String> =
+        rows.iter().map(|(m, route, ..)| format!("{m} {route}")).chain(public.iter().map(|s| s.to_string())).collect();
+    let doc: Value =
+        reqwest::get(format!("{}/api/openapi.json", w.server.base)).await.expect("doc").json().await.expect("json");
+    let mut missing = Vec::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in ops.as_object().expect("operations").keys() {
+            let op = format!("{} {path}", method.to_uppercase());
+            if !covered.contains(&op) {
+                missing.push(op);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "routes without a row in the matrix: {missing:?}");
 }
 
 async fn token_limits_stop_llm_questions_but_not_free_answers() {
