@@ -56,18 +56,22 @@ pub fn budget(limits: &TokenLimits, used: &[UsageTotals; 3], now: OffsetDateTime
         .min_by(|a, b| a.remaining.cmp(&b.remaining).then(b.resets_in.cmp(&a.resets_in)))
 }
 
-/// The budget of `user_id` under `limits` now, reading their usage from the store (three sums).
+/// The budget of `user_id` under `limits` now, reading their usage from the store (a sum per limited window).
 pub async fn budget_of(store: &dyn Store, user_id: &str, limits: &TokenLimits) -> Result<Option<TokenBudget>, Error> {
     if limits.hourly.is_none() && limits.daily.is_none() && limits.monthly.is_none() {
         return Ok(None);
     }
     let now = OffsetDateTime::now_utc();
     let [h, d, m] = windows(now);
-    let used = [
-        store.usage_since(user_id, Timestamp(h.start)).await?,
-        store.usage_since(user_id, Timestamp(d.start)).await?,
-        store.usage_since(user_id, Timestamp(m.start)).await?,
-    ];
+    // Only the windows that have a limit are summed.
+    let sum = |limit: Option<i64>, start: OffsetDateTime| async move {
+        match limit {
+            Some(_) => store.usage_since(user_id, Timestamp(start)).await,
+            None => Ok(UsageTotals::default()),
+        }
+    };
+    let used =
+        [sum(limits.hourly, h.start).await?, sum(limits.daily, d.start).await?, sum(limits.monthly, m.start).await?];
     Ok(budget(limits, &used, now))
 }
 
