@@ -144,58 +144,80 @@ impl AskRequest<'_> {
     }
 }
 
-/// A one-entry memo: (the schema's structure hash and the policy's fingerprint, the engine built for them).
-#[derive(Default)]
-struct EngineMemo(tokio::sync::Mutex<Option<(String, Arc<Engine>)>>);
+/// Entries a per-connection memo keeps (one per policy in use, typically) before it starts afresh.
+const MEMO_ENTRIES: usize = 256;
 
-/// A one-entry memo: (the schema, its prompt form). Classifying every column's samples is the costliest step of
-/// building a prompt, and its input rarely changes between questions.
+/// The same schema: the same shared snapshot (the schema cache hands out one `Arc` per snapshot), or equal.
+fn same_schema(a: &Arc<Schema>, b: &Arc<Schema>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
+/// The built-in engine per policy fingerprint, for the schema it was built on. Building one reads cell values
+/// from the database, so it is kept while neither changes.
 #[derive(Default)]
-struct PromptSchemaMemo(std::sync::Mutex<Option<(Schema, Arc<Schema>)>>);
+struct EngineMemo(tokio::sync::Mutex<PerPolicy<Arc<Engine>>>);
+
+/// A memo by policy fingerprint: (the schema it was worked out for, the result).
+type PerPolicy<T> = std::collections::HashMap<String, (Arc<Schema>, T)>;
+
+/// A prompt view: (the schema shown, its masked form, its link index).
+type PromptView = (Arc<Schema>, Arc<Schema>, Arc<SchemaIndex>);
+
+/// The LLM's view of a schema (personal columns' samples masked) and its link index, per schema shown (the whole
+/// schema, or what one policy may see). Classifying samples and indexing are the costliest steps of a prompt.
+#[derive(Default)]
+struct PromptSchemaMemo(std::sync::Mutex<Vec<PromptView>>);
 
 /// What each policy may see of the schema (`access::visible_schema`), by policy fingerprint: the guard decides it
 /// table by table, so it is worked out once per schema and policy. Bounded; a changed schema rebuilds.
 #[derive(Default)]
-struct VisibleMemo(std::sync::Mutex<std::collections::HashMap<String, (Schema, Arc<Schema>)>>);
-
-/// Policies remembered per connection before the memo starts afresh.
-const VISIBLE_MEMO_ENTRIES: usize = 256;
+struct VisibleMemo(std::sync::Mutex<PerPolicy<Arc<Schema>>>);
 
 impl VisibleMemo {
-    fn get_or_build(&self, schema: &Schema, policy: &Policy) -> Arc<Schema> {
-        let key = crate::builtin::policy_fingerprint(policy);
+    fn get_or_build(&self, schema: &Arc<Schema>, policy: &Policy, key: &str) -> Arc<Schema> {
         if let Ok(memo) = self.0.lock()
-            && let Some((raw, visible)) = memo.get(&key)
-            && raw == schema
+            && let Some((raw, visible)) = memo.get(key)
+            && same_schema(raw, schema)
         {
             return visible.clone();
         }
         let visible = Arc::new(crate::access::visible_schema(schema, policy));
         if let Ok(mut memo) = self.0.lock() {
-            if memo.len() >= VISIBLE_MEMO_ENTRIES {
+            if memo.len() >= MEMO_ENTRIES {
                 memo.clear();
             }
-            memo.insert(key, (schema.clone(), visible.clone()));
+            memo.insert(key.to_string(), (schema.clone(), visible.clone()));
         }
         visible
     }
 }
 
 impl PromptSchemaMemo {
-    fn get_or_build(&self, schema: &Schema, privacy: &Privacy) -> Arc<Schema> {
+    /// `schema`'s prompt form (masked when `privacy` is given) and its index.
+    fn get_or_build(&self, schema: &Arc<Schema>, privacy: Option<&Privacy>) -> (Arc<Schema>, Arc<SchemaIndex>) {
+        // Unmasked views are not kept: they are the rare `unmask` case, and must never be served as masked ones.
+        let Some(privacy) = privacy else {
+            let index = Arc::new(SchemaIndex::new(schema));
+            return (schema.clone(), index);
+        };
         if let Ok(memo) = self.0.lock()
-            && let Some((raw, prompt)) = memo.as_ref()
-            && raw == schema
+            && let Some((_, prompt, index)) = memo.iter().find(|(raw, ..)| Arc::ptr_eq(raw, schema))
         {
-            return prompt.clone();
+            return (prompt.clone(), index.clone());
         }
-        let mut prompt = schema.clone();
+        let mut prompt = Schema::clone(schema);
         privacy.redact_samples(&mut prompt);
         let prompt = Arc::new(prompt);
+        let index = Arc::new(SchemaIndex::new(&prompt));
         if let Ok(mut memo) = self.0.lock() {
-            *memo = Some((schema.clone(), prompt.clone()));
+            // Entries for snapshots that were replaced go first; the memo stays small.
+            memo.retain(|(raw, ..)| Arc::strong_count(raw) > 1);
+            if memo.len() >= MEMO_ENTRIES {
+                memo.clear();
+            }
+            memo.push((schema.clone(), prompt.clone(), index.clone()));
         }
-        prompt
+        (prompt, index)
     }
 }
 
@@ -430,7 +452,7 @@ impl Trip<'_> {
 struct Job<'a> {
     req: &'a AskRequest<'a>,
     policy: Policy,
-    schema: Schema,
+    schema: Arc<Schema>,
 }
 
 /// What a source produced, on its way to becoming an [`Answer`].
@@ -449,7 +471,7 @@ struct Run {
 
 impl AskContext {
     /// The schema of a connection's database (cached by structure hash).
-    pub async fn schema(&self, connection: &Connection) -> Result<(Schema, SchemaSource), Error> {
+    pub async fn schema(&self, connection: &Connection) -> Result<(Arc<Schema>, SchemaSource), Error> {
         self.cache.load(connection.connector.as_ref(), &IntrospectOptions::default()).await
     }
 
@@ -557,20 +579,15 @@ impl AskContext {
         let options = &req.options;
         req.report(Progress::Source { kind: "llm", model: Some(llm.model().to_string()) });
         // The LLM is shown only what the asker may read: no ungranted table, column or sample value reaches it.
-        let visible;
         let schema = if job.policy.limits_reading() {
-            visible = req.connection.visible.get_or_build(schema, &job.policy);
-            visible.as_ref()
+            let key = crate::builtin::policy_fingerprint(&job.policy);
+            req.connection.visible.get_or_build(schema, &job.policy, &key)
         } else {
-            schema
+            schema.clone()
         };
         // The LLM sees personal columns' sample values masked; classification uses the real ones.
-        let prompt_schema = if self.privacy.mask && !options.unmask {
-            req.connection.prompt_schema.get_or_build(schema, &self.privacy)
-        } else {
-            Arc::new(schema.clone())
-        };
-        let index = SchemaIndex::new(&prompt_schema);
+        let masked = (self.privacy.mask && !options.unmask).then_some(&self.privacy);
+        let (prompt_schema, index) = req.connection.prompt_schema.get_or_build(&schema, masked);
         let prompt = sql_request(&SqlPromptInput {
             question: &req.question,
             schema: &prompt_schema,
@@ -644,16 +661,19 @@ impl AskContext {
     /// through the guard, within the policy) and kept while neither changes.
     async fn engine_for(&self, job: &Job<'_>) -> Arc<Engine> {
         let (connection, schema, policy) = (job.req.connection, &job.schema, &job.policy);
-        let key = format!("{}\u{0}{}", schema.structure_hash(), crate::builtin::policy_fingerprint(policy));
+        let key = crate::builtin::policy_fingerprint(policy);
         let mut memo = connection.engine.0.lock().await;
-        if let Some((built_for, engine)) = memo.as_ref()
-            && *built_for == key
+        if let Some((built_for, engine)) = memo.get(&key)
+            && same_schema(built_for, schema)
         {
             return engine.clone();
         }
         let values = crate::builtin::load_values(connection.connector.as_ref(), schema, policy).await;
         let engine = Arc::new(Engine::new(schema, values));
-        *memo = Some((key, engine.clone()));
+        if memo.len() >= MEMO_ENTRIES {
+            memo.clear();
+        }
+        memo.insert(key, (schema.clone(), engine.clone()));
         engine
     }
 

@@ -77,6 +77,7 @@ pub fn answered(asked: &Asked<'_>, answer: &Answer) -> QuestionRecord {
             "row_count": json.row_count,
             "rows": answer.rows.iter().take(SKETCH_ROWS).collect::<Vec<_>>(),
         })),
+        audit: None,
     }
 }
 
@@ -100,6 +101,7 @@ pub fn failed(asked: &Asked<'_>, failure: &AskFailure) -> QuestionRecord {
         result: None,
         answer_text: Some(format!("{}: {}", e.code, e.message)),
         result_sketch: Some(serde_json::json!({ "error": { "code": e.code.as_str(), "message": e.message } })),
+        audit: None,
     }
 }
 

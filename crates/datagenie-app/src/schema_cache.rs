@@ -2,8 +2,15 @@
 //! description, holding the schema, its structure hash and the connector's fingerprint. A snapshot is used only while
 //! the fingerprint still matches and it is younger than the configured age; otherwise the database is introspected
 //! again and the snapshot replaced atomically. A corrupt or unreadable snapshot is ignored, never fatal.
+//!
+//! The snapshots read or taken are also kept in memory, shared (`Arc<Schema>`), under the same rule (the fingerprint
+//! is asked of the database on every load): a server answering many questions reads and parses a snapshot once, not
+//! per question, and every memo keyed by the schema (prompt form, visible parts, the built-in engine) sees the same
+//! `Arc` until the database changes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use datagenie_core::connector::{Connector, IntrospectOptions};
@@ -38,11 +45,22 @@ pub enum SchemaSource {
 pub struct SchemaCache {
     dir: PathBuf,
     max_age: Duration,
+    memory: Mutex<HashMap<PathBuf, Remembered>>,
 }
+
+/// A snapshot kept in memory.
+struct Remembered {
+    fingerprint: String,
+    introspected_at: u64,
+    schema: Arc<Schema>,
+}
+
+/// Databases whose schemas are kept in memory before the memory starts afresh (an evaluation over many databases).
+const REMEMBERED: usize = 1024;
 
 impl SchemaCache {
     pub fn new(dir: impl Into<PathBuf>, max_age: Duration) -> Self {
-        SchemaCache { dir: dir.into(), max_age }
+        SchemaCache { dir: dir.into(), max_age, memory: Mutex::new(HashMap::new()) }
     }
 
     fn path_for(&self, connector: &dyn Connector) -> PathBuf {
@@ -56,10 +74,15 @@ impl SchemaCache {
         &self,
         connector: &dyn Connector,
         options: &IntrospectOptions,
-    ) -> Result<(Schema, SchemaSource), Error> {
+    ) -> Result<(Arc<Schema>, SchemaSource), Error> {
         let fingerprint = connector.schema_fingerprint().await?;
         let path = self.path_for(connector);
-        if let Some(schema) = self.read_valid(&path, &fingerprint) {
+        if let Some(schema) = self.remembered(&path, &fingerprint) {
+            return Ok((schema, SchemaSource::Cache));
+        }
+        if let Some((schema, introspected_at)) = self.read_valid(&path, &fingerprint) {
+            let schema = Arc::new(schema);
+            self.remember(path, fingerprint, introspected_at, schema.clone());
             return Ok((schema, SchemaSource::Cache));
         }
         let schema = connector.introspect(options).await?;
@@ -74,10 +97,32 @@ impl SchemaCache {
         if let Err(e) = write_atomically(&path, &snapshot) {
             tracing::warn!(error = %e, "could not write the schema cache");
         }
-        Ok((snapshot.schema, SchemaSource::Introspected))
+        let schema = Arc::new(snapshot.schema);
+        self.remember(path, snapshot.fingerprint, snapshot.introspected_at, schema.clone());
+        Ok((schema, SchemaSource::Introspected))
     }
 
-    fn read_valid(&self, path: &Path, fingerprint: &str) -> Option<Schema> {
+    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Remembered>> {
+        self.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The schema in memory, under the same rule as a snapshot on disk: same fingerprint, not too old.
+    fn remembered(&self, path: &Path, fingerprint: &str) -> Option<Arc<Schema>> {
+        let memory = self.memory();
+        let r = memory.get(path)?;
+        let fresh = now_secs().saturating_sub(r.introspected_at) <= self.max_age.as_secs();
+        (fresh && r.fingerprint == fingerprint).then(|| r.schema.clone())
+    }
+
+    fn remember(&self, path: PathBuf, fingerprint: String, introspected_at: u64, schema: Arc<Schema>) {
+        let mut memory = self.memory();
+        if memory.len() >= REMEMBERED && !memory.contains_key(&path) {
+            memory.clear();
+        }
+        memory.insert(path, Remembered { fingerprint, introspected_at, schema });
+    }
+
+    fn read_valid(&self, path: &Path, fingerprint: &str) -> Option<(Schema, u64)> {
         let bytes = std::fs::read(path).ok()?;
         let snap: Snapshot = match serde_json::from_slice(&bytes) {
             Ok(s) => s,
@@ -91,7 +136,7 @@ impl SchemaCache {
         let valid = snap.version == SNAPSHOT_VERSION
             && snap.fingerprint == fingerprint
             && snap.schema_hash == snap.schema.structure_hash();
-        (valid && fresh).then_some(snap.schema)
+        (valid && fresh).then_some((snap.schema, snap.introspected_at))
     }
 }
 
@@ -133,7 +178,17 @@ mod tests {
         let (s1, src1) = cache.load(&conn, &opts).await.expect("first");
         let (s2, src2) = cache.load(&conn, &opts).await.expect("second");
         assert_eq!((src1, src2), (SchemaSource::Introspected, SchemaSource::Cache));
-        assert_eq!(s1, s2);
+        assert!(Arc::ptr_eq(&s1, &s2), "the same snapshot is shared, not read again");
+        // Another process (a new cache) reads the snapshot from disk.
+        let other = SchemaCache::new(dir.path().join("cache"), Duration::from_secs(3600));
+        let (s3, src3) = other.load(&conn, &opts).await.expect("third");
+        assert_eq!((src3, &*s3), (SchemaSource::Cache, &*s1));
+        // A change to the database is seen at once, in memory too.
+        let c = rusqlite::Connection::open(dir.path().join("db.sqlite")).expect("open");
+        c.execute_batch("CREATE TABLE u (id INTEGER PRIMARY KEY);").expect("alter");
+        drop(c);
+        let (s4, src4) = cache.load(&conn, &opts).await.expect("after the change");
+        assert_eq!((src4, s4.tables.len()), (SchemaSource::Introspected, 2));
     }
 
     #[tokio::test]
@@ -145,7 +200,9 @@ mod tests {
         cache.load(&conn, &opts).await.expect("first");
         let path = cache.path_for(&conn);
         std::fs::write(&path, b"{ not json").expect("corrupt");
-        let (_, src) = cache.load(&conn, &opts).await.expect("corrupt is ignored");
+        // Each check below is a new process: a new cache, with nothing in memory.
+        let fresh = || SchemaCache::new(dir.path().join("cache"), Duration::from_secs(3600));
+        let (_, src) = fresh().load(&conn, &opts).await.expect("corrupt is ignored");
         assert_eq!(src, SchemaSource::Introspected);
         // A snapshot older than the maximum age is refreshed.
         let strict = SchemaCache::new(dir.path().join("cache"), Duration::ZERO);
@@ -157,7 +214,7 @@ mod tests {
         let mut snap: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
         snap["schema"]["tables"][0]["name"] = serde_json::json!("evil");
         std::fs::write(&path, serde_json::to_vec(&snap).expect("ser")).expect("write");
-        let (schema, src) = cache.load(&conn, &opts).await.expect("tampered");
+        let (schema, src) = fresh().load(&conn, &opts).await.expect("tampered");
         assert_eq!(src, SchemaSource::Introspected);
         assert_eq!(schema.tables[0].name, "t");
     }

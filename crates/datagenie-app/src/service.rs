@@ -136,13 +136,12 @@ impl QuestionService {
             }
             Err(error) => Err(AskFailure { elapsed: started.elapsed(), ..AskFailure::from(error) }),
         };
-        let record = match &outcome {
+        let mut record = match &outcome {
             Ok(answer) => record::answered(&asked, answer),
             Err(failure) => record::failed(&asked, failure),
         };
-        let status = record.entry.status;
+        record.audit = Some(audit_entry(caller, &connection, record.entry.status, &outcome));
         let recorded = self.store.record_question(record).await?;
-        self.audit_question(caller, &connection, &recorded, status, &outcome).await?;
         Ok(Asked { outcome, recorded, connection_id: connection.id, session_id: params.session_id })
     }
 
@@ -181,40 +180,32 @@ impl QuestionService {
         let messages = self.store.recent_chat_messages(session_id, EARLIER_MESSAGES).await?;
         Ok(record::earlier_turns(&messages))
     }
+}
 
-    /// One audit row per question: who, where, what happened and why it failed.
-    async fn audit_question(
-        &self,
-        caller: &Caller,
-        connection: &StoredConnection,
-        recorded: &RecordedQuestion,
-        status: QueryStatus,
-        outcome: &Result<Answer, AskFailure>,
-    ) -> Result<(), Error> {
-        let (reason, source) = match outcome {
-            Ok(answer) => (None, serde_json::to_value(&answer.source).ok()),
-            Err(f) => (Some(format!("{}: {}", f.error.code, f.error.message)), None),
-        };
-        self.store
-            .append_audit(NewAuditEntry {
-                user_id: Some(caller.user.id.clone()),
-                action: "question.ask".into(),
-                resource_type: "connection".into(),
-                resource_id: Some(connection.id.clone()),
-                old_values: None,
-                new_values: Some(serde_json::json!({
-                    "history_id": recorded.history_id,
-                    "status": status.as_str(),
-                    "source": source,
-                })),
-                ip_address: caller.ip_address.clone(),
-                user_agent: caller.user_agent.clone(),
-                request_id: caller.request_id.clone(),
-                success: outcome.is_ok(),
-                reason,
-            })
-            .await?;
-        Ok(())
+/// The question's audit row: who, from where, what happened and why it failed (the store adds the history id and
+/// appends it in the transaction that records the question).
+fn audit_entry(
+    caller: &Caller,
+    connection: &StoredConnection,
+    status: QueryStatus,
+    outcome: &Result<Answer, AskFailure>,
+) -> NewAuditEntry {
+    let (reason, source) = match outcome {
+        Ok(answer) => (None, serde_json::to_value(&answer.source).ok()),
+        Err(f) => (Some(format!("{}: {}", f.error.code, f.error.message)), None),
+    };
+    NewAuditEntry {
+        user_id: Some(caller.user.id.clone()),
+        action: "question.ask".into(),
+        resource_type: "connection".into(),
+        resource_id: Some(connection.id.clone()),
+        old_values: None,
+        new_values: Some(serde_json::json!({ "status": status.as_str(), "source": source })),
+        ip_address: caller.ip_address.clone(),
+        user_agent: caller.user_agent.clone(),
+        request_id: caller.request_id.clone(),
+        success: outcome.is_ok(),
+        reason,
     }
 }
 

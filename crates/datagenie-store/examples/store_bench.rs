@@ -75,6 +75,7 @@ fn record(ids: &Ids, at: Timestamp, i: usize) -> QuestionRecord {
         }),
         answer_text: Some("Revenue peaks in March in every region.".into()),
         result_sketch: Some(json!({"columns": ["region", "month", "sum"], "row_count": 20})),
+        audit: None,
     }
 }
 

@@ -442,7 +442,7 @@ pub struct StoredResult {
 }
 
 /// Everything recorded about one question, written in one transaction: the history row, its analysis and rows, the
-/// user's token usage, and — in a chat session — the two messages.
+/// user's token usage, in a chat session the two messages, and the question's audit row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuestionRecord {
     pub entry: HistoryEntry,
@@ -451,6 +451,9 @@ pub struct QuestionRecord {
     /// The assistant message's content (the summary, or the error for people).
     pub answer_text: Option<String>,
     pub result_sketch: Option<serde_json::Value>,
+    /// Appended to the audit chain in the same transaction, with `"history_id"` added to its `new_values` (an
+    /// object, or `{}` when `None`): a question is never recorded without its audit row, nor the reverse.
+    pub audit: Option<NewAuditEntry>,
 }
 
 /// The ids a recorded question got.

@@ -420,9 +420,9 @@ async fn schema(config_path: Option<PathBuf>, args: SchemaArgs) -> Result<u8, Er
     let (schema, _) = session.context.schema(&session.connection).await?;
     let mut out = std::io::stdout().lock();
     let written = match args.format {
-        SchemaFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &schema).map_err(std::io::Error::other).and_then(|_| writeln!(out))
-        }
+        SchemaFormat::Json => serde_json::to_writer_pretty(&mut out, schema.as_ref())
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out)),
         SchemaFormat::Text => output::schema_text(&mut out, &schema, &session.context.privacy.classify_schema(&schema)),
     };
     written.map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))?;

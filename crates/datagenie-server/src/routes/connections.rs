@@ -359,7 +359,7 @@ async fn sync_now(state: &AppState, c: &Connection) -> ApiResult<SchemaSnapshot>
     let (schema, _) = state.questions.context.schema(&open).await?;
     let snapshot = SchemaSnapshot {
         hash: schema.structure_hash(),
-        schema: serde_json::to_value(&schema)
+        schema: serde_json::to_value(schema.as_ref())
             .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot store the schema: {e}")))?,
         synced_at: Timestamp::now(),
     };

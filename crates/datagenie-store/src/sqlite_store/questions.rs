@@ -58,7 +58,7 @@ fn check(e: &HistoryEntry) -> R<()> {
 /// sequence numbers: the transaction is IMMEDIATE, so concurrent records into one session are numbered one after
 /// the other, never twice the same (the UNIQUE constraint stands behind that).
 pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
-    let QuestionRecord { mut entry, analysis, result, answer_text, result_sketch } = record;
+    let QuestionRecord { mut entry, analysis, result, answer_text, result_sketch, audit } = record;
     check(&entry)?;
     if entry.id.is_empty() {
         entry.id = new_id();
@@ -142,6 +142,15 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
         None => None,
         Some(session) => Some(append_messages(tx, e, session, answer_text, result_sketch)?),
     };
+    if let Some(mut audit) = audit {
+        let mut values = match audit.new_values.take() {
+            Some(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        values.insert("history_id".into(), e.id.clone().into());
+        audit.new_values = Some(serde_json::Value::Object(values));
+        super::records::append_audit(tx, audit)?;
+    }
     Ok(RecordedQuestion { history_id: entry.id, message_id })
 }
 

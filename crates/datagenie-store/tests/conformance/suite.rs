@@ -197,6 +197,7 @@ pub fn question(user_id: &str, at: Timestamp, prompt: i64, completion: i64, mode
             result_hash: None,
             created_at: at,
         },
+        audit: None,
         analysis: None,
         result: None,
         answer_text: Some("There were 4 orders.".into()),
@@ -897,8 +898,27 @@ pub fn record_question(f: &dyn Fixture) -> BoxedCheck<'_> {
             truncated: true,
         });
         q.result_sketch = Some(json!({"columns": ["month", "orders"], "row_count": 3}));
+        q.audit = Some(NewAuditEntry {
+            user_id: Some(u.id.clone()),
+            action: "question.ask".into(),
+            resource_type: "connection".into(),
+            resource_id: Some(c.id.clone()),
+            old_values: None,
+            new_values: Some(json!({"status": "success"})),
+            ip_address: Some("10.1.2.3".into()),
+            user_agent: None,
+            request_id: Some("req-9".into()),
+            success: true,
+            reason: None,
+        });
         let recorded = s.record_question(q.clone()).await.expect("record");
         assert_eq!(recorded.history_id, q.entry.id);
+        // The audit row went in with it, naming the history entry.
+        let audit = s.list_audit(&AuditFilter::default(), &PageRequest::first(5)).await.expect("audit");
+        assert_eq!(audit.items.len(), 1);
+        assert_eq!(audit.items[0].new_values, Some(json!({"status": "success", "history_id": q.entry.id})));
+        assert_eq!(s.verify_audit().await.expect("verify"), Ok(1));
+        q.audit = None;
         assert_eq!(s.history_entry(&q.entry.id).await.expect("read"), Some(q.entry.clone()));
         assert_eq!(s.analysis(&q.entry.id).await.expect("read"), q.analysis);
         assert_eq!(s.stored_result(&q.entry.id).await.expect("read"), q.result);

@@ -400,6 +400,9 @@ async fn repeated_failed_logins_are_refused_for_a_while() {
     assert_eq!(failures, 6);
 }
 
+/// (method, route as documented, path, body, status for an admin, a user, a viewer).
+type MatrixRow<'a> = (Method, &'a str, String, Option<Value>, u16, u16, u16);
+
 /// Every role × every route × own and someone else's resource, with the expected status; every route of the
 /// OpenAPI document is in the table (a new route without a row fails this test).
 async fn the_authorization_matrix() {
@@ -456,7 +459,7 @@ async fn the_authorization_matrix() {
     );
     let ask = json!({"connection_id": "shop", "question": "How many orders are there?"});
     // (method, route as documented, path, body, admin, user, viewer); rows run in order, viewer then user then admin.
-    let rows: Vec<(Method, &str, String, Option<Value>, u16, u16, u16)> = vec![
+    let rows: Vec<MatrixRow> = vec![
         (Method::GET, "/api/v1/me", "/api/v1/me".into(), None, 200, 200, 200),
         (Method::PATCH, "/api/v1/me", "/api/v1/me".into(), Some(json!({"full_name": "Me"})), 200, 200, 200),
         (Method::GET, "/api/v1/api-keys", "/api/v1/api-keys".into(), None, 200, 200, 200),
