@@ -56,6 +56,22 @@ pub fn budget(limits: &TokenLimits, used: &[UsageTotals; 3], now: OffsetDateTime
         .min_by(|a, b| a.remaining.cmp(&b.remaining).then(b.resets_in.cmp(&a.resets_in)))
 }
 
+/// The starts of the windows that `limits` limits, in [`windows`] order: the moments whose usage
+/// [`budget_from`] needs.
+pub fn limited_since(limits: &TokenLimits, now: OffsetDateTime) -> Vec<Timestamp> {
+    let caps = [limits.hourly, limits.daily, limits.monthly];
+    windows(now).iter().zip(caps).filter(|(_, cap)| cap.is_some()).map(|(w, _)| Timestamp(w.start)).collect()
+}
+
+/// The budget under `limits` from the usage since each moment of [`limited_since`] (same order).
+pub fn budget_from(limits: &TokenLimits, usage: &[UsageTotals], now: OffsetDateTime) -> Option<TokenBudget> {
+    let caps = [limits.hourly, limits.daily, limits.monthly];
+    let mut given = usage.iter();
+    let used: [UsageTotals; 3] =
+        caps.map(|cap| if cap.is_some() { given.next().cloned().unwrap_or_default() } else { UsageTotals::default() });
+    budget(limits, &used, now)
+}
+
 /// The budget of `user_id` under `limits` now, reading their usage from the store (a sum per limited window).
 pub async fn budget_of(store: &dyn Store, user_id: &str, limits: &TokenLimits) -> Result<Option<TokenBudget>, Error> {
     if limits.hourly.is_none() && limits.daily.is_none() && limits.monthly.is_none() {

@@ -1,6 +1,6 @@
-//! The server's open connections: one pipeline [`Connection`] (connector, pool, memos) per stored connection,
-//! opened on first use from its decrypted URL and rebuilt when the stored connection changes (its `updated_at`
-//! moves) or is invalidated.
+//! The server's open connections: one pipeline [`Connection`] (connector with a pool of the stored `pool_size`,
+//! memos) per stored connection, opened on first use from its decrypted URL and rebuilt when the stored connection
+//! changes (its `updated_at` moves) or is invalidated.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,7 +33,8 @@ impl Registry {
         let url = self.store.connection_url(&stored.id).await?;
         let target = datagenie_connectors::parse_target(url.expose())?;
         let key = crate::database::key_of_target(&target)?;
-        let connector = target.connect().await?;
+        let pool_size = usize::try_from(stored.pool_size).unwrap_or(datagenie_connectors::DEFAULT_POOL_SIZE);
+        let connector = target.connect_with(datagenie_connectors::ConnectOptions { pool_size }).await?;
         let open = Arc::new(Connection::new(connector, key));
         self.lock().insert(stored.id.clone(), (stored.updated_at, open.clone()));
         Ok(open)

@@ -13,7 +13,8 @@ use datagenie_core::connector::Limits;
 use datagenie_core::{Error, ErrorCode, Question};
 use datagenie_store::Store;
 use datagenie_store::model::{
-    Connection as StoredConnection, NewAuditEntry, QueryStatus, RecordedQuestion, Role, User,
+    Connection as StoredConnection, NewAuditEntry, Permission, QueryStatus, QuestionContext, RecordedQuestion, Role,
+    UsageTotals, User,
 };
 
 use crate::access::{Access, access_for};
@@ -87,12 +88,16 @@ impl QuestionService {
         progress: Option<tokio::sync::mpsc::UnboundedSender<Progress>>,
     ) -> Result<Asked, Error> {
         let question = Question::parse(&params.question)?;
-        let connection = self
+        // One read: the connection, the grant and the usage the token limits need.
+        let now = time::OffsetDateTime::now_utc();
+        let since = crate::quota::limited_since(&caller.user.limits, now);
+        let context = self
             .store
-            .connection(&params.connection)
+            .question_context(&caller.user.id, &params.connection, &since)
             .await?
-            .filter(|c| c.active || caller.user.role == Role::Admin)
+            .filter(|c| c.connection.active || caller.user.role == Role::Admin)
             .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no connection '{}'", params.connection)))?;
+        let QuestionContext { connection, permission, usage } = context;
         let earlier = match &params.session_id {
             Some(id) => self.earlier(caller, &connection, id).await?,
             None => Vec::new(),
@@ -104,7 +109,7 @@ impl QuestionService {
             question: question.as_str(),
         };
         let started = std::time::Instant::now();
-        let outcome = match self.prepare(caller, &connection).await {
+        let outcome = match self.prepare(caller, &connection, permission.as_ref(), &usage, now).await {
             Ok((access, open, budget)) => {
                 let options = AskOptions {
                     limits: Limits {
@@ -150,10 +155,12 @@ impl QuestionService {
         &self,
         caller: &Caller,
         connection: &StoredConnection,
+        permission: Option<&Permission>,
+        usage: &[UsageTotals],
+        now: time::OffsetDateTime,
     ) -> Result<(Access, Arc<crate::ask::Connection>, Option<crate::ask::TokenBudget>), Error> {
-        let permission = self.store.permission(&caller.user.id, &connection.id).await?;
-        let access = access_for(&caller.user, &connection.name, permission.as_ref())?;
-        let budget = crate::quota::budget_of(self.store.as_ref(), &caller.user.id, &caller.user.limits).await?;
+        let access = access_for(&caller.user, &connection.name, permission)?;
+        let budget = crate::quota::budget_from(&caller.user.limits, usage, now);
         let open = self.registry.get(connection).await?;
         Ok((access, open, budget))
     }

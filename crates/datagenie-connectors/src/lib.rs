@@ -54,14 +54,39 @@ impl Target {
         }
     }
 
-    /// Opens a connector. Servers are contacted now, so a wrong address or login fails here with
-    /// `database_unavailable` (or `database_not_found`); a SQLite file is opened read-only.
+    /// Opens a connector with the default options. Servers are contacted now, so a wrong address or login fails
+    /// here with `database_unavailable` (or `database_not_found`); a SQLite file is opened read-only.
     pub async fn connect(&self) -> Result<Arc<dyn Connector>, Error> {
+        self.connect_with(ConnectOptions::default()).await
+    }
+
+    /// [`Target::connect`] with `options` (a server's stored connection sets its pool size).
+    pub async fn connect_with(&self, options: ConnectOptions) -> Result<Arc<dyn Connector>, Error> {
+        let pool_size = options.pool_size.clamp(1, MAX_POOL_SIZE);
         Ok(match self {
             Target::Sqlite(path) => Arc::new(SqliteConnector::open(path)?),
-            Target::Postgres(url) => Arc::new(postgres::PostgresConnector::connect(url.clone()).await?),
-            Target::Mysql(target) => Arc::new(mysql::MysqlConnector::connect(target).await?),
+            Target::Postgres(url) => Arc::new(postgres::PostgresConnector::connect_with(url.clone(), pool_size).await?),
+            Target::Mysql(target) => Arc::new(mysql::MysqlConnector::connect_with(target, pool_size).await?),
         })
+    }
+}
+
+/// How a connector is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Connections a server engine's pool keeps at most (1 to [`MAX_POOL_SIZE`]). A SQLite file has one
+    /// connection: its queries are short and run one after another.
+    pub pool_size: usize,
+}
+
+/// The pool size when none is given.
+pub const DEFAULT_POOL_SIZE: usize = 4;
+/// The largest pool a connector opens.
+pub const MAX_POOL_SIZE: usize = 100;
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { pool_size: DEFAULT_POOL_SIZE }
     }
 }
 

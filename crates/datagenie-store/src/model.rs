@@ -456,6 +456,15 @@ pub struct QuestionRecord {
     pub audit: Option<NewAuditEntry>,
 }
 
+/// What a question needs before it runs ([`crate::Store::question_context`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuestionContext {
+    pub connection: Connection,
+    pub permission: Option<Permission>,
+    /// The usage since each moment asked for, in that order.
+    pub usage: Vec<UsageTotals>,
+}
+
 /// The ids a recorded question got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordedQuestion {

@@ -128,6 +128,15 @@ pub trait Store: Send + Sync {
     async fn stored_result(&self, history_id: &str) -> Result<Option<StoredResult>, Error>;
     /// Newest first.
     async fn list_history(&self, filter: &HistoryFilter, page: &PageRequest) -> Result<Page<HistoryEntry>, Error>;
+    /// What a question needs before it runs, read together: the connection (by id or name), the user's
+    /// permission on it, and the user's usage since each moment of `since` (their token limits' windows). `None`
+    /// when there is no such connection.
+    async fn question_context(
+        &self,
+        user_id: &str,
+        connection: &str,
+        since: &[Timestamp],
+    ) -> Result<Option<QuestionContext>, Error>;
     /// Tokens and cost of a user since a moment (the token limits' windows).
     async fn usage_since(&self, user_id: &str, since: Timestamp) -> Result<UsageTotals, Error>;
     /// Tokens and cost grouped by day, model or user, of one user or (`None`) everyone, in a period.

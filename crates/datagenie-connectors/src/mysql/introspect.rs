@@ -1,5 +1,5 @@
 //! Introspection and the schema fingerprint, through `information_schema` in a few bulk statements (never one per
-//! table for the structure), plus bounded sample values read by up to [`POOL_MAX`] connections at once.
+//! table for the structure), plus bounded sample values read by up to the pool's size of connections at once.
 //!
 //! Scope: the URL's database, or every schema but `mysql`, `information_schema`, `performance_schema` and `sys`.
 //! Tables carry their schema name (`Table::schema`), so several schemas never collide.
@@ -17,7 +17,7 @@ use mysql_async::{Conn, Params, Row};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
-use super::{Ctx, Done, Failure, Flavour, Inner, JsonColumns, POOL_MAX, is_connection_error};
+use super::{Ctx, Done, Failure, Flavour, Inner, JsonColumns, is_connection_error};
 use crate::sqlite::SAMPLE_MAX_CHARS;
 
 /// Schemas that belong to the server, never to the user.
@@ -321,7 +321,7 @@ struct SampleJob {
     client_side: bool,
 }
 
-/// Fills `samples` of text columns of tables (not views): up to [`POOL_MAX`] connections work through the tables
+/// Fills `samples` of text columns of tables (not views): up to the pool size of connections work through the tables
 /// at once, one statement per table. Best effort: errors are logged and skipped, and at the deadline whatever has
 /// been read is kept.
 async fn sample(inner: &Arc<Inner>, tables: &mut [Table], options: &IntrospectOptions, ctx: Ctx) {
@@ -343,7 +343,7 @@ async fn sample(inner: &Arc<Inner>, tables: &mut [Table], options: &IntrospectOp
     if jobs.is_empty() {
         return;
     }
-    let workers = POOL_MAX.min(jobs.len());
+    let workers = inner.pool_size.min(jobs.len()).max(1);
     let mut shares: Vec<Vec<SampleJob>> = (0..workers).map(|_| Vec::new()).collect();
     for (i, job) in jobs.into_iter().enumerate() {
         shares[i % workers].push(job);

@@ -50,12 +50,8 @@ pub use url::{DEFAULT_PORT, MysqlTarget, SslMode, parse_mysql_url};
 
 use crate::sqlite::MAX_RESULT_BYTES;
 
-/// Connections the pool opens at most.
-pub const POOL_MAX: usize = 4;
-const POOL_CONSTRAINTS: PoolConstraints = match PoolConstraints::new(0, POOL_MAX) {
-    Some(c) => c,
-    None => panic!("POOL_MAX must be at least 1"),
-};
+/// Connections the pool opens at most, unless the connector is opened with another size.
+pub const POOL_MAX: usize = crate::DEFAULT_POOL_SIZE;
 /// How long opening the connector (TCP, TLS, login, version) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -110,6 +106,8 @@ struct Inner {
     /// `MariaDB 10.11.19`.
     server_version: String,
     json_columns: RwLock<Arc<JsonColumns>>,
+    /// Connections the pool opens at most.
+    pool_size: usize,
 }
 
 impl fmt::Debug for MysqlConnector {
@@ -130,10 +128,16 @@ impl MysqlConnector {
     /// [`ErrorCode::InvalidDatabaseUrl`] for an `ssl-ca` file that cannot be read. Messages never contain the
     /// password.
     pub async fn connect(target: &MysqlTarget) -> Result<Self, Error> {
+        Self::connect_with(target, POOL_MAX).await
+    }
+
+    /// [`MysqlConnector::connect`] with a pool of at most `pool_size` connections.
+    pub async fn connect_with(target: &MysqlTarget, pool_size: usize) -> Result<Self, Error> {
+        let pool_size = pool_size.max(1);
         let tls = ssl_opts(target)?;
         let place = place(target);
         let secret = target.password().cloned();
-        let opts_with = |tls: Option<SslOpts>| build_opts(target, tls);
+        let opts_with = |tls: Option<SslOpts>| build_opts(target, tls, pool_size);
         let mut opts = opts_with(tls.clone());
         let probe = tokio::time::timeout(CONNECT_TIMEOUT, async {
             match Conn::new(opts.clone()).await {
@@ -187,6 +191,7 @@ impl MysqlConnector {
                 flavour,
                 server_version,
                 json_columns: RwLock::new(Arc::new(json_columns)),
+                pool_size,
             }),
         })
     }
@@ -320,10 +325,11 @@ fn place(target: &MysqlTarget) -> String {
     format!("the MySQL server at {host}:{}", target.port())
 }
 
-fn build_opts(target: &MysqlTarget, tls: Option<SslOpts>) -> Opts {
+fn build_opts(target: &MysqlTarget, tls: Option<SslOpts>, pool_size: usize) -> Opts {
     let lifetime_jitter = CONN_LIFETIME / 10;
+    let constraints = PoolConstraints::new(0, pool_size.max(1)).unwrap_or_default();
     let pool = PoolOpts::default()
-        .with_constraints(POOL_CONSTRAINTS)
+        .with_constraints(constraints)
         .with_inactive_connection_ttl(IDLE_TTL)
         .with_ttl_check_interval(Duration::from_secs(30))
         .with_abs_conn_ttl(Some(CONN_LIFETIME))

@@ -43,8 +43,8 @@ use self::decode::{DecodeContext, Raw, decode};
 pub use self::url::{DEFAULT_CONNECT_TIMEOUT, PostgresUrl, SslMode, parse_postgres_url};
 pub use crate::sqlite::MAX_RESULT_BYTES;
 
-/// Connections the pool keeps at most.
-pub const POOL_SIZE: usize = 4;
+/// Connections the pool keeps at most, unless the connector is opened with another size.
+pub const POOL_SIZE: usize = crate::DEFAULT_POOL_SIZE;
 /// Rows fetched from the portal per round trip.
 const FETCH_BATCH: usize = 500;
 /// How long past a deadline the client waits for the server's own timeout before cancelling the query itself.
@@ -107,13 +107,18 @@ impl PostgresConnector {
     ///
     /// Errors: [`ErrorCode::InvalidDatabaseUrl`] when the TLS settings cannot be used (an unreadable `sslrootcert`).
     pub fn new(url: PostgresUrl) -> Result<Self, Error> {
+        Self::new_with(url, POOL_SIZE)
+    }
+
+    /// [`PostgresConnector::new`] with a pool of at most `pool_size` connections.
+    pub fn new_with(url: PostgresUrl, pool_size: usize) -> Result<Self, Error> {
         let tls = url::tls_connector(&url)?;
         let mut config = url.client_config("datagenie");
         config.keepalives(true).options(session_options(&url.schema));
         let manager =
             Manager::from_config(config, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Verified });
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(pool_size.max(1))
             .runtime(Runtime::Tokio1)
             .create_timeout(Some(url.connect_timeout + Duration::from_secs(1)))
             .recycle_timeout(Some(url.connect_timeout))
@@ -125,7 +130,12 @@ impl PostgresConnector {
     /// [`PostgresConnector::new`], then a health check: fails now, with `DatabaseUnavailable` (or
     /// `DatabaseNotFound` for a missing database), when the server cannot be reached or refuses the login.
     pub async fn connect(url: PostgresUrl) -> Result<Self, Error> {
-        let connector = Self::new(url)?;
+        Self::connect_with(url, POOL_SIZE).await
+    }
+
+    /// [`PostgresConnector::connect`] with a pool of at most `pool_size` connections.
+    pub async fn connect_with(url: PostgresUrl, pool_size: usize) -> Result<Self, Error> {
+        let connector = Self::new_with(url, pool_size)?;
         connector.healthcheck().await?;
         Ok(connector)
     }

@@ -632,6 +632,24 @@ impl Store for SqliteStore {
         self.read("cannot list the history", move |tx, _| questions::list(tx, &filter, &page)).await
     }
 
+    async fn question_context(
+        &self,
+        user_id: &str,
+        connection: &str,
+        since: &[Timestamp],
+    ) -> Result<Option<QuestionContext>, Error> {
+        let (user, key, since) = (own(user_id), own(connection), since.to_vec());
+        self.read("cannot read the question's context", move |tx, _| {
+            let Some(connection) = connections::get(tx, &key)? else {
+                return Ok(None);
+            };
+            let permission = connections::permission(tx, &user, &connection.id)?;
+            let usage = since.iter().map(|at| questions::usage_since(tx, &user, *at)).collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(QuestionContext { connection, permission, usage }))
+        })
+        .await
+    }
+
     async fn usage_since(&self, user_id: &str, since: Timestamp) -> Result<UsageTotals, Error> {
         let user = own(user_id);
         self.read("cannot read token usage", move |tx, _| questions::usage_since(tx, &user, since)).await

@@ -1248,6 +1248,33 @@ pub fn usage_windows(f: &dyn Fixture) -> BoxedCheck<'_> {
         assert_eq!(p("2025-02-02T00:00:00.001Z").await, 0);
         let all = prompt("2025-01-31T23:30:00Z").await;
         assert_eq!((all.questions, all.prompt_tokens, all.completion_tokens, all.tokens()), (5, 11111, 22222, 33333));
+
+        // A question's context: the connection by name or id, the grant, the usage per moment — in one read.
+        let c = s.create_connection(new_connection("finance", SECRET)).await.expect("connection");
+        let since = [t("2025-02-01T01:00:00Z"), t("2025-02-02T00:00:00Z"), t("2025-01-01T00:00:00Z")];
+        let ctx = s.question_context(&u.id, "finance", &since).await.expect("context").expect("found");
+        assert_eq!((ctx.connection.id.as_str(), ctx.permission.as_ref()), (c.id.as_str(), None));
+        let prompts: Vec<i64> = ctx.usage.iter().map(|x| x.prompt_tokens).collect();
+        assert_eq!(prompts, vec![11000, 10000, 11111]);
+        let granted = Permission {
+            user_id: u.id.clone(),
+            connection_id: c.id.clone(),
+            can_query: true,
+            allowed_schemas: None,
+            allowed_tables: Some(vec!["ledger".into()]),
+            row_filters: Vec::new(),
+            attributes: BTreeMap::new(),
+            max_rows: Some(10),
+            max_seconds: None,
+            can_unmask: false,
+            updated_at: Timestamp::now(),
+        };
+        let stored = s.put_permission(granted).await.expect("grant");
+        let ctx = s.question_context(&u.id, &c.id, &[]).await.expect("context").expect("found");
+        assert_eq!((ctx.permission, ctx.usage.len()), (Some(stored), 0));
+        let theirs = s.question_context(&v.id, "finance", &since[..1]).await.expect("context").expect("found");
+        assert_eq!((theirs.permission, theirs.usage[0].prompt_tokens), (None, 0));
+        assert_eq!(s.question_context(&u.id, "nope", &since).await.expect("context"), None);
         assert!((all.cost_usd - 1.25).abs() < 1e-9, "{all:?}");
         assert_eq!(s.usage_since(&new_id(), t("2000-01-01T00:00:00Z")).await.expect("usage"), UsageTotals::default());
 
