@@ -55,7 +55,13 @@ pub struct Connection {
     engine: EngineMemo,
     prompt_schema: PromptSchemaMemo,
     visible: VisibleMemo,
+    /// The schema the last question used and when its fingerprint was checked.
+    checked: std::sync::Mutex<Option<(Instant, Arc<Schema>)>>,
 }
+
+/// How long a question trusts the schema the previous one checked, before asking the database for its fingerprint
+/// again: a server answering many questions a second asks once, and sees a change to the database within this.
+const SCHEMA_RECHECK: Duration = Duration::from_secs(1);
 
 impl Connection {
     pub fn new(connector: Arc<dyn Connector>, key: impl Into<String>) -> Connection {
@@ -65,6 +71,7 @@ impl Connection {
             engine: EngineMemo::default(),
             prompt_schema: Default::default(),
             visible: Default::default(),
+            checked: std::sync::Mutex::new(None),
         }
     }
 
@@ -470,9 +477,24 @@ struct Run {
 }
 
 impl AskContext {
-    /// The schema of a connection's database (cached by structure hash).
+    /// The schema of a connection's database (cached by structure hash), its fingerprint checked now.
     pub async fn schema(&self, connection: &Connection) -> Result<(Arc<Schema>, SchemaSource), Error> {
-        self.cache.load(connection.connector.as_ref(), &IntrospectOptions::default()).await
+        let (schema, source) = self.cache.load(connection.connector.as_ref(), &IntrospectOptions::default()).await?;
+        if let Ok(mut checked) = connection.checked.lock() {
+            *checked = Some((Instant::now(), schema.clone()));
+        }
+        Ok((schema, source))
+    }
+
+    /// The schema for a question: the one checked less than [`SCHEMA_RECHECK`] ago, else [`AskContext::schema`].
+    async fn question_schema(&self, connection: &Connection) -> Result<(Arc<Schema>, SchemaSource), Error> {
+        if let Ok(checked) = connection.checked.lock()
+            && let Some((at, schema)) = checked.as_ref()
+            && at.elapsed() < SCHEMA_RECHECK
+        {
+            return Ok((schema.clone(), SchemaSource::Cache));
+        }
+        self.schema(connection).await
     }
 
     /// THE pipeline: schema → SQL from the first source that has it → guard → execution → chart → analysis.
@@ -486,7 +508,7 @@ impl AskContext {
         };
         let policy = req.effective_policy();
         let t = Instant::now();
-        let (schema, schema_source) = match self.schema(req.connection).await {
+        let (schema, schema_source) = match self.question_schema(req.connection).await {
             Ok(s) => s,
             Err(e) => return Err(trip.fail(e)),
         };
