@@ -17,6 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use base64::Engine as _;
 use datagenie_app::service::Caller;
+use datagenie_core::schema::hex;
 use datagenie_core::{Error, ErrorCode};
 use datagenie_store::crypto::random_bytes;
 use datagenie_store::model::{Role, Timestamp, User};
@@ -165,10 +166,6 @@ impl TokenKeys {
 /// `n` random bytes, base64url without padding.
 fn random_text<const N: usize>() -> Result<String, Error> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<N>()?))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 of a high-entropy secret, hex: how refresh tokens and API keys are stored (a slow hash adds nothing to

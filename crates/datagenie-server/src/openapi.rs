@@ -50,8 +50,3 @@ pub fn document() -> String {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into())).clone()
 }
-
-/// The document as a value (tests).
-pub fn spec() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
-}

@@ -144,7 +144,8 @@ fn check_rate(state: &AppState, auth: &Auth) -> ApiResult<()> {
     })
 }
 
-fn params(body: AskRequest) -> ApiResult<AskParams> {
+/// The question's parameters; its rows are capped by the `max_query_rows` setting as well as by the request.
+fn params(body: AskRequest, max_query_rows: usize) -> ApiResult<AskParams> {
     if body.max_rows == Some(0) {
         return Err(ApiError::bad_request("max_rows must be at least 1"));
     }
@@ -152,7 +153,7 @@ fn params(body: AskRequest) -> ApiResult<AskParams> {
         connection: body.connection_id,
         question: body.question,
         session_id: body.session_id.filter(|s| !s.is_empty()),
-        max_rows: body.max_rows,
+        max_rows: Some(body.max_rows.map_or(max_query_rows, |n| n.min(max_query_rows))),
     })
 }
 
@@ -255,7 +256,7 @@ pub async fn ask(
     Json(body): Json<AskRequest>,
 ) -> ApiResult<Response> {
     check_rate(&state, &auth)?;
-    let params = params(body)?;
+    let params = params(body, state.runtime().max_query_rows)?;
     if wants_events(&headers) {
         return Ok(stream(state, auth, params).into_response());
     }

@@ -1051,6 +1051,36 @@ async fn operations_endpoints_and_the_openapi_document() {
     assert!(body.contains("payload_too_large"), "{body}");
     let dup = w.server.post("/api/v1/users", &w.admin, json!({"email": ADMIN_EMAIL, "password": "12345678"})).await;
     assert_eq!((dup.status, dup.code()), (StatusCode::CONFLICT, "already_exists"));
+    // The max_query_rows setting caps every answer; a request may ask for fewer rows, never more.
+    let grouped = "How many orders are there per customer_id?";
+    let full = w.ask(&w.admin, grouped).await;
+    assert_eq!((full.json["rows"].as_array().map(Vec::len), full.json["truncated"].as_bool()), (Some(4), Some(false)));
+    let put = w
+        .server
+        .request(Method::PUT, "/api/v1/settings/max_query_rows", Some(&w.admin), Some(json!({"value": 2})))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    let capped = w.ask(&w.admin, grouped).await;
+    assert_eq!(
+        (capped.json["rows"].as_array().map(Vec::len), capped.json["truncated"].as_bool()),
+        (Some(2), Some(true))
+    );
+    let more = w
+        .server
+        .post("/api/v1/ask", &w.admin, json!({"connection_id": "shop", "question": grouped, "max_rows": 3}))
+        .await;
+    assert_eq!(more.json["rows"].as_array().map(Vec::len), Some(2), "not past the setting");
+    let fewer = w
+        .server
+        .post("/api/v1/ask", &w.admin, json!({"connection_id": "shop", "question": grouped, "max_rows": 1}))
+        .await;
+    assert_eq!(fewer.json["rows"].as_array().map(Vec::len), Some(1));
+    let bad = w
+        .server
+        .request(Method::PUT, "/api/v1/settings/max_query_rows", Some(&w.admin), Some(json!({"value": "lots"})))
+        .await;
+    assert_eq!((bad.status, bad.code()), (StatusCode::BAD_REQUEST, "invalid_argument"));
+
     let weak = cli_user(&w.env, "weak@example.com", "user", "short").await;
     assert_eq!(weak.code, 2, "{weak:?}");
     let metrics = get("/metrics").await.expect("metrics").text().await.expect("text");
