@@ -64,7 +64,7 @@ impl Target {
     pub async fn connect_with(&self, options: ConnectOptions) -> Result<Arc<dyn Connector>, Error> {
         let pool_size = options.pool_size.clamp(1, MAX_POOL_SIZE);
         Ok(match self {
-            Target::Sqlite(path) => Arc::new(SqliteConnector::open(path)?),
+            Target::Sqlite(path) => Arc::new(SqliteConnector::open_with(path, pool_size)?),
             Target::Postgres(url) => Arc::new(postgres::PostgresConnector::connect_with(url.clone(), pool_size).await?),
             Target::Mysql(target) => Arc::new(mysql::MysqlConnector::connect_with(target, pool_size).await?),
         })
@@ -74,8 +74,8 @@ impl Target {
 /// How a connector is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectOptions {
-    /// Connections a server engine's pool keeps at most (1 to [`MAX_POOL_SIZE`]). A SQLite file has one
-    /// connection: its queries are short and run one after another.
+    /// Connections the connector's pool keeps at most (1 to [`MAX_POOL_SIZE`]): that many queries run at once,
+    /// and a SQLite file gets that many read-only connections, opened as calls overlap.
     pub pool_size: usize,
 }
 

@@ -15,8 +15,11 @@
 //! interrupts the engine if the handler cannot run, and a result holds at most `max_rows` rows and
 //! [`MAX_RESULT_BYTES`] of text and blobs.
 //!
-//! Threads: a rusqlite `Connection` is `Send` but not `Sync`; it lives in a `Mutex` inside an `Arc`, and every call
-//! runs on tokio's blocking pool. Calls on one connector are therefore serialised.
+//! Threads: a connector keeps a small pool of such connections (its pool size, opened as they are needed; the
+//! first when the connector is opened). A call first waits — on the async runtime, not on a thread — for a
+//! connection to be free, then runs on tokio's blocking pool with that connection alone. So at most pool-size
+//! blocking threads ever work for one connector, however many questions are waiting, and that many queries run
+//! side by side (SQLite allows any number of readers).
 
 mod access;
 
@@ -81,13 +84,36 @@ const READ_ONLY_PRAGMAS: &[&str] = &[
 /// `j -> '$.a'` is `->`(j, '$.a')). The guard sees the operators; the authorizer sees these names.
 const OPERATOR_FUNCTIONS: &[&str] = &["like", "glob", "match", "->", "->>"];
 
-/// A read-only connection to one SQLite database file. See the module documentation for the layers that keep it
-/// read-only and bounded.
+/// Read-only connections to one SQLite database file. See the module documentation for the layers that keep
+/// them read-only and bounded, and for how calls share them.
 pub struct SqliteConnector {
     /// Absolute path of the database file.
     path: PathBuf,
-    session: Arc<Mutex<Session>>,
+    pool: Arc<Pool>,
+}
+
+/// The connector's connections: `permits` says how many more calls may hold one (the pool size in all), `idle`
+/// holds the open ones no call holds. A call with a permit takes an idle connection or, when none is idle, opens
+/// one — so no more than the pool size are ever open.
+struct Pool {
+    permits: Arc<tokio::sync::Semaphore>,
+    idle: Mutex<Vec<Pooled>>,
+    next_id: AtomicU64,
+}
+
+/// One open connection and the watch that can interrupt it.
+struct Pooled {
+    session: Session,
     watch: Arc<Watch>,
+}
+
+impl Pooled {
+    /// Opens `path` (as [`Protected::open`]); also the absolute path it opened.
+    fn open(path: &Path) -> Result<(PathBuf, Pooled), Error> {
+        let Protected { path, conn, denial } = Protected::open(path)?;
+        let watch = Watch { running: Mutex::new(None), handle: conn.get_interrupt_handle() };
+        Ok((path, Pooled { session: Session { conn, denial }, watch: Arc::new(watch) }))
+    }
 }
 
 impl fmt::Debug for SqliteConnector {
@@ -101,7 +127,6 @@ impl fmt::Debug for SqliteConnector {
 /// interrupt never reaches a later job. (SQLite also drops a stale interrupt when the next statement starts.)
 struct Watch {
     running: Mutex<Option<u64>>,
-    next_id: AtomicU64,
     handle: InterruptHandle,
 }
 
@@ -131,7 +156,8 @@ struct Session {
 }
 
 impl SqliteConnector {
-    /// Opens `path` read-only. Never creates a file.
+    /// Opens `path` read-only, with a pool of [`DEFAULT_POOL_SIZE`](crate::DEFAULT_POOL_SIZE) connections. Never
+    /// creates a file.
     ///
     /// Errors: [`ErrorCode::DatabaseNotFound`] when nothing is at `path`; [`ErrorCode::NotADatabase`] for a
     /// directory, a device or FIFO, or a file that is not an intact SQLite database; [`ErrorCode::DatabaseUnavailable`]
@@ -139,10 +165,19 @@ impl SqliteConnector {
     ///
     /// Blocking: it reads the file header and schema, so async callers run it on the blocking pool.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let Protected { path, conn, denial } = Protected::open(path)?;
-        let watch =
-            Watch { running: Mutex::new(None), next_id: AtomicU64::new(0), handle: conn.get_interrupt_handle() };
-        Ok(SqliteConnector { path, session: Arc::new(Mutex::new(Session { conn, denial })), watch: Arc::new(watch) })
+        Self::open_with(path, crate::DEFAULT_POOL_SIZE)
+    }
+
+    /// [`SqliteConnector::open`] with at most `pool_size` connections (at least 1). One is opened now, so a bad
+    /// file fails here; the others when calls overlap.
+    pub fn open_with(path: &Path, pool_size: usize) -> Result<Self, Error> {
+        let (path, first) = Pooled::open(path)?;
+        let pool = Pool {
+            permits: Arc::new(tokio::sync::Semaphore::new(pool_size.max(1))),
+            idle: Mutex::new(vec![first]),
+            next_id: AtomicU64::new(0),
+        };
+        Ok(SqliteConnector { path, pool: Arc::new(pool) })
     }
 
     /// The absolute path of the database file.
@@ -150,40 +185,70 @@ impl SqliteConnector {
         &self.path
     }
 
-    /// Runs `job` on the blocking pool with the connection, under a deadline `budget` from now, and never takes
-    /// much longer than `budget` to answer. The deadline counts from the call, so waiting for the connection
-    /// (another call running) uses up the budget too.
+    /// Runs `job` on the blocking pool with one of the pool's connections, under a deadline `budget` from now, and
+    /// never takes much longer than `budget` to answer. The deadline counts from the call, so waiting for a
+    /// connection (the pool busy) uses up the budget too; a call whose budget ends while it waits is a
+    /// `QueryTimeout` that never ran.
     ///
     /// Two mechanisms stop a statement at the deadline: the progress handler (checked every `PROGRESS_OPS` steps),
     /// and a watchdog here that interrupts the engine at the deadline, for work that calls no progress handler
     /// (`count(*)`, a big sort). If the job has still not returned `WATCHDOG_GRACE` later, the caller gets
-    /// `QueryTimeout` without waiting for it; the job ends on its own and frees the connection.
+    /// `QueryTimeout` without waiting for it; the job ends on its own, and only then gives its connection (and its
+    /// permit) back to the pool.
     async fn run<T, F>(&self, what: &'static str, budget: Duration, job: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut Session, &Ctx) -> Result<T, Error> + Send + 'static,
     {
         let ctx = Ctx { what, budget, deadline: Instant::now().checked_add(budget) };
-        let id = self.watch.next_id.fetch_add(1, Ordering::Relaxed);
-        let session = Arc::clone(&self.session);
-        let watch = Arc::clone(&self.watch);
+        let deadline = tokio::time::sleep(budget);
+        tokio::pin!(deadline);
+        let permit = tokio::select! {
+            biased;
+            permit = Arc::clone(&self.pool.permits).acquire_owned() => {
+                permit.map_err(|_| Error::new(ErrorCode::Internal, "the SQLite connection pool is closed"))?
+            }
+            _ = &mut deadline => return Err(timeout_error(what, budget)),
+        };
+        let id = self.pool.next_id.fetch_add(1, Ordering::Relaxed);
+        let idle = lock(&self.pool.idle).pop();
+        let mut pooled = match idle {
+            Some(p) => p,
+            // Fewer connections open than permits: this call opens one more (at most pool-size times in all).
+            None => {
+                let path = self.path.clone();
+                let opened = tokio::task::spawn_blocking(move || Pooled::open(&path));
+                joined_result(opened.await.map(|r| r.map(|(_, p)| p)))?
+            }
+        };
+        let watch = Arc::clone(&pooled.watch);
+        let pool = Arc::clone(&self.pool);
         let mut task = tokio::task::spawn_blocking(move || {
-            let mut session = lock(&session);
-            watch.set_running(Some(id));
-            let out = session.with_deadline(&ctx, job);
-            watch.set_running(None);
+            pooled.watch.set_running(Some(id));
+            let out = pooled.session.with_deadline(&ctx, job);
+            pooled.watch.set_running(None);
+            lock(&pool.idle).push(pooled);
+            drop(permit);
             out
         });
         tokio::select! {
             biased;
             joined = &mut task => return joined_result(joined),
-            _ = tokio::time::sleep(budget) => {}
+            _ = &mut deadline => {}
         }
-        self.watch.interrupt(id);
+        watch.interrupt(id);
         match tokio::time::timeout(WATCHDOG_GRACE, &mut task).await {
             Ok(joined) => joined_result(joined),
             Err(_) => Err(timeout_error(what, budget)),
         }
+    }
+
+    /// Runs `f` on one idle connection of the pool (tests that take the connection apart).
+    #[cfg(test)]
+    fn with_idle_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> T {
+        let mut idle = lock(&self.pool.idle);
+        let pooled = idle.last_mut().expect("an idle connection");
+        f(&mut pooled.session)
     }
 
     /// Runs raw SQL through the same path as [`Connector::execute`], without the guard: for tests that prove the
@@ -1053,22 +1118,22 @@ mod tests {
     fn without_the_authorizer_the_lower_layers_still_refuse_writes() {
         let (dir, path, before) = fixture();
         let c = SqliteConnector::open(&path).expect("open");
-        let mut session = c.session.lock().expect("lock");
-        session.conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>).expect("remove authorizer");
-        // Pragmas, transaction control and functions are the authorizer's alone; none of them writes by itself.
-        let writes = WRITES.iter().filter(|s| !s.starts_with("PRAGMA") && !s.starts_with("SAVEPOINT"));
-        for sql in writes.filter(|s| !s.contains("load_extension")) {
-            assert!(session.conn.execute_batch(sql).is_err(), "{sql} succeeded");
-        }
-        let into = dir.path().join("copy.db");
-        assert!(session.conn.execute_batch(&format!("VACUUM INTO '{}'", into.display())).is_err());
-        assert!(!into.exists(), "VACUUM INTO wrote a file");
-        assert!(session.conn.execute_batch("ATTACH DATABASE ':memory:' AS m").is_err(), "attach limit is 0");
-        // Even with query_only switched off, the read-only open refuses writes.
-        session.conn.execute_batch("PRAGMA query_only = OFF").expect("pragma");
-        assert!(session.conn.execute_batch("INSERT INTO t VALUES (2)").is_err());
-        assert!(session.conn.execute_batch("PRAGMA writable_schema = 1; DELETE FROM sqlite_schema").is_err());
-        drop(session);
+        c.with_idle_session(|session| {
+            session.conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>).expect("remove authorizer");
+            // Pragmas, transaction control and functions are the authorizer's alone; none of them writes by itself.
+            let writes = WRITES.iter().filter(|s| !s.starts_with("PRAGMA") && !s.starts_with("SAVEPOINT"));
+            for sql in writes.filter(|s| !s.contains("load_extension")) {
+                assert!(session.conn.execute_batch(sql).is_err(), "{sql} succeeded");
+            }
+            let into = dir.path().join("copy.db");
+            assert!(session.conn.execute_batch(&format!("VACUUM INTO '{}'", into.display())).is_err());
+            assert!(!into.exists(), "VACUUM INTO wrote a file");
+            assert!(session.conn.execute_batch("ATTACH DATABASE ':memory:' AS m").is_err(), "attach limit is 0");
+            // Even with query_only switched off, the read-only open refuses writes.
+            session.conn.execute_batch("PRAGMA query_only = OFF").expect("pragma");
+            assert!(session.conn.execute_batch("INSERT INTO t VALUES (2)").is_err());
+            assert!(session.conn.execute_batch("PRAGMA writable_schema = 1; DELETE FROM sqlite_schema").is_err());
+        });
         drop(c);
         assert_eq!(std::fs::read(&path).expect("read"), before, "the file changed");
     }
@@ -1148,6 +1213,82 @@ mod tests {
         assert!(started.elapsed() < Duration::from_millis(200) + WATCHDOG_GRACE);
         let rs = c.execute_raw("SELECT 2", &Limits::default()).await.expect("usable afterwards");
         assert_eq!(rs.rows, vec![vec![Value::Int(2)]]);
+    }
+
+    /// A job that blocks until `release` says so, then answers `n`.
+    fn held(release: std::sync::mpsc::Receiver<()>, n: i64) -> impl FnOnce(&mut Session, &Ctx) -> Result<i64, Error> {
+        move |_, _| {
+            release.recv().expect("released");
+            Ok(n)
+        }
+    }
+
+    /// Calls beyond the pool size wait for a connection (with the deadline running); below it they run side by
+    /// side; the pool never opens more connections than its size.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pool_runs_that_many_calls_at_once_and_no_more() {
+        let (_dir, path, _) = fixture();
+        let c = Arc::new(SqliteConnector::open_with(&path, 2).expect("open"));
+        let (free_a, a) = std::sync::mpsc::channel();
+        let (free_b, b) = std::sync::mpsc::channel();
+        let first = tokio::spawn({
+            let c = Arc::clone(&c);
+            async move { c.run("the query", Duration::from_secs(30), held(a, 1)).await }
+        });
+        while c.pool.permits.available_permits() == 2 {
+            tokio::task::yield_now().await;
+        }
+        // With one connection held, a second call opens the second connection and answers.
+        let rs = c.execute_raw("SELECT 2", &Limits::default()).await.expect("a second connection");
+        assert_eq!(rs.rows, vec![vec![Value::Int(2)]]);
+        let second = tokio::spawn({
+            let c = Arc::clone(&c);
+            async move { c.run("the query", Duration::from_secs(30), held(b, 2)).await }
+        });
+        while c.pool.permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        // Both connections are held (until released): a third call waits for one, and its deadline passes.
+        let limits = Limits { max_rows: 10, timeout: Duration::from_millis(50) };
+        let waited = c.execute_raw("SELECT 3", &limits).await.expect_err("no connection free");
+        assert_eq!(waited.code, ErrorCode::QueryTimeout, "{waited:?}");
+        assert_eq!(waited.message, "the query ran longer than 0.05 s and was stopped");
+        free_a.send(()).expect("release a");
+        free_b.send(()).expect("release b");
+        assert_eq!(first.await.expect("joined").expect("first"), 1);
+        assert_eq!(second.await.expect("joined").expect("second"), 2);
+        // Many calls at once share the two connections.
+        let calls = (0..40).map(|i| {
+            let c = Arc::clone(&c);
+            tokio::spawn(async move { c.execute_raw(&format!("SELECT {i}"), &Limits::default()).await })
+        });
+        for (i, call) in calls.enumerate() {
+            let rs = call.await.expect("joined").expect("answered");
+            assert_eq!(rs.rows, vec![vec![Value::Int(i64::try_from(i).expect("small"))]]);
+        }
+        assert_eq!(lock(&c.pool.idle).len(), 2, "two connections, no more");
+    }
+
+    /// A pool of one runs one call at a time: a call behind a held connection is a timeout that never ran.
+    #[tokio::test]
+    async fn a_pool_of_one_serialises_calls() {
+        let (_dir, path, _) = fixture();
+        let c = Arc::new(SqliteConnector::open_with(&path, 0).expect("a size of 0 is 1"));
+        let (free, release) = std::sync::mpsc::channel();
+        let first = tokio::spawn({
+            let c = Arc::clone(&c);
+            async move { c.run("the query", Duration::from_secs(30), held(release, 1)).await }
+        });
+        while c.pool.permits.available_permits() == 1 {
+            tokio::task::yield_now().await;
+        }
+        let e = c.execute_raw("SELECT 3", &Limits { max_rows: 10, timeout: Duration::from_millis(20) }).await;
+        assert_eq!(e.expect_err("waits").code, ErrorCode::QueryTimeout);
+        free.send(()).expect("release");
+        assert_eq!(first.await.expect("joined").expect("first"), 1);
+        let rs = c.execute_raw("SELECT 4", &Limits::default()).await.expect("free again");
+        assert_eq!(rs.rows, vec![vec![Value::Int(4)]]);
+        assert_eq!(lock(&c.pool.idle).len(), 1);
     }
 
     /// A job that ignores both (standing in for an engine stuck where neither reaches it) does not hold the caller.
@@ -1249,21 +1390,22 @@ mod tests {
     fn counts_and_samples_stop_at_the_deadline() {
         let (_dir, path, _) = fixture();
         let c = SqliteConnector::open(&path).expect("open");
-        let session = c.session.lock().expect("lock");
-        let mut table = build_table(
-            "t".into(),
-            TableKind::Table,
-            vec![RawColumn { name: "x".into(), decl_type: "TEXT".into(), not_null: false, pk: 0 }],
-            vec![],
-        );
-        let options = IntrospectOptions::default();
-        let late = Ctx { what: "schema introspection", budget: Duration::ZERO, deadline: Some(Instant::now()) };
-        assert!(!fill_counts_and_samples(&session, &mut table, &options, &late), "reports the stop");
-        assert!(table.columns[0].samples.is_empty(), "no sampling after the deadline");
-        let on_time = Ctx { deadline: None, ..late };
-        assert!(fill_counts_and_samples(&session, &mut table, &options, &on_time));
-        assert_eq!(table.row_count, Some(1));
-        assert_eq!(table.columns[0].samples, ["1"]);
+        c.with_idle_session(|session| {
+            let mut table = build_table(
+                "t".into(),
+                TableKind::Table,
+                vec![RawColumn { name: "x".into(), decl_type: "TEXT".into(), not_null: false, pk: 0 }],
+                vec![],
+            );
+            let options = IntrospectOptions::default();
+            let late = Ctx { what: "schema introspection", budget: Duration::ZERO, deadline: Some(Instant::now()) };
+            assert!(!fill_counts_and_samples(session, &mut table, &options, &late), "reports the stop");
+            assert!(table.columns[0].samples.is_empty(), "no sampling after the deadline");
+            let on_time = Ctx { deadline: None, ..late };
+            assert!(fill_counts_and_samples(session, &mut table, &options, &on_time));
+            assert_eq!(table.row_count, Some(1));
+            assert_eq!(table.columns[0].samples, ["1"]);
+        });
     }
 
     #[test]

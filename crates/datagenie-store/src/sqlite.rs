@@ -91,10 +91,13 @@ impl SystemDb {
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode = %mode, "the system database is not in WAL mode");
         }
+        // temp_store: each write of a batch runs in a savepoint, whose journal of the pages it changes would
+        // otherwise be a temporary file written page by page.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
+            .and_then(|_| conn.pragma_update(None, "temp_store", "MEMORY"))
             .map_err(|e| system_error(path, "cannot configure it", e))?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        cache_statements(&conn).map_err(|e| system_error(path, "cannot configure it", e))?;
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
             .map_err(|e| system_error(path, "cannot configure it", e))?;
         migrate(&mut conn, list).map_err(|e| match e {
@@ -194,7 +197,7 @@ impl SystemDb {
         conn.busy_timeout(BUSY_TIMEOUT)
             .and_then(|_| conn.pragma_update(None, "query_only", "ON"))
             .map_err(|e| system_error(path, "cannot configure a reading connection", e))?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        cache_statements(&conn).map_err(|e| system_error(path, "cannot configure a reading connection", e))?;
         Ok(conn)
     }
 
@@ -204,6 +207,19 @@ impl SystemDb {
             self.with("cannot read the schema version", |c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
         Ok(u32::try_from(v).unwrap_or(0))
     }
+}
+
+/// Lets `conn` keep its prepared statements, and keeps them valid from one use to the next.
+///
+/// The cache alone is not enough: SQLite (3.54) plans some statements with the values bound to them (a join's
+/// equality, `LIMIT ?`) and marks such a statement to be prepared again when a binding changes — and the cache clears
+/// every binding when a statement is returned to it, so each use would parse and plan the statement anew (measured:
+/// an eighth of the server's CPU under load). The query planner stability guarantee (QPSG) turns that off: a
+/// statement keeps the plan it was prepared with, which for the store's indexed lookups is the plan it wants.
+fn cache_statements(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
 }
 
 /// Starts the checkpointer thread and hooks the writer to wake it; the writer's own auto-checkpoint is replaced by
@@ -416,5 +432,42 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4", "{id}");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+    }
+}
+
+#[cfg(test)]
+mod statement_tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    /// A cached statement is used again as it was prepared, whatever is bound to it next (see
+    /// [`cache_statements`]). The statements are the shapes of the store's lookups on every request.
+    #[test]
+    fn cached_statements_are_not_prepared_again_when_their_values_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SystemDb::open(&dir.path().join(SYSTEM_DB_FILE)).expect("open");
+        let sqls = [
+            "SELECT u.id FROM users u JOIN user_sessions s ON s.user_id = u.id
+             WHERE u.id = ?1 AND s.id = ?2 AND s.ended_at IS NULL AND s.expires_at > ?3",
+            "SELECT id FROM query_templates WHERE connection = ?1 AND dialect = ?2 AND (is_verified = 1 OR ?3)
+             ORDER BY created_at, rowid",
+            "SELECT id FROM query_history WHERE user_id = ?1 AND created_at > ?3 ORDER BY created_at LIMIT ?2",
+        ];
+        let run = |c: &mut Connection| {
+            for sql in sqls {
+                for i in 0..3_i64 {
+                    let mut st = c.prepare_cached(sql).expect("prepare");
+                    let values = rusqlite::params![format!("a{i}"), i + 1, i];
+                    assert_eq!(st.query_map(values, |_| Ok(())).expect("query").count(), 0);
+                    assert_eq!(st.get_status(StatementStatus::RePrepare), 0, "prepared again: {sql}");
+                }
+            }
+        };
+        db.with_reader(run).expect("reader");
+        db.with("the writer", |c| {
+            run(c);
+            Ok(())
+        })
+        .expect("writer");
     }
 }
