@@ -4,14 +4,17 @@
 //! ```text
 //! cargo build --release -p datagenie          # the server under test (target/release/datagenie)
 //! cargo run --release -p datagenie-server --example load -- \
-//!     [--questions 1000] [--concurrency N] [--llm-delay-ms 200] [--users 20] [--sequential 500] [--bin PATH]
+//!     [--questions 1000] [--concurrency N | --rate Q] [--llm-delay-ms 200] [--users 20] [--sequential 500] \
+//!     [--bin PATH]
 //! ```
 //!
 //! Phases:
 //!
 //! 1. **Burst** (LLM configured, answering after `--llm-delay-ms`): `--questions` questions over `POST /api/v1/ask`,
 //!    `--concurrency` at once (default: all of them), round-robin over `--users` users; each latency is timed from
-//!    send to the last byte of the answer. The server's memory (`VmRSS`, `VmHWM` of `/proc/<pid>/status`) is read at
+//!    send to the last byte of the answer. With `--rate Q` the questions arrive open-loop instead, Q a second on a
+//!    fixed schedule whatever the answers do (in flight ≈ Q × latency), and each latency is timed from the question's
+//!    scheduled time — a late send counts against the server, not for it. The server's memory (`VmRSS`, `VmHWM` of `/proc/<pid>/status`) is read at
 //!    start, idle after a warm-up, and every 5 ms during the burst.
 //! 2. **Overhead** (a second server on the same data directory, no LLM: the built-in engine answers "How many
 //!    orders are there?"): `--sequential` requests one at a time of `GET /healthz` (the HTTP round trip), `GET
@@ -42,8 +45,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-const USAGE: &str = "usage: load [--questions N] [--concurrency C] [--llm-delay-ms MS] [--users U] [--sequential M] \
-                     [--bin PATH]";
+const USAGE: &str = "usage: load [--questions N] [--concurrency C | --rate Q] [--llm-delay-ms MS] [--users U] \
+                     [--sequential M] [--bin PATH]";
 const ADMIN_EMAIL: &str = "admin@bench.example";
 const ADMIN_PASSWORD: &str = "bench admin password";
 const USER_PASSWORD: &str = "bench user password";
@@ -57,6 +60,8 @@ const ORDERS: i64 = 5_000;
 struct Args {
     questions: usize,
     concurrency: usize,
+    /// Open loop: questions a second (`None`: all at once, `concurrency` at a time).
+    rate: Option<f64>,
     llm_delay: Duration,
     users: usize,
     sequential: usize,
@@ -67,6 +72,7 @@ fn parse_args() -> Result<Args> {
     let mut args = Args {
         questions: 1000,
         concurrency: 0,
+        rate: None,
         llm_delay: Duration::from_millis(200),
         users: 20,
         sequential: 500,
@@ -84,6 +90,13 @@ fn parse_args() -> Result<Args> {
         match flag.as_str() {
             "--questions" => args.questions = number()?,
             "--concurrency" => args.concurrency = number()?,
+            "--rate" => {
+                let q = value.parse::<f64>().with_context(|| format!("--rate: '{value}' is not a number"))?;
+                if !(q.is_finite() && q > 0.0) {
+                    bail!("--rate must be more than 0 questions a second");
+                }
+                args.rate = Some(q);
+            }
             "--llm-delay-ms" => args.llm_delay = Duration::from_millis(number()? as u64),
             "--users" => args.users = number()?,
             "--sequential" => args.sequential = number()?,
@@ -93,6 +106,9 @@ fn parse_args() -> Result<Args> {
     }
     if args.questions == 0 || args.users == 0 || args.sequential == 0 {
         bail!("--questions, --users and --sequential must be at least 1");
+    }
+    if args.rate.is_some() && args.concurrency != 0 {
+        bail!("--rate and --concurrency exclude each other: an open loop does not wait for answers");
     }
     if args.concurrency == 0 {
         args.concurrency = args.questions;
@@ -523,8 +539,16 @@ struct Burst {
     own_cpu: Duration,
 }
 
-/// `n` questions, `concurrency` at once, the server's memory sampled every 5 ms.
-async fn burst(api: &Api, server: &Server, setup: &Setup, n: usize, concurrency: usize) -> Result<Burst> {
+/// `n` questions, `concurrency` at once or (`rate`) on an open-loop schedule, the server's memory sampled every
+/// 5 ms.
+async fn burst(
+    api: &Api,
+    server: &Server,
+    setup: &Setup,
+    n: usize,
+    concurrency: usize,
+    rate: Option<f64>,
+) -> Result<Burst> {
     let gate = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let in_flight = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -556,11 +580,15 @@ async fn burst(api: &Api, server: &Server, setup: &Setup, n: usize, concurrency:
             (api.clone(), gate.clone(), in_flight.clone(), max_in_flight.clone());
         let token = setup.users[i % setup.users.len()].1.clone();
         let connection = setup.connection_id.clone();
+        let scheduled = rate.map(|q| started + Duration::from_secs_f64(i as f64 / q));
         tasks.spawn(async move {
+            if let Some(at) = scheduled {
+                tokio::time::sleep_until(at.into()).await;
+            }
             let _permit = gate.acquire_owned().await.map_err(|e| anyhow!("the gate closed: {e}"))?;
             let now = in_flight.fetch_add(1, Ordering::Relaxed) + 1;
             max_in_flight.fetch_max(now, Ordering::Relaxed);
-            let t = Instant::now();
+            let t = scheduled.unwrap_or_else(Instant::now);
             let reply =
                 api.ask(&token, &connection, &format!("bench question {i}: what is the size of the order book?")).await;
             let elapsed = t.elapsed();
@@ -783,8 +811,11 @@ async fn run() -> Result<bool> {
     let idle = server.mem()?;
     let llm_calls_before = llm.calls.load(Ordering::Relaxed);
     llm.max_in_flight.store(0, Ordering::Relaxed);
-    eprintln!("load: {} questions, {} at once, {} users", args.questions, args.concurrency, args.users);
-    let b = burst(&api, &server, &s, args.questions, args.concurrency).await?;
+    eprintln!(
+        "load: {} questions, {} at once (rate {:?}), {} users",
+        args.questions, args.concurrency, args.rate, args.users
+    );
+    let b = burst(&api, &server, &s, args.questions, args.concurrency, args.rate).await?;
     let llm_calls = llm.calls.load(Ordering::Relaxed) - llm_calls_before;
     let llm_max_in_flight = llm.max_in_flight.load(Ordering::Relaxed);
     server.stop().await?;
@@ -869,8 +900,16 @@ async fn run() -> Result<bool> {
     println!();
     println!("DataGenie server load test ({} on {cores} cores: {cpu})", args.bin.display());
     println!();
-    println!("Phase 1: burst, scripted LLM");
-    row("questions / at once / users", format!("{} / {} / {}", args.questions, args.concurrency, args.users));
+    match args.rate {
+        None => {
+            println!("Phase 1: burst, scripted LLM");
+            row("questions / at once / users", format!("{} / {} / {}", args.questions, args.concurrency, args.users));
+        }
+        Some(q) => {
+            println!("Phase 1: open loop, scripted LLM");
+            row("questions / offered rate / users", format!("{} / {q} a second / {}", args.questions, args.users));
+        }
+    }
     row("LLM delay; the SQL's own time (p50)", format!("{} ms; {}", args.llm_delay.as_millis(), ms(query)));
     row("errors (non-200, wrong answer, transport)", errors1);
     row("in flight at once: client / at the LLM", format!("{} / {llm_max_in_flight}", b.max_in_flight));
