@@ -29,6 +29,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -84,6 +85,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/settings/{key}", put(system::put_setting))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such API route") });
     let mut app = Router::new()
+        .route("/", get(crate::ui::index))
+        .route("/ui/{file}", get(crate::ui::asset))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

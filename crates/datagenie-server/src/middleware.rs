@@ -94,7 +94,11 @@ pub async fn around(State(state): State<Arc<AppState>>, mut req: Request, next: 
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
         ("cross-origin-opener-policy", "same-origin"),
-        ("content-security-policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        (
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; \
+             form-action 'self'",
+        ),
     ] {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     }

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use axum::Json as JsonOut;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use datagenie_core::ErrorCode;
 use datagenie_store::model::{ApiKey, NewApiKey, NewRefreshToken, Rotation, Timestamp, User, UserPatch};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,73 @@ use crate::state::AppState;
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// `token` (default): the refresh token is in the body. `cookie` (the web UI): it is set as an `HttpOnly`,
+    /// `SameSite=Strict` cookie for `/api/v1/auth/` only and left out of the body; refresh and logout then use the
+    /// cookie, with the header `X-DataGenie-CSRF: 1`.
+    #[serde(default)]
+    pub session: SessionKind,
+}
+
+/// Where a login keeps its refresh token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionKind {
+    #[default]
+    Token,
+    Cookie,
+}
+
+/// The cookie that holds a web UI login's refresh token.
+pub const REFRESH_COOKIE: &str = "dg_refresh";
+/// The header a cookie-borne refresh or logout must carry: a page on another site cannot set it without CORS.
+pub const CSRF_HEADER: &str = "x-datagenie-csrf";
+
+/// The refresh token in the request's cookie, if any.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == REFRESH_COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn has_csrf_header(headers: &HeaderMap) -> bool {
+    headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) == Some("1")
+}
+
+/// `Set-Cookie` for `token` (or, with `None`, one that removes the cookie). `Secure` when the request came over
+/// HTTPS (as a trusted proxy says with `X-Forwarded-Proto`).
+fn refresh_cookie(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> HeaderValue {
+    let https = state.server.trust_forwarded_for
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let (value, max_age) = match token {
+        Some(t) => (t, state.refresh_ttl.as_secs()),
+        None => ("", 0),
+    };
+    let secure = if https { "; Secure" } else { "" };
+    let cookie =
+        format!("{REFRESH_COOKIE}={value}; Path=/api/v1/auth; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&cookie)
+        .unwrap_or_else(|_| HeaderValue::from_static("dg_refresh=; Path=/api/v1/auth; Max-Age=0"))
+}
+
+/// The pair as the response: in the body, or (a cookie session) the refresh token as a cookie only.
+fn pair_response(state: &AppState, headers: &HeaderMap, mut pair: TokenPair, kind: SessionKind) -> Response {
+    if kind == SessionKind::Token {
+        return JsonOut(pair).into_response();
+    }
+    let cookie = refresh_cookie(state, headers, pair.refresh_token.as_deref());
+    pair.refresh_token = None;
+    let mut response = JsonOut(pair).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
 }
 
 /// Tokens of a login: send `access_token` as `Authorization: Bearer …`; when it expires, trade `refresh_token`
@@ -30,7 +98,9 @@ pub struct LoginRequest {
 #[derive(Serialize, ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
-    pub refresh_token: String,
+    /// Absent for a cookie session (`"session": "cookie"`): the token is in the `dg_refresh` cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Always `Bearer`.
     pub token_type: &'static str,
     /// Seconds until the access token expires.
@@ -40,6 +110,7 @@ pub struct TokenPair {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// Without a body, the `dg_refresh` cookie of a cookie session is used (with `X-DataGenie-CSRF: 1`).
     pub refresh_token: String,
 }
 
@@ -85,7 +156,7 @@ async fn issue_pair(
         .await?;
     Ok(TokenPair {
         access_token: state.tokens.issue(user, &family)?,
-        refresh_token: refresh,
+        refresh_token: Some(refresh),
         token_type: "Bearer",
         expires_in: state.tokens.ttl.as_secs(),
     })
@@ -97,8 +168,9 @@ async fn issue_pair(
 pub async fn login(
     State(state): State<Arc<AppState>>,
     client: ClientInfo,
+    headers: HeaderMap,
     Json(body): Json<LoginRequest>,
-) -> ApiResult<JsonOut<TokenPair>> {
+) -> ApiResult<Response> {
     tracing::debug!(request = ?body, "login");
     let email = body.email.trim().to_lowercase();
     let account_key = format!("email:{email}");
@@ -132,7 +204,7 @@ pub async fn login(
             let pair = issue_pair(&state, &user, None, &client).await?;
             state.metrics.login("success");
             audit(&state, Audit::new("auth.login", "user").actor(&user.id).resource(&user.id).client(&client)).await?;
-            Ok(JsonOut(pair))
+            Ok(pair_response(&state, &headers, pair, body.session))
         }
         user => {
             let delay = state.logins.failed(&keys, now);
@@ -162,8 +234,38 @@ pub async fn login(
 pub async fn refresh(
     State(state): State<Arc<AppState>>,
     client: ClientInfo,
-    Json(body): Json<RefreshRequest>,
-) -> ApiResult<JsonOut<TokenPair>> {
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshRequest>,
+) -> ApiResult<Response> {
+    let (presented, kind) = match body {
+        Some(b) => (b.refresh_token, SessionKind::Token),
+        None => {
+            let Some(token) = cookie_token(&headers) else {
+                return Err(ApiError::new(ErrorCode::Unauthenticated, "no refresh token: send one, or sign in again"));
+            };
+            if !has_csrf_header(&headers) {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "a cookie refresh needs the header X-DataGenie-CSRF: 1",
+                ));
+            }
+            (token, SessionKind::Cookie)
+        }
+    };
+    match rotate(&state, &client, &presented).await {
+        Ok(pair) => Ok(pair_response(&state, &headers, pair, kind)),
+        Err(e) if kind == SessionKind::Cookie => {
+            // A cookie that no longer works is removed, so the page stops presenting it.
+            let mut response = e.into_response();
+            response.headers_mut().insert(header::SET_COOKIE, refresh_cookie(&state, &headers, None));
+            Ok(response)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Trades a refresh token for a new pair (see [`refresh`]).
+async fn rotate(state: &Arc<AppState>, client: &ClientInfo, presented: &str) -> ApiResult<TokenPair> {
     let replacement = auth::new_refresh_token()?;
     let now = Timestamp::now();
     let expires_at =
@@ -171,13 +273,13 @@ pub async fn refresh(
     let rotation = state
         .store
         .rotate_refresh_token(
-            &auth::secret_hash(body.refresh_token.trim()),
+            &auth::secret_hash(presented.trim()),
             NewRefreshToken {
                 user_id: String::new(),
                 family_id: String::new(),
                 token_hash: auth::secret_hash(&replacement),
                 expires_at,
-                device_info: device_info(&client),
+                device_info: device_info(client),
             },
             now,
         )
@@ -191,20 +293,20 @@ pub async fn refresh(
                 .await?
                 .filter(|u| u.active)
                 .ok_or_else(|| invalid("the account is disabled"))?;
-            Ok(JsonOut(TokenPair {
+            Ok(TokenPair {
                 access_token: state.tokens.issue(&user, &family_id)?,
-                refresh_token: replacement,
+                refresh_token: Some(replacement),
                 token_type: "Bearer",
                 expires_in: state.tokens.ttl.as_secs(),
-            }))
+            })
         }
         Rotation::Reused { user_id, family_id } => {
             audit(
-                &state,
+                state,
                 Audit::new("auth.refresh_reuse", "refresh_token")
                     .actor(&user_id)
                     .resource(&family_id)
-                    .client(&client)
+                    .client(client)
                     .failed("a refresh token was presented twice: every token of its login is revoked"),
             )
             .await?;
@@ -220,9 +322,11 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     auth: Auth,
+    headers: HeaderMap,
     OptionalJson(body): OptionalJson<LogoutRequest>,
-) -> ApiResult<StatusCode> {
-    let token = body.and_then(|b| b.refresh_token);
+) -> ApiResult<Response> {
+    let cookie = cookie_token(&headers);
+    let token = body.and_then(|b| b.refresh_token).or_else(|| cookie.clone());
     if let Some(token) = token {
         if let Some((family, owner)) = state.store.refresh_token_family(&auth::secret_hash(token.trim())).await?
             && owner == auth.user().id
@@ -233,7 +337,11 @@ pub async fn logout(
         state.store.revoke_family(&family, Timestamp::now()).await?;
     }
     audit(&state, Audit::new("auth.logout", "user").caller(&auth).resource(&auth.user().id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if cookie.is_some() {
+        response.headers_mut().insert(header::SET_COOKIE, refresh_cookie(&state, &headers, None));
+    }
+    Ok(response)
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = User)))]
@@ -372,7 +480,7 @@ pub async fn revoke_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-crate::debug_without_secrets!(LoginRequest { email });
+crate::debug_without_secrets!(LoginRequest { email, session });
 
 crate::debug_without_secrets!(TokenPair { token_type, expires_in });
 
@@ -390,12 +498,16 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug_output() {
-        let login = LoginRequest { email: "a@example.com".into(), password: "hunter2-secret".into() };
+        let login = LoginRequest {
+            email: "a@example.com".into(),
+            password: "hunter2-secret".into(),
+            session: SessionKind::Token,
+        };
         let shown = format!("{login:?}");
         assert!(shown.contains("a@example.com") && !shown.contains("hunter2-secret"), "{shown}");
         let pair = TokenPair {
             access_token: "tok-A".into(),
-            refresh_token: "tok-R".into(),
+            refresh_token: Some("tok-R".into()),
             token_type: "Bearer",
             expires_in: 9,
         };

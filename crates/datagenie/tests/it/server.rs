@@ -1366,6 +1366,92 @@ async fn account_commands_and_audit_verify_at_the_command_line() {
     assert!(broken.stdout.contains("row 2"), "{}", broken.stdout);
 }
 
+/// The web UI's files come from the binary with the server's security headers, and revalidate by ETag; a UI login
+/// keeps its refresh token in an HttpOnly cookie that refreshes only with the CSRF header, rotates, is revoked with
+/// its whole login when an old value comes back, and is cleared at logout.
+async fn the_web_ui_is_served_and_its_session_lives_in_a_cookie() {
+    let w = world().await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", w.server.base);
+    let page = http.get(url("/")).send().await.expect("page");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_string();
+    assert!(csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(page.text().await.expect("html").contains("src=\"/ui/app.js\""));
+    let js = http.get(url("/ui/app.js")).send().await.expect("js");
+    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    let etag = js.headers()["etag"].clone();
+    let again = http.get(url("/ui/app.js")).header("if-none-match", etag).send().await.expect("js again");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    for missing in ["/ui/nope.js", "/ui/index.html", "/ui/..%2Fsrc%2Flib.rs"] {
+        let r = http.get(url(missing)).send().await.expect("missing");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+
+    let login = |session: &'static str| {
+        let body = json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "session": session});
+        http.post(url("/api/v1/auth/login")).json(&body).send()
+    };
+    let bad = login("sometimes").await.expect("login");
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let cookie_of = |r: &reqwest::Response| -> String {
+        let set = r.headers()["set-cookie"].to_str().expect("cookie").to_string();
+        for part in ["HttpOnly", "SameSite=Strict", "Path=/api/v1/auth"] {
+            assert!(set.contains(part), "{set}");
+        }
+        set.split(';').next().expect("name=value").to_string()
+    };
+    let r = login("cookie").await.expect("login");
+    assert_eq!(r.status(), StatusCode::OK);
+    let first = cookie_of(&r);
+    assert!(first.starts_with("dg_refresh=dgr_"), "{first}");
+    let body: Value = r.json().await.expect("json");
+    assert!(body.get("refresh_token").is_none() && body["access_token"].is_string(), "{body}");
+
+    let refresh = |cookie: String, csrf: bool| {
+        let mut req = http.post(url("/api/v1/auth/refresh")).header("cookie", cookie);
+        if csrf {
+            req = req.header("x-datagenie-csrf", "1");
+        }
+        req.send()
+    };
+    let r = refresh(first.clone(), false).await.expect("refresh");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF header, no refresh");
+    let r = http.post(url("/api/v1/auth/refresh")).header("x-datagenie-csrf", "1").send().await.expect("refresh");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "no cookie, no body");
+    let r = refresh(first.clone(), true).await.expect("refresh");
+    assert_eq!(r.status(), StatusCode::OK);
+    let second = cookie_of(&r);
+    assert_ne!(second, first, "the cookie rotates");
+    let body: Value = r.json().await.expect("json");
+    assert!(body.get("refresh_token").is_none());
+    let me = w.server.get("/api/v1/me", body["access_token"].as_str().expect("access")).await;
+    assert_eq!(me.status, StatusCode::OK);
+    // The first value again: refused, the cookie cleared, and the whole login revoked (the second value too).
+    let r = refresh(first, true).await.expect("reuse");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()["set-cookie"].to_str().expect("cookie").contains("Max-Age=0"));
+    assert_eq!(refresh(second, true).await.expect("after reuse").status(), StatusCode::UNAUTHORIZED);
+
+    // Logout with the cookie ends that login and clears the cookie.
+    let r = login("cookie").await.expect("login");
+    let cookie = cookie_of(&r);
+    let access = r.json::<Value>().await.expect("json")["access_token"].as_str().expect("access").to_string();
+    let out = http
+        .post(url("/api/v1/auth/logout"))
+        .bearer_auth(&access)
+        .header("cookie", cookie.clone())
+        .header("x-datagenie-csrf", "1")
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert!(out.headers()["set-cookie"].to_str().expect("cookie").contains("Max-Age=0"));
+    assert_eq!(refresh(cookie, true).await.expect("after logout").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(w.server.get("/api/v1/me", &access).await.status, StatusCode::UNAUTHORIZED);
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
         the_readme_walk,
@@ -1388,5 +1474,6 @@ pub fn tests() -> Group {
         a_changed_connection_is_reopened,
         cors_is_off_unless_configured_and_slow_requests_time_out,
         account_commands_and_audit_verify_at_the_command_line,
+        the_web_ui_is_served_and_its_session_lives_in_a_cookie,
     ])
 }
