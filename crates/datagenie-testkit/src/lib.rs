@@ -46,14 +46,15 @@ use std::process::ExitCode;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
-/// A database server some tests need, switched on by an environment variable holding an admin login URL.
+/// Something some tests need that a fresh machine lacks — a database server (the variable holds an admin login URL)
+/// or a browser (the chromedriver executable) — switched on by an environment variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Server {
     /// The variable, e.g. `DATAGENIE_TEST_POSTGRES_URL`.
     pub var: &'static str,
     /// For messages: `PostgreSQL`.
     pub name: &'static str,
-    /// An admin login URL for the variable, as `.ci/run` sets it.
+    /// A value for the variable, as `.ci/run` sets it.
     pub example: &'static str,
 }
 
@@ -295,9 +296,9 @@ fn skipped_line(label: &str, skipped: usize, missing: &[Server]) -> Planned {
     Planned::Skipped {
         name: format!("{label}: {skipped} {tests} skipped — {vars} {verb} not set"),
         reason: if missing.len() == 1 {
-            format!("an admin login URL runs them, e.g. {}; .ci/run sets it", settings.join(" "))
+            format!("setting it runs them, e.g. {}; .ci/run sets it", settings.join(" "))
         } else {
-            format!("admin login URLs run them, e.g. {}; .ci/run sets them", settings.join(" "))
+            format!("setting them runs them, e.g. {}; .ci/run sets them", settings.join(" "))
         },
     }
 }

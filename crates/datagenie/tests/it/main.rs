@@ -26,6 +26,7 @@ mod scripted_llm;
 mod ask;
 mod attacks;
 mod bench;
+mod browser;
 mod commands;
 mod doctor;
 mod eval;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
             ask::tests(),
             attacks::tests(),
             bench::tests(),
+            browser::tests(),
             commands::tests(),
             doctor::tests(),
             eval::tests(),

@@ -13,8 +13,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use crate::harness::{Env, shop_db};
 use crate::scripted_llm::{ScriptedLlm, Step, sql};
 
-const ADMIN_EMAIL: &str = "admin@example.com";
-const ADMIN_PASSWORD: &str = "correct horse battery";
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
 /// A running server, killed when dropped. Its standard error (the log) is collected.
 pub struct Server {
@@ -152,14 +152,14 @@ pub async fn cli_user(env: &Env, email: &str, role: &str, password: &str) -> cra
 }
 
 /// A server with an admin, the shop database as connection `shop`, and the admin's token.
-struct World {
-    env: Env,
-    server: Server,
-    admin: String,
-    connection_id: String,
+pub struct World {
+    pub env: Env,
+    pub server: Server,
+    pub admin: String,
+    pub connection_id: String,
 }
 
-async fn world_with(mut env: Env) -> World {
+pub async fn world_with(mut env: Env) -> World {
     env.set("DATAGENIE_ASK__SUMMARY", "false");
     let out = cli_user(&env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
     assert_eq!(out.code, 0, "{out:?}");
@@ -173,13 +173,13 @@ async fn world_with(mut env: Env) -> World {
     World { env, server, admin, connection_id }
 }
 
-async fn world() -> World {
+pub async fn world() -> World {
     world_with(Env::new()).await
 }
 
 impl World {
     /// A user created by the admin over the API; returns (id, token).
-    async fn user(&self, email: &str, role: &str) -> (String, String) {
+    pub async fn user(&self, email: &str, role: &str) -> (String, String) {
         let r = self
             .server
             .post("/api/v1/users", &self.admin, json!({"email": email, "password": "password-of-user", "role": role}))
@@ -189,7 +189,7 @@ impl World {
         (id, self.server.token(email, "password-of-user").await)
     }
 
-    async fn grant(&self, user_id: &str, body: Value) {
+    pub async fn grant(&self, user_id: &str, body: Value) {
         let path = format!("/api/v1/connections/{}/permissions/{user_id}", self.connection_id);
         let r = self.server.request(Method::PUT, &path, Some(&self.admin), Some(body)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
