@@ -28,6 +28,9 @@ const ASSETS: &[Asset] = &[
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../ui/app.css") },
     Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../ui/app.js") },
     Asset { name: "i18n.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../ui/i18n.js") },
+    // The charts' own font (Latin and all of Hangul): the page falls back to it for Hangul only, so a machine without
+    // Korean fonts still shows Korean, and a browser that has them never downloads it (unicode-range in app.css).
+    Asset { name: "font.ttf", content_type: "font/ttf", body: datagenie_chart::FONT_DATA },
 ];
 
 /// The ETag of each asset, in [`ASSETS`]' order (hashed once).

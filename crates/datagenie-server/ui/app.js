@@ -407,15 +407,19 @@ function table(columns, rows, truncated) {
   return [el("div", { class: "scroll" }, tableEl), nav];
 }
 
-// The chart: the server's SVG of the stored spec, shown as an image (so nothing in it can run), with its text
-// alternative.
+// The chart: the server's drawing of the stored spec, shown as an image (nothing in it can run), with its text
+// alternative. The PNG rather than the SVG: it is drawn with the server's font, so Hangul shows even where the
+// browser has no Korean font (an SVG in an <img> cannot use the page's fonts). It is drawn at twice its size and
+// shown at its own, sharp on dense screens.
 async function chart(box, answer) {
   if (!answer.chart) return;
-  const r = await api(`/api/v1/history/${encodeURIComponent(answer.history_id)}/chart.svg`);
+  const r = await api(`/api/v1/history/${encodeURIComponent(answer.history_id)}/chart.png`);
   if (!r.ok) return;
   const url = URL.createObjectURL(await r.blob());
   const title = answer.chart.title || answer.chart.description || answer.question;
-  box.replaceChildren(el("img", { src: url, alt: `${t("chart")}: ${title}` }), el("figcaption", {}, title));
+  const img = el("img", { src: url, alt: `${t("chart")}: ${title}` });
+  img.addEventListener("load", () => { img.style.width = `${img.naturalWidth / 2}px`; }, { once: true });
+  box.replaceChildren(img, el("figcaption", {}, title));
   box.hidden = false;
 }
 

@@ -248,6 +248,10 @@ async fn refusals_are_named_and_text_stays_text() {
     b.ask("How many products are there per category?").await;
     b.wait_for("document.querySelector('.result .usage')?.innerText.includes('ms')").await;
     assert!(b.text(".result table").await.contains(probe), "{}", b.text(".result").await);
+    // The chart of the answer: the server's PNG, decoded, with a text alternative.
+    b.wait_for("document.querySelector('.result .chart img')?.naturalWidth > 0").await;
+    let alt = b.script("return document.querySelector('.result .chart img').alt", json!([])).await;
+    assert!(alt.as_str().is_some_and(|a| a.starts_with("Chart: ")), "{alt}");
     let injected =
         b.script("return [window.__probe ?? null, document.querySelectorAll('.result img[src=x]').length]", json!([]));
     assert_eq!(injected.await, json!([null, 0]));
