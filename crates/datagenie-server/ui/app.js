@@ -13,7 +13,7 @@ const REFUSALS = new Set(["forbidden", "forbidden_table", "forbidden_column", "f
   "data_modifying_query", "multiple_statements", "not_a_query", "into_clause", "locking_clause", "read_only_violation"]);
 const PAGE_ROWS = 50;
 
-const state = { access: null, user: null, connections: [], busy: false };
+const state = { access: null, user: null, connections: [], sessions: [], session: null, busy: false };
 
 // --- DOM, text only
 
@@ -174,7 +174,13 @@ async function mainScreen() {
   state.user = await apiJson("/api/v1/me");
   const page = await apiJson("/api/v1/connections?limit=500");
   state.connections = page.items || [];
+  await loadSessions();
   render();
+}
+
+async function loadSessions() {
+  const page = await apiJson("/api/v1/sessions?limit=500");
+  state.sessions = page.items || [];
 }
 
 function render() {
@@ -189,6 +195,67 @@ function render() {
   show(header, askPanel());
 }
 
+// --- conversations: the sidebar, and a conversation's earlier turns
+
+function sidebar(onOpen) {
+  const list = el("ul", { class: "session-list" });
+  const aside = el("nav", { class: "sessions", "aria-label": t("conversations") },
+    el("h2", {}, t("conversations")),
+    el("button", { type: "button", id: "new-conversation", onclick: () => onOpen(null) }, t("newConversation")),
+    list);
+  function draw() {
+    if (state.sessions.length === 0) {
+      list.replaceChildren(el("li", { class: "muted" }, t("noConversations")));
+      return;
+    }
+    list.replaceChildren(...state.sessions.map((s) => {
+      const title = s.title || t("untitled");
+      const open = el("button", { type: "button", class: "session-title", "aria-current": s.id === state.session ? "true" : null,
+        onclick: () => onOpen(s.id) }, title);
+      const rename = el("button", { type: "button", class: "quiet", "aria-label": `${t("rename")}: ${title}`, onclick: () => {
+        const input = el("input", { type: "text", value: s.title || "", "aria-label": t("renameTo"), maxlength: 200 });
+        const form = el("form", { class: "rename", onsubmit: async (e) => {
+          e.preventDefault();
+          await apiJson(`/api/v1/sessions/${encodeURIComponent(s.id)}`, { method: "PATCH", json: { title: input.value.trim() || null } });
+          await loadSessions();
+          draw();
+        } }, input, el("button", { type: "submit", class: "quiet" }, t("save")));
+        item.replaceChildren(form);
+        input.focus();
+      } }, t("rename"));
+      const remove = el("button", { type: "button", class: "quiet", "aria-label": `${t("delete")}: ${title}`, onclick: async () => {
+        if (!window.confirm(t("deleteConfirm", { title }))) return;
+        await apiJson(`/api/v1/sessions/${encodeURIComponent(s.id)}`, { method: "DELETE" });
+        await loadSessions();
+        if (state.session === s.id) onOpen(null);
+        else draw();
+      } }, t("delete"));
+      const item = el("li", {}, open, el("span", { class: "session-actions" }, rename, remove));
+      return item;
+    }));
+  }
+  draw();
+  return { aside, draw };
+}
+
+// The earlier turns of a conversation, as they were recorded: each question with its SQL and answer (or error).
+async function showSession(id, out) {
+  const page = await apiJson(`/api/v1/sessions/${encodeURIComponent(id)}/messages?limit=500`);
+  const turns = [];
+  let current = null;
+  for (const m of page.items || []) {
+    if (m.role === "user") {
+      current = el("article", { class: "result past" }, el("h2", {}, m.content));
+      turns.push(current);
+    } else if (current) {
+      if (m.sql) current.append(el("div", { class: "sql" }, el("pre", {}, highlight(m.sql))));
+      if (m.error) current.append(el("div", { class: "alert", role: "alert" }, m.error.message || m.error.code || ""));
+      else if (m.content) current.append(el("div", { class: "summary" }, el("p", {}, m.content)));
+    }
+  }
+  out.replaceChildren(...turns);
+}
+
 function askPanel() {
   if (state.connections.length === 0) {
     return el("section", { class: "ask" }, el("p", { class: "notice" }, t("noConnections")));
@@ -201,6 +268,18 @@ function askPanel() {
   );
   const question = el("textarea", { id: "question", rows: 3, placeholder: t("questionHint"), required: true });
   const answer = el("section", { class: "answer", "aria-live": "polite" });
+  const side = sidebar(async (id) => {
+    state.session = id;
+    side.draw();
+    if (id) {
+      const s = state.sessions.find((x) => x.id === id);
+      if (s?.connection_id && state.connections.some((c) => c.id === s.connection_id)) picker.value = s.connection_id;
+      await showSession(id, answer);
+    } else {
+      answer.replaceChildren();
+    }
+    question.focus();
+  });
   const button = el("button", { type: "submit" }, t("ask"));
   const form = el(
     "form",
@@ -225,26 +304,37 @@ function askPanel() {
     button.disabled = true;
     localStorage.setItem("datagenie.connection", picker.value);
     try {
-      await ask(picker.value, text, answer);
+      // The first question of a new conversation opens it, titled with the question.
+      const current = state.sessions.find((x) => x.id === state.session);
+      if (!current || current.connection_id !== picker.value) {
+        const created = await apiJson("/api/v1/sessions", { method: "POST", json: { connection_id: picker.value, title: text.slice(0, 80) } });
+        state.session = created.id;
+        answer.replaceChildren();
+      }
+      question.value = "";
+      await ask(picker.value, text, answer, state.session);
+      await loadSessions();
+      side.draw();
     } finally {
       state.busy = false;
       button.disabled = false;
     }
   }
-  return el("div", { class: "workspace" }, form, answer);
+  return el("div", { class: "workspace" }, side.aside, el("div", { class: "conversation" }, form, answer));
 }
 
 // --- asking: the answer as the server streams it
 
-async function ask(connectionId, question, out) {
+async function ask(connectionId, question, out, sessionId) {
   const view = answerView(question);
-  out.replaceChildren(view.root);
+  out.append(view.root);
+  view.root.scrollIntoView({ block: "start" });
   let response;
   try {
     response = await api("/api/v1/ask", {
       method: "POST",
       headers: { Accept: "text/event-stream" },
-      json: { connection_id: connectionId, question },
+      json: { connection_id: connectionId, question, session_id: sessionId || undefined },
     });
   } catch (err) {
     view.fail(err.code, err.message);

@@ -162,9 +162,21 @@ impl Browser {
         self.find("#question").await;
     }
 
+    /// Asks `question` and waits until its answer (or failure) is complete: a new result, not there before, whose
+    /// usage line is written or that shows an alert.
     async fn ask(&self, question: &str) {
+        self.script(
+            "document.querySelectorAll('.answer .result').forEach((r) => { r.dataset.seen = '1'; })",
+            json!([]),
+        )
+        .await;
         self.type_into("#question", question).await;
         self.click("form.ask button[type=submit]").await;
+        self.wait_for(
+            "[...document.querySelectorAll('.answer .result:not([data-seen])')].some((r) => \
+             r.querySelector('.usage')?.innerText.includes('ms') || r.querySelector('[role=alert]'))",
+        )
+        .await;
     }
 }
 
@@ -207,10 +219,17 @@ async fn signing_in_and_asking_shows_the_sql_and_the_rows() {
     b.screenshot("sign-in").await;
     b.sign_in(&w.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     b.ask("How many orders are there?").await;
-    b.wait_for("document.querySelector('.result .usage')?.innerText.includes('ms')").await;
-    assert_eq!(b.text(".result .source").await, "Answered by the built-in engine (no LLM)");
-    assert!(b.text(".result .sql code").await.starts_with("SELECT COUNT(*)"), "{}", b.text(".result .sql").await);
-    assert!(b.text(".result table tbody").await.contains('6'), "{}", b.text(".result table").await);
+    assert_eq!(b.text(".answer .result:last-child .source").await, "Answered by the built-in engine (no LLM)");
+    assert!(
+        b.text(".answer .result:last-child .sql code").await.starts_with("SELECT COUNT(*)"),
+        "{}",
+        b.text(".answer .result:last-child .sql").await
+    );
+    assert!(
+        b.text(".answer .result:last-child table tbody").await.contains('6'),
+        "{}",
+        b.text(".answer .result:last-child table").await
+    );
     assert_eq!(b.text("label[for=connection]").await, "Connection");
     b.screenshot("answer").await;
     b.reload().await;
@@ -236,24 +255,27 @@ async fn refusals_are_named_and_text_stays_text() {
     let b = Browser::start("en").await;
     b.sign_in(&w.server.base, "viewer@example.com", "password-of-user").await;
     b.ask("How many customers are there?").await;
-    b.wait_for("document.querySelector('.result [role=alert]')").await;
-    let alert = b.text(".result [role=alert]").await;
+    let alert = b.text(".answer .result:last-child [role=alert]").await;
     assert!(alert.starts_with("Not allowed") && alert.contains("customers"), "{alert}");
     b.screenshot("refusal").await;
     // In a question (the engine does not understand it: the failure shows it, as text).
     b.ask(&format!("{probe} How many products are there per category?")).await;
-    b.wait_for("document.querySelector('.result [role=alert]')").await;
-    assert!(b.text(".result h2").await.starts_with(probe), "the question is shown as text");
+    assert!(b.text(".answer .result:last-child h2").await.starts_with(probe), "the question is shown as text");
     // In a cell value.
     b.ask("How many products are there per category?").await;
-    b.wait_for("document.querySelector('.result .usage')?.innerText.includes('ms')").await;
-    assert!(b.text(".result table").await.contains(probe), "{}", b.text(".result").await);
+    assert!(
+        b.text(".answer .result:last-child table").await.contains(probe),
+        "{}",
+        b.text(".answer .result:last-child").await
+    );
     // The chart of the answer: the server's PNG, decoded, with a text alternative.
-    b.wait_for("document.querySelector('.result .chart img')?.naturalWidth > 0").await;
-    let alt = b.script("return document.querySelector('.result .chart img').alt", json!([])).await;
+    b.wait_for("document.querySelector('.answer .result:last-child .chart img')?.naturalWidth > 0").await;
+    let alt = b.script("return document.querySelector('.answer .result:last-child .chart img').alt", json!([])).await;
     assert!(alt.as_str().is_some_and(|a| a.starts_with("Chart: ")), "{alt}");
-    let injected =
-        b.script("return [window.__probe ?? null, document.querySelectorAll('.result img[src=x]').length]", json!([]));
+    let injected = b.script(
+        "return [window.__probe ?? null, document.querySelectorAll('.answer .result:last-child img[src=x]').length]",
+        json!([]),
+    );
     assert_eq!(injected.await, json!([null, 0]));
     b.close().await;
 }
@@ -269,9 +291,12 @@ async fn the_korean_ui() {
     b.sign_in(&w.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(b.text("label[for=question]").await, "질문");
     b.ask("주문은 몇 건인가요?").await;
-    b.wait_for("document.querySelector('.result .usage')?.innerText.includes('ms')").await;
-    assert_eq!(b.text(".result .source").await, "내장 엔진의 답 (LLM 없음)");
-    assert!(b.text(".result table tbody").await.contains('6'), "{}", b.text(".result").await);
+    assert_eq!(b.text(".answer .result:last-child .source").await, "내장 엔진의 답 (LLM 없음)");
+    assert!(
+        b.text(".answer .result:last-child table tbody").await.contains('6'),
+        "{}",
+        b.text(".answer .result:last-child").await
+    );
     b.screenshot("answer-ko").await;
     // The switch is remembered over the browser's preference.
     let picker = b.find("#language").await;
@@ -283,9 +308,45 @@ async fn the_korean_ui() {
     b.close().await;
 }
 
+/// Questions open a conversation in the sidebar; a new one starts empty; an old one shows its earlier turns; it can be
+/// renamed and deleted.
+async fn conversations_keep_their_turns() {
+    let w = world().await;
+    let b = Browser::start("en").await;
+    b.sign_in(&w.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(b.text(".sessions .muted").await, "No conversations yet: your first question starts one.");
+    b.ask("How many orders are there?").await;
+    b.ask("How many products are there?").await;
+    b.wait_for("document.querySelectorAll('.session-list .session-title').length === 1").await;
+    assert_eq!(b.text(".session-list .session-title").await, "How many orders are there?");
+    b.click("#new-conversation").await;
+    b.wait_for("document.querySelectorAll('.answer .result').length === 0").await;
+    b.click(".session-list .session-title").await;
+    b.wait_for("document.querySelectorAll('.answer .result.past').length === 2").await;
+    let turns =
+        b.script("return [...document.querySelectorAll('.answer .result.past h2')].map((h) => h.innerText)", json!([]));
+    assert_eq!(turns.await, json!(["How many orders are there?", "How many products are there?"]));
+    // Rename, then delete (accepting the browser's confirmation).
+    b.click(".session-actions button:first-child").await;
+    b.type_into(".rename input", "Order counts").await;
+    b.click(".rename button[type=submit]").await;
+    b.wait_for("document.querySelector('.session-list .session-title')?.innerText === 'Order counts'").await;
+    b.click(".session-actions button:last-child").await;
+    b.call("POST", "/alert/accept", json!({})).await;
+    b.wait_for("document.querySelector('.sessions .muted') !== null").await;
+    let listed = w.server.get("/api/v1/sessions", &w.admin).await;
+    assert_eq!(listed.json["items"], json!([]), "{}", listed.text);
+    b.close().await;
+}
+
 pub fn tests() -> Group {
     Group::new("browser").needs(
         BROWSER,
-        tests![signing_in_and_asking_shows_the_sql_and_the_rows, refusals_are_named_and_text_stays_text, the_korean_ui],
+        tests![
+            signing_in_and_asking_shows_the_sql_and_the_rows,
+            refusals_are_named_and_text_stays_text,
+            the_korean_ui,
+            conversations_keep_their_turns
+        ],
     )
 }
