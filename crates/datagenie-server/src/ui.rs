@@ -83,6 +83,15 @@ pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
 mod tests {
     use super::*;
 
+    /// The first page's scripts and styles stay small: 150 KB even before compression (the budget is 150 KB
+    /// compressed).
+    #[test]
+    fn the_first_page_is_light() {
+        let code: usize =
+            ASSETS.iter().filter(|a| a.name.ends_with(".js") || a.name.ends_with(".css")).map(|a| a.body.len()).sum();
+        assert!(code <= 150 * 1024, "the page's JS and CSS are {code} bytes");
+    }
+
     #[test]
     fn every_asset_is_named_once_and_the_page_loads_only_embedded_files() {
         let mut names: Vec<_> = ASSETS.iter().map(|a| a.name).collect();
