@@ -1223,31 +1223,34 @@ mod tests {
         }
     }
 
+    /// Spawns a call that holds one of `c`'s connections until released, and returns once it holds it.
+    async fn hold(
+        c: &Arc<SqliteConnector>,
+        n: i64,
+    ) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<Result<i64, Error>>) {
+        let before = c.pool.permits.available_permits();
+        let (free, release) = std::sync::mpsc::channel();
+        let task = tokio::spawn({
+            let c = Arc::clone(c);
+            async move { c.run("the query", Duration::from_secs(30), held(release, n)).await }
+        });
+        while c.pool.permits.available_permits() == before {
+            tokio::task::yield_now().await;
+        }
+        (free, task)
+    }
+
     /// Calls beyond the pool size wait for a connection (with the deadline running); below it they run side by
     /// side; the pool never opens more connections than its size.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_pool_runs_that_many_calls_at_once_and_no_more() {
         let (_dir, path, _) = fixture();
         let c = Arc::new(SqliteConnector::open_with(&path, 2).expect("open"));
-        let (free_a, a) = std::sync::mpsc::channel();
-        let (free_b, b) = std::sync::mpsc::channel();
-        let first = tokio::spawn({
-            let c = Arc::clone(&c);
-            async move { c.run("the query", Duration::from_secs(30), held(a, 1)).await }
-        });
-        while c.pool.permits.available_permits() == 2 {
-            tokio::task::yield_now().await;
-        }
+        let (free_a, first) = hold(&c, 1).await;
         // With one connection held, a second call opens the second connection and answers.
         let rs = c.execute_raw("SELECT 2", &Limits::default()).await.expect("a second connection");
         assert_eq!(rs.rows, vec![vec![Value::Int(2)]]);
-        let second = tokio::spawn({
-            let c = Arc::clone(&c);
-            async move { c.run("the query", Duration::from_secs(30), held(b, 2)).await }
-        });
-        while c.pool.permits.available_permits() > 0 {
-            tokio::task::yield_now().await;
-        }
+        let (free_b, second) = hold(&c, 2).await;
         // Both connections are held (until released): a third call waits for one, and its deadline passes.
         let limits = Limits { max_rows: 10, timeout: Duration::from_millis(50) };
         let waited = c.execute_raw("SELECT 3", &limits).await.expect_err("no connection free");
@@ -1274,14 +1277,7 @@ mod tests {
     async fn a_pool_of_one_serialises_calls() {
         let (_dir, path, _) = fixture();
         let c = Arc::new(SqliteConnector::open_with(&path, 0).expect("a size of 0 is 1"));
-        let (free, release) = std::sync::mpsc::channel();
-        let first = tokio::spawn({
-            let c = Arc::clone(&c);
-            async move { c.run("the query", Duration::from_secs(30), held(release, 1)).await }
-        });
-        while c.pool.permits.available_permits() == 1 {
-            tokio::task::yield_now().await;
-        }
+        let (free, first) = hold(&c, 1).await;
         let e = c.execute_raw("SELECT 3", &Limits { max_rows: 10, timeout: Duration::from_millis(20) }).await;
         assert_eq!(e.expect_err("waits").code, ErrorCode::QueryTimeout);
         free.send(()).expect("release");
