@@ -20,5 +20,6 @@ pub mod rows;
 pub mod schema_cache;
 pub mod service;
 pub mod session;
+pub mod suggest;
 
 pub use session::{Session, today};

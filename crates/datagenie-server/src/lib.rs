@@ -62,6 +62,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/connections/{id}/test", post(connections::test))
         .route("/connections/{id}/sync", post(connections::sync))
         .route("/connections/{id}/schema", get(connections::schema))
+        .route("/connections/{id}/suggestions", get(suggestions::list))
         .route("/connections/{id}/permissions", get(connections::list_permissions))
         .route(
             "/connections/{id}/permissions/{user_id}",
@@ -81,6 +82,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/templates/{id}/verify", post(templates::verify))
         .route("/usage", get(system::usage))
         .route("/audit", get(system::audit_log))
+        .route("/audit/verify", get(system::verify_audit))
         .route("/settings", get(system::settings))
         .route("/settings/{key}", put(system::put_setting))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such API route") });

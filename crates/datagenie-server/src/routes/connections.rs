@@ -9,6 +9,8 @@ use axum::Json as JsonOut;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use datagenie_app::access::{access_for, validate_permission, visible_schema};
+use datagenie_core::guard::Policy;
+use datagenie_core::pii::PiiKind;
 use datagenie_core::schema::Schema;
 use datagenie_core::secret::redact_url;
 use datagenie_core::{ErrorCode, SecretUrl};
@@ -352,6 +354,18 @@ pub struct SchemaView {
     /// Tables, columns, keys and comments (for a non-admin only the granted part).
     #[schema(value_type = Object)]
     pub schema: Schema,
+    /// The columns that hold personal data, and which kind (`email`, `phone`, `card_number`, `person_name`,
+    /// `national_id`, `address`): masked in answers unless a grant unmasks them.
+    pub pii: Vec<PiiColumn>,
+}
+
+/// A column classified as personal data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PiiColumn {
+    pub table: String,
+    pub column: String,
+    #[schema(value_type = String)]
+    pub kind: PiiKind,
 }
 
 async fn sync_now(state: &AppState, c: &Connection) -> ApiResult<SchemaSnapshot> {
@@ -389,17 +403,46 @@ pub async fn sync(
 }
 
 async fn view(state: &AppState, auth: &Auth, c: &Connection, snapshot: SchemaSnapshot) -> ApiResult<SchemaView> {
+    let (hash, synced_at) = (snapshot.hash.clone(), snapshot.synced_at);
+    let (schema, _) = readable(state, auth, c, snapshot).await?;
+    let pii = state
+        .questions
+        .context
+        .privacy
+        .classify_schema(&schema)
+        .into_iter()
+        .map(|((table, column), kind)| PiiColumn { table, column, kind })
+        .collect();
+    Ok(SchemaView { hash, synced_at, schema, pii })
+}
+
+/// The part of a stored schema the caller may read, and the guard's policy for them (an admin without a grant row
+/// reads everything).
+async fn readable(
+    state: &AppState,
+    auth: &Auth,
+    c: &Connection,
+    snapshot: SchemaSnapshot,
+) -> ApiResult<(Schema, Policy)> {
     let schema: Schema = serde_json::from_value(snapshot.schema)
         .map_err(|e| ApiError::new(ErrorCode::SystemDatabase, format!("the stored schema does not read back: {e}")))?;
     let permission = state.store.permission(&auth.user().id, &c.id).await?;
-    let schema = match (&permission, auth.is_admin()) {
-        (None, true) => schema,
+    Ok(match (&permission, auth.is_admin()) {
+        (None, true) => (schema, Policy::default()),
         _ => {
             let access = access_for(auth.user(), &c.name, permission.as_ref())?;
-            visible_schema(&schema, &access.policy)
+            (visible_schema(&schema, &access.policy), access.policy)
         }
+    })
+}
+
+/// The schema of a connection the caller may read (synced first if it never was) and their policy.
+pub(crate) async fn readable_schema(state: &AppState, auth: &Auth, c: &Connection) -> ApiResult<(Schema, Policy)> {
+    let snapshot = match state.store.schema_snapshot(&c.id).await? {
+        Some(s) => s,
+        None => sync_now(state, c).await?,
     };
-    Ok(SchemaView { hash: snapshot.hash, synced_at: snapshot.synced_at, schema })
+    readable(state, auth, c, snapshot).await
 }
 
 #[utoipa::path(get, path = "/api/v1/connections/{id}/schema", tag = "connections", params(("id" = String, Path)),

@@ -6,6 +6,7 @@ pub mod connections;
 pub mod history;
 pub mod ops;
 pub mod sessions;
+pub mod suggestions;
 pub mod system;
 pub mod templates;
 pub mod users;

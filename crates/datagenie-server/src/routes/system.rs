@@ -94,6 +94,40 @@ pub async fn audit_log(
     Ok(JsonOut(state.store.list_audit(&filter, &page(q.limit, q.cursor)?).await?.into()))
 }
 
+/// The audit chain's state: intact with `rows` rows, or broken at row `broken_at` (the first break).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditVerification {
+    pub ok: bool,
+    /// Rows checked and found intact (before the break, when there is one).
+    pub rows: i64,
+    /// The `seq` of the first broken row (absent when intact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken_at: Option<i64>,
+    /// The broken row's id (absent when intact, or when the row is missing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What is wrong with it (absent when intact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Walks the whole audit chain, as `datagenie audit verify` does.
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+    responses((status = 200, body = AuditVerification), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn verify_audit(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<JsonOut<AuditVerification>> {
+    auth.require_admin()?;
+    Ok(JsonOut(match state.store.verify_audit().await? {
+        Ok(rows) => AuditVerification { ok: true, rows, broken_at: None, id: None, reason: None },
+        Err(b) => AuditVerification {
+            ok: false,
+            rows: (b.seq - 1).max(0),
+            broken_at: Some(b.seq),
+            id: b.id,
+            reason: Some(b.reason),
+        },
+    }))
+}
+
 /// A setting as the API shows it: a sensitive value is never returned.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SettingView {

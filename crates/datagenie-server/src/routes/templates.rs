@@ -21,14 +21,14 @@ use crate::routes::Listed;
 use crate::routes::connections::visible_connection;
 use crate::state::AppState;
 
-fn store(state: &AppState) -> ApiResult<&datagenie_store::TemplateStore> {
+pub(crate) fn store(state: &AppState) -> ApiResult<&datagenie_store::TemplateStore> {
     state
         .templates
         .as_deref()
         .ok_or_else(|| ApiError::new(ErrorCode::SystemDatabase, "templates are not available on this server"))
 }
 
-fn dialect_of(engine: Engine) -> Dialect {
+pub(crate) fn dialect_of(engine: Engine) -> Dialect {
     match engine {
         Engine::Sqlite => Dialect::Sqlite,
         Engine::Postgres => Dialect::Postgres,
@@ -38,7 +38,7 @@ fn dialect_of(engine: Engine) -> Dialect {
 
 /// The key templates of a stored connection are filed under (the same key `datagenie ask --db` uses), from its
 /// URL, without connecting.
-async fn key_of(state: &AppState, c: &Connection) -> ApiResult<String> {
+pub(crate) async fn key_of(state: &AppState, c: &Connection) -> ApiResult<String> {
     let url = state.store.connection_url(&c.id).await?;
     let target = datagenie_connectors::parse_target(url.expose())?;
     Ok(datagenie_app::database::key_of_target(&target)?)
@@ -124,7 +124,7 @@ pub struct TemplateQuery {
     pub connection_id: Option<String>,
 }
 
-fn may_see(auth: &Auth, t: &Template) -> bool {
+pub(crate) fn may_see(auth: &Auth, t: &Template) -> bool {
     auth.is_admin() || t.public || t.owner.as_deref() == Some(auth.user().id.as_str())
 }
 

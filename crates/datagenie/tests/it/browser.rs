@@ -15,9 +15,15 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::server::{ADMIN_EMAIL, ADMIN_PASSWORD, World, world};
+use crate::harness::Env;
+use crate::scripted_llm::{ScriptedLlm, Step, reply, sql};
+use crate::server::{ADMIN_EMAIL, ADMIN_PASSWORD, World, world, world_with};
 
 /// Chromium through chromedriver, named by `DATAGENIE_TEST_CHROMEDRIVER`.
+/// WebDriver's key codes.
+pub const TAB: &str = "\u{E004}";
+pub const ENTER: &str = "\u{E007}";
+
 pub const BROWSER: Needed =
     Needed { var: "DATAGENIE_TEST_CHROMEDRIVER", name: "Chromium (chromedriver)", example: "/usr/bin/chromedriver" };
 
@@ -25,7 +31,7 @@ pub const BROWSER: Needed =
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A chromedriver process (killed when dropped) and one browser session on it.
-struct Browser {
+pub struct Browser {
     _driver: tokio::process::Child,
     http: reqwest::Client,
     session: String,
@@ -34,7 +40,7 @@ struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port, waits for its "started" line, and opens a headless session whose
     /// browser prefers `language`.
-    async fn start(language: &str) -> Browser {
+    pub async fn start(language: &str) -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
         let mut driver = tokio::process::Command::new(BROWSER.admin_url())
             .arg(format!("--port={port}"))
@@ -76,7 +82,7 @@ impl Browser {
         b
     }
 
-    async fn call(&self, method: &str, path: &str, body: Value) -> Value {
+    pub async fn call(&self, method: &str, path: &str, body: Value) -> Value {
         let url = format!("{}{path}", self.session);
         let req = match method {
             "GET" => self.http.get(url),
@@ -90,37 +96,37 @@ impl Browser {
         v["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub async fn goto(&self, url: &str) {
         self.call("POST", "/url", json!({"url": url})).await;
     }
 
-    async fn reload(&self) {
+    pub async fn reload(&self) {
         self.call("POST", "/refresh", json!({})).await;
     }
 
     /// The first element matching `css`, waiting for it (the implicit wait).
-    async fn find(&self, css: &str) -> String {
+    pub async fn find(&self, css: &str) -> String {
         let v = self.call("POST", "/element", json!({"using": "css selector", "value": css})).await;
         v[ELEMENT].as_str().expect("element").to_string()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         self.call("POST", &format!("/element/{e}/clear"), json!({})).await;
         self.call("POST", &format!("/element/{e}/value"), json!({"text": text})).await;
     }
 
-    async fn click(&self, css: &str) {
+    pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.call("POST", &format!("/element/{e}/click"), json!({})).await;
     }
 
-    async fn script(&self, script: &str, args: Value) -> Value {
+    pub async fn script(&self, script: &str, args: Value) -> Value {
         self.call("POST", "/execute/sync", json!({"script": script, "args": args})).await
     }
 
     /// The visible text of the first element matching `css` ("" when there is none).
-    async fn text(&self, css: &str) -> String {
+    pub async fn text(&self, css: &str) -> String {
         let v =
             self.script("const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", json!([css]));
         v.await.as_str().unwrap_or_default().to_string()
@@ -128,7 +134,7 @@ impl Browser {
 
     /// Waits (in the page, on every DOM change, up to the script timeout) until the JavaScript expression `condition`
     /// is true.
-    async fn wait_for(&self, condition: &str) {
+    pub async fn wait_for(&self, condition: &str) {
         let script = format!(
             "const done = arguments[arguments.length - 1];
              const ok = () => {{ try {{ return Boolean({condition}); }} catch (_) {{ return false; }} }};
@@ -142,7 +148,7 @@ impl Browser {
 
     /// Saves a screenshot as `<DATAGENIE_SCREENSHOTS>/<name>.png` when that directory is set (the README's
     /// pictures: see `docs/`).
-    async fn screenshot(&self, name: &str) {
+    pub async fn screenshot(&self, name: &str) {
         let Ok(dir) = std::env::var("DATAGENIE_SCREENSHOTS") else { return };
         let png = self.call("GET", "/screenshot", Value::Null).await;
         let bytes = base64_decode(png.as_str().expect("base64"));
@@ -150,11 +156,34 @@ impl Browser {
         std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), bytes).expect("write screenshot");
     }
 
-    async fn close(self) {
+    /// Key presses sent to whatever has the focus (WebDriver actions: what a keyboard does, nothing aimed at an
+    /// element). `keys` are characters, WebDriver's codes among them (`TAB`, `ENTER`).
+    pub async fn keys(&self, keys: &str) {
+        let mut actions = Vec::new();
+        for k in keys.chars() {
+            actions.push(json!({"type": "keyDown", "value": k.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": k.to_string()}));
+        }
+        self.call("POST", "/actions", json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}))
+            .await;
+    }
+
+    /// The `id` (or, without one, the text) of the focused element.
+    pub async fn focused(&self) -> String {
+        let v = self
+            .script("const e = document.activeElement; return e ? (e.id || e.innerText || e.tagName) : ''", json!([]));
+        v.await.as_str().unwrap_or_default().to_string()
+    }
+
+    pub async fn window_size(&self, width: u32, height: u32) {
+        self.call("POST", "/window/rect", json!({"width": width, "height": height})).await;
+    }
+
+    pub async fn close(self) {
         self.call("DELETE", "", Value::Null).await;
     }
 
-    async fn sign_in(&self, base: &str, email: &str, password: &str) {
+    pub async fn sign_in(&self, base: &str, email: &str, password: &str) {
         self.goto(base).await;
         self.type_into("#email", email).await;
         self.type_into("#password", password).await;
@@ -164,7 +193,7 @@ impl Browser {
 
     /// Asks `question` and waits until its answer (or failure) is complete: a new result, not there before, whose
     /// usage line is written or that shows an alert.
-    async fn ask(&self, question: &str) {
+    pub async fn ask(&self, question: &str) {
         self.script(
             "document.querySelectorAll('.answer .result').forEach((r) => { r.dataset.seen = '1'; })",
             json!([]),
@@ -235,7 +264,7 @@ async fn signing_in_and_asking_shows_the_sql_and_the_rows() {
     b.reload().await;
     b.find("#question").await;
     assert!(b.text("header .who").await.contains("admin"), "still signed in after a reload");
-    b.click("header button.quiet").await;
+    b.click("#sign-out").await;
     b.find("#email").await;
     b.reload().await;
     b.find("#email").await;
@@ -268,10 +297,20 @@ async fn refusals_are_named_and_text_stays_text() {
         "{}",
         b.text(".answer .result:last-child").await
     );
-    // The chart of the answer: the server's PNG, decoded, with a text alternative.
-    b.wait_for("document.querySelector('.answer .result:last-child .chart img')?.naturalWidth > 0").await;
-    let alt = b.script("return document.querySelector('.answer .result:last-child .chart img').alt", json!([])).await;
-    assert!(alt.as_str().is_some_and(|a| a.starts_with("Chart: ")), "{alt}");
+    // The chart of the answer: the server's SVG, inline, with a text alternative; the probe in a label stays text.
+    b.wait_for("document.querySelector('.answer .result:last-child .chart svg rect')").await;
+    let label = b.script(
+        "return document.querySelector('.answer .result:last-child .chart svg').getAttribute('aria-label')",
+        json!([]),
+    );
+    let label = label.await;
+    assert!(label.as_str().is_some_and(|a| a.starts_with("Chart: ")), "{label}");
+    let svg_text = b.script(
+        "const s = document.querySelector('.answer .result:last-child .chart svg'); \
+         return s.querySelectorAll('img, script, foreignObject, [onerror], [href]').length",
+        json!([]),
+    );
+    assert_eq!(svg_text.await, json!(0), "nothing in the chart can load or run");
     let injected = b.script(
         "return [window.__probe ?? null, document.querySelectorAll('.answer .result:last-child img[src=x]').length]",
         json!([]),
@@ -339,6 +378,180 @@ async fn conversations_keep_their_turns() {
     b.close().await;
 }
 
+/// With an LLM: the answer arrives as the server streams it — its SQL is on screen before the summary has been
+/// written (the scripted summary is slow) — and a follow-up in the same conversation carries the first turn to the
+/// LLM. A summary carrying an `onerror` probe is shown as text.
+async fn a_streamed_answer_shows_its_sql_before_its_summary_and_a_follow_up_stays_in_the_conversation() {
+    let probe = "<img src=x onerror=\"window.__probe = 2\">";
+    let llm = ScriptedLlm::start(vec![
+        sql("SELECT customer_id, COUNT(*) AS orders FROM orders GROUP BY customer_id"),
+        Step::Slow(Duration::from_millis(1500), format!("Customer counts differ. {probe}")),
+        sql("SELECT customer_id, COUNT(*) AS orders FROM orders WHERE order_date >= '2024-02-01' GROUP BY customer_id"),
+        reply("Fewer orders since February."),
+    ])
+    .await;
+    let mut env = Env::with_openai(&llm.base_url);
+    env.set("DATAGENIE_ASK__SUMMARY", "true");
+    let w = world_with(env).await;
+    let b = Browser::start("en").await;
+    b.sign_in(&w.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // Note the moment each part of the coming answer first shows.
+    b.script(
+        "window.__seen = {}; new MutationObserver(() => { const r = document.querySelector('.answer .result'); \
+         if (!r) return; for (const part of ['sql', 'rows', 'summary']) { const e = r.querySelector('.' + part); \
+         if (e && !e.hidden && !(part in window.__seen)) window.__seen[part] = performance.now(); } }) \
+         .observe(document, {subtree: true, childList: true, attributes: true})",
+        json!([]),
+    )
+    .await;
+    b.ask("orders per customer").await;
+    let seen = b.script("return window.__seen", json!([])).await;
+    let at = |part: &str| seen[part].as_f64().unwrap_or_else(|| panic!("{part} never showed: {seen}"));
+    assert!(at("sql") < at("summary") && at("rows") < at("summary"), "SQL and rows before the summary: {seen}");
+    let source = b.text(".answer .result:last-child .source").await;
+    assert!(source.starts_with("Written by the LLM"), "{source}");
+    let summary = b.text(".answer .result:last-child .summary p").await;
+    assert_eq!(summary, format!("Customer counts differ. {probe}"), "the summary as text");
+    b.screenshot("answer-llm").await;
+    // The follow-up, in the same conversation.
+    b.ask("now only from February").await;
+    assert_eq!(b.text(".answer .result:last-child .summary p").await, "Fewer orders since February.");
+    let results = b.script("return document.querySelectorAll('.answer .result').length", json!([]));
+    assert_eq!(results.await, json!(2));
+    b.wait_for("document.querySelectorAll('.session-list .session-title').length === 1").await;
+    let prompts = llm.requests();
+    assert_eq!(prompts.len(), 4, "two SQL calls and two summaries");
+    assert!(prompts[2].text().contains("orders per customer"), "the follow-up carries the first turn");
+    let injected =
+        b.script("return [window.__probe ?? null, document.querySelectorAll('.summary img').length]", json!([]));
+    assert_eq!(injected.await, json!([null, 0]));
+    b.close().await;
+}
+
+/// A new conversation suggests questions the built-in engine answers; choosing one asks it. An answer saved as a
+/// verified template becomes the first suggestion, and asking it again is answered by the template.
+async fn suggestions_start_a_conversation_and_saved_templates_join_them() {
+    let w = world().await;
+    let b = Browser::start("en").await;
+    b.sign_in(&w.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    b.wait_for("document.querySelectorAll('.suggestions button.suggestion').length >= 2").await;
+    let listed = b.script(
+        "return [...document.querySelectorAll('.suggestions button.suggestion')].map((s) => s.innerText)",
+        json!([]),
+    );
+    let listed = listed.await;
+    assert!(
+        listed.as_array().is_some_and(|l| l.iter().all(|q| q.as_str().is_some_and(|q| q.ends_with('?')))),
+        "{listed}"
+    );
+    let first = listed[0].as_str().expect("a suggestion").to_string();
+    b.script("document.querySelectorAll('.answer .result').forEach((r) => { r.dataset.seen = '1'; })", json!([])).await;
+    b.click(".suggestions button.suggestion").await;
+    b.wait_for("document.querySelector('.answer .result[data-state=answered]')").await;
+    assert_eq!(b.text(".answer .result h2").await, first);
+    assert_eq!(b.text(".answer .result .source").await, "Answered by the built-in engine (no LLM)");
+    assert_eq!(b.text(".suggestions").await, "", "suggestions go once the conversation has started");
+    // Save it as a verified template.
+    b.click(".answer .result .save-template button").await;
+    b.type_into(".template-form input[type=text]", "Order count").await;
+    b.click(".template-form button[type=submit]").await;
+    b.wait_for("document.querySelector('.save-template .saved')").await;
+    assert_eq!(b.text(".save-template .saved").await, "Saved as the template “Order count”.");
+    b.click("#new-conversation").await;
+    b.wait_for("document.querySelector('.suggestions button.suggestion[data-source=template]')").await;
+    assert_eq!(b.text(".suggestions button.suggestion").await, first, "the template comes first");
+    b.click(".suggestions button.suggestion").await;
+    b.wait_for("document.querySelector('.answer .result[data-state=answered]')").await;
+    assert_eq!(b.text(".answer .result .source").await, "Answered by the verified template “Order count”");
+    // The suggestions in Korean.
+    let picker = b.find("#language").await;
+    b.call("POST", &format!("/element/{picker}/value"), json!({"text": "한국어"})).await;
+    b.click("#new-conversation").await;
+    b.wait_for("[...document.querySelectorAll('.suggestions button.suggestion[data-source=schema]')].some((s) => /[가-힣]/.test(s.innerText))").await;
+    b.close().await;
+}
+
+/// History: an admin sees everyone's questions, a viewer only their own; search and the status filter narrow the
+/// list; an entry opens again with its rows; "Ask again" asks it on the main screen.
+async fn history_is_searched_opened_and_asked_again() {
+    let w = world().await;
+    let (viewer_id, viewer) = w.user("viewer@example.com", "viewer").await;
+    w.grant(&viewer_id, json!({"allowed_tables": ["orders", "products"]})).await;
+    for q in ["How many orders are there?", "How many customers are there?"] {
+        w.server.post("/api/v1/ask", &viewer, json!({"connection_id": "shop", "question": q})).await;
+    }
+    w.server
+        .post("/api/v1/ask", &w.admin, json!({"connection_id": "shop", "question": "How many products are there?"}))
+        .await;
+    let b = Browser::start("en").await;
+    b.sign_in(&w.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    b.click("header nav a[href='#/history']").await;
+    b.wait_for("document.querySelectorAll('.history-table tbody tr').length === 3").await;
+    assert!(b.text(".history-table tbody").await.contains("viewer"), "an admin sees who asked");
+    b.screenshot("history").await;
+    b.type_into("#history-text", "customers").await;
+    b.click(".filters button[type=submit]").await;
+    b.wait_for("document.querySelectorAll('.history-table tbody tr').length === 1").await;
+    assert!(b.text(".history-table tbody tr").await.contains("Refused"));
+    b.type_into("#history-text", "").await;
+    let status = b.find("#history-status").await;
+    b.call("POST", &format!("/element/{status}/value"), json!({"text": "Answered"})).await;
+    b.click(".filters button[type=submit]").await;
+    b.wait_for("document.querySelectorAll('.history-table tbody tr').length === 2").await;
+    // Open an answer again: its recorded rows.
+    b.click(".history-table tbody tr:last-child .row-actions button:first-child").await;
+    b.wait_for("document.querySelector('.history-detail .result table')").await;
+    assert_eq!(b.text(".history-detail .result h2").await, "How many orders are there?");
+    assert!(b.text(".history-detail .result table tbody").await.contains('6'));
+    // Ask it again: the main screen, a new conversation, the question answered.
+    b.click(".history-detail .result .actions button").await;
+    b.wait_for("document.querySelector('.answer .result[data-state=answered]')").await;
+    assert_eq!(b.text(".answer .result h2").await, "How many orders are there?");
+    b.close().await;
+    // A viewer sees only their own.
+    let b = Browser::start("en").await;
+    b.sign_in(&w.server.base, "viewer@example.com", "password-of-user").await;
+    b.click("header nav a[href='#/history']").await;
+    b.wait_for("document.querySelectorAll('.history-table tbody tr').length === 2").await;
+    assert!(!b.text(".history-table").await.contains("How many products"), "not the admin's question");
+    assert!(b.script("return document.querySelector('header nav a[href^=\"#/admin\"]')", json!([])).await.is_null());
+    b.close().await;
+}
+
+/// Keyboard only: sign in, ask, and reach the answer's controls with Tab and Enter; and on a phone-sized screen
+/// the page needs no sideways scrolling.
+async fn keyboard_only_and_a_phone_sized_screen() {
+    let w = world().await;
+    let b = Browser::start("en").await;
+    b.goto(&w.server.base).await;
+    b.find("#email").await;
+    assert_eq!(b.focused().await, "email", "the email field has the focus");
+    b.keys(ADMIN_EMAIL).await;
+    b.keys(TAB).await;
+    assert_eq!(b.focused().await, "password");
+    b.keys(&format!("{ADMIN_PASSWORD}{ENTER}")).await;
+    b.find("#question").await;
+    b.wait_for("document.activeElement?.id === 'question'").await;
+    b.keys(&format!("How many orders are there?{ENTER}")).await;
+    b.wait_for("document.querySelector('.answer .result[data-state=answered]')").await;
+    // Tab from the question box reaches the Ask button, then (past the suggestions, which are gone) the answer's
+    // Copy button; Enter on it copies.
+    b.script("document.getElementById('question').focus()", json!([])).await;
+    b.keys(TAB).await;
+    assert_eq!(b.focused().await, "Ask");
+    b.keys(TAB).await;
+    assert_eq!(b.focused().await, "Copy");
+    b.close().await;
+    let b = Browser::start("en").await;
+    b.window_size(390, 844).await;
+    b.sign_in(&w.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    b.ask("How many products are there per category?").await;
+    let fits = b.script("return [document.documentElement.scrollWidth, window.innerWidth]", json!([])).await;
+    assert!(fits[0].as_f64() <= fits[1].as_f64(), "no sideways scrolling on a phone: {fits}");
+    b.screenshot("phone").await;
+    b.close().await;
+}
+
 pub fn tests() -> Group {
     Group::new("browser").needs(
         BROWSER,
@@ -346,7 +559,11 @@ pub fn tests() -> Group {
             signing_in_and_asking_shows_the_sql_and_the_rows,
             refusals_are_named_and_text_stays_text,
             the_korean_ui,
-            conversations_keep_their_turns
+            conversations_keep_their_turns,
+            a_streamed_answer_shows_its_sql_before_its_summary_and_a_follow_up_stays_in_the_conversation,
+            suggestions_start_a_conversation_and_saved_templates_join_them,
+            history_is_searched_opened_and_asked_again,
+            keyboard_only_and_a_phone_sized_screen
         ],
     )
 }

@@ -54,6 +54,10 @@ impl Env {
         env
     }
 
+    pub fn has(&self, k: &str) -> bool {
+        self.vars.iter().any(|(n, _)| n == k)
+    }
+
     pub fn set(&mut self, k: &str, v: &str) {
         self.vars.retain(|(n, _)| n != k);
         self.vars.push((k.to_string(), v.to_string()));

@@ -27,6 +27,7 @@ mod ask;
 mod attacks;
 mod bench;
 mod browser;
+mod browser_admin;
 mod commands;
 mod doctor;
 mod eval;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
             attacks::tests(),
             bench::tests(),
             browser::tests(),
+            browser_admin::tests(),
             commands::tests(),
             doctor::tests(),
             eval::tests(),

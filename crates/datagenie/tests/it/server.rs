@@ -160,7 +160,9 @@ pub struct World {
 }
 
 pub async fn world_with(mut env: Env) -> World {
-    env.set("DATAGENIE_ASK__SUMMARY", "false");
+    if !env.has("DATAGENIE_ASK__SUMMARY") {
+        env.set("DATAGENIE_ASK__SUMMARY", "false");
+    }
     let out = cli_user(&env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
     assert_eq!(out.code, 0, "{out:?}");
     shop_db(&env.path("shop.db"));
@@ -276,6 +278,14 @@ async fn the_readme_walk() {
     let tables: Vec<&str> =
         schema.json["schema"]["tables"].as_array().expect("tables").iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(tables, vec!["orders"]);
+    assert_eq!(schema.json["pii"], json!([]), "no personal column is in the viewer's part");
+    let full = w.server.get("/api/v1/connections/shop/schema", &w.admin).await;
+    assert_eq!(
+        full.json["pii"],
+        json!([{"table": "customers", "column": "name", "kind": "person_name"}]),
+        "{}",
+        full.text
+    );
     assert_eq!(w.server.get("/api/v1/audit", &viewer).await.status, StatusCode::FORBIDDEN);
 
     let verify = w.env.run(&["audit", "verify"]).await;
@@ -529,6 +539,24 @@ async fn the_authorization_matrix() {
         ),
         (
             Method::GET,
+            "/api/v1/connections/{id}/suggestions",
+            format!("/api/v1/connections/{c}/suggestions?lang=ko"),
+            None,
+            200,
+            200,
+            200,
+        ),
+        (
+            Method::GET,
+            "/api/v1/connections/{id}/suggestions",
+            format!("/api/v1/connections/{spare}/suggestions"),
+            None,
+            200,
+            404,
+            404,
+        ),
+        (
+            Method::GET,
             "/api/v1/connections/{id}/permissions",
             format!("/api/v1/connections/{c}/permissions"),
             None,
@@ -600,6 +628,7 @@ async fn the_authorization_matrix() {
         (Method::GET, "/api/v1/usage", "/api/v1/usage".into(), None, 200, 200, 200),
         (Method::GET, "/api/v1/usage", "/api/v1/usage?user_id=all".into(), None, 200, 403, 403),
         (Method::GET, "/api/v1/audit", "/api/v1/audit".into(), None, 200, 403, 403),
+        (Method::GET, "/api/v1/audit/verify", "/api/v1/audit/verify".into(), None, 200, 403, 403),
         (Method::GET, "/api/v1/settings", "/api/v1/settings".into(), None, 200, 403, 403),
         (
             Method::PUT,
@@ -1366,6 +1395,38 @@ async fn account_commands_and_audit_verify_at_the_command_line() {
     assert!(broken.stdout.contains("row 2"), "{}", broken.stdout);
 }
 
+/// `GET /api/v1/audit/verify`: an admin sees the chain intact with its row count; anyone else is refused; after a row
+/// is edited in the system database it names the first broken row and why.
+async fn the_audit_chain_is_verified_over_the_api() {
+    let w = world().await;
+    let (_, user) = w.user("ana@example.com", "user").await;
+    let ok = w.server.get("/api/v1/audit/verify", &w.admin).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(ok.json["ok"], json!(true), "{}", ok.text);
+    assert!(ok.json["rows"].as_i64().is_some_and(|n| n > 0), "{}", ok.text);
+    documented_as(&w.server, &ok.json, "AuditVerification").await;
+    let refused = w.server.get("/api/v1/audit/verify", &user).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::FORBIDDEN, "forbidden"), "{}", refused.text);
+
+    let db = rusqlite::Connection::open(env_data(&w.env).join("datagenie.db")).expect("open");
+    let id: String = db.query_row("SELECT id FROM audit_logs WHERE seq = 2", [], |r| r.get(0)).expect("row 2");
+    db.execute_batch(
+        "DROP TRIGGER audit_logs_no_update; UPDATE audit_logs SET reason = 'nothing to see' WHERE seq = 2;",
+    )
+    .expect("tamper");
+    drop(db);
+    let broken = w.server.get("/api/v1/audit/verify", &w.admin).await;
+    assert_eq!(broken.status, StatusCode::OK, "{}", broken.text);
+    assert_eq!(
+        (&broken.json["ok"], &broken.json["broken_at"], &broken.json["id"], &broken.json["rows"]),
+        (&json!(false), &json!(2), &json!(id), &json!(1)),
+        "{}",
+        broken.text
+    );
+    assert!(broken.json["reason"].as_str().is_some_and(|r| r.contains("hash")), "{}", broken.text);
+    documented_as(&w.server, &broken.json, "AuditVerification").await;
+}
+
 /// The web UI's files come from the binary with the server's security headers, and revalidate by ETag; a UI login
 /// keeps its refresh token in an HttpOnly cookie that refreshes only with the CSRF header, rotates, is revoked with
 /// its whole login when an old value comes back, and is cleared at logout.
@@ -1452,6 +1513,59 @@ async fn the_web_ui_is_served_and_its_session_lives_in_a_cookie() {
     assert_eq!(w.server.get("/api/v1/me", &access).await.status, StatusCode::UNAUTHORIZED);
 }
 
+/// Suggestions are questions the built-in engine answers about what the caller may read: a viewer granted `orders`
+/// is offered questions about orders only, in the language asked for; a verified template comes first, but only
+/// when its SQL reads what the caller may read.
+async fn suggestions_stay_within_the_grant_and_are_answered_without_an_llm() {
+    let w = world().await;
+    let (viewer_id, viewer) = w.user("viewer@example.com", "viewer").await;
+    w.grant(&viewer_id, json!({"allowed_tables": ["orders"]})).await;
+    let path = format!("/api/v1/connections/{}/suggestions", w.connection_id);
+    let mine = w.server.get(&path, &viewer).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+    let questions: Vec<String> = mine.json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| s["question"].as_str().expect("question").to_string())
+        .collect();
+    assert!(!questions.is_empty());
+    for q in &questions {
+        assert!(q.contains("orders") && !q.contains("customers") && !q.contains("products"), "{q}");
+        let r = w.ask(&viewer, q).await;
+        assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
+        assert_eq!(r.json["source"]["kind"], "builtin", "{q}: {}", r.text);
+    }
+    let korean = w.server.get(&format!("{path}?lang=ko"), &viewer).await;
+    let first = korean.json["items"][0]["question"].as_str().unwrap_or_default().to_string();
+    assert!(first.chars().any(|c| ('가'..='힣').contains(&c)), "{}", korean.text);
+    assert_eq!(w.ask(&viewer, &first).await.json["source"]["kind"], "builtin", "{first}");
+    // Templates: one on customers (not the viewer's) and one on orders, both verified by the admin.
+    for (question, name) in [("How many customers are there?", "customers"), ("How many orders are there?", "orders")] {
+        let answered = w.ask(&w.admin, question).await;
+        let id = answered.json["history_id"].as_str().expect("history").to_string();
+        let body = json!({"history_id": id, "name": name, "questions": [format!("{name} in total")], "public": true, "verified": true});
+        let t = w.server.post("/api/v1/templates", &w.admin, body).await;
+        assert_eq!(t.status, StatusCode::CREATED, "{}", t.text);
+    }
+    let mine = w.server.get(&path, &viewer).await;
+    let items = mine.json["items"].as_array().expect("items");
+    assert_eq!(items[0], json!({"question": "orders in total", "source": "template"}), "{}", mine.text);
+    assert!(
+        items.iter().skip(1).all(|s| s["source"] == "schema"),
+        "the customers template is not the viewer's: {}",
+        mine.text
+    );
+    let all = w.server.get(&path, &w.admin).await;
+    let templates = all.json["items"].as_array().expect("items").iter().filter(|s| s["source"] == "template").count();
+    assert_eq!(templates, 2, "{}", all.text);
+    // Bad input: an unknown parameter, a connection that is not there.
+    let bad = w.server.get(&format!("{path}?language=ko"), &viewer).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let missing = w.server.get("/api/v1/connections/nope/suggestions", &viewer).await;
+    assert_eq!((missing.status, missing.code()), (StatusCode::NOT_FOUND, "not_found"), "{}", missing.text);
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
         the_readme_walk,
@@ -1474,6 +1588,8 @@ pub fn tests() -> Group {
         a_changed_connection_is_reopened,
         cors_is_off_unless_configured_and_slow_requests_time_out,
         account_commands_and_audit_verify_at_the_command_line,
+        suggestions_stay_within_the_grant_and_are_answered_without_an_llm,
+        the_audit_chain_is_verified_over_the_api,
         the_web_ui_is_served_and_its_session_lives_in_a_cookie,
     ])
 }
