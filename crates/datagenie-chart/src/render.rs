@@ -5,7 +5,7 @@
 //! caps in [`crate::spec`]. Drawing never fails: empty data gives a chart frame saying "No data".
 
 use crate::format::smart;
-use crate::scale::{Linear, Ticks, nice, time_ticks};
+use crate::scale::{Linear, Ticks, nice, nice_whole, time_ticks};
 use crate::spec::{Bars, Body, Chart, Legend, LinePoint, Lines, Points, TextItem, XAxis};
 use crate::svg::{Anchor, Font, Svg};
 use crate::text::{truncate, width};
@@ -328,10 +328,14 @@ fn value_labels(bars: &Bars) -> bool {
 
 /// The value-axis ticks for bars (always including zero), with headroom for printed values.
 fn bar_ticks(bars: &Bars, target: usize, headroom: bool) -> Ticks {
-    let ends = bars.bars.iter().flat_map(|b| [b.start, b.end]);
-    let (lo, hi) = extent(ends).unwrap_or((0.0, 0.0));
+    let ends = || bars.bars.iter().flat_map(|b| [b.start, b.end]);
+    let (lo, hi) = extent(ends()).unwrap_or((0.0, 0.0));
     let grow = if headroom { 1.1 } else { 1.0 };
-    nice(lo * grow, hi * grow, target, true)
+    if ends().all(|v| v.fract() == 0.0) {
+        nice_whole(lo * grow, hi * grow, target, true)
+    } else {
+        nice(lo * grow, hi * grow, target, true)
+    }
 }
 
 fn bar_fill(bars: &Bars, color_index: usize) -> String {

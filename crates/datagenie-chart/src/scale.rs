@@ -92,6 +92,19 @@ pub fn nice(lo: f64, hi: f64, target: usize, zero: bool) -> Ticks {
     Ticks { lo, hi, values, decimals: tick_decimals(step) }
 }
 
+/// Like [`nice`], for values that are whole numbers (counts): no tick between two integers (a "1.5 orders" tick
+/// misreads the data), so a small range ticks at every integer.
+pub fn nice_whole(lo: f64, hi: f64, target: usize, zero: bool) -> Ticks {
+    let ticks = nice(lo, hi, target, zero);
+    if ticks.decimals == 0 {
+        return ticks;
+    }
+    let (first, last) = (ticks.lo.floor(), ticks.hi.ceil().max(ticks.lo.floor() + 1.0));
+    let values: Vec<f64> = (0..=((last - first) as usize).min(MAX_TICKS)).map(|k| first + k as f64).collect();
+    let hi = values.last().copied().unwrap_or(last);
+    Ticks { lo: first, hi, values, decimals: 0 }
+}
+
 /// Removes float noise (0.30000000000000004) by rounding to the step's precision.
 fn snap(v: f64, step: f64) -> f64 {
     let digits = tick_decimals(step) as i32 + 1;
@@ -254,6 +267,11 @@ mod tests {
         let t = nice(0.1, 0.3, 4, false);
         assert!(t.values.iter().all(|v| (v * 100.0).round() == v * 100.0), "{:?}", t.values);
         assert_eq!(t.decimals, 2);
+        let counts = nice_whole(0.0, 2.2, 5, true);
+        assert_eq!(counts.values, vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(counts.decimals, 0);
+        assert_eq!(nice_whole(0.0, 97.0, 5, true).values, nice(0.0, 97.0, 5, true).values, "wide ranges as before");
+        assert_eq!(nice_whole(0.0, 0.0, 5, true).values, vec![0.0, 1.0]);
         let t = nice(5.0, 5.0, 5, false);
         assert!(t.lo < 5.0 && t.hi > 5.0);
         let t = nice(0.0, 0.0, 5, true);

@@ -138,6 +138,41 @@ mod tests {
         }
     }
 
+    /// The keys of the dictionary block that starts at `start` (`\n  en: {`) and ends at the next `\n  }`.
+    fn keys(code: &str, start: &str) -> std::collections::BTreeSet<String> {
+        let Some(at) = code.find(start) else { return Default::default() };
+        let block = &code[at + start.len()..];
+        let block = &block[..block.find("\n  }").unwrap_or(block.len())];
+        block
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                let key: String = l.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                (!key.is_empty() && l[key.len()..].starts_with(':')).then_some(key)
+            })
+            .collect()
+    }
+
+    /// Every label and message exists in English and in Korean.
+    #[test]
+    fn every_string_is_in_both_languages() {
+        let mut checked = 0;
+        for a in ASSETS.iter().filter(|a| a.name.ends_with(".js")) {
+            let code = asset(a.name);
+            let (en, ko) = (keys(code, "\n  en: {"), keys(code, "\n  ko: {"));
+            assert_eq!(en.is_empty(), ko.is_empty(), "{}: one language only", a.name);
+            let only_en: Vec<_> = en.difference(&ko).collect();
+            let only_ko: Vec<_> = ko.difference(&en).collect();
+            assert!(
+                only_en.is_empty() && only_ko.is_empty(),
+                "{}: English only {only_en:?}, Korean only {only_ko:?}",
+                a.name
+            );
+            checked += en.len();
+        }
+        assert!(checked > 300, "the dictionaries were found ({checked} keys)");
+    }
+
     /// No script writes HTML: text goes in as text (see core.js).
     #[test]
     fn no_script_parses_html() {

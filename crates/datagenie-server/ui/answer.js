@@ -251,7 +251,7 @@ function usageText(usage, ms) {
 export function table(columns, rows, truncated) {
   if (rows.length === 0) return [el("p", {}, t("noRows"))];
   const numeric = columns.map((_, i) => rows.every((r) => r[i] === null || typeof r[i] === "number"));
-  const caption = el("caption", {}, t("rowsCount", { n: rows.length.toLocaleString(lang()) }),
+  const caption = el("caption", {}, rows.length === 1 ? t("rowsCountOne") : t("rowsCount", { n: rows.length.toLocaleString(lang()) }),
     truncated ? ` ${t("truncated")}` : "");
   const head = el("thead", {}, el("tr", {}, columns.map((c, i) => el("th", { scope: "col", class: numeric[i] ? "num" : null }, c))));
   const body = el("tbody");

@@ -90,7 +90,7 @@ async function mainScreen() {
   render();
 }
 
-export async function loadConnections() {
+async function loadConnections() {
   const page = await apiJson("/api/v1/connections?limit=500");
   state.connections = page.items || [];
 }
@@ -131,8 +131,12 @@ function render() {
   show(header, main);
   if (where.screen === "history") return lazyScreen(main, "/ui/history.js", (m) => m.historyScreen(main, rerun));
   if (where.screen === "admin") return adminFrame(main, where.section);
-  main.append(askPanel());
-  document.getElementById("question")?.focus();
+  // The connections again: an admin may just have added one, or changed a grant.
+  loadConnections().catch(() => {}).finally(() => {
+    if (!main.isConnected) return;
+    main.append(askPanel());
+    document.getElementById("question")?.focus();
+  });
 }
 
 // A screen from its own module, loaded on first use; a failure to load or draw it is shown, not swallowed.
@@ -155,11 +159,7 @@ function adminFrame(main, section) {
     ADMIN_SECTIONS.map((s) => el("a", { href: `#/admin/${s}`, "aria-current": s === section ? "page" : null }, t(`section_${s}`))));
   const container = el("div", { class: "admin" });
   main.append(el("div", { class: "admin-frame" }, sub, container));
-  return lazyScreen(container, "/ui/admin.js", async (m) => {
-    await m.adminScreen(section, container);
-    // A new connection or grant shows in the main screen's picker.
-    if (section === "connections" || section === "permissions") await loadConnections();
-  });
+  return lazyScreen(container, "/ui/admin.js", (m) => m.adminScreen(section, container));
 }
 
 window.addEventListener("hashchange", () => {
@@ -258,7 +258,11 @@ async function suggestions(connectionId, box, choose) {
 
 function askPanel() {
   if (state.connections.length === 0) {
-    return el("section", { class: "ask" }, el("p", { class: "notice" }, t("noConnections")));
+    // An admin on a new server: the way to the first connection.
+    const notice = state.user.role === "admin"
+      ? el("p", { class: "notice" }, t("noConnectionsAdmin"), " ", el("a", { href: "#/admin/connections" }, t("addConnection")))
+      : el("p", { class: "notice" }, t("noConnections"));
+    return el("section", { class: "ask" }, notice);
   }
   const pending = state.pending;
   state.pending = null;
@@ -314,6 +318,7 @@ function askPanel() {
     if (!text || state.busy) return;
     state.busy = true;
     button.disabled = true;
+    form.setAttribute("aria-busy", "true");
     suggested.replaceChildren();
     localStorage.setItem("datagenie.connection", picker.value);
     try {
@@ -333,6 +338,7 @@ function askPanel() {
     } finally {
       state.busy = false;
       button.disabled = false;
+      form.removeAttribute("aria-busy");
     }
   }
   const panel = el("div", { class: "workspace" }, side.aside, el("div", { class: "conversation" }, form, suggested, answer));

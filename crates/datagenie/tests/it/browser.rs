@@ -191,8 +191,9 @@ impl Browser {
         self.find("#question").await;
     }
 
-    /// Asks `question` and waits until its answer (or failure) is complete: a new result, not there before, whose
-    /// usage line is written or that shows an alert.
+    /// Asks `question` and waits until its answer (or failure) is complete — a new result, not there before, whose
+    /// usage line is written or that shows an alert — and the page is done with it (the conversation list redrawn:
+    /// the form is no longer `aria-busy`).
     pub async fn ask(&self, question: &str) {
         self.script(
             "document.querySelectorAll('.answer .result').forEach((r) => { r.dataset.seen = '1'; })",
@@ -203,7 +204,8 @@ impl Browser {
         self.click("form.ask button[type=submit]").await;
         self.wait_for(
             "[...document.querySelectorAll('.answer .result:not([data-seen])')].some((r) => \
-             r.querySelector('.usage')?.innerText.includes('ms') || r.querySelector('[role=alert]'))",
+             r.querySelector('.usage')?.innerText.includes('ms') || r.querySelector('[role=alert]')) && \
+             !document.querySelector('form.ask[aria-busy]')",
         )
         .await;
     }
@@ -380,7 +382,7 @@ async fn conversations_keep_their_turns() {
 
 /// With an LLM: the answer arrives as the server streams it — its SQL is on screen before the summary has been
 /// written (the scripted summary is slow) — and a follow-up in the same conversation carries the first turn to the
-/// LLM. A summary carrying an `onerror` probe is shown as text.
+/// LLM. A summary carrying an `onerror` probe is shown as text. A question whose attempts all fail lists them.
 async fn a_streamed_answer_shows_its_sql_before_its_summary_and_a_follow_up_stays_in_the_conversation() {
     let probe = "<img src=x onerror=\"window.__probe = 2\">";
     let llm = ScriptedLlm::start(vec![
@@ -388,10 +390,13 @@ async fn a_streamed_answer_shows_its_sql_before_its_summary_and_a_follow_up_stay
         Step::Slow(Duration::from_millis(1500), format!("Customer counts differ. {probe}")),
         sql("SELECT customer_id, COUNT(*) AS orders FROM orders WHERE order_date >= '2024-02-01' GROUP BY customer_id"),
         reply("Fewer orders since February."),
+        sql("SELECT most_expensive FROM orders"),
+        sql("SELECT customer_id FROM orders WHERE price = (SELECT MAX(price) FROM nowhere)"),
     ])
     .await;
     let mut env = Env::with_openai(&llm.base_url);
     env.set("DATAGENIE_ASK__SUMMARY", "true");
+    env.set("DATAGENIE_ASK__MAX_ATTEMPTS", "2");
     let w = world_with(env).await;
     let b = Browser::start("en").await;
     b.sign_in(&w.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -422,6 +427,17 @@ async fn a_streamed_answer_shows_its_sql_before_its_summary_and_a_follow_up_stay
     let prompts = llm.requests();
     assert_eq!(prompts.len(), 4, "two SQL calls and two summaries");
     assert!(prompts[2].text().contains("orders per customer"), "the follow-up carries the first turn");
+    // A question whose every attempt fails shows each attempt and why, then the failure.
+    b.ask("which customers ordered the most expensive product").await;
+    let attempts = b.script(
+        "return [...document.querySelectorAll('.answer .result:last-child .attempt')].map((a) => a.innerText)",
+        json!([]),
+    );
+    let attempts = attempts.await;
+    let listed = attempts.as_array().expect("attempts");
+    assert_eq!(listed.len(), 2, "{attempts}");
+    assert!(listed.iter().all(|a| a.as_str().is_some_and(|a| a.contains("This attempt failed"))), "{attempts}");
+    assert!(b.text(".answer .result:last-child [role=alert]").await.starts_with("No answer"));
     let injected =
         b.script("return [window.__probe ?? null, document.querySelectorAll('.summary img').length]", json!([]));
     assert_eq!(injected.await, json!([null, 0]));
@@ -447,7 +463,7 @@ async fn suggestions_start_a_conversation_and_saved_templates_join_them() {
     let first = listed[0].as_str().expect("a suggestion").to_string();
     b.script("document.querySelectorAll('.answer .result').forEach((r) => { r.dataset.seen = '1'; })", json!([])).await;
     b.click(".suggestions button.suggestion").await;
-    b.wait_for("document.querySelector('.answer .result[data-state=answered]')").await;
+    b.wait_for("document.querySelector('.answer .result[data-state=answered]') && !document.querySelector('form.ask[aria-busy]')").await;
     assert_eq!(b.text(".answer .result h2").await, first);
     assert_eq!(b.text(".answer .result .source").await, "Answered by the built-in engine (no LLM)");
     assert_eq!(b.text(".suggestions").await, "", "suggestions go once the conversation has started");
@@ -461,7 +477,7 @@ async fn suggestions_start_a_conversation_and_saved_templates_join_them() {
     b.wait_for("document.querySelector('.suggestions button.suggestion[data-source=template]')").await;
     assert_eq!(b.text(".suggestions button.suggestion").await, first, "the template comes first");
     b.click(".suggestions button.suggestion").await;
-    b.wait_for("document.querySelector('.answer .result[data-state=answered]')").await;
+    b.wait_for("document.querySelector('.answer .result[data-state=answered]') && !document.querySelector('form.ask[aria-busy]')").await;
     assert_eq!(b.text(".answer .result .source").await, "Answered by the verified template “Order count”");
     // The suggestions in Korean.
     let picker = b.find("#language").await;
@@ -495,8 +511,8 @@ async fn history_is_searched_opened_and_asked_again() {
     assert!(b.text(".history-table tbody tr").await.contains("Refused"));
     b.type_into("#history-text", "").await;
     let status = b.find("#history-status").await;
+    // Choosing a status filters at once (no button to press; pressing it too would draw the rows twice).
     b.call("POST", &format!("/element/{status}/value"), json!({"text": "Answered"})).await;
-    b.click(".filters button[type=submit]").await;
     b.wait_for("document.querySelectorAll('.history-table tbody tr').length === 2").await;
     // Open an answer again: its recorded rows.
     b.click(".history-table tbody tr:last-child .row-actions button:first-child").await;
@@ -505,7 +521,7 @@ async fn history_is_searched_opened_and_asked_again() {
     assert!(b.text(".history-detail .result table tbody").await.contains('6'));
     // Ask it again: the main screen, a new conversation, the question answered.
     b.click(".history-detail .result .actions button").await;
-    b.wait_for("document.querySelector('.answer .result[data-state=answered]')").await;
+    b.wait_for("document.querySelector('.answer .result[data-state=answered]') && !document.querySelector('form.ask[aria-busy]')").await;
     assert_eq!(b.text(".answer .result h2").await, "How many orders are there?");
     b.close().await;
     // A viewer sees only their own.
@@ -533,7 +549,7 @@ async fn keyboard_only_and_a_phone_sized_screen() {
     b.find("#question").await;
     b.wait_for("document.activeElement?.id === 'question'").await;
     b.keys(&format!("How many orders are there?{ENTER}")).await;
-    b.wait_for("document.querySelector('.answer .result[data-state=answered]')").await;
+    b.wait_for("document.querySelector('.answer .result[data-state=answered]') && !document.querySelector('form.ask[aria-busy]')").await;
     // Tab from the question box reaches the Ask button, then (past the suggestions, which are gone) the answer's
     // Copy button; Enter on it copies.
     b.script("document.getElementById('question').focus()", json!([])).await;
@@ -552,6 +568,53 @@ async fn keyboard_only_and_a_phone_sized_screen() {
     b.close().await;
 }
 
+/// The sign-in screen's messages: repeated wrong passwords end in the lockout message; a login ended elsewhere (the
+/// admin changed the password) sends the page back to sign-in saying the session has ended.
+async fn lockout_and_an_ended_session_are_explained() {
+    let w = world().await;
+    let (viewer_id, _) = w.user("viewer@example.com", "viewer").await;
+    w.grant(&viewer_id, json!({"allowed_tables": ["orders"]})).await;
+    // An ended session: signed in as the admin, whose password is then changed over the API.
+    let b = Browser::start("en").await;
+    b.sign_in(&w.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let me = w.server.get("/api/v1/me", &w.admin).await;
+    let id = me.json["id"].as_str().expect("id");
+    let changed = w
+        .server
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            Some(&w.admin),
+            Some(json!({"password": "a new admin password"})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    b.click("header nav a[href='#/history']").await;
+    b.find("#email").await;
+    assert_eq!(b.text(".signin [role=alert]").await, "Your session has ended. Please sign in again.");
+    b.close().await;
+    // Then the lockout (last: it locks this address out too).
+    let b = Browser::start("en").await;
+    b.goto(&w.server.base).await;
+    let mut messages = Vec::new();
+    for _ in 0..8 {
+        b.type_into("#email", "viewer@example.com").await;
+        b.type_into("#password", "a wrong password").await;
+        b.click("form.signin button[type=submit]").await;
+        b.wait_for("!document.querySelector('form.signin button[type=submit]').disabled").await;
+        let message = b.text(".signin [role=alert]").await;
+        let locked = message.starts_with("Too many failed sign-ins");
+        messages.push(message);
+        if locked {
+            break;
+        }
+    }
+    let last = messages.last().expect("a message");
+    assert!(last.starts_with("Too many failed sign-ins. Try again in "), "{messages:?}");
+    assert!(messages[..messages.len() - 1].iter().all(|m| m == "The email or password is wrong."), "{messages:?}");
+    b.close().await;
+}
+
 pub fn tests() -> Group {
     Group::new("browser").needs(
         BROWSER,
@@ -563,7 +626,8 @@ pub fn tests() -> Group {
             a_streamed_answer_shows_its_sql_before_its_summary_and_a_follow_up_stays_in_the_conversation,
             suggestions_start_a_conversation_and_saved_templates_join_them,
             history_is_searched_opened_and_asked_again,
-            keyboard_only_and_a_phone_sized_screen
+            keyboard_only_and_a_phone_sized_screen,
+            lockout_and_an_ended_session_are_explained
         ],
     )
 }

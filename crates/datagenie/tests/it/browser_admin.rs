@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::browser::{BROWSER, Browser};
-use crate::server::{ADMIN_EMAIL, ADMIN_PASSWORD, world};
+use crate::harness::{Env, shop_db};
+use crate::server::{ADMIN_EMAIL, ADMIN_PASSWORD, Server, cli_user, world};
 
 /// Opens `#/admin/<section>` and waits for its heading.
 async fn open(b: &Browser, base: &str, section: &str, heading: &str) {
@@ -344,6 +345,46 @@ async fn every_screen_fits_a_phone_and_a_setting_is_edited_from_the_keyboard() {
     b.close().await;
 }
 
+/// The README's walk: a server with nothing on it but the admin made with `datagenie user create`; the admin signs
+/// in, follows the empty screen's link to add a connection, and asks one question in English and one in Korean, each
+/// with its table and its chart on screen (Hangul in both).
+async fn the_readme_walk_from_an_empty_server_to_two_answers_with_charts() {
+    let env = Env::new();
+    let made = cli_user(&env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(made.code, 0, "{made:?}");
+    shop_db(&env.path("shop.db"));
+    let server = Server::start(&env).await;
+    let b = Browser::start("en").await;
+    b.goto(&server.base).await;
+    b.type_into("#email", ADMIN_EMAIL).await;
+    b.type_into("#password", ADMIN_PASSWORD).await;
+    b.click("form.signin button[type=submit]").await;
+    b.wait_for("document.querySelector('.notice a[href=\"#/admin/connections\"]')").await;
+    b.click(".notice a").await;
+    b.wait_for("document.querySelector('.admin h1')?.innerText === 'Connections'").await;
+    b.type_into("#admin-connection-name", "shop").await;
+    b.type_into("#admin-connection-url", &env.path("shop.db").display().to_string()).await;
+    b.click("#admin-connection-form button[type=submit]").await;
+    b.wait_for("document.querySelector('#admin-connection-form .admin-test[data-ok=true]')").await;
+    b.click("header nav a[href='#/']").await;
+    b.find("#question").await;
+    let picker = b.script("return [...document.querySelectorAll('#connection option')].map((o) => o.text)", json!([]));
+    assert_eq!(picker.await, json!(["shop"]), "the only connection, chosen");
+    for (question, cell) in [("How many customers are there per city?", "Busan"), ("도시별 고객 수는?", "서울")]
+    {
+        b.ask(question).await;
+        let table = b.text(".answer .result:last-child table").await;
+        assert!(table.contains(cell), "{question}: {table}");
+        b.wait_for("document.querySelector('.answer .result:last-child .chart svg rect')").await;
+        let chart =
+            b.script("return document.querySelector('.answer .result:last-child .chart svg').textContent", json!([]));
+        let chart = chart.await;
+        assert!(chart.as_str().is_some_and(|c| c.contains("서울")), "{question}: Hangul in the chart: {chart}");
+    }
+    b.screenshot("walk").await;
+    b.close().await;
+}
+
 pub fn tests() -> Group {
     Group::new("browser-admin").needs(
         BROWSER,
@@ -351,7 +392,8 @@ pub fn tests() -> Group {
             an_admin_adds_a_user_a_connection_and_a_grant_that_the_user_then_lives_by,
             usage_and_audit_show_the_questions_asked,
             a_non_admin_sees_no_administration,
-            every_screen_fits_a_phone_and_a_setting_is_edited_from_the_keyboard
+            every_screen_fits_a_phone_and_a_setting_is_edited_from_the_keyboard,
+            the_readme_walk_from_an_empty_server_to_two_answers_with_charts
         ],
     )
 }
