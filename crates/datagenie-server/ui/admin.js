@@ -508,7 +508,6 @@ function statusLine() {
   return el("p", { class: "admin-status", role: "status" });
 }
 
-// A labelled control in a form, with an optional hint read with it.
 // Save and Cancel, the buttons of every inline editor.
 function saveOrCancel(close) {
   return el("div", { class: "admin-buttons" },
@@ -526,6 +525,7 @@ function editorRow(tr, form, close, colspan, first) {
   return tr;
 }
 
+// A labelled control in a form, with an optional hint read with it.
 function labelled(id, label, control, hint, cls) {
   const [l, c] = field(id, label, control);
   const parts = [l, c];
