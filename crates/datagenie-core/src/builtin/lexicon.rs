@@ -336,6 +336,22 @@ impl Lexicon {
         named.iter().copied().find(|&c| self.cols[c].stems.iter().any(|s| tstems.contains(s)))
     }
 
+    /// As [`Lexicon::name_column`], and where a table names its rows in two languages (`name_ko`, `name_en`), the
+    /// one in the question's language.
+    pub fn name_column_in(&self, table: usize, korean: bool) -> Option<usize> {
+        if let Some(c) = self.name_column(table) {
+            return Some(c);
+        }
+        let langs: &[&str] = if korean { &["ko", "kr", "kor", "korean"] } else { &["en", "eng", "english"] };
+        self.tables.get(table)?.cols.iter().copied().find(|&c| {
+            let s = &self.cols[c].stems;
+            matches!(self.cols[c].class, TypeClass::Text | TypeClass::Other)
+                && s.len() == 2
+                && (s[0] == "name" || s[0] == "titl")
+                && langs.contains(&s[1].as_str())
+        })
+    }
+
     /// Single-column primary key of `table`.
     pub fn pk(&self, table: usize) -> Option<usize> {
         let t = self.tables.get(table)?;

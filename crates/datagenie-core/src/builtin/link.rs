@@ -5,7 +5,9 @@
 
 use super::lexicon::{Lexicon, is_generic, normalize_value, word_match};
 use super::text::{Tok, TokKind, stem_word};
-use super::vocab::{Cue, EN_CUES, FREE_WORDS, GENDER_WORDS, KO_CUES, KO_GLOSSARY_EXTRA, SKIPPABLE, SYNONYMS};
+use super::vocab::{
+    Cue, EN_CUES, FREE_WORDS, GENDER_WORDS, KO_CUES, KO_GLOSSARY_EXTRA, KO_VALUE_WORDS, SKIPPABLE, SYNONYMS,
+};
 use crate::hangul::is_hangul;
 use crate::linking::GLOSSARY;
 
@@ -41,9 +43,13 @@ pub(crate) struct Item {
 
 /// A question token with the schema stems it may stand for.
 struct QTok {
+    /// The word's own stem first, then (from `synonyms`) the stems of its English synonyms.
     alts: Vec<String>,
+    synonyms: usize,
     /// A word a phrase match may skip ("the", "of").
     skippable: bool,
+    /// "카테고리별": a phrase may end at this word but not run past it ("카테고리별 상품" is two things).
+    ends_phrase: bool,
     /// A word a schema phrase may match at all.
     matchable: bool,
     hangul: bool,
@@ -75,8 +81,10 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
     toks.iter()
         .map(|t| {
             let mut alts = vec![t.stem.clone()];
+            let mut synonyms = usize::MAX;
             match t.kind {
                 TokKind::Word => {
+                    synonyms = 1;
                     for (w, syn) in SYNONYMS {
                         if t.lower == *w || t.stem == stem_word(w) {
                             alts.extend(syn.iter().map(|s| stem_word(s)));
@@ -98,9 +106,26 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
             let order_word =
                 matches!(t.lower.as_str(), "ordered" | "sorted" | "sort" | "ranked" | "arranged" | "listed");
             let matchable = matches!(t.kind, TokKind::Word | TokKind::Hangul) && !skippable && !order_word;
-            QTok { alts, skippable, matchable, hangul: t.kind == TokKind::Hangul }
+            QTok {
+                synonyms: synonyms.min(alts.len()),
+                alts,
+                skippable,
+                ends_phrase: t.per_suffix,
+                matchable,
+                hangul: t.kind == TokKind::Hangul,
+            }
         })
         .collect()
+}
+
+/// How well question token `t` matches a schema stem: as [`word_match`], with a match through a synonym a little
+/// below the word itself, so "price" prefers `price` to `cost` rather than tie.
+fn tok_match(t: &QTok, stem: &str) -> f32 {
+    let own = word_match(&t.alts[..t.synonyms], stem);
+    if own == 1.0 {
+        return own;
+    }
+    own.max(0.9 * word_match(&t.alts[t.synonyms..], stem))
 }
 
 /// Ordered match of `phrase` starting at token `i`, skipping skippable words inside.
@@ -117,8 +142,8 @@ fn match_ordered(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32,
         if !t.matchable {
             return None;
         }
-        let s = word_match(&t.alts, p);
-        if s == 0.0 {
+        let s = tok_match(t, p);
+        if s == 0.0 || (t.ends_phrase && k + 1 < phrase.len()) {
             return None;
         }
         total += s;
@@ -150,12 +175,15 @@ fn match_unordered(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f3
             if used[pi] {
                 continue;
             }
-            let s = word_match(&t.alts, p);
+            let s = tok_match(t, p);
             if s > 0.0 && best.is_none_or(|(_, b)| s > b) {
                 best = Some((pi, s));
             }
         }
         let (pi, s) = best?;
+        if t.ends_phrase && k + 1 < phrase.len() {
+            return None;
+        }
         used[pi] = true;
         total += s;
         j += 1;
@@ -175,7 +203,7 @@ fn match_partial(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32,
     }
     let mut best: Option<(usize, f32, usize)> = None;
     for start in 0..phrase.len() {
-        if word_match(&first.alts, &phrase[start]) == 0.0 {
+        if tok_match(first, &phrase[start]) == 0.0 {
             continue;
         }
         let mut j = i;
@@ -194,7 +222,7 @@ fn match_partial(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32,
             if !t.matchable {
                 break;
             }
-            let s = word_match(&t.alts, &phrase[k]);
+            let s = tok_match(t, &phrase[k]);
             if s == 0.0 {
                 break;
             }
@@ -205,6 +233,9 @@ fn match_partial(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32,
             j += 1;
             end = j;
             k += 1;
+            if t.ends_phrase {
+                break;
+            }
         }
         let j = end;
         if n == 0 || n >= phrase.len() || !specific {
@@ -247,7 +278,7 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
     }
 
     // Cell values: n-grams of the question's text.
-    let max_words = lex.max_value_words.max(1);
+    let max_words = lex.max_value_words.max(2);
     for i in 0..n {
         if !matches!(toks[i].kind, TokKind::Word | TokKind::Hangul | TokKind::Number) {
             continue;
@@ -267,7 +298,7 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                 matches!(t.kind, TokKind::Word | TokKind::Hangul)
                     && !FREE_WORDS.contains(&t.lower.as_str())
                     && !is_cue_word(&t.lower)
-                    && t.lower.chars().count() >= 2
+                    && (t.lower.chars().count() >= 2 || ko_one_syllable_word(&t.stem))
             });
             if !content {
                 continue;
@@ -298,6 +329,13 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             }
             if found.is_empty() && len == 1 {
                 found = gender_values(&toks[i].lower, lex);
+            }
+            if found.is_empty() && len == 1 && toks[i].kind == TokKind::Hangul {
+                found = korean_values(&toks[i].stem, lex);
+            }
+            // "배송 중인", "결제 완료된": two words of one state.
+            if found.is_empty() && len == 2 && toks[i..j].iter().all(|t| t.kind == TokKind::Hangul) {
+                found = korean_values(&format!("{}{}", toks[i].lower, toks[i + 1].lower), lex);
             }
             if found.is_empty() {
                 continue;
@@ -370,7 +408,12 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             let mut ok = true;
             for (k, w) in phrase.iter().enumerate() {
                 match toks.get(i + k) {
-                    Some(t) if t.lower == *w || (t.kind == TokKind::Hangul && ko_cue_form(&t.stem, w)) => {}
+                    // "배송 중인" (in progress) is not the "중" of "among".
+                    Some(t)
+                        if t.lower == *w
+                            || (t.kind == TokKind::Hangul
+                                && ko_cue_form(&t.stem, w)
+                                && !(*w == "중" && t.lower.starts_with("중인"))) => {}
                     Some(t) if symbol_matches(t, w) => {}
                     _ => {
                         ok = false;
@@ -488,7 +531,10 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                 }
             }
             TokKind::Hangul => {
-                if t.stem.chars().count() <= 1 || t.stem.chars().all(|c| !is_hangul(c)) || ko_free(&t.stem) {
+                if (t.stem.chars().count() <= 1 && !ko_one_syllable_word(&t.stem))
+                    || t.stem.chars().all(|c| !is_hangul(c))
+                    || ko_free(&t.stem)
+                {
                     ItemKind::Free
                 } else {
                     ItemKind::Word
@@ -563,12 +609,6 @@ fn ko_free(stem: &str) -> bool {
         "하는",
         "한",
         "있는",
-        "많은",
-        "높은",
-        "큰",
-        "작은",
-        "낮은",
-        "적은",
         "대한",
         "관련",
         "각각",
@@ -591,6 +631,30 @@ fn ko_free(stem: &str) -> bool {
         "정보",
     ];
     FREE.contains(&stem)
+}
+
+/// A one-syllable Korean word that carries meaning ("앱", "웹", "키"): a value word or a glossary noun. Other single
+/// syllables ("수", "개", "명") are counters and particles.
+fn ko_one_syllable_word(stem: &str) -> bool {
+    KO_VALUE_WORDS.iter().any(|(w, _)| *w == stem) || GLOSSARY.iter().chain(KO_GLOSSARY_EXTRA).any(|(w, _)| *w == stem)
+}
+
+/// The English code a Korean word stands for ("취소된" → `cancelled`) in a column of few values.
+fn korean_values(stem: &str, lex: &Lexicon) -> Vec<(usize, String, f32)> {
+    let Some((_, forms)) = KO_VALUE_WORDS.iter().find(|(w, _)| stem.starts_with(w)) else { return Vec::new() };
+    let mut out = Vec::new();
+    for (ci, vals) in &lex.col_values {
+        if vals.len() > 30 {
+            continue;
+        }
+        for v in vals {
+            if forms.iter().any(|f| v.eq_ignore_ascii_case(f)) {
+                out.push((*ci, v.clone(), 0.9));
+            }
+        }
+    }
+    out.sort_by_key(|a| a.0);
+    out
 }
 
 fn gender_values(word: &str, lex: &Lexicon) -> Vec<(usize, String, f32)> {

@@ -100,14 +100,15 @@ impl Ctx<'_> {
                 continue;
             };
             let Some(j) = self.items.get(i + 1).map(|_| i + 1) else { continue };
-            let unit = self.items[j].text.as_str();
+            // "2024년에": the unit with its particle.
+            let unit = unit_word(&self.items[j].text);
             if (unit == "년" || unit == "년도" || unit == "연도") && n.fract() == 0.0 && (1000.0..=2999.0).contains(&n)
             {
                 // A month may follow: "2024년 3월".
                 let month = self.items.get(j + 1).and_then(|_| {
                     let m = self.num_at(j + 1)?;
                     let u = self.items.get(j + 2)?;
-                    (u.text == "월" && m.fract() == 0.0 && (1.0..=12.0).contains(&m)).then_some(m as u32)
+                    (unit_word(&u.text) == "월" && m.fract() == 0.0 && (1.0..=12.0).contains(&m)).then_some(m as u32)
                 });
                 self.used[i] = true;
                 self.used[j] = true;
@@ -149,6 +150,21 @@ impl Ctx<'_> {
             self.used[p] = true;
             return Some(c);
         }
+        // Korean names it just after: "2024년에 가입한 고객" (`signup_date`).
+        if self.korean {
+            for k in i + 1..(i + 5).min(self.items.len()) {
+                if self.items[k].kind == ItemKind::Stop {
+                    break;
+                }
+                if !self.used[k]
+                    && let Some(c) = self.col_at(k)
+                    && self.lex.cols[c].class == TypeClass::Temporal
+                {
+                    self.used[k] = true;
+                    return Some(c);
+                }
+            }
+        }
         let c = self.concept_col(Concept::Time);
         if c.is_none() {
             self.doubt(F::DateNoCol, "a date without a date column");
@@ -173,4 +189,16 @@ impl Ctx<'_> {
         };
         self.filters.push((i, cond));
     }
+}
+
+/// A Korean date unit without its particle: "년에" → "년", "월부터" → "월".
+fn unit_word(text: &str) -> &str {
+    for particle in ["에는", "에도", "부터", "까지", "동안", "에", "의", "도", "은", "는"] {
+        if let Some(unit) = text.strip_suffix(particle)
+            && matches!(unit, "년" | "년도" | "연도" | "월")
+        {
+            return unit;
+        }
+    }
+    text
 }

@@ -94,7 +94,7 @@ impl Ctx<'_> {
             && self.plan.having.is_none()
             && self.bucket.is_none()
             && !self.lex.cols[*c].is_pk
-            && self.lex.name_column(self.table_of(*c)) != Some(*c)
+            && self.lex.name_column_in(self.table_of(*c), self.korean) != Some(*c)
         {
             self.plan.distinct = true;
         }
@@ -193,7 +193,7 @@ impl Ctx<'_> {
                     _ => false,
                 });
                 if !already {
-                    match self.lex.name_column(t) {
+                    match self.lex.name_column_in(t, self.korean) {
                         Some(n) => shown.push(Sel::Col(n)),
                         None => {
                             for g in &group_cols {
@@ -279,7 +279,7 @@ impl Ctx<'_> {
             self.doubt(F::EveryColumn, "every column");
             return Ok(());
         }
-        if let Some(c) = self.lex.name_column(t) {
+        if let Some(c) = self.lex.name_column_in(t, self.korean) {
             self.plan.select.push(Sel::Col(c));
             self.doubt(F::DefaultName, "no column named: showing the name");
             return Ok(());

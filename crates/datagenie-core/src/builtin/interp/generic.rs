@@ -47,7 +47,7 @@ impl Ctx<'_> {
                 let t = next.and_then(|k| self.table_at(k)).unwrap_or(self.subject);
                 if !after_col
                     && !qualified
-                    && let Some(c) = self.lex.name_column(t)
+                    && let Some(c) = self.lex.name_column_in(t, self.korean)
                 {
                     self.res[i] = Res::Col(c);
                     self.by_role.push(i);

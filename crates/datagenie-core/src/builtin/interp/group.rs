@@ -82,7 +82,7 @@ impl Ctx<'_> {
                         .any(|(k, it)| !self.used[k] && is_cue(it, |c| matches!(c, Cue::Agg(_))));
                     if agg_left
                         && let Some(pk) = self.lex.pk(t)
-                        && self.lex.name_column(t).is_some()
+                        && self.lex.name_column_in(t, self.korean).is_some()
                     {
                         if !self.plan.group_by.contains(&pk) {
                             self.plan.group_by.push(pk);

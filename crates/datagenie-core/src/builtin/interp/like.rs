@@ -55,7 +55,7 @@ impl Ctx<'_> {
                     self.used[k] = true;
                     c
                 }
-                _ => match self.lex.name_column(self.subject) {
+                _ => match self.lex.name_column_in(self.subject, self.korean) {
                     Some(c) => {
                         self.doubt(F::LikeDefault, "LIKE on the name column by default");
                         c

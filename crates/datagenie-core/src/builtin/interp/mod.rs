@@ -162,6 +162,41 @@ impl<'a> Ctx<'a> {
         !self.lex.cols[c].stems.iter().any(|s| s == "age")
     }
 
+    /// A yes/no column: declared boolean, or a whole number named as a state (`active`, `is_deleted`, `has_vat`,
+    /// `marketing_opt_in`, `paid_flag`).
+    fn is_flag(&self, c: usize) -> bool {
+        const STATES: &[&str] = &[
+            "active",
+            "enabled",
+            "disabled",
+            "deleted",
+            "verified",
+            "visible",
+            "available",
+            "published",
+            "archived",
+            "approved",
+            "valid",
+            "blocked",
+            "locked",
+            "banned",
+            "subscribed",
+            "confirmed",
+        ];
+        let col = &self.lex.cols[c];
+        let s = &col.stems;
+        match col.class {
+            TypeClass::Boolean => true,
+            TypeClass::Integer if !col.is_pk && !col.is_fk => {
+                (s.len() == 1 && STATES.iter().any(|w| stem_word(w) == s[0]))
+                    || s.first().is_some_and(|w| w == "is" || w == "has")
+                    || s.last().is_some_and(|w| w == "flag")
+                    || s.windows(2).any(|w| w[0] == "opt" && (w[1] == "in" || w[1] == "out"))
+            }
+            _ => false,
+        }
+    }
+
     fn is_numeric(&self, c: usize) -> bool {
         matches!(self.lex.cols[c].class, TypeClass::Integer | TypeClass::Real)
     }

@@ -3,8 +3,8 @@
 use super::{Ctx, KIND_WORDS, is_cue};
 use crate::builtin::doubt::F;
 use crate::builtin::link::ItemKind;
-use crate::builtin::sql::Sel;
-use crate::builtin::vocab::{Agg, Cue};
+use crate::builtin::sql::{Cond, Lit, Sel};
+use crate::builtin::vocab::{Agg, Cue, Op};
 
 impl Ctx<'_> {
     /// Where the requested columns end in an English question: the first relative clause ("… that/who/with …")
@@ -71,7 +71,12 @@ impl Ctx<'_> {
                 ItemKind::Word
                     if pending_count.is_some()
                         && KIND_WORDS.contains(&it.text.to_lowercase().as_str())
-                        && self.next_sig(i).and_then(|k| self.col_at(k)).is_some() =>
+                        // "how many kinds of (different) categories"
+                        && self
+                            .next_sig(i)
+                            .and_then(|k| if self.cue_at(k) == Some(Cue::Each) { self.next_sig(k) } else { Some(k) })
+                            .and_then(|k| self.col_at(k))
+                            .is_some() =>
                 {
                     self.used[i] = true;
                 }
@@ -112,6 +117,22 @@ impl Ctx<'_> {
                 continue;
             }
             let counting_rows = self.plan.select.len() == 1 && self.plan.select[0] == Sel::Count;
+            // "How many products are active?", "활성 상품": a yes/no column named as an adjective is a filter.
+            // Korean puts it before the noun: "활성 상품".
+            let modifies = self.korean && self.next_sig(i).and_then(|k| self.table_at(k)).is_some();
+            if let Some(c) = self.col_at(i).filter(|&c| self.is_flag(c) && self.col_score(i) >= 0.95)
+                && (modifies
+                    || ((i > head_end || counting_rows)
+                        && pending_aggs.is_empty()
+                        && pending_count.is_none()
+                        && !self.plan.select.is_empty()))
+            {
+                self.used[i] = true;
+                let negated = self.negated_before(i) || self.items[i].text.starts_with('비');
+                let yes = if negated { 0.0 } else { 1.0 };
+                self.filters.push((i, Cond::Cmp(c, Op::Eq, Lit::Num(yes))));
+                continue;
+            }
             if (i > head_end || counting_rows)
                 && self.col_at(i).is_some()
                 && pending_aggs.is_empty()
@@ -186,7 +207,12 @@ impl Ctx<'_> {
             if let Some(t) = self.table_at(i) {
                 last_table = Some(t);
                 // "total tracks": how many.
+                // Only for the table's own name: "total revenue" (a table found through its comment) is a sum of
+                // something, not a count of rows.
+                let own_name = matches!(&self.items[i].kind,
+                    ItemKind::Schema { tables, .. } if tables.iter().any(|&(x, s)| x == t && s >= 0.95));
                 if pending_count.is_none()
+                    && own_name
                     && let Some(&(k, Agg::Sum)) = pending_aggs.last()
                     && self.items[k].text.eq_ignore_ascii_case("total")
                 {
@@ -226,7 +252,7 @@ impl Ctx<'_> {
                     // "What is the most common birth place of people?": the group read by the superlative answers.
                     let answered = t == self.subject && !self.plan.group_by.is_empty();
                     if (t != self.subject || self.plan.select.is_empty()) && !answered {
-                        match self.lex.name_column(t) {
+                        match self.lex.name_column_in(t, self.korean) {
                             Some(c) => {
                                 self.used[i] = true;
                                 self.plan.select.push(Sel::Col(c));

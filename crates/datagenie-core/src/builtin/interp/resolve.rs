@@ -192,7 +192,7 @@ impl Ctx<'_> {
                     let in_subject = cols.iter().any(|(c, _)| self.table_of(*c) == self.subject);
                     if !in_subject && !lower.contains(' ') {
                         if matches!(lower.as_str(), "name" | "names")
-                            && let Some(n) = self.lex.name_column(self.subject)
+                            && let Some(n) = self.lex.name_column_in(self.subject, self.korean)
                         {
                             cols.push((n, 1.0));
                         } else {

@@ -117,8 +117,10 @@ impl Ctx<'_> {
                 && self.concept_col(concept).is_some();
             // "most number of books", "the most X" with X not a measure: how many rows, per the listed column.
             let word = self.items[i].text.as_str();
-            let counting =
-                word.contains("number") || matches!(word, "most" | "the most" | "least" | "the least" | "fewest");
+            // "고객이 가장 많은 도시", "가장 적은": how many rows, as the English "most".
+            let counting = word.contains("number")
+                || matches!(word, "most" | "the most" | "least" | "the least" | "fewest")
+                || (self.korean && (word.contains('많') || word.contains("적은")));
             if counting
                 && let Some((marks, c)) = &explicit
                 && !self.is_numeric(*c)
@@ -126,6 +128,10 @@ impl Ctx<'_> {
             {
                 for m in marks {
                     self.used[*m] = true;
+                }
+                // "고객이 가장 많은 도시는?": the column after the superlative is what is asked for.
+                if self.korean && marks.first().is_some_and(|&m| m > i) && !self.plan.select.contains(&Sel::Col(*c)) {
+                    self.plan.select.push(Sel::Col(*c));
                 }
                 self.plan.order.push((OrderKey::Count, desc));
                 self.plan.limit = Some(limit);

@@ -107,7 +107,7 @@ impl Ctx<'_> {
                     (None, Some(c)) => Some((c, self.items[i].text.clone())),
                     (None, None) => {
                         // A quoted name: "named 'X'", "the film 'X'".
-                        match self.lex.name_column(self.subject) {
+                        match self.lex.name_column_in(self.subject, self.korean) {
                             Some(c) if quoted => {
                                 self.doubt(F::QuotedNowhere, "a quoted value found in no column");
                                 Some((c, self.items[i].text.clone()))
