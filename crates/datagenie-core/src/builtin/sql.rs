@@ -258,6 +258,18 @@ impl Renderer<'_> {
         }
         if !plan.group_by.is_empty() || bucket.is_some() {
             let mut g: Vec<String> = plan.group_by.iter().map(|c| self.col(*c)).collect();
+            // A shown column that names a group (a name beside its key) is grouped too, as PostgreSQL and MySQL's
+            // ONLY_FULL_GROUP_BY require; it depends on the key, so the groups are the same.
+            for s in &plan.select {
+                if let Sel::Col(c) = s
+                    && !plan.group_by.contains(c)
+                {
+                    let name = self.col(*c);
+                    if !g.contains(&name) {
+                        g.push(name);
+                    }
+                }
+            }
             if let Some(b) = &bucket {
                 g.insert(0, b.clone());
             }

@@ -205,8 +205,15 @@ impl Ctx<'_> {
                 }
             } else {
                 for g in &group_cols {
-                    if !self.plan.select.contains(&Sel::Col(*g)) {
-                        shown.push(Sel::Col(*g));
+                    if self.plan.select.contains(&Sel::Col(*g)) {
+                        continue;
+                    }
+                    // A key to another table ("per shipping region" → `ship_region_id`): the group shows the name
+                    // of the row it points to, joined along that key.
+                    match self.referenced_name(*g) {
+                        Some(n) if !self.plan.select.contains(&Sel::Col(n)) => shown.push(Sel::Col(n)),
+                        Some(_) => {}
+                        None => shown.push(Sel::Col(*g)),
                     }
                 }
             }
@@ -241,6 +248,19 @@ impl Ctx<'_> {
         }
         self.plan.order = order;
         Ok(())
+    }
+
+    /// The name column of the row that foreign key `c` points to (in the question's language), if it has one.
+    fn referenced_name(&self, c: usize) -> Option<usize> {
+        if !self.lex.cols[c].is_fk {
+            return None;
+        }
+        let edge = self.lex.edges.iter().find(|e| e.from_col == c)?;
+        let target = self.table_of(edge.to_col);
+        if target == self.table_of(c) {
+            return None;
+        }
+        self.lex.name_column_in(target, self.korean)
     }
 
     /// "What is the highest X" asks for the value; "Which/Who … the highest X" asks for the row.
