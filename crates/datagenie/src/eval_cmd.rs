@@ -61,7 +61,7 @@ pub struct EvalArgs {
     #[arg(long, requires = "questions", conflicts_with_all = ["min_accuracy", "report"])]
     calibrate: bool,
     /// With --calibrate: the wrong rate the fitted threshold may reach on the selected questions.
-    #[arg(long, value_name = "RATIO", default_value_t = 0.09, requires = "calibrate")]
+    #[arg(long, value_name = "RATIO", default_value_t = 0.05, requires = "calibrate")]
     max_wrong_rate: f64,
     /// Record the built-in engine's reading of each question in the report (for debugging the engine).
     #[arg(long, hide = true)]

@@ -81,13 +81,13 @@ fn decimal(x: f32) -> String {
 pub struct Options {
     /// L2 penalty on the feature weights (a Gaussian prior of variance `1 / l2` around "no effect").
     pub l2: f64,
-    /// The wrong rate the threshold may reach, e.g. 0.09.
+    /// The wrong rate the threshold may reach, e.g. 0.05.
     pub max_wrong_rate: f64,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { l2: 1.0, max_wrong_rate: 0.09 }
+        Options { l2: 1.0, max_wrong_rate: 0.05 }
     }
 }
 

@@ -278,6 +278,15 @@ impl Lexicon {
                 if !entry.iter().any(|(c, _)| *c == ci) {
                     entry.push((ci, v.clone()));
                 }
+                // A code in snake case is said with spaces: "Kakao Pay" is `kakao_pay`.
+                if norm.contains('_') {
+                    let spoken = normalize_value(&norm.replace('_', " "));
+                    self.max_value_words = self.max_value_words.max(spoken.split(' ').count().min(8));
+                    let entry = self.values.entry(spoken).or_default();
+                    if !entry.iter().any(|(c, _)| *c == ci) {
+                        entry.push((ci, v.clone()));
+                    }
+                }
                 if words == 1 && !norm.chars().any(is_hangul) {
                     let st = stem_word(&norm);
                     if st != norm {

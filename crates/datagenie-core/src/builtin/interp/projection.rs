@@ -118,8 +118,9 @@ impl Ctx<'_> {
             }
             let counting_rows = self.plan.select.len() == 1 && self.plan.select[0] == Sel::Count;
             // "How many products are active?", "활성 상품": a yes/no column named as an adjective is a filter.
-            // Korean puts it before the noun: "활성 상품".
-            let modifies = self.korean && self.next_sig(i).and_then(|k| self.table_at(k)).is_some();
+            // A column named right before a table describes its rows ("active products", Korean "활성 상품").
+            let modifies = self.col_at(i).is_some()
+                && self.next_sig(i).filter(|&k| self.korean || k == i + 1).and_then(|k| self.table_at(k)).is_some();
             if let Some(c) = self.col_at(i).filter(|&c| self.is_flag(c) && self.col_score(i) >= 0.95)
                 && (modifies
                     || ((i > head_end || counting_rows)
@@ -131,6 +132,16 @@ impl Ctx<'_> {
                 let negated = self.negated_before(i) || self.items[i].text.starts_with('비');
                 let yes = if negated { 0.0 } else { 1.0 };
                 self.filters.push((i, Cond::Cmp(c, Op::Eq, Lit::Num(yes))));
+                continue;
+            }
+            // "refunded payments" with `refunded_at`: a column in front of the table describes the rows, and no
+            // filter here says how — not something to show.
+            if modifies && !self.korean && pending_aggs.is_empty() && pending_count.is_none() {
+                self.used[i] = true;
+                self.doubt(
+                    F::Describing,
+                    format!("'{}' describes the rows, but no filter says how", self.items[i].text),
+                );
                 continue;
             }
             if (i > head_end || counting_rows)

@@ -17,6 +17,13 @@ impl Ctx<'_> {
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // The same column in two languages (`name_ko`, `name_en`): the one in the question's language.
+        if let [(a, ka), (b, kb), ..] = scored[..]
+            && (ka - kb).abs() < 0.04
+            && let Some(pick) = self.language_variant(a, b)
+        {
+            scored.retain(|&(c, _)| c != if pick == a { b } else { a });
+        }
         let (best, key) = *scored.first()?;
         if let Some(&(second, k2)) = scored.get(1)
             && second != best
@@ -28,6 +35,35 @@ impl Ctx<'_> {
             self.doubt(F::Loose, format!("'{what}' matches a column only loosely"));
         }
         Some(best)
+    }
+
+    /// Of two columns of one table that differ only by a language suffix (`name_ko` / `name_en`, `area_kr` /
+    /// `area_eng`), the one in the question's language.
+    fn language_variant(&self, a: usize, b: usize) -> Option<usize> {
+        const KO: &[&str] = &["ko", "kr", "kor", "korean"];
+        const EN: &[&str] = &["en", "eng", "english"];
+        let (ca, cb) = (&self.lex.cols[a], &self.lex.cols[b]);
+        if ca.table != cb.table || ca.stems.len() != cb.stems.len() || ca.stems.len() < 2 {
+            return None;
+        }
+        let n = ca.stems.len();
+        if ca.stems[..n - 1] != cb.stems[..n - 1] {
+            return None;
+        }
+        let lang = |c: &crate::builtin::lexicon::ColInfo| {
+            let last = c.stems[n - 1].as_str();
+            if KO.contains(&last) {
+                Some(true)
+            } else if EN.contains(&last) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        match (lang(ca), lang(cb)) {
+            (Some(x), Some(y)) if x != y => Some(if x == self.korean { a } else { b }),
+            _ => None,
+        }
     }
 
     pub(super) fn resolve(&mut self) -> Result<(), String> {

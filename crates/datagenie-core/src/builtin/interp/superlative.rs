@@ -29,7 +29,8 @@ impl Ctx<'_> {
                 _ => continue,
             };
             self.used[i] = true;
-            let limit = self.top_n_before(i).or_else(|| self.top_n_anywhere()).unwrap_or(1);
+            let limit =
+                self.top_n_before(i).or_else(|| self.top_n_anywhere()).or_else(|| self.ko_counted_n(i)).unwrap_or(1);
             // Korean puts the measure first: "급여가 가장 높은 직원".
             let before = if self.korean {
                 self.prev_sig(i).filter(|&p| self.col_at(p).is_some() && !self.used[p])

@@ -53,6 +53,29 @@ impl Ctx<'_> {
         None
     }
 
+    /// Korean counts the rows asked for after the noun: "원가가 가장 낮은 상품 3개", "주문 3건", "고객 5명".
+    pub(super) fn ko_counted_n(&mut self, after: usize) -> Option<u64> {
+        if !self.korean {
+            return None;
+        }
+        for k in after + 1..self.items.len() {
+            if self.used[k] {
+                continue;
+            }
+            let Some(n) = self.num_at(k) else { continue };
+            let counter = self
+                .items
+                .get(k + 1)
+                .is_some_and(|c| ["개", "건", "명", "곳", "가지"].iter().any(|u| c.text.starts_with(u)));
+            if counter && (1.0..=10_000.0).contains(&n) && n.fract() == 0.0 {
+                self.used[k] = true;
+                self.used[k + 1] = true;
+                return Some(n as u64);
+            }
+        }
+        None
+    }
+
     pub(super) fn top_pass(&mut self) {
         for i in 0..self.items.len() {
             if self.used[i] {
