@@ -110,7 +110,9 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
                 synonyms: synonyms.min(alts.len()),
                 alts,
                 skippable,
-                ends_phrase: t.per_suffix,
+                // "카테고리의 상품" (the category's products) is not the phrase "상품 카테고리".
+                ends_phrase: t.per_suffix
+                    || (t.kind == TokKind::Hangul && t.lower.ends_with('의') && t.stem != t.lower),
                 matchable,
                 hangul: t.kind == TokKind::Hangul,
             }
@@ -359,6 +361,14 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
     // Schema phrases.
     for i in 0..n {
         if !q[i].matchable {
+            continue;
+        }
+        // "2024년", "3월", "30일": a unit after a number, never a column.
+        if q[i].hangul
+            && i > 0
+            && toks[i - 1].kind == TokKind::Number
+            && matches!(toks[i].stem.as_str(), "년" | "년도" | "월" | "일" | "개월" | "주" | "분기")
+        {
             continue;
         }
         for (ti, t) in lex.tables.iter().enumerate() {

@@ -269,7 +269,26 @@ fn push_word(out: &mut Vec<Tok>, raw: &str, start: usize, end: usize) {
 /// Suffixes that mean "per X" on a Hangul noun.
 const PER_SUFFIXES: &[&str] = &["별로", "별", "마다", "당"];
 
+/// Nouns that end in a per-suffix syllable but are words of their own ("성별" is gender, and "성별 고객 수" is a count
+/// per gender).
+const PER_NOUNS: &[&str] = &["성별", "개별", "특별", "구별", "차별", "식별", "정당", "식당"];
+
 fn push_hangul(out: &mut Vec<Tok>, raw: &str, start: usize, end: usize) {
+    if let Some(noun) = PER_NOUNS.iter().find(|n| raw.starts_with(**n)) {
+        // "성별", "성별로", "성별 고객": per gender; "개별", "특별": only the word.
+        let per = noun.ends_with('별') && *noun == "성별";
+        out.push(Tok {
+            kind: TokKind::Hangul,
+            lower: raw.to_string(),
+            stem: noun.to_string(),
+            start,
+            end,
+            num: None,
+            capitalized: false,
+            per_suffix: per,
+        });
+        return;
+    }
     let mut word = raw;
     let mut per = false;
     for s in PER_SUFFIXES {

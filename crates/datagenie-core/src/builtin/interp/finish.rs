@@ -116,11 +116,17 @@ impl Ctx<'_> {
         }
         if self.plan.select.is_empty() {
             if let Some((c, desc)) = self.super_col.filter(|_| self.plan.group_by.is_empty() && !counted_order) {
-                if self.question_asks_value() && self.plan.limit == Some(1) {
+                if self.question_asks_value(c) && self.plan.limit == Some(1) {
                     // "What is the highest age?": the value itself.
                     self.plan.select.push(Sel::Agg(if desc { Agg::Max } else { Agg::Min }, c));
                     self.plan.order.retain(|(k, _)| *k != OrderKey::Col(c));
                     self.plan.limit = None;
+                } else if self.korean
+                    && subject_named
+                    && let Some(n) = self.lex.name_column_in(self.subject, true)
+                {
+                    // "가장 비싼 상품은?": the thing asked for, by its name.
+                    self.plan.select.push(Sel::Col(n));
                 } else {
                     self.default_projection()?;
                 }
@@ -147,9 +153,14 @@ impl Ctx<'_> {
         let needs_group = (aggregated && !plain.is_empty()) || counted_order || self.plan.having.is_some();
         if needs_group && self.plan.group_by.is_empty() && self.bucket.is_none() {
             if !plain.is_empty() {
+                // Listed identifiers ("고객의 주문" read as `orders.customer_id`) are rarely the groups asked for.
+                let keys = plain.iter().any(|&c| self.lex.cols[c].is_pk || self.lex.cols[c].is_fk);
                 self.plan.group_by = plain;
                 self.plan.distinct = false;
                 self.doubt(F::GroupedListed, "grouped by the listed columns");
+                if keys {
+                    self.doubt(F::GroupsByKey, "grouped by a listed key");
+                }
             } else {
                 match self.lex.pk(self.subject) {
                     Some(pk) => {
@@ -263,13 +274,14 @@ impl Ctx<'_> {
         self.lex.name_column_in(target, self.korean)
     }
 
-    /// "What is the highest X" asks for the value; "Which/Who … the highest X" asks for the row.
-    fn question_asks_value(&self) -> bool {
-        let first = self.items.iter().find(|it| !matches!(it.kind, ItemKind::Free | ItemKind::Punct));
-        match first {
-            Some(it) => it.text == "what" || self.korean,
-            None => false,
+    /// "What is the highest X" asks for the value; "Which/Who … the highest X" asks for the row. In Korean, "가장 높은
+    /// 가격은?" (the measure `c` named) asks for the value, "가장 비싼 상품은?" (only the thing named) for the row.
+    fn question_asks_value(&self, c: usize) -> bool {
+        if self.korean {
+            return self.res.contains(&Res::Col(c));
         }
+        let first = self.items.iter().find(|it| !matches!(it.kind, ItemKind::Free | ItemKind::Punct));
+        first.is_some_and(|it| it.text == "what")
     }
 
     fn default_projection(&mut self) -> Result<(), String> {

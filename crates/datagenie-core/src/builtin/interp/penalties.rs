@@ -57,6 +57,30 @@ impl Ctx<'_> {
         if !words.is_empty() {
             self.doubts.push(format!("not understood: {}", words.join(", ")));
         }
+        // "매출", "revenue", "profit": a business's own definition (which orders count, net of what). A column is
+        // trusted for it only when its own name says so.
+        const METRICS: &[(&str, &[&str])] = &[
+            ("revenue", &["revenu"]),
+            ("sales", &["sale", "revenu"]),
+            ("profit", &["profit"]),
+            ("margin", &["margin"]),
+            ("매출", &["revenu", "sale"]),
+            ("매출액", &["revenu", "sale"]),
+            ("수익", &["revenu", "profit", "income"]),
+            ("이익", &["profit"]),
+            ("순이익", &["profit"]),
+        ];
+        for (i, it) in self.items.iter().enumerate() {
+            let Res::Col(c) = self.res[i] else { continue };
+            let word = it.text.to_lowercase();
+            let Some((_, own)) = METRICS.iter().find(|(m, _)| word.split_whitespace().any(|w| w.starts_with(m))) else {
+                continue;
+            };
+            if !self.lex.cols[c].stems.iter().any(|s| own.contains(&s.as_str())) {
+                self.feats[F::MetricGuess as usize] += 1.0;
+                self.doubts.push(format!("'{}' is a business measure this schema does not name", it.text));
+            }
+        }
         // The shape of the query.
         let p = &self.plan;
         let content = self
