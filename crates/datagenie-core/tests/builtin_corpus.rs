@@ -517,6 +517,10 @@ const RETAIL_CASES: &[(&str, &str)] = &[
         r#"SELECT "customers"."name", COUNT(*) AS order_count FROM "orders" JOIN "customers" ON "orders"."customer_id" = "customers"."customer_id" GROUP BY "orders"."customer_id", "customers"."name""#,
     ),
     (
+        "Show the number of orders per customer_id.",
+        r#"SELECT "customer_id", COUNT(*) AS order_count FROM "orders" GROUP BY "customer_id""#,
+    ),
+    (
         "고객별 주문 수",
         r#"SELECT "customers"."name", COUNT(*) AS "주문 수" FROM "orders" JOIN "customers" ON "orders"."customer_id" = "customers"."customer_id" GROUP BY "orders"."customer_id", "customers"."name""#,
     ),

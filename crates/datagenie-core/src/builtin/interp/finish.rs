@@ -266,6 +266,14 @@ impl Ctx<'_> {
         if !self.lex.cols[c].is_fk {
             return None;
         }
+        // "per customer_id": the key itself was asked for.
+        let named_key = self.items.iter().enumerate().any(|(i, it)| {
+            self.res[i] == Res::Col(c)
+                && it.text.split(|ch: char| !ch.is_alphanumeric()).any(|w| w.eq_ignore_ascii_case("id"))
+        });
+        if named_key {
+            return None;
+        }
         let edge = self.lex.edges.iter().find(|e| e.from_col == c)?;
         let target = self.table_of(edge.to_col);
         if target == self.table_of(c) {
