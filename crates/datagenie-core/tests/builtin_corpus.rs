@@ -527,6 +527,12 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     ("성별 고객 수는?", r#"SELECT "gender", COUNT(*) AS "고객 수" FROM "customers" GROUP BY "gender""#),
     ("가장 비싼 상품은?", r#"SELECT "name_ko" FROM "products" ORDER BY "price" DESC LIMIT 1"#),
     ("가장 높은 가격은?", r#"SELECT MAX("price") AS "최대 가격" FROM "products""#),
+    (
+        "VIP 고객 중 여성은 몇 명인가요?",
+        r#"SELECT COUNT(*) AS "고객 수" FROM "customers" WHERE "segment" = 'vip' AND "gender" = 'F'"#,
+    ),
+    ("가장 최근에 가입한 고객은?", r#"SELECT "name" FROM "customers" ORDER BY "signup_date" DESC LIMIT 1"#),
+    ("가장 최근 가입일은?", r#"SELECT MAX("signup_date") AS "최대 가입 일자" FROM "customers""#),
     // a business measure the schema does not name is not guessed from an amount column
     ("2024년 매출 합계는?", "abstain"),
     // a word left over is never dropped: "blue" is nothing here

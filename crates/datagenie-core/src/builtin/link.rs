@@ -332,6 +332,10 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             if found.is_empty() && len == 1 {
                 found = gender_values(&toks[i].lower, lex);
             }
+            // "여성은": the word without its particle.
+            if found.is_empty() && len == 1 && toks[i].kind == TokKind::Hangul {
+                found = gender_values(&toks[i].stem, lex);
+            }
             if found.is_empty() && len == 1 && toks[i].kind == TokKind::Hangul {
                 found = korean_values(&toks[i].stem, lex);
             }

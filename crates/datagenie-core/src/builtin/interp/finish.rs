@@ -286,7 +286,9 @@ impl Ctx<'_> {
     /// 가격은?" (the measure `c` named) asks for the value, "가장 비싼 상품은?" (only the thing named) for the row.
     fn question_asks_value(&self, c: usize) -> bool {
         if self.korean {
-            return self.res.contains(&Res::Col(c));
+            // The last thing named decides: "가장 최근에 가입한 고객은?" (a table) asks for the customer.
+            let last = (0..self.items.len()).rev().find(|&i| matches!(self.res[i], Res::Col(_) | Res::Table(_)));
+            return last.is_some_and(|i| self.res[i] == Res::Col(c));
         }
         let first = self.items.iter().find(|it| !matches!(it.kind, ItemKind::Free | ItemKind::Punct));
         first.is_some_and(|it| it.text == "what")
