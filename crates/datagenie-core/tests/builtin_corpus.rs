@@ -185,6 +185,18 @@ fn run(engine: &Engine, q: &str) -> String {
     }
 }
 
+/// Every case's reading equals its expectation; all differences are listed at once.
+fn check_cases(engine: &Engine, cases: &[(&str, &str)]) {
+    let mut failures = Vec::new();
+    for (q, expected) in cases {
+        let got = run(engine, q);
+        if got != *expected {
+            failures.push(format!("{q}\n   expected: {expected}\n        got: {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
 /// (question, expected SQL in SQLite, or "abstain").
 const CASES: &[(&str, &str)] = &[
     // counts
@@ -324,15 +336,7 @@ const CASES: &[(&str, &str)] = &[
 
 #[test]
 fn corpus() {
-    let engine = Engine::new(&schema(Dialect::Sqlite), values());
-    let mut failures = Vec::new();
-    for (q, expected) in CASES {
-        let got = run(&engine, q);
-        if got != *expected {
-            failures.push(format!("{q}\n   expected: {expected}\n        got: {got}"));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    check_cases(&Engine::new(&schema(Dialect::Sqlite), values()), CASES);
 }
 
 /// The shop schema (no comments): (question, expected SQL in SQLite, or "abstain").
@@ -392,15 +396,7 @@ const SHOP_CASES: &[(&str, &str)] = &[
 
 #[test]
 fn shop_corpus() {
-    let engine = Engine::new(&shop(), shop_values());
-    let mut failures = Vec::new();
-    for (q, expected) in SHOP_CASES {
-        let got = run(&engine, q);
-        if got != *expected {
-            failures.push(format!("{q}\n   expected: {expected}\n        got: {got}"));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), SHOP_CASES.len(), failures.join("\n"));
+    check_cases(&Engine::new(&shop(), shop_values()), SHOP_CASES);
 }
 
 /// A retail schema shaped like the demo's: names in two languages (`name_ko`, `name_en`), English codes for
@@ -542,15 +538,7 @@ const RETAIL_CASES: &[(&str, &str)] = &[
 
 #[test]
 fn retail_corpus() {
-    let engine = Engine::new(&retail(), retail_values());
-    let mut failures = Vec::new();
-    for (q, expected) in RETAIL_CASES {
-        let got = run(&engine, q);
-        if got != *expected {
-            failures.push(format!("{q}\n   expected: {expected}\n        got: {got}"));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), RETAIL_CASES.len(), failures.join("\n"));
+    check_cases(&Engine::new(&retail(), retail_values()), RETAIL_CASES);
 }
 
 /// Names that do not say what they hold: a key called `cid`, a name column called after its table, an identifier

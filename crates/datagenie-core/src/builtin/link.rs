@@ -656,33 +656,21 @@ fn ko_one_syllable_word(stem: &str) -> bool {
 /// The English code a Korean word stands for ("취소된" → `cancelled`) in a column of few values.
 fn korean_values(stem: &str, lex: &Lexicon) -> Vec<(usize, String, f32)> {
     let Some((_, forms)) = KO_VALUE_WORDS.iter().find(|(w, _)| stem.starts_with(w)) else { return Vec::new() };
-    let mut out = Vec::new();
-    for (ci, vals) in &lex.col_values {
-        if vals.len() > 30 {
-            continue;
-        }
-        for v in vals {
-            if forms.iter().any(|f| v.eq_ignore_ascii_case(f)) {
-                out.push((*ci, v.clone(), 0.9));
-            }
-        }
-    }
-    out.sort_by_key(|a| a.0);
-    out
+    coded_values(forms, 30, lex)
 }
 
 fn gender_values(word: &str, lex: &Lexicon) -> Vec<(usize, String, f32)> {
     let Some((_, forms)) = GENDER_WORDS.iter().find(|(w, _)| *w == word) else { return Vec::new() };
+    // Only columns that look like a gender code: few distinct values.
+    coded_values(forms, 4, lex)
+}
+
+/// The cells equal to one of `forms` (ignoring case) in columns of at most `max_distinct` values, by column.
+fn coded_values(forms: &[&str], max_distinct: usize, lex: &Lexicon) -> Vec<(usize, String, f32)> {
     let mut out = Vec::new();
-    for (ci, vals) in &lex.col_values {
-        // Only columns that look like a gender code: few distinct values.
-        if vals.len() > 4 {
-            continue;
-        }
-        for v in vals {
-            if forms.iter().any(|f| v.eq_ignore_ascii_case(f)) {
-                out.push((*ci, v.clone(), 0.9));
-            }
+    for (ci, vals) in lex.col_values.iter().filter(|(_, vals)| vals.len() <= max_distinct) {
+        for v in vals.iter().filter(|v| forms.iter().any(|f| v.eq_ignore_ascii_case(f))) {
+            out.push((*ci, v.clone(), 0.9));
         }
     }
     out.sort_by_key(|a| a.0);
