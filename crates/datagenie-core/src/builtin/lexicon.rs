@@ -58,6 +58,65 @@ pub(crate) struct Lexicon {
     pub col_values: HashMap<usize, Vec<String>>,
     /// The longest value in words, bounding the n-grams looked up.
     pub max_value_words: usize,
+    /// What coded values mean, from the columns' comments ("pending=입금 대기", "1 = on sale").
+    pub glosses: Vec<Gloss>,
+}
+
+/// One meaning of a coded value, from its column's comment: `status` "cancelled=취소" is the gloss "취소" of
+/// `cancelled`; `active` "0 = discontinued" is the gloss "discontinued" of 0.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Gloss {
+    pub col: usize,
+    /// The value as stored (a number for numeric codes).
+    pub value: String,
+    /// The gloss's words, lower-cased.
+    pub words: Vec<String>,
+}
+
+/// The `code=gloss` pairs of a comment: "주문 상태: pending=입금 대기, shipped=배송 중" → (pending, 입금 대기),
+/// (shipped, 배송 중); "1 = on sale, 0 = discontinued" → (1, on sale), (0, discontinued). A code is the word right
+/// before `=`; its gloss runs to the next separator or the next code. Formulas ("= SUM(…)") yield pairs whose code
+/// is no value of the column, which the caller drops.
+pub(crate) fn value_glosses(comment: &str) -> Vec<(String, String)> {
+    gloss_spans(comment).into_iter().map(|(_, code, gloss)| (code.to_string(), gloss.to_string())).collect()
+}
+
+/// As [`value_glosses`], with each pair's byte span in the comment (from its code to the end of its gloss).
+fn gloss_spans(comment: &str) -> Vec<(std::ops::Range<usize>, &str, &str)> {
+    let code_at = |eq: usize| -> Option<(usize, &str)> {
+        let left = comment[..eq].trim_end();
+        let start = left
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '-')
+            .last()
+            .map(|(k, _)| k)?;
+        let code = &left[start..];
+        (!code.is_empty() && code.chars().count() <= 30).then_some((start, code))
+    };
+    let eqs: Vec<usize> = comment
+        .char_indices()
+        .filter(|&(k, c)| {
+            c == '='
+                && !comment[..k].ends_with(['<', '>', '!', '='])
+                && !comment[k + 1..].starts_with('=')
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let mut out = Vec::new();
+    for (n, &eq) in eqs.iter().enumerate() {
+        let Some((start, code)) = code_at(eq) else { continue };
+        let rest_end = eqs.get(n + 1).and_then(|&next| code_at(next).map(|(s, _)| s)).unwrap_or(comment.len());
+        let rest = &comment[eq + 1..rest_end.max(eq + 1)];
+        let end = rest.find([',', ';', '/', '|', '(', ')', '\n', '、', '[', ']']).unwrap_or(rest.len());
+        let gloss = rest[..end].trim().trim_end_matches(['.', ':']).trim();
+        let words = gloss.split_whitespace().count();
+        if gloss.is_empty() || words > 6 || gloss.chars().count() > 40 {
+            continue;
+        }
+        out.push((start..eq + 1 + end, code, gloss));
+    }
+    out
 }
 
 /// Words dropped from names before matching.
@@ -125,7 +184,19 @@ fn push_phrase(list: &mut Vec<Phrase>, stems: Vec<String>, weight: f32) {
 
 /// Short segments of a comment ("고객 이름(한국어) / full name in Korean" → "고객 이름", "한국어", …) as phrases.
 fn comment_phrases(comment: &str, list: &mut Vec<Phrase>) {
-    for seg in comment.split(['/', ',', ';', ':', '(', ')', '|', '·', '=', '.']) {
+    // "web=웹사이트, app=모바일 앱" says what values mean, not what the column is called.
+    let mut cleaned = String::with_capacity(comment.len());
+    let mut at = 0;
+    for (span, _, _) in gloss_spans(comment) {
+        if span.start < at {
+            continue;
+        }
+        cleaned.push_str(&comment[at..span.start]);
+        cleaned.push(',');
+        at = span.end;
+    }
+    cleaned.push_str(&comment[at..]);
+    for seg in cleaned.split(['/', ',', ';', ':', '(', ')', '|', '·', '=', '.']) {
         let words: Vec<String> = seg
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .filter(|w| !w.is_empty())
@@ -136,14 +207,35 @@ fn comment_phrases(comment: &str, list: &mut Vec<Phrase>) {
         }
         let stems: Vec<String> = words
             .iter()
-            .filter(|w| !NAME_SKIP.contains(&w.as_str()) && !matches!(w.as_str(), "e" | "g" | "eg" | "예" | "예를"))
+            // Format placeholders ("YYYY-MM-DD") name nothing.
+            .filter(|w| {
+                !matches!(w.as_str(), "e" | "g" | "eg" | "예" | "예를" | "yyyy" | "yy" | "mm" | "dd" | "hh" | "mi" | "ss")
+            })
+            .filter(|w| w.as_str() == "in" || !NAME_SKIP.contains(&w.as_str()))
             .map(|w| stem_word(w))
             .filter(|s| !s.is_empty())
             .collect();
-        if stems.len() == 1 && stems[0].chars().count() < 2 {
+        if stems.is_empty() || (stems.len() == 1 && stems[0].chars().count() < 2) || stems == ["in"] {
             continue;
         }
-        push_phrase(list, stems, 0.85);
+        // A Korean comment is the column's Korean name ("주문일"); several English words say exactly what it holds
+        // ("unit cost"); one English word is only a hint.
+        let weight = if seg.chars().any(is_hangul) {
+            0.95
+        } else if stems.iter().filter(|s| *s != "in").count() >= 2 {
+            0.96
+        } else {
+            0.85
+        };
+        // "unit cost in won": also without the unit it is measured in.
+        if let Some(k) = stems.iter().position(|s| s == "in")
+            && k >= 1
+            && stems.len() - k <= 3
+        {
+            push_phrase(list, stems[..k].to_vec(), weight);
+        }
+        let stems: Vec<String> = stems.into_iter().filter(|s| s != "in").collect();
+        push_phrase(list, stems, weight);
     }
 }
 
@@ -254,7 +346,38 @@ impl Lexicon {
             }
         }
         lex.add_values(schema, values);
+        lex.add_glosses(schema);
         lex
+    }
+
+    /// Glosses of coded values from column comments, for the codes the column holds (text codes among its loaded
+    /// values; numeric codes of a numeric column).
+    fn add_glosses(&mut self, schema: &Schema) {
+        for (ti, t) in schema.tables.iter().enumerate() {
+            for c in &t.columns {
+                let Some(comment) = c.comment.as_deref() else { continue };
+                let Some(ci) = self.col_in(ti, &c.name) else { continue };
+                let numeric = matches!(self.cols[ci].class, TypeClass::Integer | TypeClass::Boolean)
+                    && !self.cols[ci].is_pk
+                    && !self.cols[ci].is_fk;
+                for (code, gloss) in value_glosses(comment) {
+                    let stored = match self.col_values.get(&ci) {
+                        Some(vals) => vals.iter().find(|v| v.eq_ignore_ascii_case(&code)).cloned(),
+                        None if numeric && code.parse::<i64>().is_ok() => Some(code.clone()),
+                        None => None,
+                    };
+                    let Some(value) = stored else { continue };
+                    let words: Vec<String> = gloss.split_whitespace().map(str::to_lowercase).collect();
+                    if words.iter().all(|w| w.eq_ignore_ascii_case(&value)) {
+                        continue;
+                    }
+                    let g = Gloss { col: ci, value, words };
+                    if !self.glosses.contains(&g) {
+                        self.glosses.push(g);
+                    }
+                }
+            }
+        }
     }
 
     pub fn col_in(&self, table: usize, name: &str) -> Option<usize> {
@@ -358,6 +481,23 @@ impl Lexicon {
                 && s.len() == 2
                 && (s[0] == "name" || s[0] == "titl")
                 && langs.contains(&s[1].as_str())
+        })
+    }
+
+    /// True when column `c` is one of a pair that differs only by a language suffix (`name_ko` / `name_en`) and is
+    /// not in the question's language: a Korean question means `name_ko`, an English one `name_en`.
+    pub fn other_language(&self, c: usize, korean: bool) -> bool {
+        const KO: &[&str] = &["ko", "kr", "kor", "korean"];
+        const EN: &[&str] = &["en", "eng", "english"];
+        let col = &self.cols[c];
+        let Some((last, head)) = col.stems.split_last() else { return false };
+        let (mine, other) = if korean { (EN, KO) } else { (KO, EN) };
+        if head.is_empty() || !mine.contains(&last.as_str()) {
+            return false;
+        }
+        self.tables[col.table].cols.iter().any(|&o| {
+            let s = &self.cols[o].stems;
+            o != c && s.len() == col.stems.len() && s[..head.len()] == *head && other.contains(&s[head.len()].as_str())
         })
     }
 

@@ -263,6 +263,7 @@ fn is_cue_word(w: &str) -> bool {
 pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
     let q = qtoks(toks);
     let n = toks.len();
+    let korean = toks.iter().any(|t| t.kind == TokKind::Hangul);
     let mut cands: Vec<Cand> = Vec::new();
 
     // Quoted strings: values (with the columns holding them, if any).
@@ -362,6 +363,23 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
         }
     }
 
+    // Glosses of coded values from column comments ("판매 중인" is `active` = 1, "discontinued" is 0).
+    for i in 0..n {
+        for g in &lex.glosses {
+            if let Some(j) = gloss_match(toks, i, &g.words) {
+                cands.push(Cand {
+                    t0: i,
+                    t1: j,
+                    tier: 1,
+                    len: j - i,
+                    score: 1.0,
+                    class: 3,
+                    kind: CandKind::Value(vec![(g.col, g.value.clone(), 0.95)]),
+                });
+            }
+        }
+    }
+
     // Schema phrases.
     for i in 0..n {
         if !q[i].matchable {
@@ -394,6 +412,9 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             }
         }
         for (ci, c) in lex.cols.iter().enumerate() {
+            if lex.other_language(ci, korean) {
+                continue;
+            }
             for p in &c.phrases {
                 let full = match_ordered(&q, i, &p.stems).or_else(|| match_unordered(&q, i, &p.stems));
                 // "branch" names the branch, not `branch_id`: keys are matched whole.
@@ -585,6 +606,15 @@ fn ko_free(stem: &str) -> bool {
     if ENDINGS.iter().any(|e| stem.ends_with(e)) {
         return true;
     }
+    // A counter with its particle after a number ("5개와", "3명의", "10건을").
+    const COUNTERS: &[&str] = &["개", "명", "건", "곳", "종", "번"];
+    if let Some(first) = stem.chars().next().map(String::from)
+        && COUNTERS.contains(&first.as_str())
+        && stem.chars().count() == 2
+        && crate::linking::PARTICLES.contains(&&stem[first.len()..])
+    {
+        return true;
+    }
     const FREE: &[&str] = &[
         "에서",
         "부터",
@@ -651,6 +681,68 @@ fn ko_free(stem: &str) -> bool {
 /// syllables ("수", "개", "명") are counters and particles.
 fn ko_one_syllable_word(stem: &str) -> bool {
     KO_VALUE_WORDS.iter().any(|(w, _)| *w == stem) || GLOSSARY.iter().chain(KO_GLOSSARY_EXTRA).any(|(w, _)| *w == stem)
+}
+
+/// Endings a Korean gloss takes in a question: particles and the adnominal forms of 하다/되다/이다 ("취소된",
+/// "동의한", "판매 중인", "앱으로").
+const KO_GLOSS_ENDINGS: &[&str] = &[
+    "되었던", "되었는", "됐던", "됐는", "했던", "하는", "하신", "하고", "되고", "이고", "에서", "으로", "된", "인", "한", "은",
+    "는", "이", "가", "을", "를", "의", "에", "로", "과", "와", "도", "만",
+];
+
+/// English words a gloss may leave out or the question may add ("agreed to receive marketing messages" for the
+/// gloss "agreed to marketing messages").
+const GLOSS_GAP: usize = 2;
+
+/// Where the gloss `words` said at token `i` ends (exclusive), if it is said there. English: the gloss's words in
+/// order as stems, with up to [`GLOSS_GAP`] other words between them and its small words optional. Korean: the
+/// tokens' text run together equals the gloss run together, the last token with a particle or adnominal ending.
+fn gloss_match(toks: &[Tok], i: usize, words: &[String]) -> Option<usize> {
+    let hangul = words.iter().any(|w| w.chars().any(is_hangul));
+    if hangul {
+        if toks[i].kind != TokKind::Hangul {
+            return None;
+        }
+        let whole: String = words.concat();
+        let mut run = String::new();
+        for (k, t) in toks.iter().enumerate().skip(i).take(4) {
+            if t.kind != TokKind::Hangul {
+                return None;
+            }
+            let forms = std::iter::once(t.lower.as_str())
+                .chain(std::iter::once(t.stem.as_str()))
+                .chain(KO_GLOSS_ENDINGS.iter().filter_map(|e| t.lower.strip_suffix(e)));
+            for f in forms {
+                if !f.is_empty() && format!("{run}{f}") == whole {
+                    return Some(k + 1);
+                }
+            }
+            run.push_str(&t.lower);
+            if !whole.starts_with(&run) {
+                return None;
+            }
+        }
+        return None;
+    }
+    const SMALL: &[&str] = &["to", "the", "a", "an", "of", "in", "on", "for", "by", "with", "at"];
+    let content: Vec<&String> = words.iter().filter(|w| !SMALL.contains(&w.as_str())).collect();
+    let first = content.first()?;
+    // The span starts at the gloss's first word, small or not ("on sale").
+    let lead = words.first().filter(|w| SMALL.contains(&w.as_str()) && toks[i].lower == **w).is_some();
+    let start = if lead { i + 1 } else { i };
+    let same = |t: &Tok, w: &str| t.kind == TokKind::Word && (t.lower == w || t.stem == stem_word(w));
+    if !toks.get(start).is_some_and(|t| same(t, first)) {
+        return None;
+    }
+    let mut at = start + 1;
+    for w in &content[1..] {
+        let found = (at..toks.len().min(at + GLOSS_GAP + 1)).find(|&k| same(&toks[k], w))?;
+        if toks[at..found].iter().any(|t| t.kind != TokKind::Word) {
+            return None;
+        }
+        at = found + 1;
+    }
+    Some(at)
 }
 
 /// The English code a Korean word stands for ("취소된" → `cancelled`) in a column of few values.

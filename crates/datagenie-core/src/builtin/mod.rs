@@ -436,6 +436,14 @@ impl Engine {
                             }
                         ),
                         Cond::Range(col, a, b) => format!("{} from {} until {}", self.col_name(*col), lit(a), lit(b)),
+                        Cond::CmpAgg(col, op, agg, other) => format!(
+                            "{} {} the {} {} of all {}",
+                            self.col_name(*col),
+                            op.sql(),
+                            agg.word(),
+                            self.col_name(*other),
+                            table(self.lex.cols[*other].table)
+                        ),
                         Cond::Exists { other_col, negated, .. } => format!(
                             "{} related {}",
                             if *negated { "without" } else { "with" },

@@ -42,6 +42,8 @@ pub(crate) enum Cond {
     Like(usize, LikeKind, String, bool),
     /// `col >= from AND col < to` (dates as literals).
     Range(usize, Lit, Lit),
+    /// `col op (SELECT agg(other) FROM other's table)`: "above the average price".
+    CmpAgg(usize, Op, Agg, usize),
     /// `subject.pk [NOT] IN (SELECT fk FROM other)`.
     Exists {
         col: usize,
@@ -173,6 +175,17 @@ impl Renderer<'_> {
             Cond::Range(col, from, to) => {
                 let c = self.col(*col);
                 format!("{c} >= {} AND {c} < {}", literal(from, d)?, literal(to, d)?)
+            }
+            Cond::CmpAgg(col, op, agg, other) => {
+                let o = &self.lex.cols[*other];
+                format!(
+                    "{} {} (SELECT {}({}) FROM {})",
+                    self.col(*col),
+                    op.sql(),
+                    agg.sql(),
+                    d.quote_ident(&o.name),
+                    table_ref(self.schema, o.table)
+                )
             }
             Cond::Exists { col, other_col, negated } => {
                 let other = &self.lex.cols[*other_col];
@@ -319,6 +332,7 @@ pub(crate) fn plan_tables(plan: &Plan, lex: &Lexicon) -> Vec<usize> {
                 | Cond::Between(col, ..)
                 | Cond::Like(col, ..)
                 | Cond::Range(col, ..)
+                | Cond::CmpAgg(col, ..)
                 | Cond::Exists { col, .. } => cols.push(*col),
             }
         }

@@ -154,7 +154,20 @@ pub(crate) fn tokenize(q: &str) -> Vec<Tok> {
                 i = k;
                 continue;
             }
-            let value: Option<f64> = text.parse().ok();
+            let mut value: Option<f64> = text.parse().ok();
+            // Korean large-number units glued to the number: "5만원" is 50,000, "3억" 300,000,000, "5천원" 5,000.
+            let unit = chars.get(j).and_then(|(_, u)| match u {
+                '만' => Some(1e4),
+                '억' => Some(1e8),
+                '천' => Some(1e3),
+                _ => None,
+            });
+            let unit_ok = chars.get(j + 1).is_none_or(|(_, n)| !is_hangul(*n) || matches!(n, '원' | '명' | '건' | '개'));
+            if let (Some(u), true, Some(v)) = (unit, unit_ok, value) {
+                value = Some(v * u);
+                text = crate::builtin::sql::number(v * u);
+                j += 1;
+            }
             out.push(Tok {
                 kind: TokKind::Number,
                 lower: text.clone(),
@@ -274,6 +287,23 @@ const PER_SUFFIXES: &[&str] = &["별로", "별", "마다", "당"];
 const PER_NOUNS: &[&str] = &["성별", "개별", "특별", "구별", "차별", "식별", "정당", "식당"];
 
 fn push_hangul(out: &mut Vec<Tok>, raw: &str, start: usize, end: usize) {
+    // "가격보다 비싼": the thing compared and the comparison's "보다" (than) are two tokens.
+    if let Some(base) = raw.strip_suffix("보다")
+        && !base.is_empty()
+    {
+        push_hangul(out, base, start, start + base.len());
+        out.push(Tok {
+            kind: TokKind::Hangul,
+            lower: "보다".into(),
+            stem: "보다".into(),
+            start: start + base.len(),
+            end,
+            num: None,
+            capitalized: false,
+            per_suffix: false,
+        });
+        return;
+    }
     if let Some(noun) = PER_NOUNS.iter().find(|n| raw.starts_with(**n)) {
         // "성별", "성별로", "성별 고객": per gender; "개별", "특별": only the word.
         let per = noun.ends_with('별') && *noun == "성별";

@@ -3,7 +3,7 @@
 use super::Ctx;
 use crate::builtin::doubt::F;
 use crate::builtin::sql::{Cond, Lit};
-use crate::builtin::vocab::{Concept, Cue, Op};
+use crate::builtin::vocab::{Agg, Concept, Cue, Op};
 use crate::schema::TypeClass;
 
 impl Ctx<'_> {
@@ -26,7 +26,8 @@ impl Ctx<'_> {
         let num_idx = if post { self.prev_sig(i) } else { self.next_sig(i) };
         let Some(ni) = num_idx else { return };
         let Some(n) = self.num_at(ni) else {
-            // "older than the average" and other nested comparisons are beyond this engine.
+            // "above the average price", "평균 가격보다 비싼": compared with an aggregate of a column.
+            self.aggregate_comparison(i, op, concept, post);
             return;
         };
         let neg = self.negated_before(i);
@@ -114,6 +115,88 @@ impl Ctx<'_> {
         let op = if reversed { op.flip() } else { op };
         let cond = self.numeric_cond(c, op, n);
         self.filters.push((i, cond));
+    }
+
+    /// A comparison with an aggregate: English "price above the average (product) price", "costs more than the
+    /// average"; Korean "(원가가) 평균 원가보다 낮은". The compared column is the one before the comparison, else
+    /// the aggregate's own column; the aggregate is over the whole table (a subquery).
+    fn aggregate_comparison(&mut self, i: usize, op: Op, concept: Concept, post: bool) {
+        let agg_of = |s: &Self, k: usize| match s.cue_at(k) {
+            Some(Cue::Agg(a @ (Agg::Avg | Agg::Max | Agg::Min))) => Some(a),
+            _ => None,
+        };
+        // (aggregate item, its column item if named, the item before the whole phrase)
+        let (ai, agg, col_item, before) = if post {
+            // Korean: [column] [table] 평균 [column]보다 비싼.
+            let Some(ci) = self.prev_sig(i) else { return };
+            let (col_item, ai) = match agg_of(self, ci) {
+                Some(_) => (None, ci),
+                None => match self.prev_sig(ci) {
+                    Some(a) if self.col_at(ci).is_some() => (Some(ci), a),
+                    _ => return,
+                },
+            };
+            let Some(agg) = agg_of(self, ai) else { return };
+            (ai, agg, col_item, self.prev_sig(ai))
+        } else {
+            // English: [column] above the average [table] [column].
+            let Some(ai) = self.next_sig(i) else { return };
+            let Some(agg) = agg_of(self, ai) else { return };
+            let mut k = self.next_sig(ai);
+            let mut table_item = None;
+            if let Some(t) = k.filter(|&t| self.table_at(t).is_some()) {
+                table_item = Some(t);
+                k = self.next_sig(t);
+            }
+            let col_item = match k.filter(|&c| !self.used[c] && self.col_at(c).is_some()) {
+                Some(c) => Some(c),
+                None => {
+                    if let Some(t) = table_item {
+                        self.used[t] = true;
+                    }
+                    None
+                }
+            };
+            if let (Some(t), Some(_)) = (table_item, col_item) {
+                self.used[t] = true;
+            }
+            (ai, agg, col_item, self.prev_sig(i))
+        };
+        // The compared column: right before (over a table mention in Korean: "원가가 전체 상품의 평균 원가보다").
+        let mut b = before;
+        if post && let Some(t) = b.filter(|&t| self.table_at(t).is_some() && !self.used[t]) {
+            self.used[t] = true;
+            b = self.prev_sig(t);
+        }
+        let compared = b.filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+        let agg_col = col_item.and_then(|k| self.col_at(k));
+        let (c, other) = match (compared, agg_col) {
+            (Some((_, c)), Some(o)) => (c, o),
+            (Some((_, c)), None) => (c, c),
+            (None, Some(o)) => (o, o),
+            (None, None) => match self.concept_col(concept) {
+                Some(c) => (c, c),
+                None => {
+                    self.doubt(F::CmpNoCol, "a comparison without a column");
+                    return;
+                }
+            },
+        };
+        if !self.is_numeric(c) || !self.is_numeric(other) {
+            self.doubt(F::TextComparedWithNumber, "a comparison with an aggregate of a column that is not a number");
+            return;
+        }
+        if let Some((k, _)) = compared {
+            self.used[k] = true;
+        }
+        if let Some(k) = col_item {
+            self.used[k] = true;
+        }
+        self.used[i] = true;
+        self.used[ai] = true;
+        let neg = self.negated_before(i);
+        let op = if neg { op.negate() } else { op };
+        self.filters.push((i, Cond::CmpAgg(c, op, agg, other)));
     }
 
     /// `col op n`, reading a year against a date column as a date.

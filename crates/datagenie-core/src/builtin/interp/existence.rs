@@ -54,7 +54,11 @@ impl Ctx<'_> {
                 .enumerate()
                 .any(|(j, r)| matches!(r, Res::Col(c) if self.lex.cols[*c].table == t && j != i));
             let filtered = self.filters.iter().any(|(_, f)| match f {
-                Cond::Cmp(c, ..) | Cond::Between(c, ..) | Cond::Like(c, ..) | Cond::Range(c, ..) => {
+                Cond::Cmp(c, ..)
+                | Cond::Between(c, ..)
+                | Cond::Like(c, ..)
+                | Cond::Range(c, ..)
+                | Cond::CmpAgg(c, ..) => {
                     self.lex.cols[*c].table == t
                 }
                 _ => false,
