@@ -92,12 +92,18 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
                     }
                 }
                 TokKind::Hangul => {
+                    // The word's own glossary meaning ("주문" → order) counts as the word; a term inside a longer
+                    // word ("주문일" holds 주문) only as a synonym, so the column "주문일" beats the table "주문".
+                    let mut inside = Vec::new();
                     for (ko, en) in GLOSSARY.iter().chain(KO_GLOSSARY_EXTRA) {
-                        let hit = if ko.chars().count() == 1 { t.stem == *ko } else { t.stem.contains(ko) };
-                        if hit {
+                        if t.stem == *ko {
                             alts.extend(en.iter().map(|s| stem_word(s)));
+                        } else if ko.chars().count() > 1 && t.stem.contains(ko) {
+                            inside.extend(en.iter().map(|s| stem_word(s)));
                         }
                     }
+                    synonyms = alts.len();
+                    alts.extend(inside);
                 }
                 _ => {}
             }
@@ -395,8 +401,13 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
         }
         for (ti, t) in lex.tables.iter().enumerate() {
             for p in &t.phrases {
-                for (j, quality, _) in
-                    [match_ordered(&q, i, &p.stems), match_unordered(&q, i, &p.stems)].into_iter().flatten()
+                // Korean word order carries meaning: "카테고리 상품" (a category's products) is not "상품 카테고리".
+                let unordered = if p.stems.iter().any(|s| s.chars().any(is_hangul)) {
+                    None
+                } else {
+                    match_unordered(&q, i, &p.stems)
+                };
+                for (j, quality, _) in [match_ordered(&q, i, &p.stems), unordered].into_iter().flatten()
                 {
                     cands.push(Cand {
                         t0: i,
@@ -416,7 +427,9 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                 continue;
             }
             for p in &c.phrases {
-                let full = match_ordered(&q, i, &p.stems).or_else(|| match_unordered(&q, i, &p.stems));
+                let full = match_ordered(&q, i, &p.stems).or_else(|| {
+                    if p.stems.iter().any(|s| s.chars().any(is_hangul)) { None } else { match_unordered(&q, i, &p.stems) }
+                });
                 // "branch" names the branch, not `branch_id`: keys are matched whole.
                 let partial_ok = !c.is_pk && !c.is_fk;
                 let m = full.or_else(|| if partial_ok { match_partial(&q, i, &p.stems) } else { None });

@@ -137,6 +137,18 @@ impl Ctx<'_> {
             }
         }
 
+        // "each region with its wider area": the rows by their name, beside what was asked of them.
+        if self.each_row
+            && self.plan.group_by.is_empty()
+            && self.bucket.is_none()
+            && !self.plan.select.is_empty()
+            && self.plan.select.iter().all(|s| matches!(s, Sel::Col(c) if self.table_of(*c) == self.subject))
+            && let Some(n) = self.lex.name_column_in(self.subject, self.korean)
+            && !self.plan.select.contains(&Sel::Col(n))
+        {
+            self.plan.select.insert(0, Sel::Col(n));
+            self.plan.distinct = false;
+        }
         // Columns listed with a count or an aggregate, or ordered by a count: per value of those columns
         // ("countries and the number of members from each", "the governor most often").
         let aggregated =
@@ -155,7 +167,20 @@ impl Ctx<'_> {
             if !plain.is_empty() {
                 // Listed identifiers ("고객의 주문" read as `orders.customer_id`) are rarely the groups asked for.
                 let keys = plain.iter().any(|&c| self.lex.cols[c].is_pk || self.lex.cols[c].is_fk);
-                self.plan.group_by = plain;
+                // Rows listed by their name are counted per row, not per name: two customers may share a name.
+                let mut groups = Vec::new();
+                for &c in &plain {
+                    let t = self.table_of(c);
+                    if self.lex.name_column_in(t, self.korean) == Some(c)
+                        && let Some(pk) = self.lex.pk(t)
+                        && !plain.contains(&pk)
+                        && !groups.contains(&pk)
+                    {
+                        groups.push(pk);
+                    }
+                    groups.push(c);
+                }
+                self.plan.group_by = groups;
                 self.plan.distinct = false;
                 self.doubt(F::GroupedListed, "grouped by the listed columns");
                 if keys {

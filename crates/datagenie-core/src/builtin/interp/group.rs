@@ -53,6 +53,14 @@ impl Ctx<'_> {
                 })
                 .flatten();
             if let Some(c) = self.col_at(j).or(word_col) {
+                // "원가가 가장 낮은 상품 5개와 각 원가": "each" of the rows listed, not a group of the measure.
+                let ranked = self.super_col.is_some_and(|(sc, _)| sc == c)
+                    || self.plan.order.iter().any(|(k, _)| *k == OrderKey::Col(c));
+                if !by && ranked {
+                    self.used[i] = true;
+                    self.each_row = true;
+                    continue;
+                }
                 // "customers by city" ending the question: a breakdown (counted in `finish`); elsewhere "by"
                 // without an aggregate is more often "ordered by" or "made by".
                 let breakdown = self.prev_sig(i).and_then(|p| self.table_at(p)) == Some(self.subject)
@@ -88,6 +96,8 @@ impl Ctx<'_> {
                             self.plan.group_by.push(pk);
                         }
                         self.group_table = Some(t);
+                    } else if !agg_left && !has_agg {
+                        self.each_row = true;
                     }
                     continue;
                 }

@@ -69,6 +69,8 @@ struct Ctx<'a> {
     counted: Vec<usize>,
     /// Words resolved by the role of a column ("id" → the key, "name" → the name column).
     by_role: Vec<usize>,
+    /// "each region with its area", "상품별 가격": one row per subject row, shown by its name.
+    each_row: bool,
 }
 
 fn is_cue(item: &Item, f: impl Fn(&Cue) -> bool) -> bool {
@@ -522,6 +524,7 @@ pub(crate) fn interpret(items: &[Item], lex: &Lexicon, today: Option<Ymd>, korea
         bucket: None,
         counted: Vec::new(),
         by_role: Vec::new(),
+        each_row: false,
     };
     // A later sentence starting with a projection verb names the output columns.
     for (i, it) in items.iter().enumerate() {

@@ -151,9 +151,16 @@ impl Ctx<'_> {
                 self.count_group(t);
                 continue;
             }
-            let per_group = self.items.iter().any(|it| is_cue(it, |c| *c == Cue::Each));
-            if per_group
-                && let Some((marks, c)) = explicit.clone().filter(|_| !concept_first)
+            // An "each" before the superlative's own column ("가장 낮은 상품 5개와 각 원가") lists the rows' values;
+            // a ranked list of N is not per group either.
+            let per_group = |s: &Self, c: usize| {
+                limit == 1
+                    && s.items.iter().enumerate().any(|(k, it)| {
+                        is_cue(it, |x| *x == Cue::Each) && s.next_sig(k).and_then(|n| s.col_at(n)) != Some(c)
+                    })
+            };
+            if let Some((marks, c)) = explicit.clone().filter(|_| !concept_first)
+                && per_group(self, c)
                 && self.is_numeric(c)
             {
                 // "for each city, the highest latitude": an aggregate per group.

@@ -139,6 +139,18 @@ impl Ctx<'_> {
                 continue;
             };
             self.used[i] = true;
+            // "mobile app": two values side by side from columns of different tables (a payment method, an order
+            // channel) are one phrase this engine cannot place, not two filters.
+            if let Some((pi, pc)) = last_value_col
+                && self.prev_sig(i) == Some(pi)
+                && (pi + 1..i).all(|k| matches!(self.items[k].kind, ItemKind::Free))
+                && self.table_of(pc) != self.table_of(c)
+            {
+                self.doubt(
+                    F::UValue,
+                    format!("'{}' and '{}' are values of different tables", self.items[pi].text, self.items[i].text),
+                );
+            }
             last_value_col = Some((i, c));
             let op = if neg { Op::Ne } else { Op::Eq };
             self.filters.push((i, Cond::Cmp(c, op, Lit::Text(v))));
