@@ -119,6 +119,9 @@ fn gloss_spans(comment: &str) -> Vec<(std::ops::Range<usize>, &str, &str)> {
     out
 }
 
+/// Last words of a column name that say which language it holds (`name_ko`, `title_en`).
+const LANGUAGE_SUFFIXES: &[&str] = &["ko", "kr", "kor", "korean", "en", "eng", "english"];
+
 /// Words dropped from names before matching.
 const NAME_SKIP: &[&str] = &["of", "the", "a", "an", "in", "for", "to", "on", "at", "by", "and", "is", "per"];
 /// Table-name prefixes that carry no meaning.
@@ -294,6 +297,10 @@ impl Lexicon {
                     {
                         push_phrase(&mut cphrases, variant[1..].to_vec(), 0.9);
                     }
+                }
+                // `name_ko`, `area_en`: "name", "area" (the question's language picks the variant when linking).
+                if cexp.len() >= 2 && cexp.last().is_some_and(|l| LANGUAGE_SUFFIXES.contains(&l.as_str())) {
+                    push_phrase(&mut cphrases, cexp[..cexp.len() - 1].to_vec(), 1.0);
                 }
                 // `room_count` is "number of rooms".
                 if cexp.len() == 2 && (cexp[1] == "count" || cexp[1] == "number") && cexp[0] != "number" {

@@ -222,6 +222,15 @@ impl Ctx<'_> {
                 // something, not a count of rows.
                 let own_name = matches!(&self.items[i].kind,
                     ItemKind::Schema { tables, .. } if tables.iter().any(|&(x, s)| x == t && s >= 0.95));
+                // "the total payment amount", "average product price": the table names whose column follows.
+                if pending_count.is_none()
+                    && !pending_aggs.is_empty()
+                    && self.items.get(i + 1).is_some()
+                    && self.col_in_table_at(i + 1, t).is_some()
+                {
+                    self.used[i] = true;
+                    continue;
+                }
                 if pending_count.is_none()
                     && own_name
                     && let Some(&(k, Agg::Sum)) = pending_aggs.last()
