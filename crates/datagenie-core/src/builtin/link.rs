@@ -102,6 +102,14 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
                             inside.extend(en.iter().map(|s| stem_word(s)));
                         }
                     }
+                    // "출생한", "가입된": the noun of a 하다/되다 verb names the same thing.
+                    for e in ["하는", "했던", "하신", "한", "된", "되는"] {
+                        if let Some(noun) = t.stem.strip_suffix(e)
+                            && noun.chars().count() >= 2
+                        {
+                            alts.push(noun.to_string());
+                        }
+                    }
                     synonyms = alts.len();
                     alts.extend(inside);
                 }

@@ -759,6 +759,11 @@ pub(crate) const KO_CUES: &[(&[&str], Cue)] = &[
     (&["넘는"], Cue::CmpPost { op: Op::Gt }),
     (&["넘은"], Cue::CmpPost { op: Op::Gt }),
     (&["미만"], Cue::CmpPost { op: Op::Lt }),
+    // "1995년 이후" includes 1995; "2020년 이전" does not.
+    (&["이후"], Cue::CmpPost { op: Op::Ge }),
+    (&["이후에"], Cue::CmpPost { op: Op::Ge }),
+    (&["이전"], Cue::CmpPost { op: Op::Lt }),
+    (&["이전에"], Cue::CmpPost { op: Op::Lt }),
     (&["보다", "많은"], Cue::CmpPost { op: Op::Gt }),
     (&["보다", "큰"], Cue::CmpPost { op: Op::Gt }),
     (&["보다", "높은"], Cue::CmpPost { op: Op::Gt }),

@@ -23,7 +23,16 @@ impl Ctx<'_> {
 
     fn comparison(&mut self, i: usize, op: Op, concept: Concept, post: bool) {
         // The number: after the cue (English), before it (Korean and "5 or more").
-        let num_idx = if post { self.prev_sig(i) } else { self.next_sig(i) };
+        let mut num_idx = if post { self.prev_sig(i) } else { self.next_sig(i) };
+        // "1995년 이후": the number before its year unit.
+        if post
+            && let Some(u) = num_idx
+            && matches!(self.items[u].text.as_str(), "년" | "년도" | "연도")
+            && let Some(p) = self.prev_sig(u).filter(|&p| self.num_at(p).is_some())
+        {
+            self.used[u] = true;
+            num_idx = Some(p);
+        }
         let Some(ni) = num_idx else { return };
         let Some(n) = self.num_at(ni) else {
             // "above the average price", "평균 가격보다 비싼": compared with an aggregate of a column.
@@ -82,7 +91,9 @@ impl Ctx<'_> {
             None => match self.concept_col(concept) {
                 Some(c) => Some(c),
                 None => {
-                    let after = after_num.filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+                    // Korean names the column after the comparison: "1995년 이후 출생한 고객".
+                    let after_cmp = if post { self.next_sig(i) } else { after_num };
+                    let after = after_cmp.filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
                     match after {
                         Some((k, c)) => {
                             self.used[k] = true;

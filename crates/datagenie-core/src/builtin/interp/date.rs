@@ -10,6 +10,8 @@ use crate::schema::TypeClass;
 
 impl Ctx<'_> {
     pub(super) fn date_pass(&mut self) {
+        // Before month names: "(July through September)" after a quarter only spells it out.
+        self.quarter_pass();
         for i in 0..self.items.len() {
             if self.used[i] {
                 continue;
@@ -59,11 +61,14 @@ impl Ctx<'_> {
                     let this = today.first_of_month();
                     (this, this.add_months(1))
                 }
-                DateCue::LastYear => {
-                    let y = Ymd { y: today.y - 1, m: 1, d: 1 };
-                    (y, Ymd { y: today.y, m: 1, d: 1 })
+                DateCue::LastYear | DateCue::ThisYear => {
+                    let y = if d == DateCue::LastYear { today.y - 1 } else { today.y };
+                    // "작년 12월", "올해 상반기": a part of that year.
+                    match self.year_part(i + 1, y) {
+                        Some((from, to)) => (from, to),
+                        None => (Ymd { y, m: 1, d: 1 }, Ymd { y: y + 1, m: 1, d: 1 }),
+                    }
                 }
-                DateCue::ThisYear => (Ymd { y: today.y, m: 1, d: 1 }, Ymd { y: today.y + 1, m: 1, d: 1 }),
                 DateCue::Today => (today, today.add_days(1)),
                 DateCue::Yesterday => (today.add_days(-1), today),
                 DateCue::Month(m) => {
@@ -102,23 +107,18 @@ impl Ctx<'_> {
             let Some(j) = self.items.get(i + 1).map(|_| i + 1) else { continue };
             // "2024년에": the unit with its particle.
             let unit = unit_word(&self.items[j].text);
-            if (unit == "년" || unit == "년도" || unit == "연도") && n.fract() == 0.0 && (1000.0..=2999.0).contains(&n)
+            // "1995년 이후": a comparison, read by the comparison pass.
+            let compared = self.next_sig(j).is_some_and(|k| matches!(self.cue_at(k), Some(Cue::CmpPost { .. })));
+            if (unit == "년" || unit == "년도" || unit == "연도")
+                && n.fract() == 0.0
+                && (1000.0..=2999.0).contains(&n)
+                && !compared
             {
-                // A month may follow: "2024년 3월".
-                let month = self.items.get(j + 1).and_then(|_| {
-                    let m = self.num_at(j + 1)?;
-                    let u = self.items.get(j + 2)?;
-                    (unit_word(&u.text) == "월" && m.fract() == 0.0 && (1.0..=12.0).contains(&m)).then_some(m as u32)
-                });
+                // A part of the year may follow: "2024년 3월", "2024년 상반기", "2023년 3분기", "2022년 7월~9월".
                 self.used[i] = true;
                 self.used[j] = true;
-                match month {
-                    Some(m) => {
-                        self.used[j + 1] = true;
-                        self.used[j + 2] = true;
-                        let from = Ymd { y: n as i64, m, d: 1 };
-                        self.date_filter(i, from, from.add_months(1));
-                    }
+                match self.year_part(j + 1, n as i64) {
+                    Some((from, to)) => self.date_filter(i, from, to),
                     None => self.year_filter(i, n as i64),
                 }
             }
@@ -136,6 +136,138 @@ impl Ctx<'_> {
             if matches!(prev_word, "in" | "during" | "of" | "year") {
                 self.used[i] = true;
                 self.year_filter(i, n as i64);
+            }
+        }
+    }
+
+    fn quarter_pass(&mut self) {
+        // English quarters and halves: "the third quarter of 2023", "Q3 2023", "the first half of 2024".
+        for i in 0..self.items.len() {
+            if self.used[i] {
+                continue;
+            }
+            let text = self.items[i].text.as_str();
+            let (part, unit_at) = match text {
+                "q1" | "q2" | "q3" | "q4" => (Some((text[1..].parse::<u32>().unwrap_or(1), 3)), None),
+                "first" | "1st" => (None, Some(1)),
+                "second" | "2nd" => (None, Some(2)),
+                "third" | "3rd" => (None, Some(3)),
+                "fourth" | "4th" | "last" => (None, Some(4)),
+                _ => continue,
+            };
+            let (which, months, span_end) = match (part, unit_at) {
+                (Some((q, m)), _) => (q, m, i),
+                (None, Some(k)) => {
+                    let Some(u) = self.items.get(i + 1) else { continue };
+                    match u.text.as_str() {
+                        "quarter" => (k, 3, i + 1),
+                        "half" if k <= 2 => (k, 6, i + 1),
+                        "half" if k == 4 => (2, 6, i + 1),
+                        _ => continue,
+                    }
+                }
+                _ => continue,
+            };
+            if which == 0 || which * months > 12 {
+                continue;
+            }
+            // The year after it: "of 2023", "in 2023", "2023".
+            let mut k = span_end + 1;
+            while k < self.items.len() && matches!(self.items[k].text.as_str(), "of" | "in" | "the") {
+                k += 1;
+            }
+            let Some(y) = self.num_at_opt(k).filter(|y| y.fract() == 0.0 && (1000.0..=2999.0).contains(y)) else {
+                continue;
+            };
+            for m in i..=k {
+                self.used[m] = true;
+            }
+            let from = Ymd { y: y as i64, m: (which - 1) * months + 1, d: 1 };
+            self.date_filter(i, from, from.add_months(months as i64));
+            self.skip_month_gloss(k + 1);
+        }
+    }
+
+    fn num_at_opt(&self, k: usize) -> Option<f64> {
+        match self.items.get(k)?.kind {
+            ItemKind::Num(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// A part of year `y` said from item `k` on, Korean: "3월", "7월~9월", "7월부터 9월까지", "상반기", "하반기",
+    /// "3분기". Marks its items used; the range is [from, to).
+    fn year_part(&mut self, k: usize, y: i64) -> Option<(Ymd, Ymd)> {
+        let it = self.items.get(k)?;
+        let half = match it.text.trim_end_matches(['에', '의', '는', '은']) {
+            "상반기" => Some(1),
+            "하반기" => Some(7),
+            _ => None,
+        };
+        if let Some(m) = half {
+            self.used[k] = true;
+            self.skip_month_gloss(k + 1);
+            let from = Ymd { y, m, d: 1 };
+            return Some((from, from.add_months(6)));
+        }
+        let n = self.num_at_opt(k)?;
+        let unit = self.items.get(k + 1)?;
+        if n.fract() != 0.0 {
+            return None;
+        }
+        let unit_text = unit.text.trim_end_matches(['에', '의', '는', '은']);
+        if matches!(unit_text, "분기" | "사분기") && (1.0..=4.0).contains(&n) {
+            self.used[k] = true;
+            self.used[k + 1] = true;
+            self.skip_month_gloss(k + 2);
+            let from = Ymd { y, m: (n as u32 - 1) * 3 + 1, d: 1 };
+            return Some((from, from.add_months(3)));
+        }
+        let month = |t: &str| matches!(unit_word(t), "월") || t.starts_with("월부터") || t.starts_with("월까지");
+        if !month(&unit.text) || !(1.0..=12.0).contains(&n) {
+            return None;
+        }
+        let m1 = n as u32;
+        self.used[k] = true;
+        self.used[k + 1] = true;
+        // "7월~9월", "7월부터 9월까지", "7월에서 9월": a range of months.
+        let mut j = k + 2;
+        if self.items.get(j).is_some_and(|t| t.text == "~" || t.text == "-") {
+            j += 1;
+        }
+        if let (Some(m2), Some(u2)) = (self.num_at_opt(j), self.items.get(j + 1))
+            && month(&u2.text)
+            && (m2 as u32) >= m1
+            && m2 <= 12.0
+            && m2.fract() == 0.0
+            && (j > k + 2 || unit.text.ends_with("부터") || unit.text.ends_with("에서"))
+        {
+            for m in k + 2..=j + 1 {
+                self.used[m] = true;
+            }
+            let from = Ymd { y, m: m1, d: 1 };
+            return Some((from, Ymd { y, m: m2 as u32, d: 1 }.add_months(1)));
+        }
+        let from = Ymd { y, m: m1, d: 1 };
+        Some((from, from.add_months(1)))
+    }
+
+    /// A parenthesis that only spells out months ("(7월~12월)", "(July through September)"): marked used.
+    fn skip_month_gloss(&mut self, k: usize) {
+        if self.items.get(k).is_none_or(|t| t.text != "(") {
+            return;
+        }
+        let Some(close) = (k + 1..self.items.len().min(k + 12)).find(|&j| self.items[j].text == ")") else { return };
+        let months_only = (k + 1..close).all(|j| {
+            let t = self.items[j].text.as_str();
+            matches!(self.items[j].kind, ItemKind::Num(_) | ItemKind::Punct | ItemKind::Free)
+                || matches!(self.cue_at(j), Some(Cue::Date(DateCue::Month(_))))
+                || unit_word(t) == "월"
+                || matches!(t, "~" | "-" | "through" | "to" | "and")
+        });
+        if months_only {
+            for j in k..=close {
+                self.used[j] = true;
             }
         }
     }
