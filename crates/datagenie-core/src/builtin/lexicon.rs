@@ -97,9 +97,7 @@ fn gloss_spans(comment: &str) -> Vec<(std::ops::Range<usize>, &str, &str)> {
     let eqs: Vec<usize> = comment
         .char_indices()
         .filter(|&(k, c)| {
-            c == '='
-                && !comment[..k].ends_with(['<', '>', '!', '='])
-                && !comment[k + 1..].starts_with('=')
+            c == '=' && !comment[..k].ends_with(['<', '>', '!', '=']) && !comment[k + 1..].starts_with('=')
         })
         .map(|(k, _)| k)
         .collect();
@@ -212,7 +210,10 @@ fn comment_phrases(comment: &str, list: &mut Vec<Phrase>) {
             .iter()
             // Format placeholders ("YYYY-MM-DD") name nothing.
             .filter(|w| {
-                !matches!(w.as_str(), "e" | "g" | "eg" | "예" | "예를" | "yyyy" | "yy" | "mm" | "dd" | "hh" | "mi" | "ss")
+                !matches!(
+                    w.as_str(),
+                    "e" | "g" | "eg" | "예" | "예를" | "yyyy" | "yy" | "mm" | "dd" | "hh" | "mi" | "ss"
+                )
             })
             .filter(|w| w.as_str() == "in" || !NAME_SKIP.contains(&w.as_str()))
             .map(|w| stem_word(w))

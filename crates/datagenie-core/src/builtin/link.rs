@@ -96,7 +96,8 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
                     // word ("주문일" holds 주문) only as a synonym, so the column "주문일" beats the table "주문".
                     let mut inside = Vec::new();
                     for (ko, en) in GLOSSARY.iter().chain(KO_GLOSSARY_EXTRA) {
-                        if t.stem == *ko {
+                        // "비활성" is the negated word itself (read as a negation where it is used).
+                        if t.stem == *ko || t.stem.strip_prefix('비') == Some(*ko) {
                             alts.extend(en.iter().map(|s| stem_word(s)));
                         } else if ko.chars().count() > 1 && t.stem.contains(ko) {
                             inside.extend(en.iter().map(|s| stem_word(s)));
@@ -415,8 +416,7 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                 } else {
                     match_unordered(&q, i, &p.stems)
                 };
-                for (j, quality, _) in [match_ordered(&q, i, &p.stems), unordered].into_iter().flatten()
-                {
+                for (j, quality, _) in [match_ordered(&q, i, &p.stems), unordered].into_iter().flatten() {
                     cands.push(Cand {
                         t0: i,
                         t1: j,
@@ -436,7 +436,11 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             }
             for p in &c.phrases {
                 let full = match_ordered(&q, i, &p.stems).or_else(|| {
-                    if p.stems.iter().any(|s| s.chars().any(is_hangul)) { None } else { match_unordered(&q, i, &p.stems) }
+                    if p.stems.iter().any(|s| s.chars().any(is_hangul)) {
+                        None
+                    } else {
+                        match_unordered(&q, i, &p.stems)
+                    }
                 });
                 // "branch" names the branch, not `branch_id`: keys are matched whole.
                 let partial_ok = !c.is_pk && !c.is_fk;
@@ -707,8 +711,34 @@ fn ko_one_syllable_word(stem: &str) -> bool {
 /// Endings a Korean gloss takes in a question: particles and the adnominal forms of 하다/되다/이다 ("취소된",
 /// "동의한", "판매 중인", "앱으로").
 const KO_GLOSS_ENDINGS: &[&str] = &[
-    "되었던", "되었는", "됐던", "됐는", "했던", "하는", "하신", "하고", "되고", "이고", "에서", "으로", "된", "인", "한", "은",
-    "는", "이", "가", "을", "를", "의", "에", "로", "과", "와", "도", "만",
+    "되었던",
+    "되었는",
+    "됐던",
+    "됐는",
+    "했던",
+    "하는",
+    "하신",
+    "하고",
+    "되고",
+    "이고",
+    "에서",
+    "으로",
+    "된",
+    "인",
+    "한",
+    "은",
+    "는",
+    "이",
+    "가",
+    "을",
+    "를",
+    "의",
+    "에",
+    "로",
+    "과",
+    "와",
+    "도",
+    "만",
 ];
 
 /// English words a gloss may leave out or the question may add ("agreed to receive marketing messages" for the

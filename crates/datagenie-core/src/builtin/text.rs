@@ -162,7 +162,8 @@ pub(crate) fn tokenize(q: &str) -> Vec<Tok> {
                 '천' => Some(1e3),
                 _ => None,
             });
-            let unit_ok = chars.get(j + 1).is_none_or(|(_, n)| !is_hangul(*n) || matches!(n, '원' | '명' | '건' | '개'));
+            let unit_ok =
+                chars.get(j + 1).is_none_or(|(_, n)| !is_hangul(*n) || matches!(n, '원' | '명' | '건' | '개'));
             if let (Some(u), true, Some(v)) = (unit, unit_ok, value) {
                 value = Some(v * u);
                 text = crate::builtin::sql::number(v * u);

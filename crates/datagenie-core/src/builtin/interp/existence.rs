@@ -58,9 +58,7 @@ impl Ctx<'_> {
                 | Cond::Between(c, ..)
                 | Cond::Like(c, ..)
                 | Cond::Range(c, ..)
-                | Cond::CmpAgg(c, ..) => {
-                    self.lex.cols[*c].table == t
-                }
+                | Cond::CmpAgg(c, ..) => self.lex.cols[*c].table == t,
                 _ => false,
             });
             if other_cols_used || filtered {

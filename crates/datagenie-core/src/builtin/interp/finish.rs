@@ -132,6 +132,12 @@ impl Ctx<'_> {
                 }
             } else if !self.plan.group_by.is_empty() || self.bucket.is_some() {
                 // Grouped: the groups themselves (added below).
+            } else if self.korean
+                && self.korean_asks_rows()
+                && let Some(n) = self.lex.name_column_in(self.subject, true)
+            {
+                // "평균 가격보다 비싼 상품은?": the rows asked for, by their name.
+                self.plan.select.push(Sel::Col(n));
             } else {
                 self.default_projection()?;
             }
@@ -182,7 +188,15 @@ impl Ctx<'_> {
                 }
                 self.plan.group_by = groups;
                 self.plan.distinct = false;
-                self.doubt(F::GroupedListed, "grouped by the listed columns");
+                // "고객의 이름과 주문 건수": the names of another table's rows beside a count are a count per row.
+                let counted = self.plan.count_table.unwrap_or(self.subject);
+                let names_of_others = plain.iter().all(|&c| {
+                    let t = self.table_of(c);
+                    t != counted && self.lex.name_column_in(t, self.korean) == Some(c) && self.lex.pk(t).is_some()
+                });
+                if !names_of_others {
+                    self.doubt(F::GroupedListed, "grouped by the listed columns");
+                }
                 if keys {
                     self.doubt(F::GroupsByKey, "grouped by a listed key");
                 }
@@ -242,6 +256,16 @@ impl Ctx<'_> {
             } else {
                 for g in &group_cols {
                     if self.plan.select.contains(&Sel::Col(*g)) {
+                        continue;
+                    }
+                    // The key grouping rows listed by their name stays out of sight.
+                    if self.lex.cols[*g].is_pk
+                        && self
+                            .plan
+                            .select
+                            .iter()
+                            .any(|s| matches!(s, Sel::Col(c) if self.table_of(*c) == self.table_of(*g)))
+                    {
                         continue;
                     }
                     // A key to another table ("per shipping region" → `ship_region_id`): the group shows the name
@@ -317,6 +341,19 @@ impl Ctx<'_> {
         }
         let first = self.items.iter().find(|it| !matches!(it.kind, ItemKind::Free | ItemKind::Punct));
         first.is_some_and(|it| it.text == "what")
+    }
+
+    /// A Korean question that ends by naming the subject table ("…상품은?", "…고객을 보여줘"): it asks for those
+    /// rows, as English "Which products …".
+    fn korean_asks_rows(&self) -> bool {
+        let Some(last) = (0..self.items.len()).rev().find(|&i| matches!(self.res[i], Res::Col(_) | Res::Table(_)))
+        else {
+            return false;
+        };
+        self.res[last] == Res::Table(self.subject)
+            && self.items[last + 1..].iter().all(|it| {
+                matches!(it.kind, ItemKind::Free | ItemKind::Punct | ItemKind::Stop) || is_cue(it, |c| *c == Cue::Free)
+            })
     }
 
     fn default_projection(&mut self) -> Result<(), String> {

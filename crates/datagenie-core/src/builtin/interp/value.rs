@@ -153,7 +153,12 @@ impl Ctx<'_> {
             }
             last_value_col = Some((i, c));
             let op = if neg { Op::Ne } else { Op::Eq };
-            self.filters.push((i, Cond::Cmp(c, op, Lit::Text(v))));
+            // A numeric code ("0 = discontinued") compares as a number.
+            let lit = match v.parse::<f64>() {
+                Ok(n) if self.is_numeric(c) => Lit::Num(n),
+                _ => Lit::Text(v),
+            };
+            self.filters.push((i, Cond::Cmp(c, op, lit)));
         }
         // A short word after "column is" that the column holds ("sex is F"), or right before it ("F gender").
         for i in 0..self.items.len() {
