@@ -509,6 +509,15 @@ impl Lexicon {
         })
     }
 
+    /// A column that names its row by what it is called: `name`, `*_name`, `title`, `name_ko` (not a column that
+    /// repeats its table's name, like `Allergy_Type.AllergyType`, which may be a category).
+    pub fn is_name_like(&self, c: usize) -> bool {
+        let s = &self.cols[c].stems;
+        let name = |w: &String| w == "name" || w == "titl";
+        s.last().is_some_and(name)
+            || (s.len() == 2 && name(&s[0]) && LANGUAGE_SUFFIXES.contains(&s[1].as_str()))
+    }
+
     /// Single-column primary key of `table`.
     pub fn pk(&self, table: usize) -> Option<usize> {
         let t = self.tables.get(table)?;

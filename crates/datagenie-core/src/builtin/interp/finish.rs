@@ -178,6 +178,7 @@ impl Ctx<'_> {
                 for &c in &plain {
                     let t = self.table_of(c);
                     if self.lex.name_column_in(t, self.korean) == Some(c)
+                        && self.lex.is_name_like(c)
                         && let Some(pk) = self.lex.pk(t)
                         && !plain.contains(&pk)
                         && !groups.contains(&pk)
@@ -192,7 +193,10 @@ impl Ctx<'_> {
                 let counted = self.plan.count_table.unwrap_or(self.subject);
                 let names_of_others = plain.iter().all(|&c| {
                     let t = self.table_of(c);
-                    t != counted && self.lex.name_column_in(t, self.korean) == Some(c) && self.lex.pk(t).is_some()
+                    t != counted
+                        && self.lex.name_column_in(t, self.korean) == Some(c)
+                        && self.lex.is_name_like(c)
+                        && self.lex.pk(t).is_some()
                 });
                 if !names_of_others {
                     self.doubt(F::GroupedListed, "grouped by the listed columns");
