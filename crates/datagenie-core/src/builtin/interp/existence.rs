@@ -27,6 +27,10 @@ impl Ctx<'_> {
                     cue_seen = true;
                 } else if is_cue(it, |c| *c == Cue::Not) {
                     neg = true;
+                    // "products without an order", "students who never attend": the negation says it alone.
+                    if matches!(it.text.as_str(), "without" | "never" | "no") {
+                        cue_seen = true;
+                    }
                 } else if it.kind == ItemKind::Word && words < 2 && !cue_seen {
                     // A verb: "that have not held any competition".
                     words += 1;
