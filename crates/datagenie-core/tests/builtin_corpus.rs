@@ -443,9 +443,22 @@ fn retail() -> Schema {
                     col("price", "INTEGER", None),
                     col("cost", "INTEGER", None),
                     col("active", "INTEGER", Some("판매 여부: 1=판매 중, 0=단종 / 1 = on sale, 0 = discontinued")),
+                    col("category_id", "INTEGER", None),
                 ],
                 "product_id",
-                vec![],
+                vec![fk("category_id", "categories", "category_id")],
+            ),
+            table(
+                "categories",
+                "카테고리 / categories (top categories and subcategories)",
+                vec![
+                    col("category_id", "INTEGER", None),
+                    col("parent_id", "INTEGER", None),
+                    col("name_ko", "TEXT", None),
+                    col("name_en", "TEXT", None),
+                ],
+                "category_id",
+                vec![fk("parent_id", "categories", "category_id")],
             ),
             table(
                 "orders",
@@ -474,6 +487,8 @@ fn retail_values() -> ValueIndex {
     v.add("customers", "segment", ["general", "business", "vip"].map(String::from));
     v.add("orders", "status", ["delivered", "shipped", "cancelled", "returned"].map(String::from));
     v.add("orders", "channel", ["web", "app", "store"].map(String::from));
+    v.add("categories", "name_en", ["Electronics", "Audio", "Camping"].map(String::from));
+    v.add("categories", "name_ko", ["전자제품", "음향기기", "캠핑"].map(String::from));
     v
 }
 
@@ -586,6 +601,17 @@ const RETAIL_CASES: &[(&str, &str)] = &[
         "주문을 10건 이상 한 고객의 이름과 주문 건수",
         r#"SELECT "customers"."name", COUNT(*) AS "주문 수" FROM "orders" JOIN "customers" ON "orders"."customer_id" = "customers"."customer_id" GROUP BY "customers"."customer_id", "customers"."name" HAVING COUNT(*) >= 10"#,
     ),
+    // Korean negation follows what it negates
+    ("반품이 아닌 주문 수", r#"SELECT COUNT(*) AS "주문 수" FROM "orders" WHERE "status" <> 'returned'"#),
+    // a rate is not its state: "환불률" is not refunded rows
+    ("채널별 취소율", "abstain"),
+    // a hierarchy (categories.parent_id): a category named or grouped by may be at either level
+    ("How many products are in the Electronics category?", "abstain"),
+    ("카테고리별 상품 수", "abstain"),
+    // how many customers have more than N orders: a count of groups, not written
+    ("How many customers have placed more than 10 orders?", "abstain"),
+    // "Sejong city" where no city is Sejong
+    ("How many customers live in Busan city?", "abstain"),
     // a business measure the schema does not name is not guessed from an amount column
     ("2024년 매출 합계는?", "abstain"),
     // a word left over is never dropped: "blue" is nothing here

@@ -61,6 +61,7 @@ pub(crate) enum F {
     UCueWeak,
     UEach,
     MetricGuess,
+    Hierarchy,
     SubjectByCoverage,
     Filters,
     Grouped,
@@ -133,6 +134,7 @@ pub(crate) const FACTORS: [(F, &str, f32); N] = [
     (F::UCueWeak, "u_cue_weak", 0.376),
     (F::UEach, "u_each", 0.193),
     (F::MetricGuess, "metric_guess", 1.0),
+    (F::Hierarchy, "hierarchy", 1.0),
     (F::SubjectByCoverage, "subject_by_coverage", 0.597),
     (F::Filters, "filters", 0.918),
     (F::Grouped, "grouped", 1.0),
@@ -162,7 +164,8 @@ pub(crate) fn confidence(x: &Features) -> f32 {
 /// Features that withhold an answer whatever else the reading has: a word of the question that carries meaning — a
 /// content word, a number, a cell value, a column, an aggregate, comparison, superlative, order, negation or "each"
 /// cue — that the SQL does not account for, a describing word ("active") that no filter expresses, or a business
-/// metric ("revenue", "매출") read as some amount column: its definition is the business's, not the schema's. A reading that
+/// metric ("revenue", "매출") read as some amount column: its definition is the business's, not the schema's; or a row
+/// of a hierarchy (`categories.parent_id`) named or grouped by, whose level the question does not fix. A reading that
 /// leaves meaning unexplained may be right, but it cannot be trusted: precision first.
 pub(crate) const VETOES: &[F] = &[
     F::UWord,
@@ -176,6 +179,7 @@ pub(crate) const VETOES: &[F] = &[
     F::UEach,
     F::Describing,
     F::MetricGuess,
+    F::Hierarchy,
 ];
 
 /// Whether the features hold a veto ([`VETOES`]).

@@ -514,8 +514,7 @@ impl Lexicon {
     pub fn is_name_like(&self, c: usize) -> bool {
         let s = &self.cols[c].stems;
         let name = |w: &String| w == "name" || w == "titl";
-        s.last().is_some_and(name)
-            || (s.len() == 2 && name(&s[0]) && LANGUAGE_SUFFIXES.contains(&s[1].as_str()))
+        s.last().is_some_and(name) || (s.len() == 2 && name(&s[0]) && LANGUAGE_SUFFIXES.contains(&s[1].as_str()))
     }
 
     /// Single-column primary key of `table`.

@@ -91,6 +91,10 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
                         }
                     }
                 }
+                // "환불률", "증가율": a rate computed from things, not the thing itself; only a column named exactly
+                // so ("할인율") matches.
+                TokKind::Hangul
+                    if t.stem.chars().count() >= 3 && (t.stem.ends_with('률') || t.stem.ends_with('율')) => {}
                 TokKind::Hangul => {
                     // The word's own glossary meaning ("주문" → order) counts as the word; a term inside a longer
                     // word ("주문일" holds 주문) only as a synonym, so the column "주문일" beats the table "주문".
@@ -363,9 +367,17 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                 continue;
             }
             let capitalized = toks[i].capitalized && i > 0;
+            // "refunded payments": a participle that is exactly a code of a column of few values is that state,
+            // not a column named like it (`refunded_at`).
+            let state = len == 1
+                && !via_stem
+                && toks[i].kind == TokKind::Word
+                && toks[i].lower.len() >= 5
+                && toks[i].lower.ends_with("ed")
+                && found.iter().all(|(c, _, _)| lex.col_values.get(c).is_some_and(|v| v.len() <= 30));
             let tier = if via_stem {
                 3
-            } else if len >= 2 || capitalized || toks[i].kind == TokKind::Hangul {
+            } else if len >= 2 || capitalized || state || toks[i].kind == TokKind::Hangul {
                 1
             } else {
                 2
@@ -382,11 +394,22 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
     for i in 0..n {
         for g in &lex.glosses {
             if let Some(j) = gloss_match(toks, i, &g.words) {
+                // "마케팅 수신에 동의한": words of the column's own name before its value belong to it.
+                let col_stems: Vec<&String> = lex.cols[g.col].phrases.iter().flat_map(|p| p.stems.iter()).collect();
+                let mut t0 = i;
+                while t0 > 0
+                    && i - t0 < 3
+                    && q[t0 - 1].matchable
+                    && !is_generic(&toks[t0 - 1].stem)
+                    && q[t0 - 1].alts[..q[t0 - 1].synonyms.max(1)].iter().any(|a| col_stems.contains(&a))
+                {
+                    t0 -= 1;
+                }
                 cands.push(Cand {
-                    t0: i,
+                    t0,
                     t1: j,
                     tier: 1,
-                    len: j - i,
+                    len: j - t0,
                     score: 1.0,
                     class: 3,
                     kind: CandKind::Value(vec![(g.col, g.value.clone(), 0.95)]),
@@ -798,7 +821,14 @@ fn gloss_match(toks: &[Tok], i: usize, words: &[String]) -> Option<usize> {
 
 /// The English code a Korean word stands for ("취소된" → `cancelled`) in a column of few values.
 fn korean_values(stem: &str, lex: &Lexicon) -> Vec<(usize, String, f32)> {
-    let Some((_, forms)) = KO_VALUE_WORDS.iter().find(|(w, _)| stem.starts_with(w)) else { return Vec::new() };
+    // "취소된", "반품건" are the state; "환불률" (refund rate) is not.
+    let Some((_, forms)) = KO_VALUE_WORDS.iter().find(|(w, _)| {
+        stem.strip_prefix(w).is_some_and(|rest| {
+            rest.is_empty() || KO_GLOSS_ENDINGS.contains(&rest) || matches!(rest, "건" | "됨" | "중" | "중인" | "상태")
+        })
+    }) else {
+        return Vec::new();
+    };
     coded_values(forms, 30, lex)
 }
 

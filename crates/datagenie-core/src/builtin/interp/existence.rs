@@ -43,10 +43,11 @@ impl Ctx<'_> {
                 k -= 1;
             }
             let korean_neg = self.korean && self.next_sig(i).is_some_and(|n| self.cue_at(n) == Some(Cue::Not));
+            let mut neg_item = None;
             if korean_neg && let Some(n) = self.next_sig(i) {
                 neg = true;
                 cue_seen = true;
-                self.used[n] = true;
+                neg_item = Some(n);
             }
             if !cue_seen {
                 continue;
@@ -65,10 +66,20 @@ impl Ctx<'_> {
                 | Cond::CmpAgg(c, ..) => self.lex.cols[*c].table == t,
                 _ => false,
             });
-            if other_cols_used || filtered {
+            // "placed no orders in 2025": a condition said of the related rows belongs inside the subquery, which this
+            // reading does not write.
+            let qualified_after = self.filters.iter().any(|(pos, cond)| {
+                (*pos > i && *pos <= i + 3)
+                    // Korean says it before: "2025년에 한 번도 주문되지 않은 상품".
+                    || (self.korean && *pos < i && *pos + 3 >= i && matches!(cond, Cond::Range(..)))
+            });
+            if other_cols_used || filtered || qualified_after {
                 continue;
             }
             let Some((sc, oc)) = self.direct_link(self.subject, t) else { continue };
+            if let Some(n) = neg_item {
+                self.used[n] = true;
+            }
             self.used[i] = true;
             for j in k..i {
                 if (neg && is_cue(&self.items[j], |c| *c == Cue::Not)) || self.items[j].kind == ItemKind::Word {

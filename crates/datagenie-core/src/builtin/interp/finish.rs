@@ -143,12 +143,40 @@ impl Ctx<'_> {
             }
         }
 
+        // "How many customers have placed more than 15 orders?": a count of groups, a query inside a query that this
+        // engine does not write.
+        let subject_counted = self.plan.select.contains(&Sel::Count)
+            && self.plan.count_table.is_none_or(|t| t == self.subject)
+            && self.lex.pk(self.subject).is_some_and(|pk| self.plan.group_by.contains(&pk));
+        if self.plan.having.is_some()
+            && (subject_counted || self.plan.select.iter().any(|s| matches!(s, Sel::CountDistinct(_))))
+        {
+            return Err("a count of groups (how many have more than N)".into());
+        }
+        // "the 3 products with the largest total quantity, each with its quantity": the measure ranked by its sum is
+        // shown as that sum.
+        let summed: Vec<(Agg, usize)> = self
+            .plan
+            .order
+            .iter()
+            .filter_map(|(k, _)| match k {
+                OrderKey::Agg(a, c) => Some((*a, *c)),
+                _ => None,
+            })
+            .collect();
+        for s in self.plan.select.iter_mut() {
+            if let Sel::Col(c) = *s
+                && let Some((a, _)) = summed.iter().find(|(_, x)| *x == c)
+            {
+                *s = Sel::Agg(*a, c);
+            }
+        }
         // "each region with its wider area": the rows by their name, beside what was asked of them.
         if self.each_row
             && self.plan.group_by.is_empty()
             && self.bucket.is_none()
             && !self.plan.select.is_empty()
-            && self.plan.select.iter().all(|s| matches!(s, Sel::Col(c) if self.table_of(*c) == self.subject))
+            && self.plan.select.iter().all(|s| matches!(s, Sel::Col(_)))
             && let Some(n) = self.lex.name_column_in(self.subject, self.korean)
             && !self.plan.select.contains(&Sel::Col(n))
         {
@@ -246,6 +274,9 @@ impl Ctx<'_> {
                     }
                     _ => false,
                 });
+                if t != self.subject && self.self_referencing(t) {
+                    self.doubt(F::Hierarchy, "groups of a hierarchy, at a level the question does not fix");
+                }
                 if !already {
                     match self.lex.name_column_in(t, self.korean) {
                         Some(n) => shown.push(Sel::Col(n)),
@@ -275,7 +306,12 @@ impl Ctx<'_> {
                     // A key to another table ("per shipping region" → `ship_region_id`): the group shows the name
                     // of the row it points to, joined along that key.
                     match self.referenced_name(*g) {
-                        Some(n) if !self.plan.select.contains(&Sel::Col(n)) => shown.push(Sel::Col(n)),
+                        Some(n) if !self.plan.select.contains(&Sel::Col(n)) => {
+                            if self.self_referencing(self.table_of(n)) {
+                                self.doubt(F::Hierarchy, "groups of a hierarchy, at a level the question does not fix");
+                            }
+                            shown.push(Sel::Col(n))
+                        }
                         Some(_) => {}
                         None => shown.push(Sel::Col(*g)),
                     }
@@ -284,6 +320,24 @@ impl Ctx<'_> {
             let mut sel = shown;
             sel.append(&mut self.plan.select);
             self.plan.select = sel;
+            // A key listed beside the name it points to ("배송 지역 … 지역"): the name is the group's label.
+            let keys_named: Vec<usize> = group_cols
+                .iter()
+                .copied()
+                .filter(|&g| self.referenced_name(g).is_some_and(|n| self.plan.select.contains(&Sel::Col(n))))
+                .collect();
+            self.plan.select.retain(|s| !matches!(s, Sel::Col(c) if keys_named.contains(c)));
+            // The same for a key listed beside the name of the table it points to, grouped by that table.
+            if let Some(t) = self.group_table {
+                let name = self.lex.name_column_in(t, self.korean);
+                let shown = name.is_some_and(|n| self.plan.select.contains(&Sel::Col(n)));
+                let lex = self.lex;
+                self.plan.select.retain(|s| {
+                    !(shown
+                        && matches!(s, Sel::Col(c) if lex.cols[*c].is_fk
+                            && lex.edges.iter().any(|e| e.from_col == *c && lex.cols[e.to_col].table == t)))
+                });
+            }
             let computes =
                 self.plan.select.iter().any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
             if !computes && !counted_order && self.plan.having.is_none() {

@@ -55,7 +55,11 @@ impl Ctx<'_> {
             if let Some(c) = self.col_at(j).or(word_col) {
                 // "원가가 가장 낮은 상품 5개와 각 원가": "each" of the rows listed, not a group of the measure.
                 let ranked = self.super_col.is_some_and(|(sc, _)| sc == c)
-                    || self.plan.order.iter().any(|(k, _)| *k == OrderKey::Col(c));
+                    || self
+                        .plan
+                        .order
+                        .iter()
+                        .any(|(k, _)| matches!(k, OrderKey::Col(x) | OrderKey::Agg(_, x) if *x == c));
                 if !by && ranked {
                     self.used[i] = true;
                     self.each_row = true;
@@ -99,6 +103,22 @@ impl Ctx<'_> {
                     } else if !agg_left && !has_agg {
                         self.each_row = true;
                     }
+                    continue;
+                }
+                // "each product in the Camping category with its price", "상품별 가격과 원가": nothing computed, so
+                // not groups: that table's rows, by their name.
+                let agg_left = self
+                    .items
+                    .iter()
+                    .enumerate()
+                    .any(|(k, it)| !self.used[k] && is_cue(it, |c| matches!(c, Cue::Agg(_) | Cue::Count)));
+                if !has_agg
+                    && !agg_left
+                    && self.plan.order.is_empty()
+                    && self.lex.name_column_in(t, self.korean).is_some()
+                {
+                    self.subject = t;
+                    self.each_row = true;
                     continue;
                 }
                 // The subject's foreign key to that table groups without a join ("in each department").

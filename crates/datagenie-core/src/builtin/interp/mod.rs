@@ -199,12 +199,26 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A table with a foreign key to itself (`categories.parent_id`): its rows form a hierarchy.
+    fn self_referencing(&self, t: usize) -> bool {
+        self.lex.edges.iter().any(|e| self.lex.cols[e.from_col].table == t && self.lex.cols[e.to_col].table == t)
+    }
+
     fn is_numeric(&self, c: usize) -> bool {
         matches!(self.lex.cols[c].class, TypeClass::Integer | TypeClass::Real)
     }
 
     /// A Not cue just before item `i` (within two significant items); marks it used.
     fn negated_before(&mut self, i: usize) -> bool {
+        // Korean negates after the word: "반품이 아닌 주문", "VIP가 아닌 고객".
+        if self.korean {
+            let Some(k) = self.next_sig(i) else { return false };
+            if is_cue(&self.items[k], |c| *c == Cue::Not) && !self.used[k] && self.items[k].text != "없는" {
+                self.used[k] = true;
+                return true;
+            }
+            return false;
+        }
         // "not in the country 'Iceland'", "whose software platforms are not": fillers and one column mention may
         // stand between the negation and what it negates.
         let mut j = i;
@@ -217,6 +231,10 @@ impl<'a> Ctx<'a> {
                 return false;
             }
             if is_cue(it, |c| *c == Cue::Not) && !self.used[j] {
+                // "never ordered in a store", "without a store order": the rows' existence is denied, not the value.
+                if matches!(it.text.as_str(), "never" | "without") {
+                    return false;
+                }
                 self.used[j] = true;
                 return true;
             }

@@ -4,6 +4,7 @@ use super::{Ctx, KIND_WORDS, is_cue};
 use crate::builtin::doubt::F;
 use crate::builtin::link::ItemKind;
 use crate::builtin::sql::{Cond, Lit, Sel};
+use crate::builtin::text::stem_word;
 use crate::builtin::vocab::{Agg, Cue, Op};
 
 impl Ctx<'_> {
@@ -144,6 +145,16 @@ impl Ctx<'_> {
                 );
                 continue;
             }
+            // "the 5 most expensive products with their prices": a column of the rows, shown beside them.
+            let with_their = !self.korean
+                && i > 1
+                && matches!(self.items[i - 1].text.as_str(), "its" | "their")
+                && self.prev_sig(i).is_some_and(|p| self.items[p].text == "with" && p + 2 == i);
+            if with_their && let Some(c) = self.col_at(i) {
+                self.used[i] = true;
+                self.plan.select.push(Sel::Col(c));
+                continue;
+            }
             if (i > head_end || counting_rows)
                 && self.col_at(i).is_some()
                 && pending_aggs.is_empty()
@@ -152,6 +163,19 @@ impl Ctx<'_> {
             {
                 self.used[i] = true;
                 self.doubt(F::Describing, format!("'{}' read as describing the rows", self.items[i].text));
+                continue;
+            }
+            // "the total amount of refunded payments": `total_amount` of another table is not what is asked when the
+            // subject has an `amount` column: that column, summed.
+            if let Some(c) = self.col_at(i)
+                && self.table_of(c) != self.subject
+                && pending_aggs.is_empty()
+                && let Some(rest) = self.items[i].text.to_lowercase().strip_prefix("total ").map(str::to_string)
+                && let Some(own) = self.subject_col_named(&rest)
+                && self.is_numeric(own)
+            {
+                self.used[i] = true;
+                self.plan.select.push(Sel::Agg(Agg::Sum, own));
                 continue;
             }
             if let Some(c) = self.col_at(i) {
@@ -318,6 +342,12 @@ impl Ctx<'_> {
                 self.doubt(F::AggNoCol, "an aggregate without a column");
             }
         }
+    }
+
+    /// The subject's column whose name is exactly `words` ("amount" → `amount`).
+    fn subject_col_named(&self, words: &str) -> Option<usize> {
+        let stems: Vec<String> = words.split_whitespace().map(stem_word).collect();
+        self.lex.tables[self.subject].cols.iter().copied().find(|&c| self.lex.cols[c].stems == stems)
     }
 
     /// Only list separators ("and", ",") between items `a` and `b`.

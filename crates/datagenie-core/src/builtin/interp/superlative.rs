@@ -6,6 +6,7 @@ use crate::builtin::link::ItemKind;
 use crate::builtin::sql::{OrderKey, Sel};
 use crate::builtin::text::stem_word;
 use crate::builtin::vocab::{Agg, Concept, Cue};
+use crate::schema::TypeClass;
 
 impl Ctx<'_> {
     pub(super) fn superlative_pass(&mut self) {
@@ -113,7 +114,9 @@ impl Ctx<'_> {
             let concept_first = concept != Concept::None
                 && explicit.as_ref().is_some_and(|(_, c)| {
                     let stems: Vec<String> = concept.stems().iter().map(|s| stem_word(s)).collect();
-                    !self.lex.cols[*c].stems.iter().any(|w| stems.contains(w))
+                    // "가장 먼저 출시된": a date column named after a time superlative is its measure.
+                    let dated = concept == Concept::Time && self.lex.cols[*c].class == TypeClass::Temporal;
+                    !dated && !self.lex.cols[*c].stems.iter().any(|w| stems.contains(w))
                 })
                 && self.concept_col(concept).is_some();
             // "most number of books", "the most X" with X not a measure: how many rows, per the listed column.
@@ -124,7 +127,7 @@ impl Ctx<'_> {
                 || (self.korean && (word.contains('많') || word.contains("적은")));
             if counting
                 && let Some((marks, c)) = &explicit
-                && !self.is_numeric(*c)
+                && (!self.is_numeric(*c) || self.lex.cols[*c].is_fk)
                 && self.table_of(*c) == self.subject
             {
                 for m in marks {

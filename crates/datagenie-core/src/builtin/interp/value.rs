@@ -138,6 +138,27 @@ impl Ctx<'_> {
                 self.doubt(F::ValueNoCol, format!("'{}' matches no column", self.items[i].text));
                 continue;
             };
+            // "Sejong city" where `city` does not hold "Sejong" (a region does): the value is not where the question
+            // says it is.
+            if !self.korean
+                && let Some(k) = (i + 1 < self.items.len()).then_some(i + 1).filter(|&k| !self.used[k])
+                && let Some(c2) = self.col_at(k)
+                && c2 != c
+                && matches!(self.lex.cols[c2].class, TypeClass::Text)
+                && !self.lex.cols[c2].is_pk
+                && !self.lex.cols[c2].is_fk
+                && self.lex.col_values.contains_key(&c2)
+            {
+                self.doubt(F::UValue, format!("'{}' is not a value of {}", self.items[i].text, self.items[k].text));
+            }
+            // A value of a table that holds its own hierarchy (`categories.parent_id`): a name may be at any level
+            // ("Electronics" is a top category, products belong to subcategories), which this engine cannot tell.
+            if self.table_of(c) != self.subject && self.self_referencing(self.table_of(c)) {
+                self.doubt(
+                    F::Hierarchy,
+                    format!("'{}' may name a row at another level of its hierarchy", self.items[i].text),
+                );
+            }
             self.used[i] = true;
             // "mobile app": two values side by side from columns of different tables (a payment method, an order
             // channel) are one phrase this engine cannot place, not two filters.
