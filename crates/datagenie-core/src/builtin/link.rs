@@ -358,6 +358,10 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             }
             if found.is_empty() && len == 1 && toks[i].kind == TokKind::Hangul {
                 found = korean_values(&toks[i].stem, lex);
+                // "웹으로": the particle stripping leaves "웹으"; the word as written has the value and its ending.
+                if found.is_empty() {
+                    found = korean_values(&toks[i].lower, lex);
+                }
             }
             // "배송 중인", "결제 완료된": two words of one state.
             if found.is_empty() && len == 2 && toks[i..j].iter().all(|t| t.kind == TokKind::Hangul) {
@@ -716,6 +720,9 @@ fn ko_free(stem: &str) -> bool {
         "동안",
         "기준으로",
         "기준",
+        "중인",
+        "상태인",
+        "상태의",
         "대해",
         "대해서",
         "위한",

@@ -287,7 +287,60 @@ const PER_SUFFIXES: &[&str] = &["별로", "별", "마다", "당"];
 /// per gender).
 const PER_NOUNS: &[&str] = &["성별", "개별", "특별", "구별", "차별", "식별", "정당", "식당"];
 
+/// Whether a Hangul syllable ends in a consonant (has a final jamo).
+fn has_final(c: char) -> bool {
+    ('가'..='힣').contains(&c) && (c as u32 - '가' as u32) % 28 != 0
+}
+
+/// Words ending in 수 that are not "X + count" (a player, a professor, a score).
+const SU_WORDS: &[&str] =
+    &["선수", "교수", "점수", "변수", "함수", "정수", "횟수", "건수", "인수", "접수", "호수", "분수", "실수"];
+
 fn push_hangul(out: &mut Vec<Tok>, raw: &str, start: usize, end: usize) {
+    // "부산이나 대구", "대구나 부산": "or" glued to the first word.
+    let or_split = raw
+        .strip_suffix("이나")
+        .filter(|b| b.chars().count() >= 1 && b.chars().last().is_some_and(has_final))
+        .map(|b| (b, "이나"))
+        .or_else(|| {
+            raw.strip_suffix('나')
+                .filter(|b| b.chars().count() >= 2 && b.chars().last().is_some_and(|c| !has_final(c) && is_hangul(c)))
+                .map(|b| (b, "나"))
+        });
+    if let Some((base, or)) = or_split {
+        push_hangul(out, base, start, start + base.len());
+        out.push(Tok {
+            kind: TokKind::Hangul,
+            lower: or.into(),
+            stem: or.into(),
+            start: start + base.len(),
+            end,
+            num: None,
+            capitalized: false,
+            per_suffix: false,
+        });
+        return;
+    }
+    // "고객수", "주문수": a noun and the count of it.
+    if let Some(base) = raw.strip_suffix('수').or_else(|| raw.strip_suffix("수는")).or_else(|| raw.strip_suffix("수가"))
+        && base.chars().count() >= 2
+        && !SU_WORDS.iter().any(|w| raw.starts_with(w) || base.ends_with(&w[..w.len() - '수'.len_utf8()]))
+        && !PER_SUFFIXES.iter().any(|p| base.ends_with(p))
+    {
+        push_hangul(out, base, start, start + base.len());
+        let rest = &raw[base.len()..];
+        out.push(Tok {
+            kind: TokKind::Hangul,
+            lower: rest.into(),
+            stem: "수".into(),
+            start: start + base.len(),
+            end,
+            num: None,
+            capitalized: false,
+            per_suffix: false,
+        });
+        return;
+    }
     // "가격보다 비싼": the thing compared and the comparison's "보다" (than) are two tokens.
     if let Some(base) = raw.strip_suffix("보다")
         && !base.is_empty()

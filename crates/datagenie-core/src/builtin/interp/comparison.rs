@@ -1,8 +1,9 @@
 //! Comparisons: "more than N", "older than", "between A and B"; a count compared becomes HAVING.
 
-use super::Ctx;
+use super::{Ctx, is_cue};
 use crate::builtin::doubt::F;
 use crate::builtin::sql::{Cond, Lit};
+use crate::builtin::text::stem_word;
 use crate::builtin::vocab::{Agg, Concept, Cue, Op};
 use crate::schema::TypeClass;
 
@@ -75,6 +76,11 @@ impl Ctx<'_> {
                 }
             });
         let after_col = after_num.filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+        // "products (that) cost more than": the verb says price; a column called `cost` beside a `price` column is a
+        // guess.
+        if let Some((k, c)) = before {
+            self.cost_as_verb(k, c);
+        }
         let col = match before {
             Some((k, c)) => {
                 self.used[k] = true;
@@ -180,6 +186,9 @@ impl Ctx<'_> {
             b = self.prev_sig(t);
         }
         let compared = b.filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+        if let Some((k, c)) = compared {
+            self.cost_as_verb(k, c);
+        }
         let agg_col = col_item.and_then(|k| self.col_at(k));
         let (c, other) = match (compared, agg_col) {
             (Some((_, c)), Some(o)) => (c, o),
@@ -208,6 +217,22 @@ impl Ctx<'_> {
         let neg = self.negated_before(i);
         let op = if neg { op.negate() } else { op };
         self.filters.push((i, Cond::CmpAgg(c, op, agg, other)));
+    }
+
+    /// "products (that) cost more than …": the verb says price; the column called `cost` beside a `price` column
+    /// is a guess.
+    fn cost_as_verb(&mut self, k: usize, c: usize) {
+        if matches!(self.items[k].text.to_lowercase().as_str(), "cost" | "costs")
+            && self
+                .prev_sig(k)
+                .is_some_and(|p| self.table_at(p).is_some() || is_cue(&self.items[p], |x| *x == Cue::Filter))
+            && self.lex.tables[self.table_of(c)]
+                .cols
+                .iter()
+                .any(|&o| o != c && self.lex.cols[o].stems == [stem_word("price")])
+        {
+            self.doubt(F::Ambiguous, "'cost' said as a verb: the price, or the cost column");
+        }
     }
 
     /// `col op n`, reading a year against a date column as a date.

@@ -398,7 +398,14 @@ impl Ctx<'_> {
             return last.is_some_and(|i| self.res[i] == Res::Col(c));
         }
         let first = self.items.iter().find(|it| !matches!(it.kind, ItemKind::Free | ItemKind::Punct));
-        first.is_some_and(|it| it.text == "what")
+        if first.is_some_and(|it| matches!(it.text.to_lowercase().as_str(), "what" | "what's" | "whats" | "what’s")) {
+            return true;
+        }
+        // A terse ask with no question word, the measure named right after the superlative: "latest signup date
+        // among business customers".
+        let which = self.items.iter().any(|it| is_cue(it, |x| *x == Cue::Which));
+        let sup = self.items.iter().position(|it| is_cue(it, |x| matches!(x, Cue::Super { .. })));
+        !which && sup.and_then(|k| self.next_sig(k)).is_some_and(|k| self.res[k] == Res::Col(c))
     }
 
     /// A Korean question that ends by naming the subject table ("…상품은?", "…고객을 보여줘"): it asks for those

@@ -34,6 +34,16 @@ impl Ctx<'_> {
         if key < 0.5 {
             self.doubt(F::Loose, format!("'{what}' matches a column only loosely"));
         }
+        // "주문의 … 금액": a column of a table no one named wins over the subject's own column that the word also
+        // fits (`payments.amount` over `orders.total_amount`): a join the question may not mean.
+        let foreign = self.table_of(best) != self.subject && !self.mentioned.contains(&self.table_of(best));
+        if foreign
+            && cands
+                .iter()
+                .any(|&(c, s)| c != best && self.table_of(c) == self.subject && s >= 0.5 && !self.lex.cols[c].is_pk)
+        {
+            self.doubt(F::Ambiguous, format!("'{what}' could be a column of another table"));
+        }
         Some(best)
     }
 
