@@ -303,6 +303,10 @@ impl Lexicon {
                 if cexp.len() >= 2 && cexp.last().is_some_and(|l| LANGUAGE_SUFFIXES.contains(&l.as_str())) {
                     push_phrase(&mut cphrases, cexp[..cexp.len() - 1].to_vec(), 1.0);
                 }
+                // `orders.total_amount` is, less surely, "amount" ("the order amount": the table names it).
+                if cexp.len() == 2 && cexp[0] == "total" && !is_generic(&cexp[1]) {
+                    push_phrase(&mut cphrases, vec![cexp[1].clone()], 0.9);
+                }
                 // `room_count` is "number of rooms".
                 if cexp.len() == 2 && (cexp[1] == "count" || cexp[1] == "number") && cexp[0] != "number" {
                     push_phrase(&mut cphrases, vec!["number".to_string(), cexp[0].clone()], 0.95);

@@ -94,6 +94,12 @@ impl Ctx<'_> {
                 Some(c)
             }
             None if chained.is_some() && after_col.is_none() => chained,
+            // "3만원 미만 상품", "orders over 50,000 won": an amount of money measures the price or amount.
+            None if concept == Concept::None && self.money_after(ni) => {
+                let unit = ni + 1;
+                self.used[unit] = true;
+                self.concept_col(Concept::Price)
+            }
             None => match self.concept_col(concept) {
                 Some(c) => Some(c),
                 None => {
@@ -217,6 +223,13 @@ impl Ctx<'_> {
         let neg = self.negated_before(i);
         let op = if neg { op.negate() } else { op };
         self.filters.push((i, Cond::CmpAgg(c, op, agg, other)));
+    }
+
+    /// A currency unit right after the number at `ni` ("원", "won", "krw", "dollars").
+    fn money_after(&self, ni: usize) -> bool {
+        self.items
+            .get(ni + 1)
+            .is_some_and(|it| matches!(it.text.to_lowercase().as_str(), "원" | "won" | "krw" | "dollars" | "usd" | "euros"))
     }
 
     /// "products (that) cost more than …": the verb says price; the column called `cost` beside a `price` column
