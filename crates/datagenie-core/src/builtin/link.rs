@@ -6,7 +6,8 @@
 use super::lexicon::{Lexicon, is_generic, normalize_value, word_match};
 use super::text::{Tok, TokKind, stem_word};
 use super::vocab::{
-    Cue, EN_CUES, FREE_WORDS, GENDER_WORDS, KO_CUES, KO_GLOSSARY_EXTRA, KO_VALUE_WORDS, SKIPPABLE, SYNONYMS,
+    Cue, EN_CUES, EN_VALUE_WORDS, FREE_WORDS, GENDER_WORDS, KO_CUES, KO_GLOSSARY_EXTRA, KO_VALUE_WORDS, SKIPPABLE,
+    SYNONYMS,
 };
 use crate::hangul::is_hangul;
 use crate::linking::GLOSSARY;
@@ -341,16 +342,27 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                     found = v.iter().map(|(c, s)| (*c, s.clone(), 0.8)).collect();
                 }
             }
-            // A Korean word with its particle: "서울에" holds the value "서울".
+            // A Korean word with its particle: "서울에" holds the value "서울"; "제주권인" the value "제주권".
             if found.is_empty() && len == 1 && toks[i].kind == TokKind::Hangul {
-                found = lex
-                    .values
-                    .get(&toks[i].stem)
+                let base = ["인", "이고", "이면서", "이며"]
+                    .iter()
+                    .find_map(|e| toks[i].lower.strip_suffix(e).filter(|b| b.chars().count() >= 2));
+                found = [Some(toks[i].stem.as_str()), base]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|w| lex.values.get(w))
                     .map(|v| v.iter().map(|(c, s)| (*c, s.clone(), 1.0)).collect())
                     .unwrap_or_default();
             }
             if found.is_empty() && len == 1 {
                 found = gender_values(&toks[i].lower, lex);
+            }
+            if found.is_empty() && len == 1 && toks[i].kind == TokKind::Word {
+                let word = toks[i].lower.as_str();
+                let stem = toks[i].stem.as_str();
+                if let Some((_, forms)) = EN_VALUE_WORDS.iter().find(|(w, _)| *w == word || stem_word(w) == stem) {
+                    found = coded_values(forms, 30, lex);
+                }
             }
             // "여성은": the word without its particle.
             if found.is_empty() && len == 1 && toks[i].kind == TokKind::Hangul {
@@ -643,7 +655,25 @@ fn ko_cue_form(stem: &str, cue: &str) -> bool {
     if stem == cue {
         return true;
     }
-    const ENDINGS: &[&str] = &["인", "의", "한", "하는", "된", "으로", "로", "에", "이", "을", "를", "은", "는"];
+    const ENDINGS: &[&str] = &[
+        "인",
+        "의",
+        "한",
+        "하는",
+        "된",
+        "으로",
+        "로",
+        "에",
+        "이",
+        "을",
+        "를",
+        "은",
+        "는",
+        "이면서",
+        "이며",
+        "이고",
+        "이면",
+    ];
     ENDINGS.iter().any(|e| stem.strip_suffix(e) == Some(cue))
 }
 
@@ -831,7 +861,9 @@ fn korean_values(stem: &str, lex: &Lexicon) -> Vec<(usize, String, f32)> {
     // "취소된", "반품건" are the state; "환불률" (refund rate) is not.
     let Some((_, forms)) = KO_VALUE_WORDS.iter().find(|(w, _)| {
         stem.strip_prefix(w).is_some_and(|rest| {
-            rest.is_empty() || KO_GLOSS_ENDINGS.contains(&rest) || matches!(rest, "건" | "됨" | "중" | "중인" | "상태")
+            rest.is_empty()
+                || KO_GLOSS_ENDINGS.contains(&rest)
+                || matches!(rest, "건" | "됨" | "중" | "중인" | "상태" | "되지" | "하지" | "된건" | "건수")
         })
     }) else {
         return Vec::new();

@@ -590,6 +590,7 @@ pub(crate) const FREE_WORDS: &[&str] = &[
     "including",
     "included",
     "currently",
+    "still",
     "current",
     "given",
     "are",
@@ -1106,6 +1107,15 @@ pub(crate) const SKIPPABLE: &[&str] = &["the", "a", "an", "of", "'s", "s"];
 /// Words for female and male used to match one-letter gender codes.
 /// Korean words for cell values stored in English codes (the start of the word: "취소된" → `cancelled`), read only
 /// where a column of few values holds one of the forms; longer keys first.
+/// English words for common codes that the code itself does not spell ("website" is `web`).
+pub(crate) const EN_VALUE_WORDS: &[(&str, &[&str])] = &[
+    ("website", &["web"]),
+    ("in-store", &["store", "offline"]),
+    ("offline", &["offline", "store"]),
+    ("canceled", &["cancelled", "canceled"]),
+    ("cancelled", &["cancelled", "canceled"]),
+];
+
 pub(crate) const KO_VALUE_WORDS: &[(&str, &[&str])] = &[
     ("배송완료", &["delivered"]),
     ("배송중", &["shipped", "shipping", "in_transit"]),

@@ -227,9 +227,9 @@ impl Ctx<'_> {
 
     /// A currency unit right after the number at `ni` ("원", "won", "krw", "dollars").
     fn money_after(&self, ni: usize) -> bool {
-        self.items
-            .get(ni + 1)
-            .is_some_and(|it| matches!(it.text.to_lowercase().as_str(), "원" | "won" | "krw" | "dollars" | "usd" | "euros"))
+        self.items.get(ni + 1).is_some_and(|it| {
+            matches!(it.text.to_lowercase().as_str(), "원" | "won" | "krw" | "dollars" | "usd" | "euros")
+        })
     }
 
     /// "products (that) cost more than …": the verb says price; the column called `cost` beside a `price` column

@@ -62,6 +62,9 @@ impl Ctx<'_> {
                         && self.items[i].text.starts_with("number");
                     if glued {
                         self.used[i] = true;
+                    } else if pending_count.is_some() && self.korean {
+                        // "고객 수는 몇 명": one count said twice.
+                        self.used[i] = true;
                     } else {
                         pending_count = Some(i);
                     }
@@ -149,9 +152,10 @@ impl Ctx<'_> {
             let with_their = !self.korean
                 && i > 1
                 && matches!(self.items[i - 1].text.as_str(), "its" | "their")
-                && self.prev_sig(i).is_some_and(|p| self.items[p].text == "with" && p + 2 == i);
+                && self.items[i - 2].text.eq_ignore_ascii_case("with");
             if with_their && let Some(c) = self.col_at(i) {
                 self.used[i] = true;
+                self.each_row = true;
                 self.plan.select.push(Sel::Col(c));
                 continue;
             }
