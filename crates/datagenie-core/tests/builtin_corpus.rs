@@ -221,8 +221,9 @@ const CASES: &[(&str, &str)] = &[
         "How many orders are not cancelled?",
         r#"SELECT COUNT(*) AS order_count FROM "orders" WHERE "status" <> 'cancelled'"#,
     ),
-    // as above: which columns to show is a guess
-    ("Show the female employees.", "abstain"),
+    // "Show/List the X": the rows asked for, by their name (as "Which X"); without the verb the column is a guess
+    ("Show the female employees.", r#"SELECT "name" FROM "employees" WHERE "gender" = 'F'"#),
+    ("Female employees.", "abstain"),
     // aggregates
     ("What is the average salary of employees?", r#"SELECT AVG("salary") AS average_salary FROM "employees""#),
     ("직원의 평균 급여", r#"SELECT AVG("salary") AS "평균 급여" FROM "employees""#),
@@ -251,11 +252,14 @@ const CASES: &[(&str, &str)] = &[
         "부서별 평균 급여",
         r#"SELECT "departments"."name", AVG("employees"."salary") AS "평균 급여" FROM "employees" JOIN "departments" ON "employees"."dept_id" = "departments"."dept_id" GROUP BY "employees"."dept_id", "departments"."name""#,
     ),
-    // top and bottom N, superlatives (a top N of rows whose output column is not named is withheld by the fitted
-    // confidence: see `readings_below_the_threshold`)
-    ("List the top 3 employees with the highest salary.", "abstain"),
+    // top and bottom N, superlatives (a top N of rows whose output column is not named and not asked for with "List"
+    // or "Show" is withheld by the fitted confidence: see `readings_below_the_threshold`)
+    (
+        "List the top 3 employees with the highest salary.",
+        r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#,
+    ),
     ("급여가 가장 높은 직원 상위 3명", r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#),
-    ("Show the 2 employees with the lowest salary.", "abstain"),
+    ("Show the 2 employees with the lowest salary.", r#"SELECT "name" FROM "employees" ORDER BY "salary" ASC LIMIT 2"#),
     ("Who is the youngest employee?", r#"SELECT "name" FROM "employees" ORDER BY "age" ASC LIMIT 1"#),
     ("Show the name of the oldest employee.", r#"SELECT "name" FROM "employees" ORDER BY "age" DESC LIMIT 1"#),
     // ordering
@@ -858,12 +862,8 @@ fn readings_below_the_threshold() {
     let engine = Engine::new(&schema(Dialect::Sqlite), values());
     let cases = [
         (
-            "List the top 3 employees with the highest salary.",
+            "Top 3 employees with the highest salary.",
             r#"SELECT "name" FROM "employees" ORDER BY "salary" DESC LIMIT 3"#,
-        ),
-        (
-            "Show the 2 employees with the lowest salary.",
-            r#"SELECT "name" FROM "employees" ORDER BY "salary" ASC LIMIT 2"#,
         ),
         (
             "2024년 월별 매출",

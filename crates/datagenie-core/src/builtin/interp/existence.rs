@@ -73,6 +73,14 @@ impl Ctx<'_> {
                     // Korean says it before: "2025년에 한 번도 주문되지 않은 상품".
                     || (self.korean && *pos < i && *pos + 3 >= i && matches!(cond, Cond::Range(..)))
             });
+            if qualified_after && !neg {
+                // "employees who have certificates of Boeing 737-800": the related rows are joined through.
+                self.used[i] = true;
+                if !self.plan.extra_tables.contains(&t) {
+                    self.plan.extra_tables.push(t);
+                }
+                continue;
+            }
             if other_cols_used || filtered || qualified_after {
                 continue;
             }

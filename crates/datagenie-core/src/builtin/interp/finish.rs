@@ -121,20 +121,23 @@ impl Ctx<'_> {
                     self.plan.select.push(Sel::Agg(if desc { Agg::Max } else { Agg::Min }, c));
                     self.plan.order.retain(|(k, _)| *k != OrderKey::Col(c));
                     self.plan.limit = None;
-                } else if self.korean
+                } else if (self.korean || self.english_lists_rows())
                     && subject_named
-                    && let Some(n) = self.lex.name_column_in(self.subject, true)
+                    && let Some(n) = self.lex.name_column_in(self.subject, self.korean)
                 {
-                    // "가장 비싼 상품은?": the thing asked for, by its name.
+                    // "가장 비싼 상품은?", "List the 5 most expensive products (with their prices)": the rows asked
+                    // for, by their name (and the measure, when asked "with their" measure).
                     self.plan.select.push(Sel::Col(n));
+                    if self.with_their_col(c) {
+                        self.plan.select.push(Sel::Col(c));
+                    }
                 } else {
                     self.default_projection()?;
                 }
             } else if !self.plan.group_by.is_empty() || self.bucket.is_some() {
                 // Grouped: the groups themselves (added below).
-            } else if self.korean
-                && self.korean_asks_rows()
-                && let Some(n) = self.lex.name_column_in(self.subject, true)
+            } else if ((self.korean && self.korean_asks_rows()) || (!self.korean && self.english_lists_rows()))
+                && let Some(n) = self.lex.name_column_in(self.subject, self.korean)
             {
                 // "평균 가격보다 비싼 상품은?": the rows asked for, by their name.
                 self.plan.select.push(Sel::Col(n));
@@ -172,7 +175,13 @@ impl Ctx<'_> {
             }
         }
         // "each region with its wider area": the rows by their name, beside what was asked of them.
-        if self.each_row
+        let columns_after = |s: &Self, at: usize| {
+            s.plan.select.iter().all(|x| match x {
+                Sel::Col(c) => at == 0 || (0..s.items.len()).filter(|&k| s.res[k] == Res::Col(*c)).all(|k| k > at),
+                _ => false,
+            })
+        };
+        if self.each_row.is_some_and(|at| columns_after(self, at))
             && self.plan.group_by.is_empty()
             && self.bucket.is_none()
             && !self.plan.select.is_empty()
@@ -225,6 +234,7 @@ impl Ctx<'_> {
                         && self.lex.name_column_in(t, self.korean) == Some(c)
                         && self.lex.is_name_like(c)
                         && self.lex.pk(t).is_some()
+                        && self.res.contains(&Res::Col(c))
                 });
                 if !names_of_others {
                     self.doubt(F::GroupedListed, "grouped by the listed columns");
@@ -398,14 +408,19 @@ impl Ctx<'_> {
             return last.is_some_and(|i| self.res[i] == Res::Col(c));
         }
         let first = self.items.iter().find(|it| !matches!(it.kind, ItemKind::Free | ItemKind::Punct));
-        if first.is_some_and(|it| matches!(it.text.to_lowercase().as_str(), "what" | "what's" | "whats" | "what’s")) {
+        if first.is_some_and(|it| {
+            matches!(it.text.to_lowercase().as_str(), "what" | "what's" | "whats" | "what’s" | "when" | "when's")
+        }) {
             return true;
         }
         // A terse ask with no question word, the measure named right after the superlative: "latest signup date
         // among business customers".
-        let which = self.items.iter().any(|it| is_cue(it, |x| *x == Cue::Which));
-        let sup = self.items.iter().position(|it| is_cue(it, |x| matches!(x, Cue::Super { .. })));
-        !which && sup.and_then(|k| self.next_sig(k)).is_some_and(|k| self.res[k] == Res::Col(c))
+        let sup = self.items.iter().position(|it| {
+            !matches!(it.kind, ItemKind::Punct) && !matches!(it.text.to_lowercase().as_str(), "the" | "our")
+        });
+        sup.filter(|&k| is_cue(&self.items[k], |x| matches!(x, Cue::Super { .. })))
+            .and_then(|k| self.next_sig(k))
+            .is_some_and(|k| self.res[k] == Res::Col(c))
     }
 
     /// A Korean question that ends by naming the subject table ("…상품은?", "…고객을 보여줘"): it asks for those
@@ -419,6 +434,30 @@ impl Ctx<'_> {
             && self.items[last + 1..].iter().all(|it| {
                 matches!(it.kind, ItemKind::Free | ItemKind::Punct | ItemKind::Stop) || is_cue(it, |c| *c == Cue::Free)
             })
+    }
+
+    /// An English request to list rows of the subject: "List the discontinued products", "Show the regions in …".
+    fn english_lists_rows(&self) -> bool {
+        if self.korean || !self.res.contains(&Res::Table(self.subject)) {
+            return false;
+        }
+        let first = self.items.iter().find(|it| !matches!(it.kind, ItemKind::Punct));
+        let verb =
+            first.is_some_and(|it| matches!(it.text.to_lowercase().as_str(), "list" | "show" | "display" | "give"));
+        // "List the discontinued products": the first thing named is the table; "Show all locations with …" names
+        // a column first.
+        let first_named = (0..self.items.len()).find(|&k| matches!(self.res[k], Res::Col(_) | Res::Table(_)));
+        verb && first_named.is_some_and(|k| self.res[k] == Res::Table(self.subject))
+            && self.lex.name_column_in(self.subject, false).is_some_and(|n| self.lex.is_name_like(n))
+    }
+
+    /// "… with their prices" names column `c` after "with its/their".
+    fn with_their_col(&self, c: usize) -> bool {
+        (2..self.items.len()).any(|i| {
+            self.res[i] == Res::Col(c)
+                && matches!(self.items[i - 1].text.as_str(), "its" | "their")
+                && self.items[i - 2].text.eq_ignore_ascii_case("with")
+        })
     }
 
     fn default_projection(&mut self) -> Result<(), String> {

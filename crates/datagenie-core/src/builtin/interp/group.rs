@@ -62,7 +62,7 @@ impl Ctx<'_> {
                         .any(|(k, _)| matches!(k, OrderKey::Col(x) | OrderKey::Agg(_, x) if *x == c));
                 if !by && ranked {
                     self.used[i] = true;
-                    self.each_row = true;
+                    self.each_row = Some(0);
                     continue;
                 }
                 // "customers by city" ending the question: a breakdown (counted in `finish`); elsewhere "by"
@@ -100,8 +100,8 @@ impl Ctx<'_> {
                             self.plan.group_by.push(pk);
                         }
                         self.group_table = Some(t);
-                    } else if !agg_left && !has_agg {
-                        self.each_row = true;
+                    } else if !agg_left && !has_agg && !by {
+                        self.each_row = Some(j);
                     }
                     continue;
                 }
@@ -112,13 +112,20 @@ impl Ctx<'_> {
                     .iter()
                     .enumerate()
                     .any(|(k, it)| !self.used[k] && is_cue(it, |c| matches!(c, Cue::Agg(_) | Cue::Count)));
+                // Only when the subject so far has no column of its own asked for ("the name and date for each race"
+                // keeps its reading).
+                let subject_cols = (0..self.items.len())
+                    .any(|k| matches!(self.res[k], super::Res::Col(c) if self.table_of(c) == self.subject))
+                    && (0..j).any(|k| matches!(self.res[k], super::Res::Col(_)));
                 if !has_agg
                     && !agg_left
+                    && !by
+                    && !subject_cols
                     && self.plan.order.is_empty()
                     && self.lex.name_column_in(t, self.korean).is_some()
                 {
                     self.subject = t;
-                    self.each_row = true;
+                    self.each_row = Some(j);
                     continue;
                 }
                 // The subject's foreign key to that table groups without a join ("in each department").

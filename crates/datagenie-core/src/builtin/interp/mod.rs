@@ -69,8 +69,9 @@ struct Ctx<'a> {
     counted: Vec<usize>,
     /// Words resolved by the role of a column ("id" → the key, "name" → the name column).
     by_role: Vec<usize>,
-    /// "each region with its area", "상품별 가격": one row per subject row, shown by its name.
-    each_row: bool,
+    /// "each region with its area", "상품별 가격": one row per subject row, shown by its name — when the columns
+    /// asked for come after this item ("the date and venue of each workshop" asks for those columns only).
+    each_row: Option<usize>,
 }
 
 fn is_cue(item: &Item, f: impl Fn(&Cue) -> bool) -> bool {
@@ -542,7 +543,7 @@ pub(crate) fn interpret(items: &[Item], lex: &Lexicon, today: Option<Ymd>, korea
         bucket: None,
         counted: Vec::new(),
         by_role: Vec::new(),
-        each_row: false,
+        each_row: None,
     };
     // A later sentence starting with a projection verb names the output columns.
     for (i, it) in items.iter().enumerate() {

@@ -155,7 +155,7 @@ impl Ctx<'_> {
                 && self.items[i - 2].text.eq_ignore_ascii_case("with");
             if with_their && let Some(c) = self.col_at(i) {
                 self.used[i] = true;
-                self.each_row = true;
+                self.each_row = Some(0);
                 self.plan.select.push(Sel::Col(c));
                 continue;
             }

@@ -144,6 +144,7 @@ impl Ctx<'_> {
                 && let Some(k) = (i + 1 < self.items.len()).then_some(i + 1).filter(|&k| !self.used[k])
                 && let Some(c2) = self.col_at(k)
                 && c2 != c
+                && !self.items[k].text.ends_with("ed")
                 && matches!(self.lex.cols[c2].class, TypeClass::Text)
                 && !self.lex.cols[c2].is_pk
                 && !self.lex.cols[c2].is_fk
