@@ -333,6 +333,13 @@ const CASES: &[(&str, &str)] = &[
         "주문이 없는 고객의 이름",
         r#"SELECT "name" FROM "customers" WHERE "customer_id" NOT IN (SELECT "customer_id" FROM "orders")"#,
     ),
+    // "both A and B" on one column: the values found with each, intersected
+    (
+        "Which cities have both male and female employees?",
+        r#"SELECT "city" FROM "employees" WHERE "gender" = 'M' INTERSECT SELECT "city" FROM "employees" WHERE "gender" = 'F'"#,
+    ),
+    // a count of rows with both values: no row has both
+    ("How many employees are in both Seoul and Busan?", "abstain"),
     // beyond the engine: it declines
     ("Why is the sky blue?", "abstain"),
     ("날씨가 어때?", "abstain"),

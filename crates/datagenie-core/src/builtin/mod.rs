@@ -454,7 +454,14 @@ impl Engine {
                 parts.join(" or ")
             })
             .collect();
-        if !conds.is_empty() {
+        if let Some((a, b)) = plan.intersect {
+            // "both A and B": values found among the rows with A and among the rows with B.
+            let rest: Vec<&String> =
+                conds.iter().enumerate().filter(|(k, _)| *k != a && *k != b).map(|(_, c)| c).collect();
+            let (ca, cb) = (conds.get(a).cloned().unwrap_or_default(), conds.get(b).cloned().unwrap_or_default());
+            let common = rest.iter().map(|c| format!(" and {c}")).collect::<String>();
+            out.push_str(&format!(" found both where {ca}{common} and where {cb}{common}"));
+        } else if !conds.is_empty() {
             out.push_str(&format!(" where {}", conds.join(" and ")));
         }
         if !plan.group_by.is_empty() {

@@ -69,6 +69,9 @@ pub(crate) struct Plan {
     pub count_table: Option<usize>,
     /// Rows grouped by a period of a date column ("per month", "월별"), shown first and in time order.
     pub bucket: Option<(usize, Bucket)>,
+    /// "both A and B" on one column: filter groups `(a, b)` hold `col = A` and `col = B`; the rows are those meeting
+    /// the other filters and `a`, INTERSECT those meeting them and `b`.
+    pub intersect: Option<(usize, usize)>,
 }
 
 /// A period a date column is grouped by.
@@ -218,6 +221,18 @@ impl Renderer<'_> {
 
     /// The SQL for `plan` joined along `joins`; `None` when a literal cannot be written safely.
     pub fn render(&self, plan: &Plan, joins: &[JoinStep], count_distinct: Option<usize>) -> Option<String> {
+        if let Some((a, b)) = plan.intersect {
+            let without = |skip: usize| {
+                let mut p = plan.clone();
+                p.intersect = None;
+                p.filters =
+                    plan.filters.iter().enumerate().filter(|(k, _)| *k != skip).map(|(_, g)| g.clone()).collect();
+                p
+            };
+            let first = self.render(&without(b), joins, count_distinct)?;
+            let second = self.render(&without(a), joins, count_distinct)?;
+            return Some(format!("{first} INTERSECT {second}"));
+        }
         let mut sql = String::from("SELECT ");
         if plan.distinct {
             sql.push_str("DISTINCT ");

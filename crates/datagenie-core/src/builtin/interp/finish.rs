@@ -31,18 +31,29 @@ impl Ctx<'_> {
         }
         self.plan.filters = groups.into_iter().map(|(_, g)| g).collect();
         // "both A and B" on one column asks for an intersection of groups, which this engine does not write.
-        let single_eq: Vec<usize> = self
+        // "both A and B" on one column: the rows meeting each, intersected (checked below, once the output is known).
+        let mut intersect = None;
+        let groups_eq: Vec<(usize, usize)> = self
             .plan
             .filters
             .iter()
-            .filter_map(|g| match g.as_slice() {
-                [Cond::Cmp(c, Op::Eq, _)] => Some(*c),
+            .enumerate()
+            .filter_map(|(k, g)| match g.as_slice() {
+                [Cond::Cmp(c, Op::Eq, _)] => Some((k, *c)),
                 _ => None,
             })
             .collect();
-        let contradictory = single_eq.iter().enumerate().any(|(k, c)| single_eq[k + 1..].contains(c));
-        if contradictory {
-            return Err("two values required of one column at once (an intersection)".into());
+        let pairs: Vec<(usize, usize)> = groups_eq
+            .iter()
+            .enumerate()
+            .flat_map(|(n, &(a, ca))| {
+                groups_eq[n + 1..].iter().filter(move |(_, cb)| *cb == ca).map(move |&(b, _)| (a, b))
+            })
+            .collect();
+        match pairs.as_slice() {
+            [] => {}
+            [(a, b)] => intersect = Some((*a, *b)),
+            _ => return Err("two values required of one column at once (an intersection)".into()),
         }
         let bounds: Vec<(usize, Op, f64)> = self
             .plan
@@ -146,6 +157,26 @@ impl Ctx<'_> {
             }
         }
 
+        if let Some((a, b)) = intersect {
+            // Only a list of plain columns of rows other than the ones filtered ("the parties that have both …"):
+            // the value's own column would show the two values, which no row has at once.
+            let filtered_col = match self.plan.filters[a].as_slice() {
+                [Cond::Cmp(c, ..)] => Some(*c),
+                _ => None,
+            };
+            let plain_list = !self.plan.select.is_empty()
+                && self.plan.select.iter().all(|s| matches!(s, Sel::Col(c) if Some(*c) != filtered_col))
+                && self.plan.group_by.is_empty()
+                && self.plan.order.is_empty()
+                && self.plan.limit.is_none()
+                && self.plan.having.is_none()
+                && self.bucket.is_none();
+            if !plain_list {
+                return Err("two values required of one column at once (an intersection)".into());
+            }
+            self.plan.intersect = Some((a, b));
+            self.plan.distinct = false;
+        }
         // "How many customers have placed more than 15 orders?": a count of groups, a query inside a query that this
         // engine does not write.
         let subject_counted = self.plan.select.contains(&Sel::Count)
