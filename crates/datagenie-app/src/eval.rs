@@ -132,6 +132,10 @@ pub struct QuestionResult {
     pub outcome: EvalOutcome,
     pub confidence: Option<f32>,
     pub ms: f64,
+    /// With the built-in predictor: the engine's own time to read the question (linking, interpretation, SQL and
+    /// the guard's check), without running the query — what the engine's speed target is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine_ms: Option<f64>,
     pub error: Option<String>,
     /// The built-in engine's reading of the question (`--explain`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,6 +161,9 @@ pub struct Summary {
     pub mean_ms: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
+    /// The built-in engine's reading time alone ([`QuestionResult::engine_ms`]); zero for other predictors.
+    pub engine_p50_ms: f64,
+    pub engine_p95_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -262,6 +269,7 @@ pub async fn run(options: &EvalOptions) -> Result<EvalReport, Error> {
                 outcome: EvalOutcome::Error,
                 confidence: None,
                 ms: 0.0,
+                engine_ms: None,
                 error: Some(format!("{}: {}", e.code, e.message)),
                 explanation: None,
             },
@@ -334,7 +342,7 @@ async fn open_db(options: &EvalOptions, db_id: &str) -> Result<Db, Error> {
         builtin_first: false,
     };
     let connection = Connection::new(connector.clone(), String::new());
-    let explainer = if options.explain {
+    let explainer = if options.explain || matches!(options.predictor, Predictor::Builtin) {
         let values = crate::builtin::load_values(connector.as_ref(), &schema, &Policy::default()).await;
         Some(Engine::new(&schema, values))
     } else {
@@ -358,6 +366,7 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
         outcome: EvalOutcome::Error,
         confidence: None,
         ms: 0.0,
+        engine_ms: None,
         error: None,
         explanation: None,
     };
@@ -382,7 +391,15 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
         }
     };
     if let Some(engine) = &db.explainer {
-        result.explanation = Some(engine.explain(&question, &options.today));
+        if options.explain {
+            result.explanation = Some(engine.explain(&question, &options.today));
+        }
+        if matches!(options.predictor, Predictor::Builtin) {
+            let started = Instant::now();
+            let outcome = engine.answer(&question, &options.today);
+            result.engine_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+            drop(outcome);
+        }
     }
     let started = Instant::now();
     let ask_options = AskOptions {
@@ -449,6 +466,7 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
 fn summarize<'a>(results: impl Iterator<Item = &'a QuestionResult>) -> Summary {
     let mut s = Summary::default();
     let mut times = Vec::new();
+    let mut engine_times = Vec::new();
     for r in results {
         s.questions += 1;
         match r.outcome {
@@ -463,6 +481,9 @@ fn summarize<'a>(results: impl Iterator<Item = &'a QuestionResult>) -> Summary {
         }
         if r.outcome != EvalOutcome::GoldError {
             times.push(r.ms);
+            if let Some(e) = r.engine_ms {
+                engine_times.push(e);
+            }
         }
     }
     s.answered = s.right + s.wrong;
@@ -477,6 +498,12 @@ fn summarize<'a>(results: impl Iterator<Item = &'a QuestionResult>) -> Summary {
         let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
         s.p50_ms = at(0.5);
         s.p95_ms = at(0.95);
+    }
+    if !engine_times.is_empty() {
+        engine_times.sort_by(f64::total_cmp);
+        let at = |p: f64| engine_times[((engine_times.len() - 1) as f64 * p).round() as usize];
+        s.engine_p50_ms = at(0.5);
+        s.engine_p95_ms = at(0.95);
     }
     s
 }

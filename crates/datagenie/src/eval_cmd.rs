@@ -209,6 +209,13 @@ fn print_text(out: &mut impl Write, r: &EvalReport, report: Option<&PathBuf>) ->
         writeln!(out, "  gold errors: {} (not scored)", o.gold_errors)?;
     }
     writeln!(out, "  time per question: mean {:.1} ms, p50 {:.1} ms, p95 {:.1} ms", o.mean_ms, o.p50_ms, o.p95_ms)?;
+    if o.engine_p95_ms > 0.0 {
+        writeln!(
+            out,
+            "  engine reading alone (no query run): p50 {:.2} ms, p95 {:.2} ms",
+            o.engine_p50_ms, o.engine_p95_ms
+        )?;
+    }
     if r.per_database.len() > 1 {
         let mut dbs: Vec<_> = r.per_database.iter().filter(|d| d.summary.questions > d.summary.gold_errors).collect();
         dbs.sort_by(|a, b| a.summary.accuracy.total_cmp(&b.summary.accuracy).then(a.db_id.cmp(&b.db_id)));
