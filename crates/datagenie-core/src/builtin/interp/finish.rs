@@ -267,7 +267,14 @@ impl Ctx<'_> {
                         && self.lex.pk(t).is_some()
                         && self.res.contains(&Res::Col(c))
                 });
-                if !names_of_others {
+                // "top 5 cities by number of customers": a ranked count of a column's values has no other reading.
+                let ranked_count = self.plan.limit.is_some()
+                    && self.plan.order.iter().any(|(k, _)| *k == OrderKey::Count)
+                    && plain.iter().all(|&c| {
+                        let info = &self.lex.cols[c];
+                        !info.is_pk && !info.is_fk && info.class == TypeClass::Text && self.table_of(c) == counted
+                    });
+                if !names_of_others && !ranked_count {
                     self.doubt(F::GroupedListed, "grouped by the listed columns");
                 }
                 if keys {

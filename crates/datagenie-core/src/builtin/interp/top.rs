@@ -16,7 +16,9 @@ impl Ctx<'_> {
                 let q = self.prev_sig(p);
                 let top = q.filter(|&q| matches!(self.cue_at(q), Some(Cue::Top | Cue::Bottom)));
                 // "the 2 employees with the lowest salary": a count right before the entity.
-                let counted_entity = self.items.get(p + 1).is_some_and(|_| self.table_at(p + 1).is_some());
+                let counted_entity = self.items.get(p + 1).is_some_and(|_| self.table_at(p + 1).is_some())
+                    // "Which 3 cities have the most customers": the number of values asked for.
+                    || (p > 0 && self.cue_at(p - 1) == Some(Cue::Which) && self.col_at(p + 1).is_some());
                 let ok = (1.0..=10_000.0).contains(&n)
                     && n.fract() == 0.0
                     && (top.is_some() || p + 1 == i || counted_entity);
