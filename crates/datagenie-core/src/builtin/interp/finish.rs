@@ -369,11 +369,22 @@ impl Ctx<'_> {
             sel.append(&mut self.plan.select);
             self.plan.select = sel;
             // A key listed beside the name it points to ("배송 지역 … 지역"): the name is the group's label.
-            let keys_named: Vec<usize> = group_cols
+            let mut keys_named: Vec<usize> = group_cols
                 .iter()
                 .copied()
                 .filter(|&g| self.referenced_name(g).is_some_and(|n| self.plan.select.contains(&Sel::Col(n))))
                 .collect();
+            // "the wider area of the shipping region": the key is the way to the grouped column, not a column shown.
+            for s in &self.plan.select {
+                if let Sel::Col(k) = *s
+                    && self.lex.cols[k].is_fk
+                    && !group_cols.contains(&k)
+                    && let Some(e) = self.lex.edges.iter().find(|e| e.from_col == k)
+                    && group_cols.iter().any(|&g| self.table_of(g) == self.table_of(e.to_col))
+                {
+                    keys_named.push(k);
+                }
+            }
             self.plan.select.retain(|s| !matches!(s, Sel::Col(c) if keys_named.contains(c)));
             // The same for a key listed beside the name of the table it points to, grouped by that table.
             if let Some(t) = self.group_table {

@@ -185,7 +185,22 @@ impl Ctx<'_> {
             if let Some(c) = self.col_at(i) {
                 self.used[i] = true;
                 which_pending = false;
-                if self.col_score(i) < 0.7 {
+                // "order amount": the table just named holds a column the word is part of (`total_amount`).
+                let qualified = i > 0
+                    && self.table_at(i - 1) == Some(self.table_of(c))
+                    && self.items[i].text.split_whitespace().all(|w| self.lex.cols[c].stems.contains(&stem_word(w)))
+                    && self.lex.tables[self.table_of(c)]
+                        .cols
+                        .iter()
+                        .filter(|&&o| {
+                            self.items[i]
+                                .text
+                                .split_whitespace()
+                                .all(|w| self.lex.cols[o].stems.contains(&stem_word(w)))
+                        })
+                        .count()
+                        == 1;
+                if self.col_score(i) < 0.7 && !qualified {
                     self.doubt(F::ReadLoosely, format!("'{}' read loosely as a column", self.items[i].text));
                 }
                 if !pending_aggs.is_empty() {
