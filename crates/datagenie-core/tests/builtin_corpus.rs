@@ -473,7 +473,7 @@ fn retail() -> Schema {
             ),
             table(
                 "orders",
-                "주문 / orders",
+                "주문 / orders. 매출 = status IN ('delivered', 'shipped') 주문의 total_amount 합계 / revenue = SUM(total_amount) over delivered and shipped orders",
                 vec![
                     col("order_id", "INTEGER", None),
                     col("customer_id", "INTEGER", None),
@@ -623,8 +623,26 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     ("How many customers have placed more than 10 orders?", "abstain"),
     // "Sejong city" where no city is Sejong
     ("How many customers live in Busan city?", "abstain"),
-    // a business measure the schema does not name is not guessed from an amount column
-    ("2024년 매출 합계는?", "abstain"),
+    // a business measure the schema defines in a table's comment is read as defined
+    (
+        "2024년 매출 합계는?",
+        r#"SELECT SUM("total_amount") AS "총 금액" FROM "orders" WHERE ("order_date" >= '2024-01-01' AND "order_date" < '2025-01-01') AND ("status" = 'delivered' OR "status" = 'shipped')"#,
+    ),
+    (
+        "What was the total revenue in 2025?",
+        r#"SELECT SUM("total_amount") AS sum_total_amount FROM "orders" WHERE ("status" = 'delivered' OR "status" = 'shipped') AND ("order_date" >= '2025-01-01' AND "order_date" < '2026-01-01')"#,
+    ),
+    (
+        "채널별 매출",
+        r#"SELECT "channel", SUM("total_amount") AS "총 금액" FROM "orders" WHERE ("status" = 'delivered' OR "status" = 'shipped') GROUP BY "channel""#,
+    ),
+    (
+        "VIP 고객의 매출",
+        r#"SELECT SUM("orders"."total_amount") AS "총 금액" FROM "customers" JOIN "orders" ON "customers"."customer_id" = "orders"."customer_id" WHERE "customers"."segment" = 'vip' AND ("orders"."status" = 'delivered' OR "orders"."status" = 'shipped')"#,
+    ),
+    // a business measure the schema does not define is not guessed from an amount column
+    ("2024년 이익 합계는?", "abstain"),
+    ("What was the total profit in 2025?", "abstain"),
     // a word left over is never dropped: "blue" is nothing here
     ("How many blue products are there?", "abstain"),
     ("파란 상품은 몇 개인가요?", "abstain"),

@@ -60,6 +60,100 @@ pub(crate) struct Lexicon {
     pub max_value_words: usize,
     /// What coded values mean, from the columns' comments ("pending=입금 대기", "1 = on sale").
     pub glosses: Vec<Gloss>,
+    /// Business measures a table's comment defines ("revenue = SUM(total_amount) over delivered and shipped orders").
+    pub metrics: Vec<Metric>,
+}
+
+/// A measure the schema itself defines in a table's comment: its name, the aggregate of one column, and the rows it
+/// counts (a coded column's values).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Metric {
+    /// The name as written, lower-cased ("revenue", "매출").
+    pub name: String,
+    pub table: usize,
+    pub agg: super::vocab::Agg,
+    pub col: usize,
+    /// `col IN (values)` of the rows it is over, if it says.
+    pub filter: Option<(usize, Vec<String>)>,
+}
+
+/// The measures one table comment defines, in the forms "NAME = SUM(col) over v1 and v2 rows" and
+/// "NAME = col2 IN ('v1', 'v2') …의 col 합계": a name of one word before `=`, an aggregate of a numeric column of the
+/// table (`SUM(col)`, `AVG(col)`, or the column followed by 합계/합/평균), and the rows as a coded column's values
+/// (quoted, or said as words). Anything else is not a definition.
+fn parse_metrics(lex: &Lexicon, table: usize, comment: &str) -> Vec<Metric> {
+    use super::vocab::Agg;
+    let cols = &lex.tables[table].cols;
+    let col_named = |w: &str| cols.iter().copied().find(|&c| lex.cols[c].name.eq_ignore_ascii_case(w));
+    let mut out = Vec::new();
+    for (eq, _) in comment.match_indices('=') {
+        let before = &comment[..eq];
+        if before.ends_with(['<', '>', '!', '=']) || comment[eq + 1..].starts_with('=') {
+            continue;
+        }
+        let Some(name) = before.split(|c: char| !c.is_alphanumeric() && c != '_').rev().find(|w| !w.is_empty()) else {
+            continue;
+        };
+        let name = name.to_lowercase();
+        if col_named(&name).is_some() || name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        // The definition runs to the next '/' (the other language) or '=' (the next definition).
+        let rest = &comment[eq + 1..];
+        let end = rest.find(['/', '=', '\n']).unwrap_or(rest.len());
+        let expr = &rest[..end];
+        let words: Vec<&str> =
+            expr.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+        let lower = expr.to_lowercase();
+        // The aggregate: SUM(col) / AVG(col), or Korean "col 합계" / "col 평균".
+        let mut agg = None;
+        for (f, a) in [("sum(", Agg::Sum), ("avg(", Agg::Avg)] {
+            if let Some(k) = lower.find(f) {
+                let inner = &expr[k + f.len()..];
+                let ident: String = inner.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if let Some(c) = col_named(&ident) {
+                    agg = Some((a, c));
+                }
+            }
+        }
+        if agg.is_none() {
+            for (n, w) in words.iter().enumerate() {
+                let next = words.get(n + 1).copied().unwrap_or("");
+                let a = match next {
+                    "합계" | "합" | "총합" | "총액" => Agg::Sum,
+                    "평균" => Agg::Avg,
+                    _ => continue,
+                };
+                if let Some(c) = col_named(w) {
+                    agg = Some((a, c));
+                }
+            }
+        }
+        let Some((agg, col)) = agg else { continue };
+        if !matches!(lex.cols[col].class, TypeClass::Integer | TypeClass::Real | TypeClass::Other) {
+            continue;
+        }
+        // The rows: values of one coded column of the table, quoted or as words.
+        let mut filter: Option<(usize, Vec<String>)> = None;
+        for &c in cols {
+            let Some(vals) = lex.col_values.get(&c).filter(|v| v.len() <= 30) else { continue };
+            let found: Vec<String> = vals
+                .iter()
+                .filter(|v| {
+                    words.iter().any(|w| w.eq_ignore_ascii_case(v)) && !v.eq_ignore_ascii_case(&lex.cols[col].name)
+                })
+                .cloned()
+                .collect();
+            if !found.is_empty() && filter.as_ref().is_none_or(|(_, f)| found.len() > f.len()) {
+                filter = Some((c, found));
+            }
+        }
+        let m = Metric { name, table, agg, col, filter };
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 /// One meaning of a coded value, from its column's comment: `status` "cancelled=취소" is the gloss "취소" of
@@ -359,6 +453,12 @@ impl Lexicon {
         }
         lex.add_values(schema, values);
         lex.add_glosses(schema);
+        for (ti, t) in schema.tables.iter().enumerate() {
+            if let Some(c) = &t.comment {
+                let found = parse_metrics(&lex, ti, c);
+                lex.metrics.extend(found);
+            }
+        }
         lex
     }
 
@@ -596,6 +696,41 @@ mod tests {
         assert_eq!(lex.name_column(0), Some(1));
         assert!(lex.values.contains_key("ann lee"));
         assert_eq!(lex.neighbours(0), vec![(1, 0, 4)]);
+    }
+
+    #[test]
+    fn measures_defined_in_a_table_comment() {
+        let orders = Table {
+            schema: None,
+            name: "orders".into(),
+            kind: TableKind::Table,
+            comment: Some(
+                "주문. 매출 = status IN ('delivered', 'shipped') 주문의 total_amount 합계 / revenue = SUM(total_amount) \
+                 over delivered and shipped orders; aov = AVG(total_amount); total_amount = sum of lines; x = y"
+                    .into(),
+            ),
+            columns: vec![col("id", "INT"), col("status", "TEXT"), col("total_amount", "INT")],
+            primary_key: vec!["id".into()],
+            foreign_keys: vec![],
+            row_count: Some(3),
+        };
+        let schema = Schema { dialect: Dialect::Sqlite, server_version: String::new(), tables: vec![orders] };
+        let mut v = ValueIndex::default();
+        v.add("orders", "status", ["delivered", "shipped", "cancelled"].map(String::from));
+        let lex = Lexicon::build(&schema, &v);
+        let shown: Vec<(String, super::super::vocab::Agg, usize, Option<(usize, Vec<String>)>)> =
+            lex.metrics.iter().map(|m| (m.name.clone(), m.agg, m.col, m.filter.clone())).collect();
+        use super::super::vocab::Agg;
+        let over = Some((1, vec!["delivered".to_string(), "shipped".to_string()]));
+        assert_eq!(
+            shown,
+            vec![
+                ("매출".to_string(), Agg::Sum, 2, over.clone()),
+                ("revenue".to_string(), Agg::Sum, 2, over),
+                ("aov".to_string(), Agg::Avg, 2, None),
+            ],
+            "a column's own name, and a definition without an aggregate of a column, define nothing"
+        );
     }
 
     #[test]

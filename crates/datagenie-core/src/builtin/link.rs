@@ -60,8 +60,13 @@ struct QTok {
 enum CandKind {
     Quoted,
     Value(Vec<(usize, String, f32)>),
-    Schema { tables: Vec<(usize, f32)>, cols: Vec<(usize, f32)> },
+    Schema {
+        tables: Vec<(usize, f32)>,
+        cols: Vec<(usize, f32)>,
+    },
     Cue(Cue),
+    /// A measure the schema defines (`Lexicon::metrics`).
+    Metric(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -406,6 +411,24 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
         }
     }
 
+    // Measures a table's comment defines ("revenue", "매출", "매출액").
+    for (i, t) in toks.iter().enumerate() {
+        for (m, metric) in lex.metrics.iter().enumerate() {
+            let hit = match t.kind {
+                TokKind::Word => metric.name.is_ascii() && t.stem == stem_word(&metric.name),
+                TokKind::Hangul => t.lower.strip_prefix(metric.name.as_str()).is_some_and(|rest| {
+                    rest.is_empty()
+                        || KO_GLOSS_ENDINGS.contains(&rest)
+                        || rest.strip_prefix('액').is_some_and(|r| r.is_empty() || KO_GLOSS_ENDINGS.contains(&r))
+                }),
+                _ => false,
+            };
+            if hit {
+                cands.push(Cand { t0: i, t1: i + 1, tier: 1, len: 1, score: 1.0, class: 0, kind: CandKind::Metric(m) });
+            }
+        }
+    }
+
     // Glosses of coded values from column comments ("판매 중인" is `active` = 1, "discontinued" is 0).
     for i in 0..n {
         for g in &lex.glosses {
@@ -604,6 +627,29 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                 items.push(Item { kind: ItemKind::Cue(Cue::Each), text: String::new() });
             }
             let text = question.get(toks[c.t0].start..toks[c.t1 - 1].end).unwrap_or_default().to_string();
+            if let CandKind::Metric(m) = c.kind {
+                // The schema's own definition, spelled out: the aggregate of its column over its rows.
+                let metric = &lex.metrics[m];
+                items.push(Item { kind: ItemKind::Cue(Cue::Agg(metric.agg)), text: text.clone() });
+                let col = metric.col;
+                items.push(Item {
+                    kind: ItemKind::Schema { tables: vec![], cols: vec![(col, 1.0)] },
+                    text: lex.cols[col].name.clone(),
+                });
+                if let Some((fc, values)) = &metric.filter {
+                    for (n, v) in values.iter().enumerate() {
+                        if n > 0 {
+                            items.push(Item { kind: ItemKind::Cue(Cue::Or), text: "or".into() });
+                        }
+                        items.push(Item {
+                            kind: ItemKind::Value { cands: vec![(*fc, v.clone(), 1.0)], quoted: false },
+                            text: v.clone(),
+                        });
+                    }
+                }
+                i = c.t1;
+                continue;
+            }
             items.push(Item { kind: to_item(c), text });
             i = c.t1;
             continue;
@@ -920,5 +966,7 @@ fn to_item(c: &Cand) -> ItemKind {
         CandKind::Value(v) => ItemKind::Value { cands: v.clone(), quoted: c.tier == 0 },
         CandKind::Schema { tables, cols } => ItemKind::Schema { tables: tables.clone(), cols: cols.clone() },
         CandKind::Cue(cue) => ItemKind::Cue(*cue),
+        // Expanded where the items are built.
+        CandKind::Metric(_) => ItemKind::Free,
     }
 }

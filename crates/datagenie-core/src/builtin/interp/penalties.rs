@@ -81,6 +81,45 @@ impl Ctx<'_> {
                 self.doubts.push(format!("'{}' is a business measure this schema does not name", it.text));
             }
         }
+        // A measure the schema defines on one table ("revenue" = a sum over orders) counted through a table that
+        // holds several rows per row of it (order lines): each order would count once per line.
+        // (The plan's table is set after this pass: the subject.)
+        let tables = {
+            let mut p = self.plan.clone();
+            p.from = self.subject;
+            crate::builtin::sql::plan_tables(&p, self.lex)
+        };
+        for (i, it) in self.items.iter().enumerate() {
+            if !matches!(it.kind, ItemKind::Cue(Cue::Agg(_))) {
+                continue;
+            }
+            let word = it.text.to_lowercase();
+            let Some(m) = self.lex.metrics.iter().find(|m| word.starts_with(&m.name)) else { continue };
+            // Safe: the tables reached from the measure's table along its foreign keys (each of its rows has one
+            // customer, one region); any other table is joined through rows that may repeat it.
+            let mut safe = vec![m.table];
+            let mut k = 0;
+            while k < safe.len() {
+                let from = safe[k];
+                for e in &self.lex.edges {
+                    let (a, b) = (self.lex.cols[e.from_col].table, self.lex.cols[e.to_col].table);
+                    if a == from && !safe.contains(&b) {
+                        safe.push(b);
+                    }
+                }
+                k += 1;
+            }
+            let fans_out = tables.iter().any(|t| !safe.contains(t));
+            if fans_out && self.used[i] {
+                self.feats[F::MetricGuess as usize] += 1.0;
+                self.doubts.push(format!(
+                    "'{}' is defined per row of {}; counted per row of a table with several rows each, it would \
+                     be counted more than once",
+                    it.text,
+                    self.lex.tables[m.table].stems.join(" ")
+                ));
+            }
+        }
         // The shape of the query.
         let p = &self.plan;
         let content = self

@@ -354,6 +354,14 @@ impl Ctx<'_> {
                 }
             }
         }
+        // "매출 합계": the sum a measure already is, said again.
+        if let Some(Sel::Agg(last, _)) = self.plan.select.last().cloned() {
+            for &(k, a) in &pending_aggs {
+                if a == last {
+                    self.used[k] = true;
+                }
+            }
+        }
         for (k, _) in pending_aggs {
             if !self.used[k] {
                 // "What is the highest age" style aggregates are read by the superlative; an aggregate without a
