@@ -365,7 +365,16 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             if found.is_empty() && len == 1 && toks[i].kind == TokKind::Word {
                 let word = toks[i].lower.as_str();
                 let stem = toks[i].stem.as_str();
-                if let Some((_, forms)) = EN_VALUE_WORDS.iter().find(|(w, _)| *w == word || stem_word(w) == stem) {
+                if let Some((_, forms)) =
+                    EN_VALUE_WORDS.iter().find(|(w, _)| !w.contains(' ') && (*w == word || stem_word(w) == stem))
+                {
+                    found = coded_values(forms, 30, lex);
+                }
+            }
+            // "mobile app": a code said in two words.
+            if found.is_empty() && len == 2 && toks[i..j].iter().all(|t| t.kind == TokKind::Word) {
+                let said = format!("{} {}", toks[i].lower, toks[i + 1].lower);
+                if let Some((_, forms)) = EN_VALUE_WORDS.iter().find(|(w, _)| *w == said) {
                     found = coded_values(forms, 30, lex);
                 }
             }
@@ -460,6 +469,13 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
     // Schema phrases.
     for i in 0..n {
         if !q[i].matchable {
+            continue;
+        }
+        // "500,000 won": a currency after a number, never a column.
+        if i > 0
+            && toks[i - 1].kind == TokKind::Number
+            && matches!(toks[i].lower.as_str(), "won" | "krw" | "usd" | "dollars" | "dollar" | "euros" | "yen")
+        {
             continue;
         }
         // "2024년", "3월", "30일": a unit after a number, never a column.
@@ -686,7 +702,8 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                 }
             }
         };
-        if t.per_suffix {
+        // "monthly revenue": per month.
+        if t.per_suffix || matches!(t.lower.as_str(), "monthly" | "yearly" | "annual" | "daily") {
             items.push(Item { kind: ItemKind::Cue(Cue::Each), text: String::new() });
         }
         items.push(Item { kind, text: t.lower.clone() });
@@ -796,6 +813,7 @@ fn ko_free(stem: &str) -> bool {
         "동안",
         "기준으로",
         "기준",
+        "들어온",
         "중인",
         "상태인",
         "상태의",

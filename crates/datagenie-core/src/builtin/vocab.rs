@@ -1110,6 +1110,8 @@ pub(crate) const SKIPPABLE: &[&str] = &["the", "a", "an", "of", "'s", "s"];
 /// English words for common codes that the code itself does not spell ("website" is `web`).
 pub(crate) const EN_VALUE_WORDS: &[(&str, &[&str])] = &[
     ("website", &["web"]),
+    ("mobile app", &["app", "mobile_app"]),
+    ("the app", &["app", "mobile_app"]),
     ("in-store", &["store", "offline"]),
     ("offline", &["offline", "store"]),
     ("canceled", &["cancelled", "canceled"]),

@@ -134,6 +134,9 @@ impl Ctx<'_> {
         }
         self.used[i] = true;
         self.used[ni] = true;
+        if self.money_after(ni) {
+            self.used[ni + 1] = true;
+        }
         let reversed = concept == Concept::Age && self.reversed_age(c);
         let op = if reversed { op.flip() } else { op };
         let cond = self.numeric_cond(c, op, n);
@@ -334,6 +337,9 @@ impl Ctx<'_> {
         self.used[a] = true;
         self.used[and] = true;
         self.used[b] = true;
+        if self.money_after(b) {
+            self.used[b + 1] = true;
+        }
         let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
         let info = &self.lex.cols[c];
         let cond = if info.class == TypeClass::Temporal

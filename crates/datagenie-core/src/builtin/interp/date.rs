@@ -133,7 +133,7 @@ impl Ctx<'_> {
                 continue;
             }
             let prev_word = i.checked_sub(1).map(|p| self.items[p].text.as_str()).unwrap_or("");
-            if matches!(prev_word, "in" | "during" | "of" | "year") {
+            if matches!(prev_word, "in" | "during" | "of" | "year" | "for") {
                 self.used[i] = true;
                 self.year_filter(i, n as i64);
             }
