@@ -454,7 +454,7 @@ fn retail() -> Schema {
                     col("price", "INTEGER", None),
                     col("cost", "INTEGER", None),
                     col("active", "INTEGER", Some("판매 여부: 1=판매 중, 0=단종 / 1 = on sale, 0 = discontinued")),
-                    col("category_id", "INTEGER", None),
+                    col("category_id", "INTEGER", Some("하위 카테고리 / subcategory")),
                 ],
                 "product_id",
                 vec![fk("category_id", "categories", "category_id")],
@@ -616,9 +616,26 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     ("반품이 아닌 주문 수", r#"SELECT COUNT(*) AS "주문 수" FROM "orders" WHERE "status" <> 'returned'"#),
     // a rate is not its state: "환불률" is not refunded rows
     ("채널별 취소율", "abstain"),
-    // a hierarchy (categories.parent_id): a category named or grouped by may be at either level
-    ("How many products are in the Electronics category?", "abstain"),
+    // a hierarchy (categories.parent_id): a category named is that row or one under it; grouped by, the level is
+    // a guess
+    (
+        "How many products are in the Electronics category?",
+        r#"SELECT COUNT(*) AS product_count FROM "products" WHERE "category_id" IN (SELECT "category_id" FROM "categories" WHERE "name_en" = 'Electronics' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_en" = 'Electronics' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_en" = 'Electronics')))"#,
+    ),
+    (
+        "캠핑 카테고리 상품의 평균 가격은?",
+        r#"SELECT AVG("price") AS "평균 가격" FROM "products" WHERE "category_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑')))"#,
+    ),
     ("카테고리별 상품 수", "abstain"),
+    // a key shown as the answer where its rows were meant
+    ("List the subcategories of Electronics.", "abstain"),
+    // an order, not the top row
+    (
+        "List the products with their prices, most expensive first.",
+        r#"SELECT "name_en", "price" FROM "products" ORDER BY "price" DESC"#,
+    ),
+    // an average within other conditions: over which rows?
+    ("Audio 카테고리의 평균 가격보다 비싼 상품 수", "abstain"),
     // how many customers have more than N orders: a count of groups, not written
     ("How many customers have placed more than 10 orders?", "abstain"),
     // "Sejong city" where no city is Sejong

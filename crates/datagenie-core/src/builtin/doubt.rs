@@ -62,6 +62,7 @@ pub(crate) enum F {
     UEach,
     MetricGuess,
     Hierarchy,
+    KeyShown,
     SubjectByCoverage,
     Filters,
     Grouped,
@@ -135,6 +136,7 @@ pub(crate) const FACTORS: [(F, &str, f32); N] = [
     (F::UEach, "u_each", 0.193),
     (F::MetricGuess, "metric_guess", 1.0),
     (F::Hierarchy, "hierarchy", 1.0),
+    (F::KeyShown, "key_shown", 1.0),
     (F::SubjectByCoverage, "subject_by_coverage", 0.597),
     (F::Filters, "filters", 0.918),
     (F::Grouped, "grouped", 1.0),
@@ -165,7 +167,8 @@ pub(crate) fn confidence(x: &Features) -> f32 {
 /// content word, a number, a cell value, a column, an aggregate, comparison, superlative, order, negation or "each"
 /// cue — that the SQL does not account for, a describing word ("active") that no filter expresses, or a business
 /// metric ("revenue", "매출") read as some amount column: its definition is the business's, not the schema's; or a row
-/// of a hierarchy (`categories.parent_id`) named or grouped by, whose level the question does not fix. A reading that
+/// of a hierarchy (`categories.parent_id`) grouped by, whose level the question does not fix; or a key to another table
+/// shown as the answer ("the subcategories" as `products.category_id`) where its row's name was meant. A reading that
 /// leaves meaning unexplained may be right, but it cannot be trusted: precision first.
 pub(crate) const VETOES: &[F] = &[
     F::UWord,
@@ -180,6 +183,7 @@ pub(crate) const VETOES: &[F] = &[
     F::Describing,
     F::MetricGuess,
     F::Hierarchy,
+    F::KeyShown,
 ];
 
 /// Whether the features hold a veto ([`VETOES`]).

@@ -444,6 +444,9 @@ impl Engine {
                             self.col_name(*other),
                             table(self.lex.cols[*other].table)
                         ),
+                        Cond::InHierarchy { name, value, .. } => {
+                            format!("{} is '{value}' or under it", self.col_name(*name))
+                        }
                         Cond::Exists { other_col, negated, .. } => format!(
                             "{} related {}",
                             if *negated { "without" } else { "with" },

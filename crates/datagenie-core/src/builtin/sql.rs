@@ -44,6 +44,15 @@ pub(crate) enum Cond {
     Range(usize, Lit, Lit),
     /// `col op (SELECT agg(other) FROM other's table)`: "above the average price".
     CmpAgg(usize, Op, Agg, usize),
+    /// A row of a hierarchy named by its name, at whatever level: `fk` (a key to the hierarchy's table) is the
+    /// named row or one below it, up to three levels down ("Electronics" holds "Audio", which holds products).
+    InHierarchy {
+        fk: usize,
+        pk: usize,
+        parent: usize,
+        name: usize,
+        value: String,
+    },
     /// `subject.pk [NOT] IN (SELECT fk FROM other)`.
     Exists {
         col: usize,
@@ -189,6 +198,20 @@ impl Renderer<'_> {
                     d.quote_ident(&o.name),
                     table_ref(self.schema, o.table)
                 )
+            }
+            Cond::InHierarchy { fk, pk, parent, name, value } => {
+                let t = table_ref(self.schema, self.lex.cols[*pk].table);
+                let (pk, parent, name) = (
+                    d.quote_ident(&self.lex.cols[*pk].name),
+                    d.quote_ident(&self.lex.cols[*parent].name),
+                    d.quote_ident(&self.lex.cols[*name].name),
+                );
+                let v = text_literal(value, d)?;
+                // The named row, its children, their children: each level is "named, or under the level above".
+                let one = format!("SELECT {pk} FROM {t} WHERE {name} = {v}");
+                let two = format!("SELECT {pk} FROM {t} WHERE {name} = {v} OR {parent} IN ({one})");
+                let three = format!("SELECT {pk} FROM {t} WHERE {name} = {v} OR {parent} IN ({two})");
+                format!("{} IN ({three})", self.col(*fk))
             }
             Cond::Exists { col, other_col, negated } => {
                 let other = &self.lex.cols[*other_col];
@@ -348,6 +371,7 @@ pub(crate) fn plan_tables(plan: &Plan, lex: &Lexicon) -> Vec<usize> {
                 | Cond::Like(col, ..)
                 | Cond::Range(col, ..)
                 | Cond::CmpAgg(col, ..)
+                | Cond::InHierarchy { fk: col, .. }
                 | Cond::Exists { col, .. } => cols.push(*col),
             }
         }

@@ -1,10 +1,11 @@
 //! Dates: relative periods ("last month", "지난달"), years and months, as ranges on a date column.
 
-use super::Ctx;
+use super::{Ctx, Res};
 use crate::builtin::dates::Ymd;
 use crate::builtin::doubt::F;
 use crate::builtin::link::ItemKind;
 use crate::builtin::sql::{Cond, Lit};
+use crate::builtin::text::stem_word;
 use crate::builtin::vocab::{Concept, Cue, DateCue, Op};
 use crate::schema::TypeClass;
 
@@ -301,7 +302,41 @@ impl Ctx<'_> {
         if c.is_none() {
             self.doubt(F::DateNoCol, "a date without a date column");
         }
+        // "Fitness products ordered in 2024", "2024년에 주문된 상품": the date is when another table's rows happened
+        // (orders), not the subject's own date (a launch date).
+        if let Some(c) = c
+            && let Some(t) = self.event_table_near(i)
+            && t != self.table_of(c)
+        {
+            self.doubt(
+                F::Describing,
+                format!("the date is of {}, not of {}", self.lex.tables[t].stems.join(" "), self.lex.cols[c].name),
+            );
+        }
         c
+    }
+
+    /// A verb near item `i` that names another table's event ("ordered", "주문된", "paid"): that table, when it has a
+    /// date column of its own.
+    fn event_table_near(&self, i: usize) -> Option<usize> {
+        let lo = i.saturating_sub(4);
+        let hi = (i + 5).min(self.items.len());
+        (lo..hi).find_map(|k| {
+            let it = &self.items[k];
+            let text = it.text.to_lowercase();
+            let verb = text.ends_with("ed") || text.ends_with("된") || text.ends_with("한") || text.ends_with("되지");
+            if !verb || k == i {
+                return None;
+            }
+            let t = match self.res.get(k) {
+                Some(Res::Table(t)) => Some(*t),
+                _ => {
+                    let stem = stem_word(&text);
+                    (0..self.lex.tables.len()).find(|&t| self.lex.tables[t].stems.last() == Some(&stem))
+                }
+            }?;
+            self.lex.tables[t].cols.iter().any(|&c| self.lex.cols[c].class == TypeClass::Temporal).then_some(t)
+        })
     }
 
     fn date_filter(&mut self, i: usize, from: Ymd, to: Ymd) {

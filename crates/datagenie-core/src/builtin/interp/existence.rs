@@ -63,7 +63,8 @@ impl Ctx<'_> {
                 | Cond::Between(c, ..)
                 | Cond::Like(c, ..)
                 | Cond::Range(c, ..)
-                | Cond::CmpAgg(c, ..) => self.lex.cols[*c].table == t,
+                | Cond::CmpAgg(c, ..)
+                | Cond::InHierarchy { fk: c, .. } => self.lex.cols[*c].table == t,
                 _ => false,
             });
             // "placed no orders in 2025": a condition said of the related rows belongs inside the subquery, which this

@@ -177,6 +177,11 @@ impl Ctx<'_> {
             self.plan.intersect = Some((a, b));
             self.plan.distinct = false;
         }
+        // "Books 카테고리의 평균 가격보다 비싼 상품": the average of all rows, or only of those the other conditions keep?
+        let compares_aggregate = self.plan.filters.iter().flatten().any(|c| matches!(c, Cond::CmpAgg(..)));
+        if compares_aggregate && self.plan.filters.len() > 1 {
+            return Err("an aggregate compared within other conditions: over all rows or only those kept?".into());
+        }
         // "How many customers have placed more than 15 orders?": a count of groups, a query inside a query that this
         // engine does not write.
         let subject_counted = self.plan.select.contains(&Sel::Count)
@@ -424,6 +429,26 @@ impl Ctx<'_> {
             }
         }
         self.plan.order = order;
+        // "List the subcategories of Electronics" read as `products.category_id`: a key shown as the answer, where the
+        // rows it points to were meant (a key asked for says "id", "code", "번호").
+        for s in self.plan.select.clone() {
+            let Sel::Col(c) = s else { continue };
+            let keyish = self.lex.cols[c].stems.iter().any(|w| matches!(w.as_str(), "id" | "code" | "no" | "key"));
+            if !self.lex.cols[c].is_fk || self.lex.cols[c].is_pk || !keyish || self.plan.group_by.contains(&c) {
+                continue;
+            }
+            let asked = (0..self.items.len()).filter(|&k| self.res[k] == Res::Col(c)).any(|k| {
+                let text = self.items[k].text.to_lowercase();
+                text.split(|ch: char| !ch.is_alphanumeric())
+                    .any(|w| matches!(w, "id" | "ids" | "code" | "codes" | "key" | "no" | "number" | "numbers"))
+                    || text.contains("번호")
+                    || text.contains("코드")
+                    || text.contains("아이디")
+            });
+            if !asked && (0..self.items.len()).any(|k| self.res[k] == Res::Col(c)) {
+                self.doubt(F::KeyShown, format!("'{}' is a key to another table's rows", self.lex.cols[c].name));
+            }
+        }
         Ok(())
     }
 

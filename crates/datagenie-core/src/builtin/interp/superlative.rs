@@ -10,6 +10,23 @@ use crate::schema::TypeClass;
 
 impl Ctx<'_> {
     pub(super) fn superlative_pass(&mut self) {
+        self.superlatives();
+        // "most expensive first", "가장 비싼 순": an order, not the one row at the top.
+        for i in 0..self.items.len() {
+            let Some(Cue::Super { .. }) = self.cue_at(i) else { continue };
+            let k = (i + 1..self.items.len())
+                .find(|&k| !matches!(self.items[k].kind, ItemKind::Free) || self.items[k].text == "first");
+            if k.is_some_and(|k| self.items[k].text == "first") && self.plan.limit == Some(1) {
+                if let Some(k) = k {
+                    self.used[k] = true;
+                }
+                self.plan.limit = None;
+                self.super_col = None;
+            }
+        }
+    }
+
+    fn superlatives(&mut self) {
         for i in 0..self.items.len() {
             if self.used[i] {
                 continue;

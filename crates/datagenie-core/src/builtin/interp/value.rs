@@ -154,11 +154,29 @@ impl Ctx<'_> {
             }
             // A value of a table that holds its own hierarchy (`categories.parent_id`): a name may be at any level
             // ("Electronics" is a top category, products belong to subcategories), which this engine cannot tell.
-            if self.table_of(c) != self.subject && self.self_referencing(self.table_of(c)) {
-                self.doubt(
-                    F::Hierarchy,
-                    format!("'{}' may name a row at another level of its hierarchy", self.items[i].text),
-                );
+            let t = self.table_of(c);
+            if t != self.subject && self.self_referencing(t) {
+                // The row named may be at any level ("Electronics" is a top category, products belong to
+                // subcategories): the subject's key to that table is the named row or one below it.
+                let parent = self
+                    .lex
+                    .edges
+                    .iter()
+                    .find(|e| self.table_of(e.from_col) == t && self.table_of(e.to_col) == t)
+                    .map(|e| (e.from_col, e.to_col));
+                let link = self.direct_link(self.subject, t).filter(|(sc, _)| self.lex.cols[*sc].is_fk);
+                match (parent, link) {
+                    (Some((parent, pk)), Some((fk, to))) if to == pk && !self.negated_before(i) => {
+                        self.used[i] = true;
+                        last_value_col = Some((i, c));
+                        self.filters.push((i, Cond::InHierarchy { fk, pk, parent, name: c, value: v }));
+                        continue;
+                    }
+                    _ => self.doubt(
+                        F::Hierarchy,
+                        format!("'{}' may name a row at another level of its hierarchy", self.items[i].text),
+                    ),
+                }
             }
             self.used[i] = true;
             // "mobile app": two values side by side from columns of different tables (a payment method, an order
