@@ -372,54 +372,62 @@ fn is_korean(question: &str) -> bool {
 /// as wrong as when the gate was last raised. The held-out set (eval/demo-holdout.json) is only checked to parse and
 /// to have gold queries that run: its accuracy is measured for reports (eval/run-demo.sh), never gated or tuned on.
 async fn demo_question_set_is_a_regression_gate() {
-    // The right rate (rounded down to the whole percent) and the wrong rate (rounded up) measured on set 1 with the
-    // built-in engine when this gate was last set (39 of 68 right, 2 wrong). Raise MIN_RIGHT and lower
-    // MAX_WRONG as the engine improves.
-    const MIN_RIGHT: f64 = 0.57;
-    const MAX_WRONG: f64 = 0.03;
-
-    let set = demo_set("demo-questions.json");
-    assert!(set.len() >= 64, "eval/demo-questions.json has {} questions", set.len());
-    let korean = set.iter().filter(|q| is_korean(q["question"].as_str().unwrap_or_default())).count();
-    assert_eq!(korean * 2, set.len(), "half of eval/demo-questions.json is in Korean");
-    assert!(set.iter().all(|q| q["db_id"] == "demo-retail"), "every question is on demo-retail");
-
+    // The sets the engine may be tuned on (eval/README.md), each with the right rate (rounded down to the whole
+    // percent) and a wrong rate a little above the one measured with the built-in engine when this gate was last set
+    // (set 1: 56 of 68 right, none wrong; the development sets: 60 of 90, 49 of 80, 44 of 72, none wrong). Raise the
+    // right rates and lower the wrong rates as the engine improves.
+    const SETS: &[(&str, f64, f64)] = &[
+        ("demo-questions.json", 0.82, 0.02),
+        ("demo-dev.json", 0.66, 0.02),
+        ("demo-dev2.json", 0.61, 0.02),
+        ("demo-dev3.json", 0.61, 0.02),
+    ];
     let env = Env::new();
     let dir = demo_db_dir(&env).await;
-    let report = env.path("demo-questions.report.json");
-    let v = eval_demo_set(&env, &dir, "demo-questions.json", Some(&report)).await;
-    let o = &v["overall"];
-    assert_eq!(o["questions"], set.len(), "{v}");
-    assert_eq!(o["gold_errors"], 0, "every gold query runs on the demo database: {v}");
-    let right = o["accuracy"].as_f64().unwrap_or_default();
-    let wrong = o["wrong_rate"].as_f64().unwrap_or_default();
-    // On failure, the questions answered wrongly: what to look at.
-    let wrong_answers = || {
-        let text = std::fs::read_to_string(&report).unwrap_or_default();
-        let r: Value = serde_json::from_str(&text).unwrap_or_default();
-        r["questions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|q| q["outcome"] == "wrong")
-            .map(|q| format!("  {}\n    predicted: {}\n    gold:      {}", q["question"], q["predicted"], q["gold"]))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    assert!(
-        right >= MIN_RIGHT,
-        "right {:.1} % is below MIN_RIGHT {:.0} %: {v}\nwrong answers:\n{}",
-        right * 100.0,
-        MIN_RIGHT * 100.0,
-        wrong_answers()
-    );
-    assert!(
-        wrong <= MAX_WRONG,
-        "wrong {:.1} % is above MAX_WRONG {:.0} %: {v}\nwrong answers:\n{}",
-        wrong * 100.0,
-        MAX_WRONG * 100.0,
-        wrong_answers()
-    );
+    for &(file, min_right, max_wrong) in SETS {
+        let set = demo_set(file);
+        assert!(set.len() >= 64, "eval/{file} has {} questions", set.len());
+        let korean = set.iter().filter(|q| is_korean(q["question"].as_str().unwrap_or_default())).count();
+        assert_eq!(korean * 2, set.len(), "half of eval/{file} is in Korean");
+        assert!(set.iter().all(|q| q["db_id"] == "demo-retail"), "every question of {file} is on demo-retail");
+
+        let report = env.path(&format!("{file}.report.json"));
+        let v = eval_demo_set(&env, &dir, file, Some(&report)).await;
+        let o = &v["overall"];
+        assert_eq!(o["questions"], set.len(), "{file}: {v}");
+        assert_eq!(o["gold_errors"], 0, "every gold query of {file} runs on the demo database: {v}");
+        let right = o["accuracy"].as_f64().unwrap_or_default();
+        let wrong = o["wrong_rate"].as_f64().unwrap_or_default();
+        // On failure, the questions answered wrongly: what to look at.
+        let wrong_answers = || {
+            let text = std::fs::read_to_string(&report).unwrap_or_default();
+            let r: Value = serde_json::from_str(&text).unwrap_or_default();
+            r["questions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|q| q["outcome"] == "wrong")
+                .map(|q| {
+                    format!("  {}\n    predicted: {}\n    gold:      {}", q["question"], q["predicted"], q["gold"])
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(
+            right >= min_right,
+            "{file}: right {:.1} % is below {:.0} %: {v}\nwrong answers:\n{}",
+            right * 100.0,
+            min_right * 100.0,
+            wrong_answers()
+        );
+        assert!(
+            wrong <= max_wrong,
+            "{file}: wrong {:.1} % is above {:.0} %: {v}\nwrong answers:\n{}",
+            wrong * 100.0,
+            max_wrong * 100.0,
+            wrong_answers()
+        );
+    }
 
     // The held-out set: it parses, is big enough, and its gold queries run. Its questions are never printed here.
     let holdout = demo_set("demo-holdout.json");
