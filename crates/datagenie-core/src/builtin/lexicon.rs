@@ -718,17 +718,12 @@ mod tests {
         let mut v = ValueIndex::default();
         v.add("orders", "status", ["delivered", "shipped", "cancelled"].map(String::from));
         let lex = Lexicon::build(&schema, &v);
-        let shown: Vec<(String, super::super::vocab::Agg, usize, Option<(usize, Vec<String>)>)> =
-            lex.metrics.iter().map(|m| (m.name.clone(), m.agg, m.col, m.filter.clone())).collect();
         use super::super::vocab::Agg;
         let over = Some((1, vec!["delivered".to_string(), "shipped".to_string()]));
+        let m = |name: &str, agg, filter| Metric { name: name.into(), table: 0, agg, col: 2, filter };
         assert_eq!(
-            shown,
-            vec![
-                ("매출".to_string(), Agg::Sum, 2, over.clone()),
-                ("revenue".to_string(), Agg::Sum, 2, over),
-                ("aov".to_string(), Agg::Avg, 2, None),
-            ],
+            lex.metrics,
+            vec![m("매출", Agg::Sum, over.clone()), m("revenue", Agg::Sum, over), m("aov", Agg::Avg, None)],
             "a column's own name, and a definition without an aggregate of a column, define nothing"
         );
     }

@@ -289,7 +289,7 @@ const PER_NOUNS: &[&str] = &["성별", "개별", "특별", "구별", "차별", "
 
 /// Whether a Hangul syllable ends in a consonant (has a final jamo).
 fn has_final(c: char) -> bool {
-    ('가'..='힣').contains(&c) && (c as u32 - '가' as u32) % 28 != 0
+    ('가'..='힣').contains(&c) && !(c as u32 - '가' as u32).is_multiple_of(28)
 }
 
 /// Words ending in 수 that are not "X + count" (a player, a professor, a score).
