@@ -464,7 +464,7 @@ fn retail() -> Schema {
                 "카테고리 / categories (top categories and subcategories)",
                 vec![
                     col("category_id", "INTEGER", None),
-                    col("parent_id", "INTEGER", None),
+                    col("parent_id", "INTEGER", Some("상위 카테고리 / parent category")),
                     col("name_ko", "TEXT", None),
                     col("name_en", "TEXT", None),
                 ],
@@ -627,6 +627,15 @@ const RETAIL_CASES: &[(&str, &str)] = &[
         r#"SELECT AVG("price") AS "평균 가격" FROM "products" WHERE "category_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑')))"#,
     ),
     ("카테고리별 상품 수", "abstain"),
+    // each row of a hierarchy beside its parent's name: the table joined to itself
+    (
+        "List each category with its parent category name.",
+        r#"SELECT "categories"."name_en", "parent"."name_en" AS parent_name_en FROM "categories" JOIN "categories" AS "parent" ON "categories"."parent_id" = "parent"."category_id""#,
+    ),
+    (
+        "각 카테고리와 그 상위 카테고리 이름을 보여줘",
+        r#"SELECT "categories"."name_ko", "parent"."name_ko" AS parent_name_ko FROM "categories" JOIN "categories" AS "parent" ON "categories"."parent_id" = "parent"."category_id""#,
+    ),
     // a key shown as the answer where its rows were meant
     ("List the subcategories of Electronics.", "abstain"),
     // an order, not the top row

@@ -77,7 +77,7 @@ fn names(schema: &Schema, lex: &Lexicon, s: &Sel, count_table: usize, korean: bo
     // The column's words in full, for the explicit name (`sum_total_amount`).
     let mut full: Vec<String> = Vec::new();
     let (prefix, words): ((&str, &str), Vec<String>) = match s {
-        Sel::Col(_) | Sel::Star => return None,
+        Sel::Col(_) | Sel::Star | Sel::Parent(_) => return None,
         Sel::Count => (("", ""), table_words(schema, count_table)),
         Sel::CountDistinct(c) => (("", ""), entity_words(&lex.cols.get(*c)?.name)),
         Sel::Agg(a, c) => {

@@ -399,6 +399,7 @@ impl Engine {
                 Sel::Count => format!("count of {}", table(plan.count_table.unwrap_or(plan.from))),
                 Sel::CountDistinct(c) => format!("number of distinct {}", self.col_name(*c)),
                 Sel::Star => format!("every column of {}", table(plan.from)),
+                Sel::Parent(c) => format!("the parent's {}", self.col_name(*c)),
             })
             .collect();
         if let Some((c, b)) = plan.bucket {

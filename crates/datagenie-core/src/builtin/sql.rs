@@ -26,6 +26,9 @@ pub(crate) enum Sel {
     Count,
     CountDistinct(usize),
     Star,
+    /// A column of the row's parent in its own table's hierarchy (`Plan::parent`): "each subcategory with its parent
+    /// category's name".
+    Parent(usize),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +84,12 @@ pub(crate) struct Plan {
     /// "both A and B" on one column: filter groups `(a, b)` hold `col = A` and `col = B`; the rows are those meeting
     /// the other filters and `a`, INTERSECT those meeting them and `b`.
     pub intersect: Option<(usize, usize)>,
+    /// The subject table joined to itself: `(parent column, key)`, as `JOIN t AS parent ON t.parent = parent.key`.
+    pub parent: Option<(usize, usize)>,
 }
+
+/// The alias of the parent row in a self-join (`Plan::parent`).
+pub(crate) const PARENT_ALIAS: &str = "parent";
 
 /// A period a date column is grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +139,7 @@ pub(crate) fn literal(l: &Lit, dialect: Dialect) -> Option<String> {
     }
 }
 
+#[derive(Clone, Copy)]
 pub(crate) struct Renderer<'a> {
     pub schema: &'a Schema,
     pub lex: &'a Lexicon,
@@ -239,11 +248,24 @@ impl Renderer<'_> {
                 (true, _) => "*".to_string(),
                 _ => "*".to_string(),
             },
+            Sel::Parent(c) => {
+                let d = self.schema.dialect;
+                let name = &self.lex.cols[*c].name;
+                format!(
+                    "{}.{} AS {}",
+                    d.quote_ident(PARENT_ALIAS),
+                    d.quote_ident(name),
+                    d.ident(&format!("parent_{name}"))
+                )
+            }
         }
     }
 
     /// The SQL for `plan` joined along `joins`; `None` when a literal cannot be written safely.
     pub fn render(&self, plan: &Plan, joins: &[JoinStep], count_distinct: Option<usize>) -> Option<String> {
+        if plan.parent.is_some() && !self.qualify {
+            return Renderer { qualify: true, ..*self }.render(plan, joins, count_distinct);
+        }
         if let Some((a, b)) = plan.intersect {
             let without = |skip: usize| {
                 let mut p = plan.clone();
@@ -282,6 +304,18 @@ impl Renderer<'_> {
         }
         sql.push_str(&items.join(", "));
         let _ = write!(sql, " FROM {}", table_ref(self.schema, plan.from));
+        if let Some((pc, pk)) = plan.parent {
+            let d = self.schema.dialect;
+            let _ = write!(
+                sql,
+                " JOIN {} AS {} ON {} = {}.{}",
+                table_ref(self.schema, plan.from),
+                d.quote_ident(PARENT_ALIAS),
+                self.col(pc),
+                d.quote_ident(PARENT_ALIAS),
+                d.quote_ident(&self.lex.cols[pk].name)
+            );
+        }
         for j in joins {
             let _ = write!(
                 sql,
@@ -359,7 +393,7 @@ pub(crate) fn plan_tables(plan: &Plan, lex: &Lexicon) -> Vec<usize> {
     let mut cols: Vec<usize> = Vec::new();
     for s in &plan.select {
         match s {
-            Sel::Col(c) | Sel::Agg(_, c) | Sel::CountDistinct(c) => cols.push(*c),
+            Sel::Col(c) | Sel::Agg(_, c) | Sel::CountDistinct(c) | Sel::Parent(c) => cols.push(*c),
             Sel::Count | Sel::Star => {}
         }
     }

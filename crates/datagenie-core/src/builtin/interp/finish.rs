@@ -31,6 +31,7 @@ impl Ctx<'_> {
         }
         self.plan.filters = groups.into_iter().map(|(_, g)| g).collect();
         // "both A and B" on one column asks for an intersection of groups, which this engine does not write.
+        self.parent_rows();
         // "both A and B" on one column: the rows meeting each, intersected (checked below, once the output is known).
         let mut intersect = None;
         let groups_eq: Vec<(usize, usize)> = self
@@ -495,6 +496,57 @@ impl Ctx<'_> {
         sup.filter(|&k| is_cue(&self.items[k], |x| matches!(x, Cue::Super { .. })))
             .and_then(|k| self.next_sig(k))
             .is_some_and(|k| self.res[k] == Res::Col(c))
+    }
+
+    /// "each subcategory with its parent category (name)", "각 하위 카테고리와 그 상위 카테고리 이름": the subject's
+    /// parent column named, nothing computed: each row beside its parent's name, the table joined to itself.
+    fn parent_rows(&mut self) {
+        let t = self.subject;
+        let Some((pc, pk)) = self
+            .lex
+            .edges
+            .iter()
+            .find(|e| self.table_of(e.from_col) == t && self.table_of(e.to_col) == t)
+            .map(|e| (e.from_col, e.to_col))
+        else {
+            return;
+        };
+        let Some(k) = (0..self.items.len()).find(|&k| self.res[k] == Res::Col(pc)) else { return };
+        let Some(name) = self.lex.name_column_in(t, self.korean) else { return };
+        let plain = !self.plan.select.is_empty()
+            && self.plan.select.iter().all(|s| matches!(s, Sel::Col(_)))
+            && self.plan.select.contains(&Sel::Col(pc))
+            && self.plan.having.is_none()
+            && self.plan.order.is_empty()
+            && self.plan.limit.is_none()
+            && self.bucket.is_none();
+        if !plain {
+            return;
+        }
+        // Only the rows' names and the parent's: other columns asked for are beyond this reading.
+        let others = self.plan.select.iter().any(|s| match s {
+            Sel::Col(c) => *c != pc && !self.lex.is_name_like(*c),
+            _ => true,
+        });
+        if others {
+            return;
+        }
+        self.used[k] = true;
+        // The rows themselves, said through a key to this table ("each subcategory" as `products.category_id`).
+        for j in 0..self.items.len() {
+            if let Res::Col(c) = self.res[j]
+                && self.lex.cols[c].is_fk
+                && self.lex.edges.iter().any(|e| e.from_col == c && self.table_of(e.to_col) == t)
+            {
+                self.used[j] = true;
+            }
+        }
+        self.plan.select = vec![Sel::Col(name), Sel::Parent(name)];
+        self.plan.group_by.clear();
+        self.group_table = None;
+        self.each_row = None;
+        self.plan.distinct = false;
+        self.plan.parent = Some((pc, pk));
     }
 
     /// A Korean question that ends by naming the subject table ("…상품은?", "…고객을 보여줘"): it asks for those

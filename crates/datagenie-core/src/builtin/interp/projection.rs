@@ -39,6 +39,7 @@ impl Ctx<'_> {
         let mut which_pending = false;
         let mut last_table: Option<usize> = None;
         let mut carry: Option<(Vec<Agg>, usize)> = None;
+        let mut with_their_at: Option<usize> = None;
         for i in 0..self.items.len() {
             if self.used[i] {
                 continue;
@@ -151,10 +152,13 @@ impl Ctx<'_> {
             // "the 5 most expensive products with their prices": a column of the rows, shown beside them.
             let with_their = !self.korean
                 && i > 1
-                && matches!(self.items[i - 1].text.as_str(), "its" | "their")
-                && self.items[i - 2].text.eq_ignore_ascii_case("with");
+                && ((matches!(self.items[i - 1].text.as_str(), "its" | "their")
+                    && self.items[i - 2].text.eq_ignore_ascii_case("with"))
+                    // "with its parent category name": the name of the thing just named.
+                    || (with_their_at == Some(i - 1) && self.col_at(i).is_some_and(|c| self.lex.is_name_like(c))));
             if with_their && let Some(c) = self.col_at(i) {
                 self.used[i] = true;
+                with_their_at = Some(i);
                 self.each_row = Some(0);
                 self.plan.select.push(Sel::Col(c));
                 continue;
