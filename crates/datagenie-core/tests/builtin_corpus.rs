@@ -627,6 +627,8 @@ const RETAIL_CASES: &[(&str, &str)] = &[
         r#"SELECT AVG("price") AS "평균 가격" FROM "products" WHERE "category_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑')))"#,
     ),
     ("카테고리별 상품 수", "abstain"),
+    // a negated row of a hierarchy is not written (not "that row or one under it")
+    ("전자제품이 아닌 상품 수", "abstain"),
     // each row of a hierarchy beside its parent's name: the table joined to itself
     (
         "List each category with its parent category name.",

@@ -289,6 +289,8 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
     let q = qtoks(toks);
     let n = toks.len();
     let korean = toks.iter().any(|t| t.kind == TokKind::Hangul);
+    // Columns in the other language of a pair (`name_en` for a Korean question): never candidates.
+    let other_language: Vec<bool> = (0..lex.cols.len()).map(|c| lex.other_language(c, korean)).collect();
     let mut cands: Vec<Cand> = Vec::new();
 
     // Quoted strings: values (with the columns holding them, if any).
@@ -349,7 +351,7 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             }
             // A Korean word with its particle: "서울에" holds the value "서울"; "제주권인" the value "제주권".
             if found.is_empty() && len == 1 && toks[i].kind == TokKind::Hangul {
-                let base = ["인", "이고", "이면서", "이며"]
+                let base = KO_GLOSS_ENDINGS
                     .iter()
                     .find_map(|e| toks[i].lower.strip_suffix(e).filter(|b| b.chars().count() >= 2));
                 found = [Some(toks[i].stem.as_str()), base]
@@ -509,7 +511,7 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             }
         }
         for (ci, c) in lex.cols.iter().enumerate() {
-            if lex.other_language(ci, korean) {
+            if other_language[ci] {
                 continue;
             }
             for p in &c.phrases {
@@ -844,6 +846,8 @@ const KO_GLOSS_ENDINGS: &[&str] = &[
     "하신",
     "하고",
     "되고",
+    "이면서",
+    "이며",
     "이고",
     "에서",
     "으로",

@@ -296,6 +296,23 @@ fn has_final(c: char) -> bool {
 const SU_WORDS: &[&str] =
     &["선수", "교수", "점수", "변수", "함수", "정수", "횟수", "건수", "인수", "접수", "호수", "분수", "실수"];
 
+/// `raw` (spanning `start..end`) as two tokens: `base` read as a word of its own, then the rest of it, whose stem is
+/// `stem` ("고객수" → "고객", "수"; "가격보다" → "가격", "보다").
+fn split_off(out: &mut Vec<Tok>, raw: &str, base: &str, start: usize, end: usize, stem: &str) {
+    let at = start + base.len();
+    push_hangul(out, base, start, at);
+    out.push(Tok {
+        kind: TokKind::Hangul,
+        lower: raw[base.len()..].to_string(),
+        stem: stem.to_string(),
+        start: at,
+        end,
+        num: None,
+        capitalized: false,
+        per_suffix: false,
+    });
+}
+
 fn push_hangul(out: &mut Vec<Tok>, raw: &str, start: usize, end: usize) {
     // "부산이나 대구", "대구나 부산": "or" glued to the first word.
     let or_split = raw
@@ -308,17 +325,7 @@ fn push_hangul(out: &mut Vec<Tok>, raw: &str, start: usize, end: usize) {
                 .map(|b| (b, "나"))
         });
     if let Some((base, or)) = or_split {
-        push_hangul(out, base, start, start + base.len());
-        out.push(Tok {
-            kind: TokKind::Hangul,
-            lower: or.into(),
-            stem: or.into(),
-            start: start + base.len(),
-            end,
-            num: None,
-            capitalized: false,
-            per_suffix: false,
-        });
+        split_off(out, raw, base, start, end, or);
         return;
     }
     // "고객수", "주문수": a noun and the count of it.
@@ -327,35 +334,14 @@ fn push_hangul(out: &mut Vec<Tok>, raw: &str, start: usize, end: usize) {
         && !SU_WORDS.iter().any(|w| raw.starts_with(w) || base.ends_with(&w[..w.len() - '수'.len_utf8()]))
         && !PER_SUFFIXES.iter().any(|p| base.ends_with(p))
     {
-        push_hangul(out, base, start, start + base.len());
-        let rest = &raw[base.len()..];
-        out.push(Tok {
-            kind: TokKind::Hangul,
-            lower: rest.into(),
-            stem: "수".into(),
-            start: start + base.len(),
-            end,
-            num: None,
-            capitalized: false,
-            per_suffix: false,
-        });
+        split_off(out, raw, base, start, end, "수");
         return;
     }
     // "가격보다 비싼": the thing compared and the comparison's "보다" (than) are two tokens.
     if let Some(base) = raw.strip_suffix("보다")
         && !base.is_empty()
     {
-        push_hangul(out, base, start, start + base.len());
-        out.push(Tok {
-            kind: TokKind::Hangul,
-            lower: "보다".into(),
-            stem: "보다".into(),
-            start: start + base.len(),
-            end,
-            num: None,
-            capitalized: false,
-            per_suffix: false,
-        });
+        split_off(out, raw, base, start, end, "보다");
         return;
     }
     if let Some(noun) = PER_NOUNS.iter().find(|n| raw.starts_with(**n)) {

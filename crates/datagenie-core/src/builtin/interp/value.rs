@@ -166,7 +166,7 @@ impl Ctx<'_> {
                     .map(|e| (e.from_col, e.to_col));
                 let link = self.direct_link(self.subject, t).filter(|(sc, _)| self.lex.cols[*sc].is_fk);
                 match (parent, link) {
-                    (Some((parent, pk)), Some((fk, to))) if to == pk && !self.negated_before(i) => {
+                    (Some((parent, pk)), Some((fk, to))) if to == pk && !neg => {
                         self.used[i] = true;
                         last_value_col = Some((i, c));
                         self.filters.push((i, Cond::InHierarchy { fk, pk, parent, name: c, value: v }));
