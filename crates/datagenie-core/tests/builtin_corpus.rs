@@ -674,6 +674,33 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     // a word left over is never dropped: "blue" is nothing here
     ("How many blue products are there?", "abstain"),
     ("파란 상품은 몇 개인가요?", "abstain"),
+    // a hierarchy's level named: the subcategory a product's key says it points at, or one step up from it (the
+    // table joined to itself), shown by the group's name
+    (
+        "How many products does each subcategory have?",
+        r#"SELECT "categories"."name_en", COUNT(*) AS product_count FROM "products" JOIN "categories" ON "products"."category_id" = "categories"."category_id" GROUP BY "products"."category_id", "categories"."name_en""#,
+    ),
+    (
+        "Which subcategories have more than 9 products?",
+        r#"SELECT "categories"."name_en" FROM "products" JOIN "categories" ON "products"."category_id" = "categories"."category_id" GROUP BY "products"."category_id", "categories"."name_en" HAVING COUNT(*) > 9"#,
+    ),
+    (
+        "대분류별 상품 수",
+        r#"SELECT "parent"."name_ko" AS parent_name_ko, COUNT(*) AS "상품 수" FROM "products" JOIN "categories" ON "products"."category_id" = "categories"."category_id" JOIN "categories" AS "parent" ON "categories"."parent_id" = "parent"."category_id" GROUP BY "categories"."parent_id", "parent"."name_ko""#,
+    ),
+    (
+        "상위 카테고리별 상품 수",
+        r#"SELECT "parent"."name_ko" AS parent_name_ko, COUNT(*) AS "상품 수" FROM "products" JOIN "categories" ON "products"."category_id" = "categories"."category_id" JOIN "categories" AS "parent" ON "categories"."parent_id" = "parent"."category_id" GROUP BY "categories"."parent_id", "parent"."name_ko""#,
+    ),
+    (
+        "What is the average price of products in each top-level category?",
+        r#"SELECT "parent"."name_en" AS parent_name_en, AVG("products"."price") AS average_price FROM "products" JOIN "categories" ON "products"."category_id" = "categories"."category_id" JOIN "categories" AS "parent" ON "categories"."parent_id" = "parent"."category_id" GROUP BY "categories"."parent_id", "parent"."name_en""#,
+    ),
+    // grouped by the categories' own key, one step up is the top only when the schema says there are two levels
+    // (this fixture's comment does not)
+    ("Which top-level category has the most products?", "abstain"),
+    // the level unsaid: abstain
+    ("카테고리별 상품 수를 알려줘", "abstain"),
 ];
 
 #[test]

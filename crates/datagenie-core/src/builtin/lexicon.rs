@@ -27,6 +27,9 @@ pub(crate) struct ColInfo {
     pub is_pk: bool,
     pub is_fk: bool,
     pub phrases: Vec<Phrase>,
+    /// The comment names the lower level of a hierarchy ("subcategory", "하위 카테고리"): a key to a hierarchy's
+    /// table that says it points at the level below the top.
+    pub lower_level: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +39,30 @@ pub(crate) struct TableInfo {
     /// Column ids (indices into `Lexicon::cols`), in table order.
     pub cols: Vec<usize>,
     pub pk: Vec<usize>,
+    /// The comment says the table's rows form two levels ("in two levels", "2단계").
+    pub two_levels: bool,
+}
+
+/// A comment saying its table's rows form two levels: "in two levels", "two-level", "2단계".
+fn says_two_levels(comment: &str) -> bool {
+    let c = comment.to_lowercase();
+    ["two levels", "two-level", "two level", "2 levels", "2-level", "2단계", "두 단계", "2계층"]
+        .iter()
+        .any(|p| c.contains(p))
+}
+
+/// A comment naming the lower level of a hierarchy: a word `sub…` ("subcategory", "sub-region"), "하위", "소분류".
+fn names_lower_level(comment: &str) -> bool {
+    let c = comment.to_lowercase();
+    c.contains("하위")
+        || c.contains("소분류")
+        || c.split(|ch: char| !ch.is_alphanumeric() && ch != '-').any(|w| {
+            w.len() > 5
+                && w.starts_with("sub")
+                && !w.starts_with("subject")
+                && !w.starts_with("subscri")
+                && !w.starts_with("submi")
+        })
 }
 
 /// One foreign-key edge: `from` columns of one table reference `to` columns of another (single-column keys only).
@@ -370,7 +397,8 @@ impl Lexicon {
             if let Some(c) = &t.comment {
                 comment_phrases(c, &mut phrases);
             }
-            let mut info = TableInfo { stems: expanded.clone(), phrases, cols: Vec::new(), pk: Vec::new() };
+            let two_levels = t.comment.as_deref().is_some_and(says_two_levels);
+            let mut info = TableInfo { stems: expanded.clone(), phrases, cols: Vec::new(), pk: Vec::new(), two_levels };
             for c in &t.columns {
                 let id = lex.cols.len();
                 let cwords = split_identifier(&c.name);
@@ -422,6 +450,7 @@ impl Lexicon {
                     is_pk,
                     is_fk,
                     phrases: cphrases,
+                    lower_level: c.comment.as_deref().is_some_and(names_lower_level),
                 });
             }
             lex.tables.push(info);
@@ -696,6 +725,19 @@ mod tests {
         assert_eq!(lex.name_column(0), Some(1));
         assert!(lex.values.contains_key("ann lee"));
         assert_eq!(lex.neighbours(0), vec![(1, 0, 4)]);
+    }
+
+    #[test]
+    fn hierarchy_levels_said_in_comments() {
+        assert!(says_two_levels("상품 카테고리(2단계: 대분류와 하위 분류)"));
+        assert!(says_two_levels("Product categories in two levels: top categories and subcategories"));
+        assert!(!says_two_levels("Product categories, any depth"));
+        assert!(names_lower_level("하위 카테고리"));
+        assert!(names_lower_level("subcategory (its parent_id is the top category)"));
+        assert!(names_lower_level("the sub-region"));
+        assert!(!names_lower_level("the subject of the course"));
+        assert!(!names_lower_level("subscription plan"));
+        assert!(!names_lower_level("the category"));
     }
 
     #[test]

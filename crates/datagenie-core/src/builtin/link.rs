@@ -711,6 +711,12 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
         items.push(Item { kind, text: t.lower.clone() });
         i += 1;
     }
+    // "top-level category": a level of a hierarchy (read in `finish`), not a ranking.
+    for k in 1..items.len() {
+        if items[k].text == "level" && items[k - 1].text == "top" {
+            items[k - 1].kind = ItemKind::Word;
+        }
+    }
     items
 }
 

@@ -304,18 +304,6 @@ impl Renderer<'_> {
         }
         sql.push_str(&items.join(", "));
         let _ = write!(sql, " FROM {}", table_ref(self.schema, plan.from));
-        if let Some((pc, pk)) = plan.parent {
-            let d = self.schema.dialect;
-            let _ = write!(
-                sql,
-                " JOIN {} AS {} ON {} = {}.{}",
-                table_ref(self.schema, plan.from),
-                d.quote_ident(PARENT_ALIAS),
-                self.col(pc),
-                d.quote_ident(PARENT_ALIAS),
-                d.quote_ident(&self.lex.cols[pk].name)
-            );
-        }
         for j in joins {
             let _ = write!(
                 sql,
@@ -323,6 +311,19 @@ impl Renderer<'_> {
                 table_ref(self.schema, j.table),
                 self.col(j.left_col),
                 self.col(j.right_col)
+            );
+        }
+        // The parent row, once the table holding the parent column is joined.
+        if let Some((pc, pk)) = plan.parent {
+            let d = self.schema.dialect;
+            let _ = write!(
+                sql,
+                " JOIN {} AS {} ON {} = {}.{}",
+                table_ref(self.schema, self.lex.cols[pk].table),
+                d.quote_ident(PARENT_ALIAS),
+                self.col(pc),
+                d.quote_ident(PARENT_ALIAS),
+                d.quote_ident(&self.lex.cols[pk].name)
             );
         }
         let mut wheres = Vec::new();
@@ -346,13 +347,16 @@ impl Renderer<'_> {
             // A shown column that names a group (a name beside its key) is grouped too, as PostgreSQL and MySQL's
             // ONLY_FULL_GROUP_BY require; it depends on the key, so the groups are the same.
             for s in &plan.select {
-                if let Sel::Col(c) = s
-                    && !plan.group_by.contains(c)
-                {
-                    let name = self.col(*c);
-                    if !g.contains(&name) {
-                        g.push(name);
+                let name = match s {
+                    Sel::Col(c) if !plan.group_by.contains(c) => self.col(*c),
+                    Sel::Parent(c) => {
+                        let d = self.schema.dialect;
+                        format!("{}.{}", d.quote_ident(PARENT_ALIAS), d.quote_ident(&self.lex.cols[*c].name))
                     }
+                    _ => continue,
+                };
+                if !g.contains(&name) {
+                    g.push(name);
                 }
             }
             if let Some(b) = &bucket {

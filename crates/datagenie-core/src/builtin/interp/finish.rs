@@ -7,6 +7,15 @@ use crate::builtin::sql::{Cond, Lit, OrderKey, Sel};
 use crate::builtin::vocab::{Agg, Cue, Op};
 use crate::schema::TypeClass;
 
+/// A hierarchy's level named by the question (see `Ctx::hierarchy_level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Unsaid,
+    Lower,
+    Top,
+    Both,
+}
+
 impl Ctx<'_> {
     pub(super) fn finish(&mut self) -> Result<(), String> {
         // Filters: merge "A or B" into one group.
@@ -245,46 +254,82 @@ impl Ctx<'_> {
         let needs_group = (aggregated && !plain.is_empty()) || counted_order || self.plan.having.is_some();
         if needs_group && self.plan.group_by.is_empty() && self.bucket.is_none() {
             if !plain.is_empty() {
-                // Listed identifiers ("고객의 주문" read as `orders.customer_id`) are rarely the groups asked for.
-                let keys = plain.iter().any(|&c| self.lex.cols[c].is_pk || self.lex.cols[c].is_fk);
-                // Rows listed by their name are counted per row, not per name: two customers may share a name.
-                let mut groups = Vec::new();
-                for &c in &plain {
-                    let t = self.table_of(c);
-                    if self.lex.name_column_in(t, self.korean) == Some(c)
-                        && self.lex.is_name_like(c)
-                        && let Some(pk) = self.lex.pk(t)
-                        && !plain.contains(&pk)
-                        && !groups.contains(&pk)
-                    {
-                        groups.push(pk);
+                // A key named as the level of a hierarchy it points at ("Which subcategory has the most products?",
+                // `products.category_id` by its comment): per key, shown by the name of the row it points at.
+                let level_key = if let [c] = plain[..]
+                    && self.lex.cols[c].lower_level
+                    && let Some(n) = self.referenced_name(c)
+                    && self.hierarchy_level(self.table_of(n)) == Level::Lower
+                {
+                    self.plan.group_by = vec![c];
+                    self.plan.distinct = false;
+                    for x in self.plan.select.iter_mut() {
+                        if *x == Sel::Col(c) {
+                            *x = Sel::Col(n);
+                        }
                     }
-                    groups.push(c);
-                }
-                self.plan.group_by = groups;
-                self.plan.distinct = false;
-                // "고객의 이름과 주문 건수": the names of another table's rows beside a count are a count per row.
-                let counted = self.plan.count_table.unwrap_or(self.subject);
-                let names_of_others = plain.iter().all(|&c| {
-                    let t = self.table_of(c);
-                    t != counted
-                        && self.lex.name_column_in(t, self.korean) == Some(c)
-                        && self.lex.is_name_like(c)
-                        && self.lex.pk(t).is_some()
-                        && self.res.contains(&Res::Col(c))
-                });
-                // "top 5 cities by number of customers": a ranked count of a column's values has no other reading.
-                let ranked_count = self.plan.limit.is_some()
-                    && self.plan.order.iter().any(|(k, _)| *k == OrderKey::Count)
-                    && plain.iter().all(|&c| {
-                        let info = &self.lex.cols[c];
-                        !info.is_pk && !info.is_fk && info.class == TypeClass::Text && self.table_of(c) == counted
+                    true
+                } else if let [c] = plain[..]
+                    && let Some(pk) = self.self_key_target(c)
+                    && let Some(n) = self.lex.name_column_in(self.table_of(c), self.korean)
+                    && self.plan.parent.is_none()
+                {
+                    // "상위 카테고리별 상품 수" (`categories.parent_id` by its comment): per parent row, shown by the
+                    // parent's name (the table joined to itself).
+                    self.plan.group_by = vec![c];
+                    self.plan.distinct = false;
+                    self.plan.parent = Some((c, pk));
+                    for x in self.plan.select.iter_mut() {
+                        if *x == Sel::Col(c) {
+                            *x = Sel::Parent(n);
+                        }
+                    }
+                    true
+                } else {
+                    false
+                };
+                if !level_key {
+                    // Listed identifiers ("고객의 주문" read as `orders.customer_id`) are rarely the groups asked for.
+                    let keys = plain.iter().any(|&c| self.lex.cols[c].is_pk || self.lex.cols[c].is_fk);
+                    // Rows listed by their name are counted per row, not per name: two customers may share a name.
+                    let mut groups = Vec::new();
+                    for &c in &plain {
+                        let t = self.table_of(c);
+                        if self.lex.name_column_in(t, self.korean) == Some(c)
+                            && self.lex.is_name_like(c)
+                            && let Some(pk) = self.lex.pk(t)
+                            && !plain.contains(&pk)
+                            && !groups.contains(&pk)
+                        {
+                            groups.push(pk);
+                        }
+                        groups.push(c);
+                    }
+                    self.plan.group_by = groups;
+                    self.plan.distinct = false;
+                    // "고객의 이름과 주문 건수": the names of another table's rows beside a count are a count per row.
+                    let counted = self.plan.count_table.unwrap_or(self.subject);
+                    let names_of_others = plain.iter().all(|&c| {
+                        let t = self.table_of(c);
+                        t != counted
+                            && self.lex.name_column_in(t, self.korean) == Some(c)
+                            && self.lex.is_name_like(c)
+                            && self.lex.pk(t).is_some()
+                            && self.res.contains(&Res::Col(c))
                     });
-                if !names_of_others && !ranked_count {
-                    self.doubt(F::GroupedListed, "grouped by the listed columns");
-                }
-                if keys {
-                    self.doubt(F::GroupsByKey, "grouped by a listed key");
+                    // "top 5 cities by number of customers": a ranked count of a column's values has no other reading.
+                    let ranked_count = self.plan.limit.is_some()
+                        && self.plan.order.iter().any(|(k, _)| *k == OrderKey::Count)
+                        && plain.iter().all(|&c| {
+                            let info = &self.lex.cols[c];
+                            !info.is_pk && !info.is_fk && info.class == TypeClass::Text && self.table_of(c) == counted
+                        });
+                    if !names_of_others && !ranked_count {
+                        self.doubt(F::GroupedListed, "grouped by the listed columns");
+                    }
+                    if keys {
+                        self.doubt(F::GroupsByKey, "grouped by a listed key");
+                    }
                 }
             } else {
                 match self.lex.pk(self.subject) {
@@ -328,11 +373,20 @@ impl Ctx<'_> {
                     }
                     _ => false,
                 });
-                if t != self.subject && self.self_referencing(t) {
-                    self.doubt(F::Hierarchy, "groups of a hierarchy, at a level the question does not fix");
+                let mut top = false;
+                if self.self_referencing(t) {
+                    // Grouped by the hierarchy's own rows ("Which category has the most products?") is the level
+                    // other tables point at, unless the question names another.
+                    match self.hierarchy_level(t) {
+                        Level::Lower => {}
+                        Level::Top if self.regroup_at_top(t) => top = true,
+                        Level::Unsaid if t == self.subject => {}
+                        _ => self.doubt(F::Hierarchy, "groups of a hierarchy, at a level the question does not fix"),
+                    }
                 }
                 if !already {
                     match self.lex.name_column_in(t, self.korean) {
+                        Some(n) if top => shown.push(Sel::Parent(n)),
                         Some(n) => shown.push(Sel::Col(n)),
                         None => {
                             for g in &group_cols {
@@ -342,9 +396,25 @@ impl Ctx<'_> {
                         }
                     }
                 }
+                if top {
+                    let lex = self.lex;
+                    for x in self.plan.select.iter_mut() {
+                        if let Sel::Col(c) = *x
+                            && lex.cols[c].table == t
+                        {
+                            *x = Sel::Parent(c);
+                        }
+                    }
+                }
             } else {
                 for g in &group_cols {
                     if self.plan.select.contains(&Sel::Col(*g)) {
+                        continue;
+                    }
+                    // Grouped by the parent column, the parent's name labels the group.
+                    if self.plan.parent.is_some_and(|(pc, _)| pc == *g)
+                        && self.plan.select.iter().any(|x| matches!(x, Sel::Parent(_)))
+                    {
                         continue;
                     }
                     // The key grouping rows listed by their name stays out of sight.
@@ -361,8 +431,19 @@ impl Ctx<'_> {
                     // of the row it points to, joined along that key.
                     match self.referenced_name(*g) {
                         Some(n) if !self.plan.select.contains(&Sel::Col(n)) => {
-                            if self.self_referencing(self.table_of(n)) {
-                                self.doubt(F::Hierarchy, "groups of a hierarchy, at a level the question does not fix");
+                            let t = self.table_of(n);
+                            if self.self_referencing(t) {
+                                match self.hierarchy_level(t) {
+                                    Level::Lower => {}
+                                    Level::Top if self.regroup_at_top(t) => {
+                                        shown.push(Sel::Parent(n));
+                                        continue;
+                                    }
+                                    _ => self.doubt(
+                                        F::Hierarchy,
+                                        "groups of a hierarchy, at a level the question does not fix",
+                                    ),
+                                }
                             }
                             shown.push(Sel::Col(n))
                         }
@@ -496,6 +577,92 @@ impl Ctx<'_> {
         sup.filter(|&k| is_cue(&self.items[k], |x| matches!(x, Cue::Super { .. })))
             .and_then(|k| self.next_sig(k))
             .is_some_and(|k| self.res[k] == Res::Col(c))
+    }
+
+    /// The level of a hierarchy (table `t`, with a key to itself) the question names, its words marked used:
+    /// "subcategory", "하위 카테고리", "소분류" (the rows other tables point at); "top-level category", "parent
+    /// category", "main category", "대분류", "상위 카테고리" (their parents).
+    fn hierarchy_level(&mut self, t: usize) -> Level {
+        let names_t = |ctx: &Self, k: usize| {
+            ctx.res.get(k).is_some_and(|r| match *r {
+                Res::Table(x) => x == t,
+                Res::Col(c) => {
+                    ctx.lex.cols[c].is_fk
+                        && ctx.lex.edges.iter().any(|e| e.from_col == c && ctx.table_of(e.to_col) == t)
+                }
+                Res::None => false,
+            })
+        };
+        let mut level = Level::Unsaid;
+        let mut marks = Vec::new();
+        for k in 0..self.items.len() {
+            let w = self.items[k].text.as_str();
+            let next_t = k + 1 < self.items.len() && names_t(self, k + 1);
+            let found = if w.starts_with("하위") && (next_t || names_t(self, k)) || w.starts_with("소분류") {
+                Some(Level::Lower)
+            } else if w.len() > 5 && w.starts_with("sub") && names_t(self, k) || w == "sub" && next_t {
+                Some(Level::Lower)
+            } else if w.starts_with("대분류") || w.starts_with("최상위") || w.starts_with("상위") && next_t {
+                Some(Level::Top)
+            } else if matches!(w, "parent" | "main" | "top-level" | "upper") && next_t {
+                Some(Level::Top)
+            } else if w == "top" && self.items.get(k + 1).is_some_and(|n| n.text == "level") {
+                marks.push(k + 1);
+                Some(Level::Top)
+            } else {
+                None
+            };
+            let Some(found) = found else { continue };
+            if level != Level::Unsaid && level != found {
+                return Level::Both;
+            }
+            level = found;
+            marks.push(k);
+        }
+        if level != Level::Both {
+            for k in marks {
+                self.used[k] = true;
+            }
+        }
+        level
+    }
+
+    /// The key a table's parent column points at (`categories.parent_id` → `categories.category_id`).
+    fn self_key_target(&self, c: usize) -> Option<usize> {
+        let t = self.table_of(c);
+        self.lex.edges.iter().find(|e| e.from_col == c && self.table_of(e.to_col) == t).map(|e| e.to_col)
+    }
+
+    /// Groups of a hierarchy's top level, one step up from the rows a key points at: the table's parent column
+    /// groups, its parent row (the table joined to itself, `Plan::parent`) names the group. Only when the schema
+    /// says the key points at the lower of two levels (its comment names a subcategory, or the table's says two
+    /// levels); otherwise one step up is not the top.
+    fn regroup_at_top(&mut self, t: usize) -> bool {
+        let Some((pc, pk)) = self
+            .lex
+            .edges
+            .iter()
+            .find(|e| self.table_of(e.from_col) == t && self.table_of(e.to_col) == t)
+            .map(|e| (e.from_col, e.to_col))
+        else {
+            return false;
+        };
+        if self.plan.parent.is_some() || self.plan.group_by.is_empty() {
+            return false;
+        }
+        // Every group key is the hierarchy's key, or a key pointing at it that says so.
+        let lex = self.lex;
+        let keys_ok = self.plan.group_by.iter().all(|&g| {
+            let info = &lex.cols[g];
+            let points = info.is_fk && lex.edges.iter().any(|e| e.from_col == g && lex.cols[e.to_col].table == t);
+            (g == pk || points) && (lex.tables[t].two_levels || (points && info.lower_level))
+        });
+        if !keys_ok {
+            return false;
+        }
+        self.plan.group_by = vec![pc];
+        self.plan.parent = Some((pc, pk));
+        true
     }
 
     /// "each subcategory with its parent category (name)", "각 하위 카테고리와 그 상위 카테고리 이름": the subject's

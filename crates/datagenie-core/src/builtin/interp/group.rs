@@ -26,7 +26,15 @@ impl Ctx<'_> {
                 _ => continue,
             };
             let right_after = (i + 1 < self.items.len()).then_some(i + 1).filter(|&k| self.bucket_word(k).is_some());
-            let Some(j) = right_after.or_else(|| self.next_sig(i)) else {
+            let mut next = right_after.or_else(|| self.next_sig(i));
+            // "in each top-level category": the level (read in `finish`) comes before the table.
+            while let Some(j) = next
+                && self.items[j].kind == ItemKind::Word
+                && matches!(self.items[j].text.as_str(), "top" | "level" | "parent" | "main" | "upper" | "sub")
+            {
+                next = self.next_sig(j);
+            }
+            let Some(j) = next else {
                 if !by {
                     self.used[i] = true;
                 }
