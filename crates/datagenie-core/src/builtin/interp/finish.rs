@@ -598,21 +598,24 @@ impl Ctx<'_> {
         for k in 0..self.items.len() {
             let w = self.items[k].text.as_str();
             let next_t = k + 1 < self.items.len() && names_t(self, k + 1);
-            let found = if w.starts_with("하위") && (next_t || names_t(self, k)) || w.starts_with("소분류") {
-                Some(Level::Lower)
-            } else if w.len() > 5 && w.starts_with("sub") && names_t(self, k) || w == "sub" && next_t {
-                Some(Level::Lower)
-            } else if w.starts_with("대분류") || w.starts_with("최상위") || w.starts_with("상위") && next_t {
-                Some(Level::Top)
-            } else if matches!(w, "parent" | "main" | "top-level" | "upper") && next_t {
-                Some(Level::Top)
-            } else if w == "top" && self.items.get(k + 1).is_some_and(|n| n.text == "level") {
-                marks.push(k + 1);
-                Some(Level::Top)
-            } else {
-                None
+            let lower = w.starts_with("하위") && (next_t || names_t(self, k))
+                || w.starts_with("소분류")
+                || w.len() > 5 && w.starts_with("sub") && names_t(self, k)
+                || w == "sub" && next_t;
+            let top_level = w == "top" && self.items.get(k + 1).is_some_and(|n| n.text == "level");
+            let top = w.starts_with("대분류")
+                || w.starts_with("최상위")
+                || w.starts_with("상위") && next_t
+                || matches!(w, "parent" | "main" | "top-level" | "upper") && next_t
+                || top_level;
+            let found = match (lower, top) {
+                (true, _) => Level::Lower,
+                (false, true) => Level::Top,
+                (false, false) => continue,
             };
-            let Some(found) = found else { continue };
+            if top_level {
+                marks.push(k + 1);
+            }
             if level != Level::Unsaid && level != found {
                 return Level::Both;
             }
