@@ -437,7 +437,7 @@ fn retail() -> Schema {
                     col("name", "TEXT", None),
                     col("gender", "TEXT", None),
                     col("city", "TEXT", None),
-                    col("region_id", "INTEGER", None),
+                    col("region_id", "INTEGER", Some("거주 지역 / home region")),
                     col("segment", "TEXT", None),
                     col("signup_date", "DATE", None),
                 ],
@@ -479,7 +479,11 @@ fn retail() -> Schema {
                     col("customer_id", "INTEGER", None),
                     col("order_date", "DATE", None),
                     col("status", "TEXT", Some("주문 상태: delivered=배송 완료, cancelled=취소 / order status")),
-                    col("channel", "TEXT", Some("주문 채널: web=웹사이트, app=모바일 앱, store=오프라인 매장")),
+                    col(
+                        "channel",
+                        "TEXT",
+                        Some("주문 채널: web=웹사이트, app=모바일 앱, store=오프라인 매장 / sales channel"),
+                    ),
                     col("total_amount", "INTEGER", None),
                 ],
                 "order_id",
@@ -701,6 +705,23 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     ("Which top-level category has the most products?", "abstain"),
     // the level unsaid: abstain
     ("카테고리별 상품 수를 알려줘", "abstain"),
+    // a key said by its comment ("home region") groups, shown by the name of the row it points at
+    (
+        "Which home region has the most customers?",
+        r#"SELECT "regions"."name_en" FROM "customers" JOIN "regions" ON "customers"."region_id" = "regions"."region_id" GROUP BY "customers"."region_id", "regions"."name_en" ORDER BY COUNT(*) DESC LIMIT 1"#,
+    ),
+    // "sales channel" names the channel (its comment says so); "sales" is neither the measure nor "on sale"
+    (
+        "What is the revenue of each sales channel?",
+        r#"SELECT "channel", SUM("total_amount") AS sum_total_amount FROM "orders" WHERE ("status" = 'delivered' OR "status" = 'shipped') GROUP BY "channel""#,
+    ),
+    (
+        "Which sales channel has the most orders?",
+        r#"SELECT "channel" FROM "orders" GROUP BY "channel" ORDER BY COUNT(*) DESC LIMIT 1"#,
+    ),
+    ("How many products are on sale?", r#"SELECT COUNT(*) AS product_count FROM "products" WHERE "active" = 1"#),
+    // "나이" (age) is not "나" (or); with no age column, never the average of a key
+    ("거주 지역이 서울인 고객의 평균 나이", "abstain"),
 ];
 
 #[test]

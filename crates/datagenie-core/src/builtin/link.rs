@@ -726,6 +726,10 @@ fn ko_cue_form(stem: &str, cue: &str) -> bool {
     if stem == cue {
         return true;
     }
+    // "나" (or) takes no ending: "나이" is age.
+    if cue == "나" {
+        return false;
+    }
     const ENDINGS: &[&str] = &[
         "인",
         "의",
@@ -914,6 +918,10 @@ fn gloss_match(toks: &[Tok], i: usize, words: &[String]) -> Option<usize> {
     let first = content.first()?;
     // The span starts at the gloss's first word, small or not ("on sale").
     let lead = words.first().filter(|w| SMALL.contains(&w.as_str()) && toks[i].lower == **w).is_some();
+    // A gloss of one word behind a small one ("on sale") needs both: "sales channel" is not on sale.
+    if content.len() == 1 && words.len() > 1 && !lead {
+        return None;
+    }
     let start = if lead { i + 1 } else { i };
     let same = |t: &Tok, w: &str| t.kind == TokKind::Word && (t.lower == w || t.stem == stem_word(w));
     if !toks.get(start).is_some_and(|t| same(t, first)) {

@@ -64,6 +64,21 @@ pub(crate) enum Cond {
     },
 }
 
+impl Cond {
+    /// The column of the row the condition is on (the key, for `InHierarchy` and `Exists`).
+    pub fn col(&self) -> usize {
+        match self {
+            Cond::Cmp(col, ..)
+            | Cond::Between(col, ..)
+            | Cond::Like(col, ..)
+            | Cond::Range(col, ..)
+            | Cond::CmpAgg(col, ..)
+            | Cond::InHierarchy { fk: col, .. }
+            | Cond::Exists { col, .. } => *col,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Plan {
     pub from: usize,
@@ -401,19 +416,7 @@ pub(crate) fn plan_tables(plan: &Plan, lex: &Lexicon) -> Vec<usize> {
             Sel::Count | Sel::Star => {}
         }
     }
-    for g in &plan.filters {
-        for c in g {
-            match c {
-                Cond::Cmp(col, ..)
-                | Cond::Between(col, ..)
-                | Cond::Like(col, ..)
-                | Cond::Range(col, ..)
-                | Cond::CmpAgg(col, ..)
-                | Cond::InHierarchy { fk: col, .. }
-                | Cond::Exists { col, .. } => cols.push(*col),
-            }
-        }
-    }
+    cols.extend(plan.filters.iter().flatten().map(Cond::col));
     cols.extend(plan.group_by.iter().copied());
     cols.extend(plan.bucket.map(|(c, _)| c));
     for (k, _) in &plan.order {

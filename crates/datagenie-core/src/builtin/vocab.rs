@@ -466,6 +466,12 @@ pub(crate) const EN_CUES: &[(&[&str], Cue)] = &[
     (&["has"], Cue::Has),
     (&["have"], Cue::Has),
     (&["had"], Cue::Has),
+    // "Which shipping region received the most orders?"
+    (&["received"], Cue::Has),
+    (&["receive"], Cue::Has),
+    (&["receives"], Cue::Has),
+    (&["brought", "in"], Cue::Has),
+    (&["generated"], Cue::Has),
     (&["having"], Cue::Has),
     (&["is"], Cue::Equal),
     (&["are"], Cue::Equal),

@@ -254,12 +254,27 @@ impl Ctx<'_> {
         let needs_group = (aggregated && !plain.is_empty()) || counted_order || self.plan.having.is_some();
         if needs_group && self.plan.group_by.is_empty() && self.bucket.is_none() {
             if !plain.is_empty() {
-                // A key named as the level of a hierarchy it points at ("Which subcategory has the most products?",
-                // `products.category_id` by its comment): per key, shown by the name of the row it points at.
+                // A key said by its own name ("per shipping region", `orders.ship_region_id`), or as the level of a
+                // hierarchy it points at ("Which subcategory has the most products?", `products.category_id` by its
+                // comment): per key, shown by the name of the row it points at.
+                let filters_through = |ctx: &Self, c: usize| {
+                    let lex = ctx.lex;
+                    let target = lex.edges.iter().find(|e| e.from_col == c).map(|e| lex.cols[e.to_col].table);
+                    ctx.plan.filters.iter().flatten().any(|f| Some(lex.cols[f.col()].table) == target)
+                };
                 let level_key = if let [c] = plain[..]
-                    && self.lex.cols[c].lower_level
+                    && self.referenced_name(c).is_some()
+                    && !counted_order
+                    && self.plan.having.is_none()
+                    && filters_through(self, c)
+                {
+                    // "배송 지역이 제주권인 주문의 평균 금액": the key is the way to the filter, not a group.
+                    self.plan.select.retain(|x| *x != Sel::Col(c));
+                    true
+                } else if let [c] = plain[..]
                     && let Some(n) = self.referenced_name(c)
-                    && self.hierarchy_level(self.table_of(n)) == Level::Lower
+                    && (!self.self_referencing(self.table_of(n))
+                        || self.lex.cols[c].lower_level && self.hierarchy_level(self.table_of(n)) == Level::Lower)
                 {
                     self.plan.group_by = vec![c];
                     self.plan.distinct = false;
@@ -319,7 +334,7 @@ impl Ctx<'_> {
                     });
                     // "top 5 cities by number of customers": a ranked count of a column's values has no other reading.
                     let ranked_count = self.plan.limit.is_some()
-                        && self.plan.order.iter().any(|(k, _)| *k == OrderKey::Count)
+                        && self.plan.order.iter().any(|(k, _)| matches!(k, OrderKey::Count | OrderKey::Agg(..)))
                         && plain.iter().all(|&c| {
                             let info = &self.lex.cols[c];
                             !info.is_pk && !info.is_fk && info.class == TypeClass::Text && self.table_of(c) == counted
@@ -531,11 +546,23 @@ impl Ctx<'_> {
                 self.doubt(F::KeyShown, format!("'{}' is a key to another table's rows", self.lex.cols[c].name));
             }
         }
+        // A sum or an average of a key to another table's rows ("거주 지역이 … 평균" as AVG(region_id)) measures
+        // nothing: the aggregate's column was meant elsewhere.
+        for s in self.plan.select.clone() {
+            if let Sel::Agg(Agg::Avg | Agg::Sum, c) = s
+                && self.lex.cols[c].is_fk
+            {
+                self.doubt(
+                    F::KeyShown,
+                    format!("a sum or average of '{}', a key to another table", self.lex.cols[c].name),
+                );
+            }
+        }
         Ok(())
     }
 
     /// The name column of the row that foreign key `c` points to (in the question's language), if it has one.
-    fn referenced_name(&self, c: usize) -> Option<usize> {
+    pub(super) fn referenced_name(&self, c: usize) -> Option<usize> {
         if !self.lex.cols[c].is_fk {
             return None;
         }

@@ -76,7 +76,13 @@ impl Ctx<'_> {
             let Some((_, own)) = METRICS.iter().find(|(m, _)| word.split_whitespace().any(|w| w.starts_with(m))) else {
                 continue;
             };
-            if !self.lex.cols[c].stems.iter().any(|s| own.contains(&s.as_str())) {
+            // "sales channel" naming `channel` (its comment says so): the column, with the measure as a modifier.
+            let head = word.split_whitespace().last().map(crate::builtin::text::stem_word);
+            let modifier = word.split_whitespace().count() > 1
+                && head.is_some_and(|h| {
+                    self.lex.cols[c].stems.contains(&h) && !METRICS.iter().any(|(m, _)| h.starts_with(m))
+                });
+            if !modifier && !self.lex.cols[c].stems.iter().any(|s| own.contains(&s.as_str())) {
                 self.feats[F::MetricGuess as usize] += 1.0;
                 self.doubts.push(format!("'{}' is a business measure this schema does not name", it.text));
             }

@@ -231,9 +231,19 @@ impl Ctx<'_> {
                 let t = self.table_of(c);
                 self.plan.order.push((OrderKey::Agg(a, c), desc));
                 self.plan.limit = Some(limit);
+                // "Which shipping region had the highest revenue": the subject's rows per the key asked about.
+                // "Which sales channel brought in the most revenue": per value of a coded column of the subject.
+                let per_key = (0..i).any(|k| {
+                    self.col_at(k).is_some_and(|g| {
+                        self.table_of(g) == self.subject
+                            && g != c
+                            && (self.referenced_name(g).is_some()
+                                || self.lex.col_values.get(&g).is_some_and(|v| !v.is_empty() && v.len() <= 30))
+                    })
+                });
                 if t != self.subject {
                     self.count_group(t);
-                } else {
+                } else if !per_key {
                     self.doubt(F::AggSuperSubject, "an aggregate superlative over the subject itself");
                 }
                 continue;
