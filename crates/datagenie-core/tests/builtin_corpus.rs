@@ -722,6 +722,31 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     ("How many products are on sale?", r#"SELECT COUNT(*) AS product_count FROM "products" WHERE "active" = 1"#),
     // "나이" (age) is not "나" (or); with no age column, never the average of a key
     ("거주 지역이 서울인 고객의 평균 나이", "abstain"),
+    // a share of the rows meeting the condition said after the rows are named: a percentage when the question says
+    // so, a ratio otherwise; the condition before them narrows the rows
+    (
+        "What percentage of all orders were cancelled?",
+        r#"SELECT 100.0 * SUM(CASE WHEN "status" = 'cancelled' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS percentage FROM "orders""#,
+    ),
+    (
+        "전체 고객 중 VIP 고객 비율은 몇 퍼센트인가요?",
+        r#"SELECT 100.0 * SUM(CASE WHEN "segment" = 'vip' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS "비율(%)" FROM "customers""#,
+    ),
+    (
+        "What percentage of orders were returned, per channel?",
+        r#"SELECT "channel", 100.0 * SUM(CASE WHEN "status" = 'returned' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS percentage FROM "orders" GROUP BY "channel""#,
+    ),
+    (
+        "VIP 고객 중 여성 비율",
+        r#"SELECT 1.0 * SUM(CASE WHEN "gender" = 'F' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS "비율" FROM "customers" WHERE "segment" = 'vip'"#,
+    ),
+    (
+        "What share of customers are VIP or business?",
+        r#"SELECT 1.0 * SUM(CASE WHEN ("segment" = 'vip' OR "segment" = 'business') THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS ratio FROM "customers""#,
+    ),
+    // the share's condition is not a value, or two conditions follow the rows: abstain
+    ("What percentage of VIP customers placed an order?", "abstain"),
+    ("What percentage of orders were web orders that were cancelled?", "abstain"),
 ];
 
 #[test]

@@ -78,6 +78,11 @@ fn names(schema: &Schema, lex: &Lexicon, s: &Sel, count_table: usize, korean: bo
     let mut full: Vec<String> = Vec::new();
     let (prefix, words): ((&str, &str), Vec<String>) = match s {
         Sel::Col(_) | Sel::Star | Sel::Parent(_) => return None,
+        Sel::Share { scale, .. } => {
+            let (en, ko) = if *scale == 100.0 { ("percentage", "비율(%)") } else { ("ratio", "비율") };
+            let name = if korean { ko } else { en };
+            return Some((name.to_string(), format!("{name}_2")));
+        }
         Sel::Count => (("", ""), table_words(schema, count_table)),
         Sel::CountDistinct(c) => (("", ""), entity_words(&lex.cols.get(*c)?.name)),
         Sel::Agg(a, c) => {

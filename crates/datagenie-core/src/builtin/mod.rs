@@ -376,6 +376,49 @@ impl Engine {
         fans_out.then_some(pk)
     }
 
+    /// One condition in words.
+    fn cond_text(&self, c: &sql::Cond) -> String {
+        use sql::{Cond, Lit};
+        let lit = |l: &Lit| match l {
+            Lit::Num(n) => sql::number(*n),
+            Lit::Text(s) | Lit::Date(s) => format!("'{s}'"),
+        };
+        let table = |t: usize| self.schema.tables.get(t).map(|x| x.name.clone()).unwrap_or_default();
+        match c {
+            Cond::Cmp(col, op, l) => format!("{} {} {}", self.col_name(*col), op.sql(), lit(l)),
+            Cond::Between(col, a, b, neg) => {
+                format!("{} {}between {} and {}", self.col_name(*col), if *neg { "not " } else { "" }, lit(a), lit(b))
+            }
+            Cond::Like(col, kind, text, neg) => format!(
+                "{} {}{} '{text}'",
+                self.col_name(*col),
+                if *neg { "not " } else { "" },
+                match kind {
+                    vocab::LikeKind::Contains => "contains",
+                    vocab::LikeKind::Starts => "starts with",
+                    vocab::LikeKind::Ends => "ends with",
+                }
+            ),
+            Cond::Range(col, a, b) => format!("{} from {} until {}", self.col_name(*col), lit(a), lit(b)),
+            Cond::CmpAgg(col, op, agg, other) => format!(
+                "{} {} the {} {} of all {}",
+                self.col_name(*col),
+                op.sql(),
+                agg.word(),
+                self.col_name(*other),
+                table(self.lex.cols[*other].table)
+            ),
+            Cond::InHierarchy { name, value, .. } => {
+                format!("{} is '{value}' or under it", self.col_name(*name))
+            }
+            Cond::Exists { other_col, negated, .. } => format!(
+                "{} related {}",
+                if *negated { "without" } else { "with" },
+                table(self.lex.cols[*other_col].table)
+            ),
+        }
+    }
+
     fn col_name(&self, c: usize) -> String {
         let info = &self.lex.cols[c];
         let table = self.schema.tables.get(info.table).map(|t| t.name.as_str()).unwrap_or("?");
@@ -384,11 +427,7 @@ impl Engine {
 
     /// A short sentence of the plan, for people.
     fn describe(&self, plan: &Plan, joins: &[sql::JoinStep]) -> String {
-        use sql::{Cond, Lit, OrderKey};
-        let lit = |l: &Lit| match l {
-            Lit::Num(n) => sql::number(*n),
-            Lit::Text(s) | Lit::Date(s) => format!("'{s}'"),
-        };
+        use sql::OrderKey;
         let table = |t: usize| self.schema.tables.get(t).map(|x| x.name.clone()).unwrap_or_default();
         let mut parts: Vec<String> = plan
             .select
@@ -400,6 +439,12 @@ impl Engine {
                 Sel::CountDistinct(c) => format!("number of distinct {}", self.col_name(*c)),
                 Sel::Star => format!("every column of {}", table(plan.from)),
                 Sel::Parent(c) => format!("the parent's {}", self.col_name(*c)),
+                Sel::Share { cond, scale } => format!(
+                    "{} of {} rows where {}",
+                    if *scale == 100.0 { "percentage" } else { "share" },
+                    table(plan.count_table.unwrap_or(plan.from)),
+                    cond.iter().map(|c| self.cond_text(c)).collect::<Vec<_>>().join(" or ")
+                ),
             })
             .collect();
         if let Some((c, b)) = plan.bucket {
@@ -415,46 +460,7 @@ impl Engine {
             .filters
             .iter()
             .map(|g| {
-                let parts: Vec<String> = g
-                    .iter()
-                    .map(|c| match c {
-                        Cond::Cmp(col, op, l) => format!("{} {} {}", self.col_name(*col), op.sql(), lit(l)),
-                        Cond::Between(col, a, b, neg) => format!(
-                            "{} {}between {} and {}",
-                            self.col_name(*col),
-                            if *neg { "not " } else { "" },
-                            lit(a),
-                            lit(b)
-                        ),
-                        Cond::Like(col, kind, text, neg) => format!(
-                            "{} {}{} '{text}'",
-                            self.col_name(*col),
-                            if *neg { "not " } else { "" },
-                            match kind {
-                                vocab::LikeKind::Contains => "contains",
-                                vocab::LikeKind::Starts => "starts with",
-                                vocab::LikeKind::Ends => "ends with",
-                            }
-                        ),
-                        Cond::Range(col, a, b) => format!("{} from {} until {}", self.col_name(*col), lit(a), lit(b)),
-                        Cond::CmpAgg(col, op, agg, other) => format!(
-                            "{} {} the {} {} of all {}",
-                            self.col_name(*col),
-                            op.sql(),
-                            agg.word(),
-                            self.col_name(*other),
-                            table(self.lex.cols[*other].table)
-                        ),
-                        Cond::InHierarchy { name, value, .. } => {
-                            format!("{} is '{value}' or under it", self.col_name(*name))
-                        }
-                        Cond::Exists { other_col, negated, .. } => format!(
-                            "{} related {}",
-                            if *negated { "without" } else { "with" },
-                            table(self.lex.cols[*other_col].table)
-                        ),
-                    })
-                    .collect();
+                let parts: Vec<String> = g.iter().map(|c| self.cond_text(c)).collect();
                 parts.join(" or ")
             })
             .collect();

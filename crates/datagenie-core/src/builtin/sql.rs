@@ -29,6 +29,12 @@ pub(crate) enum Sel {
     /// A column of the row's parent in its own table's hierarchy (`Plan::parent`): "each subcategory with its parent
     /// category's name".
     Parent(usize),
+    /// The share of the rows meeting `cond` (an OR group) among all the rows, times `scale` (100 for a percentage,
+    /// 1 for a ratio): "What percentage of orders were cancelled?", "전체 고객 중 VIP 고객 비율".
+    Share {
+        cond: Vec<Cond>,
+        scale: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -250,8 +256,8 @@ impl Renderer<'_> {
         })
     }
 
-    fn sel(&self, s: &Sel, count_distinct: Option<usize>) -> String {
-        match s {
+    fn sel(&self, s: &Sel, count_distinct: Option<usize>) -> Option<String> {
+        Some(match s {
             Sel::Col(c) => self.col(*c),
             Sel::Agg(a, c) => format!("{}({})", a.sql(), self.col(*c)),
             Sel::Count => match count_distinct {
@@ -273,7 +279,17 @@ impl Renderer<'_> {
                     d.ident(&format!("parent_{name}"))
                 )
             }
-        }
+            Sel::Share { cond, scale } => {
+                let parts: Option<Vec<String>> = cond.iter().map(|c| self.cond(c)).collect();
+                let parts = parts?;
+                if parts.is_empty() {
+                    return None;
+                }
+                let when = if parts.len() == 1 { parts[0].clone() } else { format!("({})", parts.join(" OR ")) };
+                // NULLIF: no rows is no share, not a division error (PostgreSQL raises one).
+                format!("{}.0 * SUM(CASE WHEN {when} THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0)", number(scale.trunc()))
+            }
+        })
     }
 
     /// The SQL for `plan` joined along `joins`; `None` when a literal cannot be written safely.
@@ -305,14 +321,19 @@ impl Renderer<'_> {
             let taken: &[&str] = if bucket.is_some() { &["period"] } else { &[] };
             let counted = plan.count_table.unwrap_or(plan.from);
             let names = aliases(self.schema, self.lex, &plan.select, counted, self.korean, taken);
-            plan.select
+            let items: Option<Vec<String>> = plan
+                .select
                 .iter()
                 .zip(names)
-                .map(|(s, alias)| match alias {
-                    Some(a) => format!("{} AS {}", self.sel(s, count_distinct), self.schema.dialect.ident(&a)),
-                    None => self.sel(s, count_distinct),
+                .map(|(s, alias)| {
+                    let e = self.sel(s, count_distinct)?;
+                    Some(match alias {
+                        Some(a) => format!("{e} AS {}", self.schema.dialect.ident(&a)),
+                        None => e,
+                    })
                 })
-                .collect()
+                .collect();
+            items?
         };
         if let Some(b) = &bucket {
             items.insert(0, format!("{b} AS period"));
@@ -413,6 +434,7 @@ pub(crate) fn plan_tables(plan: &Plan, lex: &Lexicon) -> Vec<usize> {
     for s in &plan.select {
         match s {
             Sel::Col(c) | Sel::Agg(_, c) | Sel::CountDistinct(c) | Sel::Parent(c) => cols.push(*c),
+            Sel::Share { cond, .. } => cols.extend(cond.iter().map(Cond::col)),
             Sel::Count | Sel::Star => {}
         }
     }

@@ -38,6 +38,7 @@ impl Ctx<'_> {
                 groups.push((pos, vec![cond]));
             }
         }
+        self.share(&mut groups)?;
         self.plan.filters = groups.into_iter().map(|(_, g)| g).collect();
         // "both A and B" on one column asks for an intersection of groups, which this engine does not write.
         self.parent_rows();
@@ -240,8 +241,11 @@ impl Ctx<'_> {
         }
         // Columns listed with a count or an aggregate, or ordered by a count: per value of those columns
         // ("countries and the number of members from each", "the governor most often").
-        let aggregated =
-            self.plan.select.iter().any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
+        let aggregated = self
+            .plan
+            .select
+            .iter()
+            .any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_) | Sel::Share { .. }));
         let plain: Vec<usize> = self
             .plan
             .select
@@ -499,8 +503,11 @@ impl Ctx<'_> {
                             && lex.edges.iter().any(|e| e.from_col == *c && lex.cols[e.to_col].table == t)))
                 });
             }
-            let computes =
-                self.plan.select.iter().any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_)));
+            let computes = self
+                .plan
+                .select
+                .iter()
+                .any(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_) | Sel::Share { .. }));
             if !computes && !counted_order && self.plan.having.is_none() {
                 // "for each X" with nothing computed per group.
                 self.doubt(F::GroupNoAgg, "grouping without an aggregate");
@@ -655,6 +662,70 @@ impl Ctx<'_> {
             }
         }
         level
+    }
+
+    /// "What percentage of orders were cancelled?", "전체 고객 중 VIP 고객 비율은 몇 퍼센트": the share of the rows
+    /// meeting one value condition among the rows meeting the others (`Sel::Share`). The condition is the one said
+    /// after the rows are named ("orders … cancelled", "고객 중 VIP 고객"); anything but a count or the groups
+    /// asked for beside it, or more than one such condition, is beyond this reading.
+    fn share(&mut self, groups: &mut Vec<(usize, Vec<Cond>)>) -> Result<(), String> {
+        const SHARE: &[&str] =
+            &["percentage", "percent", "proportion", "share", "fraction", "ratio", "비율", "비중", "퍼센트", "백분율"];
+        const PERCENT: &[&str] = &["percentage", "percent", "퍼센트", "백분율", "%"];
+        let word = |t: &str| SHARE.iter().find(|w| t == **w || (!w.is_ascii() && t.starts_with(**w))).is_some();
+        let Some(k) = (0..self.items.len()).find(|&k| {
+            !self.used[k] && matches!(self.items[k].kind, ItemKind::Word | ItemKind::Free) && word(&self.items[k].text)
+        }) else {
+            return Ok(());
+        };
+        let percent = self.items.iter().any(|it| PERCENT.iter().any(|p| it.text.starts_with(p)));
+        let value_group = |ctx: &Self, g: &[Cond]| {
+            g.iter().all(|c| {
+                matches!(c, Cond::Cmp(col, Op::Eq | Op::Ne, Lit::Text(_) | Lit::Num(_))
+                    if ctx.lex.cols[*col].class != TypeClass::Temporal)
+            })
+        };
+        // The rows are named first: the condition comes after them (or after the share word when they are not).
+        let named = (0..self.items.len()).find(|&i| self.res[i] == Res::Table(self.subject)).unwrap_or(k);
+        let after: Vec<usize> =
+            (0..groups.len()).filter(|&g| groups[g].0 > named && value_group(self, &groups[g].1)).collect();
+        let [g] = after[..] else {
+            return Err("a share, of rows meeting which condition is unclear".into());
+        };
+        // Nothing computed beside it but the rows counted; the groups asked for stay.
+        // The rows themselves, shown by their key or name ("the orders placed in 2025"), are what is counted.
+        let own = [self.lex.pk(self.subject), self.lex.name_column_in(self.subject, self.korean)];
+        let rest: Vec<Sel> = self
+            .plan
+            .select
+            .iter()
+            .filter(|x| match x {
+                Sel::Count | Sel::Star => false,
+                Sel::Col(c) => self.plan.group_by.contains(c) || !own.contains(&Some(*c)),
+                _ => true,
+            })
+            .cloned()
+            .collect();
+        if rest.iter().any(|x| !matches!(x, Sel::Col(c) if self.plan.group_by.contains(c)))
+            || !self.plan.order.is_empty()
+            || self.plan.having.is_some()
+            || self.plan.count_table.is_some_and(|t| t != self.subject)
+        {
+            return Err("a share beside other measures".into());
+        }
+        let (_, cond) = groups.remove(g);
+        self.used[k] = true;
+        // "몇 퍼센트": the "how many" of the percentage.
+        for i in 0..self.items.len() {
+            if !self.used[i] && is_cue(&self.items[i], |c| *c == Cue::Count) && self.items[i].text == "몇" {
+                self.used[i] = true;
+            }
+        }
+        self.plan.select = rest;
+        self.plan.select.push(Sel::Share { cond, scale: if percent { 100.0 } else { 1.0 } });
+        self.plan.distinct = false;
+        self.plan.limit = None;
+        Ok(())
     }
 
     /// The key a table's parent column points at (`categories.parent_id` → `categories.category_id`).

@@ -138,8 +138,11 @@ impl Ctx<'_> {
         self.feats[F::Ordered as usize] = if p.order.is_empty() { 0.0 } else { 1.0 };
         self.feats[F::Limited as usize] = if p.limit.is_some() { 1.0 } else { 0.0 };
         self.feats[F::SelectCols as usize] = p.select.len() as f32;
-        self.feats[F::Aggregates as usize] =
-            p.select.iter().filter(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_))).count() as f32;
+        self.feats[F::Aggregates as usize] = p
+            .select
+            .iter()
+            .filter(|x| matches!(x, Sel::Agg(..) | Sel::Count | Sel::CountDistinct(_) | Sel::Share { .. }))
+            .count() as f32;
         self.feats[F::Words as usize] = content as f32 / 10.0;
     }
 }
