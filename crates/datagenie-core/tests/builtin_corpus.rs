@@ -484,7 +484,7 @@ fn retail() -> Schema {
                         "TEXT",
                         Some("주문 채널: web=웹사이트, app=모바일 앱, store=오프라인 매장 / sales channel"),
                     ),
-                    col("total_amount", "INTEGER", None),
+                    col("total_amount", "INTEGER", Some("주문 금액(원) / order total in won")),
                 ],
                 "order_id",
                 vec![fk("customer_id", "customers", "customer_id")],
@@ -747,6 +747,13 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     // the share's condition is not a value, or two conditions follow the rows: abstain
     ("What percentage of VIP customers placed an order?", "abstain"),
     ("What percentage of orders were web orders that were cancelled?", "abstain"),
+    // "주문번호" is the order's key, not the table nor part of the phrase "주문 금액"; "금액" heads "주문 금액"
+    (
+        "취소된 주문의 주문번호와 금액",
+        r#"SELECT "order_id", "total_amount" FROM "orders" WHERE "status" = 'cancelled'"#,
+    ),
+    // "US" in capitals is a name, not the free word "us"
+    ("How many customers are from the US?", "abstain"),
 ];
 
 #[test]

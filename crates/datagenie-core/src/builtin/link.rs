@@ -155,6 +155,12 @@ fn tok_match(t: &QTok, stem: &str) -> f32 {
     own.max(0.9 * word_match(&t.alts[t.synonyms..], stem))
 }
 
+/// A Korean compound ("주문번호") matching a word of a longer phrase only through a term inside it ("주문"): the
+/// rest of the compound ("번호") is another thing, so "주문번호와 금액" is not the phrase "주문 금액".
+fn part_of_compound(t: &QTok, stem: &str, phrase_len: usize) -> bool {
+    t.hangul && phrase_len > 1 && word_match(&t.alts[..t.synonyms], stem) == 0.0
+}
+
 /// Ordered match of `phrase` starting at token `i`, skipping skippable words inside.
 fn match_ordered(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32, usize)> {
     let mut j = i;
@@ -170,7 +176,7 @@ fn match_ordered(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32,
             return None;
         }
         let s = tok_match(t, p);
-        if s == 0.0 || (t.ends_phrase && k + 1 < phrase.len()) {
+        if s == 0.0 || (t.ends_phrase && k + 1 < phrase.len()) || part_of_compound(t, p, phrase.len()) {
             return None;
         }
         total += s;
@@ -203,7 +209,7 @@ fn match_unordered(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f3
                 continue;
             }
             let s = tok_match(t, p);
-            if s > 0.0 && best.is_none_or(|(_, b)| s > b) {
+            if s > 0.0 && !part_of_compound(t, p, phrase.len()) && best.is_none_or(|(_, b)| s > b) {
                 best = Some((pi, s));
             }
         }
@@ -250,7 +256,9 @@ fn match_partial(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32,
                 break;
             }
             let s = tok_match(t, &phrase[k]);
-            if s == 0.0 {
+            // A compound matching through a term inside it stands alone (see `part_of_compound`).
+            let compound = part_of_compound(t, &phrase[k], 2);
+            if s == 0.0 || (compound && n > 0) {
                 break;
             }
             // A Korean word reaches a column through the glossary, generic words included ("매출" → amount).
@@ -260,7 +268,7 @@ fn match_partial(q: &[QTok], i: usize, phrase: &[String]) -> Option<(usize, f32,
             j += 1;
             end = j;
             k += 1;
-            if t.ends_phrase {
+            if t.ends_phrase || compound {
                 break;
             }
         }
@@ -687,7 +695,10 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
             },
             TokKind::Quoted => ItemKind::Value { cands: vec![], quoted: true },
             TokKind::Word => {
-                if FREE_WORDS.contains(&t.lower.as_str()) || SKIPPABLE.contains(&t.lower.as_str()) {
+                // "from the US": a word written in capitals is a name, not the free word it spells ("us").
+                let written = question.get(t.start..t.end).unwrap_or_default();
+                let acronym = written.chars().count() >= 2 && written.chars().all(|c| c.is_ascii_uppercase());
+                if !acronym && (FREE_WORDS.contains(&t.lower.as_str()) || SKIPPABLE.contains(&t.lower.as_str())) {
                     ItemKind::Free
                 } else {
                     ItemKind::Word

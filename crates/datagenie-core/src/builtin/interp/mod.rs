@@ -447,9 +447,10 @@ impl<'a> Ctx<'a> {
     fn col_score(&self, i: usize) -> f32 {
         let Some(c) = self.col_at(i) else { return 0.0 };
         match &self.items[i].kind {
-            ItemKind::Schema { cols, .. } => cols.iter().find(|x| x.0 == c).map(|x| x.1).unwrap_or(0.0),
-            // "id" and "name" read as the key and the name column: a reading by role, not a loose match.
+            // "id" and "name" read as the key and the name column, "금액" as the head noun of the subject's "주문
+            // 금액": a reading by role, not a loose match.
             _ if self.by_role.contains(&i) => 0.9,
+            ItemKind::Schema { cols, .. } => cols.iter().find(|x| x.0 == c).map(|x| x.1).unwrap_or(0.0),
             _ => 0.0,
         }
     }

@@ -8,7 +8,9 @@ use crate::builtin::vocab::{Concept, Cue};
 use crate::schema::TypeClass;
 
 impl Ctx<'_> {
-    fn pick_col(&mut self, cands: &[(usize, f32)], what: &str) -> Option<usize> {
+    /// The column a mention stands for, and whether it was read as the head noun of the subject's own column (not a
+    /// loose match, though its score is low).
+    fn pick_col(&mut self, cands: &[(usize, f32)], what: &str) -> Option<(usize, bool)> {
         let mut scored: Vec<(usize, f32)> = cands
             .iter()
             .filter_map(|&(c, s)| {
@@ -37,14 +39,38 @@ impl Ctx<'_> {
         // "주문의 … 금액": a column of a table no one named wins over the subject's own column that the word also
         // fits (`payments.amount` over `orders.total_amount`): a join the question may not mean.
         let foreign = self.table_of(best) != self.subject && !self.mentioned.contains(&self.table_of(best));
-        if foreign
-            && cands
+        let own: Vec<(usize, f32)> = cands
+            .iter()
+            .copied()
+            .filter(|&(c, s)| c != best && self.table_of(c) == self.subject && s >= 0.5 && !self.lex.cols[c].is_pk)
+            .collect();
+        if foreign && !own.is_empty() {
+            // The word heads one of the subject's column's own phrases ("금액" of `orders.total_amount`, "주문
+            // 금액"): that column, the subject's, is meant.
+            let word = stem_word(what);
+            let heads: Vec<usize> = own
                 .iter()
-                .any(|&(c, s)| c != best && self.table_of(c) == self.subject && s >= 0.5 && !self.lex.cols[c].is_pk)
-        {
+                .map(|&(c, _)| c)
+                .filter(|&c| {
+                    self.lex.cols[c].phrases.iter().any(|p| p.stems.len() > 1 && p.stems.last() == Some(&word))
+                })
+                .collect();
+            if let [c] = heads[..] {
+                return Some((c, true));
+            }
             self.doubt(F::Ambiguous, format!("'{what}' could be a column of another table"));
         }
-        Some(best)
+        // The word heads the subject's own column's phrase ("금액" of "주문 금액"), and no other column of the
+        // subject has it: that column by its head noun, not a loose match.
+        let word = stem_word(what);
+        let heads =
+            |c: usize| self.lex.cols[c].phrases.iter().any(|p| p.stems.len() > 1 && p.stems.last() == Some(&word));
+        // (Korean only: an English word heading a column's name is as often a verb, "joined" of `Year_Join`.)
+        let head = self.table_of(best) == self.subject
+            && what.chars().any(|ch| ('가'..='힣').contains(&ch))
+            && heads(best)
+            && self.lex.tables[self.subject].cols.iter().filter(|&&c| heads(c)).count() == 1;
+        Some((best, head))
     }
 
     /// Of two columns of one table that differ only by a language suffix (`name_ko` / `name_en`, `area_kr` /
@@ -85,7 +111,16 @@ impl Ctx<'_> {
                 let bc = cols.iter().map(|x| x.1).fold(0.0f32, f32::max);
                 let after_count = i > 0 && is_cue(&self.items[i - 1], |c| *c == Cue::Count);
                 let table = !tables.is_empty() && (cols.is_empty() || bt >= bc - 0.02 || (after_count && bt >= 0.6));
-                kinds[i] = Some(table);
+                // "주문번호", "고객ID": the key of the table the word starts with, not the table.
+                let key_word = it.text.chars().any(|ch| ('가'..='힣').contains(&ch))
+                    && ["번호", "아이디", "id", "코드"].iter().any(|k| it.text.to_lowercase().contains(k))
+                    && !it.text.contains("전화번호")
+                    && cols.iter().any(|&(c, s)| {
+                        self.lex.cols[c].is_pk
+                            && s >= bc - 0.02
+                            && tables.iter().any(|&(t, ts)| t == self.table_of(c) && ts >= bt - 0.02)
+                    });
+                kinds[i] = Some(table && !key_word);
             }
         }
         // "the number of professors" linked to an identifier column (`PROF_NUM`, `invoice_number`): a count of the
@@ -255,7 +290,12 @@ impl Ctx<'_> {
                         }
                     }
                     match self.pick_col(&cols, &text) {
-                        Some(c) => self.res[i] = Res::Col(c),
+                        Some((c, head)) => {
+                            self.res[i] = Res::Col(c);
+                            if head {
+                                self.by_role.push(i);
+                            }
+                        }
                         None => self.doubt(F::Unreachable, format!("'{text}' is a column no join reaches")),
                     }
                 }
