@@ -754,6 +754,21 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     ),
     // "US" in capitals is a name, not the free word "us"
     ("How many customers are from the US?", "abstain"),
+    // "총 몇 건" is a count in all, not the "total" of `total_amount`
+    ("오프라인 매장 주문은 총 몇 건이에요?", r#"SELECT COUNT(*) AS "주문 수" FROM "orders" WHERE "channel" = 'store'"#),
+    // "outside" negates the value; "came in through" says how the rows arrived
+    (
+        "How many customers live outside Seoul?",
+        r#"SELECT COUNT(*) AS customer_count FROM "customers" JOIN "regions" ON "customers"."region_id" = "regions"."region_id" WHERE "regions"."name_en" <> 'Seoul'"#,
+    ),
+    (
+        "How many orders came in through the website?",
+        r#"SELECT COUNT(*) AS order_count FROM "orders" WHERE "channel" = 'web'"#,
+    ),
+    // a `total_…` column asked for as one value is summed; asked for in the plural it is listed
+    ("What is the total amount of all orders?", r#"SELECT SUM("total_amount") AS sum_total_amount FROM "orders""#),
+    ("주문 총 금액은?", r#"SELECT SUM("total_amount") AS "총 금액" FROM "orders""#),
+    ("What are the total amounts of the orders?", r#"SELECT DISTINCT "total_amount" FROM "orders""#),
 ];
 
 #[test]

@@ -85,7 +85,10 @@ struct Cand {
 
 fn qtoks(toks: &[Tok]) -> Vec<QTok> {
     toks.iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
+            // "총 몇 건": "in all" before a count, not the word "total" of a column's name.
+            let total_count = t.lower == "총" && toks.get(i + 1).is_some_and(|n| n.lower == "몇");
             let mut alts = vec![t.stem.clone()];
             let mut synonyms = usize::MAX;
             match t.kind {
@@ -130,7 +133,8 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
             // Ordering verbs are never schema words ("ordered" is not `authOrder`).
             let order_word =
                 matches!(t.lower.as_str(), "ordered" | "sorted" | "sort" | "ranked" | "arranged" | "listed");
-            let matchable = matches!(t.kind, TokKind::Word | TokKind::Hangul) && !skippable && !order_word;
+            let matchable =
+                matches!(t.kind, TokKind::Word | TokKind::Hangul) && !skippable && !order_word && !total_count;
             QTok {
                 synonyms: synonyms.min(alts.len()),
                 alts,
@@ -722,10 +726,14 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
         items.push(Item { kind, text: t.lower.clone() });
         i += 1;
     }
-    // "top-level category": a level of a hierarchy (read in `finish`), not a ranking.
     for k in 1..items.len() {
+        // "top-level category": a level of a hierarchy (read in `finish`), not a ranking.
         if items[k].text == "level" && items[k - 1].text == "top" {
             items[k - 1].kind = ItemKind::Word;
+        }
+        // "총 몇 건": the count in all, not a sum.
+        if items[k].kind == ItemKind::Cue(Cue::Count) && items[k - 1].text == "총" {
+            items[k - 1].kind = ItemKind::Free;
         }
     }
     items
@@ -784,6 +792,10 @@ fn ko_free(stem: &str) -> bool {
         return true;
     }
     const FREE: &[&str] = &[
+        // "한 번이라도 주문한 고객" (who ordered at all), "한 번도 주문하지 않은" (the negation says never)
+        "번이라도",
+        "번이라",
+        "번도",
         "에서",
         "부터",
         "까지",

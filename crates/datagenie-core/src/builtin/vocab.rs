@@ -391,6 +391,9 @@ pub(crate) const EN_CUES: &[(&[&str], Cue)] = &[
     (&["different"], Cue::Distinct),
     (&["unique"], Cue::Distinct),
     (&["not"], Cue::Not),
+    // "customers who live outside the Capital Area"
+    (&["outside"], Cue::Not),
+    (&["outside", "of"], Cue::Not),
     (&["no"], Cue::Not),
     (&["never"], Cue::Not),
     (&["without"], Cue::Not),
@@ -494,6 +497,8 @@ pub(crate) const EN_CUES: &[(&[&str], Cue)] = &[
 
 /// Words that carry no content for the engine: they are never "unexplained".
 pub(crate) const FREE_WORDS: &[&str] = &[
+    // "orders that came in through the app": how rows arrived, said by the value that follows
+    "came",
     "the",
     "a",
     "an",

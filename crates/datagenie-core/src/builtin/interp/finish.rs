@@ -239,6 +239,23 @@ impl Ctx<'_> {
             self.plan.select.insert(0, Sel::Col(n));
             self.plan.distinct = false;
         }
+        // "2025년에 주문한 고객은 몇 명" (`orders.customer_id` by its comment "주문 고객"): the people the key points
+        // at, counted once each, not a count per key.
+        if self.korean
+            && let [Sel::Col(c), Sel::Count] = self.plan.select[..]
+            && self.lex.cols[c].is_fk
+            && self.table_of(c) == self.subject
+            && self.plan.group_by.is_empty()
+            && self.plan.order.is_empty()
+            && self.plan.having.is_none()
+            && self.bucket.is_none()
+            && !self.items.iter().any(|it| is_cue(it, |x| *x == Cue::Each))
+            && (0..self.items.len()).any(|k| {
+                self.res[k] == Res::Col(c) && self.next_sig(k).is_some_and(|n| self.cue_at(n) == Some(Cue::Count))
+            })
+        {
+            self.plan.select = vec![Sel::CountDistinct(c)];
+        }
         // Columns listed with a count or an aggregate, or ordered by a count: per value of those columns
         // ("countries and the number of members from each", "the governor most often").
         let aggregated = self
@@ -551,6 +568,34 @@ impl Ctx<'_> {
             });
             if !asked && (0..self.items.len()).any(|k| self.res[k] == Res::Col(c)) {
                 self.doubt(F::KeyShown, format!("'{}' is a key to another table's rows", self.lex.cols[c].name));
+            }
+        }
+        // "What is the total amount of all orders?", "2025년 주문 총 금액은?": a column named `total_…` asked for as one
+        // value is summed ("List the total points of gymnasts" and "What are the totals" list it).
+        if let [Sel::Col(c)] = self.plan.select[..]
+            && self.lex.cols[c].stems.first().is_some_and(|w| w == "total")
+            && self.is_numeric(c)
+            && self.plan.group_by.is_empty()
+            && self.plan.order.is_empty()
+            && self.plan.limit.is_none()
+            && self.bucket.is_none()
+            && self.each_row.is_none()
+            && !self.items.iter().any(|it| is_cue(it, |x| *x == Cue::Each))
+        {
+            let said =
+                (0..self.items.len()).find(|&k| self.res[k] == Res::Col(c)).map(|k| self.items[k].text.to_lowercase());
+            let one_value = if self.korean {
+                said.as_deref().is_some_and(|t| t.contains('총'))
+            } else {
+                let words: Vec<String> = self.items.iter().take(2).map(|it| it.text.to_lowercase()).collect();
+                said.as_deref().is_some_and(|t| t.starts_with("total"))
+                    && (words == ["what", "is"]
+                        || words == ["what", "was"]
+                        || words.first().is_some_and(|w| w == "what's"))
+            };
+            if one_value {
+                self.plan.select = vec![Sel::Agg(Agg::Sum, c)];
+                self.plan.distinct = false;
             }
         }
         // A sum or an average of a key to another table's rows ("거주 지역이 … 평균" as AVG(region_id)) measures
