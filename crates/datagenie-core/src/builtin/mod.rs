@@ -481,6 +481,9 @@ impl Engine {
         if let Some((op, n)) = plan.having {
             out.push_str(&format!(" having count {} {}", op.sql(), sql::number(n)));
         }
+        if plan.count_groups {
+            out.push_str(", counted");
+        }
         if !plan.order.is_empty() {
             let o: Vec<String> = plan
                 .order

@@ -107,6 +107,9 @@ pub(crate) struct Plan {
     pub intersect: Option<(usize, usize)>,
     /// The subject table joined to itself: `(parent column, key)`, as `JOIN t AS parent ON t.parent = parent.key`.
     pub parent: Option<(usize, usize)>,
+    /// The rows of this plan (the subject's keys, grouped and kept by `having`) counted by an outer query: "how many
+    /// customers have placed more than 15 orders".
+    pub count_groups: bool,
 }
 
 /// The alias of the parent row in a self-join (`Plan::parent`).
@@ -296,6 +299,18 @@ impl Renderer<'_> {
     pub fn render(&self, plan: &Plan, joins: &[JoinStep], count_distinct: Option<usize>) -> Option<String> {
         if plan.parent.is_some() && !self.qualify {
             return Renderer { qualify: true, ..*self }.render(plan, joins, count_distinct);
+        }
+        if plan.count_groups {
+            let inner = self.render(&Plan { count_groups: false, ..plan.clone() }, joins, None)?;
+            let alias = aliases(self.schema, self.lex, &[Sel::Count], plan.from, self.korean, &[])
+                .pop()
+                .flatten()
+                .unwrap_or_else(|| "row_count".into());
+            return Some(format!(
+                "SELECT COUNT(*) AS {} FROM ({inner}) AS {}",
+                self.schema.dialect.ident(&alias),
+                self.schema.dialect.quote_ident("counted")
+            ));
         }
         if let Some((a, b)) = plan.intersect {
             let without = |skip: usize| {

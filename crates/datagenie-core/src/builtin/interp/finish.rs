@@ -198,10 +198,28 @@ impl Ctx<'_> {
         let subject_counted = self.plan.select.contains(&Sel::Count)
             && self.plan.count_table.is_none_or(|t| t == self.subject)
             && self.lex.pk(self.subject).is_some_and(|pk| self.plan.group_by.contains(&pk));
-        if self.plan.having.is_some()
-            && (subject_counted || self.plan.select.iter().any(|s| matches!(s, Sel::CountDistinct(_))))
-        {
+        if self.plan.having.is_some() && self.plan.select.iter().any(|s| matches!(s, Sel::CountDistinct(_))) {
             return Err("a count of groups (how many have more than N)".into());
+        }
+        // "How many customers have placed more than 15 orders?": the subject's rows grouped and kept by the count,
+        // counted in an outer query (`Plan::count_groups`).
+        if self.plan.having.is_some()
+            && subject_counted
+            && let Some(pk) = self.lex.pk(self.subject)
+        {
+            if self.plan.select.iter().any(|s| !matches!(s, Sel::Count | Sel::Col(_)))
+                || self.plan.group_by != [pk]
+                || !self.plan.order.is_empty()
+                || self.plan.limit.is_some()
+                || self.bucket.is_some()
+            {
+                return Err("a count of groups (how many have more than N)".into());
+            }
+            self.plan.select = vec![Sel::Col(pk)];
+            self.plan.count_groups = true;
+            self.plan.distinct = false;
+            self.group_table = None;
+            return Ok(());
         }
         // "the 3 products with the largest total quantity, each with its quantity": the measure ranked by its sum is
         // shown as that sum.
@@ -597,6 +615,19 @@ impl Ctx<'_> {
                 self.plan.select = vec![Sel::Agg(Agg::Sum, c)];
                 self.plan.distinct = false;
             }
+        }
+        // Grouped by its own key with nothing joined, each group is one row: a count kept by HAVING means nothing
+        // ("How many products have been ordered more than 1000 times?" with the order lines unread).
+        if self.plan.having.is_some()
+            && self.lex.pk(self.subject).is_some_and(|pk| self.plan.group_by.contains(&pk))
+            && crate::builtin::sql::plan_tables(
+                &crate::builtin::sql::Plan { from: self.subject, ..self.plan.clone() },
+                self.lex,
+            )
+            .len()
+                == 1
+        {
+            return Err("a count per row of the row itself".into());
         }
         // A sum or an average of a key to another table's rows ("거주 지역이 … 평균" as AVG(region_id)) measures
         // nothing: the aggregate's column was meant elsewhere.
