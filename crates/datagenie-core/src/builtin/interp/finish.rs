@@ -804,6 +804,15 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// A hierarchy's parent column and the key it points at (`categories.parent_id`, `categories.category_id`).
+    fn parent_edge(&self, t: usize) -> Option<(usize, usize)> {
+        self.lex
+            .edges
+            .iter()
+            .find(|e| self.table_of(e.from_col) == t && self.table_of(e.to_col) == t)
+            .map(|e| (e.from_col, e.to_col))
+    }
+
     /// The key a table's parent column points at (`categories.parent_id` → `categories.category_id`).
     fn self_key_target(&self, c: usize) -> Option<usize> {
         let t = self.table_of(c);
@@ -815,13 +824,7 @@ impl Ctx<'_> {
     /// says the key points at the lower of two levels (its comment names a subcategory, or the table's says two
     /// levels); otherwise one step up is not the top.
     fn regroup_at_top(&mut self, t: usize) -> bool {
-        let Some((pc, pk)) = self
-            .lex
-            .edges
-            .iter()
-            .find(|e| self.table_of(e.from_col) == t && self.table_of(e.to_col) == t)
-            .map(|e| (e.from_col, e.to_col))
-        else {
+        let Some((pc, pk)) = self.parent_edge(t) else {
             return false;
         };
         if self.plan.parent.is_some() || self.plan.group_by.is_empty() {
@@ -846,13 +849,7 @@ impl Ctx<'_> {
     /// parent column named, nothing computed: each row beside its parent's name, the table joined to itself.
     fn parent_rows(&mut self) {
         let t = self.subject;
-        let Some((pc, pk)) = self
-            .lex
-            .edges
-            .iter()
-            .find(|e| self.table_of(e.from_col) == t && self.table_of(e.to_col) == t)
-            .map(|e| (e.from_col, e.to_col))
-        else {
+        let Some((pc, pk)) = self.parent_edge(t) else {
             return;
         };
         let Some(k) = (0..self.items.len()).find(|&k| self.res[k] == Res::Col(pc)) else { return };
