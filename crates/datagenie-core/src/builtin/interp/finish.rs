@@ -324,7 +324,7 @@ impl Ctx<'_> {
                     }
                     true
                 } else if let [c] = plain[..]
-                    && let Some(pk) = self.self_key_target(c)
+                    && let Some((_, pk)) = self.parent_edge(self.table_of(c)).filter(|(pc, _)| *pc == c)
                     && let Some(n) = self.lex.name_column_in(self.table_of(c), self.korean)
                     && self.plan.parent.is_none()
                 {
@@ -802,21 +802,6 @@ impl Ctx<'_> {
         self.plan.distinct = false;
         self.plan.limit = None;
         Ok(())
-    }
-
-    /// A hierarchy's parent column and the key it points at (`categories.parent_id`, `categories.category_id`).
-    fn parent_edge(&self, t: usize) -> Option<(usize, usize)> {
-        self.lex
-            .edges
-            .iter()
-            .find(|e| self.table_of(e.from_col) == t && self.table_of(e.to_col) == t)
-            .map(|e| (e.from_col, e.to_col))
-    }
-
-    /// The key a table's parent column points at (`categories.parent_id` → `categories.category_id`).
-    fn self_key_target(&self, c: usize) -> Option<usize> {
-        let t = self.table_of(c);
-        self.lex.edges.iter().find(|e| e.from_col == c && self.table_of(e.to_col) == t).map(|e| e.to_col)
     }
 
     /// Groups of a hierarchy's top level, one step up from the rows a key points at: the table's parent column

@@ -30,7 +30,7 @@ impl Ctx<'_> {
             // "in each top-level category": the level (read in `finish`) comes before the table.
             while let Some(j) = next
                 && self.items[j].kind == ItemKind::Word
-                && matches!(self.items[j].text.as_str(), "top" | "level" | "parent" | "main" | "upper" | "sub")
+                && super::LEVEL_WORDS.contains(&self.items[j].text.as_str())
             {
                 next = self.next_sig(j);
             }

@@ -74,6 +74,10 @@ struct Ctx<'a> {
     each_row: Option<usize>,
 }
 
+/// English words naming a level of a hierarchy before its table ("top-level", "parent", "sub category"), read in
+/// `finish` (`hierarchy_level`) and skipped by the grouping pass on its way to the table.
+const LEVEL_WORDS: &[&str] = &["top", "level", "parent", "main", "upper", "sub"];
+
 fn is_cue(item: &Item, f: impl Fn(&Cue) -> bool) -> bool {
     matches!(&item.kind, ItemKind::Cue(c) if f(c))
 }
@@ -202,7 +206,16 @@ impl<'a> Ctx<'a> {
 
     /// A table with a foreign key to itself (`categories.parent_id`): its rows form a hierarchy.
     fn self_referencing(&self, t: usize) -> bool {
-        self.lex.edges.iter().any(|e| self.lex.cols[e.from_col].table == t && self.lex.cols[e.to_col].table == t)
+        self.parent_edge(t).is_some()
+    }
+
+    /// A hierarchy's parent column and the key it points at (`categories.parent_id`, `categories.category_id`).
+    fn parent_edge(&self, t: usize) -> Option<(usize, usize)> {
+        self.lex
+            .edges
+            .iter()
+            .find(|e| self.table_of(e.from_col) == t && self.table_of(e.to_col) == t)
+            .map(|e| (e.from_col, e.to_col))
     }
 
     fn is_numeric(&self, c: usize) -> bool {

@@ -67,7 +67,7 @@ impl Ctx<'_> {
             |c: usize| self.lex.cols[c].phrases.iter().any(|p| p.stems.len() > 1 && p.stems.last() == Some(&word));
         // (Korean only: an English word heading a column's name is as often a verb, "joined" of `Year_Join`.)
         let head = self.table_of(best) == self.subject
-            && what.chars().any(|ch| ('가'..='힣').contains(&ch))
+            && what.chars().any(crate::hangul::is_hangul)
             && heads(best)
             && self.lex.tables[self.subject].cols.iter().filter(|&&c| heads(c)).count() == 1;
         Some((best, head))
@@ -112,7 +112,7 @@ impl Ctx<'_> {
                 let after_count = i > 0 && is_cue(&self.items[i - 1], |c| *c == Cue::Count);
                 let table = !tables.is_empty() && (cols.is_empty() || bt >= bc - 0.02 || (after_count && bt >= 0.6));
                 // "주문번호", "고객ID": the key of the table the word starts with, not the table.
-                let key_word = it.text.chars().any(|ch| ('가'..='힣').contains(&ch))
+                let key_word = it.text.chars().any(crate::hangul::is_hangul)
                     && ["번호", "아이디", "id", "코드"].iter().any(|k| it.text.to_lowercase().contains(k))
                     && !it.text.contains("전화번호")
                     && cols.iter().any(|&(c, s)| {
