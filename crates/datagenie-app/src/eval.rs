@@ -508,6 +508,18 @@ fn summarize<'a>(results: impl Iterator<Item = &'a QuestionResult>) -> Summary {
     s
 }
 
+/// One question's reading taken before the threshold, in the calibration report: what an engine change moves.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadingRow {
+    pub db_id: String,
+    pub question: String,
+    pub gold: String,
+    pub sql: String,
+    pub confidence: f32,
+    pub right: bool,
+    pub doubts: Vec<String>,
+}
+
 /// What `datagenie eval --calibrate` found (see [`calibrate`]).
 #[derive(Debug, Clone)]
 pub struct CalibrationReport {
@@ -521,6 +533,8 @@ pub struct CalibrationReport {
     /// Of the readings: their results equal the gold results.
     pub readings_right: usize,
     pub calibration: fit::Calibration,
+    /// Every reading, whether it was right and how confident the current table is of it (`--calibrate --report`).
+    pub readings: Vec<ReadingRow>,
     pub seconds: f64,
 }
 
@@ -535,7 +549,7 @@ pub async fn calibrate(options: &EvalOptions, fit_options: &fit::Options) -> Res
     };
     let mut questions = read_questions(questions)?;
     select(&mut questions, options);
-    let mut samples = Vec::new();
+    let (mut samples, mut readings) = (Vec::new(), Vec::new());
     let (mut gold_errors, mut unreadable, mut databases) = (0usize, 0usize, 0usize);
     let mut current: Option<(String, Db, Engine)> = None;
     for q in &questions {
@@ -573,6 +587,15 @@ pub async fn calibrate(options: &EvalOptions, fit_options: &fit::Options) -> Res
             }
             Err(_) => false,
         };
+        readings.push(ReadingRow {
+            db_id: q.db_id.clone(),
+            question: q.question.clone(),
+            gold: q.query.clone(),
+            sql: reading.sql.clone(),
+            confidence: reading.confidence,
+            right,
+            doubts: reading.doubts.clone(),
+        });
         samples.push(fit::Sample { features: reading.features, right });
     }
     let readings_right = samples.iter().filter(|s| s.right).count();
@@ -585,6 +608,7 @@ pub async fn calibrate(options: &EvalOptions, fit_options: &fit::Options) -> Res
         unreadable,
         readings_right,
         calibration,
+        readings,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -31,7 +31,7 @@ pub struct EvalArgs {
     /// key from configuration). Default: the configured provider.
     #[arg(long, value_enum)]
     provider: Option<ProviderArg>,
-    /// Write the per-question report (JSON) to this file.
+    /// Write the per-question report (JSON) to this file (with --calibrate: every reading before the threshold).
     #[arg(long, value_name = "OUT.json")]
     report: Option<PathBuf>,
     /// Exit 1 (accuracy_below_threshold) when the accuracy is below this ratio, e.g. 0.4.
@@ -58,7 +58,7 @@ pub struct EvalArgs {
     split: Option<SplitArg>,
     /// Fit the built-in engine's confidence factors and threshold on the selected questions (use with
     /// `--split tune`) and print the table to paste into crates/datagenie-core/src/builtin/doubt.rs; nothing is scored.
-    #[arg(long, requires = "questions", conflicts_with_all = ["min_accuracy", "report"])]
+    #[arg(long, requires = "questions", conflicts_with = "min_accuracy")]
     calibrate: bool,
     /// With --calibrate: the wrong rate the fitted threshold may reach on the selected questions.
     #[arg(long, value_name = "RATIO", default_value_t = 0.05, requires = "calibrate")]
@@ -156,6 +156,12 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
     if args.calibrate {
         let fit_options = calibrate::Options { max_wrong_rate: args.max_wrong_rate, ..calibrate::Options::default() };
         let report = eval::calibrate(&options, &fit_options).await?;
+        if let Some(path) = &args.report {
+            let text = serde_json::to_string_pretty(&report.readings)
+                .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+            std::fs::write(path, text + "\n")
+                .map_err(|e| Error::new(ErrorCode::OutputFailed, format!("cannot write {}: {e}", path.display())))?;
+        }
         let mut out = std::io::stdout().lock();
         return print_calibration(&mut out, &report, &fit_options)
             .and_then(|_| out.flush())

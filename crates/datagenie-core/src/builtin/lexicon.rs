@@ -26,6 +26,8 @@ pub(crate) struct ColInfo {
     pub class: TypeClass,
     pub is_pk: bool,
     pub is_fk: bool,
+    /// The column may hold NULL (a primary key never does): `NOT IN` over it needs the NULLs left out.
+    pub nullable: bool,
     pub phrases: Vec<Phrase>,
     /// The comment names the lower level of a hierarchy ("subcategory", "하위 카테고리"): a key to a hierarchy's
     /// table that says it points at the level below the top.
@@ -449,6 +451,7 @@ impl Lexicon {
                     class: c.type_class(),
                     is_pk,
                     is_fk,
+                    nullable: c.nullable && !is_pk,
                     phrases: cphrases,
                     lower_level: c.comment.as_deref().is_some_and(names_lower_level),
                 });

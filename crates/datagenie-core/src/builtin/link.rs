@@ -403,8 +403,12 @@ pub(crate) fn link(question: &str, toks: &[Tok], lex: &Lexicon) -> Vec<Item> {
                     found = korean_values(&toks[i].lower, lex);
                 }
             }
-            // "배송 중인", "결제 완료된": two words of one state.
-            if found.is_empty() && len == 2 && toks[i..j].iter().all(|t| t.kind == TokKind::Hangul) {
+            // "배송 중인", "결제 완료된": two words of one state ("환불 건수" is the state and a count).
+            if found.is_empty()
+                && len == 2
+                && toks[i..j].iter().all(|t| t.kind == TokKind::Hangul)
+                && !toks[i + 1].lower.starts_with('건')
+            {
                 found = korean_values(&format!("{}{}", toks[i].lower, toks[i + 1].lower), lex);
             }
             if found.is_empty() {

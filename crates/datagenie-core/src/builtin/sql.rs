@@ -248,13 +248,15 @@ impl Renderer<'_> {
             }
             Cond::Exists { col, other_col, negated } => {
                 let other = &self.lex.cols[*other_col];
-                format!(
-                    "{} {}IN (SELECT {} FROM {})",
-                    self.col(*col),
-                    if *negated { "NOT " } else { "" },
-                    d.quote_ident(&other.name),
-                    table_ref(self.schema, other.table)
-                )
+                let name = d.quote_ident(&other.name);
+                let t = table_ref(self.schema, other.table);
+                if *negated {
+                    // `x NOT IN (… NULL …)` is never true: one NULL would empty the answer.
+                    let not_null = if other.nullable { format!(" WHERE {name} IS NOT NULL") } else { String::new() };
+                    format!("{} NOT IN (SELECT {name} FROM {t}{not_null})", self.col(*col))
+                } else {
+                    format!("{} IN (SELECT {name} FROM {t})", self.col(*col))
+                }
             }
         })
     }

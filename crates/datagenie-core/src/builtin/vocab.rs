@@ -822,6 +822,8 @@ pub(crate) const KO_CUES: &[(&[&str], Cue)] = &[
     (&["제외"], Cue::Not),
     (&["제외한"], Cue::Not),
     (&["않은"], Cue::Not),
+    // "주문을 한 번도 안 한 고객": the negation before the verb.
+    (&["안"], Cue::Not),
     (&["없는"], Cue::Not),
     (&["그리고"], Cue::And),
     (&["및"], Cue::And),

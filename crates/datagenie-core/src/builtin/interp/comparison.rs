@@ -23,6 +23,23 @@ impl Ctx<'_> {
     }
 
     fn comparison(&mut self, i: usize, op: Op, concept: Concept, post: bool) {
+        // "in year 2001 or before", "2002 or after": the number before, the bound included.
+        if !post
+            && concept == Concept::Time
+            && let Some(or) = self.prev_sig(i).filter(|&k| matches!(self.cue_at(k), Some(Cue::Or)))
+            && self.prev_sig(or).is_some_and(|k| self.num_at(k).is_some())
+            && self
+                .next_sig(i)
+                .is_none_or(|k| self.num_at(k).is_none() && self.next_sig(k).is_none_or(|m| self.num_at(m).is_none()))
+        {
+            self.used[or] = true;
+            let op = match op {
+                Op::Lt => Op::Le,
+                Op::Gt => Op::Ge,
+                o => o,
+            };
+            return self.comparison(i, op, Concept::None, true);
+        }
         // The number: after the cue (English), before it (Korean and "5 or more").
         let mut num_idx = if post { self.prev_sig(i) } else { self.next_sig(i) };
         // "1995년 이후": the number before its year unit.
@@ -34,7 +51,23 @@ impl Ctx<'_> {
             self.used[u] = true;
             num_idx = Some(p);
         }
-        let Some(ni) = num_idx else { return };
+        let Some(mut ni) = num_idx else { return };
+        // "before the year of 2010", "after year 2008", "higher than score 90": the column named between the cue and
+        // the number.
+        let mut named = None;
+        if !post
+            && self.num_at(ni).is_none()
+            && !self.used[ni]
+            && let Some(k) = self.next_sig(ni).filter(|&k| self.num_at(k).is_some())
+        {
+            if let Some(c) = self.col_at(ni) {
+                named = Some((ni, c));
+                ni = k;
+            } else if self.items[ni].text.eq_ignore_ascii_case("year") && concept == Concept::Time {
+                self.used[ni] = true;
+                ni = k;
+            }
+        }
         let Some(n) = self.num_at(ni) else {
             // "above the average price", "평균 가격보다 비싼": compared with an aggregate of a column.
             self.aggregate_comparison(i, op, concept, post);
@@ -57,6 +90,26 @@ impl Ctx<'_> {
             }
             return;
         }
+        // "albums (that) have the number of tracks greater than 10": the count said before the comparison.
+        if !post
+            && let Some(k) = self.prev_sig(i).filter(|&k| !self.used[k])
+            && let Some(t) = self.table_at(k)
+            && (k + 1..i).all(|m| self.cue_at(m).is_none())
+            && let Some(c) = self.prev_sig(k).filter(|&c| {
+                !self.used[c]
+                    && matches!(self.cue_at(c), Some(Cue::Count))
+                    && self.items[c].text.to_lowercase().contains("number")
+            })
+        {
+            for m in [c, k, i, ni] {
+                self.used[m] = true;
+            }
+            match self.count_column(t) {
+                Some(col) => self.filters.push((i, Cond::Cmp(col, op, Lit::Num(n)))),
+                None => self.having(op, n, t),
+            }
+            return;
+        }
         if let Some(k) = times_after {
             self.used[i] = true;
             self.used[ni] = true;
@@ -66,7 +119,8 @@ impl Ctx<'_> {
         }
         // The column: just before the cue, else named by the adjective, else just after the number.
         let anchor = if post { ni } else { i };
-        let before = self.prev_sig(anchor).filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c)));
+        let before = named
+            .or_else(|| self.prev_sig(anchor).filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c))));
         // "bigger than 1500 or smaller than 500": the column of the comparison before.
         let chained =
             self.prev_sig(anchor).filter(|&k| matches!(self.cue_at(k), Some(Cue::Or | Cue::And))).and_then(|_| {

@@ -134,11 +134,30 @@ impl Ctx<'_> {
                 continue;
             }
             let prev_word = i.checked_sub(1).map(|p| self.items[p].text.as_str()).unwrap_or("");
-            if matches!(prev_word, "in" | "during" | "of" | "year" | "for") {
+            if matches!(prev_word, "in" | "during" | "of" | "year" | "for") && !self.compared_year(i) {
                 self.used[i] = true;
                 self.year_filter(i, n as i64);
             }
         }
+    }
+
+    /// "before the year of 2010", "after year 2008", "2002 or after": the year is compared, read by the comparison
+    /// pass.
+    fn compared_year(&self, i: usize) -> bool {
+        // "in year 2001 or before".
+        let or_before = |k: usize| {
+            matches!(self.cue_at(k), Some(Cue::Or))
+                && self
+                    .next_sig(k)
+                    .is_some_and(|m| matches!(self.cue_at(m), Some(Cue::Cmp { concept: Concept::Time, .. })))
+        };
+        if self.next_sig(i).is_some_and(|k| matches!(self.cue_at(k), Some(Cue::CmpPost { .. })) || or_before(k)) {
+            return true;
+        }
+        let Some(k) = self.prev_sig(i) else { return false };
+        let named_year = self.items[k].text.eq_ignore_ascii_case("year")
+            || self.col_at(k).is_some_and(|c| self.lex.cols[c].stems.iter().any(|s| s == "year"));
+        named_year && self.prev_sig(k).is_some_and(|c| matches!(self.cue_at(c), Some(Cue::Cmp { .. })))
     }
 
     fn quarter_pass(&mut self) {
@@ -319,6 +338,14 @@ impl Ctx<'_> {
     /// A verb near item `i` that names another table's event ("ordered", "주문된", "paid"): that table, when it has a
     /// date column of its own.
     fn event_table_near(&self, i: usize) -> Option<usize> {
+        // "2025년 주문 중 …": Korean names whose date it is right after the year.
+        if self.korean
+            && let Some(k) = (i + 1..(i + 3).min(self.items.len())).find(|&k| self.table_at(k).is_some())
+            && let Some(t) = self.table_at(k)
+            && self.lex.tables[t].cols.iter().any(|&c| self.lex.cols[c].class == TypeClass::Temporal)
+        {
+            return Some(t);
+        }
         let lo = i.saturating_sub(4);
         let hi = (i + 5).min(self.items.len());
         (lo..hi).find_map(|k| {

@@ -86,6 +86,21 @@ impl Ctx<'_> {
                 if !self.plan.group_by.contains(&c) {
                     self.plan.group_by.push(c);
                 }
+                // "customer count by segment and gender": a second column of the same rows ends the question.
+                if by
+                    && let Some(a) = self.next_sig(j).filter(|&a| matches!(self.cue_at(a), Some(Cue::And)))
+                    && let Some(k) = self.next_sig(a).filter(|&k| !self.used[k])
+                    && let Some(c2) = self.col_at(k)
+                    && self.table_of(c2) == self.table_of(c)
+                    && !self.lex.cols[c2].is_pk
+                    && self.next_sig(k).is_none_or(|m| self.items[m].kind == ItemKind::Punct)
+                {
+                    self.used[a] = true;
+                    self.used[k] = true;
+                    if !self.plan.group_by.contains(&c2) {
+                        self.plan.group_by.push(c2);
+                    }
+                }
                 continue;
             }
             if let Some(t) = self.table_at(j) {
