@@ -753,6 +753,17 @@ fn ko_cue_form(stem: &str, cue: &str) -> bool {
     if cue == "나" {
         return false;
     }
+    // "제일 비싼" is "가장 비싼".
+    if cue == "가장" && stem == "제일" {
+        return true;
+    }
+    // The past form of an adjective: "높았던", "많았던", "적었던" are "높은", "많은", "적은".
+    if let Some(root) = cue.strip_suffix('은')
+        && !root.is_empty()
+        && [format!("{root}았던"), format!("{root}었던")].iter().any(|f| f == stem)
+    {
+        return true;
+    }
     const ENDINGS: &[&str] = &[
         "인",
         "의",

@@ -404,6 +404,8 @@ pub(crate) const EN_CUES: &[(&[&str], Cue)] = &[
     (&["or"], Cue::Or),
     (&["either"], Cue::Free),
     (&["both"], Cue::Free),
+    // "orders that ended up returned": the state that follows says it.
+    (&["ended", "up"], Cue::Free),
     (&["contain"], Cue::Like(LikeKind::Contains)),
     (&["contains"], Cue::Like(LikeKind::Contains)),
     (&["containing"], Cue::Like(LikeKind::Contains)),
@@ -471,6 +473,7 @@ pub(crate) const EN_CUES: &[(&[&str], Cue)] = &[
     (&["had"], Cue::Has),
     // "Which shipping region received the most orders?"
     (&["received"], Cue::Has),
+    (&["got"], Cue::Has),
     (&["receive"], Cue::Has),
     (&["receives"], Cue::Has),
     (&["brought", "in"], Cue::Has),
@@ -736,6 +739,7 @@ pub(crate) const KO_CUES: &[(&[&str], Cue)] = &[
     (&["합"], Cue::Agg(Agg::Sum)),
     (&["총합"], Cue::Agg(Agg::Sum)),
     (&["총"], Cue::Agg(Agg::Sum)),
+    (&["총액"], Cue::Agg(Agg::Sum)),
     (&["전체"], Cue::Free),
     (&["최대"], Cue::Agg(Agg::Max)),
     (&["최댓값"], Cue::Agg(Agg::Max)),

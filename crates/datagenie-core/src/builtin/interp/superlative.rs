@@ -3,7 +3,7 @@
 use super::{Ctx, is_cue};
 use crate::builtin::doubt::F;
 use crate::builtin::link::ItemKind;
-use crate::builtin::sql::{OrderKey, Sel};
+use crate::builtin::sql::{Bucket, OrderKey, Sel};
 use crate::builtin::text::stem_word;
 use crate::builtin::vocab::{Agg, Concept, Cue};
 use crate::schema::TypeClass;
@@ -49,6 +49,9 @@ impl Ctx<'_> {
             self.used[i] = true;
             let limit =
                 self.top_n_before(i).or_else(|| self.top_n_anywhere()).or_else(|| self.ko_counted_n(i)).unwrap_or(1);
+            if !common && self.period_superlative(i, desc, limit) {
+                continue;
+            }
             // Korean puts the measure first: "급여가 가장 높은 직원".
             let before = if self.korean {
                 self.prev_sig(i).filter(|&p| self.col_at(p).is_some() && !self.used[p])
@@ -284,5 +287,100 @@ impl Ctx<'_> {
             }
             self.doubt(F::SuperNoMeasure, "a superlative without a measure");
         }
+    }
+
+    /// "Which month had the most orders?", "매출이 가장 높았던 달은?": the period (month, year, day) of the table's
+    /// date with the highest measure: grouped by the period, ordered by the measure, the period alone shown.
+    fn period_superlative(&mut self, i: usize, desc: bool, limit: u64) -> bool {
+        let b = if self.korean {
+            self.next_sig(i).filter(|&b| !self.used[b])
+        } else {
+            // "which month", "what year": asked before the superlative.
+            (0..i)
+                .filter(|&k| self.cue_at(k) == Some(Cue::Which))
+                .find_map(|k| self.next_sig(k).filter(|&b| b < i && !self.used[b] && self.period_word(b).is_some()))
+        };
+        let Some(b) = b else { return false };
+        let Some(bucket) = self.period_word(b) else { return false };
+        let Some((key, table, marks)) = (if self.korean { self.measure_before(i) } else { self.measure_after(i) })
+        else {
+            return false;
+        };
+        let dates: Vec<usize> = self.lex.tables[table]
+            .cols
+            .iter()
+            .copied()
+            .filter(|&c| self.lex.cols[c].class == TypeClass::Temporal)
+            .collect();
+        let Some(&date) = dates.first() else { return false };
+        if dates.len() > 1 {
+            self.doubt(F::Ambiguous, format!("the period of which date of {}", self.lex.tables[table].stems.join(" ")));
+        }
+        for m in marks {
+            self.used[m] = true;
+        }
+        self.used[b] = true;
+        self.subject = table;
+        self.bucket = Some((date, bucket));
+        self.plan.order.push((key, desc));
+        self.plan.limit = Some(limit);
+        true
+    }
+
+    /// A period named by a word: "month", "year", "day"; Korean "달", "월", "해", "연도", "날".
+    fn period_word(&self, k: usize) -> Option<Bucket> {
+        let text = self.items[k].text.to_lowercase();
+        let word = if self.korean {
+            ["은", "는", "이", "가", "을", "를", "에", "이었나요", "인가요", "였나요"]
+                .iter()
+                .find_map(|p| text.strip_suffix(p).filter(|w| !w.is_empty()))
+                .unwrap_or(&text)
+        } else {
+            text.as_str()
+        };
+        match word {
+            "month" | "달" | "월" => Some(Bucket::Month),
+            "year" | "해" | "연도" | "년도" => Some(Bucket::Year),
+            "day" | "date" | "날" | "날짜" | "일자" => Some(Bucket::Day),
+            _ => None,
+        }
+    }
+
+    /// The measure said after an English superlative: "the most orders", "the highest revenue", "the largest total
+    /// amount": (order key, its table, items to mark).
+    fn measure_after(&self, i: usize) -> Option<(OrderKey, usize, Vec<usize>)> {
+        let j = self.next_sig(i)?;
+        if let Some(Cue::Agg(a)) = self.cue_at(j) {
+            let k = self.next_sig(j)?;
+            let c = self.col_at(k).filter(|&c| self.is_numeric(c) && !self.lex.cols[c].is_fk)?;
+            return Some((OrderKey::Agg(a, c), self.table_of(c), vec![j, k]));
+        }
+        let (j, marks) = match self.cue_at(j) {
+            Some(Cue::Count) => (self.next_sig(j)?, vec![j]),
+            _ => (j, vec![]),
+        };
+        let t = self.table_at(j)?;
+        Some((OrderKey::Count, t, [marks, vec![j]].concat()))
+    }
+
+    /// The measure said before a Korean superlative: "주문이 가장 많은", "주문 수가 가장 많은", "매출이 가장 높은"
+    /// (a measure the schema defines: its filter values stand between).
+    fn measure_before(&self, i: usize) -> Option<(OrderKey, usize, Vec<usize>)> {
+        let mut p = self.prev_sig(i)?;
+        while matches!(self.items[p].kind, ItemKind::Value { .. }) || self.cue_at(p) == Some(Cue::Or) {
+            p = self.prev_sig(p)?;
+        }
+        if let Some(c) = self.col_at(p).filter(|&c| self.is_numeric(c) && !self.lex.cols[c].is_fk) {
+            return match self.prev_sig(p).map(|a| (a, self.cue_at(a))) {
+                Some((a, Some(Cue::Agg(agg)))) => Some((OrderKey::Agg(agg, c), self.table_of(c), vec![a, p])),
+                _ => Some((OrderKey::Agg(Agg::Sum, c), self.table_of(c), vec![p])),
+            };
+        }
+        let (t_item, marks) = match self.cue_at(p) {
+            Some(Cue::Count) => (self.prev_sig(p)?, vec![p]),
+            _ => (p, vec![]),
+        };
+        let t = self.table_at(t_item)?;
+        Some((OrderKey::Count, t, [marks, vec![t_item]].concat()))
     }
 }
