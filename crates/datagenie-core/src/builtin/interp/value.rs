@@ -79,6 +79,41 @@ impl Ctx<'_> {
         None
     }
 
+    /// An unused mention of a foreign key of the subject just before value item `i` (over fillers and linking cues) or just after
+    /// it ("Busan as their shipping region"), pointing at the one table among `cols`' tables: (item, the value's
+    /// column there).
+    fn key_beside(&self, i: usize, cols: &[usize]) -> Option<(usize, usize)> {
+        let at = |k: usize| {
+            if self.used[k] {
+                return None;
+            }
+            // A key of the rows asked about, to another table (not a row's own parent: "report to Nancy").
+            let fk = self.col_at(k).filter(|&c| self.lex.cols[c].is_fk && self.table_of(c) == self.subject)?;
+            let target = self.lex.edges.iter().find(|e| e.from_col == fk).map(|e| self.lex.cols[e.to_col].table)?;
+            if target == self.subject {
+                return None;
+            }
+            let own: Vec<usize> = cols.iter().copied().filter(|&c| self.table_of(c) == target).collect();
+            (own.len() == 1).then(|| (k, own[0]))
+        };
+        // Before: over fillers and "is" only ("배송 지역이 제주인", "shipping region is Busan").
+        let mut p = i.checked_sub(1);
+        while let Some(k) = p
+            && (matches!(self.items[k].kind, ItemKind::Free) || self.cue_at(k) == Some(Cue::Equal))
+            && k + 3 > i
+        {
+            p = k.checked_sub(1);
+        }
+        let before = p.and_then(at);
+        before.or_else(|| {
+            let mut k = i + 1;
+            while k < self.items.len() && k <= i + 3 && matches!(self.items[k].kind, ItemKind::Free) {
+                k += 1;
+            }
+            (k < self.items.len()).then_some(k).and_then(at)
+        })
+    }
+
     pub(super) fn value_pass(&mut self) {
         let mut last_value_col: Option<(usize, usize)> = None; // (item, col)
         for i in 0..self.items.len() {
@@ -127,9 +162,18 @@ impl Ctx<'_> {
                     let own: Vec<usize> = value_cols.iter().copied().filter(|&c| self.table_of(c) == t).collect();
                     (own.len() == 1).then(|| own[0])
                 });
-                let near_col = near.map(|(_, c)| c).or(by_table).or(chained);
+                // "배송 지역이 제주인 주문", "orders with Busan as their shipping region": a key named beside the value
+                // says which table's value it is, and is the way to it.
+                let by_key = self.key_beside(i, &value_cols);
+                let near_col = near.map(|(_, c)| c).or(by_key.map(|(_, c)| c)).or(by_table).or(chained);
                 let v = self.pick_value(i, near_col);
                 if let Some((k, _)) = near {
+                    self.used[k] = true;
+                }
+                // "a shipping region in the Honam area": the key is the way to the column named.
+                if let (Some((k, kc)), Some((c, _))) = (by_key, &v)
+                    && self.table_of(kc) == self.table_of(*c)
+                {
                     self.used[k] = true;
                 }
                 v
