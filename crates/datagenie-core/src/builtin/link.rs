@@ -108,6 +108,18 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
                     // The word's own glossary meaning ("주문" → order) counts as the word; a term inside a longer
                     // word ("주문일" holds 주문) only as a synonym, so the column "주문일" beats the table "주문".
                     let mut inside = Vec::new();
+                    // "판매가" (selling price), "원가": a noun whose last syllable looks like a particle is the word as
+                    // written, not "판매" + 가.
+                    if let Some((ko, _)) = KO_GLOSSARY_EXTRA.iter().find(|(ko, _)| {
+                        ko.len() > t.stem.len()
+                            && t.lower
+                                .strip_prefix(ko)
+                                .is_some_and(|rest| rest.is_empty() || crate::linking::PARTICLES.contains(&rest))
+                    }) {
+                        alts[0] = ko.to_string();
+                    }
+                    let stem = alts[0].clone();
+                    let t = &Tok { stem, ..t.clone() };
                     for (ko, en) in GLOSSARY.iter().chain(KO_GLOSSARY_EXTRA) {
                         // "비활성" is the negated word itself (read as a negation where it is used).
                         if t.stem == *ko || t.stem.strip_prefix('비') == Some(*ko) {

@@ -1011,6 +1011,8 @@ pub(crate) const KO_GLOSSARY_EXTRA: &[(&str, &[&str])] = &[
     ("매출액", &["revenue", "sale", "amount"]),
     ("판매량", &["quantity", "sale"]),
     ("원가", &["cost"]),
+    ("판매가", &["price"]),
+    ("정가", &["price"]),
     ("배송", &["ship"]),
     ("년도", &["year"]),
     ("월급", &["salary"]),
