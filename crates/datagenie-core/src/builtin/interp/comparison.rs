@@ -279,6 +279,13 @@ impl Ctx<'_> {
         self.used[ai] = true;
         let neg = self.negated_before(i);
         let op = if neg { op.negate() } else { op };
+        // "전체 상품 평균 판매가보다", "the average price of all products", "the overall average": every row.
+        let all_word = |k: usize| {
+            let t = self.items[k].text.to_lowercase();
+            t.starts_with("전체") || t.starts_with("모든") || matches!(t.as_str(), "all" | "overall" | "every")
+        };
+        self.agg_over_all |= (ai.saturating_sub(3)..ai).any(all_word)
+            || (!post && (ai + 1..(ai + 5).min(self.items.len())).any(all_word));
         self.filters.push((i, Cond::CmpAgg(c, op, agg, other)));
     }
 

@@ -13,6 +13,7 @@ impl Ctx<'_> {
     pub(super) fn date_pass(&mut self) {
         // Before month names: "(July through September)" after a quarter only spells it out.
         self.quarter_pass();
+        self.decade_pass();
         for i in 0..self.items.len() {
             if self.used[i] {
                 continue;
@@ -138,6 +139,68 @@ impl Ctx<'_> {
                 self.used[i] = true;
                 self.year_filter(i, n as i64);
             }
+        }
+    }
+
+    /// Decades: "born in the 1990s", "the '80s", "1980년대생", "90년대에 가입한": a range of ten years on a year column
+    /// or a date column; "born" and "…생" say the birth column.
+    fn decade_pass(&mut self) {
+        for i in 0..self.items.len() {
+            if self.used[i] {
+                continue;
+            }
+            let text = self.items[i].text.to_lowercase();
+            // (first year, the items said, born?)
+            let (start, items, born) = if let Some(d) = text.strip_suffix('s').map(|d| d.trim_start_matches('\''))
+                && d.len() >= 2
+                && d.chars().all(|c| c.is_ascii_digit())
+                && let Ok(n) = d.parse::<i64>()
+            {
+                let born = self.prev_sig(i).and_then(|p| self.prev_sig(p).into_iter().chain([p]).find(|&k| {
+                    let w = self.items[k].text.to_lowercase();
+                    w == "born" || w == "birth"
+                }));
+                (n, vec![i], born)
+            } else if let Some(n) = self.num_at(i)
+                && let Some(u) = self.items.get(i + 1)
+                && u.text.starts_with("년대")
+            {
+                (n as i64, vec![i, i + 1], u.text.contains('생').then_some(i + 1))
+            } else {
+                continue;
+            };
+            let start = match start {
+                0..=99 if start % 10 == 0 => 1900 + start,
+                1000..=2999 if start % 10 == 0 => start,
+                _ => continue,
+            };
+            let col = match born {
+                Some(k) => {
+                    let birth = |c: usize| self.lex.cols[c].stems.iter().any(|s| s == "birth" || s == "born");
+                    let own = self.col_at(k).filter(|&c| birth(c));
+                    own.or_else(|| {
+                        self.mentioned
+                            .iter()
+                            .flat_map(|&t| self.lex.tables[t].cols.iter().copied())
+                            .find(|&c| birth(c) && self.lex.cols[c].class != TypeClass::Text)
+                    })
+                    .inspect(|_| self.used[k] = true)
+                }
+                None => self.date_column_near(i),
+            };
+            let Some(c) = col else {
+                self.doubt(F::DateNoCol, "a decade without a date or year column");
+                continue;
+            };
+            for k in items {
+                self.used[k] = true;
+            }
+            let cond = if self.lex.cols[c].class == TypeClass::Temporal {
+                Cond::Range(c, Lit::Date(format!("{start:04}-01-01")), Lit::Date(format!("{:04}-01-01", start + 10)))
+            } else {
+                Cond::Between(c, Lit::Num(start as f64), Lit::Num((start + 9) as f64), false)
+            };
+            self.filters.push((i, cond));
         }
     }
 

@@ -190,7 +190,7 @@ impl Ctx<'_> {
         }
         // "Books 카테고리의 평균 가격보다 비싼 상품": the average of all rows, or only of those the other conditions keep?
         let compares_aggregate = self.plan.filters.iter().flatten().any(|c| matches!(c, Cond::CmpAgg(..)));
-        if compares_aggregate && self.plan.filters.len() > 1 {
+        if compares_aggregate && self.plan.filters.len() > 1 && !self.agg_over_all {
             return Err("an aggregate compared within other conditions: over all rows or only those kept?".into());
         }
         // "How many customers have placed more than 15 orders?": a count of groups, a query inside a query that this

@@ -72,6 +72,9 @@ struct Ctx<'a> {
     /// "each region with its area", "상품별 가격": one row per subject row, shown by its name — when the columns
     /// asked for come after this item ("the date and venue of each workshop" asks for those columns only).
     each_row: Option<usize>,
+    /// An aggregate compared with is said to be over every row ("전체 상품 평균", "the average price of all
+    /// products"), not only the rows the other conditions keep.
+    agg_over_all: bool,
 }
 
 /// English words naming a level of a hierarchy before its table ("top-level", "parent", "sub category"), read in
@@ -555,6 +558,7 @@ pub(crate) fn interpret(items: &[Item], lex: &Lexicon, today: Option<Ymd>, korea
         super_col: None,
         group_table: None,
         bucket: None,
+        agg_over_all: false,
         counted: Vec::new(),
         by_role: Vec::new(),
         each_row: None,
