@@ -331,7 +331,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "주문이 없는 고객의 이름",
-        r#"SELECT "name" FROM "customers" WHERE "customer_id" NOT IN (SELECT "customer_id" FROM "orders")"#,
+        r#"SELECT "name" FROM "customers" WHERE "customer_id" NOT IN (SELECT "customer_id" FROM "orders" WHERE "customer_id" IS NOT NULL)"#,
     ),
     // "both A and B" on one column: the values found with each, intersected
     (
@@ -348,6 +348,24 @@ const CASES: &[(&str, &str)] = &[
         r#"SELECT AVG("salary") AS average_salary FROM "employees" WHERE "age" > (SELECT AVG("age") FROM "employees")"#,
     ),
     ("Show the publishers that have both books and magazines in 2020 and 2021.", "abstain"),
+    // a year compared: "before the year of", "in year … or before", "… or later" (not the year itself)
+    (
+        "List the names of employees hired before the year of 2020.",
+        r#"SELECT "name" FROM "employees" WHERE "hired_on" < '2020-01-01'"#,
+    ),
+    (
+        "Show names of employees hired in year 2019 or before.",
+        r#"SELECT "name" FROM "employees" WHERE "hired_on" < '2020-01-01'"#,
+    ),
+    (
+        "Show names of employees hired in 2019 or later.",
+        r#"SELECT "name" FROM "employees" WHERE "hired_on" >= '2019-01-01'"#,
+    ),
+    // a count compared after "the number of": HAVING, the count not shown
+    (
+        "List the names of departments that have the number of employees greater than 5.",
+        r#"SELECT "departments"."name" FROM "departments" JOIN "employees" ON "departments"."dept_id" = "employees"."dept_id" GROUP BY "departments"."dept_id", "departments"."name" HAVING COUNT(*) > 5"#,
+    ),
 ];
 
 #[test]
@@ -440,6 +458,7 @@ fn retail() -> Schema {
                     col("region_id", "INTEGER", Some("거주 지역 / home region")),
                     col("segment", "TEXT", None),
                     col("signup_date", "DATE", None),
+                    col("birth_year", "INTEGER", Some("출생 연도 / birth year")),
                 ],
                 "customer_id",
                 vec![fk("region_id", "regions", "region_id")],
@@ -451,7 +470,7 @@ fn retail() -> Schema {
                     col("product_id", "INTEGER", None),
                     col("name_ko", "TEXT", None),
                     col("name_en", "TEXT", None),
-                    col("price", "INTEGER", None),
+                    col("price", "INTEGER", Some("판매가(원) / current list price in won (KRW)")),
                     col("cost", "INTEGER", None),
                     col("active", "INTEGER", Some("판매 여부: 1=판매 중, 0=단종 / 1 = on sale, 0 = discontinued")),
                     col("category_id", "INTEGER", Some("하위 카테고리 / subcategory")),
@@ -485,9 +504,10 @@ fn retail() -> Schema {
                         Some("주문 채널: web=웹사이트, app=모바일 앱, store=오프라인 매장 / sales channel"),
                     ),
                     col("total_amount", "INTEGER", Some("주문 금액(원) / order total in won")),
+                    col("ship_region_id", "INTEGER", Some("배송 지역 / shipping region")),
                 ],
                 "order_id",
-                vec![fk("customer_id", "customers", "customer_id")],
+                vec![fk("customer_id", "customers", "customer_id"), fk("ship_region_id", "regions", "region_id")],
             ),
         ],
     }
@@ -495,10 +515,10 @@ fn retail() -> Schema {
 
 fn retail_values() -> ValueIndex {
     let mut v = ValueIndex::default();
-    v.add("regions", "name_ko", ["서울", "부산"].map(String::from));
-    v.add("regions", "name_en", ["Seoul", "Busan"].map(String::from));
+    v.add("regions", "name_ko", ["서울", "부산", "제주"].map(String::from));
+    v.add("regions", "name_en", ["Seoul", "Busan", "Jeju"].map(String::from));
     v.add("customers", "gender", ["M", "F"].map(String::from));
-    v.add("customers", "city", ["전주", "안양", "광주"].map(String::from));
+    v.add("customers", "city", ["전주", "안양", "광주", "제주"].map(String::from));
     v.add("customers", "segment", ["general", "business", "vip"].map(String::from));
     v.add("orders", "status", ["delivered", "shipped", "cancelled", "returned"].map(String::from));
     v.add("orders", "channel", ["web", "app", "store"].map(String::from));
@@ -736,11 +756,20 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     ),
     (
         "VIP 고객 중 여성 비율",
-        r#"SELECT 1.0 * SUM(CASE WHEN "gender" = 'F' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS "비율" FROM "customers" WHERE "segment" = 'vip'"#,
+        r#"SELECT 100.0 * SUM(CASE WHEN "gender" = 'F' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS "비율(%)" FROM "customers" WHERE "segment" = 'vip'"#,
     ),
     (
         "What share of customers are VIP or business?",
-        r#"SELECT 1.0 * SUM(CASE WHEN ("segment" = 'vip' OR "segment" = 'business') THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS ratio FROM "customers""#,
+        r#"SELECT 100.0 * SUM(CASE WHEN ("segment" = 'vip' OR "segment" = 'business') THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS percentage FROM "customers""#,
+    ),
+    // the one condition said of the rows is what is shared; 비율 is given in percent, a proportion between 0 and 1
+    (
+        "VIP 고객 비율이 어떻게 되나요?",
+        r#"SELECT 100.0 * SUM(CASE WHEN "segment" = 'vip' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS "비율(%)" FROM "customers""#,
+    ),
+    (
+        "What is the proportion of VIP customers?",
+        r#"SELECT 1.0 * SUM(CASE WHEN "segment" = 'vip' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS ratio FROM "customers""#,
     ),
     // the share's condition is not a value, or two conditions follow the rows: abstain
     ("What percentage of VIP customers placed an order?", "abstain"),
@@ -774,6 +803,71 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     ),
     // grouped by its own key with nothing joined, a count kept by HAVING means nothing: abstain
     ("How many products have been ordered more than 1000 times?", "abstain"),
+    // "안 한" negates the related rows; NOT IN leaves a nullable key's NULLs out (one NULL would empty the answer)
+    (
+        "주문을 한 번도 안 한 고객은 몇 명입니까?",
+        r#"SELECT COUNT(*) AS "고객 수" FROM "customers" WHERE "customer_id" NOT IN (SELECT "customer_id" FROM "orders" WHERE "customer_id" IS NOT NULL)"#,
+    ),
+    // two grouping columns, not a distinct count of the second
+    (
+        "customer count by segment and gender",
+        r#"SELECT "segment", "gender", COUNT(*) AS customer_count FROM "customers" GROUP BY "segment", "gender""#,
+    ),
+    // "취소 건수" is the state and a count, not one two-word state
+    (
+        "채널별 취소 건수",
+        r#"SELECT "channel", COUNT(*) AS "주문 수" FROM "orders" WHERE "status" = 'cancelled' GROUP BY "channel""#,
+    ),
+    // the period with the most or the highest: grouped by the period, the period alone shown
+    (
+        "Which month had the most orders?",
+        r#"SELECT strftime('%Y-%m', "order_date") AS period FROM "orders" GROUP BY strftime('%Y-%m', "order_date") ORDER BY COUNT(*) DESC LIMIT 1"#,
+    ),
+    (
+        "매출이 가장 높았던 달은 언제예요?",
+        r#"SELECT strftime('%Y-%m', "order_date") AS period FROM "orders" WHERE ("status" = 'delivered' OR "status" = 'shipped') GROUP BY strftime('%Y-%m', "order_date") ORDER BY SUM("total_amount") DESC LIMIT 1"#,
+    ),
+    // a key named beside a value says whose value it is ("제주" is also a city) and is the way to it
+    (
+        "How many orders have Busan as their shipping region?",
+        r#"SELECT COUNT(*) AS order_count FROM "orders" JOIN "regions" ON "orders"."ship_region_id" = "regions"."region_id" WHERE "regions"."name_en" = 'Busan'"#,
+    ),
+    (
+        "배송 지역이 제주인 주문은 몇 건인가요?",
+        r#"SELECT COUNT(*) AS "주문 수" FROM "orders" JOIN "regions" ON "orders"."ship_region_id" = "regions"."region_id" WHERE "regions"."name_ko" = '제주'"#,
+    ),
+    // decades, on the birth column when "born" or "…생" says so
+    (
+        "How many female customers were born in the 1990s?",
+        r#"SELECT COUNT(*) AS customer_count FROM "customers" WHERE "gender" = 'F' AND "birth_year" BETWEEN 1990 AND 1999"#,
+    ),
+    ("90년대생 고객 수", r#"SELECT COUNT(*) AS "고객 수" FROM "customers" WHERE "birth_year" BETWEEN 1990 AND 1999"#),
+    // "전체 상품 평균": the average over every row, beside another condition
+    (
+        "전체 상품 평균 판매가보다 비싼 캠핑 상품은 몇 개인가요?",
+        r#"SELECT COUNT(*) AS "상품 수" FROM "products" WHERE "price" > (SELECT AVG("price") FROM "products") AND "category_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑')))"#,
+    ),
+    // "판매가" is the price (not 판매 + a particle, the sales channel); "제일" is "가장"
+    ("판매가가 가장 높은 상품은?", r#"SELECT "name_ko" FROM "products" ORDER BY "price" DESC LIMIT 1"#),
+    (
+        "캠핑 카테고리에서 제일 비싼 상품은 뭐예요?",
+        r#"SELECT "name_ko" FROM "products" WHERE "category_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑' OR "parent_id" IN (SELECT "category_id" FROM "categories" WHERE "name_ko" = '캠핑'))) ORDER BY "price" DESC LIMIT 1"#,
+    ),
+    // "ended up", "총액", "got"
+    (
+        "How many orders placed in 2023 ended up returned?",
+        r#"SELECT COUNT(*) AS order_count FROM "orders" WHERE ("order_date" >= '2023-01-01' AND "order_date" < '2024-01-01') AND "status" = 'returned'"#,
+    ),
+    (
+        "작년 매출 총액은 얼마인가요?",
+        r#"SELECT SUM("total_amount") AS "총 금액" FROM "orders" WHERE ("order_date" >= '2023-01-01' AND "order_date" < '2024-01-01') AND ("status" = 'delivered' OR "status" = 'shipped')"#,
+    ),
+    (
+        "Which shipping region got the most orders in 2023?",
+        r#"SELECT "regions"."name_en" FROM "orders" JOIN "regions" ON "orders"."ship_region_id" = "regions"."region_id" WHERE ("orders"."order_date" >= '2023-01-01' AND "orders"."order_date" < '2024-01-01') GROUP BY "orders"."ship_region_id", "regions"."name_en" ORDER BY COUNT(*) DESC LIMIT 1"#,
+    ),
+    // a year said of another table's rows than the date column's: abstain
+    ("2023년 주문 중 취소된 주문의 고객 수", "abstain"),
 ];
 
 #[test]

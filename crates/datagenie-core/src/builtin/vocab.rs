@@ -318,6 +318,9 @@ pub(crate) const EN_CUES: &[(&[&str], Cue)] = &[
     (&["prior", "to"], Cue::Cmp { op: Op::Lt, concept: C::Time }),
     (&["after"], Cue::Cmp { op: Op::Gt, concept: C::Time }),
     (&["later", "than"], Cue::Cmp { op: Op::Gt, concept: C::Time }),
+    // "2019 or later", "2010 or earlier" (see the comparison pass).
+    (&["later"], Cue::Cmp { op: Op::Gt, concept: C::Time }),
+    (&["earlier"], Cue::Cmp { op: Op::Lt, concept: C::Time }),
     (&["since"], Cue::Cmp { op: Op::Ge, concept: C::Time }),
     (&["between"], Cue::Between),
     (&["ordered", "by"], Cue::OrderBy),

@@ -38,10 +38,24 @@ impl Ctx<'_> {
                 Op::Gt => Op::Ge,
                 o => o,
             };
-            return self.comparison(i, op, Concept::None, true);
+            return self.comparison(i, op, Concept::Time, true);
         }
         // The number: after the cue (English), before it (Korean and "5 or more").
         let mut num_idx = if post { self.prev_sig(i) } else { self.next_sig(i) };
+        // "2019 or before": the number before the "or".
+        if post && let Some(o) = num_idx.filter(|&o| self.used[o] && matches!(self.cue_at(o), Some(Cue::Or))) {
+            num_idx = self.prev_sig(o);
+        }
+        // "hired in year 2019 or before": the word "year" before the number names no column; the column is before it.
+        let mut year_word = None;
+        if post
+            && let Some(y) = num_idx.and_then(|n| self.prev_sig(n))
+            && self.items[y].text.eq_ignore_ascii_case("year")
+            && self.col_at(y).is_none()
+        {
+            self.used[y] = true;
+            year_word = Some(y);
+        }
         // "1995년 이후": the number before its year unit.
         if post
             && let Some(u) = num_idx
@@ -118,7 +132,7 @@ impl Ctx<'_> {
             return;
         }
         // The column: just before the cue, else named by the adjective, else just after the number.
-        let anchor = if post { ni } else { i };
+        let anchor = if post { year_word.unwrap_or(ni) } else { i };
         let before = named
             .or_else(|| self.prev_sig(anchor).filter(|&k| !self.used[k]).and_then(|k| self.col_at(k).map(|c| (k, c))));
         // "bigger than 1500 or smaller than 500": the column of the comparison before.

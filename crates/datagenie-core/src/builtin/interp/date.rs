@@ -156,10 +156,12 @@ impl Ctx<'_> {
                 && d.chars().all(|c| c.is_ascii_digit())
                 && let Ok(n) = d.parse::<i64>()
             {
-                let born = self.prev_sig(i).and_then(|p| self.prev_sig(p).into_iter().chain([p]).find(|&k| {
-                    let w = self.items[k].text.to_lowercase();
-                    w == "born" || w == "birth"
-                }));
+                let born = self.prev_sig(i).and_then(|p| {
+                    self.prev_sig(p).into_iter().chain([p]).find(|&k| {
+                        let w = self.items[k].text.to_lowercase();
+                        w == "born" || w == "birth"
+                    })
+                });
                 (n, vec![i], born)
             } else if let Some(n) = self.num_at(i)
                 && let Some(u) = self.items.get(i + 1)

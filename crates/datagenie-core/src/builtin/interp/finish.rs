@@ -747,7 +747,9 @@ impl Ctx<'_> {
     fn share(&mut self, groups: &mut Vec<(usize, Vec<Cond>)>) -> Result<(), String> {
         const SHARE: &[&str] =
             &["percentage", "percent", "proportion", "share", "fraction", "ratio", "비율", "비중", "퍼센트", "백분율"];
-        const PERCENT: &[&str] = &["percentage", "percent", "퍼센트", "백분율", "%"];
+        // A share is a percentage when said so, and when said as Korean 비율/비중 or English "share", which business
+        // reports give in percent; "ratio", "proportion" and "fraction" are between 0 and 1.
+        const PERCENT: &[&str] = &["percentage", "percent", "퍼센트", "백분율", "%", "비율", "비중", "share"];
         let word = |t: &str| SHARE.iter().find(|w| t == **w || (!w.is_ascii() && t.starts_with(**w))).is_some();
         let Some(k) = (0..self.items.len()).find(|&k| {
             !self.used[k] && matches!(self.items[k].kind, ItemKind::Word | ItemKind::Free) && word(&self.items[k].text)
@@ -765,8 +767,23 @@ impl Ctx<'_> {
         let named = (0..self.items.len()).find(|&i| self.res[i] == Res::Table(self.subject)).unwrap_or(k);
         let after: Vec<usize> =
             (0..groups.len()).filter(|&g| groups[g].0 > named && value_group(self, &groups[g].1)).collect();
-        let [g] = after[..] else {
-            return Err("a share, of rows meeting which condition is unclear".into());
+        // "VIP 고객 비율", "the share of VIP customers": the one condition, said of the rows, is what is shared.
+        // Nothing said after the rows but the share itself ("… placed an order" is another condition).
+        let said_after = (named + 1..self.items.len()).any(|m| {
+            m != k
+                && (matches!(self.items[m].kind, ItemKind::Word | ItemKind::Schema { .. } | ItemKind::Value { .. })
+                    || self.table_at(m).is_some())
+        });
+        let only_before = (after.is_empty()
+            && groups.len() == 1
+            && groups[0].0 < named
+            && !said_after
+            && value_group(self, &groups[0].1))
+        .then_some(0);
+        let g = match (&after[..], only_before) {
+            ([g], _) => *g,
+            ([], Some(g)) => g,
+            _ => return Err("a share, of rows meeting which condition is unclear".into()),
         };
         // Nothing computed beside it but the rows counted; the groups asked for stay.
         // The rows themselves, shown by their key or name ("the orders placed in 2025"), are what is counted.
