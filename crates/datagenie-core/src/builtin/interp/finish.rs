@@ -39,7 +39,13 @@ impl Ctx<'_> {
             }
         }
         self.share(&mut groups)?;
-        self.plan.filters = groups.into_iter().map(|(_, g)| g).collect();
+        // A measure the schema defines, said twice ("top 3 regions by revenue, with the revenue"), brings its
+        // condition twice: once is enough.
+        for (_, g) in groups {
+            if !self.plan.filters.contains(&g) {
+                self.plan.filters.push(g);
+            }
+        }
         // "both A and B" on one column asks for an intersection of groups, which this engine does not write.
         self.parent_rows();
         // "both A and B" on one column: the rows meeting each, intersected (checked below, once the output is known).

@@ -112,7 +112,33 @@ impl Ctx<'_> {
                 if let Some(Cue::By | Cue::OrderBy) = self.cue_at(m) {
                     self.used[m] = true;
                     if let Some(x) = self.next_sig(m) {
-                        if let Some(c) = self.col_at(x) {
+                        // "top 3 shipping regions by revenue": an aggregate per the rows listed.
+                        if let Some(Cue::Agg(a)) = self.cue_at(x)
+                            && let Some(y) = self.next_sig(x)
+                            && let Some(c) = self.col_at(y).filter(|&c| self.is_numeric(c))
+                        {
+                            self.used[x] = true;
+                            self.used[y] = true;
+                            key = Some(OrderKey::Agg(a, c));
+                            let t = self.table_of(c);
+                            let per_key = (i..m).any(|g| {
+                                self.col_at(g).is_some_and(|g| {
+                                    self.table_of(g) == self.subject
+                                        && g != c
+                                        && (self.referenced_name(g).is_some()
+                                            || self
+                                                .lex
+                                                .col_values
+                                                .get(&g)
+                                                .is_some_and(|v| !v.is_empty() && v.len() <= 30))
+                                })
+                            });
+                            if t != self.subject {
+                                self.count_group(t);
+                            } else if !per_key {
+                                self.doubt(F::AggSuperSubject, "an aggregate ranking over the subject itself");
+                            }
+                        } else if let Some(c) = self.col_at(x) {
                             key = Some(OrderKey::Col(c));
                             self.used[x] = true;
                         } else if let Some((t, e)) = self.count_target(x) {
