@@ -119,18 +119,17 @@ fn qtoks(toks: &[Tok]) -> Vec<QTok> {
                         alts[0] = ko.to_string();
                     }
                     let stem = alts[0].clone();
-                    let t = &Tok { stem, ..t.clone() };
                     for (ko, en) in GLOSSARY.iter().chain(KO_GLOSSARY_EXTRA) {
                         // "비활성" is the negated word itself (read as a negation where it is used).
-                        if t.stem == *ko || t.stem.strip_prefix('비') == Some(*ko) {
+                        if stem == *ko || stem.strip_prefix('비') == Some(*ko) {
                             alts.extend(en.iter().map(|s| stem_word(s)));
-                        } else if ko.chars().count() > 1 && t.stem.contains(ko) {
+                        } else if ko.chars().count() > 1 && stem.contains(ko) {
                             inside.extend(en.iter().map(|s| stem_word(s)));
                         }
                     }
                     // "출생한", "가입된": the noun of a 하다/되다 verb names the same thing.
                     for e in ["하는", "했던", "하신", "한", "된", "되는"] {
-                        if let Some(noun) = t.stem.strip_suffix(e)
+                        if let Some(noun) = stem.strip_suffix(e)
                             && noun.chars().count() >= 2
                         {
                             alts.push(noun.to_string());
@@ -772,7 +771,7 @@ fn ko_cue_form(stem: &str, cue: &str) -> bool {
     // The past form of an adjective: "높았던", "많았던", "적었던" are "높은", "많은", "적은".
     if let Some(root) = cue.strip_suffix('은')
         && !root.is_empty()
-        && [format!("{root}았던"), format!("{root}었던")].iter().any(|f| f == stem)
+        && stem.strip_prefix(root).is_some_and(|rest| rest == "았던" || rest == "었던")
     {
         return true;
     }

@@ -120,6 +120,53 @@ async fn scores_every_outcome_and_writes_the_report() {
     assert!(out.stdout.contains("accuracy") && out.stdout.contains("50.0%"), "{}", out.stdout);
 }
 
+/// `--calibrate --report`: every reading taken before the threshold, with its SQL, confidence, doubts and whether its
+/// rows equal the gold rows; questions the engine cannot read and gold queries that fail are not readings.
+async fn calibration_writes_every_reading() {
+    let env = Env::new();
+    let dir = env.path("dbs");
+    singers_db(&dir);
+    let questions = env.path("questions.json");
+    write(
+        &questions,
+        &json!([
+            q("singers", "How many singers are there?", "SELECT count(*) FROM singer"),
+            q("singers", "How many singers are there?", "SELECT count(*) FROM singer WHERE age > 30"),
+            q("singers", "Why is the sky blue?", "SELECT count(*) FROM singer"),
+            q("singers", "How many singers are there?", "SELECT no_such_column FROM singer"),
+        ]),
+    );
+    let report = env.path("readings.json");
+    let out = env
+        .run(&[
+            "eval",
+            "--questions",
+            questions.to_str().unwrap_or_default(),
+            "--db-dir",
+            dir.to_str().unwrap_or_default(),
+            "--calibrate",
+            "--report",
+            report.to_str().unwrap_or_default(),
+            "--today",
+            "2024-01-01",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "stdout: {}\nstderr: {}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("readings: 2 of 3 scored questions (1 right ungated)"), "{}", out.stdout);
+    let text = std::fs::read_to_string(&report).expect("readings written");
+    let rows: Value = serde_json::from_str(&text).expect("readings are JSON");
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 2, "{text}");
+    let right: Vec<bool> = rows.iter().filter_map(|r| r["right"].as_bool()).collect();
+    assert_eq!(right, [true, false], "{text}");
+    for r in &rows {
+        assert_eq!(r["db_id"], "singers", "{text}");
+        assert_eq!(r["sql"], r#"SELECT COUNT(*) AS singer_count FROM "singer""#, "{text}");
+        assert!(r["confidence"].as_f64().is_some_and(|c| c > 0.0 && c <= 1.0), "{text}");
+        assert!(r["doubts"].is_array() && r["gold"].is_string(), "{text}");
+    }
+}
+
 async fn min_accuracy_is_a_gate() {
     let env = Env::new();
     let dir = env.path("dbs");
@@ -443,6 +490,7 @@ async fn demo_question_set_is_a_regression_gate() {
 pub fn tests() -> Group {
     Group::new("eval").tests(tests![
         scores_every_outcome_and_writes_the_report,
+        calibration_writes_every_reading,
         min_accuracy_is_a_gate,
         malformed_question_files_are_refused,
         filters_by_database_and_limit,

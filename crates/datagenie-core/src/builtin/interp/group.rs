@@ -184,13 +184,18 @@ impl Ctx<'_> {
     fn bucket_word(&self, j: usize) -> Option<Bucket> {
         let t = self.items[j].text.as_str();
         let t = t.strip_suffix("별로").or_else(|| t.strip_suffix('별')).or_else(|| t.strip_suffix("마다")).unwrap_or(t);
-        match t {
-            "month" | "months" | "monthly" | "월" => Some(Bucket::Month),
-            "year" | "years" | "yearly" | "annual" | "annually" | "연도" | "년도" | "년" | "연" => {
-                Some(Bucket::Year)
-            }
-            "day" | "days" | "daily" | "date" | "일" | "일자" | "날짜" => Some(Bucket::Day),
-            _ => None,
+        period_of_word(t)
+    }
+}
+
+/// The period a word names: "month", "monthly", "월", "달"; "year", "연도", "해"; "day", "일자", "날".
+pub(super) fn period_of_word(word: &str) -> Option<Bucket> {
+    match word {
+        "month" | "months" | "monthly" | "월" | "달" => Some(Bucket::Month),
+        "year" | "years" | "yearly" | "annual" | "annually" | "연도" | "년도" | "년" | "연" | "해" => {
+            Some(Bucket::Year)
         }
+        "day" | "days" | "daily" | "date" | "일" | "일자" | "날짜" | "날" => Some(Bucket::Day),
+        _ => None,
     }
 }

@@ -236,14 +236,7 @@ impl Ctx<'_> {
                 self.plan.limit = Some(limit);
                 // "Which shipping region had the highest revenue": the subject's rows per the key asked about.
                 // "Which sales channel brought in the most revenue": per value of a coded column of the subject.
-                let per_key = (0..i).any(|k| {
-                    self.col_at(k).is_some_and(|g| {
-                        self.table_of(g) == self.subject
-                            && g != c
-                            && (self.referenced_name(g).is_some()
-                                || self.lex.col_values.get(&g).is_some_and(|v| !v.is_empty() && v.len() <= 30))
-                    })
-                });
+                let per_key = self.names_a_group(0..i, c);
                 if t != self.subject {
                     self.count_group(t);
                 } else if !per_key {
@@ -287,6 +280,20 @@ impl Ctx<'_> {
             }
             self.doubt(F::SuperNoMeasure, "a superlative without a measure");
         }
+    }
+
+    /// Whether items `range` name a column of the subject that groups it, other than the measure `c`: a key shown by
+    /// the name it points at ("Which shipping region had the highest revenue") or a coded column ("Which sales
+    /// channel …"): an aggregate per such group, not of the subject's rows themselves.
+    pub(super) fn names_a_group(&self, range: std::ops::Range<usize>, c: usize) -> bool {
+        range.into_iter().any(|k| {
+            self.col_at(k).is_some_and(|g| {
+                self.table_of(g) == self.subject
+                    && g != c
+                    && (self.referenced_name(g).is_some()
+                        || self.lex.col_values.get(&g).is_some_and(|v| !v.is_empty() && v.len() <= 30))
+            })
+        })
     }
 
     /// "Which month had the most orders?", "매출이 가장 높았던 달은?": the period (month, year, day) of the table's
@@ -338,12 +345,7 @@ impl Ctx<'_> {
         } else {
             text.as_str()
         };
-        match word {
-            "month" | "달" | "월" => Some(Bucket::Month),
-            "year" | "해" | "연도" | "년도" => Some(Bucket::Year),
-            "day" | "date" | "날" | "날짜" | "일자" => Some(Bucket::Day),
-            _ => None,
-        }
+        super::group::period_of_word(word)
     }
 
     /// The measure said after an English superlative: "the most orders", "the highest revenue", "the largest total

@@ -121,18 +121,7 @@ impl Ctx<'_> {
                             self.used[y] = true;
                             key = Some(OrderKey::Agg(a, c));
                             let t = self.table_of(c);
-                            let per_key = (i..m).any(|g| {
-                                self.col_at(g).is_some_and(|g| {
-                                    self.table_of(g) == self.subject
-                                        && g != c
-                                        && (self.referenced_name(g).is_some()
-                                            || self
-                                                .lex
-                                                .col_values
-                                                .get(&g)
-                                                .is_some_and(|v| !v.is_empty() && v.len() <= 30))
-                                })
-                            });
+                            let per_key = self.names_a_group(i..m, c);
                             if t != self.subject {
                                 self.count_group(t);
                             } else if !per_key {

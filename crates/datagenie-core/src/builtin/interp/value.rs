@@ -79,9 +79,9 @@ impl Ctx<'_> {
         None
     }
 
-    /// An unused mention of a foreign key of the subject just before value item `i` (over fillers and linking cues) or just after
-    /// it ("Busan as their shipping region"), pointing at the one table among `cols`' tables: (item, the value's
-    /// column there).
+    /// An unused mention of a foreign key of the subject just before value item `i` (over fillers and "is") or just
+    /// after it ("Busan as their shipping region"), pointing at the one table among `cols`' tables: (item, the
+    /// value's column there).
     fn key_beside(&self, i: usize, cols: &[usize]) -> Option<(usize, usize)> {
         let at = |k: usize| {
             if self.used[k] {
