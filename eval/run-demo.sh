@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scores the built-in engine on the demo database's question sets (see eval/README.md): the five it may be tuned on,
+# Scores the built-in engine on the demo database's question sets (see eval/README.md): the six it may be tuned on,
 # then the held-out set.
 #
 #   eval/run-demo.sh [extra `datagenie eval` arguments, e.g. --format json or --report-dir DIR]
@@ -49,7 +49,7 @@ mkdir -p "$work/dbs/demo-retail"
 cp "$work/data/demo-retail.sqlite" "$work/dbs/demo-retail/demo-retail.sqlite"
 
 status=0
-for set in demo-questions demo-dev demo-dev2 demo-dev3 demo-dev4 demo-holdout; do
+for set in demo-questions demo-dev demo-dev2 demo-dev3 demo-dev4 demo-dev5 demo-holdout; do
     echo "== eval/$set.json"
     args=(eval --questions "$root/eval/$set.json" --db-dir "$work/dbs" --provider builtin --today 2026-01-01)
     if [[ -n "$report_dir" ]]; then

@@ -518,6 +518,8 @@ pub struct ReadingRow {
     pub confidence: f32,
     pub right: bool,
     pub doubts: Vec<String>,
+    /// The reading's features that are present, by name, with their counts (what the confidence is the product over).
+    pub features: std::collections::BTreeMap<&'static str, f32>,
 }
 
 /// What `datagenie eval --calibrate` found (see [`calibrate`]).
@@ -551,6 +553,7 @@ pub async fn calibrate(options: &EvalOptions, fit_options: &fit::Options) -> Res
     select(&mut questions, options);
     let (mut samples, mut readings) = (Vec::new(), Vec::new());
     let (mut gold_errors, mut unreadable, mut databases) = (0usize, 0usize, 0usize);
+    let names = datagenie_core::builtin::feature_names();
     let mut current: Option<(String, Db, Engine)> = None;
     for q in &questions {
         if current.as_ref().map(|(id, _, _)| id != &q.db_id).unwrap_or(true) {
@@ -595,6 +598,7 @@ pub async fn calibrate(options: &EvalOptions, fit_options: &fit::Options) -> Res
             confidence: reading.confidence,
             right,
             doubts: reading.doubts.clone(),
+            features: names.iter().zip(&reading.features).filter(|(_, c)| **c != 0.0).map(|(n, c)| (*n, *c)).collect(),
         });
         samples.push(fit::Sample { features: reading.features, right });
     }

@@ -866,8 +866,36 @@ const RETAIL_CASES: &[(&str, &str)] = &[
         "Which shipping region got the most orders in 2023?",
         r#"SELECT "regions"."name_en" FROM "orders" JOIN "regions" ON "orders"."ship_region_id" = "regions"."region_id" WHERE ("orders"."order_date" >= '2023-01-01' AND "orders"."order_date" < '2024-01-01') GROUP BY "orders"."ship_region_id", "regions"."name_en" ORDER BY COUNT(*) DESC LIMIT 1"#,
     ),
-    // a year said of another table's rows than the date column's: abstain
-    ("2023년 주문 중 취소된 주문의 고객 수", "abstain"),
+    // a year said of another table's rows than the subject's date: that table's one date, joined
+    (
+        "2023년 주문 중 취소된 주문의 고객 수",
+        r#"SELECT COUNT(DISTINCT "customers"."customer_id") AS "고객 수" FROM "customers" JOIN "orders" ON "customers"."customer_id" = "orders"."customer_id" WHERE ("orders"."order_date" >= '2023-01-01' AND "orders"."order_date" < '2024-01-01') AND "orders"."status" = 'cancelled'"#,
+    ),
+    // "합계는요": the polite 요 after a topic particle does not hide the sum
+    (
+        "취소된 주문 금액 합계는요?",
+        r#"SELECT SUM("total_amount") AS "총 금액" FROM "orders" WHERE "status" = 'cancelled'"#,
+    ),
+    // a value between the superlative and the rows counted stays their filter
+    (
+        "Which region had the most store orders?",
+        r#"SELECT "regions"."name_en" FROM "regions" JOIN "orders" ON "regions"."region_id" = "orders"."ship_region_id" WHERE "orders"."channel" = 'store' GROUP BY "regions"."region_id", "regions"."name_en" ORDER BY COUNT(*) DESC LIMIT 1"#,
+    ),
+    // "in total" after a count is the count
+    ("How many customers do we have in total?", r#"SELECT COUNT(*) AS customer_count FROM "customers""#),
+    // "하지 않은": the negation with its verb apart from the table
+    (
+        "주문을 한 번도 하지 않은 고객은 몇 명이에요?",
+        r#"SELECT COUNT(*) AS "고객 수" FROM "customers" WHERE "customer_id" NOT IN (SELECT "customer_id" FROM "orders" WHERE "customer_id" IS NOT NULL)"#,
+    ),
+    // "ordered in 2023": the date of the orders (the one date they have), not the customer's sign-up
+    (
+        "How many different customers ordered in 2023?",
+        r#"SELECT COUNT(DISTINCT "customers"."customer_id") AS customer_count FROM "customers" JOIN "orders" ON "customers"."customer_id" = "orders"."customer_id" WHERE ("orders"."order_date" >= '2023-01-01' AND "orders"."order_date" < '2024-01-01')"#,
+    ),
+    // a participle before the rows that nothing reads is a filter dropped; "new" without a date range too
+    ("How many completed store orders?", "abstain"),
+    ("How many new products?", "abstain"),
 ];
 
 #[test]

@@ -359,7 +359,12 @@ fn push_hangul(out: &mut Vec<Tok>, raw: &str, start: usize, end: usize) {
         });
         return;
     }
-    let mut word = raw;
+    // "합계는요?", "매출은요?": the polite 요 after a topic particle ends an elliptical question; the noun is the
+    // content (a word ending in 요 is otherwise a sentence-final predicate, "알려주세요").
+    let mut word = match raw.strip_suffix('요') {
+        Some(base) if base.ends_with('은') || base.ends_with('는') => base,
+        _ => raw,
+    };
     let mut per = false;
     for s in PER_SUFFIXES {
         if let Some(base) = word.strip_suffix(s)

@@ -409,6 +409,9 @@ pub(crate) const EN_CUES: &[(&[&str], Cue)] = &[
     (&["both"], Cue::Free),
     // "orders that ended up returned": the state that follows says it.
     (&["ended", "up"], Cue::Free),
+    // "How many customers do we have in total?": the count is the total.
+    (&["in", "total"], Cue::Free),
+    (&["altogether"], Cue::Free),
     (&["contain"], Cue::Like(LikeKind::Contains)),
     (&["contains"], Cue::Like(LikeKind::Contains)),
     (&["containing"], Cue::Like(LikeKind::Contains)),
@@ -744,6 +747,8 @@ pub(crate) const KO_CUES: &[(&[&str], Cue)] = &[
     (&["총"], Cue::Agg(Agg::Sum)),
     (&["총액"], Cue::Agg(Agg::Sum)),
     (&["전체"], Cue::Free),
+    // "주문 건수와 함께 보여줘": shown together with.
+    (&["함께"], Cue::Free),
     (&["최대"], Cue::Agg(Agg::Max)),
     (&["최댓값"], Cue::Agg(Agg::Max)),
     (&["최고"], Cue::Agg(Agg::Max)),

@@ -140,6 +140,25 @@ impl Ctx<'_> {
                 self.year_filter(i, n as i64);
             }
         }
+        self.new_rows();
+    }
+
+    /// "new customers who signed up last year", "2025년 신규 가입 고객": "new" before the rows is what their own date
+    /// range already says, when one is read on the table's date.
+    fn new_rows(&mut self) {
+        for i in 0..self.items.len() {
+            if self.used[i] || !matches!(self.items[i].text.as_str(), "new" | "신규") {
+                continue;
+            }
+            let Some(t) = self.next_sig(i).and_then(|j| self.table_at(j)) else { continue };
+            let dated = self.filters.iter().any(|(_, cond)| {
+                matches!(cond, Cond::Range(c, ..) | Cond::Cmp(c, ..) | Cond::Between(c, ..)
+                    if self.table_of(*c) == t && self.lex.cols[*c].class == TypeClass::Temporal)
+            });
+            if dated {
+                self.used[i] = true;
+            }
+        }
     }
 
     /// Decades: "born in the 1990s", "the '80s", "1980년대생", "90년대에 가입한": a range of ten years on a year column
@@ -392,6 +411,17 @@ impl Ctx<'_> {
             && let Some(t) = self.event_table_near(i)
             && t != self.table_of(c)
         {
+            // The event's table has one date: that is the date meant, reached by a join ("products ordered in 2025"
+            // filters on the order's date).
+            let dates: Vec<usize> = self.lex.tables[t]
+                .cols
+                .iter()
+                .copied()
+                .filter(|&d| self.lex.cols[d].class == TypeClass::Temporal)
+                .collect();
+            if let [d] = dates[..] {
+                return Some(d);
+            }
             self.doubt(
                 F::Describing,
                 format!("the date is of {}, not of {}", self.lex.tables[t].stems.join(" "), self.lex.cols[c].name),

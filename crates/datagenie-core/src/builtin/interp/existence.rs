@@ -42,9 +42,17 @@ impl Ctx<'_> {
                 }
                 k -= 1;
             }
-            let korean_neg = self.korean && self.next_sig(i).is_some_and(|n| self.cue_at(n) == Some(Cue::Not));
+            // Korean negates after the table: "주문하지 않은 고객", or with the verb apart: "주문을 한 번도 하지 않은".
+            let verb = self.next_sig(i).filter(|&v| {
+                self.korean
+                    && !self.used[v]
+                    && self.items[v].kind == ItemKind::Word
+                    && self.items[v].text.ends_with('지')
+            });
+            let korean_neg = self.korean
+                && verb.or(Some(i)).and_then(|v| self.next_sig(v)).is_some_and(|n| self.cue_at(n) == Some(Cue::Not));
             let mut neg_item = None;
-            if korean_neg && let Some(n) = self.next_sig(i) {
+            if korean_neg && let Some(n) = verb.or(Some(i)).and_then(|v| self.next_sig(v)) {
                 neg = true;
                 cue_seen = true;
                 neg_item = Some(n);
@@ -88,6 +96,9 @@ impl Ctx<'_> {
             let Some((sc, oc)) = self.direct_link(self.subject, t) else { continue };
             if let Some(n) = neg_item {
                 self.used[n] = true;
+                if let Some(v) = verb {
+                    self.used[v] = true;
+                }
             }
             self.used[i] = true;
             for j in k..i {

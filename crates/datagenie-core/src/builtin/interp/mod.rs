@@ -385,12 +385,31 @@ impl<'a> Ctx<'a> {
         if self.cue_at(k) == Some(Cue::Count) {
             k = self.next_sig(k)?;
         }
-        // One describing word may come between: "the most registered students".
+        // One describing word may come between: "the most registered students"; or a value of the rows counted,
+        // which stays a filter (`mark_range` leaves values to the value pass): "the most store orders".
+        if let ItemKind::Value { cands, quoted: false } = &self.items[k].kind {
+            let n = self.next_sig(k)?;
+            let t = self.table_at(n)?;
+            return cands.iter().any(|(c, _, _)| self.table_of(*c) == t).then_some((t, n));
+        }
         if self.items[k].kind == ItemKind::Word {
             k = self.next_sig(k)?;
         }
         let t = self.table_at(k)?;
         Some((t, k))
+    }
+
+    /// The column an aggregate cue at `j` is of, named after it: (the item of a table naming the column's rows, when
+    /// one stands between — "the highest average (product) price", "total order amount" —, the column's item, the
+    /// column).
+    fn agg_col_after(&self, j: usize) -> Option<(Option<usize>, usize, usize)> {
+        let k = self.next_sig(j)?;
+        if let Some(c) = self.col_at(k) {
+            return Some((None, k, c));
+        }
+        let t = self.table_at(k)?;
+        let k2 = self.next_sig(k).filter(|&k2| k2 == k + 1)?;
+        self.col_in_table_at(k2, t).map(|c| (Some(k), k2, c))
     }
 
     /// Item `k` as a column of table `t`, when it may name one.
@@ -403,12 +422,22 @@ impl<'a> Ctx<'a> {
         {
             return Some(c);
         }
-        self.col_cands(k).into_iter().find(|&c| self.table_of(c) == t)
+        if let Some(c) = self.col_cands(k).into_iter().find(|&c| self.table_of(c) == t) {
+            return Some(c);
+        }
+        // "order amount": the one column of the table whose name holds the word (`total_amount`).
+        let word = stem_word(&self.items[k].text);
+        let mut holding = self.lex.tables[t].cols.iter().copied().filter(|&c| self.lex.cols[c].stems.contains(&word));
+        match (holding.next(), holding.next()) {
+            (Some(c), None) if !self.items[k].text.contains(' ') => Some(c),
+            _ => None,
+        }
     }
 
+    /// Marks items `a..=b` as explained, except values: a value inside a phrase is a filter still to be read.
     fn mark_range(&mut self, a: usize, b: usize) {
         for k in a..=b.min(self.items.len().saturating_sub(1)) {
-            if !matches!(self.items[k].kind, ItemKind::Stop) {
+            if !matches!(self.items[k].kind, ItemKind::Stop | ItemKind::Value { .. }) {
                 self.used[k] = true;
             }
         }

@@ -25,7 +25,19 @@ impl Ctx<'_> {
                 continue;
             }
             let verb = it.text.ends_with("ed") || it.text.ends_with("ing");
+            // "completed Kakao Pay payments": a participle right before the rows or a value describes them; left
+            // unexplained, it is a filter dropped, not a verb of the sentence.
+            let auxiliary = i.checked_sub(1).and_then(|p| self.items.get(p)).is_some_and(|p| {
+                matches!(p.text.as_str(), "have" | "has" | "had" | "been" | "be" | "is" | "are" | "was" | "were")
+            });
+            let attributive = verb
+                && !auxiliary
+                && self.items.get(i + 1).is_some_and(|n| {
+                    matches!(n.kind, ItemKind::Value { .. })
+                        || matches!(self.res.get(i + 1), Some(Res::Table(t)) if *t == self.subject)
+                });
             let feature = match &it.kind {
+                ItemKind::Word if attributive => Some(F::UWord),
                 ItemKind::Word if verb => Some(F::UVerb),
                 ItemKind::Word => Some(F::UWord),
                 ItemKind::Num(_) => Some(F::UNum),

@@ -3,7 +3,7 @@
 use super::{Ctx, KIND_WORDS, is_cue};
 use crate::builtin::doubt::F;
 use crate::builtin::link::ItemKind;
-use crate::builtin::sql::{Cond, Lit, Sel};
+use crate::builtin::sql::{Cond, Lit, OrderKey, Sel};
 use crate::builtin::text::stem_word;
 use crate::builtin::vocab::{Agg, Cue, Op};
 
@@ -101,6 +101,21 @@ impl Ctx<'_> {
                     which_pending = false;
                 }
                 _ => {}
+            }
+            // "top 3 customers by total order amount, with their totals": the ranking's aggregate, shown beside them.
+            if !self.used[i]
+                && it.kind == ItemKind::Word
+                && matches!(it.text.to_lowercase().as_str(), "totals" | "total" | "sums" | "amounts")
+                && i > 1
+                && matches!(self.items[i - 1].text.as_str(), "its" | "their" | "the")
+                && self.items[i - 2].text.eq_ignore_ascii_case("with")
+                && let Some((OrderKey::Agg(a, c), _)) = self.plan.order.first().cloned()
+            {
+                self.used[i] = true;
+                if !self.plan.select.contains(&Sel::Agg(a, c)) {
+                    self.plan.select.push(Sel::Agg(a, c));
+                }
+                continue;
             }
             // "committees that have delegates": a column after "have" qualifies, it is not shown.
             if self.col_at(i).is_some()

@@ -213,18 +213,8 @@ impl Ctx<'_> {
                 self.doubt(F::SuperNoMeasure, "a superlative without a measure");
                 continue;
             };
-            // "the highest average (product) price": a table naming the column's rows may stand between.
-            let agg_col_at = |s: &Self, j: usize| {
-                let k = s.next_sig(j)?;
-                if let Some(c) = s.col_at(k) {
-                    return Some((None, k, c));
-                }
-                let t = s.table_at(k)?;
-                let k2 = s.next_sig(k).filter(|&k2| k2 == k + 1)?;
-                s.col_in_table_at(k2, t).map(|c| (Some(k), k2, c))
-            };
             if let Some(Cue::Agg(a)) = self.cue_at(j)
-                && let Some((tk, k, c)) = agg_col_at(self, j)
+                && let Some((tk, k, c)) = self.agg_col_after(j)
             {
                 self.used[j] = true;
                 self.used[k] = true;

@@ -3,7 +3,7 @@
 use super::{Ctx, is_cue};
 use crate::builtin::doubt::F;
 use crate::builtin::sql::OrderKey;
-use crate::builtin::vocab::Cue;
+use crate::builtin::vocab::{Agg, Cue};
 
 impl Ctx<'_> {
     /// "top 5" / "상위 5": the number, marking the cue and number used.
@@ -114,11 +114,13 @@ impl Ctx<'_> {
                     if let Some(x) = self.next_sig(m) {
                         // "top 3 shipping regions by revenue": an aggregate per the rows listed.
                         if let Some(Cue::Agg(a)) = self.cue_at(x)
-                            && let Some(y) = self.next_sig(x)
-                            && let Some(c) = self.col_at(y).filter(|&c| self.is_numeric(c))
+                            && let Some((ty, y, c)) = self.agg_col_after(x).filter(|&(_, _, c)| self.is_numeric(c))
                         {
                             self.used[x] = true;
                             self.used[y] = true;
+                            if let Some(ty) = ty {
+                                self.used[ty] = true;
+                            }
                             key = Some(OrderKey::Agg(a, c));
                             let t = self.table_of(c);
                             let per_key = self.names_a_group(i..m, c);
@@ -128,8 +130,17 @@ impl Ctx<'_> {
                                 self.doubt(F::AggSuperSubject, "an aggregate ranking over the subject itself");
                             }
                         } else if let Some(c) = self.col_at(x) {
-                            key = Some(OrderKey::Col(c));
                             self.used[x] = true;
+                            // "top 3 customers by total order amount": a column of another table's rows, said as
+                            // their total, is summed per row listed (ordering by its rows would list one twice).
+                            let t = self.table_of(c);
+                            let total = self.items[x].text.split_whitespace().next() == Some("total");
+                            if t != self.subject && total && self.is_numeric(c) {
+                                key = Some(OrderKey::Agg(Agg::Sum, c));
+                                self.count_group(t);
+                            } else {
+                                key = Some(OrderKey::Col(c));
+                            }
                         } else if let Some((t, e)) = self.count_target(x) {
                             self.mark_range(x, e);
                             self.count_group(t);
