@@ -896,6 +896,12 @@ const RETAIL_CASES: &[(&str, &str)] = &[
     // a participle before the rows that nothing reads is a filter dropped; "new" without a date range too
     ("How many completed store orders?", "abstain"),
     ("How many new products?", "abstain"),
+    // "with their averages" shows the ranking's aggregate; "with their totals" does not name an average
+    (
+        "Top 2 channels by average order amount, with their averages",
+        r#"SELECT "channel", AVG("total_amount") AS average_total_amount FROM "orders" GROUP BY "channel" ORDER BY AVG("total_amount") DESC LIMIT 2"#,
+    ),
+    ("Top 2 channels by average order amount, with their totals", "abstain"),
 ];
 
 #[test]

@@ -413,13 +413,7 @@ impl Ctx<'_> {
         {
             // The event's table has one date: that is the date meant, reached by a join ("products ordered in 2025"
             // filters on the order's date).
-            let dates: Vec<usize> = self.lex.tables[t]
-                .cols
-                .iter()
-                .copied()
-                .filter(|&d| self.lex.cols[d].class == TypeClass::Temporal)
-                .collect();
-            if let [d] = dates[..] {
+            if let [d] = self.dates_of(t)[..] {
                 return Some(d);
             }
             self.doubt(
@@ -437,7 +431,7 @@ impl Ctx<'_> {
         if self.korean
             && let Some(k) = (i + 1..(i + 3).min(self.items.len())).find(|&k| self.table_at(k).is_some())
             && let Some(t) = self.table_at(k)
-            && self.lex.tables[t].cols.iter().any(|&c| self.lex.cols[c].class == TypeClass::Temporal)
+            && !self.dates_of(t).is_empty()
         {
             return Some(t);
         }
@@ -457,7 +451,7 @@ impl Ctx<'_> {
                     (0..self.lex.tables.len()).find(|&t| self.lex.tables[t].stems.last() == Some(&stem))
                 }
             }?;
-            self.lex.tables[t].cols.iter().any(|&c| self.lex.cols[c].class == TypeClass::Temporal).then_some(t)
+            (!self.dates_of(t).is_empty()).then_some(t)
         })
     }
 

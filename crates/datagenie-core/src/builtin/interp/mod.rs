@@ -327,8 +327,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             if concept == Concept::Time
-                && let Some(&c) =
-                    self.lex.tables[t].cols.iter().find(|&&c| self.lex.cols[c].class == TypeClass::Temporal)
+                && let Some(&c) = self.dates_of(t).first()
             {
                 return Some(c);
             }
@@ -410,6 +409,11 @@ impl<'a> Ctx<'a> {
         let t = self.table_at(k)?;
         let k2 = self.next_sig(k).filter(|&k2| k2 == k + 1)?;
         self.col_in_table_at(k2, t).map(|c| (Some(k), k2, c))
+    }
+
+    /// The date and time columns of table `t`, in schema order.
+    fn dates_of(&self, t: usize) -> Vec<usize> {
+        self.lex.tables[t].cols.iter().copied().filter(|&c| self.lex.cols[c].class == TypeClass::Temporal).collect()
     }
 
     /// Item `k` as a column of table `t`, when it may name one.

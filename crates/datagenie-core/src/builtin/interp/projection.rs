@@ -104,12 +104,16 @@ impl Ctx<'_> {
             }
             // "top 3 customers by total order amount, with their totals": the ranking's aggregate, shown beside them.
             if !self.used[i]
-                && it.kind == ItemKind::Word
-                && matches!(it.text.to_lowercase().as_str(), "totals" | "total" | "sums" | "amounts")
+                && matches!(it.kind, ItemKind::Word | ItemKind::Cue(Cue::Agg(_)))
                 && i > 1
                 && matches!(self.items[i - 1].text.as_str(), "its" | "their" | "the")
                 && self.items[i - 2].text.eq_ignore_ascii_case("with")
                 && let Some((OrderKey::Agg(a, c), _)) = self.plan.order.first().cloned()
+                && match a {
+                    Agg::Sum => matches!(it.text.to_lowercase().as_str(), "totals" | "total" | "sums" | "amounts"),
+                    Agg::Avg => matches!(it.text.to_lowercase().as_str(), "averages" | "average"),
+                    Agg::Max | Agg::Min => false,
+                }
             {
                 self.used[i] = true;
                 if !self.plan.select.contains(&Sel::Agg(a, c)) {

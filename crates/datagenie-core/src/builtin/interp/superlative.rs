@@ -303,12 +303,7 @@ impl Ctx<'_> {
         else {
             return false;
         };
-        let dates: Vec<usize> = self.lex.tables[table]
-            .cols
-            .iter()
-            .copied()
-            .filter(|&c| self.lex.cols[c].class == TypeClass::Temporal)
-            .collect();
+        let dates = self.dates_of(table);
         let Some(&date) = dates.first() else { return false };
         if dates.len() > 1 {
             self.doubt(F::Ambiguous, format!("the period of which date of {}", self.lex.tables[table].stems.join(" ")));

@@ -3,7 +3,7 @@
 use super::{Ctx, is_cue};
 use crate::builtin::doubt::F;
 use crate::builtin::sql::OrderKey;
-use crate::builtin::vocab::{Agg, Cue};
+use crate::builtin::vocab::Cue;
 
 impl Ctx<'_> {
     /// "top 5" / "상위 5": the number, marking the cue and number used.
@@ -130,17 +130,8 @@ impl Ctx<'_> {
                                 self.doubt(F::AggSuperSubject, "an aggregate ranking over the subject itself");
                             }
                         } else if let Some(c) = self.col_at(x) {
+                            key = Some(OrderKey::Col(c));
                             self.used[x] = true;
-                            // "top 3 customers by total order amount": a column of another table's rows, said as
-                            // their total, is summed per row listed (ordering by its rows would list one twice).
-                            let t = self.table_of(c);
-                            let total = self.items[x].text.split_whitespace().next() == Some("total");
-                            if t != self.subject && total && self.is_numeric(c) {
-                                key = Some(OrderKey::Agg(Agg::Sum, c));
-                                self.count_group(t);
-                            } else {
-                                key = Some(OrderKey::Col(c));
-                            }
                         } else if let Some((t, e)) = self.count_target(x) {
                             self.mark_range(x, e);
                             self.count_group(t);
