@@ -97,9 +97,22 @@ pub struct SessionContext {
     pub earlier: Vec<Turn>,
 }
 
+/// What a request carries: a question for the sources to answer, or SQL its caller wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestKind {
+    /// A question in plain language: a template, the built-in engine or the LLM writes the SQL.
+    #[default]
+    Question,
+    /// `question` holds SQL the caller wrote (an agent's `run_sql`): no source is tried, no LLM is called; the
+    /// guard decides on the text as written, with the caller's policy, exactly as for any source's SQL.
+    Sql,
+}
+
 /// One question, as every door (CLI, HTTP, MCP) hands it to [`AskContext::ask`].
 pub struct AskRequest<'a> {
+    /// The question, or with [`RequestKind::Sql`] the caller's SQL.
     pub question: Question,
+    pub kind: RequestKind,
     pub connection: &'a Connection,
     /// What the asker may read through this connection: tables, columns, row filters.
     pub policy: Policy,
@@ -117,7 +130,7 @@ pub struct AskRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Progress {
-    /// A source starts: `template`, `builtin` or `llm` (with its model).
+    /// A source starts: `template`, `builtin` or `llm` (with its model), or `sql` (the caller's own SQL).
     Source { kind: &'static str, model: Option<String> },
     /// One guarded run: the SQL as run (or as given, when refused) and the error, if it failed.
     Attempt { number: usize, sql: Option<String>, error: Option<ErrorBody> },
@@ -344,6 +357,8 @@ pub enum AnswerSource {
     Template { id: String, name: String, values: BTreeMap<String, serde_json::Value>, uses: u64 },
     /// The built-in engine, with how sure it was and what it understood.
     Builtin { confidence: f32, interpretation: String },
+    /// The caller's own SQL (`run_sql`), as the guard approved it.
+    Sql,
 }
 
 impl AnswerSource {
@@ -360,6 +375,7 @@ impl AnswerSource {
                     "from the built-in engine, confidence {confidence:.2}; no LLM call — understood as: {interpretation}"
                 )
             }
+            AnswerSource::Sql => "the caller's own SQL, approved by the guard; no LLM call".to_string(),
         }
     }
 }
@@ -526,6 +542,11 @@ impl AskContext {
     /// The SQL from the first source that has it, guarded and run: a verified template, the built-in engine (always
     /// without an LLM; first, when asked to, with one), the LLM.
     async fn produce(&self, job: &Job<'_>, trip: &mut Trip<'_>) -> Result<Produced, Error> {
+        if job.req.kind == RequestKind::Sql {
+            job.req.report(Progress::Source { kind: "sql", model: None });
+            let run = self.run_sql(job.req.question.as_str(), job, trip).await?;
+            return Ok(Produced { run, source: AnswerSource::Sql, tables_in_prompt: Vec::new() });
+        }
         if let Some(found) = self.find_template(job) {
             return self.by_template(job, found, trip).await;
         }
@@ -1002,6 +1023,7 @@ mod tests {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let req = AskRequest {
             question: Question::parse("total spent per customer").expect("question"),
+            kind: RequestKind::Question,
             connection: &connection,
             policy: Policy::default(),
             user: None,
@@ -1066,6 +1088,7 @@ mod tests {
         }];
         let req = AskRequest {
             question: Question::parse("and only customer 2?").expect("question"),
+            kind: RequestKind::Question,
             connection: &connection,
             policy: Policy::default(),
             user: None,
@@ -1092,6 +1115,7 @@ mod tests {
             TokenBudget { remaining: 0, window: "hourly".into(), limit: 1000, resets_in: Duration::from_secs(610) };
         let ask = |question: &str, budget: TokenBudget| AskRequest {
             question: Question::parse(question).expect("question"),
+            kind: RequestKind::Question,
             connection: &connection,
             policy: Policy::default(),
             user: None,
@@ -1133,6 +1157,7 @@ mod tests {
         for user in [asker(1), asker(2)] {
             let req = AskRequest {
                 question: question.clone(),
+                kind: RequestKind::Question,
                 connection: &connection,
                 policy: policy.clone(),
                 user: Some(user),
@@ -1149,6 +1174,7 @@ mod tests {
         // A filter that needs an attribute the asker lacks stops the question, never runs unfiltered.
         let req = AskRequest {
             question,
+            kind: RequestKind::Question,
             connection: &connection,
             policy,
             user: None,

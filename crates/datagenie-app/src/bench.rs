@@ -12,7 +12,7 @@ use datagenie_core::llm::{ChatRequest, ChatResponse, LlmProvider, PriceTable, To
 use datagenie_core::value::Value;
 use datagenie_core::{Error, ErrorCode, Question};
 
-use crate::ask::{AskContext, AskOptions, AskRequest, Connection};
+use crate::ask::{AskContext, AskOptions, AskRequest, Connection, RequestKind};
 use crate::privacy::Privacy;
 use crate::schema_cache::SchemaCache;
 
@@ -100,6 +100,7 @@ async fn open(path: &Path) -> Result<Connection, Error> {
 fn request<'a>(question: Question, connection: &'a Connection, summary: bool, mask: bool) -> AskRequest<'a> {
     AskRequest {
         question,
+        kind: RequestKind::Question,
         connection,
         policy: Policy::default(),
         user: None,

@@ -185,6 +185,12 @@ pub struct ServerConfig {
     pub login_lockout_secs: u64,
     /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// `Host` values `/mcp` answers (`host` or `host:port`), against DNS rebinding. Empty: loopback only
+    /// (`localhost`, `127.0.0.1`, `::1`); `["*"]`: any host (only behind a proxy that checks it).
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Browser origins `/mcp` accepts (`https://app.example.com:443`, `http://localhost:*`). Empty: requests with
+    /// an `Origin` header are refused (agents send none; a web page should not reach MCP unasked).
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -199,6 +205,8 @@ impl Default for ServerConfig {
             login_max_failures: 5,
             login_lockout_secs: 900,
             trust_forwarded_for: false,
+            mcp_allowed_hosts: Vec::new(),
+            mcp_allowed_origins: Vec::new(),
         }
     }
 }

@@ -22,7 +22,7 @@ use datagenie_core::value::ResultSet;
 use datagenie_core::{Error, ErrorCode, Question};
 use serde::{Deserialize, Serialize};
 
-use crate::ask::{AnswerSource, AskContext, AskOptions, AskRequest, Connection};
+use crate::ask::{AnswerSource, AskContext, AskOptions, AskRequest, Connection, RequestKind};
 use crate::config::Config;
 use crate::privacy::Privacy;
 use crate::rows;
@@ -416,6 +416,7 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
     };
     let request = AskRequest {
         question,
+        kind: RequestKind::Question,
         connection: &db.connection,
         policy: Policy::default(),
         user: None,

@@ -6,8 +6,8 @@ use datagenie_core::prompt::Turn;
 use datagenie_core::value::Value;
 use datagenie_core::{Error, ErrorCode};
 use datagenie_store::model::{
-    Analysis, ChatMessage, HistoryEntry, MessageRole, QueryStatus, QueryType, QuestionRecord, StoredResult, Timestamp,
-    new_id,
+    Analysis, Channel, ChatMessage, HistoryEntry, MessageRole, QueryStatus, QueryType, QuestionRecord, StoredResult,
+    Timestamp, new_id,
 };
 use sha2::{Digest, Sha256};
 
@@ -25,7 +25,13 @@ pub struct Asked<'a> {
     pub user_id: &'a str,
     pub connection_id: Option<&'a str>,
     pub session_id: Option<&'a str>,
+    /// The question, or the caller's SQL when `sql`.
     pub question: &'a str,
+    /// The caller's own SQL (`run_sql`): a failure is filed with the source `{"kind": "sql"}` too.
+    pub sql: bool,
+    /// The API key it was asked with, if any.
+    pub api_key_id: Option<&'a str>,
+    pub channel: Option<Channel>,
 }
 
 /// The record of an answered question.
@@ -136,8 +142,10 @@ fn entry(asked: &Asked<'_>) -> HistoryEntry {
         completion_tokens: 0,
         model: None,
         cost_usd: 0.0,
-        source: None,
+        source: asked.sql.then(|| serde_json::json!({ "kind": "sql" })),
         result_hash: None,
+        api_key_id: asked.api_key_id.map(str::to_string),
+        channel: asked.channel,
         created_at: Timestamp::now(),
     }
 }
@@ -221,8 +229,15 @@ mod tests {
     use crate::config::{LlmInForce, Origin, ProviderKind};
     use crate::schema_cache::SchemaSource;
 
-    const ASKED: Asked<'static> =
-        Asked { user_id: "u-1", connection_id: Some("c-1"), session_id: Some("s-1"), question: "orders per channel" };
+    const ASKED: Asked<'static> = Asked {
+        user_id: "u-1",
+        connection_id: Some("c-1"),
+        session_id: Some("s-1"),
+        question: "orders per channel",
+        sql: false,
+        api_key_id: None,
+        channel: None,
+    };
 
     fn answer() -> Answer {
         Answer {

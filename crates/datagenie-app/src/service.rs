@@ -13,12 +13,12 @@ use datagenie_core::connector::Limits;
 use datagenie_core::{Error, ErrorCode, Question};
 use datagenie_store::Store;
 use datagenie_store::model::{
-    Connection as StoredConnection, NewAuditEntry, Permission, QueryStatus, QuestionContext, RecordedQuestion, Role,
-    UsageTotals, User,
+    Channel, Connection as StoredConnection, NewAuditEntry, Permission, QueryStatus, QuestionContext, RecordedQuestion,
+    Role, UsageTotals, User,
 };
 
 use crate::access::{Access, access_for};
-use crate::ask::{Answer, AskContext, AskFailure, AskOptions, AskRequest, Progress, SessionContext};
+use crate::ask::{Answer, AskContext, AskFailure, AskOptions, AskRequest, Progress, RequestKind, SessionContext};
 use crate::record::{self, Asked as AskedWhat};
 use crate::registry::Registry;
 
@@ -44,6 +44,10 @@ pub struct Caller {
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// The API key presented (its id, never the key), when the caller authenticated with one.
+    pub api_key_id: Option<String>,
+    /// The door: the HTTP API (and the web UI) or MCP.
+    pub channel: Channel,
 }
 
 /// What is asked.
@@ -55,6 +59,8 @@ pub struct AskParams {
     pub session_id: Option<String>,
     /// Fewer rows than the defaults or the grant allow.
     pub max_rows: Option<usize>,
+    /// A question, or SQL the caller wrote (in `question`).
+    pub kind: RequestKind,
 }
 
 /// A question's outcome and where it was recorded.
@@ -81,13 +87,17 @@ impl QuestionService {
 
     /// Asks `params.question` of `params.connection` as `caller`. `progress` receives the pipeline's events.
     /// Errors (nothing recorded): `invalid_question`, `invalid_argument`, `not_found` (connection or session).
+    /// With [`RequestKind::Sql`] the caller's SQL goes through the same grant, limits, guard and records.
     pub async fn ask(
         &self,
         caller: &Caller,
         params: AskParams,
         progress: Option<tokio::sync::mpsc::UnboundedSender<Progress>>,
     ) -> Result<Asked, Error> {
-        let question = Question::parse(&params.question)?;
+        let question = match params.kind {
+            RequestKind::Question => Question::parse(&params.question)?,
+            RequestKind::Sql => Question::sql(&params.question)?,
+        };
         // One read: the connection, the grant and the usage the token limits need.
         let now = time::OffsetDateTime::now_utc();
         let since = crate::quota::limited_since(&caller.user.limits, now);
@@ -107,6 +117,9 @@ impl QuestionService {
             connection_id: Some(&connection.id),
             session_id: params.session_id.as_deref(),
             question: question.as_str(),
+            sql: params.kind == RequestKind::Sql,
+            api_key_id: caller.api_key_id.as_deref(),
+            channel: Some(caller.channel),
         };
         let started = std::time::Instant::now();
         let outcome = match self.prepare(caller, &connection, permission.as_ref(), &usage, now).await {
@@ -130,6 +143,7 @@ impl QuestionService {
                 };
                 let request = AskRequest {
                     question: question.clone(),
+                    kind: params.kind,
                     connection: &open,
                     policy: access.policy,
                     user: Some(access.requester),
@@ -145,7 +159,7 @@ impl QuestionService {
             Ok(answer) => record::answered(&asked, answer),
             Err(failure) => record::failed(&asked, failure),
         };
-        record.audit = Some(audit_entry(caller, &connection, record.entry.status, &outcome));
+        record.audit = Some(audit_entry(caller, &connection, params.kind, record.entry.status, &outcome));
         let recorded = self.store.record_question(record).await?;
         Ok(Asked { outcome, recorded, connection_id: connection.id, session_id: params.session_id })
     }
@@ -194,6 +208,7 @@ impl QuestionService {
 fn audit_entry(
     caller: &Caller,
     connection: &StoredConnection,
+    kind: RequestKind,
     status: QueryStatus,
     outcome: &Result<Answer, AskFailure>,
 ) -> NewAuditEntry {
@@ -201,13 +216,22 @@ fn audit_entry(
         Ok(answer) => (None, serde_json::to_value(&answer.source).ok()),
         Err(f) => (Some(format!("{}: {}", f.error.code, f.error.message)), None),
     };
+    let action = match kind {
+        RequestKind::Question => "question.ask",
+        RequestKind::Sql => "question.sql",
+    };
     NewAuditEntry {
         user_id: Some(caller.user.id.clone()),
-        action: "question.ask".into(),
+        action: action.into(),
         resource_type: "connection".into(),
         resource_id: Some(connection.id.clone()),
         old_values: None,
-        new_values: Some(serde_json::json!({ "status": status.as_str(), "source": source })),
+        new_values: Some(serde_json::json!({
+            "status": status.as_str(),
+            "source": source,
+            "channel": caller.channel.as_str(),
+            "api_key_id": caller.api_key_id,
+        })),
         ip_address: caller.ip_address.clone(),
         user_agent: caller.user_agent.clone(),
         request_id: caller.request_id.clone(),
@@ -306,11 +330,19 @@ mod tests {
             ip_address: Some("10.0.0.7".into()),
             user_agent: Some("test".into()),
             request_id: Some("req-1".into()),
+            api_key_id: None,
+            channel: Channel::Http,
         }
     }
 
     fn params(question: &str) -> AskParams {
-        AskParams { connection: "shop".into(), question: question.into(), session_id: None, max_rows: None }
+        AskParams {
+            connection: "shop".into(),
+            question: question.into(),
+            session_id: None,
+            max_rows: None,
+            kind: RequestKind::Question,
+        }
     }
 
     #[tokio::test]

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use axum::extract::State;
 use datagenie_app::access::access_for;
-use datagenie_app::ask::{AskOptions, AskRequest, SessionContext};
+use datagenie_app::ask::{AskOptions, AskRequest, RequestKind, SessionContext};
 use datagenie_app::config::{Config, ConfigSources};
 use datagenie_app::service::{AskParams, Caller};
 use datagenie_core::Question;
@@ -701,12 +701,19 @@ async fn in_process(
     let parsed = Question::parse(question).map_err(|e| anyhow!("{e}"))?;
     let source_of =
         |a: &datagenie_app::ask::Answer| serde_json::to_value(&a.source).unwrap_or_default()["kind"].clone();
-    let caller =
-        Caller { user: user.clone(), ip_address: Some("127.0.0.1".into()), user_agent: None, request_id: None };
+    let caller = Caller {
+        user: user.clone(),
+        ip_address: Some("127.0.0.1".into()),
+        user_agent: None,
+        request_id: None,
+        api_key_id: None,
+        channel: datagenie_store::model::Channel::Http,
+    };
 
     let pipeline_once = async || {
         let request = AskRequest {
             question: parsed.clone(),
+            kind: RequestKind::Question,
             connection: &open,
             policy: access.policy.clone(),
             user: Some(access.requester.clone()),
@@ -740,6 +747,7 @@ async fn in_process(
             question: question.into(),
             session_id: None,
             max_rows: None,
+            kind: RequestKind::Question,
         };
         let t = Instant::now();
         let asked = state.questions.ask(&caller, params, None).await;

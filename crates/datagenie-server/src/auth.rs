@@ -20,7 +20,7 @@ use datagenie_app::service::Caller;
 use datagenie_core::schema::hex;
 use datagenie_core::{Error, ErrorCode};
 use datagenie_store::crypto::random_bytes;
-use datagenie_store::model::{Role, Timestamp, User};
+use datagenie_store::model::{Channel, Role, Timestamp, User};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -322,12 +322,42 @@ impl FromRequestParts<Arc<AppState>> for Auth {
                 ip_address: client.ip,
                 user_agent: client.user_agent,
                 request_id: client.request_id,
+                api_key_id: match &credential {
+                    Credential::ApiKey { id, .. } => Some(id.clone()),
+                    Credential::AccessToken { .. } => None,
+                },
+                channel: Channel::Http,
             },
             credential,
         };
         parts.extensions.insert(auth.clone());
         Ok(auth)
     }
+}
+
+/// The caller behind an API key (`dg_…`), for MCP: only API keys are taken (access tokens are the web UI's).
+/// Errors: `unauthenticated` — not an API key, unknown, revoked, expired, or its account disabled.
+pub async fn authenticate_api_key(state: &AppState, key: &str, client: ClientInfo) -> Result<Auth, ApiError> {
+    let Some(prefix) = api_key_prefix(key.trim()) else {
+        return Err(unauthenticated("MCP takes an API key: send 'Authorization: Bearer dg_…'"));
+    };
+    let (key, user) = authenticate_key(state, prefix, key.trim()).await?;
+    Ok(Auth {
+        caller: Caller {
+            user,
+            ip_address: client.ip,
+            user_agent: client.user_agent,
+            request_id: client.request_id,
+            api_key_id: Some(key.id.clone()),
+            channel: Channel::Mcp,
+        },
+        credential: Credential::ApiKey { id: key.id, scopes: key.scopes },
+    })
+}
+
+/// The presented credential of a request, for MCP's authentication (the same headers the API reads).
+pub fn presented_credential(headers: &HeaderMap) -> Option<&str> {
+    presented(headers)
 }
 
 fn unauthenticated(message: &str) -> ApiError {

@@ -62,7 +62,7 @@ pub struct ErrorDetail {
 }
 
 /// Server-side failures are logged in full and answered with their code and a generic message.
-fn public_message(error: &Error) -> String {
+pub(crate) fn public_message(error: &Error) -> String {
     match error.code {
         ErrorCode::Internal => "an internal error occurred; the request id in the logs has the details".to_string(),
         ErrorCode::SystemDatabase => {

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod mcp;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -93,6 +94,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/openapi.json", get(ops::openapi))
+        .route_service(
+            "/mcp",
+            tower::Layer::layer(
+                &axum::middleware::from_fn_with_state(state.clone(), mcp::http::authenticate),
+                mcp::http::service(state.clone()),
+            ),
+        )
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "not found") })
         .layer(DefaultBodyLimit::max(state.server.max_body_bytes));

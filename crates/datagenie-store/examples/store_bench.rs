@@ -60,6 +60,8 @@ fn record(ids: &Ids, at: Timestamp, i: usize) -> QuestionRecord {
             cost_usd: 0.000_207,
             source: Some(json!({"kind": "llm", "provider": "openai"})),
             result_hash: Some("ab".repeat(32)),
+            api_key_id: None,
+            channel: None,
             created_at: at,
         },
         analysis: Some(Analysis {

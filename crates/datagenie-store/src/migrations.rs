@@ -33,6 +33,11 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_query_templates.sql"),
     },
     Migration { version: 2, name: "server", sql: include_str!("../migrations/sqlite/0002_server.sql") },
+    Migration {
+        version: 3,
+        name: "api_key_channel",
+        sql: include_str!("../migrations/sqlite/0003_api_key_channel.sql"),
+    },
 ];
 
 /// Checks that a list is numbered 1, 2, 3, … and that no name repeats: a test runs it on every engine's list.

@@ -137,6 +137,11 @@ text_enum! {
 }
 
 text_enum! {
+    /// The door a question came in by: the HTTP API (and the web UI on it) or MCP.
+    Channel { Http => "http", Mcp => "mcp" }
+}
+
+text_enum! {
     /// How a question ended (seed 000's statuses plus `refused`: the guard or a permission declined it).
     QueryStatus { Success => "success", Error => "error", Timeout => "timeout", Refused => "refused" }
 }
@@ -420,6 +425,10 @@ pub struct HistoryEntry {
     pub source: Option<serde_json::Value>,
     /// SHA-256 of the result rows, hex.
     pub result_hash: Option<String>,
+    /// The API key presented, when the question came with one.
+    pub api_key_id: Option<String>,
+    /// The door it came in by (`None`: recorded before doors were).
+    pub channel: Option<Channel>,
     pub created_at: Timestamp,
 }
 
@@ -483,6 +492,8 @@ pub struct HistoryFilter {
     pub until: Option<Timestamp>,
     /// Case-insensitive substring of the question or the SQL.
     pub text: Option<String>,
+    /// Questions asked with this API key.
+    pub api_key_id: Option<String>,
 }
 
 /// Tokens and cost over a period.
@@ -506,6 +517,8 @@ pub enum UsageGroup {
     Day,
     Model,
     User,
+    /// By the API key the questions were asked with (questions asked without a key are not in this report).
+    ApiKey,
 }
 
 /// One row of a usage report: the group's key (a day `2025-06-24`, a model or a user id) and its totals.

@@ -3,6 +3,7 @@
 
 mod doctor_cmd;
 mod eval_cmd;
+mod mcp_cmd;
 mod output;
 mod server_cmd;
 mod template_cmd;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use datagenie_app::ask::{AskFailure, AskOptions, AskRequest};
+use datagenie_app::ask::{AskFailure, AskOptions, AskRequest, RequestKind};
 use datagenie_app::config::{Config, ConfigSources, DEFAULT_CONFIG_TOML};
 use datagenie_app::database::DatabaseChoice;
 use datagenie_app::{Session, demo};
@@ -72,6 +73,9 @@ enum Command {
     Doctor(doctor_cmd::DoctorArgs),
     /// The HTTP server: the API under /api/v1 for many users, with accounts, permissions, history and audit.
     Serve(server_cmd::ServeArgs),
+    /// MCP on standard input/output, for an agent on this machine: with --api-key, as that key's user on the
+    /// system database; otherwise on one database (--db) as the local user.
+    Mcp(mcp_cmd::McpArgs),
     /// Applies the system database's migrations (serve does it at start) and prints the schema version.
     Migrate,
     /// Accounts of the server: create the first admin, list, set a password, disable.
@@ -281,6 +285,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Doctor(args) => doctor_cmd::run(cli.config, args).await,
         Command::Sql(SqlCommand::Check(args)) => sql_check(args),
         Command::Serve(args) => server_cmd::serve(cli.config, args).await,
+        Command::Mcp(args) => mcp_cmd::run(cli.config, args).await,
         Command::Migrate => server_cmd::migrate(cli.config).await,
         Command::User(cmd) => server_cmd::user(cli.config, cmd).await,
         Command::Audit(cmd) => server_cmd::audit(cli.config, cmd).await,
@@ -385,6 +390,7 @@ async fn answer_one(
 ) -> Result<u8, AskFailure> {
     let request = AskRequest {
         question,
+        kind: RequestKind::Question,
         connection: &session.connection,
         policy: Policy::default(),
         user: None,

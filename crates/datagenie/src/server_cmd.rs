@@ -68,7 +68,7 @@ pub enum AuditCommand {
 }
 
 /// The data directory, created when missing.
-fn data_dir(config: &Config) -> Result<PathBuf, Error> {
+pub fn data_dir(config: &Config) -> Result<PathBuf, Error> {
     let dir = config.data_dir()?;
     std::fs::create_dir_all(&dir).map_err(|e| {
         Error::new(ErrorCode::InvalidConfig, format!("cannot create the data directory {}: {e}", dir.display()))

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use datagenie_app::ask::{AnswerSource, Progress};
+use datagenie_app::ask::{AnswerSource, Progress, RequestKind};
 use datagenie_app::service::{AskParams, Asked};
 use datagenie_core::ErrorCode;
 use futures_util::stream::Stream;
@@ -136,7 +136,7 @@ fn until_next_hour() -> u64 {
 }
 
 /// The per-user question rate, before anything else happens.
-fn check_rate(state: &AppState, auth: &Auth) -> ApiResult<()> {
+pub(crate) fn check_rate(state: &AppState, auth: &Auth) -> ApiResult<()> {
     let per_minute = state.runtime().questions_per_minute_per_user;
     state.rates.check(&format!("questions:{}", auth.user().id), per_minute, Instant::now()).map_err(|wait| {
         ApiError::new(ErrorCode::RateLimited, format!("you may ask {per_minute} questions a minute; wait a moment"))
@@ -154,11 +154,12 @@ fn params(body: AskRequest, max_query_rows: usize) -> ApiResult<AskParams> {
         question: body.question,
         session_id: body.session_id.filter(|s| !s.is_empty()),
         max_rows: Some(body.max_rows.map_or(max_query_rows, |n| n.min(max_query_rows))),
+        kind: RequestKind::Question,
     })
 }
 
 /// Counts the question in the metrics.
-fn observe(state: &AppState, asked: &Asked) {
+pub(crate) fn observe(state: &AppState, asked: &Asked) {
     let m = &state.metrics;
     let in_force = state.questions.context.llm_in_force.model.clone().unwrap_or_else(|| "none".into());
     match &asked.outcome {
@@ -167,6 +168,7 @@ fn observe(state: &AppState, asked: &Asked) {
                 AnswerSource::Llm { model } => ("llm", model.clone()),
                 AnswerSource::Template { .. } => ("template", in_force),
                 AnswerSource::Builtin { .. } => ("builtin", in_force),
+                AnswerSource::Sql => ("sql", in_force),
             };
             m.question(source, "answered");
             if answer.usage.prompt_tokens + answer.usage.completion_tokens > 0 {

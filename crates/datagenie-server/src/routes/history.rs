@@ -36,6 +36,8 @@ pub struct HistoryQuery {
     pub until: Option<String>,
     /// Words in the question.
     pub text: Option<String>,
+    /// Questions asked with this API key.
+    pub api_key_id: Option<String>,
 }
 
 /// An RFC 3339 moment, or a day (its start, UTC).
@@ -71,6 +73,7 @@ pub async fn list(
         since: q.since.as_deref().map(moment).transpose()?,
         until: q.until.as_deref().map(moment).transpose()?,
         text: q.text.clone().filter(|t| !t.trim().is_empty()),
+        api_key_id: q.api_key_id.clone().filter(|k| !k.is_empty()),
     };
     Ok(JsonOut(state.store.list_history(&filter, &page(q.limit, q.cursor.clone())?).await?.into()))
 }

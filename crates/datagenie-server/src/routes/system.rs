@@ -47,7 +47,8 @@ pub async fn usage(
         "day" => UsageGroup::Day,
         "model" => UsageGroup::Model,
         "user" => UsageGroup::User,
-        other => return Err(ApiError::bad_request(format!("group_by '{other}': use day, model or user"))),
+        "api_key" => UsageGroup::ApiKey,
+        other => return Err(ApiError::bad_request(format!("group_by '{other}': use day, model, user or api_key"))),
     };
     let user = match q.user_id.as_deref() {
         None => Some(auth.user().id.clone()),

@@ -16,7 +16,7 @@ use crate::page;
 
 const COLUMNS: &str = "id, user_id, connection_id, session_id, question, generated_sql, query_type, status, \
                        error_code, error_message, row_count, execution_time_ms, total_time_ms, prompt_tokens, \
-                       completion_tokens, llm_model, cost_usd, source, result_hash, created_at";
+                       completion_tokens, llm_model, cost_usd, source, result_hash, created_at, api_key_id, channel";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
     Ok(HistoryEntry {
@@ -40,6 +40,8 @@ fn row(r: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
         source: json_opt(r, 17)?,
         result_hash: r.get(18)?,
         created_at: r.get(19)?,
+        api_key_id: r.get(20)?,
+        channel: r.get(21)?,
     })
 }
 
@@ -68,8 +70,8 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
     tx.prepare_cached(
         "INSERT INTO query_history (id, user_id, connection_id, session_id, question, generated_sql, query_type,
              status, error_code, error_message, row_count, execution_time_ms, total_time_ms, prompt_tokens,
-             completion_tokens, llm_model, cost_usd, source, result_hash, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+             completion_tokens, llm_model, cost_usd, source, result_hash, created_at, api_key_id, channel)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         e.id,
@@ -91,7 +93,9 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
         e.cost_usd,
         e.source.as_ref().map(Json),
         e.result_hash,
-        e.created_at
+        e.created_at,
+        e.api_key_id,
+        e.channel
     ])?;
     if let Some(a) = &analysis {
         tx.prepare_cached(
@@ -132,6 +136,25 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
         e.completion_tokens,
         e.cost_usd
     ])?;
+    if let Some(key) = &e.api_key_id {
+        tx.prepare_cached(
+            "INSERT INTO api_key_usage (api_key_id, hour, model, questions, prompt_tokens, completion_tokens,
+                 cost_usd)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
+             ON CONFLICT (api_key_id, hour, model) DO UPDATE SET
+                 questions = questions + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                 completion_tokens = completion_tokens + excluded.completion_tokens,
+                 cost_usd = cost_usd + excluded.cost_usd",
+        )?
+        .execute(params![
+            key,
+            hour_start(e.created_at),
+            e.model.as_deref().unwrap_or(""),
+            e.prompt_tokens,
+            e.completion_tokens,
+            e.cost_usd
+        ])?;
+    }
     let counted = tx
         .prepare_cached("UPDATE users SET token_usage = token_usage + ?2 WHERE id = ?1")?
         .execute(params![e.user_id, e.prompt_tokens.saturating_add(e.completion_tokens)])?;
@@ -262,6 +285,9 @@ pub(super) fn list(tx: &Db, f: &HistoryFilter, req: &PageRequest) -> R<Page<Hist
     if let Some(c) = &f.connection_id {
         add("connection_id = ?", vec![c.clone().into()], &mut sql);
     }
+    if let Some(k) = &f.api_key_id {
+        add("api_key_id = ?", vec![k.clone().into()], &mut sql);
+    }
     if let Some(s) = f.status {
         add("status = ?", vec![s.as_str().to_string().into()], &mut sql);
     }
@@ -341,12 +367,19 @@ pub(super) fn usage_report(
         UsageGroup::Day => "substr(hour, 1, 10)",
         UsageGroup::Model => "model",
         UsageGroup::User => "user_id",
+        UsageGroup::ApiKey => "api_key_id",
+    };
+    // By key: the keys' own buckets; one user's keys are those the api_keys table gives them (a deleted key's usage
+    // stays in the everyone report).
+    let (table, owner) = match group {
+        UsageGroup::ApiKey => ("api_key_usage", "api_key_id IN (SELECT id FROM api_keys WHERE user_id = ?1)"),
+        _ => ("token_usage", "user_id = ?1"),
     };
     let sql = format!(
         "SELECT {key} AS k, coalesce(sum(questions), 0), coalesce(sum(prompt_tokens), 0),
              coalesce(sum(completion_tokens), 0), coalesce(sum(cost_usd), 0.0)
-         FROM token_usage
-         WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR hour >= ?2) AND (?3 IS NULL OR hour < ?3)
+         FROM {table}
+         WHERE (?1 IS NULL OR {owner}) AND (?2 IS NULL OR hour >= ?2) AND (?3 IS NULL OR hour < ?3)
          GROUP BY k ORDER BY k"
     );
     let rows = tx

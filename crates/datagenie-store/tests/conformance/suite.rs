@@ -195,6 +195,8 @@ pub fn question(user_id: &str, at: Timestamp, prompt: i64, completion: i64, mode
             cost_usd: 0.25,
             source: Some(json!({"kind": "llm"})),
             result_hash: None,
+            api_key_id: None,
+            channel: None,
             created_at: at,
         },
         audit: None,
@@ -1301,6 +1303,32 @@ pub fn usage_windows(f: &dyn Fixture) -> BoxedCheck<'_> {
         by_user.sort();
         assert_eq!(report(None, UsageGroup::User, None, None).await, by_user);
         assert!(report(Some(new_id()), UsageGroup::Day, None, None).await.is_empty());
+
+        // A question asked with an API key: named on its history row and counted under the key as well.
+        let key = s
+            .create_api_key(NewApiKey {
+                user_id: v.id.clone(),
+                name: "agent".into(),
+                prefix: "0123456789ab".into(),
+                key_hash: h("agent key"),
+                scopes: vec![],
+                expires_at: None,
+            })
+            .await
+            .expect("key");
+        let mut keyed = question(&v.id, t("2025-02-03T09:00:00Z"), 40, 2, Some("m1"));
+        keyed.entry.api_key_id = Some(key.id.clone());
+        keyed.entry.channel = Some(Channel::Mcp);
+        let recorded = s.record_question(keyed).await.expect("record");
+        assert_eq!(report(Some(v.id.clone()), UsageGroup::ApiKey, None, None).await, [(key.id.clone(), 1, 40)]);
+        assert_eq!(report(None, UsageGroup::ApiKey, None, None).await, [(key.id.clone(), 1, 40)]);
+        assert!(report(Some(u.id.clone()), UsageGroup::ApiKey, None, None).await.is_empty(), "not u's key");
+        let filter = HistoryFilter { api_key_id: Some(key.id.clone()), ..Default::default() };
+        let listed = s.list_history(&filter, &PageRequest::first(10)).await.expect("history");
+        let ids: Vec<_> = listed.items.iter().map(|e| (e.id.clone(), e.api_key_id.clone(), e.channel)).collect();
+        assert_eq!(ids, [(recorded.history_id.clone(), Some(key.id.clone()), Some(Channel::Mcp))]);
+        let plain = s.history_entry(&listed.items[0].id).await.expect("entry").expect("found");
+        assert_eq!(plain.channel, Some(Channel::Mcp));
     })
 }
 

@@ -1,0 +1,211 @@
+//! What the tools return, the same for both backends: the structured content and its compact text.
+
+use datagenie_app::ask::{Answer, AskFailure};
+use datagenie_core::linking::SchemaIndex;
+use datagenie_core::llm::estimate_tokens;
+use datagenie_core::schema::Schema;
+use datagenie_core::schema_text::render_tables;
+use datagenie_core::value::Value;
+use datagenie_core::{Error, ErrorCode};
+use serde_json::json;
+
+use super::{DescribeArgs, Done, Failed, TEXT_ROWS};
+
+/// A connection as `list_connections` shows it.
+pub struct ConnectionItem {
+    pub id: String,
+    pub name: String,
+    pub engine: String,
+    pub description: Option<String>,
+}
+
+pub fn connections(items: &[ConnectionItem]) -> Done {
+    let value = json!({
+        "connections": items.iter().map(|c| json!({
+            "id": c.id, "name": c.name, "engine": c.engine, "description": c.description,
+        })).collect::<Vec<_>>(),
+    });
+    let mut text = match items.len() {
+        0 => "You may query no connection.".to_string(),
+        1 => "1 connection:".to_string(),
+        n => format!("{n} connections:"),
+    };
+    for c in items {
+        text.push_str(&format!("\n- {} ({})", c.name, c.engine));
+        if let Some(d) = c.description.as_deref().filter(|d| !d.trim().is_empty()) {
+            text.push_str(": ");
+            text.push_str(&one_line(d, 200));
+        }
+    }
+    Done { value, text }
+}
+
+/// `describe_schema` on the part of the schema the caller may read (`schema`, already filtered and masked):
+/// the tables named, the tables linked to a question within `budget` tokens, the whole schema when it fits the
+/// budget, else a list of the tables (as many as fit) and how to get more.
+pub fn describe(connection: &str, schema: &Schema, args: &DescribeArgs, budget: usize) -> Result<Done, Error> {
+    let index = SchemaIndex::new(schema);
+    let (chosen, mode, complete) = if let Some(names) = args.tables.as_ref().filter(|n| !n.is_empty()) {
+        let mut chosen = Vec::new();
+        for name in names {
+            let wanted = name.trim();
+            let found = schema
+                .tables
+                .iter()
+                .position(|t| t.name.eq_ignore_ascii_case(wanted) || t.qualified_name().eq_ignore_ascii_case(wanted));
+            match found {
+                Some(i) if !chosen.contains(&i) => chosen.push(i),
+                Some(_) => {}
+                None => {
+                    return Err(Error::new(
+                        ErrorCode::NotFound,
+                        format!("no table '{wanted}' that you may read in '{connection}'"),
+                    ));
+                }
+            }
+        }
+        (chosen, "tables", false)
+    } else if let Some(q) = args.question.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let selection = index.select(q, budget);
+        (selection.tables, "question", selection.complete)
+    } else if index.total_tokens() <= budget {
+        ((0..schema.tables.len()).collect(), "all", true)
+    } else {
+        return Ok(overview(connection, schema, budget));
+    };
+    let tables: Vec<&datagenie_core::schema::Table> = chosen.iter().filter_map(|&i| schema.tables.get(i)).collect();
+    let value = json!({
+        "connection": connection,
+        "dialect": schema.dialect.as_str(),
+        "selected_by": mode,
+        "complete": complete,
+        "tables_total": schema.tables.len(),
+        "tables": tables,
+    });
+    let scope = match mode {
+        "all" => format!("all {} tables", schema.tables.len()),
+        "question" if complete => format!("all {} tables (the whole schema fits)", schema.tables.len()),
+        "question" => format!("{} of {} tables, chosen for the question", tables.len(), schema.tables.len()),
+        _ => format!("{} of {} tables, as asked", tables.len(), schema.tables.len()),
+    };
+    let text = format!("-- {connection} ({}), {scope}\n{}", schema.dialect.as_str(), render_tables(schema, &chosen));
+    Ok(Done { value, text })
+}
+
+/// Too large to show whole: table names with their comments and sizes, as many as fit the budget.
+fn overview(connection: &str, schema: &Schema, budget: usize) -> Done {
+    let mut used = 0usize;
+    let mut listed = Vec::new();
+    let mut text = String::new();
+    for t in &schema.tables {
+        let mut line = format!("- {} ({} columns", t.qualified_name(), t.columns.len());
+        if let Some(n) = t.row_count {
+            line.push_str(&format!(", ~{n} rows"));
+        }
+        line.push(')');
+        if let Some(c) = t.comment.as_deref().filter(|c| !c.trim().is_empty()) {
+            line.push_str(": ");
+            line.push_str(&one_line(c, 120));
+        }
+        used += estimate_tokens(&line) + 1;
+        if used > budget && !listed.is_empty() {
+            break;
+        }
+        text.push('\n');
+        text.push_str(&line);
+        listed.push(json!({
+            "name": t.qualified_name(), "comment": t.comment, "columns": t.columns.len(), "row_count": t.row_count,
+        }));
+    }
+    let more = schema.tables.len() - listed.len();
+    let mut head = format!(
+        "-- {connection} ({}): {} tables, too many to describe at once. Call describe_schema again with `question` \
+         (the tables a question needs) or `tables` (those in full).",
+        schema.dialect.as_str(),
+        schema.tables.len()
+    );
+    if more > 0 {
+        head.push_str(&format!(" {more} more tables are not listed here."));
+    }
+    let value = json!({
+        "connection": connection,
+        "dialect": schema.dialect.as_str(),
+        "selected_by": "overview",
+        "complete": false,
+        "tables_total": schema.tables.len(),
+        "tables_listed": listed.len(),
+        "overview": listed,
+    });
+    Done { value, text: head + &text }
+}
+
+/// An answered question (or query): the pipeline's JSON plus where it was recorded.
+pub fn answer(answer: &Answer, recorded: serde_json::Map<String, serde_json::Value>) -> Done {
+    let mut value = serde_json::to_value(answer.to_json()).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.extend(recorded.clone());
+    }
+    let mut text = format!("SQL ({}):\n{}\n", answer.source.describe(), answer.sql);
+    let names: Vec<&str> = answer.columns.iter().map(|c| c.name.as_str()).collect();
+    let n = answer.rows.len();
+    text.push_str(&format!(
+        "{n} row{}{}",
+        if n == 1 { "" } else { "s" },
+        if answer.truncated { " (truncated: more rows exist; raise max_rows or narrow the question)" } else { "" }
+    ));
+    if !names.is_empty() {
+        text.push_str(&format!("\n{}", names.join(" | ")));
+    }
+    for row in answer.rows.iter().take(TEXT_ROWS) {
+        let cells: Vec<String> = row.iter().map(cell).collect();
+        text.push('\n');
+        text.push_str(&cells.join(" | "));
+    }
+    if n > TEXT_ROWS {
+        text.push_str(&format!("\n… {} more rows in the structured result", n - TEXT_ROWS));
+    }
+    if let Some(summary) = &answer.summary {
+        text.push_str(&format!("\nSummary: {summary}"));
+    }
+    let tokens = answer.usage.prompt_tokens + answer.usage.completion_tokens;
+    if tokens > 0 {
+        text.push_str(&format!("\nTokens: {tokens} (${:.6})", answer.usage.cost_usd));
+    }
+    for (k, v) in &recorded {
+        if let Some(s) = v.as_str() {
+            text.push_str(&format!("\n{k}: {s}"));
+        }
+    }
+    Done { value, text }
+}
+
+/// A question (or query) that failed: its error, what it tried and cost, where it was recorded.
+pub fn failure(f: &AskFailure, recorded: serde_json::Map<String, serde_json::Value>) -> Failed {
+    let mut details = f.to_json();
+    if let Some(map) = details.as_object_mut() {
+        map.extend(recorded);
+    }
+    Failed { error: f.error.clone(), details: Some(details) }
+}
+
+fn cell(v: &Value) -> String {
+    let text = match v {
+        Value::Null => "NULL".to_string(),
+        Value::Text(s) => s.clone(),
+        other => match serde_json::to_value(other) {
+            Ok(serde_json::Value::String(s)) => s,
+            Ok(v) => v.to_string(),
+            Err(_) => String::new(),
+        },
+    };
+    one_line(&text, 200)
+}
+
+/// On one line (control characters become spaces), at most `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
