@@ -32,6 +32,7 @@ mod commands;
 mod doctor;
 mod eval;
 mod llm_tls;
+mod mcp;
 mod promises;
 mod server;
 mod servers;
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
             doctor::tests(),
             eval::tests(),
             llm_tls::tests(),
+            mcp::tests(),
             promises::tests(),
             server::tests(),
             servers::tests(),
