@@ -50,12 +50,8 @@ async fn refused(client: &Client, tool: &str, args: Value) -> (String, Value) {
 }
 
 fn names(tables: &Value) -> Vec<String> {
-    let mut n: Vec<String> = tables
-        .as_array()
-        .expect("tables")
-        .iter()
-        .filter_map(|t| t["name"].as_str().map(str::to_string))
-        .collect();
+    let mut n: Vec<String> =
+        tables.as_array().expect("tables").iter().filter_map(|t| t["name"].as_str().map(str::to_string)).collect();
     n.sort();
     n
 }
@@ -87,8 +83,7 @@ async fn stdio_on_one_database_answers_and_refuses() {
     let info = client.peer_info().expect("server info");
     assert_eq!(info.server_info.as_ref().map(|i| i.name.as_str()), Some("datagenie"));
 
-    let tools: Vec<String> =
-        client.list_all_tools().await.expect("tools").iter().map(|t| t.name.to_string()).collect();
+    let tools: Vec<String> = client.list_all_tools().await.expect("tools").iter().map(|t| t.name.to_string()).collect();
     assert_eq!(tools, ["list_connections", "describe_schema", "ask", "run_sql", "list_templates"]);
 
     let listed = ok(&client, "list_connections", json!({})).await;
@@ -191,7 +186,8 @@ async fn stdio_writes_only_protocol_messages_to_stdout() {
     drop(stdin);
     let rest = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.expect("ends").expect("read");
     assert_eq!(rest, None, "nothing else on stdout");
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.expect("exits").expect("wait");
+    let out =
+        tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.expect("exits").expect("wait");
     assert!(out.status.success(), "{:?}", out.status);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("DEBUG") || log.contains("debug"), "the logs went to stderr: {log}");
@@ -324,22 +320,24 @@ async fn http_mcp_acts_as_the_keys_user_within_their_grant() {
     assert_eq!((of("question.sql"), of("question.ask")), (5, 2), "{}", audit.text);
     assert!(of("mcp.list_connections") >= 1 && of("mcp.describe_schema") >= 3 && of("mcp.search_history") >= 2);
     let sql_rows: Vec<&Value> = rows.iter().filter(|r| r["action"] == "question.sql").collect();
-    assert!(sql_rows.iter().all(|r| r["new_values"]["api_key_id"] == a.key_id.as_str()
-        && r["new_values"]["channel"] == "mcp"));
+    assert!(
+        sql_rows
+            .iter()
+            .all(|r| r["new_values"]["api_key_id"] == a.key_id.as_str() && r["new_values"]["channel"] == "mcp")
+    );
     let failed_tool = rows.iter().find(|r| r["action"] == "mcp.describe_schema" && r["result"] == "failure");
     assert!(failed_tool.is_some(), "a failed tool call is audited as failed");
 
     // Token limits apply: with the hour's tokens used up, the LLM is not called again.
-    let patch = a
-        .w
-        .server
-        .request(
-            Method::PATCH,
-            &format!("/api/v1/users/{}", a.viewer_id),
-            Some(&a.w.admin),
-            Some(json!({"hourly_token_limit": 10})),
-        )
-        .await;
+    let patch =
+        a.w.server
+            .request(
+                Method::PATCH,
+                &format!("/api/v1/users/{}", a.viewer_id),
+                Some(&a.w.admin),
+                Some(json!({"hourly_token_limit": 10})),
+            )
+            .await;
     assert_eq!(patch.status, StatusCode::OK, "{}", patch.text);
     assert_eq!(refused(&client, "ask", json!({"question": "xyzzy plugh frobnicate?"})).await.0, "quota_exceeded");
 
