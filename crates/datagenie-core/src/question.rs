@@ -12,47 +12,36 @@ pub struct Question(String);
 
 impl Question {
     pub fn parse(raw: &str) -> Result<Question, Error> {
-        let q = raw.trim();
-        if q.is_empty() {
-            return Err(Error::new(ErrorCode::InvalidQuestion, "the question is empty"));
-        }
-        let n = q.chars().count();
-        if n > MAX_QUESTION_CHARS {
-            return Err(Error::new(
-                ErrorCode::InvalidQuestion,
-                format!("the question is {n} characters long; the limit is {MAX_QUESTION_CHARS}"),
-            ));
-        }
-        if q.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-            return Err(Error::new(ErrorCode::InvalidQuestion, "the question contains control characters"));
-        }
-        Ok(Question(q.to_string()))
+        bounded(raw, MAX_QUESTION_CHARS, ErrorCode::InvalidQuestion, "question")
     }
 
     /// SQL a caller wrote, carried where a question goes (the history's question is the SQL itself): trimmed,
     /// non-empty, at most [`MAX_SQL_CHARS`], no control characters but line breaks and tabs. Whether it may run is
     /// the guard's decision, not this one's.
     pub fn sql(raw: &str) -> Result<Question, Error> {
-        let q = raw.trim();
-        if q.is_empty() {
-            return Err(Error::new(ErrorCode::InvalidArgument, "the SQL is empty"));
-        }
-        let n = q.chars().count();
-        if n > MAX_SQL_CHARS {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                format!("the SQL is {n} characters long; the limit is {MAX_SQL_CHARS}"),
-            ));
-        }
-        if q.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-            return Err(Error::new(ErrorCode::InvalidArgument, "the SQL contains control characters"));
-        }
-        Ok(Question(q.to_string()))
+        bounded(raw, MAX_SQL_CHARS, ErrorCode::InvalidArgument, "SQL")
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `raw` trimmed, non-empty, at most `max` characters, without control characters but line breaks and tabs;
+/// otherwise `code`, naming `what`.
+fn bounded(raw: &str, max: usize, code: ErrorCode, what: &str) -> Result<Question, Error> {
+    let q = raw.trim();
+    if q.is_empty() {
+        return Err(Error::new(code, format!("the {what} is empty")));
+    }
+    let n = q.chars().count();
+    if n > max {
+        return Err(Error::new(code, format!("the {what} is {n} characters long; the limit is {max}")));
+    }
+    if q.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(Error::new(code, format!("the {what} contains control characters")));
+    }
+    Ok(Question(q.to_string()))
 }
 
 #[cfg(test)]

@@ -239,6 +239,7 @@ export function sourceText(kind, model, name) {
   if (kind === "template") return t("sourceTemplate", { name: name || "" });
   if (kind === "builtin") return t("sourceBuiltin");
   if (kind === "llm") return t("sourceLlm", { model: model || "" });
+  if (kind === "sql") return t("sourceSql");
   return "";
 }
 

@@ -54,7 +54,7 @@ pub struct LlmInForceDoc {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct AnswerSourceDoc {
-    /// `template`, `builtin` or `llm`.
+    /// `template`, `builtin`, `llm`, or `sql` (an agent's own SQL, MCP `run_sql`).
     kind: String,
     /// `llm`: the model.
     model: Option<String>,

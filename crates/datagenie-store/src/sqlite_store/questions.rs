@@ -120,40 +120,9 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
         )?
         .execute(params![e.id, Json(&r.columns), Json(&r.rows), r.truncated, e.created_at])?;
     }
-    tx.prepare_cached(
-        "INSERT INTO token_usage (user_id, hour, model, questions, prompt_tokens, completion_tokens, cost_usd)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
-         ON CONFLICT (user_id, hour, model) DO UPDATE SET
-             questions = questions + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-             completion_tokens = completion_tokens + excluded.completion_tokens,
-             cost_usd = cost_usd + excluded.cost_usd",
-    )?
-    .execute(params![
-        e.user_id,
-        hour_start(e.created_at),
-        e.model.as_deref().unwrap_or(""),
-        e.prompt_tokens,
-        e.completion_tokens,
-        e.cost_usd
-    ])?;
+    add_usage(tx, UsageBucket::User, &e.user_id, e)?;
     if let Some(key) = &e.api_key_id {
-        tx.prepare_cached(
-            "INSERT INTO api_key_usage (api_key_id, hour, model, questions, prompt_tokens, completion_tokens,
-                 cost_usd)
-             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
-             ON CONFLICT (api_key_id, hour, model) DO UPDATE SET
-                 questions = questions + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-                 completion_tokens = completion_tokens + excluded.completion_tokens,
-                 cost_usd = cost_usd + excluded.cost_usd",
-        )?
-        .execute(params![
-            key,
-            hour_start(e.created_at),
-            e.model.as_deref().unwrap_or(""),
-            e.prompt_tokens,
-            e.completion_tokens,
-            e.cost_usd
-        ])?;
+        add_usage(tx, UsageBucket::ApiKey, key, e)?;
     }
     let counted = tx
         .prepare_cached("UPDATE users SET token_usage = token_usage + ?2 WHERE id = ?1")?
@@ -175,6 +144,45 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
         super::records::append_audit(tx, audit)?;
     }
     Ok(RecordedQuestion { history_id: entry.id, message_id })
+}
+
+/// The hourly usage buckets a question is counted in: its user's, and its API key's when it came with one.
+#[derive(Clone, Copy)]
+enum UsageBucket {
+    User,
+    ApiKey,
+}
+
+/// Adds the question `e` to `owner`'s bucket of its hour and model.
+fn add_usage(tx: &Db, bucket: UsageBucket, owner: &str, e: &HistoryEntry) -> R<()> {
+    let sql = match bucket {
+        UsageBucket::User => {
+            "INSERT INTO token_usage (user_id, hour, model, questions, prompt_tokens, completion_tokens, cost_usd)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
+             ON CONFLICT (user_id, hour, model) DO UPDATE SET
+                 questions = questions + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                 completion_tokens = completion_tokens + excluded.completion_tokens,
+                 cost_usd = cost_usd + excluded.cost_usd"
+        }
+        UsageBucket::ApiKey => {
+            "INSERT INTO api_key_usage (api_key_id, hour, model, questions, prompt_tokens, completion_tokens,
+                 cost_usd)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
+             ON CONFLICT (api_key_id, hour, model) DO UPDATE SET
+                 questions = questions + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                 completion_tokens = completion_tokens + excluded.completion_tokens,
+                 cost_usd = cost_usd + excluded.cost_usd"
+        }
+    };
+    tx.prepare_cached(sql)?.execute(params![
+        owner,
+        hour_start(e.created_at),
+        e.model.as_deref().unwrap_or(""),
+        e.prompt_tokens,
+        e.completion_tokens,
+        e.cost_usd
+    ])?;
+    Ok(())
 }
 
 /// The question and its answer as the next two messages of `session`; the answer's id.
