@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use datagenie_app::ask::RequestKind;
 use datagenie_app::service::AskParams;
+use datagenie_core::template::QueryTemplate;
 use datagenie_core::{Error, ErrorCode};
 use datagenie_store::model::{Channel, Connection, HistoryFilter, PageRequest};
 use rmcp::model::JsonObject;
@@ -138,7 +139,10 @@ async fn run(state: &Arc<AppState>, auth: &Auth, tool: ToolName, arguments: Opti
             let c = connection(state, auth, a.connection.as_deref()).await?;
             let key = templates::key_of(state, &c).await.map_err(|e| e.error)?;
             let mut items = templates::store(state).map_err(|e| e.error)?.list(Some(&key))?;
-            items.retain(|t| templates::may_see(auth, t));
+            // Only templates whose SQL the guard lets this caller run: a template must not show a table or column
+            // outside their grant.
+            let (_, policy) = readable_schema(state, auth, &c).await.map_err(|e| e.error)?;
+            items.retain(|t| templates::may_see(auth, t) && runnable(t, &policy));
             let mut text = match items.len() {
                 0 => format!("No templates on '{}'.", c.name),
                 n => format!("{n} template{} on '{}':", if n == 1 { "" } else { "s" }, c.name),
@@ -270,6 +274,13 @@ fn item(c: &Connection) -> ConnectionItem {
         engine: c.engine.as_str().to_string(),
         description: c.description.clone().or_else(|| (c.display_name != c.name).then(|| c.display_name.clone())),
     }
+}
+
+/// The template's SQL, its slots bound to sample values, passes the guard under `policy`.
+fn runnable(t: &datagenie_store::Template, policy: &datagenie_core::guard::Policy) -> bool {
+    let Ok(template) = QueryTemplate::from_stored(&t.questions, &t.sql, t.dialect) else { return false };
+    let Some((_, values)) = template.examples().into_iter().next() else { return false };
+    template.bind(&values).is_ok_and(|sql| datagenie_core::guard::check(&sql, t.dialect, policy).is_ok())
 }
 
 fn set(done: &mut Done, key: &str, value: &str) {

@@ -305,6 +305,26 @@ async fn http_mcp_acts_as_the_keys_user_within_their_grant() {
     assert!(entries.iter().all(|e| e["user_id"] == a.viewer_id.as_str()));
     assert_eq!(refused(&client, "search_history", json!({"limit": 1000})).await.0, "invalid_argument");
     assert_eq!(ok(&client, "list_templates", json!({"connection": "shop"})).await["templates"], json!([]));
+    // Public templates of the admin's: the viewer is shown only the one whose SQL stays within their grant.
+    for (question, name) in [("How many orders are there?", "order count"), ("How many customers are there?", "people")]
+    {
+        let asked =
+            a.w.server.post("/api/v1/ask", &a.w.admin, json!({"connection_id": "shop", "question": question})).await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+        let saved =
+            a.w.server
+                .post(
+                    "/api/v1/templates",
+                    &a.w.admin,
+                    json!({"history_id": asked.json["history_id"], "name": name, "public": true}),
+                )
+                .await;
+        assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.text);
+    }
+    let shown = ok(&client, "list_templates", json!({})).await;
+    let shown: Vec<&str> =
+        shown["templates"].as_array().expect("templates").iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(shown, ["order count"]);
 
     // History, usage and audit name the key and the channel.
     let history = a.w.server.get(&format!("/api/v1/history?api_key_id={}", a.key_id), &a.w.admin).await;
@@ -316,7 +336,8 @@ async fn http_mcp_acts_as_the_keys_user_within_their_grant() {
     assert_eq!(usage.json["rows"][0]["questions"], 7);
     let audit = a.w.server.get("/api/v1/audit?limit=100", &a.w.admin).await;
     let rows = audit.json["items"].as_array().expect("items");
-    let of = |action: &str| rows.iter().filter(|r| r["action"] == action).count();
+    let by_agent = |r: &&Value| r["new_values"]["channel"] == "mcp" || r["resource_type"] == "mcp_tool";
+    let of = |action: &str| rows.iter().filter(by_agent).filter(|r| r["action"] == action).count();
     assert_eq!((of("question.sql"), of("question.ask")), (5, 2), "{}", audit.text);
     assert!(of("mcp.list_connections") >= 1 && of("mcp.describe_schema") >= 3 && of("mcp.search_history") >= 2);
     let sql_rows: Vec<&Value> = rows.iter().filter(|r| r["action"] == "question.sql").collect();
