@@ -209,3 +209,83 @@ pub fn one_line(text: &str, max: usize) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datagenie_core::Dialect;
+    use datagenie_core::schema::{Column, ForeignKey, Table};
+
+    /// A warehouse of `n` tables of eight columns, each pointing at the one before it.
+    fn warehouse(n: usize) -> Schema {
+        let tables = (0..n)
+            .map(|i| {
+                let columns = ["id", "parent_id", "region", "amount", "status", "created_at", "note", "code"]
+                    .iter()
+                    .map(|c| Column {
+                        name: if *c == "amount" { format!("amount_{i}") } else { (*c).to_string() },
+                        data_type: "TEXT".into(),
+                        nullable: true,
+                        comment: None,
+                        samples: vec![],
+                    })
+                    .collect();
+                Table {
+                    comment: Some(format!("facts of unit {i}")),
+                    primary_key: vec!["id".into()],
+                    foreign_keys: (i > 0)
+                        .then(|| ForeignKey {
+                            columns: vec!["parent_id".into()],
+                            ref_schema: None,
+                            ref_table: format!("unit_{}", i - 1),
+                            ref_columns: vec!["id".into()],
+                        })
+                        .into_iter()
+                        .collect(),
+                    row_count: Some(10),
+                    ..Table::new(format!("unit_{i}"), columns)
+                }
+            })
+            .collect();
+        Schema { dialect: Dialect::Postgres, server_version: "test".into(), tables }
+    }
+
+    #[test]
+    fn a_two_thousand_table_warehouse_is_a_page_not_a_dump() {
+        let schema = warehouse(2000);
+        let budget = 4000;
+        let listed = describe("dw", &schema, &DescribeArgs::default(), budget).expect("overview");
+        assert_eq!(listed.value["selected_by"], "overview");
+        let shown = listed.value["tables_listed"].as_u64().expect("listed") as usize;
+        assert!(shown > 50 && shown < 2000, "{shown}");
+        assert!(estimate_tokens(&listed.text) <= budget + 200, "{}", estimate_tokens(&listed.text));
+        assert!(listed.text.contains("more tables are not listed"));
+
+        let args = DescribeArgs { question: Some("total amount_1234 by region".into()), ..Default::default() };
+        let linked = describe("dw", &schema, &args, budget).expect("linked");
+        let names: Vec<&str> =
+            linked.value["tables"].as_array().expect("tables").iter().filter_map(|t| t["name"].as_str()).collect();
+        assert!(names.contains(&"unit_1234"), "{names:?}");
+        assert!(names.len() < 40, "{}", names.len());
+        assert!(estimate_tokens(&linked.text) <= budget + 100);
+
+        let args = DescribeArgs { tables: Some(vec!["UNIT_7".into(), "unit_7".into()]), ..Default::default() };
+        let named = describe("dw", &schema, &args, budget).expect("named");
+        assert_eq!(named.value["tables"].as_array().map(Vec::len), Some(1), "named twice, shown once");
+        let args = DescribeArgs { tables: Some(vec!["unit_9999".into()]), ..Default::default() };
+        assert_eq!(describe("dw", &schema, &args, budget).err().map(|e| e.code), Some(ErrorCode::NotFound));
+    }
+
+    #[test]
+    fn a_small_schema_is_described_whole_and_text_is_one_line_per_cell() {
+        let schema = warehouse(3);
+        let all = describe("small", &schema, &DescribeArgs::default(), 4000).expect("all");
+        assert_eq!((all.value["selected_by"].as_str(), all.value["complete"].as_bool()), (Some("all"), Some(true)));
+        assert!(all.text.contains("CREATE TABLE unit_2"), "{}", all.text);
+        assert_eq!(one_line("a\nb\u{7}c", 10), "a b c");
+        assert_eq!(one_line("abcdef", 3), "abc…");
+        assert_eq!(cell(&Value::Null), "NULL");
+        assert_eq!(cell(&Value::Text("x\ny".into())), "x y");
+        assert_eq!(cell(&Value::Int(7)), "7");
+    }
+}

@@ -376,6 +376,29 @@ async fn http_mcp_acts_as_the_keys_user_within_their_grant() {
     assert_eq!(raw_initialize(&base, &[("authorization", &good)]).await.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// A real hostname and a browser origin are served once configured (and only those).
+async fn configured_hosts_and_origins_are_served() {
+    let mut env = Env::new();
+    env.set("DATAGENIE_SERVER__MCP_ALLOWED_HOSTS", r#"["dg.example.com"]"#);
+    env.set("DATAGENIE_SERVER__MCP_ALLOWED_ORIGINS", r#"["https://agents.example.com:443"]"#);
+    let w = world_with(env).await;
+    let created = w.server.post("/api/v1/api-keys", &w.admin, json!({"name": "ops"})).await;
+    let key = format!("Bearer {}", created.json["key"].as_str().expect("key"));
+    let base = &w.server.base;
+    let status = |r: reqwest::Response| r.status();
+    assert_eq!(
+        status(raw_initialize(base, &[("authorization", &key), ("host", "dg.example.com")]).await),
+        StatusCode::OK
+    );
+    let loopback = raw_initialize(base, &[("authorization", &key)]).await;
+    assert!(loopback.status().is_client_error(), "only the listed hosts: {}", loopback.status());
+    let allowed =
+        [("authorization", key.as_str()), ("host", "dg.example.com"), ("origin", "https://agents.example.com")];
+    assert_eq!(status(raw_initialize(base, &allowed).await), StatusCode::OK);
+    let other = [("authorization", key.as_str()), ("host", "dg.example.com"), ("origin", "https://evil.example.com")];
+    assert!(status(raw_initialize(base, &other).await).is_client_error());
+}
+
 /// `datagenie mcp --api-key`: the key's user on the system database, as /mcp; a bad key exits before serving.
 async fn stdio_with_an_api_key_acts_as_its_user() {
     let a = agents().await;
@@ -411,6 +434,7 @@ pub fn tests() -> Group {
         stdio_on_one_database_answers_and_refuses,
         stdio_writes_only_protocol_messages_to_stdout,
         http_mcp_acts_as_the_keys_user_within_their_grant,
+        configured_hosts_and_origins_are_served,
         stdio_with_an_api_key_acts_as_its_user,
     ])
 }
