@@ -20,6 +20,7 @@ pub mod question;
 pub mod schema;
 pub mod schema_text;
 pub mod secret;
+pub mod sheet;
 pub mod template;
 pub mod value;
 
