@@ -30,24 +30,34 @@ pub enum DatabaseOrigin {
 pub struct DatabaseChoice {
     target: Target,
     origin: DatabaseOrigin,
+    /// Where spreadsheets are loaded (`paths.cache_dir`).
+    cache_dir: Option<PathBuf>,
 }
 
 impl DatabaseChoice {
     /// The flag, else the configured database, else the demo database. An empty flag is an error, not "no flag".
     pub fn resolve(config: &Config, flag: Option<&SecretUrl>) -> Result<DatabaseChoice, Error> {
         if let Some(url) = flag {
-            return Ok(DatabaseChoice { target: parse(url)?, origin: DatabaseOrigin::Flag });
+            return Ok(DatabaseChoice { target: parse(url)?, origin: DatabaseOrigin::Flag, cache_dir: cache(config) });
         }
         if !config.database.url.is_empty() {
             let target = parse(&config.database.url).map_err(|e| e.context("database.url"))?;
-            return Ok(DatabaseChoice { target, origin: DatabaseOrigin::Config });
+            return Ok(DatabaseChoice { target, origin: DatabaseOrigin::Config, cache_dir: cache(config) });
         }
-        Ok(DatabaseChoice { target: Target::Sqlite(demo_database_path(config)?), origin: DatabaseOrigin::Demo })
+        Ok(DatabaseChoice {
+            target: Target::Sqlite(demo_database_path(config)?),
+            origin: DatabaseOrigin::Demo,
+            cache_dir: None,
+        })
     }
 
     /// The demo database, whatever is configured (`datagenie demo`).
     pub fn demo(config: &Config) -> Result<DatabaseChoice, Error> {
-        Ok(DatabaseChoice { target: Target::Sqlite(demo_database_path(config)?), origin: DatabaseOrigin::Demo })
+        Ok(DatabaseChoice {
+            target: Target::Sqlite(demo_database_path(config)?),
+            origin: DatabaseOrigin::Demo,
+            cache_dir: None,
+        })
     }
 
     pub fn origin(&self) -> DatabaseOrigin {
@@ -92,8 +102,14 @@ impl DatabaseChoice {
                 .await
                 .map_err(|e| Error::new(ErrorCode::Internal, format!("building the demo database: {e}")))??;
         }
-        self.target.connect().await
+        let options = datagenie_connectors::ConnectOptions { cache_dir: self.cache_dir.clone(), ..Default::default() };
+        self.target.connect_with(options).await
     }
+}
+
+/// The configured cache directory, when it resolves (else the connector's default).
+fn cache(config: &Config) -> Option<PathBuf> {
+    config.cache_dir().ok()
 }
 
 fn parse(url: &SecretUrl) -> Result<Target, Error> {
@@ -131,7 +147,7 @@ pub fn key_of_target(target: &Target) -> Result<String, Error> {
 
 fn key_of(target: &Target) -> Result<String, Error> {
     let path = match target {
-        Target::Sqlite(path) => path,
+        Target::Sqlite(path) | Target::File(path) => path,
         server => return Ok(server.describe()),
     };
     let canonical = std::fs::canonicalize(path).map_err(|e| match e.kind() {
@@ -140,15 +156,24 @@ fn key_of(target: &Target) -> Result<String, Error> {
         }
         _ => Error::new(ErrorCode::InvalidDatabaseUrl, format!("cannot use '{}': {e}", path.display())),
     })?;
-    Ok(sqlite_key(&canonical))
+    Ok(match target {
+        Target::File(_) => file_key(&canonical),
+        _ => sqlite_key(&canonical),
+    })
 }
 
 fn target_dialect(target: &Target) -> Dialect {
     match target {
-        Target::Sqlite(_) => Dialect::Sqlite,
+        Target::Sqlite(_) | Target::File(_) => Dialect::Sqlite,
         Target::Postgres(_) => Dialect::Postgres,
         Target::Mysql(_) => Dialect::Mysql,
     }
+}
+
+/// `file://` and the canonical path of a spreadsheet (or folder): read back as the same target.
+fn file_key(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
+    if text.starts_with('/') { format!("file://{text}") } else { format!("file:///{text}") }
 }
 
 fn sqlite_key(path: &Path) -> String {

@@ -118,7 +118,7 @@ pub async fn load_sqlite_into(source: &Path, target: &Target, options: LoadOptio
     let (server, replaced) = match target {
         Target::Postgres(url) => load_postgres(url, &tables, options).await?,
         Target::Mysql(t) => load_mysql(t, &tables, options).await?,
-        Target::Sqlite(_) => unreachable_sqlite()?,
+        Target::Sqlite(_) | Target::File(_) => unreachable_sqlite()?,
     };
     Ok(LoadReport {
         target: target.describe(),
@@ -132,7 +132,7 @@ pub async fn load_sqlite_into(source: &Path, target: &Target, options: LoadOptio
 
 /// A target the loader can write to: a server, and for MySQL a named database.
 fn check_target(target: &Target) -> Result<(), Error> {
-    if let Target::Sqlite(_) = target {
+    if let Target::Sqlite(_) | Target::File(_) = target {
         return Err(Error::new(
             ErrorCode::InvalidDatabaseUrl,
             "demo --load copies the demo database into a server: give a postgres:// or mysql:// URL",

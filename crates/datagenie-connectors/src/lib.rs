@@ -8,6 +8,7 @@
 //!
 //! This file also turns the database targets people type (URLs and plain paths) into something a connector opens.
 
+pub mod file;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
@@ -25,10 +26,13 @@ pub use sqlite::SqliteConnector;
 const SERVER_SCHEMES: &[(&str, &str)] =
     &[("postgres", "PostgreSQL"), ("postgresql", "PostgreSQL"), ("mysql", "MySQL"), ("mariadb", "MariaDB")];
 
-/// A database target as people type it, parsed: a SQLite file, a PostgreSQL server or a MySQL/MariaDB server.
+/// A database target as people type it, parsed: a SQLite file, a spreadsheet file or folder (loaded into SQLite), a
+/// PostgreSQL server or a MySQL/MariaDB server.
 #[derive(Debug, Clone)]
 pub enum Target {
     Sqlite(PathBuf),
+    /// A CSV/TSV file, or a folder of them: each file a table ([`file`]).
+    File(PathBuf),
     Postgres(postgres::PostgresUrl),
     Mysql(mysql::MysqlTarget),
 }
@@ -40,7 +44,10 @@ pub fn parse_target(s: &str) -> Result<Target, Error> {
     match scheme.as_deref() {
         Some("postgres" | "postgresql") => Ok(Target::Postgres(postgres::parse_postgres_url(s.trim())?)),
         Some("mysql" | "mariadb") => Ok(Target::Mysql(mysql::parse_mysql_url(s.trim())?)),
-        _ => Ok(Target::Sqlite(parse_sqlite_target(s)?)),
+        _ => {
+            let path = parse_sqlite_target(s)?;
+            Ok(if file::is_file_target(&path) { Target::File(path) } else { Target::Sqlite(path) })
+        }
     }
 }
 
@@ -48,7 +55,7 @@ impl Target {
     /// The target without secrets, in a form [`parse_target`] reads back (SQLite: the path as given).
     pub fn describe(&self) -> String {
         match self {
-            Target::Sqlite(path) => path.display().to_string(),
+            Target::Sqlite(path) | Target::File(path) => path.display().to_string(),
             Target::Postgres(url) => url.describe(),
             Target::Mysql(target) => target.describe(),
         }
@@ -65,6 +72,13 @@ impl Target {
         let pool_size = options.pool_size.clamp(1, MAX_POOL_SIZE);
         Ok(match self {
             Target::Sqlite(path) => Arc::new(SqliteConnector::open_with(path, pool_size)?),
+            Target::File(path) => {
+                let (path, cache) = (path.clone(), options.cache_dir.clone().unwrap_or_else(default_cache_dir));
+                let loaded = tokio::task::spawn_blocking(move || file::load(&path, &cache))
+                    .await
+                    .map_err(|e| Error::new(ErrorCode::Internal, format!("loading the spreadsheet stopped: {e}")))??;
+                Arc::new(SqliteConnector::open_with(&loaded, pool_size)?)
+            }
             Target::Postgres(url) => Arc::new(postgres::PostgresConnector::connect_with(url.clone(), pool_size).await?),
             Target::Mysql(target) => Arc::new(mysql::MysqlConnector::connect_with(target, pool_size).await?),
         })
@@ -72,11 +86,19 @@ impl Target {
 }
 
 /// How a connector is opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
     /// Connections the connector's pool keeps at most (1 to [`MAX_POOL_SIZE`]): that many queries run at once,
     /// and a SQLite file gets that many read-only connections, opened as calls overlap.
     pub pool_size: usize,
+    /// Where spreadsheets are loaded (`<dir>/sheets/<content hash>.sqlite`); `None`: the system's temporary
+    /// directory.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `<temp>/datagenie`: where spreadsheets are loaded when no cache directory is given.
+fn default_cache_dir() -> PathBuf {
+    std::env::temp_dir().join("datagenie")
 }
 
 /// The pool size when none is given.
@@ -86,7 +108,7 @@ pub const MAX_POOL_SIZE: usize = 100;
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { pool_size: DEFAULT_POOL_SIZE }
+        ConnectOptions { pool_size: DEFAULT_POOL_SIZE, cache_dir: None }
     }
 }
 

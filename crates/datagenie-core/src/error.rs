@@ -79,6 +79,14 @@ error_codes! {
     AlreadyExists => ("already_exists", InvalidRequest, 409, 2),
     /// A request body over the size limit.
     PayloadTooLarge => ("payload_too_large", InvalidRequest, 413, 2),
+    /// A spreadsheet or CSV file that holds nothing to read (no bytes, no rows).
+    EmptyFile => ("empty_file", InvalidRequest, 422, 2),
+    /// A file that cannot be read as the spreadsheet it claims to be: corrupt, truncated, binary, an executable.
+    InvalidFile => ("invalid_file", InvalidRequest, 422, 2),
+    /// A password-protected (encrypted) workbook.
+    EncryptedFile => ("encrypted_file", InvalidRequest, 422, 2),
+    /// A file over a limit: its size, a line's length, or what it decompresses to.
+    FileTooLarge => ("file_too_large", InvalidRequest, 413, 2),
 
     // --- who may do what
     /// No valid credentials: a missing, malformed, expired or revoked token or key, or a wrong password.

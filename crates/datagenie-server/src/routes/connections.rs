@@ -130,6 +130,12 @@ fn engine_of(url: &str) -> ApiResult<Engine> {
             }
             Engine::Sqlite
         }
+        datagenie_connectors::Target::File(path) => {
+            return Err(ApiError::bad_request(format!(
+                "{} is a spreadsheet: a server reads spreadsheets it was sent, not files on its disk",
+                path.display()
+            )));
+        }
         datagenie_connectors::Target::Postgres(_) => Engine::Postgres,
         datagenie_connectors::Target::Mysql(_) => Engine::Mysql,
     })

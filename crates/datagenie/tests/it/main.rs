@@ -36,6 +36,7 @@ mod mcp;
 mod promises;
 mod server;
 mod servers;
+mod sheets;
 mod sources;
 mod tables;
 mod templates;
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
             promises::tests(),
             server::tests(),
             servers::tests(),
+            sheets::tests(),
             sources::tests(),
             tables::tests(),
             templates::tests(),

@@ -1,0 +1,246 @@
+//! Spreadsheets as databases (`--db file.csv`, `--db folder/`): files written by the tests as Korean offices write
+//! them — CP949 bytes, title rows, `1,000원`, `2024.03.05`, totals rows — read into tables and asked end to end.
+
+use serde_json::{Value, json};
+
+use datagenie_testkit::{Group, tests};
+
+use crate::harness::Env;
+use crate::scripted_llm::{ScriptedLlm, sql};
+
+/// `datagenie schema --db PATH --format json`: `{table: [(column, type, comment)]}` and the table comments.
+async fn schema(env: &Env, path: &str) -> (Value, Vec<(String, Vec<(String, String, Option<String>)>)>) {
+    let out = env.run(&["schema", "--db", path, "--format", "json"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: Value = serde_json::from_str(&out.stdout).expect("json");
+    let tables = v["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| {
+            let cols = t["columns"]
+                .as_array()
+                .expect("columns")
+                .iter()
+                .map(|c| {
+                    (
+                        c["name"].as_str().unwrap_or("").to_string(),
+                        c["data_type"].as_str().unwrap_or("").to_string(),
+                        c["comment"].as_str().map(str::to_string),
+                    )
+                })
+                .collect();
+            (t["name"].as_str().unwrap_or("").to_string(), cols)
+        })
+        .collect();
+    (v, tables)
+}
+
+fn types(cols: &[(String, String, Option<String>)]) -> Vec<(&str, &str)> {
+    cols.iter().map(|(n, t, _)| (n.as_str(), t.as_str())).collect()
+}
+
+/// A report as a Korean office exports it: CP949, a title and a unit note above the header, money written `1,000원`
+/// and `￦700`, dates three ways, Y/N, and a totals row.
+fn korean_report() -> Vec<u8> {
+    let text = "2024년 지점별 매출 보고서,,,,\r\n단위: 원,,,,\r\n,,,,\r\n지점,매출,주문 수,날짜,반품\r\n\
+                강남,\"1,000원\",3,2024.03.05,N\r\n서초,\"2,500원\",5,2024.3.6,Y\r\n잠실,￦700,2,2024년 3월 7일,N\r\n\
+                합계,\"4,200원\",10,,\r\n";
+    let (bytes, _, unmappable) = encoding_rs::EUC_KR.encode(text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+async fn a_korean_cp949_report_reads_as_a_person_reads_it() {
+    let llm = ScriptedLlm::start(vec![sql("SELECT 지점, 매출 FROM 매출 ORDER BY 매출 DESC")]).await;
+    let env = Env::with_openai(&llm.base_url);
+    let path = env.path("매출.csv");
+    std::fs::write(&path, korean_report()).expect("write");
+    let p = path.to_str().expect("path");
+    let (v, tables) = schema(&env, p).await;
+    assert_eq!(tables.len(), 1, "{v}");
+    let (name, cols) = &tables[0];
+    assert_eq!(name, "매출");
+    assert_eq!(
+        types(cols),
+        [("지점", "TEXT"), ("매출", "REAL"), ("주문 수", "INTEGER"), ("날짜", "TEXT"), ("반품", "INTEGER")]
+    );
+    assert_eq!(cols[1].2.as_deref(), Some("an amount of money"));
+    assert_eq!(cols[3].2.as_deref(), Some("date, YYYY-MM-DD"));
+    let comment = v["tables"][0]["comment"].as_str().expect("comment");
+    assert!(comment.contains("CP949") && comment.contains("header on row 4"), "{comment}");
+    assert!(comment.contains("1 totals row at the end left out"), "{comment}");
+    assert_eq!(v["tables"][0]["row_count"], 3, "the totals row is not data");
+
+    // The rows, exactly: amounts as numbers, dates as ISO text SQLite's date functions read, Y/N as 1/0.
+    let out = env.run(&["ask", "--db", p, "--format", "json", "매장별 매출 순위"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let answer = out.json();
+    assert_eq!(answer["rows"], json!([["서초", 2500.0], ["강남", 1000.0], ["잠실", 700.0]]));
+    // Without an LLM the built-in engine reads the file's own Korean names.
+    let offline = Env::new();
+    let copy = offline.path("매출.csv");
+    std::fs::write(&copy, korean_report()).expect("write");
+    let c = copy.to_str().expect("path");
+    let count = offline.run(&["ask", "--db", c, "--format", "json", "지점별 주문 수 합계"]).await;
+    assert_eq!(count.code, 0, "{count:?}");
+    assert_eq!(count.json()["rows"], json!([["강남", 3], ["서초", 5], ["잠실", 2]]));
+}
+
+async fn encodings_delimiters_and_headers_are_detected() {
+    let env = Env::new();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = env.path(name);
+        std::fs::write(&p, bytes).expect("write");
+        p.to_str().expect("path").to_string()
+    };
+    // UTF-8 with a BOM, tab-separated.
+    let tsv = write("people.tsv", "\u{feff}이름\t나이\t가입\n김민준\t31\tTRUE\n이서연\t28\tFALSE\n".as_bytes());
+    let (_, t) = schema(&env, &tsv).await;
+    assert_eq!(
+        (t[0].0.as_str(), types(&t[0].1)),
+        ("people", vec![("이름", "TEXT"), ("나이", "INTEGER"), ("가입", "INTEGER")])
+    );
+    // UTF-16 LE with a BOM, as Excel's "Unicode text" saves.
+    let mut utf16 = vec![0xff, 0xfe];
+    for unit in "도시\t인구\n서울\t9411\n부산\t3349\n".encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    let u16 = write("cities.txt", &utf16);
+    let (_, t) = schema(&env, &u16).await;
+    assert_eq!(types(&t[0].1), [("도시", "TEXT"), ("인구", "INTEGER")]);
+    // Semicolons and decimal commas, as European exports write them.
+    let eu = write("eu.csv", b"item;price;share\nA;1.234,50;12,5%\nB;2,75;7,5%\n");
+    let (_, t) = schema(&env, &eu).await;
+    assert_eq!(types(&t[0].1), [("item", "TEXT"), ("price", "REAL"), ("share", "REAL")]);
+    assert_eq!(t[0].1[2].2.as_deref(), Some("percent: 12.5 means 12.5%"));
+    let out = env.run(&["ask", "--db", &eu, "--format", "json", "What is the total price?"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["rows"], json!([[1237.25]]));
+    // Pipes; an empty header and a repeated one; a few stray values kept visible.
+    let mut piped = String::from("code|amount||amount\n");
+    for i in 1..=40 {
+        let amount = if i == 7 { "n/a".to_string() } else { format!("{i}") };
+        piped.push_str(&format!("c{i}|{amount}|x|{}\n", i * 2));
+    }
+    let pipe = write("piped.csv", piped.as_bytes());
+    let (_, t) = schema(&env, &pipe).await;
+    assert_eq!(
+        types(&t[0].1),
+        [("code", "TEXT"), ("amount", "INTEGER"), ("column_3", "TEXT"), ("amount_2", "INTEGER")]
+    );
+    assert_eq!(t[0].1[1].2.as_deref(), Some("1 value that is not a number left NULL ('n/a')"));
+    // No header at all: numbered columns.
+    let bare = write("bare.csv", b"1,2.5\n3,4.5\n");
+    let (_, t) = schema(&env, &bare).await;
+    assert_eq!(types(&t[0].1), [("column_1", "INTEGER"), ("column_2", "REAL")]);
+}
+
+/// A folder is a database of its spreadsheets; a question joins two of them.
+async fn a_folder_of_files_is_one_database_and_its_tables_join() {
+    let llm = ScriptedLlm::start(vec![sql(
+        "SELECT c.region, SUM(o.amount) AS total FROM orders o JOIN customers c ON c.id = o.customer_id \
+         GROUP BY c.region ORDER BY c.region",
+    )])
+    .await;
+    let env = Env::with_openai(&llm.base_url);
+    let dir = env.path("shop");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("customers.csv"), "id,region\n1,서울\n2,부산\n").expect("write");
+    std::fs::write(dir.join("orders.csv"), "id,customer_id,amount\n1,1,\"1,000\"\n2,2,500\n3,1,250\n").expect("write");
+    std::fs::write(dir.join("notes.md"), "not a table").expect("write");
+    let d = dir.to_str().expect("path");
+    let (_, t) = schema(&env, d).await;
+    let names: Vec<&str> = t.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["customers", "orders"]);
+    let out = env.run(&["ask", "--db", d, "--format", "json", "revenue by region"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["rows"], json!([["부산", 500], ["서울", 1250]]));
+    // The guard is the same as for any SQLite file.
+    let bad = ScriptedLlm::start_with_fallback(vec![], Some(sql("DELETE FROM orders"))).await;
+    let mut env2 = Env::with_openai(&bad.base_url);
+    env2.set("DATAGENIE_PATHS__CACHE_DIR", env.path("cache").to_str().expect("cache"));
+    let refused = env2.run(&["ask", "--db", d, "--format", "json", "delete everything"]).await;
+    assert_eq!((refused.code, refused.json()["error"]["code"].clone()), (1, json!("not_a_query")), "{refused:?}");
+}
+
+/// A loaded file is cached by its content: asking again does not reload it; a changed file is loaded anew.
+async fn a_loaded_file_is_cached_by_content() {
+    let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT COUNT(*) FROM cached"))).await;
+    let env = Env::with_openai(&llm.base_url);
+    let path = env.path("cached.csv");
+    std::fs::write(&path, "a,b\n1,2\n").expect("write");
+    let p = path.to_str().expect("path");
+    let sheets = env.path("cache").join("sheets");
+    let listing = || {
+        let mut files: Vec<(String, std::time::SystemTime)> = std::fs::read_dir(&sheets)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| {
+                        (
+                            e.file_name().to_string_lossy().into_owned(),
+                            e.metadata().and_then(|m| m.modified()).expect("mtime"),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    };
+    assert_eq!(env.run(&["schema", "--db", p]).await.code, 0);
+    let first = listing();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(env.run(&["schema", "--db", p]).await.code, 0);
+    assert_eq!(listing(), first, "the same database, not rewritten");
+    std::fs::write(&path, "a,b\n1,2\n3,4\n").expect("rewrite");
+    let out = env.run(&["ask", "--db", p, "--format", "json", "How many cached rows are there?"]).await;
+    assert_eq!(out.json()["rows"], json!([[2]]), "{out:?}");
+    assert_eq!(listing().len(), 2);
+}
+
+/// Bad files: a stable code, a clear message, exit 2, nothing left behind in the cache.
+async fn bad_files_get_clear_errors() {
+    let env = Env::new();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.csv", Vec::new(), "empty_file"),
+        ("blank.csv", b"\n\n  \n".to_vec(), "empty_file"),
+        ("program.csv", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff".to_vec(), "invalid_file"),
+        ("elf.csv", b"\x7fELF\x02\x01\x01\x00".to_vec(), "invalid_file"),
+        ("binary.csv", b"a,b\n1,\x00\x01\x02\n".to_vec(), "invalid_file"),
+        ("renamed.csv", b"PK\x03\x04\x14\x00\x00\x00".to_vec(), "invalid_file"),
+        (
+            "long.csv",
+            {
+                let mut v = b"a,b\n".to_vec();
+                v.extend(std::iter::repeat_n(b'x', 5 << 20));
+                v
+            },
+            "file_too_large",
+        ),
+    ];
+    for (name, bytes, code) in cases {
+        let path = env.path(name);
+        std::fs::write(&path, &bytes).expect("write");
+        let out = env.run(&["schema", "--db", path.to_str().expect("path")]).await;
+        assert_eq!(out.code, 2, "{name}: {out:?}");
+        assert!(out.stderr.contains(&format!("error[{code}]")), "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(name), "the message names the file: {}", out.stderr);
+    }
+    let missing = env.run(&["schema", "--db", env.path("missing.csv").to_str().expect("path")]).await;
+    assert!(missing.stderr.contains("error[database_not_found]"), "{}", missing.stderr);
+    let leftovers: Vec<_> = std::fs::read_dir(env.path("cache").join("sheets"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "a failed load leaves nothing: {leftovers:?}");
+}
+
+pub fn tests() -> Group {
+    Group::new("sheets").tests(tests![
+        a_korean_cp949_report_reads_as_a_person_reads_it,
+        encodings_delimiters_and_headers_are_detected,
+        a_folder_of_files_is_one_database_and_its_tables_join,
+        a_loaded_file_is_cached_by_content,
+        bad_files_get_clear_errors,
+    ])
+}
