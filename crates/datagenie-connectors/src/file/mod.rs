@@ -1,4 +1,5 @@
-//! Spreadsheet files as databases: `--db sales.csv`, `--db report.tsv`, or `--db ./folder/` (every such file in it).
+//! Spreadsheet files as databases: `--db sales.csv`, `--db report.xlsx` (also `.tsv`, `.xls`, `.xlsb`, `.ods`), or
+//! `--db ./folder/` (every such file in it).
 //! Each file is loaded once into a SQLite database in the cache directory, named by the SHA-256 of its content (and
 //! of this loader's rules), and then opened like any SQLite file — read-only, with the same guard, authorizer and
 //! limits. A second question on an unchanged file opens the cached database without reading the file again.
@@ -8,8 +9,10 @@
 //! into place when complete, so a failed load leaves nothing behind. The judgement — header, types, names — is
 //! `datagenie_core::sheet`'s.
 
+mod rows;
 mod sink;
 mod text;
+mod workbook;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -32,6 +35,8 @@ pub enum Kind {
     Csv,
     /// Tab-separated text.
     Tsv,
+    /// An Excel or OpenDocument workbook: each non-empty visible sheet a table.
+    Workbook,
 }
 
 /// The kind of `path` by its extension (case-insensitive).
@@ -40,6 +45,7 @@ pub fn kind_of(path: &Path) -> Option<Kind> {
     match ext.as_str() {
         "csv" | "txt" => Some(Kind::Csv),
         "tsv" | "tab" => Some(Kind::Tsv),
+        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Some(Kind::Workbook),
         _ => None,
     }
 }
@@ -75,7 +81,7 @@ pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, Error> {
     if files.is_empty() {
         return Err(Error::new(
             ErrorCode::EmptyFile,
-            format!("the folder {} holds no spreadsheet (.csv, .tsv)", path.display()),
+            format!("the folder {} holds no spreadsheet (.csv, .tsv, .xlsx, .xls, .xlsb, .ods)", path.display()),
         ));
     }
     Ok(files)
@@ -122,10 +128,15 @@ fn build(files: &[PathBuf], out: &Path) -> Result<(), Error> {
     let mut taken = Vec::new();
     for file in files {
         let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let base = datagenie_core::sheet::clean_name(&stem);
-        let name = datagenie_core::sheet::unique_name(if base.is_empty() { "sheet" } else { &base }, &mut taken);
-        let kind = kind_of(file).unwrap_or(Kind::Csv);
-        text::load(file, kind, &name, &mut sink)?;
+        match kind_of(file).unwrap_or(Kind::Csv) {
+            Kind::Workbook => workbook::load(file, &mut sink, &mut taken, false)?,
+            kind => {
+                let base = datagenie_core::sheet::clean_name(&stem);
+                let name =
+                    datagenie_core::sheet::unique_name(if base.is_empty() { "sheet" } else { &base }, &mut taken);
+                text::load(file, kind, &name, &mut sink)?;
+            }
+        }
     }
     sink.finish()
 }
@@ -165,7 +176,7 @@ fn open_error(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
-/// What the first bytes say a file really is, when it is not text: an executable or an archive posing as CSV.
+/// What the first bytes say a text file really is, when it is not text: an executable or an archive posing as CSV.
 fn binary_kind(head: &[u8]) -> Option<&'static str> {
     const MAGICS: &[(&[u8], &str)] = &[
         (b"MZ", "a Windows executable"),

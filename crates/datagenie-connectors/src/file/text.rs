@@ -6,13 +6,11 @@
 use std::io::Read;
 use std::path::Path;
 
-use datagenie_core::sheet::{
-    self, ColumnType, HEADER_SCAN_ROWS, NumberStyle, Tally, column_names, convert, header_row, is_total_row,
-};
+use datagenie_core::sheet::NumberStyle;
 use datagenie_core::{Error, ErrorCode};
 use encoding_rs::Encoding;
 
-use super::sink::{ColumnDef, Sink};
+use super::sink::Sink;
 use super::{Kind, MAX_LINE_BYTES, binary_kind, file_label, open_error};
 
 /// Bytes read to decide the encoding and the delimiter.
@@ -36,138 +34,26 @@ pub(super) fn load(path: &Path, kind: Kind, table: &str, sink: &mut Sink) -> Res
     let (sample, _, _) = encoding.decode(&head);
     let delimiter = match kind {
         Kind::Tsv => b'\t',
-        Kind::Csv => sniff_delimiter(&sample),
+        Kind::Csv | Kind::Workbook => sniff_delimiter(&sample),
     };
     let style = NumberStyle { decimal_comma: delimiter == b';' && writes_decimal_comma(&sample) };
 
-    // Pass 1: the header, the width, each column's type, the data rows (trailing totals left out).
-    let mut records = Records::open(path, encoding, delimiter)?;
-    let mut first: Vec<Vec<String>> = Vec::new();
-    while first.len() < HEADER_SCAN_ROWS {
-        match records.next_row()? {
-            Some(row) => first.push(row),
-            None => break,
-        }
-    }
-    if first.iter().all(|r| blank(r)) {
-        return Err(Error::new(ErrorCode::EmptyFile, format!("{label} has no rows")));
-    }
-    let header = header_row(&first, style);
-    let start = header.map_or(0, |h| h + 1);
-    let mut scan = Scan::default();
-    for row in &first[start..] {
-        scan.add(row, style);
-    }
-    while let Some(row) = records.next_row()? {
-        scan.add(&row, style);
-    }
-    let header_cells: Option<&[String]> = header.map(|h| first[h].as_slice());
-    let header_width = header_cells.map_or(0, |h| h.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1));
-    let width = scan.width.max(header_width);
-    if width == 0 {
-        return Err(Error::new(ErrorCode::EmptyFile, format!("{label} has no columns")));
-    }
-    let names = column_names(header_cells, width);
-    let decisions: Vec<sheet::Decision> =
-        (0..width).map(|i| scan.tallies.get(i).cloned().unwrap_or_default().decide()).collect();
-    let columns: Vec<ColumnDef> =
-        names.into_iter().zip(&decisions).map(|(name, d)| ColumnDef { name, ty: d.ty, comment: d.comment() }).collect();
-    let types: Vec<ColumnType> = decisions.iter().map(|d| d.ty).collect();
-    let comment = describe(&label, encoding, delimiter, style, header, scan.trailing_totals());
-
-    // Pass 2: the rows.
-    let mut writer = sink.table(table, &comment, &columns)?;
-    let mut records = Records::open(path, encoding, delimiter)?;
-    for _ in 0..start {
-        records.next_row()?;
-    }
-    let mut stored = 0u64;
-    while stored < scan.data_rows {
-        let Some(row) = records.next_row()? else { break };
-        if blank(&row) {
-            continue;
-        }
-        writer.row((0..width).map(|i| convert(row.get(i).map_or("", String::as_str), types[i], style)))?;
-        stored += 1;
-    }
-    Ok(())
+    let how = describe_text(encoding, delimiter, style);
+    super::rows::store(&label, table, &how, style, sink, || Records::open(path, encoding, delimiter))
 }
 
-/// What the loader read, for the table's comment.
-fn describe(
-    label: &str,
-    encoding: &'static Encoding,
-    delimiter: u8,
-    style: NumberStyle,
-    header: Option<usize>,
-    totals: usize,
-) -> String {
+/// How the text was read, for the table's comment.
+fn describe_text(encoding: &'static Encoding, delimiter: u8, style: NumberStyle) -> String {
     let sep = match delimiter {
         b'\t' => "tab".to_string(),
         d => format!("'{}'", d as char),
     };
     let name = if encoding == encoding_rs::EUC_KR { "CP949 (EUC-KR)" } else { encoding.name() };
-    let mut parts = vec![format!("{name} text, {sep}-separated")];
-    match header {
-        Some(0) => parts.push("header on row 1".into()),
-        Some(h) => {
-            parts.push(format!("header on row {} ({h} row{} above it left out)", h + 1, if h == 1 { "" } else { "s" }))
-        }
-        None => parts.push("no header row".into()),
-    }
+    let mut how = format!("{name} text, {sep}-separated");
     if style.decimal_comma {
-        parts.push("decimal comma".into());
+        how.push_str(", decimal comma");
     }
-    if totals > 0 {
-        parts.push(format!("{totals} totals row{} at the end left out", if totals == 1 { "" } else { "s" }));
-    }
-    format!("from {label} ({})", parts.join("; "))
-}
-
-/// Pass 1's counts.
-#[derive(Default)]
-struct Scan {
-    tallies: Vec<Tally>,
-    width: usize,
-    data_rows: u64,
-    /// Totals rows not yet followed by data: data if more rows come, left out if they end the file.
-    pending: Vec<Vec<String>>,
-}
-
-impl Scan {
-    fn add(&mut self, row: &[String], style: NumberStyle) {
-        if blank(row) {
-            return;
-        }
-        if is_total_row(row) {
-            self.pending.push(row.to_vec());
-            return;
-        }
-        for held in std::mem::take(&mut self.pending) {
-            self.count(&held, style);
-        }
-        self.count(row, style);
-    }
-
-    fn count(&mut self, row: &[String], style: NumberStyle) {
-        let used = row.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1);
-        self.width = self.width.max(used);
-        if self.tallies.len() < used {
-            self.tallies.resize(used, Tally::default());
-        }
-        for (t, cell) in self.tallies.iter_mut().zip(row) {
-            t.add(cell, style);
-        }
-        self.data_rows += 1;
-    }
-
-    fn trailing_totals(&self) -> usize {
-        self.pending.len()
-    }
-}
-
-fn blank(row: &[String]) -> bool {
-    row.iter().all(|c| c.trim().is_empty())
+    how
 }
 
 fn read_head(path: &Path) -> Result<Vec<u8>, Error> {
@@ -260,14 +146,6 @@ impl Records {
         Ok(Records { reader, record: csv::StringRecord::new(), label: file_label(path) })
     }
 
-    fn next_row(&mut self) -> Result<Option<Vec<String>>, Error> {
-        match self.reader.read_record(&mut self.record) {
-            Ok(true) => Ok(Some(self.record.iter().map(str::to_string).collect())),
-            Ok(false) => Ok(None),
-            Err(e) => Err(self.error(e)),
-        }
-    }
-
     fn error(&self, e: csv::Error) -> Error {
         let label = &self.label;
         if let csv::ErrorKind::Io(io) = e.kind()
@@ -279,6 +157,16 @@ impl Records {
             );
         }
         Error::new(ErrorCode::InvalidFile, format!("{label} cannot be read as CSV: {e}"))
+    }
+}
+
+impl super::rows::Rows for Records {
+    fn next_row(&mut self) -> Result<Option<Vec<String>>, Error> {
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => Ok(Some(self.record.iter().map(str::to_string).collect())),
+            Ok(false) => Ok(None),
+            Err(e) => Err(self.error(e)),
+        }
     }
 }
 

@@ -215,45 +215,6 @@ fn clock(t: &str) -> Option<(u32, u32, u32)> {
     (h < 24 && m < 60 && s < 60).then_some((h, m, s))
 }
 
-/// An Excel serial day number as an ISO date (`date1904`: the workbook's 1904 date system); a fraction is the time.
-pub fn excel_serial(serial: f64, date1904: bool) -> Option<String> {
-    if !serial.is_finite() || !(0.0..=2_958_465.0).contains(&serial) {
-        return None;
-    }
-    let whole = serial.floor() as i64;
-    // Days since 1970-01-01. The 1900 system counts a 29 February 1900 that never was (serial 60), so serials
-    // before it are one day closer to 1970 than the formula after it gives.
-    let unix_days = if date1904 {
-        whole - 24_107
-    } else if whole < 60 {
-        whole - 25_568
-    } else {
-        whole - 25_569
-    };
-    let (y, m, d) = civil_from_days(unix_days)?;
-    let seconds = ((serial - serial.floor()) * 86_400.0).round() as i64;
-    if seconds == 0 {
-        Some(format!("{y:04}-{m:02}-{d:02}"))
-    } else {
-        let (h, mi, s) = (seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
-        Some(format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}"))
-    }
-}
-
-/// A civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> Option<(i64, u32, u32)> {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).ok()?;
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).ok()?;
-    let y = yoe + era * 400;
-    Some((if m <= 2 { y + 1 } else { y }, m, d))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,16 +258,5 @@ mod tests {
         assert_eq!(p("Y"), Some(Parsed::Bool(true)));
         assert_eq!(p("아니오"), Some(Parsed::Bool(false)));
         assert_eq!(p("TRUE"), Some(Parsed::Bool(true)));
-    }
-
-    #[test]
-    fn excel_serial_dates_in_both_systems() {
-        assert_eq!(excel_serial(45356.0, false).as_deref(), Some("2024-03-05"));
-        assert_eq!(excel_serial(43894.0, true).as_deref(), Some("2024-03-05"));
-        assert_eq!(excel_serial(1.0, false).as_deref(), Some("1900-01-01"));
-        assert_eq!(excel_serial(61.0, false).as_deref(), Some("1900-03-01"));
-        assert_eq!(excel_serial(45356.5, false).as_deref(), Some("2024-03-05 12:00:00"));
-        assert_eq!(excel_serial(-1.0, false), None);
-        assert_eq!(excel_serial(f64::NAN, false), None);
     }
 }

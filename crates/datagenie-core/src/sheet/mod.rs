@@ -5,7 +5,7 @@
 
 pub mod cell;
 
-pub use cell::{NumberStyle, Parsed, excel_serial, parse};
+pub use cell::{NumberStyle, Parsed, parse};
 
 /// What a column holds, decided from all its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -207,7 +207,9 @@ pub fn header_row(rows: &[Vec<String>], style: NumberStyle) -> Option<usize> {
         }
         // The table's width: the widest row of the next few.
         let width = rows[r..rows.len().min(r + 10)].iter().map(filled).max().unwrap_or(0);
-        if width > 1 && (cells.len() < 2 || cells.len() * 2 < width) {
+        // A title or note: one or two cells of a wider table, or one text repeated (a title merged across it).
+        let repeated = cells.iter().all(|c| c.trim() == cells[0].trim());
+        if width > 1 && (cells.len() < 2 || cells.len() * 2 < width || repeated) {
             continue;
         }
         let texts = cells.iter().filter(|c| parse(c, style) == Some(Parsed::Text)).count();
@@ -331,6 +333,8 @@ mod tests {
         assert!(!is_total_row(&sheet[4]));
         let numbers = rows(&[&["1", "2"], &["3", "4"]]);
         assert_eq!(header_row(&numbers, NumberStyle::default()), None);
+        let merged_title = rows(&[&["보고서", "보고서", "보고서"], &["a", "b", "c"], &["1", "2", "3"]]);
+        assert_eq!(header_row(&merged_title, NumberStyle::default()), Some(1));
         let one_column = rows(&[&["city"], &["Seoul"]]);
         assert_eq!(header_row(&one_column, NumberStyle::default()), Some(0));
     }

@@ -235,6 +235,132 @@ async fn bad_files_get_clear_errors() {
     assert!(leftovers.is_empty(), "a failed load leaves nothing: {leftovers:?}");
 }
 
+/// A workbook as offices keep them: a merged title, a header with a merged cell, dates, a formula's cached value, a
+/// totals row; a second sheet; a hidden one.
+fn workbook(path: &std::path::Path) {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut book = Workbook::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let plain = Format::new();
+    let sales = book.add_worksheet();
+    sales.set_name("매출").expect("name");
+    sales.merge_range(0, 0, 0, 4, "2024년 1분기 매출", &plain).expect("title");
+    sales.write_string(2, 0, "지점ID").expect("h");
+    sales.write_string(2, 1, "날짜").expect("h");
+    sales.merge_range(2, 2, 2, 3, "금액", &plain).expect("merged header");
+    sales.write_string(2, 4, "비고").expect("h");
+    let rows = [(1, (2024, 1, 5), 1000.0, 100.0), (2, (2024, 2, 10), 2500.5, 0.0), (1, (2024, 3, 15), 700.0, 50.0)];
+    for (i, (branch, (y, m, d), amount, discount)) in rows.iter().enumerate() {
+        let r = 3 + i as u32;
+        sales.write_number(r, 0, f64::from(*branch)).expect("n");
+        let day = ExcelDateTime::from_ymd(*y, *m, *d).expect("date");
+        sales.write_datetime_with_format(r, 1, &day, &date).expect("d");
+        sales.write_number(r, 2, *amount).expect("n");
+        sales.write_number(r, 3, *discount).expect("n");
+    }
+    sales.write_string(6, 0, "합계").expect("t");
+    sales.write_formula(6, 2, "=SUM(C4:C6)").expect("f");
+    sales.set_formula_result(6, 2, "4200.5");
+    let branches = book.add_worksheet();
+    branches.set_name("지점").expect("name");
+    branches.write_string(0, 0, "id").expect("h");
+    branches.write_string(0, 1, "지점명").expect("h");
+    branches.write_number(1, 0, 1.0).expect("n");
+    branches.write_string(1, 1, "강남").expect("s");
+    branches.write_number(2, 0, 2.0).expect("n");
+    branches.write_string(2, 1, "서초").expect("s");
+    branches.write_string(3, 0, "3").expect("s");
+    branches.write_formula(3, 1, "=\"잠\"&\"실\"").expect("f");
+    branches.set_formula_result(3, 1, "잠실");
+    let hidden = book.add_worksheet();
+    hidden.set_name("계산").expect("name");
+    hidden.write_string(0, 0, "secret").expect("s");
+    hidden.set_hidden(true);
+    book.save(path).expect("save");
+}
+
+/// Two sheets of one workbook are two tables, joined in one query.
+async fn a_workbook_is_a_database_of_its_sheets() {
+    let llm = ScriptedLlm::start(vec![sql(
+        "SELECT b.지점명, SUM(s.금액) AS total FROM 매출 s JOIN 지점 b ON b.id = s.지점ID GROUP BY b.지점명 ORDER BY b.지점명",
+    )])
+    .await;
+    let env = Env::with_openai(&llm.base_url);
+    let path = env.path("report.xlsx");
+    workbook(&path);
+    let p = path.to_str().expect("path");
+    let (v, t) = schema(&env, p).await;
+    let names: Vec<&str> = t.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["매출", "지점"], "the hidden sheet is skipped: {v}");
+    assert_eq!(
+        types(&t[0].1),
+        [("지점ID", "INTEGER"), ("날짜", "TEXT"), ("금액", "REAL"), ("금액_2", "INTEGER"), ("비고", "TEXT")],
+        "the merged header names both its columns"
+    );
+    assert_eq!(t[0].1[1].2.as_deref(), Some("date, YYYY-MM-DD"));
+    assert_eq!(v["tables"][0]["row_count"], 3, "the totals row is left out");
+    assert!(v["tables"][0]["comment"].as_str().is_some_and(|c| c.contains("header on row 3")), "{v}");
+    assert_eq!(types(&t[1].1), [("id", "INTEGER"), ("지점명", "TEXT")]);
+    let out = env.run(&["ask", "--db", p, "--format", "json", "지점별 매출"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["rows"], json!([["강남", 1700.0], ["서초", 2500.5]]));
+    // Dates are ISO text that SQLite's date functions read; a formula gives its cached value.
+    let llm2 = ScriptedLlm::start(vec![
+        sql("SELECT strftime('%m', 날짜) AS month, 날짜 FROM 매출 ORDER BY 날짜"),
+        sql("SELECT 지점명 FROM 지점 WHERE id = 3"),
+    ])
+    .await;
+    let mut env2 = Env::with_openai(&llm2.base_url);
+    env2.set("DATAGENIE_PATHS__CACHE_DIR", env.path("cache").to_str().expect("cache"));
+    env2.set("DATAGENIE_ASK__SUMMARY", "false");
+    let months = env2.run(&["ask", "--db", p, "--format", "json", "months"]).await;
+    assert_eq!(
+        months.json()["rows"],
+        json!([["01", "2024-01-05"], ["02", "2024-02-10"], ["03", "2024-03-15"]]),
+        "{months:?}"
+    );
+    let formula = env2.run(&["ask", "--db", p, "--format", "json", "branch 3"]).await;
+    assert_eq!(formula.json()["rows"], json!([["잠실"]]), "{formula:?}");
+}
+
+/// Workbooks that are not what they claim: encrypted, a zip bomb, truncated, an executable.
+async fn bad_workbooks_get_clear_errors() {
+    use std::io::Write;
+    let env = Env::new();
+    let good = env.path("good.xlsx");
+    workbook(&good);
+    let bytes = std::fs::read(&good).expect("read");
+    let mut bomb = Vec::new();
+    {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bomb));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("xl/worksheets/sheet1.xml", options).expect("file");
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..16 {
+            zip.write_all(&zeros).expect("write");
+        }
+        zip.finish().expect("finish");
+    }
+    let mut encrypted = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1".to_vec();
+    encrypted.extend(std::iter::repeat_n(0u8, 4096));
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("locked.xlsx", encrypted, "encrypted_file"),
+        ("bomb.xlsx", bomb, "file_too_large"),
+        ("cut.xlsx", bytes[..bytes.len() / 2].to_vec(), "invalid_file"),
+        ("program.xlsx", b"MZ\x90\x00\x03\x00".to_vec(), "invalid_file"),
+        ("empty.xlsx", Vec::new(), "empty_file"),
+        ("old.xls", b"not an ole2 file at all".to_vec(), "invalid_file"),
+    ];
+    for (name, bytes, code) in cases {
+        let path = env.path(name);
+        std::fs::write(&path, &bytes).expect("write");
+        let out = env.run(&["schema", "--db", path.to_str().expect("path")]).await;
+        assert_eq!(out.code, 2, "{name}: {out:?}");
+        assert!(out.stderr.contains(&format!("error[{code}]")), "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(name), "{name}: {}", out.stderr);
+    }
+}
+
 pub fn tests() -> Group {
     Group::new("sheets").tests(tests![
         a_korean_cp949_report_reads_as_a_person_reads_it,
@@ -242,5 +368,7 @@ pub fn tests() -> Group {
         a_folder_of_files_is_one_database_and_its_tables_join,
         a_loaded_file_is_cached_by_content,
         bad_files_get_clear_errors,
+        a_workbook_is_a_database_of_its_sheets,
+        bad_workbooks_get_clear_errors,
     ])
 }
