@@ -323,6 +323,47 @@ async fn a_workbook_is_a_database_of_its_sheets() {
     assert_eq!(formula.json()["rows"], json!([["잠실"]]), "{formula:?}");
 }
 
+/// A workbook in the 1904 date system (old Mac Excel): the same serial day is four years later, and read so.
+async fn the_1904_date_system_is_applied() {
+    use rust_xlsxwriter::{Format, Workbook};
+    use std::io::{Read, Write};
+    let env = Env::new();
+    let plain = env.path("plain.xlsx");
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("days").expect("name");
+    sheet.write_string(0, 0, "day").expect("h");
+    // 2024-03-05 is day 45356 in the 1900 system and day 43894 in the 1904 system.
+    sheet.write_number_with_format(1, 0, 43894.0, &Format::new().set_num_format("yyyy-mm-dd")).expect("n");
+    book.save(&plain).expect("save");
+    let mut source = zip::ZipArchive::new(std::fs::File::open(&plain).expect("open")).expect("zip");
+    let mut patched = Vec::new();
+    {
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(&mut patched));
+        for i in 0..source.len() {
+            let mut part = source.by_index(i).expect("part");
+            let name = part.name().expect("a part name").to_string();
+            let mut bytes = Vec::new();
+            part.read_to_end(&mut bytes).expect("read");
+            if name == "xl/workbook.xml" {
+                let text = String::from_utf8(bytes).expect("xml");
+                assert!(text.contains("<workbookPr"), "{text}");
+                bytes = text.replacen("<workbookPr", "<workbookPr date1904=\"1\"", 1).into_bytes();
+            }
+            out.start_file(name, zip::write::SimpleFileOptions::default()).expect("start");
+            out.write_all(&bytes).expect("write");
+        }
+        out.finish().expect("finish");
+    }
+    let path = env.path("mac.xlsx");
+    std::fs::write(&path, patched).expect("write");
+    let llm = ScriptedLlm::start(vec![sql("SELECT day FROM days")]).await;
+    let mut asking = Env::with_openai(&llm.base_url);
+    asking.set("DATAGENIE_ASK__SUMMARY", "false");
+    let out = asking.run(&["ask", "--db", path.to_str().expect("path"), "--format", "json", "days"]).await;
+    assert_eq!(out.json()["rows"], json!([["2024-03-05"]]), "{out:?}");
+}
+
 /// Workbooks that are not what they claim: encrypted, a zip bomb, truncated, an executable.
 async fn bad_workbooks_get_clear_errors() {
     use std::io::Write;
@@ -369,6 +410,7 @@ pub fn tests() -> Group {
         a_loaded_file_is_cached_by_content,
         bad_files_get_clear_errors,
         a_workbook_is_a_database_of_its_sheets,
+        the_1904_date_system_is_applied,
         bad_workbooks_get_clear_errors,
     ])
 }
