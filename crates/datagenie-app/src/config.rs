@@ -22,6 +22,7 @@ pub struct Config {
     pub ask: AskConfig,
     pub pii: PiiConfig,
     pub paths: PathsConfig,
+    pub files: FilesConfig,
     pub server: ServerConfig,
     /// Where `llm.provider` came from (not a key: recorded by [`Config::load`], or by a flag that overrides it).
     #[serde(skip)]
@@ -160,6 +161,14 @@ pub struct PathsConfig {
     pub data_dir: String,
     /// Where schema snapshots are cached. Empty: the platform cache directory.
     pub cache_dir: String,
+}
+
+/// Spreadsheets given as a database (`--db sales.csv`, `--db report.xlsx`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Also read a workbook's hidden sheets as tables.
+    pub include_hidden_sheets: bool,
 }
 
 /// `datagenie serve`: the HTTP server. Limits that an admin changes at run time (token limits, request rates) are

@@ -32,22 +32,35 @@ pub struct DatabaseChoice {
     origin: DatabaseOrigin,
     /// Where spreadsheets are loaded (`paths.cache_dir`).
     cache_dir: Option<PathBuf>,
+    /// `files.include_hidden_sheets`.
+    hidden_sheets: bool,
 }
 
 impl DatabaseChoice {
     /// The flag, else the configured database, else the demo database. An empty flag is an error, not "no flag".
     pub fn resolve(config: &Config, flag: Option<&SecretUrl>) -> Result<DatabaseChoice, Error> {
         if let Some(url) = flag {
-            return Ok(DatabaseChoice { target: parse(url)?, origin: DatabaseOrigin::Flag, cache_dir: cache(config) });
+            return Ok(DatabaseChoice {
+                target: parse(url)?,
+                origin: DatabaseOrigin::Flag,
+                cache_dir: cache(config),
+                hidden_sheets: config.files.include_hidden_sheets,
+            });
         }
         if !config.database.url.is_empty() {
             let target = parse(&config.database.url).map_err(|e| e.context("database.url"))?;
-            return Ok(DatabaseChoice { target, origin: DatabaseOrigin::Config, cache_dir: cache(config) });
+            return Ok(DatabaseChoice {
+                target,
+                origin: DatabaseOrigin::Config,
+                cache_dir: cache(config),
+                hidden_sheets: config.files.include_hidden_sheets,
+            });
         }
         Ok(DatabaseChoice {
             target: Target::Sqlite(demo_database_path(config)?),
             origin: DatabaseOrigin::Demo,
             cache_dir: None,
+            hidden_sheets: false,
         })
     }
 
@@ -57,6 +70,7 @@ impl DatabaseChoice {
             target: Target::Sqlite(demo_database_path(config)?),
             origin: DatabaseOrigin::Demo,
             cache_dir: None,
+            hidden_sheets: false,
         })
     }
 
@@ -102,7 +116,11 @@ impl DatabaseChoice {
                 .await
                 .map_err(|e| Error::new(ErrorCode::Internal, format!("building the demo database: {e}")))??;
         }
-        let options = datagenie_connectors::ConnectOptions { cache_dir: self.cache_dir.clone(), ..Default::default() };
+        let options = datagenie_connectors::ConnectOptions {
+            cache_dir: self.cache_dir.clone(),
+            include_hidden_sheets: self.hidden_sheets,
+            ..Default::default()
+        };
         self.target.connect_with(options).await
     }
 }

@@ -35,7 +35,7 @@ impl Registry {
         let key = crate::database::key_of_target(&target)?;
         let pool_size = usize::try_from(stored.pool_size).unwrap_or(datagenie_connectors::DEFAULT_POOL_SIZE);
         let connector =
-            target.connect_with(datagenie_connectors::ConnectOptions { pool_size, cache_dir: None }).await?;
+            target.connect_with(datagenie_connectors::ConnectOptions { pool_size, ..Default::default() }).await?;
         let open = Arc::new(Connection::new(connector, key));
         self.lock().insert(stored.id.clone(), (stored.updated_at, open.clone()));
         Ok(open)

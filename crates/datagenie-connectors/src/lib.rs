@@ -74,7 +74,8 @@ impl Target {
             Target::Sqlite(path) => Arc::new(SqliteConnector::open_with(path, pool_size)?),
             Target::File(path) => {
                 let (path, cache) = (path.clone(), options.cache_dir.clone().unwrap_or_else(default_cache_dir));
-                let loaded = tokio::task::spawn_blocking(move || file::load(&path, &cache))
+                let how = file::LoadOptions { include_hidden_sheets: options.include_hidden_sheets };
+                let loaded = tokio::task::spawn_blocking(move || file::load_with(&path, &cache, how))
                     .await
                     .map_err(|e| Error::new(ErrorCode::Internal, format!("loading the spreadsheet stopped: {e}")))??;
                 Arc::new(SqliteConnector::open_with(&loaded, pool_size)?)
@@ -94,6 +95,8 @@ pub struct ConnectOptions {
     /// Where spreadsheets are loaded (`<dir>/sheets/<content hash>.sqlite`); `None`: the system's temporary
     /// directory.
     pub cache_dir: Option<PathBuf>,
+    /// Read a workbook's hidden sheets too.
+    pub include_hidden_sheets: bool,
 }
 
 /// `<temp>/datagenie`: where spreadsheets are loaded when no cache directory is given.
@@ -108,7 +111,7 @@ pub const MAX_POOL_SIZE: usize = 100;
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { pool_size: DEFAULT_POOL_SIZE, cache_dir: None }
+        ConnectOptions { pool_size: DEFAULT_POOL_SIZE, cache_dir: None, include_hidden_sheets: false }
     }
 }
 

@@ -87,12 +87,25 @@ pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
+/// How files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoadOptions {
+    /// Read a workbook's hidden sheets too (skipped by default).
+    pub include_hidden_sheets: bool,
+}
+
 /// The SQLite database holding the tables of `path` (a file or a folder), loading it into `cache_dir` unless an
-/// identical content was loaded before.
+/// identical content was loaded before, with the default options.
 pub fn load(path: &Path, cache_dir: &Path) -> Result<PathBuf, Error> {
+    load_with(path, cache_dir, LoadOptions::default())
+}
+
+/// [`load`] with `options` (part of the cache key).
+pub fn load_with(path: &Path, cache_dir: &Path, options: LoadOptions) -> Result<PathBuf, Error> {
     let files = files_of(path)?;
     let mut digest = Sha256::new();
     digest.update(LOADER_VERSION.as_bytes());
+    digest.update(if options.include_hidden_sheets { "hidden" } else { "visible" }.as_bytes());
     for file in &files {
         digest.update(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().as_bytes());
         digest.update(hash_file(file)?);
@@ -107,7 +120,7 @@ pub fn load(path: &Path, cache_dir: &Path) -> Result<PathBuf, Error> {
         return Ok(target);
     }
     let partial = dir.join(format!("{key}.{}.partial", std::process::id()));
-    let built = build(&files, &partial);
+    let built = build(&files, &partial, options);
     match built {
         Ok(()) => {
             std::fs::rename(&partial, &target).map_err(|e| {
@@ -123,13 +136,13 @@ pub fn load(path: &Path, cache_dir: &Path) -> Result<PathBuf, Error> {
     }
 }
 
-fn build(files: &[PathBuf], out: &Path) -> Result<(), Error> {
+fn build(files: &[PathBuf], out: &Path, options: LoadOptions) -> Result<(), Error> {
     let mut sink = sink::Sink::create(out)?;
     let mut taken = Vec::new();
     for file in files {
         let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         match kind_of(file).unwrap_or(Kind::Csv) {
-            Kind::Workbook => workbook::load(file, &mut sink, &mut taken, false)?,
+            Kind::Workbook => workbook::load(file, &mut sink, &mut taken, options.include_hidden_sheets)?,
             kind => {
                 let base = datagenie_core::sheet::clean_name(&stem);
                 let name =

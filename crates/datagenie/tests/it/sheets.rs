@@ -321,6 +321,11 @@ async fn a_workbook_is_a_database_of_its_sheets() {
     );
     let formula = env2.run(&["ask", "--db", p, "--format", "json", "branch 3"]).await;
     assert_eq!(formula.json()["rows"], json!([["잠실"]]), "{formula:?}");
+    // Hidden sheets when asked for (a separate cache entry: the option is part of its key).
+    env2.set("DATAGENIE_FILES__INCLUDE_HIDDEN_SHEETS", "true");
+    let (_, all) = schema(&env2, p).await;
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["계산", "매출", "지점"], "tables are listed by name");
 }
 
 /// A workbook in the 1904 date system (old Mac Excel): the same serial day is four years later, and read so.
