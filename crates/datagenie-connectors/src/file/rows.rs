@@ -9,6 +9,9 @@ use datagenie_core::{Error, ErrorCode};
 
 use super::sink::{ColumnDef, Sink};
 
+/// The most columns a table gets (SQLite's default limit is 2,000; a wider "table" is not one people read).
+pub const MAX_COLUMNS: usize = 1000;
+
 /// A source of rows, read from the start each time it is opened.
 pub trait Rows {
     fn next_row(&mut self) -> Result<Option<Vec<String>>, Error>;
@@ -64,6 +67,12 @@ pub fn store<R: Rows>(
     let width = scan.width.max(header_width);
     if width == 0 {
         return Err(Error::new(ErrorCode::EmptyFile, format!("{label} has no columns")));
+    }
+    if width > MAX_COLUMNS {
+        return Err(Error::new(
+            ErrorCode::FileTooLarge,
+            format!("{label} has {width} columns; a table has at most {MAX_COLUMNS}"),
+        ));
     }
     let names = column_names(header_cells, width);
     let decisions: Vec<sheet::Decision> =

@@ -167,10 +167,19 @@ fn merged_cells<R: std::io::Read + std::io::Seek>(
 }
 
 /// Every cell of a merged region gets the region's top-left value (`origin`: the range's first cell).
+/// Regions are clipped to the sheet's used cells: a region merged over a whole sheet grows nothing.
 fn fill_merged(rows: &mut [Vec<String>], merged: &[calamine::Dimensions], origin: (u32, u32)) {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    if width == 0 {
+        return;
+    }
     for m in merged {
         let (r0, c0) = (m.start.0.saturating_sub(origin.0) as usize, m.start.1.saturating_sub(origin.1) as usize);
         let (r1, c1) = (m.end.0.saturating_sub(origin.0) as usize, m.end.1.saturating_sub(origin.1) as usize);
+        let c1 = c1.min(width - 1);
+        if c0 > c1 {
+            continue;
+        }
         let Some(value) = rows.get(r0).and_then(|r| r.get(c0)).cloned() else { continue };
         for row in rows.iter_mut().take(r1 + 1).skip(r0) {
             if row.len() <= c1 {
@@ -182,5 +191,31 @@ fn fill_merged(rows: &mut [Vec<String>], merged: &[calamine::Dimensions], origin
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
+        rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn merged_cells_are_filled_within_the_used_cells() {
+        let mut rows = grid(&[&["금액", "", "비고"], &["1", "2", "x"], &["3"]]);
+        let header = calamine::Dimensions { start: (0, 0), end: (0, 1) };
+        fill_merged(&mut rows, &[header], (0, 0));
+        assert_eq!(rows[0], ["금액", "금액", "비고"]);
+        // A region over the whole sheet grows no row past the used width.
+        let mut rows = grid(&[&["a", ""], &["", ""]]);
+        let everything = calamine::Dimensions { start: (0, 0), end: (1_048_575, 16_383) };
+        fill_merged(&mut rows, &[everything], (0, 0));
+        assert_eq!(rows, grid(&[&["a", "a"], &["a", "a"]]));
+        // Offsets: the range starts at B2.
+        let mut rows = grid(&[&["x", ""]]);
+        fill_merged(&mut rows, &[calamine::Dimensions { start: (1, 1), end: (1, 2) }], (1, 1));
+        assert_eq!(rows[0], ["x", "x"]);
     }
 }

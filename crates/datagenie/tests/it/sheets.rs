@@ -218,6 +218,7 @@ async fn bad_files_get_clear_errors() {
             },
             "file_too_large",
         ),
+        ("wide.csv", (0..1500).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",").into_bytes(), "file_too_large"),
     ];
     for (name, bytes, code) in cases {
         let path = env.path(name);
