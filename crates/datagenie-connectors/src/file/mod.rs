@@ -43,7 +43,7 @@ pub enum Kind {
 pub fn kind_of(path: &Path) -> Option<Kind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
-        "csv" | "txt" => Some(Kind::Csv),
+        "csv" => Some(Kind::Csv),
         "tsv" | "tab" => Some(Kind::Tsv),
         "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Some(Kind::Workbook),
         _ => None,
@@ -51,13 +51,9 @@ pub fn kind_of(path: &Path) -> Option<Kind> {
 }
 
 /// True when `path` names a spreadsheet file by its extension, or an existing folder (whose spreadsheets are the
-/// tables; a `.txt` file counts only when named itself).
+/// tables). A `.txt` file is not taken for one: it is more often a mistyped database path than a table.
 pub fn is_file_target(path: &Path) -> bool {
     path.is_dir() || kind_of(path).is_some()
-}
-
-fn has_ext(path: &Path, ext: &str) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
 /// The files a target means: the file itself, or the spreadsheets in a folder (sorted by name; not recursive).
@@ -74,7 +70,7 @@ pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && kind_of(p).is_some() && !has_ext(p, "txt"))
+        .filter(|p| p.is_file() && kind_of(p).is_some())
         .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.starts_with("~$")))
         .collect();
     files.sort();

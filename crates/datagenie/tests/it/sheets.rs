@@ -106,7 +106,7 @@ async fn encodings_delimiters_and_headers_are_detected() {
     for unit in "도시\t인구\n서울\t9411\n부산\t3349\n".encode_utf16() {
         utf16.extend_from_slice(&unit.to_le_bytes());
     }
-    let u16 = write("cities.txt", &utf16);
+    let u16 = write("cities.tsv", &utf16);
     let (_, t) = schema(&env, &u16).await;
     assert_eq!(types(&t[0].1), [("도시", "TEXT"), ("인구", "INTEGER")]);
     // Semicolons and decimal commas, as European exports write them.
