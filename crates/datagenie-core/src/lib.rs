@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod builtin;
+pub mod calendar;
 pub mod chart;
 pub mod connector;
 pub mod ddl_comments;

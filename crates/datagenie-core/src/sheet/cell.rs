@@ -188,15 +188,7 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<Ymd> {
         return None;
     }
     let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    ((1..=days).contains(&d) && (1000..=9999).contains(&y)).then_some((y, m, d))
+    (y >= 1000 && crate::calendar::is_valid_date(y, m, d)).then_some((y, m, d))
 }
 
 fn clock(t: &str) -> Option<(u32, u32, u32)> {

@@ -362,15 +362,7 @@ fn closing_quote(c: char) -> Option<char> {
 }
 
 fn valid_date(y: i32, m: u32, d: u32) -> bool {
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=9999).contains(&y) && (1..=days).contains(&d)
+    crate::calendar::is_valid_date(y, m, d)
 }
 
 fn make_num(negative: bool, int: &str, frac: &str, unit: Option<Unit>) -> Num {

@@ -199,6 +199,18 @@ async fn a_loaded_file_is_cached_by_content() {
     assert_eq!(listing().len(), 2);
 }
 
+/// Each file (name, bytes) is refused with its code: exit 2, the code and the file's name on stderr.
+async fn refused_files(env: &Env, cases: Vec<(&str, Vec<u8>, &str)>) {
+    for (name, bytes, code) in cases {
+        let path = env.path(name);
+        std::fs::write(&path, &bytes).expect("write");
+        let out = env.run(&["schema", "--db", path.to_str().expect("path")]).await;
+        assert_eq!(out.code, 2, "{name}: {out:?}");
+        assert!(out.stderr.contains(&format!("error[{code}]")), "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(name), "the message names the file: {}", out.stderr);
+    }
+}
+
 /// Bad files: a stable code, a clear message, exit 2, nothing left behind in the cache.
 async fn bad_files_get_clear_errors() {
     let env = Env::new();
@@ -220,14 +232,7 @@ async fn bad_files_get_clear_errors() {
         ),
         ("wide.csv", (0..1500).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",").into_bytes(), "file_too_large"),
     ];
-    for (name, bytes, code) in cases {
-        let path = env.path(name);
-        std::fs::write(&path, &bytes).expect("write");
-        let out = env.run(&["schema", "--db", path.to_str().expect("path")]).await;
-        assert_eq!(out.code, 2, "{name}: {out:?}");
-        assert!(out.stderr.contains(&format!("error[{code}]")), "{name}: {}", out.stderr);
-        assert!(out.stderr.contains(name), "the message names the file: {}", out.stderr);
-    }
+    refused_files(&env, cases).await;
     let missing = env.run(&["schema", "--db", env.path("missing.csv").to_str().expect("path")]).await;
     assert!(missing.stderr.contains("error[database_not_found]"), "{}", missing.stderr);
     let leftovers: Vec<_> = std::fs::read_dir(env.path("cache").join("sheets"))
@@ -398,14 +403,7 @@ async fn bad_workbooks_get_clear_errors() {
         ("empty.xlsx", Vec::new(), "empty_file"),
         ("old.xls", b"not an ole2 file at all".to_vec(), "invalid_file"),
     ];
-    for (name, bytes, code) in cases {
-        let path = env.path(name);
-        std::fs::write(&path, &bytes).expect("write");
-        let out = env.run(&["schema", "--db", path.to_str().expect("path")]).await;
-        assert_eq!(out.code, 2, "{name}: {out:?}");
-        assert!(out.stderr.contains(&format!("error[{code}]")), "{name}: {}", out.stderr);
-        assert!(out.stderr.contains(name), "{name}: {}", out.stderr);
-    }
+    refused_files(&env, cases).await;
 }
 
 pub fn tests() -> Group {
