@@ -32,6 +32,8 @@ pub struct Asked<'a> {
     /// The API key it was asked with, if any.
     pub api_key_id: Option<&'a str>,
     pub channel: Option<Channel>,
+    /// The uploaded spreadsheet asked of: the question is filed as `excel` with it.
+    pub file_info: Option<&'a serde_json::Value>,
 }
 
 /// The record of an answered question.
@@ -131,7 +133,7 @@ fn entry(asked: &Asked<'_>) -> HistoryEntry {
         session_id: asked.session_id.map(str::to_string),
         question: asked.question.to_string(),
         sql: None,
-        query_type: QueryType::Database,
+        query_type: if asked.file_info.is_some() { QueryType::Excel } else { QueryType::Database },
         status: QueryStatus::Error,
         error_code: None,
         error_message: None,
@@ -146,6 +148,7 @@ fn entry(asked: &Asked<'_>) -> HistoryEntry {
         result_hash: None,
         api_key_id: asked.api_key_id.map(str::to_string),
         channel: asked.channel,
+        file_info: asked.file_info.cloned(),
         created_at: Timestamp::now(),
     }
 }
@@ -237,6 +240,7 @@ mod tests {
         sql: false,
         api_key_id: None,
         channel: None,
+        file_info: None,
     };
 
     fn answer() -> Answer {

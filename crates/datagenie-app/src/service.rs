@@ -112,6 +112,7 @@ impl QuestionService {
             Some(id) => self.earlier(caller, &connection, id).await?,
             None => Vec::new(),
         };
+        let file_info = connection.file.as_ref().and_then(|f| serde_json::to_value(f).ok());
         let asked = AskedWhat {
             user_id: &caller.user.id,
             connection_id: Some(&connection.id),
@@ -120,6 +121,7 @@ impl QuestionService {
             sql: params.kind == RequestKind::Sql,
             api_key_id: caller.api_key_id.as_deref(),
             channel: Some(caller.channel),
+            file_info: file_info.as_ref(),
         };
         let started = std::time::Instant::now();
         let outcome = match self.prepare(caller, &connection, permission.as_ref(), &usage, now).await {
@@ -277,6 +279,7 @@ mod tests {
             Arc::new(SqliteStore::open(&dir.path().join("datagenie.db"), SecretBox::new(&[7u8; 32])).expect("store"));
         let connection = store
             .create_connection(NewConnection {
+                file: None,
                 name: "shop".into(),
                 display_name: "Shop".into(),
                 description: None,

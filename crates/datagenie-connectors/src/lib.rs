@@ -100,7 +100,7 @@ pub struct ConnectOptions {
 }
 
 /// `<temp>/datagenie`: where spreadsheets are loaded when no cache directory is given.
-fn default_cache_dir() -> PathBuf {
+pub fn default_cache_dir() -> PathBuf {
     std::env::temp_dir().join("datagenie")
 }
 

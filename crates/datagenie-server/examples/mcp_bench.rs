@@ -75,6 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     store
         .create_connection(NewConnection {
+            file: None,
             name: "items".into(),
             display_name: "Items".into(),
             description: None,

@@ -59,6 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/users", post(users::create).get(users::list))
         .route("/users/{id}", get(users::get).patch(users::update).delete(users::delete))
         .route("/connections", post(connections::create).get(connections::list))
+        .route("/files", post(files::upload).layer(DefaultBodyLimit::disable()))
         .route("/connections/{id}", get(connections::get).patch(connections::update).delete(connections::delete))
         .route("/connections/{id}/test", post(connections::test))
         .route("/connections/{id}/sync", post(connections::sync))

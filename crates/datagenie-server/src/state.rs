@@ -74,6 +74,8 @@ impl Runtime {
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Where uploaded spreadsheets are kept (`<data_dir>/files`); `None`: uploads are off (no data directory).
+    pub files_dir: Option<std::path::PathBuf>,
     pub questions: QuestionService,
     pub templates: Option<Arc<TemplateStore>>,
     pub tokens: TokenKeys,
@@ -110,7 +112,9 @@ impl AppState {
             SqliteStore::open(&data_dir.join(datagenie_store::SYSTEM_DB_FILE), SecretBox::for_connections(master))?;
         let templates = Arc::new(store.templates());
         let store: Arc<dyn Store> = Arc::new(store);
-        AppState::with_store(config, store, Some(templates), master).await
+        let mut state = AppState::with_store(config, store, Some(templates), master).await?;
+        state.files_dir = Some(data_dir.join("files"));
+        Ok(state)
     }
 
     pub async fn with_store(
@@ -145,6 +149,7 @@ impl AppState {
             metrics: Metrics::new(),
             runtime: RwLock::new(runtime),
             server,
+            files_dir: None,
         })
     }
 

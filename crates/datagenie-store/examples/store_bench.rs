@@ -62,6 +62,7 @@ fn record(ids: &Ids, at: Timestamp, i: usize) -> QuestionRecord {
             result_hash: Some("ab".repeat(32)),
             api_key_id: None,
             channel: None,
+            file_info: None,
             created_at: at,
         },
         analysis: Some(Analysis {
@@ -165,6 +166,7 @@ async fn run(questions: usize) -> Result<()> {
         .await?;
     let connection = store
         .create_connection(NewConnection {
+            file: None,
             name: "sales".into(),
             display_name: "Sales".into(),
             description: None,

@@ -38,6 +38,7 @@ pub const SQLITE: &[Migration] = &[
         name: "api_key_channel",
         sql: include_str!("../migrations/sqlite/0003_api_key_channel.sql"),
     },
+    Migration { version: 4, name: "files", sql: include_str!("../migrations/sqlite/0004_files.sql") },
 ];
 
 /// Checks that a list is numbered 1, 2, 3, … and that no name repeats: a test runs it on every engine's list.

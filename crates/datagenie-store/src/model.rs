@@ -128,7 +128,7 @@ text_enum! {
 
 text_enum! {
     /// The engine of a stored connection.
-    Engine { Sqlite => "sqlite", Postgres => "postgres", Mysql => "mysql" }
+    Engine { Sqlite => "sqlite", Postgres => "postgres", Mysql => "mysql", File => "file" }
 }
 
 text_enum! {
@@ -291,6 +291,8 @@ pub struct NewApiKey {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Connection {
     pub id: String,
+    /// An uploaded spreadsheet (`engine` is `file`): what was uploaded.
+    pub file: Option<FileInfo>,
     /// Unique, for URLs and the CLI (`sales`, `shop-replica`).
     pub name: String,
     pub display_name: String,
@@ -308,8 +310,18 @@ pub struct Connection {
     pub updated_at: Timestamp,
 }
 
+/// An uploaded spreadsheet: its name as uploaded, its size and the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FileInfo {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewConnection {
+    /// An uploaded spreadsheet (with `engine` `file`).
+    pub file: Option<FileInfo>,
     pub name: String,
     pub display_name: String,
     pub description: Option<String>,
@@ -429,6 +441,8 @@ pub struct HistoryEntry {
     pub api_key_id: Option<String>,
     /// The door it came in by (`None`: recorded before doors were).
     pub channel: Option<Channel>,
+    /// The spreadsheet asked of (`query_type` `excel`).
+    pub file_info: Option<serde_json::Value>,
     pub created_at: Timestamp,
 }
 

@@ -141,7 +141,7 @@ fn engine_of(url: &str) -> ApiResult<Engine> {
     })
 }
 
-fn valid_name(name: &str) -> ApiResult<String> {
+pub(crate) fn valid_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
     let ok = !name.is_empty()
         && name.len() <= 100
@@ -175,6 +175,7 @@ pub async fn create(
     let created = state
         .store
         .create_connection(NewConnection {
+            file: None,
             display_name: body.display_name.filter(|d| !d.trim().is_empty()).unwrap_or_else(|| name.clone()),
             name,
             description: body.description,
@@ -209,6 +210,18 @@ pub async fn list(
         page.items.retain(|c| c.active);
     }
     Ok(JsonOut(page.into()))
+}
+
+/// A connection the caller may delete and whose permissions they may manage: any, for an admin; for anyone else
+/// only a spreadsheet they uploaded — every other id is the admin-only route's 403 (existing or not).
+async fn managed_connection(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Connection> {
+    if auth.is_admin() {
+        return visible_connection(state, auth, id).await;
+    }
+    let forbidden = || ApiError::forbidden("only an admin (or the uploader of a spreadsheet) may do this");
+    let c = state.store.connection(id).await?.ok_or_else(forbidden)?;
+    let owner = c.engine == Engine::File && c.created_by.as_deref() == Some(auth.user().id.as_str());
+    if owner { Ok(c) } else { Err(forbidden()) }
 }
 
 /// The connection, if the caller may see it (admins: all; others: granted and active). Not visible is 404, so a
@@ -298,10 +311,17 @@ pub async fn update(
 
 #[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path)), responses((status = 204)))]
 pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    auth.require_admin()?;
-    let before = visible_connection(&state, &auth, &id).await?;
+    let before = managed_connection(&state, &auth, &id).await?;
+    let stored_file = match before.engine {
+        Engine::File => Some(state.store.connection_url(&before.id).await?),
+        _ => None,
+    };
     state.store.delete_connection(&before.id).await?;
     state.questions.registry.invalidate(&before.id);
+    // An uploaded spreadsheet goes with its connection.
+    if let Some(path) = stored_file {
+        crate::routes::files::remove_file(&state, path.expose());
+    }
     audit(
         &state,
         Audit::new("connection.delete", "connection")
@@ -501,8 +521,7 @@ pub async fn put_permission(
     Path((id, user_id)): Path<(String, String)>,
     Json(body): Json<PermissionRequest>,
 ) -> ApiResult<JsonOut<Permission>> {
-    auth.require_admin()?;
-    let c = visible_connection(&state, &auth, &id).await?;
+    let c = managed_connection(&state, &auth, &id).await?;
     let user = state.store.user(&user_id).await?.ok_or_else(|| ApiError::not_found(format!("user '{user_id}'")))?;
     let before = state.store.permission(&user.id, &c.id).await?;
     let permission = Permission {
@@ -538,8 +557,7 @@ pub async fn list_permissions(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<JsonOut<Listed<Permission>>> {
-    auth.require_admin()?;
-    let c = visible_connection(&state, &auth, &id).await?;
+    let c = managed_connection(&state, &auth, &id).await?;
     Ok(JsonOut(Listed { items: state.store.list_permissions(&c.id).await?, next_cursor: None }))
 }
 
@@ -550,8 +568,7 @@ pub async fn delete_permission(
     auth: Auth,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    auth.require_admin()?;
-    let c = visible_connection(&state, &auth, &id).await?;
+    let c = managed_connection(&state, &auth, &id).await?;
     let before = state.store.permission(&user_id, &c.id).await?.ok_or_else(|| ApiError::not_found("the permission"))?;
     state.store.delete_permission(&user_id, &c.id).await?;
     audit(

@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod auth;
 pub mod connections;
+pub mod files;
 pub mod history;
 pub mod ops;
 pub mod sessions;

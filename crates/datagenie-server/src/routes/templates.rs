@@ -30,7 +30,7 @@ pub(crate) fn store(state: &AppState) -> ApiResult<&datagenie_store::TemplateSto
 
 pub(crate) fn dialect_of(engine: Engine) -> Dialect {
     match engine {
-        Engine::Sqlite => Dialect::Sqlite,
+        Engine::Sqlite | Engine::File => Dialect::Sqlite,
         Engine::Postgres => Dialect::Postgres,
         Engine::Mysql => Dialect::Mysql,
     }

@@ -10,20 +10,24 @@ use crate::model::*;
 use crate::page;
 
 const COLUMNS: &str = "id, name, display_name, description, db_type, display_url, is_readonly, max_connections, \
-                       is_active, schema_hash, last_schema_sync, created_by, created_at, updated_at";
+                       is_active, schema_hash, last_schema_sync, created_by, created_at, updated_at, file_info";
 
 /// The same columns, of the table aliased `c`.
 const C_COLUMNS: &str = "c.id, c.name, c.display_name, c.description, c.db_type, c.display_url, c.is_readonly, \
                          c.max_connections, c.is_active, c.schema_hash, c.last_schema_sync, c.created_by, \
-                         c.created_at, c.updated_at";
+                         c.created_at, c.updated_at, c.file_info";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<Connection> {
+    let file: Option<FileInfo> = json_opt::<FileInfo>(r, 14)?;
+    // A file connection is stored as the SQLite table it is queried as; its file_info makes it a file.
+    let engine: Engine = if file.is_some() { Engine::File } else { r.get(4)? };
     Ok(Connection {
         id: r.get(0)?,
+        file,
         name: r.get(1)?,
         display_name: r.get(2)?,
         description: r.get(3)?,
-        engine: r.get(4)?,
+        engine,
         display_url: r.get(5)?,
         read_only: r.get(6)?,
         pool_size: r.get(7)?,
@@ -51,26 +55,30 @@ fn by_id(tx: &Db, id: &str) -> R<Option<Connection>> {
 }
 
 pub(super) fn create(tx: &Db, ctx: &Ctx<'_>, new: NewConnection) -> R<Connection> {
+    if (new.engine == Engine::File) != new.file.is_some() {
+        return Err(super::invalid("a file connection, and only one, carries the uploaded file's details"));
+    }
     let id = new_id();
     let sealed = seal(ctx, &id, &new.url)?;
     let at = now();
     tx.prepare_cached(
         "INSERT INTO database_connections (id, name, display_name, description, db_type, connection_config,
              display_url, is_readonly, max_connections, is_active, schema_hash, schema_info, last_schema_sync,
-             created_by, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, NULL, NULL, NULL, ?9, ?10, ?10)",
+             created_by, created_at, updated_at, file_info)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, NULL, NULL, NULL, ?9, ?10, ?10, ?11)",
     )?
     .execute(params![
         id,
         new.name.trim(),
         new.display_name.trim(),
         new.description,
-        new.engine,
+        if new.engine == Engine::File { Engine::Sqlite } else { new.engine },
         sealed,
         new.display_url,
         new.pool_size,
         new.created_by,
-        at
+        at,
+        new.file.as_ref().map(Json)
     ])?;
     by_id(tx, &id)?.ok_or_else(|| no_connection(&id))
 }

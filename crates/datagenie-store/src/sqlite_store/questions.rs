@@ -16,7 +16,8 @@ use crate::page;
 
 const COLUMNS: &str = "id, user_id, connection_id, session_id, question, generated_sql, query_type, status, \
                        error_code, error_message, row_count, execution_time_ms, total_time_ms, prompt_tokens, \
-                       completion_tokens, llm_model, cost_usd, source, result_hash, created_at, api_key_id, channel";
+                       completion_tokens, llm_model, cost_usd, source, result_hash, created_at, api_key_id, channel, \
+                       file_info";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
     Ok(HistoryEntry {
@@ -42,6 +43,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
         created_at: r.get(19)?,
         api_key_id: r.get(20)?,
         channel: r.get(21)?,
+        file_info: json_opt(r, 22)?,
     })
 }
 
@@ -70,8 +72,9 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
     tx.prepare_cached(
         "INSERT INTO query_history (id, user_id, connection_id, session_id, question, generated_sql, query_type,
              status, error_code, error_message, row_count, execution_time_ms, total_time_ms, prompt_tokens,
-             completion_tokens, llm_model, cost_usd, source, result_hash, created_at, api_key_id, channel)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+             completion_tokens, llm_model, cost_usd, source, result_hash, created_at, api_key_id, channel, file_info)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+             ?23)",
     )?
     .execute(params![
         e.id,
@@ -95,7 +98,8 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
         e.result_hash,
         e.created_at,
         e.api_key_id,
-        e.channel
+        e.channel,
+        e.file_info.as_ref().map(Json)
     ])?;
     if let Some(a) = &analysis {
         tx.prepare_cached(

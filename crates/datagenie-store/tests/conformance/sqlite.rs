@@ -109,7 +109,7 @@ async fn templates_share_the_store() {
     // the CLI opens the same file on its own and sees the template; the store keeps working beside it
     let cli = datagenie_store::TemplateStore::open(&path).expect("cli open");
     assert_eq!(cli.get(&added.id).expect("get").map(|t| t.name), Some("count".to_string()));
-    assert_eq!(store.schema_version().await.expect("version"), 3);
+    assert_eq!(store.schema_version().await.expect("version"), 4);
     store.ping().await.expect("ping");
 }
 

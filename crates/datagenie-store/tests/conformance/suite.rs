@@ -159,6 +159,7 @@ pub async fn user(s: &dyn Store, name: &str) -> User {
 
 pub fn new_connection(name: &str, password: &str) -> NewConnection {
     NewConnection {
+        file: None,
         name: name.into(),
         display_name: format!("{name} database"),
         description: Some("for tests".into()),
@@ -197,6 +198,7 @@ pub fn question(user_id: &str, at: Timestamp, prompt: i64, completion: i64, mode
             result_hash: None,
             api_key_id: None,
             channel: None,
+            file_info: None,
             created_at: at,
         },
         audit: None,
@@ -719,12 +721,28 @@ pub fn connections(f: &dyn Fixture) -> BoxedCheck<'_> {
         let e = s.create_connection(new.clone()).await.expect_err("duplicate");
         assert_eq!(e.code, ErrorCode::AlreadyExists);
         assert!(e.message.contains("name") && !e.message.contains(SECRET), "{}", e.message);
+        let info = FileInfo { name: "매출.xlsx".into(), size: 1234, sha256: "ab".repeat(32) };
         for bad in [
             NewConnection { pool_size: 0, ..new_connection("p0", SECRET) },
             NewConnection { name: "  ".into(), ..new_connection("blank", SECRET) },
+            NewConnection { engine: Engine_::File, ..new_connection("no-file", SECRET) },
+            NewConnection { file: Some(info.clone()), ..new_connection("not-file", SECRET) },
         ] {
             assert_eq!(code(s.create_connection(bad).await), ErrorCode::InvalidArgument);
         }
+        // An uploaded spreadsheet: its engine is `file`, its details come back.
+        let upload = NewConnection {
+            file: Some(info.clone()),
+            engine: Engine_::File,
+            url: SecretUrl::new("/data/files/1/매출.xlsx"),
+            display_url: "매출.xlsx".into(),
+            ..new_connection("upload", SECRET)
+        };
+        let uploaded = s.create_connection(upload).await.expect("file connection");
+        assert_eq!((uploaded.engine, uploaded.file.clone()), (Engine_::File, Some(info)));
+        assert_eq!(s.connection("upload").await.expect("read").map(|c| c.engine), Some(Engine_::File));
+        assert_eq!(s.connection_url(&uploaded.id).await.expect("url").expose(), "/data/files/1/매출.xlsx");
+        s.delete_connection(&uploaded.id).await.expect("delete");
 
         // update: rename onto a taken name is refused and changes nothing, URL included
         let shop = s.create_connection(new_connection("shop", "shop-pw-1")).await.expect("create");

@@ -506,6 +506,7 @@ async fn the_authorization_matrix() {
             403,
             403,
         ),
+        (Method::POST, "/api/v1/files", "/api/v1/files".into(), Some(json!({"not": "multipart"})), 400, 400, 403),
         (Method::GET, "/api/v1/connections/{id}", format!("/api/v1/connections/{c}"), None, 200, 200, 200),
         (Method::GET, "/api/v1/connections/{id}", format!("/api/v1/connections/{spare}"), None, 200, 404, 404),
         (

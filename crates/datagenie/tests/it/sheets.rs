@@ -406,6 +406,120 @@ async fn bad_workbooks_get_clear_errors() {
     refused_files(&env, cases).await;
 }
 
+/// A `multipart/form-data` body with the field `file` (and `name`, when given): (content type, body).
+fn form(file_name: &str, bytes: &[u8], name: Option<&str>) -> (String, Vec<u8>) {
+    let boundary = "datagenie-test-boundary-7d1c";
+    let mut body = Vec::new();
+    if let Some(n) = name {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{n}\r\n").as_bytes());
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(base: &str, token: &str, file_name: &str, bytes: &[u8], name: Option<&str>) -> (u16, Value) {
+    let (content_type, body) = form(file_name, bytes, name);
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/v1/files"))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Folders under `<data_dir>/files`: one per kept upload.
+fn kept(env: &Env) -> usize {
+    std::fs::read_dir(env.path("data").join("files")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// The server: an upload becomes its uploader's private connection, answered and filed as `excel`, shared through a
+/// grant, limited in size, refused when bad, and deleted with its file.
+async fn an_uploaded_spreadsheet_is_its_uploaders_connection() {
+    let llm =
+        ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT 지점, 매출 FROM 매출 ORDER BY 매출 DESC"))).await;
+    let w = crate::server::world_with(Env::with_openai(&llm.base_url)).await;
+    let base = w.server.base.clone();
+    let (owner_id, owner) = w.user("owner@example.com", "user").await;
+    let (other_id, other) = w.user("other@example.com", "user").await;
+    let (_, viewer) = w.user("looker@example.com", "viewer").await;
+
+    let (status, created) = upload(&base, &owner, "매출.csv", &korean_report(), Some("sales")).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!((created["engine"].as_str(), created["name"].as_str()), (Some("file"), Some("sales")));
+    assert_eq!(created["file"]["name"], "매출.csv");
+    assert_eq!(created["file"]["size"], korean_report().len());
+    assert_eq!(kept(&w.env), 1);
+    let ask = |token: String| {
+        let server = &w.server;
+        async move {
+            server.post("/api/v1/ask", &token, json!({"connection_id": "sales", "question": "매출 순위"})).await
+        }
+    };
+    let answered = ask(owner.clone()).await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
+    assert_eq!(answered.json["rows"], json!([["서초", 2500.0], ["강남", 1000.0], ["잠실", 700.0]]));
+    let entry =
+        w.server.get(&format!("/api/v1/history/{}", answered.json["history_id"].as_str().expect("id")), &owner).await;
+    assert_eq!(entry.json["query_type"], "excel", "{}", entry.text);
+    assert_eq!(entry.json["file_info"]["name"], "매출.csv");
+
+    // Private until shared: another user neither sees nor asks it, nor may share it.
+    assert_eq!(w.server.get("/api/v1/connections/sales", &other).await.status, 404);
+    let refused = ask(other.clone()).await;
+    assert_eq!((refused.status.as_u16(), refused.code()), (403, "forbidden"), "{}", refused.text);
+    let share = format!("/api/v1/connections/sales/permissions/{other_id}");
+    let shared = w.server.request(reqwest::Method::PUT, &share, Some(&owner), Some(json!({}))).await;
+    assert_eq!(shared.status, 200, "{}", shared.text);
+    assert_eq!(ask(other.clone()).await.status, 200, "shared by its uploader");
+    let mine = format!("/api/v1/connections/sales/permissions/{owner_id}");
+    let grab = w.server.request(reqwest::Method::DELETE, &mine, Some(&other), None).await;
+    assert_eq!(grab.status, 403, "only the uploader or an admin manages it: {}", grab.text);
+    assert_eq!(
+        w.server.request(reqwest::Method::DELETE, "/api/v1/connections/sales", Some(&other), None).await.status,
+        403
+    );
+
+    // Who may upload, how much, and what.
+    assert_eq!(upload(&base, &viewer, "v.csv", b"a\n1\n", None).await.0, 403);
+    let limit = w
+        .server
+        .request(reqwest::Method::PUT, "/api/v1/settings/max_file_size_mb", Some(&w.admin), Some(json!({"value": 1})))
+        .await;
+    assert_eq!(limit.status, 200, "{}", limit.text);
+    let big: Vec<u8> =
+        b"a,b\n".iter().copied().chain((0..200_000).flat_map(|i: u32| format!("{i},x\n").into_bytes())).collect();
+    assert!(big.len() > 1 << 20);
+    let (status, body) = upload(&base, &owner, "big.csv", &big, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("file_too_large")), "{body}");
+    let (status, body) = upload(&base, &owner, "tool.csv", b"MZ\x90\x00\x03\x00\x00\x00", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_file")), "{body}");
+    let (status, body) = upload(&base, &owner, "tool.exe", b"a,b\n1,2\n", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_file")), "{body}");
+    assert_eq!(kept(&w.env), 1, "refused uploads leave nothing behind");
+    // A name from the file when none is given (Korean names become file-<hash>), unique.
+    let (status, second) = upload(&base, &owner, "Sales Report.csv", b"a,b\n1,2\n", None).await;
+    assert_eq!((status, second["name"].as_str()), (201, Some("sales-report")), "{second}");
+
+    // Deleting the connection deletes the file.
+    let gone = w.server.request(reqwest::Method::DELETE, "/api/v1/connections/sales", Some(&owner), None).await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    assert_eq!(kept(&w.env), 1, "only the second upload is left");
+    let audit = w.server.get("/api/v1/audit?action=file.upload", &w.admin).await;
+    assert_eq!(audit.json["items"].as_array().map(Vec::len), Some(2), "{}", audit.text);
+}
+
 pub fn tests() -> Group {
     Group::new("sheets").tests(tests![
         a_korean_cp949_report_reads_as_a_person_reads_it,
@@ -416,5 +530,6 @@ pub fn tests() -> Group {
         a_workbook_is_a_database_of_its_sheets,
         the_1904_date_system_is_applied,
         bad_workbooks_get_clear_errors,
+        an_uploaded_spreadsheet_is_its_uploaders_connection,
     ])
 }
