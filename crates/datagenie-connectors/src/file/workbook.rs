@@ -83,25 +83,37 @@ fn head(path: &Path) -> Result<Vec<u8>, Error> {
     Ok(head)
 }
 
-/// The zip's directory: what every part says it decompresses to, in all and against its compressed size.
+/// The zip's directory: what every part says it decompresses to, in all and against its compressed size — then
+/// each part inflated (into nothing) to check it holds no more than it says, so a zip that lies about its sizes is
+/// refused too. The work is bounded by the declared sizes, which passed the limits.
 fn check_zip(path: &Path, label: &str) -> Result<(), Error> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Error::new(ErrorCode::InvalidFile, format!("{label} is not a readable workbook: {e}"))
+    };
     let f = std::fs::File::open(path).map_err(|e| open_error(path, e))?;
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(f))
-        .map_err(|e| Error::new(ErrorCode::InvalidFile, format!("{label} is not a readable workbook: {e}")))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| unreadable(&e))?;
     let mut total = 0u64;
+    let mut declared = Vec::with_capacity(archive.len());
     for i in 0..archive.len() {
-        let part = archive
-            .by_index_raw(i)
-            .map_err(|e| Error::new(ErrorCode::InvalidFile, format!("{label} is not a readable workbook: {e}")))?;
+        let part = archive.by_index_raw(i).map_err(|e| unreadable(&e))?;
         let (size, packed) = (part.size(), part.compressed_size().max(1));
         total = total.saturating_add(size);
         if total > MAX_UNZIPPED_BYTES || (size > 1 << 20 && size / packed > MAX_RATIO) {
             return Err(Error::new(
                 ErrorCode::FileTooLarge,
-                format!(
-                    "{label} decompresses to more than a workbook holds ({} bytes from {packed}): refused unread",
-                    size
-                ),
+                format!("{label} decompresses to more than a workbook holds ({size} bytes from {packed}): refused"),
+            ));
+        }
+        declared.push(size);
+    }
+    for (i, size) in declared.into_iter().enumerate() {
+        let part = archive.by_index(i).map_err(|e| unreadable(&e))?;
+        let inflated = std::io::copy(&mut std::io::Read::take(part, size + 1), &mut std::io::sink())
+            .map_err(|e| unreadable(&e))?;
+        if inflated > size {
+            return Err(Error::new(
+                ErrorCode::FileTooLarge,
+                format!("{label} holds a part that inflates past its declared size: refused"),
             ));
         }
     }

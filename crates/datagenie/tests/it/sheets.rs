@@ -375,6 +375,53 @@ async fn the_1904_date_system_is_applied() {
     assert_eq!(out.json()["rows"], json!([["2024-03-05"]]), "{out:?}");
 }
 
+/// An OpenDocument spreadsheet (LibreOffice), written by hand: its sheet is a table, its dates ISO text.
+async fn an_ods_spreadsheet_is_read_too() {
+    use std::io::Write;
+    let content = r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+  xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+  office:version="1.2"><office:body><office:spreadsheet>
+<table:table table:name="재고">
+<table:table-row><table:table-cell office:value-type="string"><text:p>품목</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>수량</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>입고일</text:p></table:table-cell></table:table-row>
+<table:table-row><table:table-cell office:value-type="string"><text:p>노트북</text:p></table:table-cell>
+<table:table-cell office:value-type="float" office:value="12"><text:p>12</text:p></table:table-cell>
+<table:table-cell office:value-type="date" office:date-value="2024-03-05"><text:p>2024-03-05</text:p></table:table-cell></table:table-row>
+<table:table-row><table:table-cell office:value-type="string"><text:p>마우스</text:p></table:table-cell>
+<table:table-cell office:value-type="float" office:value="30"><text:p>30</text:p></table:table-cell>
+<table:table-cell office:value-type="date" office:date-value="2024-03-07"><text:p>2024-03-07</text:p></table:table-cell></table:table-row>
+</table:table></office:spreadsheet></office:body></office:document-content>"#;
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">
+ <manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>
+ <manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+</manifest:manifest>"#;
+    let mut bytes = Vec::new();
+    {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
+        let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("mimetype", stored).expect("mimetype");
+        zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet").expect("write");
+        let deflated = zip::write::SimpleFileOptions::default();
+        zip.start_file("META-INF/manifest.xml", deflated).expect("manifest");
+        zip.write_all(manifest.as_bytes()).expect("write");
+        zip.start_file("content.xml", deflated).expect("content");
+        // as LibreOffice writes it: no whitespace between elements
+        zip.write_all(content.replace('\n', "").as_bytes()).expect("write");
+        zip.finish().expect("finish");
+    }
+    let env = Env::new();
+    let path = env.path("stock.ods");
+    std::fs::write(&path, bytes).expect("write");
+    let (v, t) = schema(&env, path.to_str().expect("path")).await;
+    assert_eq!(t.len(), 1, "{v}");
+    assert_eq!(t[0].0, "재고");
+    assert_eq!(types(&t[0].1), [("품목", "TEXT"), ("수량", "INTEGER"), ("입고일", "TEXT")]);
+    assert_eq!(t[0].1[2].2.as_deref(), Some("date, YYYY-MM-DD"));
+}
+
 /// Workbooks that are not what they claim: encrypted, a zip bomb, truncated, an executable.
 async fn bad_workbooks_get_clear_errors() {
     use std::io::Write;
@@ -393,11 +440,18 @@ async fn bad_workbooks_get_clear_errors() {
         }
         zip.finish().expect("finish");
     }
+    // The same bomb, lying: its headers say the part inflates to 1,000 bytes (stopped there, never inflated whole).
+    let mut liar = bomb.clone();
+    for (signature, offset) in [(&b"PK\x03\x04"[..], 22), (&b"PK\x01\x02"[..], 24)] {
+        let at = liar.windows(4).position(|w| w == signature).expect("header") + offset;
+        liar[at..at + 4].copy_from_slice(&1000u32.to_le_bytes());
+    }
     let mut encrypted = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1".to_vec();
     encrypted.extend(std::iter::repeat_n(0u8, 4096));
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("locked.xlsx", encrypted, "encrypted_file"),
         ("bomb.xlsx", bomb, "file_too_large"),
+        ("liar.xlsx", liar, "invalid_file"),
         ("cut.xlsx", bytes[..bytes.len() / 2].to_vec(), "invalid_file"),
         ("program.xlsx", b"MZ\x90\x00\x03\x00".to_vec(), "invalid_file"),
         ("empty.xlsx", Vec::new(), "empty_file"),
@@ -529,6 +583,7 @@ pub fn tests() -> Group {
         bad_files_get_clear_errors,
         a_workbook_is_a_database_of_its_sheets,
         the_1904_date_system_is_applied,
+        an_ods_spreadsheet_is_read_too,
         bad_workbooks_get_clear_errors,
         an_uploaded_spreadsheet_is_its_uploaders_connection,
     ])
