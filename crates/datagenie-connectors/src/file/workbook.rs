@@ -15,7 +15,7 @@ use super::sink::Sink;
 use super::{file_label, open_error};
 
 /// The most a workbook may decompress to, in all.
-pub const MAX_UNZIPPED_BYTES: u64 = 2 << 30;
+pub const MAX_UNZIPPED_BYTES: u64 = 1 << 30;
 /// A part that inflates more than this many times its compressed size (and is over 1 MiB) is a bomb, not a sheet.
 const MAX_RATIO: u64 = 200;
 
