@@ -24,6 +24,7 @@ pub mod secret;
 pub mod sheet;
 pub mod template;
 pub mod value;
+pub mod values;
 
 pub use dialect::Dialect;
 pub use error::{Error, ErrorCode, ErrorKind, Result};
