@@ -152,7 +152,8 @@ fn sample_literal(value: &str) -> String {
 
 /// `text` on one line (control characters become spaces, runs of spaces collapse) and at most `max` characters,
 /// ending in `…` when cut.
-pub(crate) fn one_line(text: &str, max: usize) -> String {
+/// `text` on one line (runs of whitespace and control characters become one space), at most `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
     let mut out = String::new();
     for word in text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()) {
         if !out.is_empty() {

@@ -106,7 +106,7 @@ pub fn load_with(path: &Path, cache_dir: &Path, options: LoadOptions) -> Result<
         digest.update(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().as_bytes());
         digest.update(hash_file(file)?);
     }
-    let key: String = digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let key = datagenie_core::schema::hex(&digest.finalize()[..16]);
     let dir = cache_dir.join("sheets");
     std::fs::create_dir_all(&dir).map_err(|e| {
         Error::new(ErrorCode::OutputFailed, format!("cannot create the cache directory {}: {e}", dir.display()))

@@ -28,9 +28,9 @@ fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// A comment on one line: control characters (line breaks) become spaces.
+/// A comment on one line (a `--` comment ends at the line's end).
 fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
+    datagenie_core::schema_text::one_line(text, 500)
 }
 
 impl Sink {

@@ -32,10 +32,7 @@ pub(super) fn load(path: &Path, kind: Kind, table: &str, sink: &mut Sink) -> Res
         return Err(Error::new(ErrorCode::InvalidFile, format!("{label} holds binary data, not text")));
     }
     let (sample, _, _) = encoding.decode(&head);
-    let delimiter = match kind {
-        Kind::Tsv => b'\t',
-        Kind::Csv | Kind::Workbook => sniff_delimiter(&sample),
-    };
+    let delimiter = if kind == Kind::Tsv { b'\t' } else { sniff_delimiter(&sample) };
     let style = NumberStyle { decimal_comma: delimiter == b';' && writes_decimal_comma(&sample) };
 
     let how = describe_text(encoding, delimiter, style);

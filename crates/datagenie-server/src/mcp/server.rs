@@ -101,9 +101,9 @@ async fn run(state: &Arc<AppState>, auth: &Auth, tool: ToolName, arguments: Opti
         ToolName::DescribeSchema => {
             let a: DescribeArgs = args(tool, arguments)?;
             let c = connection(state, auth, a.connection.as_deref()).await?;
-            let (mut schema, _) = readable_schema(state, auth, &c).await.map_err(|e| e.error)?;
-            let permission = state.store.permission(&auth.user().id, &c.id).await?;
-            if !permission.is_some_and(|p| p.can_unmask) {
+            let readable = readable_schema(state, auth, &c).await.map_err(|e| e.error)?;
+            let mut schema = readable.schema;
+            if !readable.unmask {
                 state.questions.context.privacy.redact_samples(&mut schema);
             }
             let mut done = view::describe(&c.name, &schema, &a, state.questions.defaults.schema_budget_tokens)?;
@@ -141,7 +141,7 @@ async fn run(state: &Arc<AppState>, auth: &Auth, tool: ToolName, arguments: Opti
             let mut items = templates::store(state).map_err(|e| e.error)?.list(Some(&key))?;
             // Only templates whose SQL the guard lets this caller run: a template must not show a table or column
             // outside their grant.
-            let (_, policy) = readable_schema(state, auth, &c).await.map_err(|e| e.error)?;
+            let policy = readable_schema(state, auth, &c).await.map_err(|e| e.error)?.policy;
             items.retain(|t| templates::may_see(auth, t) && runnable(t, &policy));
             let mut text = match items.len() {
                 0 => format!("No templates on '{}'.", c.name),

@@ -44,7 +44,6 @@ pub fn connections(items: &[ConnectionItem]) -> Done {
 /// the tables named, the tables linked to a question within `budget` tokens, the whole schema when it fits the
 /// budget, else a list of the tables (as many as fit) and how to get more.
 pub fn describe(connection: &str, schema: &Schema, args: &DescribeArgs, budget: usize) -> Result<Done, Error> {
-    let index = SchemaIndex::new(schema);
     let (chosen, mode, complete) = if let Some(names) = args.tables.as_ref().filter(|n| !n.is_empty()) {
         let mut chosen = Vec::new();
         for name in names {
@@ -66,9 +65,9 @@ pub fn describe(connection: &str, schema: &Schema, args: &DescribeArgs, budget: 
         }
         (chosen, "tables", false)
     } else if let Some(q) = args.question.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let selection = index.select(q, budget);
+        let selection = SchemaIndex::new(schema).select(q, budget);
         (selection.tables, "question", selection.complete)
-    } else if index.total_tokens() <= budget {
+    } else if SchemaIndex::new(schema).total_tokens() <= budget {
         ((0..schema.tables.len()).collect(), "all", true)
     } else {
         return Ok(overview(connection, schema, budget));
@@ -201,14 +200,7 @@ fn cell(v: &Value) -> String {
     one_line(&text, 200)
 }
 
-/// On one line (control characters become spaces), at most `max` characters.
-pub fn one_line(text: &str, max: usize) -> String {
-    let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect();
-    if text.chars().count() > max {
-        out.push('…');
-    }
-    out
-}
+pub use datagenie_core::schema_text::one_line;
 
 #[cfg(test)]
 mod tests {

@@ -430,40 +430,45 @@ pub async fn sync(
 
 async fn view(state: &AppState, auth: &Auth, c: &Connection, snapshot: SchemaSnapshot) -> ApiResult<SchemaView> {
     let (hash, synced_at) = (snapshot.hash.clone(), snapshot.synced_at);
-    let (schema, _) = readable(state, auth, c, snapshot).await?;
-    let pii = state
-        .questions
-        .context
-        .privacy
+    let Readable { mut schema, unmask, .. } = readable(state, auth, c, snapshot).await?;
+    let privacy = &state.questions.context.privacy;
+    // Classified on the real samples, then shown masked to whoever may not see personal data.
+    let pii = privacy
         .classify_schema(&schema)
         .into_iter()
         .map(|((table, column), kind)| PiiColumn { table, column, kind })
         .collect();
+    if !unmask {
+        privacy.redact_samples(&mut schema);
+    }
     Ok(SchemaView { hash, synced_at, schema, pii })
 }
 
-/// The part of a stored schema the caller may read, and the guard's policy for them (an admin without a grant row
-/// reads everything).
-async fn readable(
-    state: &AppState,
-    auth: &Auth,
-    c: &Connection,
-    snapshot: SchemaSnapshot,
-) -> ApiResult<(Schema, Policy)> {
+/// What of a stored schema the caller may read, the guard's policy for them, and whether they may see personal data
+/// unmasked (their grant's `can_unmask`; an admin without a grant row reads every table, masked).
+pub(crate) struct Readable {
+    pub schema: Schema,
+    pub policy: Policy,
+    pub unmask: bool,
+}
+
+/// The part of a stored schema the caller may read (an admin without a grant row reads everything).
+async fn readable(state: &AppState, auth: &Auth, c: &Connection, snapshot: SchemaSnapshot) -> ApiResult<Readable> {
     let schema: Schema = serde_json::from_value(snapshot.schema)
         .map_err(|e| ApiError::new(ErrorCode::SystemDatabase, format!("the stored schema does not read back: {e}")))?;
     let permission = state.store.permission(&auth.user().id, &c.id).await?;
+    let unmask = permission.as_ref().is_some_and(|p| p.can_unmask);
     Ok(match (&permission, auth.is_admin()) {
-        (None, true) => (schema, Policy::default()),
+        (None, true) => Readable { schema, policy: Policy::default(), unmask },
         _ => {
             let access = access_for(auth.user(), &c.name, permission.as_ref())?;
-            (visible_schema(&schema, &access.policy), access.policy)
+            Readable { schema: visible_schema(&schema, &access.policy), policy: access.policy, unmask }
         }
     })
 }
 
-/// The schema of a connection the caller may read (synced first if it never was) and their policy.
-pub(crate) async fn readable_schema(state: &AppState, auth: &Auth, c: &Connection) -> ApiResult<(Schema, Policy)> {
+/// The schema of a connection the caller may read (synced first if it never was).
+pub(crate) async fn readable_schema(state: &AppState, auth: &Auth, c: &Connection) -> ApiResult<Readable> {
     let snapshot = match state.store.schema_snapshot(&c.id).await? {
         Some(s) => s,
         None => sync_now(state, c).await?,

@@ -94,7 +94,7 @@ async fn receive(mut form: Multipart, dir: &Path, limit: u64) -> ApiResult<(Path
                     out.write_all(&chunk)
                         .map_err(|e| ApiError::new(ErrorCode::OutputFailed, format!("cannot store the upload: {e}")))?;
                 }
-                let sha256 = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                let sha256 = datagenie_core::schema::hex(&digest.finalize());
                 stored = Some((path, FileInfo { name: file_name, size, sha256 }));
             }
             _ => {}

@@ -49,7 +49,7 @@ pub async fn list(
     Query(q): Query<SuggestionQuery>,
 ) -> ApiResult<JsonOut<Listed<Suggestion>>> {
     let c = visible_connection(&state, &auth, &id).await?;
-    let (schema, policy) = readable_schema(&state, &auth, &c).await?;
+    let crate::routes::connections::Readable { schema, policy, .. } = readable_schema(&state, &auth, &c).await?;
     let mut items = Vec::new();
     if let Some(templates) = state.templates.clone() {
         let key = key_of(&state, &c).await?;

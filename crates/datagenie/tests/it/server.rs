@@ -286,6 +286,12 @@ async fn the_readme_walk() {
         "{}",
         full.text
     );
+    // Personal values are shown masked (classified on the real ones), to an admin without can_unmask too.
+    let customers = full.json["schema"]["tables"].as_array().expect("tables").iter().find(|t| t["name"] == "customers");
+    let names = customers.and_then(|t| t["columns"].as_array()).and_then(|c| c.iter().find(|c| c["name"] == "name"));
+    let samples = names.map(|c| c["samples"].clone()).unwrap_or_default();
+    assert!(samples.as_array().is_some_and(|s| !s.is_empty()), "{samples}");
+    assert!(!full.text.contains("Alice Park") && !full.text.contains("김민준"), "{samples}");
     assert_eq!(w.server.get("/api/v1/audit", &viewer).await.status, StatusCode::FORBIDDEN);
 
     let verify = w.env.run(&["audit", "verify"]).await;
