@@ -11,16 +11,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datagenie_core::analysis;
-use datagenie_core::builtin::{Engine, Outcome};
+use datagenie_core::builtin::{self, Engine, Outcome, TermCondition};
 use datagenie_core::chart;
 use datagenie_core::connector::{Connector, IntrospectOptions, Limits};
 use datagenie_core::extract::extract_sql;
 use datagenie_core::guard::{self, AttrValue, Policy, TableRef};
+use datagenie_core::knowledge::{Chunk, Example, GlossaryEntry, KnowledgeIndex, RetrieveLimits, Retrieved, Scored};
 use datagenie_core::linking::SchemaIndex;
 use datagenie_core::llm::{LlmProvider, PriceTable, TokenUsage};
-use datagenie_core::prompt::{SqlPromptInput, Turn, repair_messages, sql_request};
+use datagenie_core::prompt::{
+    ExampleNote, Excerpt, PromptKnowledge, SqlPromptInput, TermNote, Turn, repair_messages, sql_request,
+};
 use datagenie_core::schema::Schema;
 use datagenie_core::value::{ResultColumn, ResultSet, Value};
+use datagenie_core::values::{ValueIndex, ValueMatch};
 use datagenie_core::{Error, ErrorCode, Question};
 use datagenie_store::{TemplateMatch, TemplateStore};
 use serde::Serialize;
@@ -44,6 +48,44 @@ pub struct AskContext {
     /// With an LLM configured, try the built-in engine first and take its answer when it is confident (instant and
     /// free). Without an LLM the engine is always used.
     pub builtin_first: bool,
+    /// What the LLM is given beyond the schema: value linking, and the knowledge sections' budget.
+    pub knowledge: KnowledgeSettings,
+    /// Business terms, descriptions, documents and verified examples. `None`: none.
+    pub library: Option<Arc<crate::knowledge::Library>>,
+}
+
+/// Knowledge settings (`[knowledge]` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnowledgeSettings {
+    /// Distinct values per text column indexed for value linking; 0 turns value linking off.
+    pub values_per_column: usize,
+    /// The most prompt tokens the knowledge sections (values, terms, documentation, examples) take together.
+    pub budget_tokens: usize,
+}
+
+impl Default for KnowledgeSettings {
+    fn default() -> Self {
+        KnowledgeSettings { values_per_column: 1000, budget_tokens: 1200 }
+    }
+}
+
+/// What knowledge an answer's prompt was given (`ask --explain`; the API's `explain`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct KnowledgeUsed {
+    /// Cell values the question's words linked to, as shown in the prompt, with what they matched and how.
+    pub values: Vec<ValueMatch>,
+    /// Business terms shown, with their retrieval scores.
+    pub terms: Vec<Scored<GlossaryEntry>>,
+    /// Documentation chunks shown.
+    pub chunks: Vec<Scored<Chunk>>,
+    /// Verified examples shown.
+    pub examples: Vec<Scored<Example>>,
+}
+
+impl KnowledgeUsed {
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.terms.is_empty() && self.chunks.is_empty() && self.examples.is_empty()
+    }
 }
 
 /// A database as the pipeline uses it: the connector, the key its templates are filed under, and what is built per
@@ -52,9 +94,12 @@ pub struct Connection {
     pub connector: Arc<dyn Connector>,
     /// The key its templates are filed under (`database::connection_key`): never a secret.
     pub key: String,
+    /// The server's stored connection id (its verified history is read as examples); `None` from the CLI.
+    pub stored_id: Option<String>,
     engine: EngineMemo,
     prompt_schema: PromptSchemaMemo,
     visible: VisibleMemo,
+    values: tokio::sync::Mutex<ValuesMemo>,
     /// The schema the last question used and when its fingerprint was checked.
     checked: std::sync::Mutex<Option<(Instant, Arc<Schema>)>>,
 }
@@ -68,11 +113,19 @@ impl Connection {
         Connection {
             connector,
             key: key.into(),
+            stored_id: None,
             engine: EngineMemo::default(),
             prompt_schema: Default::default(),
             visible: Default::default(),
+            values: Default::default(),
             checked: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The same, for the server's stored connection `id`.
+    pub fn with_stored_id(mut self, id: impl Into<String>) -> Connection {
+        self.stored_id = Some(id.into());
+        self
     }
 
     /// The database, described without secrets.
@@ -187,6 +240,15 @@ type PromptView = (Arc<Schema>, Arc<Schema>, Arc<SchemaIndex>);
 /// schema, or what one policy may see). Classifying samples and indexing are the costliest steps of a prompt.
 #[derive(Default)]
 struct PromptSchemaMemo(std::sync::Mutex<Vec<PromptView>>);
+
+/// Value linking's indexes: the shared one (from the snapshot on disk), the personal-data columns' one (memory only,
+/// for askers who may unmask), and one per policy that filters rows. Each for the schema it was built on.
+#[derive(Default)]
+struct ValuesMemo {
+    shared: Option<(Arc<Schema>, Arc<ValueIndex>)>,
+    personal: Option<(Arc<Schema>, Arc<ValueIndex>)>,
+    filtered: PerPolicy<Arc<ValueIndex>>,
+}
 
 /// What each policy may see of the schema (`access::visible_schema`), by policy fingerprint: the guard decides it
 /// table by table, so it is worked out once per schema and policy. Bounded; a changed schema rebuilds.
@@ -399,6 +461,8 @@ pub struct Answer {
     pub timings: Timings,
     /// Tables shown to the LLM.
     pub tables_in_prompt: Vec<String>,
+    /// The knowledge the LLM's prompt was given (empty for other sources).
+    pub knowledge: KnowledgeUsed,
     pub schema_source: SchemaSource,
     /// Columns whose personal data was masked.
     pub masked: Vec<MaskedColumn>,
@@ -447,6 +511,14 @@ impl Meter<'_> {
         let model = if self.prices.price(reported_model).is_some() { reported_model } else { self.configured_model };
         self.cost_usd += self.prices.cost_usd(model, usage);
     }
+    /// Counts an embeddings call: its tokens always, its cost when the embedding model has a price (it is never
+    /// priced as the chat model).
+    fn add_embedding(&mut self, model: &str, usage: TokenUsage) {
+        self.tokens += usage;
+        if self.prices.price(model).is_some() {
+            self.cost_usd += self.prices.cost_usd(model, usage);
+        }
+    }
     fn usage(&self) -> Usage {
         Usage {
             prompt_tokens: self.tokens.prompt_tokens,
@@ -476,6 +548,8 @@ struct Job<'a> {
     req: &'a AskRequest<'a>,
     policy: Policy,
     schema: Arc<Schema>,
+    /// The database's knowledge (terms, descriptions, documents, examples), when a library is configured.
+    knowledge: Option<Arc<KnowledgeIndex>>,
 }
 
 /// What a source produced, on its way to becoming an [`Answer`].
@@ -483,6 +557,14 @@ struct Produced {
     run: Run,
     source: AnswerSource,
     tables_in_prompt: Vec<String>,
+    knowledge: KnowledgeUsed,
+}
+
+impl Produced {
+    /// SQL from a source without a prompt.
+    fn without_prompt(run: Run, source: AnswerSource) -> Produced {
+        Produced { run, source, tables_in_prompt: Vec::new(), knowledge: KnowledgeUsed::default() }
+    }
 }
 
 /// SQL that passed the guard, what it reads, and its rows (`None` in a dry run).
@@ -532,7 +614,20 @@ impl AskContext {
         trip.timings.schema_introspected = schema_source == SchemaSource::Introspected;
         // Column restrictions resolve unqualified names as the engine does only when the guard knows every column.
         let policy = if policy.restricts_columns() { policy.with_schema(&schema) } else { policy };
-        let job = Job { req, policy, schema };
+        // The knowledge index (its embeddings, when computed now, are metered in this question).
+        let knowledge = match (&self.library, req.kind) {
+            (Some(library), RequestKind::Question) => {
+                let mut spend = Vec::new();
+                let connection = req.connection;
+                let index = library.index_for(&connection.key, connection.stored_id.as_deref(), &mut spend).await;
+                for s in spend {
+                    trip.meter.add_embedding(&s.model, s.usage);
+                }
+                Some(index)
+            }
+            _ => None,
+        };
+        let job = Job { req, policy, schema, knowledge };
         match self.produce(&job, &mut trip).await {
             Ok(produced) => Ok(self.finish(&job, schema_source, produced, trip).await),
             Err(e) => Err(trip.fail(e)),
@@ -545,7 +640,7 @@ impl AskContext {
         if job.req.kind == RequestKind::Sql {
             job.req.report(Progress::Source { kind: "sql", model: None });
             let run = self.run_sql(job.req.question.as_str(), job, trip).await?;
-            return Ok(Produced { run, source: AnswerSource::Sql, tables_in_prompt: Vec::new() });
+            return Ok(Produced::without_prompt(run, AnswerSource::Sql));
         }
         if let Some(found) = self.find_template(job) {
             return self.by_template(job, found, trip).await;
@@ -584,7 +679,7 @@ impl AskContext {
             .collect();
         let source =
             AnswerSource::Template { id: found.template.id.clone(), name: found.template.name.clone(), values, uses };
-        Ok(Produced { run, source, tables_in_prompt: Vec::new() })
+        Ok(Produced::without_prompt(run, source))
     }
 
     /// The built-in engine's answer, or `None` to leave the question to the LLM. Without an LLM, its abstention
@@ -593,7 +688,8 @@ impl AskContext {
         let t = Instant::now();
         let engine = self.engine_for(job).await;
         trip.timings.database += t.elapsed();
-        let answer = match engine.answer(&job.req.question, &job.req.options.today) {
+        let terms = self.term_conditions(job);
+        let answer = match engine.answer_with_terms(&job.req.question, &job.req.options.today, &terms) {
             Outcome::Answer(answer) => answer,
             Outcome::Abstain(abstention) if self.llm.is_none() => {
                 return Err(Error::new(ErrorCode::NotUnderstood, abstention.reason));
@@ -605,7 +701,7 @@ impl AskContext {
             Ok(run) => {
                 let source =
                     AnswerSource::Builtin { confidence: answer.confidence, interpretation: answer.interpretation };
-                Ok(Some(Produced { run, source, tables_in_prompt: Vec::new() }))
+                Ok(Some(Produced::without_prompt(run, source)))
             }
             Err(error) if self.llm.is_none() => Err(error),
             // The LLM gets its turn; the failed attempt stays on the record.
@@ -628,9 +724,35 @@ impl AskContext {
         } else {
             schema.clone()
         };
+        // What the organisation knows: terms, descriptions, documents, verified examples (their embeddings, when
+        // configured, are metered in this question).
+        let mut spend = Vec::new();
+        let (retrieved, schema) = match (&self.library, &job.knowledge) {
+            (Some(library), Some(index)) => {
+                let key = &req.connection.key;
+                let vector = if index.vector_count() > 0 {
+                    library.embed_question(req.question.as_str(), index, &mut spend).await
+                } else {
+                    None
+                };
+                let mut retrieved =
+                    index.retrieve(req.question.as_str(), vector.as_deref(), &RetrieveLimits::default());
+                // An example whose SQL the asker may not run would show them what they may not read.
+                retrieved.examples.retain(|e| example_allowed(&e.item.sql, schema.dialect, &job.policy));
+                (retrieved, library.described(key, &schema, index))
+            }
+            _ => (Retrieved::default(), schema),
+        };
+        for s in spend {
+            trip.meter.add_embedding(&s.model, s.usage);
+        }
         // The LLM sees personal columns' sample values masked; classification uses the real ones.
         let masked = (self.privacy.mask && !options.unmask).then_some(&self.privacy);
         let (prompt_schema, index) = req.connection.prompt_schema.get_or_build(&schema, masked);
+        let t = Instant::now();
+        let values = self.linked_values(job, &schema).await;
+        trip.timings.database += t.elapsed();
+        let knowledge = prompt_knowledge(&retrieved, values, self.knowledge.budget_tokens);
         let prompt = sql_request(&SqlPromptInput {
             question: &req.question,
             schema: &prompt_schema,
@@ -638,7 +760,15 @@ impl AskContext {
             today: &options.today,
             schema_budget_tokens: options.schema_budget_tokens,
             earlier: &req.session.earlier,
+            knowledge: &knowledge,
         });
+        let shown = &prompt.shown;
+        let used = KnowledgeUsed {
+            values: shown.values.iter().filter_map(|&i| knowledge.values.get(i).cloned()).collect(),
+            terms: retrieved.glossary.into_iter().take(shown.terms).collect(),
+            chunks: retrieved.chunks.into_iter().take(shown.excerpts).collect(),
+            examples: retrieved.examples.into_iter().take(shown.examples).collect(),
+        };
         let mut request = prompt.request;
         request.temperature = options.temperature;
         request.max_tokens = options.max_tokens;
@@ -668,7 +798,7 @@ impl AskContext {
                 Ok(run) => {
                     let model = if reply.model.is_empty() { llm.model().to_string() } else { reply.model.clone() };
                     let source = AnswerSource::Llm { model };
-                    return Ok(Produced { run, source, tables_in_prompt: prompt.tables });
+                    return Ok(Produced { run, source, tables_in_prompt: prompt.tables, knowledge: used });
                 }
                 Err(e) => {
                     tracing::debug!(attempt = n, code = %e.code, "the LLM's SQL failed");
@@ -687,17 +817,140 @@ impl AskContext {
         ))
     }
 
-    /// The verified template that answers `question` on this database, if any. The system database failing is
-    /// logged and skipped: the other sources can still answer.
+    /// The verified template that answers `question` on this database, if any — asked as written, then with the
+    /// glossary's synonyms it uses written as their terms (a template phrased "활성 고객 수" answers "active
+    /// customers count" when the glossary says they are one term). The system database failing is logged and
+    /// skipped: the other sources can still answer.
     fn find_template(&self, job: &Job<'_>) -> Option<(&TemplateStore, TemplateMatch)> {
         let store = self.templates.as_deref()?;
-        match store.find_match(&job.req.connection.key, job.schema.dialect, &job.req.question) {
-            Ok(found) => found.map(|m| (store, m)),
-            Err(e) => {
-                tracing::warn!(code = %e.code, error = %e.message, "templates unavailable");
-                None
+        let mut questions = vec![job.req.question.clone()];
+        if let Some(index) = &job.knowledge {
+            let mut text = job.req.question.as_str().to_string();
+            for entry in index.mentioned_terms(&text.clone()) {
+                if let Some(t) = entry.synonyms.iter().find_map(|s| builtin::replace_mention(&text, s, &entry.term)) {
+                    text = t;
+                }
+            }
+            if let Ok(q) = Question::parse(&text)
+                && q.as_str() != job.req.question.as_str()
+            {
+                questions.push(q);
             }
         }
+        for question in &questions {
+            match store.find_match(&job.req.connection.key, job.schema.dialect, question) {
+                Ok(Some(m)) => return Some((store, m)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(code = %e.code, error = %e.message, "templates unavailable");
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// The glossary's conditions for the terms the question uses (terms with an SQL expression and a table).
+    fn term_conditions(&self, job: &Job<'_>) -> Vec<TermCondition> {
+        let Some(index) = &job.knowledge else { return Vec::new() };
+        index
+            .mentioned_terms(job.req.question.as_str())
+            .into_iter()
+            .filter_map(|e| {
+                let (sql, table) = (e.sql.as_ref()?, e.table.as_ref()?);
+                Some(TermCondition {
+                    mentions: std::iter::once(e.term.clone()).chain(e.synonyms.iter().cloned()).collect(),
+                    term: e.term.clone(),
+                    table: table.clone(),
+                    sql: sql.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The cell values the question's words link to, that the asker may read (`visible`: what their policy shows
+    /// of the schema). See [`crate::values`] for what is read for whom.
+    async fn linked_values(&self, job: &Job<'_>, visible: &Schema) -> Vec<ValueMatch> {
+        let per_column = self.knowledge.values_per_column;
+        if per_column == 0 {
+            return Vec::new();
+        }
+        let (connection, schema, policy) = (job.req.connection, &job.schema, &job.policy);
+        let connector = connection.connector.as_ref();
+        let question = job.req.question.as_str();
+        // Personal columns are linked only for an asker who sees them unmasked.
+        let personal_ok = job.req.options.unmask || !self.privacy.mask;
+        let mut memo = connection.values.lock().await;
+        if policy.filters_rows() {
+            let key = format!("{}\u{0}{personal_ok}", crate::builtin::policy_fingerprint(policy));
+            let index = match memo.filtered.get(&key) {
+                Some((built_for, index)) if same_schema(built_for, schema) => index.clone(),
+                _ => {
+                    let columns = crate::values::linked_columns(schema, &self.privacy, !personal_ok);
+                    let (read, _) = crate::values::read_columns(
+                        connector,
+                        schema,
+                        policy,
+                        &columns,
+                        per_column,
+                        crate::values::MAX_VALUE_CHARS,
+                        crate::values::BUILD_DEADLINE,
+                    )
+                    .await;
+                    let index = Arc::new(crate::values::index_of(&read));
+                    if memo.filtered.len() >= MEMO_ENTRIES {
+                        memo.filtered.clear();
+                    }
+                    memo.filtered.insert(key, (schema.clone(), index.clone()));
+                    index
+                }
+            };
+            return index.lookup(question);
+        }
+        let shared = match &memo.shared {
+            Some((built_for, index)) if same_schema(built_for, schema) => index.clone(),
+            _ => {
+                let cache = crate::values::ValueCache::new(self.cache.dir(), self.cache.max_age());
+                let index = match cache.load(connector, schema, &self.privacy, per_column).await {
+                    Ok(shared) => Arc::new(shared.index),
+                    Err(e) => {
+                        tracing::warn!(code = %e.code, "value linking unavailable");
+                        return Vec::new();
+                    }
+                };
+                memo.shared = Some((schema.clone(), index.clone()));
+                index
+            }
+        };
+        let mut matches = shared.lookup(question);
+        if personal_ok && self.privacy.mask {
+            let personal = match &memo.personal {
+                Some((built_for, index)) if same_schema(built_for, schema) => index.clone(),
+                _ => {
+                    let columns = crate::values::personal_columns(schema, &self.privacy);
+                    let (read, _) = crate::values::read_columns(
+                        connector,
+                        schema,
+                        &Policy::default(),
+                        &columns,
+                        per_column,
+                        crate::values::MAX_VALUE_CHARS,
+                        crate::values::BUILD_DEADLINE,
+                    )
+                    .await;
+                    let index = Arc::new(crate::values::index_of(&read));
+                    memo.personal = Some((schema.clone(), index.clone()));
+                    index
+                }
+            };
+            matches.extend(personal.lookup(question));
+            matches.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.kind.cmp(&b.kind)));
+            matches.truncate(datagenie_core::values::MAX_MATCHES);
+        }
+        if policy.limits_reading() {
+            crate::values::keep_visible(&mut matches, visible);
+        }
+        matches
     }
 
     /// The built-in engine for `schema` and `policy`, built on first use with the database's cell values (read
@@ -745,7 +998,7 @@ impl AskContext {
         produced: Produced,
         mut trip: Trip<'_>,
     ) -> Answer {
-        let Produced { run, source, tables_in_prompt } = produced;
+        let Produced { run, source, tables_in_prompt, knowledge } = produced;
         let (req, schema) = (job.req, &job.schema);
         let question = req.question.as_str();
         let executed = run.result.is_some();
@@ -810,10 +1063,76 @@ impl AskContext {
             usage: trip.meter.usage(),
             timings: trip.timings,
             tables_in_prompt,
+            knowledge,
             schema_source,
             masked,
         }
     }
+}
+
+/// What the prompt is given of retrieved knowledge and linked values (each list best first; the prompt's budget
+/// cuts from the end).
+pub fn prompt_knowledge(retrieved: &Retrieved, values: Vec<ValueMatch>, budget_tokens: usize) -> PromptKnowledge {
+    PromptKnowledge {
+        values,
+        terms: retrieved
+            .glossary
+            .iter()
+            .map(|g| TermNote {
+                term: g.item.term.clone(),
+                synonyms: g.item.synonyms.clone(),
+                definition: g.item.definition.clone(),
+                sql: g.item.sql.clone(),
+                table: g.item.table.clone(),
+            })
+            .collect(),
+        excerpts: retrieved
+            .chunks
+            .iter()
+            .map(|c| Excerpt {
+                source: if c.item.heading.is_empty() {
+                    c.item.document.clone()
+                } else {
+                    format!("{} › {}", c.item.document, c.item.heading)
+                },
+                text: c.item.text.clone(),
+            })
+            .collect(),
+        examples: retrieved
+            .examples
+            .iter()
+            .map(|e| ExampleNote { question: e.item.question.clone(), sql: e.item.sql.clone() })
+            .collect(),
+        budget_tokens,
+    }
+}
+
+/// Whether an asker with `policy` may see an example whose SQL is `sql` (a template's slots read as NULL): the
+/// guard would let them run it. An example they could not run would show them what they may not read.
+pub fn example_allowed(sql: &str, dialect: datagenie_core::Dialect, policy: &Policy) -> bool {
+    guard::check(&checkable(sql), dialect, policy).is_ok()
+}
+
+/// A template's SQL with its `{slot}` placeholders as NULL, so the guard can say which tables and columns it reads
+/// (only to decide whether an asker may see it as an example; it never runs).
+fn checkable(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(open) = rest.find('{') {
+        match rest[open..].find('}') {
+            Some(close) if !rest[open + 1..open + close].contains('{') => {
+                out.push_str(&rest[..open]);
+                out.push_str("NULL");
+                rest = &rest[open + close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The guard, then the connector.
@@ -907,6 +1226,17 @@ pub struct AnswerJson<'a> {
     pub attempts: &'a [Attempt],
     pub usage: Usage,
     pub elapsed_ms: u64,
+    /// What knowledge the prompt was given (`ask --explain`, the API's `explain`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knowledge: Option<ExplainJson<'a>>,
+}
+
+/// `knowledge` of an explained answer: the tables the prompt showed and the knowledge it was given.
+#[derive(Debug, Serialize)]
+pub struct ExplainJson<'a> {
+    pub tables: &'a [String],
+    #[serde(flatten)]
+    pub used: &'a KnowledgeUsed,
 }
 
 /// `source`: who wrote the SQL (`kind` and its details), and which LLM setting was in force and where it came from
@@ -934,6 +1264,15 @@ impl Answer {
             attempts: &self.attempts,
             usage: self.usage,
             elapsed_ms: self.timings.total.as_millis() as u64,
+            knowledge: None,
+        }
+    }
+
+    /// [`Answer::to_json`] with what knowledge the prompt was given.
+    pub fn to_json_explained(&self) -> AnswerJson<'_> {
+        AnswerJson {
+            knowledge: Some(ExplainJson { tables: &self.tables_in_prompt, used: &self.knowledge }),
+            ..self.to_json()
         }
     }
 }
@@ -967,6 +1306,8 @@ mod tests {
             privacy: Privacy::default(),
             templates: None,
             builtin_first: false,
+            knowledge: Default::default(),
+            library: None,
         };
         (context, Connection::new(Arc::new(connector), "sqlite:///shop.db"))
     }

@@ -19,12 +19,20 @@ use crate::schema_cache::SchemaCache;
 /// An LLM that answers every request at once with the current scripted text.
 pub struct FixedReply {
     text: Mutex<String>,
+    /// The last request's system prompt and messages, as one text.
+    last_prompt: Mutex<String>,
 }
 
 impl FixedReply {
     pub fn new() -> Arc<FixedReply> {
-        Arc::new(FixedReply { text: Mutex::new(String::new()) })
+        Arc::new(FixedReply { text: Mutex::new(String::new()), last_prompt: Mutex::new(String::new()) })
     }
+
+    /// The last request the LLM was sent, as one text (system prompt, then the messages).
+    pub fn last_prompt(&self) -> String {
+        self.last_prompt.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
     pub fn set(&self, text: String) {
         if let Ok(mut t) = self.text.lock() {
             *t = text;
@@ -42,6 +50,12 @@ impl LlmProvider for FixedReply {
     }
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
         let text = self.text.lock().map(|t| t.clone()).unwrap_or_default();
+        if let Ok(mut last) = self.last_prompt.lock() {
+            *last = std::iter::once(request.system.as_str())
+                .chain(request.messages.iter().map(|m| m.content.as_str()))
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
         let prompt: usize = estimate_tokens(&request.system)
             + request.messages.iter().map(|m| estimate_tokens(&m.content)).sum::<usize>();
         Ok(ChatResponse {
@@ -88,6 +102,8 @@ fn context(llm: Arc<FixedReply>, cache_dir: &Path, mask: bool) -> AskContext {
         privacy: Privacy { mask, policy: Default::default() },
         templates: None,
         builtin_first: false,
+        knowledge: Default::default(),
+        library: None,
     }
 }
 
@@ -308,4 +324,232 @@ pub async fn introspect_bench(dir: &Path, tables: usize) -> Result<(Duration, us
     let took = started.elapsed();
     let _ = std::fs::remove_file(&path);
     Ok((took, schema.tables.len()))
+}
+
+/// Value linking over a Spider-format set, per part of [`crate::eval::spider_split`].
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct ValueRecall {
+    pub questions: usize,
+    /// String literals of gold SQL that the question does not spell exactly (case-sensitive), LIKE patterns aside.
+    pub literals: usize,
+    /// Of those, the ones stored as a value of a column value linking reads (the others it cannot find: dates,
+    /// numbers written as text, values of personal-data columns, values the question only implies).
+    pub reachable: usize,
+    /// Literals in the prompt without value linking (shown as sample values), of all and of reachable ones.
+    pub baseline_all: usize,
+    pub baseline_reachable: usize,
+    /// Literals in the prompt with value linking.
+    pub linked_all: usize,
+    pub linked_reachable: usize,
+    /// Prompt tokens (estimated) summed over the questions, without and with value linking.
+    pub baseline_tokens: usize,
+    pub linked_tokens: usize,
+}
+
+impl ValueRecall {
+    fn add(&mut self, o: &ValueRecall) {
+        self.questions += o.questions;
+        self.literals += o.literals;
+        self.reachable += o.reachable;
+        self.baseline_all += o.baseline_all;
+        self.baseline_reachable += o.baseline_reachable;
+        self.linked_all += o.linked_all;
+        self.linked_reachable += o.linked_reachable;
+        self.baseline_tokens += o.baseline_tokens;
+        self.linked_tokens += o.linked_tokens;
+    }
+}
+
+/// The string literals of `sql` (SQLite tokenizer), without LIKE patterns (`%`). SQLite reads a double-quoted
+/// word that names no column or table as a string, as Spider's gold queries use it: those count too (`names`: the
+/// schema's table and column names, lower case).
+fn gold_literals(sql: &str, names: &std::collections::HashSet<String>) -> Vec<String> {
+    use sqlparser::dialect::SQLiteDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&SQLiteDialect {}, sql).tokenize() else { return Vec::new() };
+    tokens
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Some(s),
+            Token::Word(w) if w.quote_style == Some('"') && !names.contains(&w.value.to_lowercase()) => Some(w.value),
+            _ => None,
+        })
+        .filter(|s| !s.trim().is_empty() && !s.contains('%'))
+        .collect()
+}
+
+/// For every question of `spider` whose gold SQL has a string literal the question does not spell exactly: is the
+/// literal in the prompt the LLM is sent, without value linking and with it (the real pipeline, a dry run, the
+/// gold SQL as the LLM's reply)? Personal-data masking on, as users run it. Returns (tune, validation).
+pub async fn values_recall(spider: &Path, cache_dir: &Path) -> Result<(ValueRecall, ValueRecall), Error> {
+    use crate::eval::{Split, spider_split};
+    #[derive(serde::Deserialize)]
+    struct Q {
+        db_id: String,
+        question: String,
+        query: String,
+    }
+    let path = spider.join("questions.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read {}: {e}", path.display())))?;
+    let mut qs: Vec<Q> = serde_json::from_str(&text)
+        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("{}: {e}", path.display())))?;
+    qs.sort_by(|a, b| a.db_id.cmp(&b.db_id));
+    let llm = FixedReply::new();
+    let mut plain = context(llm.clone(), cache_dir, true);
+    plain.knowledge.values_per_column = 0;
+    let linked = context(llm.clone(), cache_dir, true);
+    let (mut tune, mut validation) = (ValueRecall::default(), ValueRecall::default());
+    type Current = (String, Connection, std::collections::HashSet<String>, std::collections::HashSet<String>);
+    let mut current: Option<Current> = None;
+    for q in &qs {
+        if current.as_ref().map(|(id, ..)| id != &q.db_id).unwrap_or(true) {
+            let connection = open(&spider_db(spider, &q.db_id)).await?;
+            let (schema, _) = linked.schema(&connection).await?;
+            // Every value of the columns value linking reads, to tell reachable literals from the others.
+            let columns = crate::values::linked_columns(&schema, &linked.privacy, true);
+            let (read, _) = crate::values::read_columns(
+                connection.connector.as_ref(),
+                &schema,
+                &Policy::default(),
+                &columns,
+                linked.knowledge.values_per_column,
+                crate::values::MAX_VALUE_CHARS,
+                crate::values::BUILD_DEADLINE,
+            )
+            .await;
+            let stored = read.into_iter().flat_map(|c| c.values).collect();
+            let names = schema
+                .tables
+                .iter()
+                .flat_map(|t| {
+                    std::iter::once(t.name.to_lowercase()).chain(t.columns.iter().map(|c| c.name.to_lowercase()))
+                })
+                .collect();
+            current = Some((q.db_id.clone(), connection, stored, names));
+        }
+        let Some((_, connection, stored, names)) = current.as_ref() else { continue };
+        let literals: Vec<String> =
+            gold_literals(&q.query, names).into_iter().filter(|l| !q.question.contains(l)).collect();
+        if literals.is_empty() {
+            continue;
+        }
+        let Ok(question) = Question::parse(&q.question) else { continue };
+        llm.set(format!("```sql\n{}\n```", q.query));
+        let mut one = ValueRecall { questions: 1, ..ValueRecall::default() };
+        let mut prompts = Vec::new();
+        for ctx in [&plain, &linked] {
+            let mut req = request(question.clone(), connection, false, true);
+            req.options.dry_run = true;
+            let _ = ctx.ask(&req).await;
+            prompts.push(llm.last_prompt());
+        }
+        one.baseline_tokens = estimate_tokens(&prompts[0]);
+        one.linked_tokens = estimate_tokens(&prompts[1]);
+        for l in &literals {
+            let reachable = stored.contains(l);
+            one.literals += 1;
+            one.reachable += usize::from(reachable);
+            let quoted = format!("'{}'", l.replace('\'', "''"));
+            let (b, w) = (prompts[0].contains(&quoted), prompts[1].contains(&quoted));
+            one.baseline_all += usize::from(b);
+            one.linked_all += usize::from(w);
+            one.baseline_reachable += usize::from(b && reachable);
+            one.linked_reachable += usize::from(w && reachable);
+            if !w && std::env::var_os("DATAGENIE_BENCH_MISSES").is_some() {
+                eprintln!(
+                    "MISS {} [{}] {l:?} stored={reachable} in: {}",
+                    q.db_id,
+                    spider_split(&q.db_id).as_str(),
+                    q.question
+                );
+            }
+        }
+        match spider_split(&q.db_id) {
+            Split::Tune => tune.add(&one),
+            Split::Validation => validation.add(&one),
+        }
+    }
+    Ok((tune, validation))
+}
+
+/// Value linking on a generated SQLite database of `tables` tables holding `values` distinct text values in all:
+/// the first reading and indexing (through the guard), the snapshot's size, the index rebuilt from the snapshot
+/// (a new process), and lookups for generated questions.
+pub async fn values_scale_bench(dir: &Path, tables: usize, values: usize) -> Result<ValueScale, Error> {
+    let path = dir.join(format!("bench-values-{tables}.sqlite"));
+    let _ = std::fs::remove_file(&path);
+    let per_table = values.div_ceil(tables.max(1));
+    let words = [
+        "north", "south", "east", "west", "river", "stone", "green", "silver", "harbor", "valley", "summit", "maple",
+        "cedar", "falcon", "lotus", "amber", "coral", "delta", "ember", "fjord",
+    ];
+    let name = |i: usize| format!("{} {} {i}", words[i % words.len()], words[(i / words.len()) % words.len()]);
+    let build = || -> rusqlite::Result<()> {
+        let mut c = rusqlite::Connection::open(&path)?;
+        let tx = c.transaction()?;
+        for t in 0..tables {
+            tx.execute_batch(&format!(
+                "CREATE TABLE t{t} (id INTEGER PRIMARY KEY, label TEXT NOT NULL, kind VARCHAR(20), amount REAL);"
+            ))?;
+            let mut insert = tx.prepare(&format!("INSERT INTO t{t} (label, kind, amount) VALUES (?1, ?2, ?3)"))?;
+            for i in 0..per_table {
+                let n = t * per_table + i;
+                insert.execute(rusqlite::params![name(n), words[n % 7], n as f64])?;
+            }
+        }
+        tx.commit()
+    };
+    build().map_err(|e| Error::new(ErrorCode::Internal, format!("building the benchmark database: {e}")))?;
+    let connection = open(&path).await?;
+    let connector = connection.connector.as_ref();
+    let schema = connector.introspect(&IntrospectOptions::default()).await?;
+    let privacy = Privacy { mask: true, policy: Default::default() };
+    let cache = crate::values::ValueCache::new(dir.join("cache"), Duration::from_secs(86_400));
+    let started = Instant::now();
+    let first = cache.load(connector, &schema, &privacy, 1000).await?;
+    let first_build = started.elapsed();
+    let started = Instant::now();
+    let again = cache.load(connector, &schema, &privacy, 1000).await?;
+    let from_snapshot = started.elapsed();
+    let snapshot_bytes = crate::values::snapshot_size(&dir.join("cache"), connector, true).unwrap_or(0);
+    let mut samples = Vec::new();
+    for i in 0..2000usize {
+        let n = (i * 7919) % (tables * per_table).max(1);
+        let q = match i % 4 {
+            0 => format!("how many orders came from {}", name(n)),
+            1 => format!("total amount for {} last year", name(n).to_uppercase()),
+            2 => format!("show everything about {}", name(n).replace(' ', "").replacen('e', "a", 1)),
+            _ => "what is the average amount per kind".to_string(),
+        };
+        let t = Instant::now();
+        std::hint::black_box(again.index.lookup(&q));
+        samples.push(t.elapsed());
+    }
+    let _ = std::fs::remove_file(&path);
+    Ok(ValueScale {
+        tables: schema.tables.len(),
+        values: first.count,
+        columns_read: first.report.columns,
+        complete: first.report.complete,
+        first_build,
+        from_snapshot,
+        from_disk: again.from_disk,
+        snapshot_bytes,
+        lookup: percentiles(samples),
+    })
+}
+
+/// What [`values_scale_bench`] measured.
+#[derive(Debug)]
+pub struct ValueScale {
+    pub tables: usize,
+    pub values: usize,
+    pub columns_read: usize,
+    pub complete: bool,
+    pub first_build: Duration,
+    pub from_snapshot: Duration,
+    pub from_disk: bool,
+    pub snapshot_bytes: u64,
+    pub lookup: Percentiles,
 }

@@ -1,26 +1,22 @@
 //! Cell values for the built-in engine, read from the database through the guard: the distinct values of the
-//! columns [`value_columns`] proposes, bounded per column and in time, cached in memory per database and schema
+//! columns [`value_columns`] proposes, bounded per column and in time (`values::read_columns`, the one reader of cell values), cached in memory per database and schema
 //! structure.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use datagenie_core::builtin::{MAX_VALUE_CHARS, MAX_VALUES_PER_COLUMN, ValueIndex, value_columns};
-use datagenie_core::connector::{Connector, Limits};
-use datagenie_core::guard::{self, Policy};
+use datagenie_core::connector::Connector;
+use datagenie_core::guard::Policy;
 use datagenie_core::schema::Schema;
-use datagenie_core::value::Value;
-
-/// Time limit for one column's query: a slow column is skipped, not waited for.
-pub const COLUMN_TIMEOUT: Duration = Duration::from_secs(2);
 /// Databases whose values stay cached in memory.
 const CACHE_ENTRIES: usize = 16;
 
 static CACHE: Mutex<Option<HashMap<String, Arc<ValueIndex>>>> = Mutex::new(None);
 
 /// Loads distinct values of `value_columns(schema)` through the guard and the connector (at most
-/// [`MAX_VALUES_PER_COLUMN`] short values per column, [`COLUMN_TIMEOUT`] per query); a column that fails is skipped.
+/// [`MAX_VALUES_PER_COLUMN`] short values per column, `values::COLUMN_TIMEOUT` per query); a column that fails is
+/// skipped.
 pub async fn load_values(connector: &dyn Connector, schema: &Schema, policy: &Policy) -> ValueIndex {
     // The policy is part of the key: what one user may not read never links another's question.
     let key = format!("{}\u{0}{}\u{0}{}", connector.describe(), schema.structure_hash(), policy_fingerprint(policy));
@@ -49,30 +45,19 @@ pub(crate) fn policy_fingerprint(policy: &Policy) -> String {
 
 async fn load_uncached(connector: &dyn Connector, schema: &Schema, policy: &Policy) -> ValueIndex {
     let mut index = ValueIndex::default();
-    let limits = Limits { max_rows: MAX_VALUES_PER_COLUMN, timeout: COLUMN_TIMEOUT };
-    for (table, column) in value_columns(schema) {
-        let Some(t) = schema.table(&table) else { continue };
-        let table_ref = match &t.schema {
-            Some(s) => format!("{}.{}", schema.dialect.quote_ident(s), schema.dialect.quote_ident(&t.name)),
-            None => schema.dialect.quote_ident(&t.name),
-        };
-        let col = schema.dialect.quote_ident(&column);
-        let sql = format!(
-            "SELECT DISTINCT {col} FROM {table_ref} WHERE {col} IS NOT NULL LIMIT {}",
-            MAX_VALUES_PER_COLUMN + 1
-        );
-        // Every statement goes through the guard, which also applies the caller's policy (forbidden tables and
-        // columns are simply skipped).
-        let Ok(guarded) = guard::check(&sql, schema.dialect, policy) else { continue };
-        let Ok(rows) = connector.execute(&guarded, &limits).await else {
-            tracing::debug!(table = %table, column = %column, "value loading skipped a column");
-            continue;
-        };
-        let values = rows.rows.into_iter().filter_map(|r| match r.into_iter().next() {
-            Some(Value::Text(s)) if s.chars().count() <= MAX_VALUE_CHARS => Some(s),
-            _ => None,
-        });
-        index.add(&table, &column, values);
+    let columns = value_columns(schema);
+    let (read, _) = crate::values::read_columns(
+        connector,
+        schema,
+        policy,
+        &columns,
+        MAX_VALUES_PER_COLUMN,
+        MAX_VALUE_CHARS,
+        crate::values::BUILD_DEADLINE,
+    )
+    .await;
+    for c in read {
+        index.add(&c.table, &c.column, c.values);
     }
     index
 }

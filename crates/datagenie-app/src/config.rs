@@ -23,10 +23,15 @@ pub struct Config {
     pub pii: PiiConfig,
     pub paths: PathsConfig,
     pub files: FilesConfig,
+    pub knowledge: KnowledgeConfig,
+    pub embeddings: EmbeddingsConfig,
     pub server: ServerConfig,
     /// Where `llm.provider` came from (not a key: recorded by [`Config::load`], or by a flag that overrides it).
     #[serde(skip)]
     pub llm_origin: Origin,
+    /// The configuration file read, if any (its folder holds the default `knowledge/` folder).
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 /// Where a setting's value came from. Shown by `config show` and in every answer's `source.llm.from`.
@@ -171,6 +176,57 @@ pub struct FilesConfig {
     pub include_hidden_sheets: bool,
 }
 
+/// What the LLM is given beyond the schema: cell values the question names, business terms, documentation and
+/// verified examples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KnowledgeConfig {
+    /// Distinct values per text column indexed for value linking (personal-data columns left out while masking is
+    /// on); 0 turns value linking off.
+    pub values_per_column: usize,
+    /// The most prompt tokens the knowledge sections take together.
+    pub budget_tokens: usize,
+    /// The knowledge folder (glossary.toml, descriptions.toml, documents). Empty: `knowledge/` beside the
+    /// configuration file, when it exists.
+    pub dir: String,
+}
+
+impl Default for KnowledgeConfig {
+    fn default() -> Self {
+        KnowledgeConfig { values_per_column: 1000, budget_tokens: 1200, dir: String::new() }
+    }
+}
+
+/// An OpenAI-compatible embeddings endpoint (`POST {base_url}/embeddings`: OpenAI, Ollama, vLLM, LM Studio,
+/// llama.cpp). With one, examples, glossary entries and documents are also retrieved by meaning; without one,
+/// lexically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddingsConfig {
+    /// Empty: no embeddings.
+    pub base_url: String,
+    /// Empty: `llm.api_key`.
+    #[serde(serialize_with = "redacted")]
+    pub api_key: Secret,
+    /// Empty: `text-embedding-3-small`.
+    pub model: String,
+    /// Ask for vectors of this size (models that support it); 0: the model's own.
+    pub dimensions: u32,
+    pub timeout_secs: u64,
+}
+
+impl Default for EmbeddingsConfig {
+    fn default() -> Self {
+        EmbeddingsConfig {
+            base_url: String::new(),
+            api_key: Secret::default(),
+            model: String::new(),
+            dimensions: 0,
+            timeout_secs: 30,
+        }
+    }
+}
+
 /// `datagenie serve`: the HTTP server. Limits that an admin changes at run time (token limits, request rates) are
 /// system settings (`/api/v1/settings`), not configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -309,6 +365,7 @@ impl Config {
         let mut config = Config::deserialize(toml::Value::Table(table))
             .map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("invalid configuration: {}", e.message())))?;
         config.llm_origin = llm_origin;
+        config.file = file.clone();
         if !llm_given {
             config.apply_openai_fallback(&sources.env);
         }
@@ -353,6 +410,12 @@ impl Config {
     fn validate(&self) -> Result<(), Error> {
         crate::privacy::Privacy::from_config(self.pii.mask, &self.pii.columns)?;
         let bad = |m: String| Err(Error::new(ErrorCode::InvalidConfig, m));
+        if self.knowledge.values_per_column > 100_000 {
+            return bad("knowledge.values_per_column must be at most 100000".into());
+        }
+        if self.knowledge.budget_tokens > 100_000 {
+            return bad("knowledge.budget_tokens must be at most 100000".into());
+        }
         if self.ask.max_rows == 0 {
             return bad("ask.max_rows must be at least 1".into());
         }

@@ -340,6 +340,8 @@ async fn open_db(options: &EvalOptions, db_id: &str) -> Result<Db, Error> {
         // Scored as the provider answers: no templates, no engine shortcut in front of an LLM.
         templates: None,
         builtin_first: false,
+        knowledge: Default::default(),
+        library: None,
     };
     let connection = Connection::new(connector.clone(), String::new());
     let explainer = if options.explain || matches!(options.predictor, Predictor::Builtin) {

@@ -10,6 +10,7 @@ pub mod database;
 pub mod demo;
 pub mod demo_load;
 pub mod eval;
+pub mod knowledge;
 pub mod privacy;
 pub mod providers;
 pub mod quota;
@@ -21,5 +22,6 @@ pub mod schema_cache;
 pub mod service;
 pub mod session;
 pub mod suggest;
+pub mod values;
 
 pub use session::{Session, today};

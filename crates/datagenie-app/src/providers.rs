@@ -4,8 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datagenie_core::Error;
-use datagenie_core::llm::LlmProvider;
-use datagenie_llm::{Anthropic, AnthropicOptions, HttpOptions, OpenAiCompatible, OpenAiOptions};
+use datagenie_core::llm::{EmbeddingProvider, LlmProvider};
+use datagenie_llm::{
+    Anthropic, AnthropicOptions, HttpOptions, OpenAiCompatible, OpenAiEmbeddings, OpenAiEmbeddingsOptions,
+    OpenAiOptions,
+};
 
 use crate::config::{Config, DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL, ProviderKind};
 
@@ -47,4 +50,29 @@ pub fn build(config: &Config) -> Result<Option<Arc<dyn LlmProvider>>, Error> {
             Ok(Some(Arc::new(Anthropic::new(options)?)))
         }
     }
+}
+
+/// The configured embeddings endpoint, or `None` when `embeddings.base_url` is empty. Sends nothing.
+pub fn build_embeddings(config: &Config) -> Result<Option<Arc<dyn EmbeddingProvider>>, Error> {
+    let e = &config.embeddings;
+    let base = e.base_url.trim();
+    if base.is_empty() {
+        return Ok(None);
+    }
+    let model = e.model.trim();
+    let model = if model.is_empty() { OpenAiEmbeddingsOptions::DEFAULT_MODEL } else { model };
+    let mut options = OpenAiEmbeddingsOptions::new(base, model);
+    let key = if e.api_key.is_empty() { &config.llm.api_key } else { &e.api_key };
+    if !key.is_empty() {
+        options = options.with_api_key(key.clone());
+    }
+    if e.dimensions > 0 {
+        options = options.with_dimensions(e.dimensions);
+    }
+    options.http = HttpOptions {
+        request_timeout: Duration::from_secs(e.timeout_secs),
+        max_retries: config.llm.max_retries,
+        ..HttpOptions::default()
+    };
+    Ok(Some(Arc::new(OpenAiEmbeddings::new(options)?)))
 }

@@ -149,6 +149,8 @@ fn entry(asked: &Asked<'_>) -> HistoryEntry {
         api_key_id: asked.api_key_id.map(str::to_string),
         channel: asked.channel,
         file_info: asked.file_info.cloned(),
+        verified_by: None,
+        verified_at: None,
         created_at: Timestamp::now(),
     }
 }
@@ -274,6 +276,7 @@ mod tests {
                 ..Default::default()
             },
             tables_in_prompt: vec![],
+            knowledge: Default::default(),
             schema_source: SchemaSource::Cache,
             masked: vec![],
         }

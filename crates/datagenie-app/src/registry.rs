@@ -36,7 +36,8 @@ impl Registry {
         let pool_size = usize::try_from(stored.pool_size).unwrap_or(datagenie_connectors::DEFAULT_POOL_SIZE);
         let connector =
             target.connect_with(datagenie_connectors::ConnectOptions { pool_size, ..Default::default() }).await?;
-        let open = Arc::new(Connection::new(connector, key));
+        // The stored id: the connection's verified history becomes the LLM's few-shot examples.
+        let open = Arc::new(Connection::new(connector, key).with_stored_id(stored.id.clone()));
         self.lock().insert(stored.id.clone(), (stored.updated_at, open.clone()));
         Ok(open)
     }

@@ -63,6 +63,16 @@ impl SchemaCache {
         SchemaCache { dir: dir.into(), max_age, memory: Mutex::new(HashMap::new()) }
     }
 
+    /// The directory the snapshots are kept under.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// How long a snapshot stays valid.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
     fn path_for(&self, connector: &dyn Connector) -> PathBuf {
         let key = hex(&Sha256::digest(connector.describe().as_bytes()));
         self.dir.join("schemas").join(format!("{}.json", &key[..32]))

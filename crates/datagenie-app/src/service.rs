@@ -11,14 +11,16 @@ use std::time::Duration;
 
 use datagenie_core::connector::Limits;
 use datagenie_core::{Error, ErrorCode, Question};
-use datagenie_store::Store;
 use datagenie_store::model::{
     Channel, Connection as StoredConnection, NewAuditEntry, Permission, QueryStatus, QuestionContext, RecordedQuestion,
     Role, UsageTotals, User,
 };
+use datagenie_store::{KnowledgeStore, Store, TemplateStore};
 
 use crate::access::{Access, access_for};
 use crate::ask::{Answer, AskContext, AskFailure, AskOptions, AskRequest, Progress, RequestKind, SessionContext};
+use crate::config::Config;
+use crate::knowledge::Library;
 use crate::record::{self, Asked as AskedWhat};
 use crate::registry::Registry;
 
@@ -70,6 +72,19 @@ pub struct Asked {
     pub recorded: RecordedQuestion,
     pub connection_id: String,
     pub session_id: Option<String>,
+}
+
+/// The server's knowledge library: the system database's knowledge items (`/api/v1/knowledge`, filed under each
+/// database's connection key), the verified templates and the verified history of each stored connection, embedded
+/// through the configured `[embeddings]` endpoint, if any. No knowledge folder: a folder names no database, and a
+/// server serves many, so what it knows of each database comes in through the API, filed under that database.
+pub fn server_library(
+    config: &Config,
+    knowledge: Option<KnowledgeStore>,
+    templates: Option<Arc<TemplateStore>>,
+    history: Arc<dyn Store>,
+) -> Result<Library, Error> {
+    Ok(Library::new(knowledge, None, templates, Some(history), crate::providers::build_embeddings(config)?))
 }
 
 /// The question path of the server.
@@ -299,6 +314,8 @@ mod tests {
             privacy: Privacy::default(),
             templates: None,
             builtin_first: false,
+            knowledge: Default::default(),
+            library: None,
         };
         let defaults = QuestionDefaults {
             max_rows: 1000,

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datagenie_core::{Error, SecretUrl};
-use datagenie_store::TemplateStore;
+use datagenie_store::{KnowledgeStore, TemplateStore};
 
 use crate::ask::{AskContext, Connection};
 use crate::config::Config;
 use crate::database::{DatabaseChoice, system_database_path};
+use crate::knowledge::Library;
 use crate::privacy::Privacy;
 use crate::providers;
 use crate::schema_cache::SchemaCache;
@@ -42,7 +43,9 @@ impl Session {
                 String::new()
             }
         };
-        Ok(Session { context: context(config, templates)?, connection: Connection::new(connector, key), database })
+        let mut context = context(config, templates.clone())?;
+        context.library = Some(Arc::new(library(config, templates)?));
+        Ok(Session { context, connection: Connection::new(connector, key), database })
     }
 }
 
@@ -56,7 +59,26 @@ pub fn context(config: &Config, templates: Option<Arc<TemplateStore>>) -> Result
         privacy: Privacy::from_config(config.pii.mask, &config.pii.columns)?,
         templates,
         builtin_first: config.ask.builtin_first,
+        knowledge: crate::ask::KnowledgeSettings {
+            values_per_column: config.knowledge.values_per_column,
+            budget_tokens: config.knowledge.budget_tokens,
+        },
+        library: None,
     })
+}
+
+/// The CLI's knowledge library: the knowledge folder, the system database's knowledge items and the verified
+/// templates. The system database failing leaves its part out (logged), as for templates.
+pub fn library(config: &Config, templates: Option<Arc<TemplateStore>>) -> Result<Library, Error> {
+    let store = match system_database_path(config).and_then(|path| KnowledgeStore::open(&path)) {
+        Ok(store) => Some(store),
+        Err(e) => {
+            tracing::warn!(code = %e.code, error = %e.message, "answering without stored knowledge");
+            None
+        }
+    };
+    let folder = crate::knowledge::configured_folder(&config.knowledge.dir, config.file.as_deref());
+    Ok(Library::new(store, folder, templates, None, providers::build_embeddings(config)?))
 }
 
 /// The system database's template store. Templates are an addition: when the system database cannot be opened the

@@ -87,6 +87,9 @@ error_codes! {
     EncryptedFile => ("encrypted_file", InvalidRequest, 422, 2),
     /// A file over a limit: its size, a line's length, or what it decompresses to.
     FileTooLarge => ("file_too_large", InvalidRequest, 413, 2),
+    /// Knowledge (a glossary entry, a description, a document, `glossary.toml` or `descriptions.toml`) that is
+    /// malformed, has an unknown key or exceeds a bound.
+    InvalidKnowledge => ("invalid_knowledge", InvalidRequest, 422, 2),
 
     // --- who may do what
     /// No valid credentials: a missing, malformed, expired or revoked token or key, or a wrong password.

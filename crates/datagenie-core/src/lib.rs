@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod hangul;
+pub mod knowledge;
 pub mod linking;
 pub mod llm;
 pub mod pii;

@@ -75,6 +75,67 @@ pub trait LlmProvider: Send + Sync {
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse>;
 }
 
+/// Texts to embed, in the order their vectors are wanted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EmbeddingRequest {
+    pub inputs: Vec<String>,
+}
+
+impl EmbeddingRequest {
+    pub fn new<S: Into<String>>(inputs: impl IntoIterator<Item = S>) -> Self {
+        EmbeddingRequest { inputs: inputs.into_iter().map(Into::into).collect() }
+    }
+}
+
+/// The vectors of one [`EmbeddingRequest`].
+///
+/// - `vectors` are in input order, exactly one per input, all of the same length, each L2-normalized by the
+///   implementation (so the cosine similarity of two vectors is their dot product). A vector the endpoint sent as
+///   all zeros stays all zeros (it is similar to nothing).
+/// - `usage.prompt_tokens` is what the endpoint reported (summed over the requests it took), or, when it reported
+///   none (or zero), an estimate: the sum of [`estimate_tokens`] over the inputs. `usage_estimated` says which.
+///   `usage.completion_tokens` is always 0.
+/// - `model` is the model that answered, as the endpoint names it (else the configured one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingResponse {
+    pub vectors: Vec<Vec<f32>>,
+    pub usage: TokenUsage,
+    pub usage_estimated: bool,
+    pub model: String,
+}
+
+impl EmbeddingResponse {
+    /// The length of the vectors (0 when there are none).
+    pub fn dimensions(&self) -> usize {
+        self.vectors.first().map_or(0, Vec::len)
+    }
+}
+
+/// An embedding model behind some endpoint: texts in, unit vectors out.
+#[async_trait]
+pub trait EmbeddingProvider: Send + Sync {
+    /// `openai`, … — for reports and the audit trail.
+    fn provider_name(&self) -> &str;
+    /// The configured model name.
+    fn model(&self) -> &str;
+    /// One vector per input, in input order, L2-normalized (see [`EmbeddingResponse`]). An empty request sends
+    /// nothing and returns no vectors.
+    async fn embed(&self, request: &EmbeddingRequest) -> Result<EmbeddingResponse>;
+}
+
+/// Scales `vector` to unit length in place. Returns false (leaving it unchanged) when its norm is zero or not
+/// finite.
+pub fn l2_normalize(vector: &mut [f32]) -> bool {
+    let norm = vector.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+    if norm == 0.0 || !norm.is_finite() {
+        return false;
+    }
+    for x in vector.iter_mut() {
+        *x = (f64::from(*x) / norm) as f32;
+    }
+    true
+}
+
 /// Price of a model in US dollars per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,6 +244,17 @@ mod tests {
         let mut t = PriceTable::default();
         t.insert("GPT-4o", ModelPrice { input_per_mtok: 1.0, output_per_mtok: 1.0 });
         assert_eq!(t.price("gpt-4o").map(|p| p.input_per_mtok), Some(1.0));
+    }
+
+    #[test]
+    fn normalized_vectors_have_unit_length() {
+        let mut v = vec![3.0f32, 4.0];
+        assert!(l2_normalize(&mut v));
+        assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6);
+        let mut zero = vec![0.0f32; 3];
+        assert!(!l2_normalize(&mut zero));
+        assert_eq!(zero, vec![0.0; 3]);
+        assert_eq!(EmbeddingRequest::new(["a", "b"]).inputs, vec!["a".to_string(), "b".to_string()]);
     }
 
     #[test]

@@ -140,7 +140,7 @@ fn column_note(c: &Column) -> Option<String> {
 
 /// A sample value as a one-line SQL string literal; a long value is cut and marked with `…` after the quote, so the
 /// literal is visibly incomplete.
-fn sample_literal(value: &str) -> String {
+pub(crate) fn sample_literal(value: &str) -> String {
     let flat: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let cut: String = flat.chars().take(MAX_SAMPLE_CHARS).collect();
     let mut lit = format!("'{}'", cut.replace('\'', "''"));
@@ -150,8 +150,6 @@ fn sample_literal(value: &str) -> String {
     lit
 }
 
-/// `text` on one line (control characters become spaces, runs of spaces collapse) and at most `max` characters,
-/// ending in `…` when cut.
 /// `text` on one line (runs of whitespace and control characters become one space), at most `max` characters.
 pub fn one_line(text: &str, max: usize) -> String {
     let mut out = String::new();

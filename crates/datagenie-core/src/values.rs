@@ -51,7 +51,12 @@ pub struct ValueMatch {
 /// The most matches a lookup returns.
 pub const MAX_MATCHES: usize = 12;
 /// Trigram postings longer than this carry no information (too common) and are skipped in fuzzy lookup.
-const MAX_POSTING: usize = 20_000;
+const MAX_POSTING: usize = 2_000;
+/// A word shared by more values than this singles none of them out ("United" in a thousand airline names): it is
+/// not linked on its own (the whole value still is).
+const MAX_WORD_VALUES: usize = 64;
+/// Values one key contributes to a lookup at most (a value repeated in hundreds of columns).
+const MAX_PER_KEY: usize = 4 * MAX_MATCHES;
 
 /// The index of one database's values.
 #[derive(Debug, Default)]
@@ -144,12 +149,15 @@ fn derived(word: &str) -> Vec<String> {
     out
 }
 
-/// Levenshtein distance, stopping early once it must exceed `max`.
+/// Whether the edit distance of `a` and `b` is at most `max`: insertions, deletions, substitutions and swaps of two
+/// neighbouring characters (`jetbleu` → `jetblue` is one edit) — optimal string alignment, stopping early once the
+/// distance must exceed `max`.
 fn within_distance(a: &str, b: &str, max: usize) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     if a.len().abs_diff(b.len()) > max {
         return false;
     }
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
     for (i, ca) in a.iter().enumerate() {
@@ -157,12 +165,17 @@ fn within_distance(a: &str, b: &str, max: usize) -> bool {
         let mut best = cur[0];
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j + 1] + 1).min(cur[j] + 1).min(prev[j] + cost);
-            best = best.min(cur[j + 1]);
+            let mut d = (prev[j + 1] + 1).min(cur[j] + 1).min(prev[j] + cost);
+            if i > 0 && j > 0 && *ca == b[j - 1] && a[i - 1] == *cb {
+                d = d.min(before[j - 1] + 1);
+            }
+            cur[j + 1] = d;
+            best = best.min(d);
         }
         if best > max {
             return false;
         }
+        std::mem::swap(&mut before, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()] <= max
@@ -189,7 +202,8 @@ impl ValueIndex {
             if parts.len() > 1 {
                 for w in parts {
                     let w = normalize(w);
-                    if w.chars().count() >= 2 {
+                    // Numbers inside values (`10` of `2024-10-01`) name nothing on their own.
+                    if w.chars().count() >= 2 && !w.chars().all(|c| c.is_ascii_digit()) {
                         index.words.entry(w.clone()).or_default().push(id);
                         keys.push(w);
                     }
@@ -229,7 +243,7 @@ impl ValueIndex {
             raw.iter().map(|w| crate::linking::strip_particles(w).to_string()).filter(|w| !w.is_empty()).collect();
         let mut found: Vec<ValueMatch> = Vec::new();
         let push = |ids: &[u32], matched: &str, kind: MatchKind, score: f32, found: &mut Vec<ValueMatch>| {
-            for &id in ids {
+            for &id in ids.iter().take(MAX_PER_KEY) {
                 if let Some(v) = self.values.get(id as usize) {
                     found.push(ValueMatch {
                         table: v.table.clone(),
@@ -260,14 +274,14 @@ impl ValueIndex {
             if norm.chars().count() < 2 || STOP_WORDS.contains(&norm.as_str()) {
                 continue;
             }
-            if let Some(ids) = self.words.get(&norm) {
+            if let Some(ids) = self.words.get(&norm).filter(|ids| ids.len() <= MAX_WORD_VALUES) {
                 push(ids, token, MatchKind::Word, 0.8, &mut found);
             }
             for form in derived(&norm) {
                 if let Some(ids) = self.whole.get(&form) {
                     push(ids, token, MatchKind::Derived, 0.7, &mut found);
                 }
-                if let Some(ids) = self.words.get(&form) {
+                if let Some(ids) = self.words.get(&form).filter(|ids| ids.len() <= MAX_WORD_VALUES) {
                     push(ids, token, MatchKind::Derived, 0.6, &mut found);
                 }
             }
@@ -289,27 +303,32 @@ impl ValueIndex {
     /// Keys within a small edit distance of `word` (at least four characters; one edit per four characters).
     fn near(&self, word: &str) -> Vec<(&str, &[u32])> {
         let len = word.chars().count();
-        if len < 4 {
+        // Short words are near too many others ("they" → "the", "live" → "olive"); Hangul words are short.
+        let shortest = if contains_hangul(word) { 3 } else { 5 };
+        if len < shortest || word.chars().all(|c| c.is_ascii_digit()) {
             return Vec::new();
         }
         let max = (len / 4).max(1);
         let mut counts: HashMap<u32, u32> = HashMap::new();
         let word_grams = grams(word);
+        // Grams too common to tell keys apart are not counted, and not required either.
+        let mut consulted = 0u32;
         for g in &word_grams {
-            match self.grams.get(g) {
-                Some(posting) if posting.len() <= MAX_POSTING => {
-                    for &k in posting {
-                        *counts.entry(k).or_default() += 1;
-                    }
+            if let Some(posting) = self.grams.get(g)
+                && posting.len() <= MAX_POSTING
+            {
+                consulted += 1;
+                for &k in posting {
+                    *counts.entry(k).or_default() += 1;
                 }
-                _ => {}
             }
         }
-        let needed = (word_grams.len() as u32).saturating_sub(max as u32 * 3).max(1);
+        let needed = consulted.saturating_sub(max as u32 * 3).max(1);
         let mut near: Vec<(&str, &[u32])> = counts
             .into_iter()
             .filter(|(_, c)| *c >= needed)
             .filter_map(|(k, _)| self.keys.get(k as usize))
+            .filter(|(key, ids)| ids.len() <= MAX_WORD_VALUES && key.chars().count() >= shortest)
             .filter(|(key, _)| within_distance(word, key, max))
             .map(|(key, ids)| (key.as_str(), ids.as_slice()))
             .collect();
@@ -383,8 +402,9 @@ mod tests {
 
     #[test]
     fn edit_distance_is_bounded() {
-        assert!(within_distance("jetbleu", "jetblue", 2));
-        assert!(!within_distance("jetbleu", "jetblue", 1));
+        assert!(within_distance("jetbleu", "jetblue", 1), "a swap of neighbours is one edit");
+        assert!(!within_distance("jteblue", "jetblue", 0));
+        assert!(!within_distance("bluejet", "jetblue", 2));
         assert!(within_distance("airwais", "airways", 1));
         assert!(!within_distance("abc", "abcdefgh", 2));
         assert!(within_distance("", "", 0));

@@ -144,6 +144,45 @@ pub(crate) fn non_empty_key(key: Option<Secret>) -> Option<Secret> {
     key.filter(|k| !k.expose().trim().is_empty())
 }
 
+/// Hosts served by Azure OpenAI / Azure AI: they take the key in an `api-key` header.
+pub(crate) const AZURE_HOST_SUFFIXES: [&str; 3] =
+    [".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"];
+
+/// Whether `url`'s host is one of Azure's (see [`AZURE_HOST_SUFFIXES`]).
+pub(crate) fn is_azure_host(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    AZURE_HOST_SUFFIXES.iter().any(|suffix| host.ends_with(suffix))
+}
+
+/// Sets the `api-version` query parameter (replacing any already there, keeping the other parameters). An empty
+/// version is `InvalidConfig`.
+pub(crate) fn set_api_version(url: &mut Url, version: &str) -> Result<()> {
+    let version = version.trim();
+    if version.is_empty() {
+        return Err(invalid_config("the Azure api_version is empty"));
+    }
+    let kept: Vec<(String, String)> =
+        url.query_pairs().filter(|(k, _)| k != "api-version").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    url.query_pairs_mut().clear().extend_pairs(kept).append_pair("api-version", version);
+    Ok(())
+}
+
+/// The auth header of an OpenAI-compatible endpoint: none without a key, `api-key: <key>` for Azure, else
+/// `Authorization: Bearer <key>`.
+pub(crate) fn openai_auth_headers(api_key: Option<&Secret>, azure: bool) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    match (api_key, azure) {
+        (None, _) => {}
+        (Some(key), true) => {
+            headers.insert("api-key", secret_header("", key)?);
+        }
+        (Some(key), false) => {
+            headers.insert(header::AUTHORIZATION, secret_header("Bearer ", key)?);
+        }
+    }
+    Ok(headers)
+}
+
 /// Everything fixed about one provider's requests.
 pub(crate) struct Target {
     /// For logs: `openai`, `anthropic`.

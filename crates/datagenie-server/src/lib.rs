@@ -79,6 +79,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/history/{id}/chart.svg", get(history::chart_svg))
         .route("/history/{id}/chart.png", get(history::chart_png))
         .route("/history/{id}/rows.csv", get(history::rows_csv))
+        .route("/history/{id}/verify", post(history::verify))
+        .route(
+            "/knowledge",
+            get(knowledge::list)
+                .post(knowledge::add)
+                .layer(DefaultBodyLimit::max(state.server.max_body_bytes.max(knowledge::MAX_REQUEST_BYTES))),
+        )
+        .route("/knowledge/search", get(knowledge::search))
+        .route("/knowledge/{id}", axum::routing::delete(knowledge::remove))
         .route("/templates", post(templates::create).get(templates::list))
         .route("/templates/{id}", axum::routing::delete(templates::delete))
         .route("/templates/{id}/verify", post(templates::verify))

@@ -6,11 +6,11 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use datagenie_app::config::{Config, ServerConfig};
-use datagenie_app::service::{QuestionDefaults, QuestionService};
+use datagenie_app::service::{QuestionDefaults, QuestionService, server_library};
 use datagenie_core::Error;
 use datagenie_store::crypto::TOKEN_SIGNING_LABEL;
 use datagenie_store::model::TokenLimits;
-use datagenie_store::{MasterKey, SecretBox, SqliteStore, Store, TemplateStore};
+use datagenie_store::{KnowledgeStore, MasterKey, SecretBox, SqliteStore, Store, TemplateStore};
 
 use crate::auth::TokenKeys;
 use crate::limits::{LoginThrottle, RateLimiter};
@@ -111,19 +111,25 @@ impl AppState {
         let store =
             SqliteStore::open(&data_dir.join(datagenie_store::SYSTEM_DB_FILE), SecretBox::for_connections(master))?;
         let templates = Arc::new(store.templates());
+        let knowledge = store.knowledge();
         let store: Arc<dyn Store> = Arc::new(store);
-        let mut state = AppState::with_store(config, store, Some(templates), master).await?;
+        let mut state = AppState::with_store(config, store, Some(templates), Some(knowledge), master).await?;
         state.files_dir = Some(data_dir.join("files"));
         Ok(state)
     }
 
+    /// Everything the server needs on `store`, with its templates and knowledge items (`None`: none).
     pub async fn with_store(
         config: &Config,
         store: Arc<dyn Store>,
         templates: Option<Arc<TemplateStore>>,
+        knowledge: Option<KnowledgeStore>,
         master: &MasterKey,
     ) -> Result<AppState, Error> {
-        let context = datagenie_app::session::context(config, templates.clone())?;
+        let mut context = datagenie_app::session::context(config, templates.clone())?;
+        // Knowledge items, verified templates and verified answers, for every question's prompt.
+        let library = server_library(config, knowledge, templates.clone(), store.clone())?;
+        context.library = Some(Arc::new(library));
         let defaults = QuestionDefaults {
             max_rows: config.ask.max_rows,
             timeout: config.ask_timeout(),

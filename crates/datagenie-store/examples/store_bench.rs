@@ -64,6 +64,8 @@ fn record(ids: &Ids, at: Timestamp, i: usize) -> QuestionRecord {
             channel: None,
             file_info: None,
             created_at: at,
+            verified_by: None,
+            verified_at: None,
         },
         analysis: Some(Analysis {
             chart_type: Some("bar".into()),

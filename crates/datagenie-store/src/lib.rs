@@ -8,13 +8,15 @@
 //! - [`sqlite_store`]: [`SqliteStore`], the `Store` on SQLite;
 //! - [`crypto`]: the master key, its derived keys, and the box that seals connection URLs;
 //! - [`audit`]: the audit log's hash chain (encoding, verification); [`page`]: list cursors;
-//! - [`templates`]: the verified query templates (the CLI's store; the server shares the file).
+//! - [`templates`]: the verified query templates (the CLI's store; the server shares the file);
+//! - [`knowledge`]: what people teach about a database (glossary, descriptions, documents) and embeddings (likewise).
 //!
 //! Every error here is [`datagenie_core::ErrorCode::SystemDatabase`], or a code for the caller's mistake
 //! (`already_exists`, `not_found`, `invalid_argument`; `invalid_config` for a bad key or key file) — never a panic.
 
 pub mod audit;
 pub mod crypto;
+pub mod knowledge;
 pub mod migrations;
 pub mod model;
 pub mod page;
@@ -24,6 +26,7 @@ pub mod store;
 pub mod templates;
 
 pub use crypto::{MasterKey, SecretBox};
+pub use knowledge::{KnowledgeItem, KnowledgeKind, KnowledgeStore, NewKnowledgeItem};
 pub use sqlite::{SYSTEM_DB_FILE, SystemDb};
 pub use sqlite_store::SqliteStore;
 pub use store::Store;

@@ -39,6 +39,7 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0003_api_key_channel.sql"),
     },
     Migration { version: 4, name: "files", sql: include_str!("../migrations/sqlite/0004_files.sql") },
+    Migration { version: 5, name: "knowledge", sql: include_str!("../migrations/sqlite/0005_knowledge.sql") },
 ];
 
 /// Checks that a list is numbered 1, 2, 3, … and that no name repeats: a test runs it on every engine's list.

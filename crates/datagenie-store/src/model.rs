@@ -444,6 +444,22 @@ pub struct HistoryEntry {
     /// The spreadsheet asked of (`query_type` `excel`).
     pub file_info: Option<serde_json::Value>,
     pub created_at: Timestamp,
+    /// The user who marked the answer right ([`crate::Store::set_history_verified`]); `None`: not verified. Set
+    /// only on an answered question (`status` `success` with its SQL), and together with `verified_at`.
+    pub verified_by: Option<String>,
+    pub verified_at: Option<Timestamp>,
+}
+
+/// A verified answer of a connection ([`crate::Store::verified_examples`]): a question and the SQL that answered it,
+/// which a person marked right.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct VerifiedExample {
+    /// The history entry it comes from.
+    pub history_id: String,
+    pub question: String,
+    /// The SQL that answered it (the entry's `sql`).
+    pub sql: String,
+    pub verified_at: Timestamp,
 }
 
 /// The chart and the analysis of an answered question (`analysis_results`).

@@ -128,6 +128,14 @@ pub trait Store: Send + Sync {
     async fn stored_result(&self, history_id: &str) -> Result<Option<StoredResult>, Error>;
     /// Newest first.
     async fn list_history(&self, filter: &HistoryFilter, page: &PageRequest) -> Result<Page<HistoryEntry>, Error>;
+    /// Marks an answer right (`by`: the user who checked it, at `at`), or clears the mark (`by` `None`); returns the
+    /// entry after the change. Marking again replaces who and when. Only an answered question (`status` `success`
+    /// with its SQL) can be marked. Errors: `not_found` (no such entry, or `by` names no user), `invalid_argument`
+    /// (the question was not answered).
+    async fn set_history_verified(&self, id: &str, by: Option<&str>, at: Timestamp) -> Result<HistoryEntry, Error>;
+    /// A connection's verified answers, at most `limit`, most recently verified first; of several with the same
+    /// question text (exactly), only the most recently verified.
+    async fn verified_examples(&self, connection_id: &str, limit: usize) -> Result<Vec<VerifiedExample>, Error>;
     /// What a question needs before it runs, read together: the connection (by id or name), the user's
     /// permission on it, and the user's usage since each moment of `since` (their token limits' windows). `None`
     /// when there is no such connection.

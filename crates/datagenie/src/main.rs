@@ -3,6 +3,7 @@
 
 mod doctor_cmd;
 mod eval_cmd;
+mod knowledge_cmd;
 mod mcp_cmd;
 mod output;
 mod server_cmd;
@@ -65,6 +66,10 @@ enum Command {
     /// Verified query templates: questions answered from a person's SQL, without the LLM.
     #[command(subcommand)]
     Template(template_cmd::TemplateCommand),
+    /// What DataGenie knows about a database beyond its schema: glossary terms, descriptions, documents (stored, and
+    /// the knowledge folder's), and what a question would draw on.
+    #[command(subcommand)]
+    Knowledge(knowledge_cmd::KnowledgeCommand),
     /// Execution accuracy over a question set in Spider's format ([{db_id, question, query}]); a regression gate
     /// with --min-accuracy.
     Eval(eval_cmd::EvalArgs),
@@ -75,7 +80,7 @@ enum Command {
     Serve(server_cmd::ServeArgs),
     /// MCP on standard input/output, for an agent on this machine: with --api-key, as that key's user on the
     /// system database; otherwise on one database (--db) as the local user.
-    Mcp(mcp_cmd::McpArgs),
+    Mcp(McpCliArgs),
     /// Applies the system database's migrations (serve does it at start) and prints the schema version.
     Migrate,
     /// Accounts of the server: create the first admin, list, set a password, disable.
@@ -134,6 +139,20 @@ enum BenchCommand {
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
     },
+    /// Value linking on Spider: are the gold SQL's literals that the question does not spell exactly in the prompt,
+    /// without and with value linking, and how much longer is the prompt (per part of the tuning/validation split)?
+    Values {
+        #[arg(long, value_name = "DIR")]
+        spider: PathBuf,
+    },
+    /// Value linking's index on a generated SQLite database: reading and indexing, snapshot size, lookup time.
+    ValuesScale {
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        tables: usize,
+        /// Distinct text values in all.
+        #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+        values: usize,
+    },
     /// Introspection time of a generated SQLite database with N tables.
     Introspect {
         #[arg(long, value_name = "N", default_value_t = 2000)]
@@ -174,8 +193,26 @@ struct AskArgs {
     db: Option<SecretUrl>,
     #[command(flatten)]
     answer: AnswerArgs,
+    /// The knowledge folder: glossary.toml, descriptions.toml, documents (overrides knowledge.dir and `knowledge/`
+    /// beside the configuration).
+    #[arg(long, value_name = "DIR")]
+    knowledge: Option<PathBuf>,
+    /// After the answer, show what knowledge the LLM's prompt was given: tables, matched values, terms,
+    /// documentation, examples, with their scores (with --format json: the answer's `knowledge`).
+    #[arg(long)]
+    explain: bool,
     /// The question, in Korean or English.
     question: String,
+}
+
+#[derive(Args)]
+struct McpCliArgs {
+    #[command(flatten)]
+    mcp: mcp_cmd::McpArgs,
+    /// The knowledge folder for the database served (overrides knowledge.dir and `knowledge/` beside the
+    /// configuration).
+    #[arg(long, value_name = "DIR")]
+    knowledge: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -264,8 +301,22 @@ async fn run(cli: Cli) -> u8 {
         Command::Ask(a) => a.answer.format,
         Command::Demo(d) => d.answer.format,
         Command::Doctor(d) => Some(if d.json() { Format::Json } else { Format::Table }),
+        Command::Knowledge(k) => Some(match k.format() {
+            knowledge_cmd::KnowledgeFormat::Json => Format::Json,
+            knowledge_cmd::KnowledgeFormat::Table => Format::Table,
+        }),
         _ => Some(Format::Table),
     };
+    // `--knowledge DIR` overrides knowledge.dir wherever the configuration is loaded.
+    let knowledge_dir = match &cli.command {
+        Command::Ask(a) => a.knowledge.clone(),
+        Command::Mcp(m) => m.knowledge.clone(),
+        Command::Knowledge(k) => k.knowledge_dir().map(PathBuf::from),
+        _ => None,
+    };
+    if let Some(dir) = knowledge_dir {
+        let _ = KNOWLEDGE_DIR.set(dir);
+    }
     let format = format_hint.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
     let result = match cli.command {
         Command::Config(ConfigCommand::Default) => {
@@ -281,11 +332,12 @@ async fn run(cli: Cli) -> u8 {
         Command::Demo(args) => run_demo(cli.config, args, format).await,
         Command::Bench(cmd) => bench(cmd).await,
         Command::Template(cmd) => template_cmd::run(cli.config, cmd),
+        Command::Knowledge(cmd) => knowledge_cmd::run(cli.config, cmd).await,
         Command::Eval(args) => eval_cmd::run(cli.config, args).await,
         Command::Doctor(args) => doctor_cmd::run(cli.config, args).await,
         Command::Sql(SqlCommand::Check(args)) => sql_check(args),
         Command::Serve(args) => server_cmd::serve(cli.config, args).await,
-        Command::Mcp(args) => mcp_cmd::run(cli.config, args).await,
+        Command::Mcp(args) => mcp_cmd::run(cli.config, args.mcp).await,
         Command::Migrate => server_cmd::migrate(cli.config).await,
         Command::User(cmd) => server_cmd::user(cli.config, cmd).await,
         Command::Audit(cmd) => server_cmd::audit(cli.config, cmd).await,
@@ -321,11 +373,22 @@ fn report_failure(f: &AskFailure, format: Format) -> u8 {
 
 /// `--data-dir`, when given: it overrides `paths.data_dir` from every other layer.
 static DATA_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+/// `--knowledge DIR` (`ask`, `mcp`, `knowledge list|search`), when given: it overrides `knowledge.dir`.
+static KNOWLEDGE_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 fn load_config(path: Option<PathBuf>) -> Result<Config, Error> {
     let mut config = Config::load(&ConfigSources::from_process(path))?;
     if let Some(dir) = DATA_DIR.get() {
         config.paths.data_dir = dir.display().to_string();
+    }
+    if let Some(dir) = KNOWLEDGE_DIR.get() {
+        if !dir.is_dir() {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!("--knowledge {}: not a directory", dir.display()),
+            ));
+        }
+        config.knowledge.dir = dir.display().to_string();
     }
     Ok(config)
 }
@@ -370,10 +433,12 @@ async fn ask(config_path: Option<PathBuf>, args: AskArgs, format: Format) -> u8 
     }
     .await;
     match prepared {
-        Ok((question, options, session)) => match answer_one(&session, question, options, &args.answer, format).await {
-            Ok(code) => code,
-            Err(f) => report_failure(&f, format),
-        },
+        Ok((question, options, session)) => {
+            match answer_one(&session, question, options, &args.answer, format, args.explain).await {
+                Ok(code) => code,
+                Err(f) => report_failure(&f, format),
+            }
+        }
         Err(error) => {
             let failure = AskFailure { elapsed: started.elapsed(), ..AskFailure::from(error) };
             report_failure(&failure, format)
@@ -387,6 +452,7 @@ async fn answer_one(
     options: AskOptions,
     args: &AnswerArgs,
     format: Format,
+    explain: bool,
 ) -> Result<u8, AskFailure> {
     let request = AskRequest {
         question,
@@ -405,9 +471,20 @@ async fn answer_one(
         }
         let mut out = std::io::stdout().lock();
         let written = match format {
+            Format::Json if explain => output::json_explained(&mut out, &answer),
             Format::Json => output::json(&mut out, &answer),
-            Format::Csv => output::csv(&mut out, &answer),
-            Format::Table => output::table(&mut out, &answer, args.chart.as_deref()),
+            // The rows stay pure CSV: the explanation goes to standard error.
+            Format::Csv => output::csv(&mut out, &answer).and_then(|_| {
+                if explain { output::explanation(&mut std::io::stderr().lock(), &answer) } else { Ok(()) }
+            }),
+            Format::Table => output::table(&mut out, &answer, args.chart.as_deref()).and_then(|_| {
+                if explain {
+                    writeln!(out)?;
+                    output::explanation(&mut out, &answer)
+                } else {
+                    Ok(())
+                }
+            }),
         };
         written.and_then(|_| out.flush()).map_err(|e| Error::new(ErrorCode::OutputFailed, e.to_string()))
     })();
@@ -465,7 +542,7 @@ async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) 
         if format == Format::Table && question_count > 1 {
             println!("\n━━ {} ━━", q.as_str());
         }
-        let code = match answer_one(&session, q, options.clone(), &args.answer, format).await {
+        let code = match answer_one(&session, q, options.clone(), &args.answer, format, false).await {
             Ok(c) => c,
             Err(f) => report_failure(&f, format),
         };
@@ -595,6 +672,46 @@ async fn bench(cmd: BenchCommand) -> Result<u8, Error> {
                 r.not_runnable.len()
             );
             Ok(if r.failures.is_empty() { 0 } else { 1 })
+        }
+        BenchCommand::Values { spider } => {
+            let (tune, validation) = bench::values_recall(&spider, &scratch).await?;
+            let pct = |a: usize, b: usize| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
+            for (name, r) in [("tune (in-sample)", tune), ("validation (held out)", validation)] {
+                println!(
+                    "{name}: {} questions, {} literals not spelled exactly, {} of them stored in a linked column; \
+                     in the prompt without value linking {:.1} % of all / {:.1} % of stored, with it {:.1} % / {:.1} %; \
+                     prompt {:+.1} % tokens",
+                    r.questions,
+                    r.literals,
+                    r.reachable,
+                    pct(r.baseline_all, r.literals),
+                    pct(r.baseline_reachable, r.reachable),
+                    pct(r.linked_all, r.literals),
+                    pct(r.linked_reachable, r.reachable),
+                    pct(r.linked_tokens, r.baseline_tokens) - 100.0,
+                );
+            }
+            Ok(0)
+        }
+        BenchCommand::ValuesScale { tables, values } => {
+            let r = bench::values_scale_bench(&scratch, tables, values).await?;
+            println!(
+                "{} tables, {} values from {} columns{}: read and indexed in {:.2} s; snapshot {:.1} MiB, index \
+                 rebuilt from it in {:.2} s{}; lookup over {} questions: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+                r.tables,
+                r.values,
+                r.columns_read,
+                if r.complete { "" } else { " (deadline reached: partial)" },
+                r.first_build.as_secs_f64(),
+                r.snapshot_bytes as f64 / 1_048_576.0,
+                r.from_snapshot.as_secs_f64(),
+                if r.from_disk { "" } else { " (NOT from the snapshot)" },
+                r.lookup.n,
+                r.lookup.p50_us,
+                r.lookup.p99_us,
+                r.lookup.max_us,
+            );
+            Ok(0)
         }
         BenchCommand::Introspect { tables } => {
             let (took, n) = bench::introspect_bench(&scratch, tables).await?;

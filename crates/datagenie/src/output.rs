@@ -5,10 +5,13 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
-use datagenie_app::ask::{Answer, Attempt, Usage};
+use datagenie_app::ask::{Answer, AnswerSource, Attempt, Usage};
+use datagenie_core::knowledge::{Chunk, Example, ExampleOrigin, GlossaryEntry, Retrieval, Scored};
 use datagenie_core::pii::PiiKind;
 use datagenie_core::schema::{Schema, TableKind};
+use datagenie_core::schema_text::one_line;
 use datagenie_core::value::Value;
+use datagenie_core::values::{MatchKind, ValueMatch};
 
 /// Rows printed in the people's table; the JSON and CSV formats carry every returned row.
 const TABLE_ROWS: usize = 50;
@@ -19,6 +22,12 @@ const MIN_WRAP_WIDTH: u16 = 20;
 
 pub fn json(out: &mut impl Write, answer: &Answer) -> io::Result<()> {
     serde_json::to_writer(&mut *out, &answer.to_json()).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// The answer's JSON with `knowledge`: the tables and the knowledge its prompt was given (`ask --explain`).
+pub fn json_explained(out: &mut impl Write, answer: &Answer) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &answer.to_json_explained()).map_err(io::Error::other)?;
     writeln!(out)
 }
 
@@ -231,4 +240,149 @@ pub fn demo_intro_offline(out: &mut impl Write, database: &str, schema: &Schema)
          \x20 export DATAGENIE_LLM__PROVIDER=anthropic DATAGENIE_LLM__API_KEY=sk-ant-...\n\n\
          All settings: datagenie config default"
     )
+}
+
+/// Characters of a name, a definition or a question that an explanation line shows.
+const EXPLAIN_CHARS: usize = 160;
+/// Characters of a term's SQL shown: as many as the prompt shows.
+const EXPLAIN_SQL_CHARS: usize = 400;
+
+/// `ask --explain` for people: what the LLM's prompt was given beyond the question — the tables shown, matched
+/// values, business terms, documentation chunks and verified examples, each with its score — or, for an answer that
+/// did not come from the LLM, that no prompt was built.
+pub fn explanation(out: &mut impl Write, answer: &Answer) -> io::Result<()> {
+    let not_built = match &answer.source {
+        AnswerSource::Llm { .. } => None,
+        AnswerSource::Template { name, .. } => Some(format!("the answer came from the verified template \"{name}\"")),
+        AnswerSource::Builtin { .. } => Some("the answer came from the built-in engine".to_string()),
+        AnswerSource::Sql => Some("the SQL was the caller's own".to_string()),
+    };
+    if let Some(why) = not_built {
+        return writeln!(out, "Knowledge: no prompt was built: {why}; no LLM call.");
+    }
+    writeln!(out, "Knowledge in the prompt:")?;
+    let tables =
+        if answer.tables_in_prompt.is_empty() { "(none)".to_string() } else { answer.tables_in_prompt.join(", ") };
+    writeln!(out, "  tables: {tables}")?;
+    let k = &answer.knowledge;
+    if k.is_empty() {
+        return writeln!(out, "  nothing beyond the schema: no matched values, terms, documentation or examples");
+    }
+    knowledge_lines(out, "  ", &k.values, &k.terms, &k.chunks, &k.examples, &|_| None)
+}
+
+/// Which list an item is in, for [`knowledge_lines`]'s note on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    Value(usize),
+    Term(usize),
+    Chunk(usize),
+    Example(usize),
+}
+
+/// Sections of knowledge items (values, terms, documentation, examples), one line each (two for a term with SQL),
+/// indented by `indent`; `note` adds a remark after an item's line (`knowledge search`: why it was left out).
+pub fn knowledge_lines(
+    out: &mut impl Write,
+    indent: &str,
+    values: &[ValueMatch],
+    terms: &[Scored<GlossaryEntry>],
+    chunks: &[Scored<Chunk>],
+    examples: &[Scored<Example>],
+    note: &dyn Fn(Listed) -> Option<String>,
+) -> io::Result<()> {
+    let noted = |line: String, at: Listed| match note(at) {
+        Some(n) => format!("{line}  [{n}]"),
+        None => line,
+    };
+    if !values.is_empty() {
+        writeln!(out, "{indent}values:")?;
+        for (i, m) in values.iter().enumerate() {
+            writeln!(out, "{indent}  {}", noted(value_line(m), Listed::Value(i)))?;
+        }
+    }
+    if !terms.is_empty() {
+        writeln!(out, "{indent}terms:")?;
+        for (i, t) in terms.iter().enumerate() {
+            writeln!(out, "{indent}  {}", noted(term_line(t), Listed::Term(i)))?;
+            if let Some(sql) = &t.item.sql {
+                let on = t.item.table.as_deref().map(|t| format!(" on {t}")).unwrap_or_default();
+                writeln!(out, "{indent}    SQL{on}: {}", one_line(sql, EXPLAIN_SQL_CHARS))?;
+            }
+        }
+    }
+    if !chunks.is_empty() {
+        writeln!(out, "{indent}documentation:")?;
+        for (i, c) in chunks.iter().enumerate() {
+            writeln!(out, "{indent}  {}", noted(chunk_line(c), Listed::Chunk(i)))?;
+        }
+    }
+    if !examples.is_empty() {
+        writeln!(out, "{indent}examples:")?;
+        for (i, e) in examples.iter().enumerate() {
+            writeln!(out, "{indent}  {}", noted(example_line(e), Listed::Example(i)))?;
+        }
+    }
+    Ok(())
+}
+
+/// A matched value: `singer.country = 'France' ← "French" (derived, 0.70)`.
+pub fn value_line(m: &ValueMatch) -> String {
+    format!(
+        "{}.{} = '{}' ← \"{}\" ({}, {:.2})",
+        m.table,
+        m.column,
+        one_line(&m.value, EXPLAIN_CHARS).replace('\'', "''"),
+        one_line(&m.matched, EXPLAIN_CHARS),
+        match_kind(m.kind),
+        m.score
+    )
+}
+
+/// `exact`, `word`, `derived` or `fuzzy`, as the JSON says.
+pub fn match_kind(kind: MatchKind) -> &'static str {
+    match kind {
+        MatchKind::Exact => "exact",
+        MatchKind::Word => "word",
+        MatchKind::Derived => "derived",
+        MatchKind::Fuzzy => "fuzzy",
+    }
+}
+
+/// How an item was retrieved, with its score: `lexical, 0.61`.
+fn how(how: Retrieval, score: f32) -> String {
+    let path = match how {
+        Retrieval::Lexical => "lexical",
+        Retrieval::Semantic => "semantic",
+        Retrieval::Both => "lexical+semantic",
+    };
+    format!("{path}, {score:.2}")
+}
+
+/// A business term: `활성 고객 (lexical, 2.00) — a customer who ordered in the last 90 days`.
+pub fn term_line(t: &Scored<GlossaryEntry>) -> String {
+    let mut line = format!("{} ({})", one_line(&t.item.term, EXPLAIN_CHARS), how(t.how, t.score));
+    if !t.item.definition.trim().is_empty() {
+        line.push_str(&format!(" — {}", one_line(&t.item.definition, EXPLAIN_CHARS)));
+    }
+    line
+}
+
+/// A documentation chunk by its document and heading path: `refunds.md › Refunds › Deadlines (lexical, 0.61)`.
+pub fn chunk_line(c: &Scored<Chunk>) -> String {
+    let source = if c.item.heading.is_empty() {
+        one_line(&c.item.document, EXPLAIN_CHARS)
+    } else {
+        format!("{} › {}", one_line(&c.item.document, EXPLAIN_CHARS), one_line(&c.item.heading, EXPLAIN_CHARS))
+    };
+    format!("{source} ({})", how(c.how, c.score))
+}
+
+/// A verified example: `"monthly revenue in {year:int}" (lexical, 0.83) — template "monthly revenue"`.
+pub fn example_line(e: &Scored<Example>) -> String {
+    let origin = match &e.item.origin {
+        ExampleOrigin::Template { name, .. } => format!("template \"{}\"", one_line(name, EXPLAIN_CHARS)),
+        ExampleOrigin::History { id } => format!("verified history {id}"),
+    };
+    format!("\"{}\" ({}) — {origin}", one_line(&e.item.question, EXPLAIN_CHARS), how(e.how, e.score))
 }

@@ -35,7 +35,41 @@ use crate::guard::{self, Policy};
 use crate::schema::{Schema, TypeClass};
 
 use lexicon::Lexicon;
-use sql::{Plan, Renderer, Sel, plan_tables};
+use sql::{Cond, Plan, Renderer, Sel, plan_tables};
+
+/// `text` with the first occurrence of `mention` (case and spacing ignored) replaced by ` name `; `None` when it does
+/// not occur.
+pub fn replace_mention(text: &str, mention: &str, name: &str) -> Option<String> {
+    let target: Vec<char> = mention.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
+    if target.is_empty() {
+        return None;
+    }
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    for start in 0..chars.len() {
+        if chars[start].1.is_whitespace() {
+            continue;
+        }
+        let (mut i, mut k) = (start, 0);
+        while i < chars.len() && k < target.len() {
+            let c = chars[i].1;
+            if c.is_whitespace() {
+                i += 1;
+                continue;
+            }
+            if c.to_lowercase().ne(std::iter::once(target[k])) {
+                break;
+            }
+            i += 1;
+            k += 1;
+        }
+        if k == target.len() {
+            let from = chars[start].0;
+            let to = chars.get(i).map(|x| x.0).unwrap_or(text.len());
+            return Some(format!("{} {name} {}", &text[..from], &text[to..]));
+        }
+    }
+    None
+}
 
 /// Answers below this confidence are withheld. It is `doubt::THRESHOLD`, fitted with the confidence factors on the
 /// tuning databases of Spider's training split only (`datagenie eval --calibrate --split tune`); the figures it gives
@@ -160,6 +194,17 @@ fn not_confident(reason: &str) -> String {
     )
 }
 
+/// A business term of the glossary that a question uses, and the rows it means: `sql`, a condition on `table`'s
+/// columns. The engine reads the question with the term standing for the table, then adds the condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermCondition {
+    /// The ways the question may write it (the term and its synonyms; found case- and spacing-insensitively).
+    pub mentions: Vec<String>,
+    pub term: String,
+    pub table: String,
+    pub sql: String,
+}
+
 /// The engine for one schema. Build once per schema; answering is cheap and deterministic.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -174,7 +219,13 @@ impl Engine {
 
     /// Deterministic. `today` is "YYYY-MM-DD" (for relative dates). Never panics on any input.
     pub fn answer(&self, question: &Question, today: &str) -> Outcome {
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.answer_inner(question, today)));
+        self.answer_with_terms(question, today, &[])
+    }
+
+    /// [`Engine::answer`], with the glossary's conditions for the business terms the question uses: the query reads
+    /// the term's table and holds its condition, or the engine abstains (a term's condition never silently drops).
+    pub fn answer_with_terms(&self, question: &Question, today: &str, terms: &[TermCondition]) -> Outcome {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.answer_inner(question, today, terms)));
         match run {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Abstain(Abstention {
@@ -238,7 +289,7 @@ impl Engine {
     /// an abstention only when no query could be built. What `datagenie eval --calibrate` fits the confidence on.
     /// Deterministic; never panics on any input.
     pub fn read(&self, question: &Question, today: &str) -> Result<Reading, Abstention> {
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_inner(question, today)));
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_inner(question, today, &[])));
         match run {
             Ok(reading) => reading.map_err(|reason| Abstention { reason: not_confident(&reason), confidence: 0.0 }),
             Err(_) => Err(Abstention {
@@ -248,8 +299,8 @@ impl Engine {
         }
     }
 
-    fn answer_inner(&self, question: &Question, today: &str) -> Outcome {
-        let reading = match self.read_inner(question, today) {
+    fn answer_inner(&self, question: &Question, today: &str, terms: &[TermCondition]) -> Outcome {
+        let reading = match self.read_inner(question, today, terms) {
             Ok(r) => r,
             Err(reason) => return Outcome::Abstain(Abstention { reason: not_confident(&reason), confidence: 0.0 }),
         };
@@ -265,11 +316,28 @@ impl Engine {
         })
     }
 
-    fn read_inner(&self, question: &Question, today: &str) -> Result<Reading, String> {
+    fn read_inner(&self, question: &Question, today: &str, terms: &[TermCondition]) -> Result<Reading, String> {
         if self.schema.tables.is_empty() {
             return Err("the database has no tables".into());
         }
-        let q = question.as_str();
+        // Each term stands for its table in the reading; its condition is added to the plan below.
+        let mut text = question.as_str().to_string();
+        let mut conditions = Vec::new();
+        for t in terms {
+            let Some(ti) = self.schema.tables.iter().position(|x| x.name.eq_ignore_ascii_case(&t.table)) else {
+                return Err(format!("the business term \"{}\" names a table that is not there", t.term));
+            };
+            let Some(&col) = self.lex.tables.get(ti).and_then(|x| x.cols.first()) else {
+                return Err(format!("the business term \"{}\" names a table without columns", t.term));
+            };
+            let name = &self.schema.tables[ti].name;
+            let Some(replaced) = t.mentions.iter().find_map(|m| replace_mention(&text, m, name)) else {
+                continue;
+            };
+            text = replaced;
+            conditions.push((ti, Cond::Term { col, term: t.term.clone(), sql: t.sql.clone() }));
+        }
+        let q = text.as_str();
         let toks = text::tokenize(q);
         let hangul = toks.iter().filter(|t| t.kind == text::TokKind::Hangul).count();
         let words = toks.iter().filter(|t| t.kind == text::TokKind::Word).count();
@@ -277,7 +345,16 @@ impl Engine {
         let items = link::link(q, &toks, &self.lex);
         let today = dates::Ymd::parse(today);
         let mut interp = interp::interpret(&items, &self.lex, today, korean)?;
+        for (table, cond) in conditions {
+            if interp.plan.from != table {
+                return Err("a business term's condition is on another table than the question's subject".into());
+            }
+            interp.plan.filters.push(vec![cond]);
+        }
         let (joins, ambiguous) = self.joins(&interp.plan)?;
+        if !joins.is_empty() && interp.plan.filters.iter().flatten().any(|c| matches!(c, Cond::Term { .. })) {
+            return Err("a business term's condition cannot be placed in a query that joins tables".into());
+        }
         interp.feats[doubt::F::Joins as usize] = joins.len() as f32;
         if ambiguous {
             interp.feats[doubt::F::JoinAmbiguous as usize] = 1.0;
@@ -416,6 +493,7 @@ impl Engine {
                 if *negated { "without" } else { "with" },
                 table(self.lex.cols[*other_col].table)
             ),
+            Cond::Term { term, .. } => format!("{term} (glossary)"),
         }
     }
 

@@ -68,6 +68,13 @@ pub(crate) enum Cond {
         other_col: usize,
         negated: bool,
     },
+    /// A business term's condition from the glossary (`last_order_date >= date('now','-90 day')`), on the table of
+    /// `col` (its first column), which must be the only table the query reads; the guard checks the query it is in.
+    Term {
+        col: usize,
+        term: String,
+        sql: String,
+    },
 }
 
 impl Cond {
@@ -80,7 +87,8 @@ impl Cond {
             | Cond::Range(col, ..)
             | Cond::CmpAgg(col, ..)
             | Cond::InHierarchy { fk: col, .. }
-            | Cond::Exists { col, .. } => *col,
+            | Cond::Exists { col, .. }
+            | Cond::Term { col, .. } => *col,
         }
     }
 }
@@ -258,6 +266,7 @@ impl Renderer<'_> {
                     format!("{} IN (SELECT {name} FROM {t})", self.col(*col))
                 }
             }
+            Cond::Term { sql, .. } => format!("({sql})"),
         })
     }
 

@@ -165,3 +165,48 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_glossary_terms_condition_is_added_or_the_engine_abstains() {
+    let shop = Schema {
+        dialect: Dialect::Sqlite,
+        server_version: "SQLite".into(),
+        tables: vec![table(
+            "customers",
+            vec![col("id", "int"), col("name", "text"), col("last_order_date", "text")],
+            "id",
+            vec![],
+        )],
+    };
+    let e = Engine::new(&shop, ValueIndex::default());
+    let term = |mention: &str, table: &str| TermCondition {
+        mentions: vec!["active customers".into(), mention.into()],
+        term: "활성 고객".into(),
+        table: table.into(),
+        sql: "last_order_date >= date('now', '-90 day')".into(),
+    };
+    let q = Question::parse("활성고객은 몇 명이야?").expect("question");
+    let Outcome::Answer(a) = e.answer_with_terms(&q, "2024-05-15", &[term("활성 고객", "customers")]) else {
+        panic!("abstained")
+    };
+    assert!(
+        a.sql.contains("FROM \"customers\"") && a.sql.contains("(last_order_date >= date('now', '-90 day'))"),
+        "{}",
+        a.sql
+    );
+    assert!(a.sql.contains("COUNT(*)"), "{}", a.sql);
+    assert!(a.interpretation.contains("활성 고객"), "{}", a.interpretation);
+    // The same question without the glossary counts every customer: the term is what adds the condition.
+    let Outcome::Answer(plain) = e.answer(&Question::parse("고객은 몇 명이야?").expect("q"), "2024-05-15")
+    else {
+        panic!("abstained")
+    };
+    assert!(!plain.sql.contains("last_order_date"), "{}", plain.sql);
+    // A term on a table that is not there is an abstention, never a query without the condition.
+    assert!(matches!(e.answer_with_terms(&q, "2024-05-15", &[term("활성 고객", "ghosts")]), Outcome::Abstain(_)));
+    assert_eq!(
+        replace_mention("How many Active  Customers?", "active customers", "customers").as_deref(),
+        Some("How many  customers ?")
+    );
+    assert_eq!(replace_mention("nothing here", "active customers", "customers"), None);
+}

@@ -298,6 +298,12 @@ impl Policy {
         self.schemas.is_some() || self.only_listed_tables || self.restricts_columns()
     }
 
+    /// True when some table's rows are filtered: then what a user may see of the data is less than the data, and
+    /// nothing read without the filters (cached cell values) may be shown to them.
+    pub fn filters_rows(&self) -> bool {
+        !self.row_filters.is_empty()
+    }
+
     /// True when some table has a column restriction (then [`Policy::with_schema`] lets unqualified columns resolve
     /// as the engine resolves them).
     pub fn restricts_columns(&self) -> bool {

@@ -34,6 +34,10 @@ pub struct AskRequest {
     pub session_id: Option<String>,
     /// At most this many rows (never more than the server's and your grant's limits).
     pub max_rows: Option<usize>,
+    /// Add `knowledge` to the answer: the tables, matched values, business terms, documentation chunks and verified
+    /// examples the LLM's prompt was given, with their retrieval scores.
+    #[serde(default)]
+    pub explain: bool,
 }
 
 // --- the documented shapes of an answer and a failure (OpenAPI only: the bodies are built by datagenie-app's
@@ -109,6 +113,25 @@ pub struct AnswerDoc {
     connection_id: String,
     session_id: Option<String>,
     message_id: Option<String>,
+    /// With `explain`: what the LLM's prompt was given.
+    knowledge: Option<KnowledgeDoc>,
+}
+
+/// What knowledge an answer's prompt was given (`explain`; empty lists for a template's or the built-in engine's
+/// answer, which had no prompt).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct KnowledgeDoc {
+    /// Tables shown.
+    tables: Vec<String>,
+    /// Cell values the question's words linked to: `{table, column, value, matched, kind, score}`.
+    values: Vec<Object>,
+    /// Business terms: `{item: {term, synonyms, definition, sql, table}, score, how}`.
+    terms: Vec<Object>,
+    /// Documentation chunks: `{item: {document, heading, ordinal, text}, score, how}`.
+    chunks: Vec<Object>,
+    /// Verified examples: `{item: {question, sql, origin}, score, how}`.
+    examples: Vec<Object>,
 }
 
 /// A question that was refused or failed: the error, what was tried and what it cost, where it was recorded.
@@ -201,10 +224,14 @@ pub(crate) fn observe(state: &AppState, asked: &Asked) {
     }
 }
 
-/// The body of an asked question: the answer (or the failure) and where it was recorded.
-fn body_of(asked: &Asked) -> (StatusCode, serde_json::Value) {
+/// The body of an asked question: the answer (or the failure) and where it was recorded; `explain`: with the
+/// knowledge its prompt was given.
+fn body_of(asked: &Asked, explain: bool) -> (StatusCode, serde_json::Value) {
     let (status, mut body) = match &asked.outcome {
-        Ok(answer) => (StatusCode::OK, serde_json::to_value(answer.to_json()).unwrap_or_default()),
+        Ok(answer) => {
+            let json = if explain { answer.to_json_explained() } else { answer.to_json() };
+            (StatusCode::OK, serde_json::to_value(json).unwrap_or_default())
+        }
         Err(f) => {
             (StatusCode::from_u16(f.error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), f.to_json())
         }
@@ -258,9 +285,10 @@ pub async fn ask(
     Json(body): Json<AskRequest>,
 ) -> ApiResult<Response> {
     check_rate(&state, &auth)?;
+    let explain = body.explain;
     let params = params(body, state.runtime().max_query_rows)?;
     if wants_events(&headers) {
-        return Ok(stream(state, auth, params).into_response());
+        return Ok(stream(state, auth, params, explain).into_response());
     }
     // In its own task: a client that hangs up does not cut a question short; it is answered and recorded.
     let task = {
@@ -269,7 +297,7 @@ pub async fn ask(
     };
     let asked = task.await.map_err(|e| ApiError::new(ErrorCode::Internal, format!("the question stopped: {e}")))??;
     observe(&state, &asked);
-    let (status, body) = body_of(&asked);
+    let (status, body) = body_of(&asked, explain);
     let mut response = (status, JsonOut(body)).into_response();
     retry_after(&state, &auth, &asked, &mut response).await;
     Ok(response)
@@ -281,7 +309,12 @@ fn event(name: &str, data: &serde_json::Value) -> Event {
 
 /// The question runs in its own task: a client that goes away does not stop it (it is still answered and
 /// recorded), and the events reach the stream as they happen.
-fn stream(state: Arc<AppState>, auth: Auth, params: AskParams) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+fn stream(
+    state: Arc<AppState>,
+    auth: Auth,
+    params: AskParams,
+    explain: bool,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, mut progress) = tokio::sync::mpsc::unbounded_channel::<Progress>();
     let (done_tx, done) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
@@ -299,7 +332,7 @@ fn stream(state: Arc<AppState>, auth: Auth, params: AskParams) -> Sse<impl Strea
         }
         match done.await {
             Ok(Ok(asked)) => {
-                let (status, body) = body_of(&asked);
+                let (status, body) = body_of(&asked, explain);
                 emit.send(event(if status.is_success() { "answer" } else { "error" }, &body)).await;
             }
             Ok(Err(e)) => {

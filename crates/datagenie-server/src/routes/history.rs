@@ -12,9 +12,10 @@ use datagenie_store::model::{Analysis, HistoryEntry, HistoryFilter, QueryStatus,
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{Audit, audit};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::extract::{OptionalJson, Query};
 use crate::routes::{Listed, page};
 use crate::state::AppState;
 
@@ -107,6 +108,57 @@ pub async fn get(
     let analysis = state.store.analysis(&entry.id).await?;
     let result = state.store.stored_result(&entry.id).await?;
     Ok(JsonOut(HistoryDetail { entry, analysis, result }))
+}
+
+/// Whether an answer is right.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// `true` (the default): the answer is right; `false`: withdraw the mark.
+    #[serde(default = "yes")]
+    pub verified: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Marks an answered question right (or withdraws the mark): from then on its question and SQL are a verified
+/// example on that connection — shown to the LLM, for questions like it, to everyone whose grant lets them run its
+/// SQL. The person who asked it, or an admin; anyone else's entry is 404. Only an answered question can be marked.
+#[utoipa::path(post, path = "/api/v1/history/{id}/verify", tag = "history", params(("id" = String, Path)),
+    request_body = VerifyRequest,
+    responses((status = 200, body = HistoryEntry, description = "the entry, with verified_by and verified_at"),
+        (status = 400, body = crate::error::ErrorBody, description = "invalid_argument: the question was not answered"),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn verify(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<VerifyRequest>,
+) -> ApiResult<JsonOut<HistoryEntry>> {
+    let verified = body.is_none_or(|b| b.verified);
+    let before = visible(&state, &auth, &id).await?;
+    let by = verified.then(|| auth.user().id.as_str());
+    let after = state.store.set_history_verified(&before.id, by, Timestamp::now()).await?;
+    // The next question on that database sees the change at once (its examples are rebuilt).
+    if let (Some(library), Some(connection_id)) = (&state.questions.context.library, &after.connection_id)
+        && let Some(c) = state.store.connection(connection_id).await?
+    {
+        match crate::routes::templates::key_of(&state, &c).await {
+            Ok(key) => library.forget(&key),
+            Err(e) => tracing::warn!(code = %e.error.code, "could not refresh the knowledge of a connection"),
+        }
+    }
+    audit(
+        &state,
+        Audit::new("history.verify", "query_history").caller(&auth).resource(&after.id).values(
+            Some(serde_json::json!({"verified": before.verified_at.is_some()})),
+            Some(serde_json::json!({"verified": verified})),
+        ),
+    )
+    .await?;
+    Ok(JsonOut(after))
 }
 
 async fn chart_spec(state: &AppState, auth: &Auth, id: &str) -> ApiResult<serde_json::Value> {

@@ -47,6 +47,7 @@ use rusqlite::TransactionBehavior;
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::crypto::SecretBox;
+use crate::knowledge::KnowledgeStore;
 use crate::model::*;
 use crate::sqlite::{READERS, SystemDb, system_error};
 use crate::store::Store;
@@ -201,6 +202,11 @@ impl SqliteStore {
     /// The template store on the same file and connections.
     pub fn templates(&self) -> TemplateStore {
         TemplateStore::new(Arc::clone(&self.inner.db))
+    }
+
+    /// The knowledge store on the same file and connections.
+    pub fn knowledge(&self) -> KnowledgeStore {
+        KnowledgeStore::new(Arc::clone(&self.inner.db))
     }
 
     pub fn system_db(&self) -> &Arc<SystemDb> {
@@ -630,6 +636,16 @@ impl Store for SqliteStore {
     async fn list_history(&self, filter: &HistoryFilter, page: &PageRequest) -> Result<Page<HistoryEntry>, Error> {
         let (filter, page) = (filter.clone(), page.clone());
         self.read("cannot list the history", move |tx, _| questions::list(tx, &filter, &page)).await
+    }
+
+    async fn set_history_verified(&self, id: &str, by: Option<&str>, at: Timestamp) -> Result<HistoryEntry, Error> {
+        let (id, by) = (own(id), own_opt(by));
+        self.write("cannot mark the answer", move |tx, _| questions::set_verified(tx, &id, by.as_deref(), at)).await
+    }
+
+    async fn verified_examples(&self, connection_id: &str, limit: usize) -> Result<Vec<VerifiedExample>, Error> {
+        let id = own(connection_id);
+        self.read("cannot read verified answers", move |tx, _| questions::verified_examples(tx, &id, limit)).await
     }
 
     async fn question_context(

@@ -17,7 +17,7 @@ use crate::page;
 const COLUMNS: &str = "id, user_id, connection_id, session_id, question, generated_sql, query_type, status, \
                        error_code, error_message, row_count, execution_time_ms, total_time_ms, prompt_tokens, \
                        completion_tokens, llm_model, cost_usd, source, result_hash, created_at, api_key_id, channel, \
-                       file_info";
+                       file_info, verified_by, verified_at";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
     Ok(HistoryEntry {
@@ -44,6 +44,8 @@ fn row(r: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
         api_key_id: r.get(20)?,
         channel: r.get(21)?,
         file_info: json_opt(r, 22)?,
+        verified_by: r.get(23)?,
+        verified_at: r.get(24)?,
     })
 }
 
@@ -54,6 +56,12 @@ fn check(e: &HistoryEntry) -> R<()> {
     }
     if e.prompt_tokens < 0 || e.completion_tokens < 0 {
         return Err(invalid("token counts must be at least 0"));
+    }
+    if e.verified_by.is_some() != e.verified_at.is_some() {
+        return Err(invalid("an answer is verified by someone at some time: both or neither"));
+    }
+    if e.verified_at.is_some() && !answered(e.status, e.sql.as_deref()) {
+        return Err(invalid("only an answered question (status success, with its SQL) can be verified"));
     }
     Ok(())
 }
@@ -68,13 +76,15 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
         entry.id = new_id();
     }
     entry.created_at = ms(entry.created_at);
+    entry.verified_at = entry.verified_at.map(ms);
     let e = &entry;
     tx.prepare_cached(
         "INSERT INTO query_history (id, user_id, connection_id, session_id, question, generated_sql, query_type,
              status, error_code, error_message, row_count, execution_time_ms, total_time_ms, prompt_tokens,
-             completion_tokens, llm_model, cost_usd, source, result_hash, created_at, api_key_id, channel, file_info)
+             completion_tokens, llm_model, cost_usd, source, result_hash, created_at, api_key_id, channel, file_info,
+             verified_by, verified_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-             ?23)",
+             ?23, ?24, ?25)",
     )?
     .execute(params![
         e.id,
@@ -99,7 +109,9 @@ pub(super) fn record(tx: &Db, record: QuestionRecord) -> R<RecordedQuestion> {
         e.created_at,
         e.api_key_id,
         e.channel,
-        e.file_info.as_ref().map(Json)
+        e.file_info.as_ref().map(Json),
+        e.verified_by,
+        e.verified_at
     ])?;
     if let Some(a) = &analysis {
         tx.prepare_cached(
@@ -327,6 +339,69 @@ pub(super) fn list(tx: &Db, f: &HistoryFilter, req: &PageRequest) -> R<Page<Hist
     let rows =
         tx.prepare_cached(&sql)?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(page_of(rows, limit, |h| page::encode("history", &h.created_at.to_rfc3339(), &h.id)))
+}
+
+/// Whether a question was answered: what may be marked right.
+fn answered(status: QueryStatus, sql: Option<&str>) -> bool {
+    status == QueryStatus::Success && sql.is_some()
+}
+
+/// See [`crate::Store::set_history_verified`].
+pub(super) fn set_verified(tx: &Db, id: &str, by: Option<&str>, at: Timestamp) -> R<HistoryEntry> {
+    let found: Option<(QueryStatus, Option<String>)> = tx
+        .prepare_cached("SELECT status, generated_sql FROM query_history WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((status, sql)) = found else {
+        return Err(not_found(format!("no question with the id '{id}' in the history")));
+    };
+    match by {
+        Some(user) => {
+            if !answered(status, sql.as_deref()) {
+                return Err(invalid(format!(
+                    "only an answered question can be marked right; this one ended as '{status}'{}",
+                    if status == QueryStatus::Success { " without SQL" } else { "" }
+                )));
+            }
+            let known =
+                tx.prepare_cached("SELECT 1 FROM users WHERE id = ?1")?.query_row([user], |_| Ok(())).optional()?;
+            if known.is_none() {
+                return Err(not_found(format!("no user with the id '{user}'")));
+            }
+            tx.prepare_cached("UPDATE query_history SET verified_by = ?2, verified_at = ?3 WHERE id = ?1")?
+                .execute(params![id, user, ms(at)])?;
+        }
+        None => {
+            tx.prepare_cached("UPDATE query_history SET verified_by = NULL, verified_at = NULL WHERE id = ?1")?
+                .execute([id])?;
+        }
+    }
+    entry(tx, id)?.ok_or_else(|| not_found(format!("no question with the id '{id}' in the history")))
+}
+
+/// See [`crate::Store::verified_examples`]: on the partial index of verified answers, the newest per question.
+pub(super) fn verified_examples(tx: &Db, connection_id: &str, limit: usize) -> R<Vec<VerifiedExample>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = tx
+        .prepare_cached(
+            "SELECT id, question, generated_sql, verified_at FROM (
+                 SELECT id, question, generated_sql, verified_at,
+                     row_number() OVER (PARTITION BY question ORDER BY verified_at DESC, id DESC) AS n
+                 FROM query_history
+                 WHERE connection_id = ?1 AND verified_at IS NOT NULL
+                     AND status = 'success' AND generated_sql IS NOT NULL
+             ) AS newest
+             WHERE n = 1
+             ORDER BY verified_at DESC, id DESC
+             LIMIT ?2",
+        )?
+        .query_map(params![connection_id, to_i64(limit)], |r| {
+            Ok(VerifiedExample { history_id: r.get(0)?, question: r.get(1)?, sql: r.get(2)?, verified_at: r.get(3)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 fn totals(r: &Row<'_>) -> rusqlite::Result<UsageTotals> {

@@ -109,8 +109,39 @@ async fn templates_share_the_store() {
     // the CLI opens the same file on its own and sees the template; the store keeps working beside it
     let cli = datagenie_store::TemplateStore::open(&path).expect("cli open");
     assert_eq!(cli.get(&added.id).expect("get").map(|t| t.name), Some("count".to_string()));
-    assert_eq!(store.schema_version().await.expect("version"), 4);
+    assert_eq!(store.schema_version().await.expect("version"), 5);
     store.ping().await.expect("ping");
+}
+
+/// The knowledge store, likewise: the server's (from the store) and the CLI's (opened alone) see the same items.
+async fn knowledge_shares_the_store() {
+    use datagenie_store::{KnowledgeKind, KnowledgeStore, NewKnowledgeItem};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(SYSTEM_DB_FILE);
+    let key = MasterKey::generate().expect("key");
+    let store = SqliteStore::open(&path, SecretBox::for_connections(&key)).expect("open");
+    let owner = store.create_user(suite::new_user("teacher")).await.expect("user").id;
+    let (knowledge, by) = (store.knowledge(), Some(owner.clone()));
+    assert_eq!(knowledge.path(), path.as_path());
+    let (added, created) = tokio::task::spawn_blocking(move || {
+        knowledge.upsert(NewKnowledgeItem {
+            connection: "sqlite:///shop.db".into(),
+            kind: KnowledgeKind::Glossary,
+            name: "revenue".into(),
+            body: serde_json::json!({"definition": "sum of paid orders"}),
+            created_by: by,
+        })
+    })
+    .await
+    .expect("task")
+    .expect("upsert");
+    assert!(created);
+    let cli = KnowledgeStore::open(&path).expect("cli open");
+    assert_eq!(cli.list("sqlite:///shop.db", None).expect("list"), vec![added]);
+    assert_eq!(cli.version("sqlite:///shop.db").expect("version"), "1");
+    // deleting the user who taught it keeps the item
+    store.delete_user(&owner).await.expect("delete");
+    assert_eq!(cli.list("sqlite:///shop.db", None).expect("list")[0].created_by, None);
 }
 
 /// Two stores on one file, as two processes (the CLI beside the server) have: each its own writer connection. The
@@ -181,7 +212,9 @@ async fn two_stores_on_one_file_take_turns() {
 }
 
 pub fn tests() -> Group {
-    Group::new("sqlite store conformance")
-        .tests(suite_tests())
-        .tests(datagenie_testkit::tests![templates_share_the_store, two_stores_on_one_file_take_turns])
+    Group::new("sqlite store conformance").tests(suite_tests()).tests(datagenie_testkit::tests![
+        templates_share_the_store,
+        knowledge_shares_the_store,
+        two_stores_on_one_file_take_turns
+    ])
 }

@@ -68,8 +68,8 @@ macro_rules! conformance_tests {
     ($engine:expr) => {
         $crate::suite::conformance_tests!(@each $engine;
             basics, users, refresh_rotation, concurrent_rotation, api_keys, connections, permissions,
-            record_question, concurrent_writes_fail_alone, chat_sequences, history_pagination, usage_windows,
-            settings, audit_chain, audit_tampering, events);
+            record_question, concurrent_writes_fail_alone, chat_sequences, history_pagination, verified_history,
+            usage_windows, settings, audit_chain, audit_tampering, events);
     };
     (@each $engine:expr; $($check:ident),+ $(,)?) => {
         $(
@@ -200,6 +200,8 @@ pub fn question(user_id: &str, at: Timestamp, prompt: i64, completion: i64, mode
             channel: None,
             file_info: None,
             created_at: at,
+            verified_by: None,
+            verified_at: None,
         },
         audit: None,
         analysis: None,
@@ -1233,6 +1235,142 @@ pub fn history_pagination(f: &dyn Fixture) -> BoxedCheck<'_> {
         })
         .await;
         assert!(none.is_empty());
+    })
+}
+
+/// Verified history: marking an answer right and clearing the mark; only answered questions; a connection's verified
+/// answers as examples, newest first, one per question text, within the limit, never another connection's.
+pub fn verified_history(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let (u, reviewer) = (user(s.as_ref(), "yuna").await, user(s.as_ref(), "zed").await);
+        let c = s.create_connection(new_connection("shop", SECRET)).await.expect("connection");
+        let d = s.create_connection(new_connection("crm", SECRET)).await.expect("connection");
+        let base = t("2025-04-01T09:00:00.000Z");
+        let record = |on: Option<&str>, at: Timestamp, text: &str, sql: Option<&str>, status: QueryStatus| {
+            let mut q = question(&u.id, at, 1, 1, None);
+            q.entry.connection_id = on.map(str::to_string);
+            q.entry.question = text.into();
+            q.entry.sql = sql.map(str::to_string);
+            q.entry.status = status;
+            if status != QueryStatus::Success {
+                q.entry.error_code = Some("query_failed".into());
+            }
+            let s = s.clone();
+            async move {
+                s.record_question(q.clone()).await.expect("record");
+                q.entry
+            }
+        };
+        let ok = QueryStatus::Success;
+        let (cid, did) = (Some(c.id.as_str()), Some(d.id.as_str()));
+        let orders = record(cid, base, "How many orders?", Some("SELECT count(*) FROM orders"), ok).await;
+        let orders_again =
+            record(cid, base.plus(minutes(1)), "How many orders?", Some("SELECT count(id) FROM orders"), ok).await;
+        let revenue = record(cid, base.plus(minutes(2)), "Revenue by month", Some("SELECT m, sum(a) FROM r"), ok).await;
+        let failed = record(cid, base.plus(minutes(3)), "Broken", Some("SELECT nope FROM x"), QueryStatus::Error).await;
+        let refused = record(cid, base.plus(minutes(4)), "Drop it", None, QueryStatus::Refused).await;
+        let no_sql = record(cid, base.plus(minutes(5)), "Hello", None, ok).await;
+        let elsewhere = record(did, base, "How many orders?", Some("SELECT count(*) FROM deals"), ok).await;
+        let nowhere = record(None, base, "How many orders?", Some("SELECT 1"), ok).await;
+        assert_eq!((orders.verified_by.clone(), orders.verified_at), (None, None), "recorded unverified");
+        assert_eq!(s.history_entry(&orders.id).await.expect("read"), Some(orders.clone()));
+        assert!(s.verified_examples(&c.id, 10).await.expect("examples").is_empty());
+
+        // marking: who and when (at the stored precision), nothing else changes
+        let t1 = t("2025-04-02T10:00:00.123456Z");
+        let marked = s.set_history_verified(&orders.id, Some(&reviewer.id), t1).await.expect("mark");
+        let expected = HistoryEntry {
+            verified_by: Some(reviewer.id.clone()),
+            verified_at: Some(t("2025-04-02T10:00:00.123Z")),
+            ..orders.clone()
+        };
+        assert_eq!(marked, expected);
+        assert_eq!(s.history_entry(&orders.id).await.expect("read"), Some(expected.clone()));
+        let example = |e: &HistoryEntry, at: &str| VerifiedExample {
+            history_id: e.id.clone(),
+            question: e.question.clone(),
+            sql: e.sql.clone().expect("sql"),
+            verified_at: t(at),
+        };
+        assert_eq!(
+            s.verified_examples(&c.id, 10).await.expect("examples"),
+            vec![example(&orders, "2025-04-02T10:00:00.123Z")]
+        );
+
+        // refused: what was not answered, what does not exist, a marker who does not exist; nothing changes
+        for e in [&failed, &refused, &no_sql] {
+            let r = s.set_history_verified(&e.id, Some(&reviewer.id), t1).await;
+            assert_eq!(code(r), ErrorCode::InvalidArgument, "{}", e.question);
+            assert_eq!(s.history_entry(&e.id).await.expect("read").as_ref(), Some(e));
+        }
+        assert_eq!(code(s.set_history_verified(&new_id(), Some(&reviewer.id), t1).await), ErrorCode::NotFound);
+        assert_eq!(code(s.set_history_verified(&new_id(), None, t1).await), ErrorCode::NotFound);
+        assert_eq!(code(s.set_history_verified(&revenue.id, Some(&new_id()), t1).await), ErrorCode::NotFound);
+        assert_eq!(s.history_entry(&revenue.id).await.expect("read").as_ref(), Some(&revenue));
+        // clearing a mark that is not there changes nothing, whatever the outcome of the question
+        assert_eq!(s.set_history_verified(&failed.id, None, t1).await.expect("clear"), failed);
+        assert_eq!(s.set_history_verified(&revenue.id, None, t1).await.expect("clear"), revenue);
+
+        // newest first, one per question text (the most recently verified), within the limit
+        s.set_history_verified(&revenue.id, Some(&reviewer.id), t("2025-04-03T00:00:00Z")).await.expect("mark");
+        s.set_history_verified(&orders_again.id, Some(&u.id), t("2025-04-04T00:00:00Z")).await.expect("mark");
+        s.set_history_verified(&elsewhere.id, Some(&u.id), t("2025-04-05T00:00:00Z")).await.expect("mark");
+        s.set_history_verified(&nowhere.id, Some(&u.id), t("2025-04-06T00:00:00Z")).await.expect("mark");
+        let on_c = vec![example(&orders_again, "2025-04-04T00:00:00Z"), example(&revenue, "2025-04-03T00:00:00Z")];
+        assert_eq!(s.verified_examples(&c.id, 10).await.expect("examples"), on_c);
+        assert_eq!(s.verified_examples(&c.id, 1).await.expect("examples"), on_c[..1].to_vec());
+        assert!(s.verified_examples(&c.id, 0).await.expect("examples").is_empty());
+        // another connection's verified answers are its own, even for the same question
+        assert_eq!(
+            s.verified_examples(&d.id, 10).await.expect("examples"),
+            vec![example(&elsewhere, "2025-04-05T00:00:00Z")]
+        );
+        assert!(s.verified_examples(&new_id(), 10).await.expect("examples").is_empty());
+
+        // marking again replaces who and when: the older answer to the same question is the newest example now
+        let again = s.set_history_verified(&orders.id, Some(&u.id), t("2025-04-07T00:00:00Z")).await.expect("mark");
+        assert_eq!(again.verified_by.as_deref(), Some(u.id.as_str()));
+        assert_eq!(
+            s.verified_examples(&c.id, 10).await.expect("examples"),
+            vec![example(&orders, "2025-04-07T00:00:00Z"), example(&revenue, "2025-04-03T00:00:00Z")]
+        );
+        // clearing brings the other answer back
+        let cleared = s.set_history_verified(&orders.id, None, t1).await.expect("clear");
+        assert_eq!(cleared, orders);
+        assert_eq!(s.verified_examples(&c.id, 10).await.expect("examples"), on_c);
+
+        // the history list carries the marks
+        let listed = s
+            .list_history(
+                &HistoryFilter { connection_id: Some(c.id.clone()), ..HistoryFilter::default() },
+                &PageRequest::first(MAX_PAGE),
+            )
+            .await
+            .expect("list");
+        let verified: HashSet<&str> =
+            listed.items.iter().filter(|e| e.verified_at.is_some()).map(|e| e.id.as_str()).collect();
+        assert_eq!(verified, HashSet::from([orders_again.id.as_str(), revenue.id.as_str()]));
+
+        // a record may arrive verified (both marks, on an answered question) and reads back as recorded
+        let mut pre = question(&u.id, base, 1, 1, None);
+        pre.entry.connection_id = Some(c.id.clone());
+        pre.entry.verified_by = Some(reviewer.id.clone());
+        pre.entry.verified_at = Some(t("2025-04-08T00:00:00Z"));
+        s.record_question(pre.clone()).await.expect("record verified");
+        assert_eq!(s.history_entry(&pre.entry.id).await.expect("read"), Some(pre.entry.clone()));
+        assert_eq!(s.verified_examples(&c.id, 1).await.expect("examples")[0].history_id, pre.entry.id);
+        let mut half = question(&u.id, base, 1, 1, None);
+        half.entry.verified_by = Some(reviewer.id.clone());
+        let mut unanswered = question(&u.id, base, 1, 1, None);
+        unanswered.entry.status = QueryStatus::Error;
+        unanswered.entry.verified_by = Some(reviewer.id.clone());
+        unanswered.entry.verified_at = Some(base);
+        for bad in [half, unanswered] {
+            let id = bad.entry.id.clone();
+            assert_eq!(code(s.record_question(bad).await), ErrorCode::InvalidArgument);
+            assert_eq!(s.history_entry(&id).await.expect("read"), None);
+        }
     })
 }
 

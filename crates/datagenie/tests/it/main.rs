@@ -31,6 +31,8 @@ mod browser_admin;
 mod commands;
 mod doctor;
 mod eval;
+mod knowledge_api;
+mod knowledge_cli;
 mod llm_tls;
 mod mcp;
 mod promises;
@@ -57,6 +59,8 @@ fn main() -> ExitCode {
             commands::tests(),
             doctor::tests(),
             eval::tests(),
+            knowledge_api::tests(),
+            knowledge_cli::tests(),
             llm_tls::tests(),
             mcp::tests(),
             promises::tests(),
