@@ -80,14 +80,16 @@ impl Library {
         stored_id: Option<&str>,
         spend: &mut Vec<EmbeddingSpend>,
     ) -> Arc<KnowledgeIndex> {
-        if let Some(b) = self.memo().get(key)
+        // Two stored connections to one database share its knowledge but not their verified history.
+        let memo_key = format!("{key}\u{0}{}", stored_id.unwrap_or_default());
+        if let Some(b) = self.memo().get(&memo_key)
             && b.checked.elapsed() < RECHECK
         {
             return b.index.clone();
         }
         let base = self.gather(key, stored_id).await;
         let version = version_of(&base);
-        if let Some(b) = self.memo().get_mut(key)
+        if let Some(b) = self.memo().get_mut(&memo_key)
             && b.version == version
         {
             b.checked = Instant::now();
@@ -106,7 +108,7 @@ impl Library {
         if memo.len() >= 256 {
             memo.clear();
         }
-        memo.insert(key.to_string(), Built { checked: Instant::now(), version, index: index.clone(), described: None });
+        memo.insert(memo_key, Built { checked: Instant::now(), version, index: index.clone(), described: None });
         index
     }
 
@@ -114,7 +116,7 @@ impl Library {
     /// trusting them for up to [`RECHECK`] (the server calls it after a change it made: knowledge added or removed,
     /// an answer verified).
     pub fn forget(&self, key: &str) {
-        self.memo().remove(key);
+        self.memo().retain(|k, _| k.split('\u{0}').next() != Some(key));
     }
 
     /// `schema` with the descriptions of `key`'s knowledge as its comments (a description replaces the database's
@@ -124,7 +126,11 @@ impl Library {
             return schema.clone();
         }
         let mut memo = self.memo();
-        let Some(built) = memo.get_mut(key) else { return Arc::new(describe(schema, &index.base().descriptions)) };
+        let built = memo
+            .iter_mut()
+            .find(|(k, b)| k.split('\u{0}').next() == Some(key) && std::ptr::eq(b.index.as_ref(), index))
+            .map(|(_, b)| b);
+        let Some(built) = built else { return Arc::new(describe(schema, &index.base().descriptions)) };
         if let Some((raw, described)) = &built.described
             && Arc::ptr_eq(raw, schema)
             && std::ptr::eq(built.index.as_ref(), index)

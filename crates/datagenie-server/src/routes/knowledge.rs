@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use datagenie_app::access::access_for;
 use datagenie_app::knowledge::Library;
-use datagenie_core::guard::{self, Policy};
+use datagenie_core::guard::Policy;
 use datagenie_core::knowledge::{
     Description, Document, ExampleOrigin, GlossaryEntry, RetrieveLimits, Retrieved, validate_description,
     validate_document, validate_entry,
@@ -335,7 +335,7 @@ pub async fn search(
     let Retrieved { mut examples, glossary, chunks } =
         index.retrieve(question, vector.as_deref(), &RetrieveLimits::default());
     // The pipeline's rule: an example whose SQL the caller may not run would show what they may not read.
-    examples.retain(|e| guard::check(&checkable(&e.item.sql), schema.dialect, &policy).is_ok());
+    examples.retain(|e| datagenie_app::ask::example_allowed(&e.item.sql, schema.dialect, &policy));
     // A template private to someone else is not shown (its SQL still answers matching questions once verified).
     let templates: Vec<String> = examples
         .iter()
@@ -387,41 +387,9 @@ async fn policy_of(state: &AppState, auth: &Auth, c: &Connection) -> ApiResult<P
     Ok(policy)
 }
 
-/// A template's SQL with its `{slot}` placeholders as NULL, so the guard can say what it reads (the pipeline's own
-/// rule, `datagenie_app::ask`; it never runs).
-fn checkable(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(open) = rest.find('{') {
-        match rest[open..].find('}') {
-            Some(close) if !rest[open + 1..open + close].contains('{') => {
-                out.push_str(&rest[..open]);
-                out.push_str("NULL");
-                rest = &rest[open + close + 1..];
-            }
-            _ => {
-                out.push_str(&rest[..=open]);
-                rest = &rest[open + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slots_become_null_for_the_guard() {
-        assert_eq!(
-            checkable("SELECT * FROM t WHERE y = {year:int} AND n = {name}"),
-            "SELECT * FROM t WHERE y = NULL AND n = NULL"
-        );
-        assert_eq!(checkable("SELECT '{' FROM t"), "SELECT '{' FROM t");
-        assert_eq!(checkable("SELECT {{x} FROM t"), "SELECT {NULL FROM t");
-    }
 
     #[test]
     fn synonyms_are_trimmed_and_repeats_dropped() {

@@ -105,6 +105,7 @@ pub async fn create(
     let template = tokio::task::spawn_blocking(move || templates.add(new))
         .await
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("the template store stopped: {e}")))??;
+    forget_examples(&state, &template.connection);
     audit(
         &state,
         Audit::new("template.create", "query_template")
@@ -175,6 +176,7 @@ pub async fn verify(
     let verified = body.is_none_or(|b| b.verified);
     let before = template_or_404(&state, &auth, &id).await?;
     let after = store(&state)?.set_verified(&before.id, verified)?;
+    forget_examples(&state, &after.connection);
     audit(
         &state,
         Audit::new("template.verify", "query_template").caller(&auth).resource(&id).values(
@@ -194,6 +196,7 @@ pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Pa
         return Err(ApiError::forbidden("only its owner or an admin may delete a template"));
     }
     let removed = store(&state)?.remove(&t.id, None)?;
+    forget_examples(&state, &t.connection);
     audit(
         &state,
         Audit::new("template.delete", "query_template")
@@ -203,4 +206,11 @@ pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Pa
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A template added, verified or deleted changes its database's few-shot examples: the next question rebuilds them.
+fn forget_examples(state: &AppState, key: &str) {
+    if let Some(library) = &state.questions.context.library {
+        library.forget(key);
+    }
 }

@@ -465,6 +465,16 @@ async fn the_authorization_matrix() {
         .await;
     assert_eq!(t.status, StatusCode::CREATED, "{}", t.text);
     let ut = t.json["id"].as_str().expect("template").to_string();
+    let k = w
+        .server
+        .post(
+            "/api/v1/knowledge",
+            &w.admin,
+            json!({"connection": "shop", "kind": "glossary", "term": "doomed", "definition": "d"}),
+        )
+        .await;
+    assert_eq!(k.status, StatusCode::CREATED, "{}", k.text);
+    let kid = k.json["id"].as_str().expect("knowledge item").to_string();
     let c = &w.connection_id;
     let (us, vs, uh, vh, uk) = (
         &mine[&("user", "session")],
@@ -646,6 +656,12 @@ async fn the_authorization_matrix() {
             403,
             403,
         ),
+        (Method::POST, "/api/v1/history/{id}/verify", format!("/api/v1/history/{uh}/verify"), Some(json!({"verified": true})), 200, 200, 404),
+        (Method::POST, "/api/v1/history/{id}/verify", format!("/api/v1/history/{vh}/verify"), Some(json!({"verified": true})), 200, 404, 200),
+        (Method::GET, "/api/v1/knowledge", "/api/v1/knowledge?connection=shop".into(), None, 200, 200, 200),
+        (Method::POST, "/api/v1/knowledge", "/api/v1/knowledge".into(), Some(json!({"connection": "shop", "kind": "glossary", "term": "t", "definition": "d"})), 201, 403, 403),
+        (Method::GET, "/api/v1/knowledge/search", "/api/v1/knowledge/search?connection=shop&q=orders".into(), None, 200, 200, 200),
+        (Method::DELETE, "/api/v1/knowledge/{id}", format!("/api/v1/knowledge/{kid}"), None, 204, 403, 403),
         (Method::POST, "/api/v1/auth/logout", "/api/v1/auth/logout".into(), None, 204, 204, 204),
     ];
     let mut wrong = Vec::new();
