@@ -12,17 +12,14 @@ use async_trait::async_trait;
 use datagenie_core::llm::{ChatRequest, ChatResponse, LlmProvider, Role, TokenUsage};
 use datagenie_core::{Result, Secret};
 use reqwest::Url;
-use reqwest::header::{self, HeaderMap};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::completion::{Completion, Parsed, check_request, finish};
 use crate::http::{
-    HttpOptions, Target, Transport, invalid_config, join_path, non_empty_key, parse_base_url, secret_header,
+    HttpOptions, Target, Transport, invalid_config, is_azure_host, join_path, non_empty_key, openai_auth_headers,
+    parse_base_url, set_api_version,
 };
-
-/// Hosts served by Azure OpenAI / Azure AI: they take the key in an `api-key` header.
-const AZURE_HOST_SUFFIXES: [&str; 3] = [".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"];
 
 /// Azure OpenAI settings. Present = Azure mode even on a host not recognised as Azure's (e.g. behind a gateway).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -100,7 +97,7 @@ impl OpenAiCompatible {
         let azure = options.azure.is_some() || is_azure_host(&base);
         let url = request_url(&base, options.azure.as_ref())?;
         let api_key = non_empty_key(options.api_key);
-        let headers = auth_headers(api_key.as_ref(), azure)?;
+        let headers = openai_auth_headers(api_key.as_ref(), azure)?;
         let reasoning_style = match options.token_limit {
             TokenLimitParam::Auto => is_reasoning_model(&model),
             TokenLimitParam::MaxTokens => false,
@@ -165,41 +162,13 @@ impl LlmProvider for OpenAiCompatible {
     }
 }
 
-fn is_azure_host(url: &Url) -> bool {
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    AZURE_HOST_SUFFIXES.iter().any(|suffix| host.ends_with(suffix))
-}
-
 /// `{base}/chat/completions`, with `api-version` set (replacing any in `base`) when Azure options name one.
 fn request_url(base: &Url, azure: Option<&AzureOptions>) -> Result<Url> {
     let mut url = join_path(base, "chat/completions");
     if let Some(version) = azure.and_then(|a| a.api_version.as_deref()) {
-        let version = version.trim();
-        if version.is_empty() {
-            return Err(invalid_config("the Azure api_version is empty"));
-        }
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != "api-version")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(kept).append_pair("api-version", version);
+        set_api_version(&mut url, version)?;
     }
     Ok(url)
-}
-
-fn auth_headers(api_key: Option<&Secret>, azure: bool) -> Result<HeaderMap> {
-    let mut headers = HeaderMap::new();
-    match (api_key, azure) {
-        (None, _) => {}
-        (Some(key), true) => {
-            headers.insert("api-key", secret_header("", key)?);
-        }
-        (Some(key), false) => {
-            headers.insert(header::AUTHORIZATION, secret_header("Bearer ", key)?);
-        }
-    }
-    Ok(headers)
 }
 
 /// OpenAI's reasoning families, judged by the model name after any `provider/` prefix.
@@ -332,11 +301,14 @@ mod tests {
     #[test]
     fn auth_header_style() -> Result<()> {
         let key = Secret::new("sk-test-abcdefgh");
-        assert!(auth_headers(None, false)?.is_empty());
-        let bearer = auth_headers(Some(&key), false)?;
-        assert_eq!(bearer.get(header::AUTHORIZATION).map(|v| v.as_bytes()), Some(&b"Bearer sk-test-abcdefgh"[..]));
-        let azure = auth_headers(Some(&key), true)?;
-        assert!(azure.get(header::AUTHORIZATION).is_none());
+        assert!(openai_auth_headers(None, false)?.is_empty());
+        let bearer = openai_auth_headers(Some(&key), false)?;
+        assert_eq!(
+            bearer.get(reqwest::header::AUTHORIZATION).map(|v| v.as_bytes()),
+            Some(&b"Bearer sk-test-abcdefgh"[..])
+        );
+        let azure = openai_auth_headers(Some(&key), true)?;
+        assert!(azure.get(reqwest::header::AUTHORIZATION).is_none());
         assert_eq!(azure.get("api-key").map(|v| v.as_bytes()), Some(&b"sk-test-abcdefgh"[..]));
         Ok(())
     }

@@ -22,7 +22,7 @@ use datagenie_core::knowledge::{
 use datagenie_core::linking::SchemaIndex;
 use datagenie_core::prompt::{SqlPromptInput, sql_request};
 use datagenie_core::schema::Schema;
-use datagenie_core::values::{ValueMatch, normalize};
+use datagenie_core::values::ValueMatch;
 use datagenie_core::{Error, ErrorCode, Question, SecretUrl};
 use datagenie_store::{KnowledgeItem, KnowledgeKind, KnowledgeStore, NewKnowledgeItem, TemplateStore};
 use serde::Serialize;
@@ -231,26 +231,10 @@ fn open_store(config: &Config) -> Result<KnowledgeStore, Error> {
     KnowledgeStore::open(&system_database_path(config)?)
 }
 
-/// The synonyms trimmed; one repeating the term or an earlier synonym (case and spacing aside) is dropped, as
-/// `glossary.toml` drops it. A blank one is kept, for validation to refuse.
-fn tidy_synonyms(term: &str, synonyms: Vec<String>) -> Vec<String> {
-    let mut seen = vec![normalize(term)];
-    let mut out = Vec::with_capacity(synonyms.len());
-    for s in synonyms {
-        let s = s.trim().to_string();
-        let key = normalize(&s);
-        if key.is_empty() || !seen.contains(&key) {
-            seen.push(key);
-            out.push(s);
-        }
-    }
-    out
-}
-
 fn add_glossary(config: &Config, args: GlossaryArgs) -> Result<u8, Error> {
     let term = args.term.trim().to_string();
     let entry = GlossaryEntry {
-        synonyms: tidy_synonyms(&term, args.synonyms),
+        synonyms: datagenie_core::knowledge::tidy_synonyms(&term, args.synonyms),
         term,
         definition: args.definition.trim().to_string(),
         sql: args.sql.map(|s| s.trim().to_string()),

@@ -202,18 +202,25 @@ pub fn parse_glossary(text: &str) -> Result<Vec<GlossaryEntry>, Error> {
     Ok(out)
 }
 
-fn tidy_entry(e: GlossaryEntry) -> GlossaryEntry {
-    let term = e.term.trim().to_string();
-    let mut keys = vec![normalize(&term)];
-    let mut synonyms = Vec::with_capacity(e.synonyms.len());
-    for s in e.synonyms {
+/// Synonyms trimmed; one repeating the term or an earlier synonym (case and spacing aside) dropped. A blank one is
+/// kept, for validation to refuse. The one rule for `glossary.toml`, `datagenie knowledge add` and the API.
+pub fn tidy_synonyms(term: &str, synonyms: Vec<String>) -> Vec<String> {
+    let mut keys = vec![normalize(term)];
+    let mut out = Vec::with_capacity(synonyms.len());
+    for s in synonyms {
         let s = s.trim().to_string();
         let key = normalize(&s);
         if key.is_empty() || !keys.contains(&key) {
             keys.push(key);
-            synonyms.push(s);
+            out.push(s);
         }
     }
+    out
+}
+
+fn tidy_entry(e: GlossaryEntry) -> GlossaryEntry {
+    let term = e.term.trim().to_string();
+    let synonyms = tidy_synonyms(&term, e.synonyms);
     GlossaryEntry {
         term,
         synonyms,

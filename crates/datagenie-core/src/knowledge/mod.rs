@@ -64,7 +64,8 @@ use bm25::{Bm25, QueryTerms};
 pub use chunk::{DEFAULT_CHUNK_TOKENS, chunk_document};
 pub use folder::{
     MAX_DEFINITION_CHARS, MAX_DESCRIPTION_CHARS, MAX_DOCUMENT_BYTES, MAX_NAME_CHARS, MAX_SQL_CHARS, MAX_SYNONYMS,
-    MAX_TERM_CHARS, parse_descriptions, parse_glossary, validate_description, validate_document, validate_entry,
+    MAX_TERM_CHARS, parse_descriptions, parse_glossary, tidy_synonyms, validate_description, validate_document,
+    validate_entry,
 };
 use mention::Mentions;
 pub use vectors::cosine;

@@ -387,3 +387,12 @@ fn the_index_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<KnowledgeIndex>();
 }
+
+#[test]
+fn synonyms_are_trimmed_and_repeats_dropped() {
+    let tidy = super::tidy_synonyms(
+        "Active customer",
+        vec![" active  CUSTOMER ".into(), " 활성 고객 ".into(), "활성고객".into(), " ".into()],
+    );
+    assert_eq!(tidy, vec!["활성 고객".to_string(), String::new()], "a blank one is kept for validation to refuse");
+}

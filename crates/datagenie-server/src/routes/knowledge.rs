@@ -19,7 +19,6 @@ use datagenie_core::knowledge::{
     Description, Document, ExampleOrigin, GlossaryEntry, RetrieveLimits, Retrieved, validate_description,
     validate_document, validate_entry,
 };
-use datagenie_core::values::normalize;
 use datagenie_core::{Error, ErrorCode};
 use datagenie_store::model::Connection;
 use datagenie_store::{KnowledgeItem, KnowledgeKind, KnowledgeStore, NewKnowledgeItem};
@@ -138,7 +137,7 @@ fn item_of(
             let e: GlossaryEntry = serde_json::from_value(fields).map_err(misfit)?;
             let term = e.term.trim().to_string();
             let entry = GlossaryEntry {
-                synonyms: tidy_synonyms(&term, e.synonyms),
+                synonyms: datagenie_core::knowledge::tidy_synonyms(&term, e.synonyms),
                 term,
                 definition: e.definition.trim().to_string(),
                 sql: e.sql.map(|s| s.trim().to_string()),
@@ -173,22 +172,6 @@ fn item_of(
 fn json_of(item: &impl Serialize) -> ApiResult<serde_json::Value> {
     serde_json::to_value(item)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot write the item as JSON: {e}")))
-}
-
-/// Synonyms trimmed; one repeating the term or an earlier synonym (case and spacing aside) dropped, as
-/// `glossary.toml` and `datagenie knowledge add` drop it. A blank one is kept, for validation to refuse.
-fn tidy_synonyms(term: &str, synonyms: Vec<String>) -> Vec<String> {
-    let mut seen = vec![normalize(term)];
-    let mut out = Vec::with_capacity(synonyms.len());
-    for s in synonyms {
-        let s = s.trim().to_string();
-        let key = normalize(&s);
-        if key.is_empty() || !seen.contains(&key) {
-            seen.push(key);
-            out.push(s);
-        }
-    }
-    out
 }
 
 /// A required text field of the body, taken out of it.
@@ -385,18 +368,4 @@ async fn policy_of(state: &AppState, auth: &Auth, c: &Connection) -> ApiResult<P
         policy = policy.user_attribute(&name, value);
     }
     Ok(policy)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synonyms_are_trimmed_and_repeats_dropped() {
-        let tidy = tidy_synonyms(
-            "Active customer",
-            vec![" active  CUSTOMER ".into(), " 활성 고객 ".into(), "활성고객".into()],
-        );
-        assert_eq!(tidy, vec!["활성 고객".to_string()]);
-    }
 }
