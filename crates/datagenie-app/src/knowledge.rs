@@ -182,14 +182,17 @@ impl Library {
         }
         if let Some(templates) = &self.templates {
             match templates.list(Some(key)) {
-                Ok(list) => base.examples.extend(list.into_iter().filter(|t| t.verified).flat_map(|t| {
-                    let (id, name, sql) = (t.id, t.name, t.sql);
-                    t.questions.into_iter().map(move |q| Example {
-                        question: q,
-                        sql: sql.clone(),
-                        origin: ExampleOrigin::Template { id: id.clone(), name: name.clone() },
-                    })
-                })),
+                // A template private to its owner is no one else's example: only verified, shared ones are.
+                Ok(list) => base.examples.extend(
+                    list.into_iter().filter(|t| t.verified && (t.public || t.owner.is_none())).flat_map(|t| {
+                        let (id, name, sql) = (t.id, t.name, t.sql);
+                        t.questions.into_iter().map(move |q| Example {
+                            question: q,
+                            sql: sql.clone(),
+                            origin: ExampleOrigin::Template { id: id.clone(), name: name.clone() },
+                        })
+                    }),
+                ),
                 Err(e) => tracing::warn!(code = %e.code, "templates skipped as examples"),
             }
         }

@@ -16,8 +16,8 @@ use datagenie_app::access::access_for;
 use datagenie_app::knowledge::Library;
 use datagenie_core::guard::Policy;
 use datagenie_core::knowledge::{
-    Description, Document, ExampleOrigin, GlossaryEntry, RetrieveLimits, Retrieved, validate_description,
-    validate_document, validate_entry,
+    Description, Document, GlossaryEntry, RetrieveLimits, Retrieved, validate_description, validate_document,
+    validate_entry,
 };
 use datagenie_core::{Error, ErrorCode};
 use datagenie_store::model::Connection;
@@ -31,7 +31,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::routes::Listed;
 use crate::routes::connections::visible_connection;
-use crate::routes::templates::{key_of, may_see};
+use crate::routes::templates::key_of;
 use crate::state::AppState;
 
 /// The largest request body `POST /knowledge` accepts: a document of the most a document may hold
@@ -319,37 +319,6 @@ pub async fn search(
         index.retrieve(question, vector.as_deref(), &RetrieveLimits::default());
     // The pipeline's rule: an example whose SQL the caller may not run would show what they may not read.
     examples.retain(|e| datagenie_app::ask::example_allowed(&e.item.sql, schema.dialect, &policy));
-    // A template private to someone else is not shown (its SQL still answers matching questions once verified).
-    let templates: Vec<String> = examples
-        .iter()
-        .filter_map(|e| match &e.item.origin {
-            ExampleOrigin::Template { id, .. } => Some(id.clone()),
-            ExampleOrigin::History { .. } => None,
-        })
-        .collect();
-    if !templates.is_empty() {
-        let visible = match state.templates.clone() {
-            Some(store) => blocking(move || {
-                let mut ids = Vec::new();
-                for id in templates {
-                    if let Some(t) = store.get(&id)? {
-                        ids.push(t);
-                    }
-                }
-                Ok(ids)
-            })
-            .await?
-            .into_iter()
-            .filter(|t| may_see(&auth, t))
-            .map(|t| t.id)
-            .collect::<Vec<_>>(),
-            None => Vec::new(),
-        };
-        examples.retain(|e| match &e.item.origin {
-            ExampleOrigin::Template { id, .. } => visible.contains(id),
-            ExampleOrigin::History { .. } => true,
-        });
-    }
     Ok(JsonOut(SearchResult {
         examples,
         glossary,

@@ -543,7 +543,7 @@ const SEOUL: &str = "SELECT COUNT(*) AS n FROM customers WHERE city = '서울'";
 const JANUARY: &str = "SELECT COUNT(*) AS n FROM orders WHERE order_date LIKE '2024-01-%'";
 
 /// A search shows only the examples the caller could be shown in a prompt: not one whose SQL their grant refuses
-/// (nor does their prompt get it), not a template private to someone else.
+/// (nor does their prompt get it), not a private template.
 async fn a_search_shows_only_examples_the_caller_may_see() {
     let llm = ScriptedLlm::start(vec![sql(JANUARY), sql(SEOUL), sql("SELECT COUNT(*) AS n FROM orders")]).await;
     let w = world_on(&llm, false, |_| {}).await;
@@ -584,15 +584,23 @@ async fn a_search_shows_only_examples_the_caller_may_see() {
     assert!(!text.contains("customers WHERE city") && !text.contains("live in Seoul"), "{text}");
     assert!(r.json["knowledge"]["examples"].as_array().is_none_or(Vec::is_empty), "{}", r.text);
 
-    // The private template: its owner and admins see it as an example, another user does not.
-    let mine = examples(&search(&w.server, &user, "shop", "how many orders were placed in January").await);
-    assert_eq!(mine.len(), 1, "{mine:?}");
-    assert_eq!(mine[0]["origin"], json!({"kind": "template", "id": tid, "name": "january orders"}));
-    assert_eq!(examples(&search(&w.server, &w.admin, "shop", "orders placed in January").await).len(), 1);
-    assert_eq!(
-        examples(&search(&w.server, &other, "shop", "how many orders were placed in January").await),
-        Vec::<Value>::new()
-    );
+    // A private template is no one's example, its owner's included (it still answers questions that match it).
+    for who in [&user, &w.admin, &other] {
+        let found = examples(&search(&w.server, who, "shop", "how many orders were placed in January").await);
+        assert_eq!(found, Vec::<Value>::new());
+    }
+    // Shared and verified, it is everyone's who may run its SQL.
+    let t = w
+        .server
+        .post("/api/v1/templates", &user, json!({"history_id": jh, "name": "january orders, shared", "public": true}))
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.text);
+    let shared = t.json["id"].as_str().expect("template").to_string();
+    let v = w.server.post(&format!("/api/v1/templates/{shared}/verify"), &w.admin, json!({})).await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.text);
+    let theirs = examples(&search(&w.server, &other, "shop", "how many orders were placed in January").await);
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(theirs[0]["origin"], json!({"kind": "template", "id": shared, "name": "january orders, shared"}));
 }
 
 /// Words of a text as the scripted embeddings endpoint counts them (its `usage.prompt_tokens`).
