@@ -514,6 +514,7 @@ pub async fn values_scale_bench(dir: &Path, tables: usize, values: usize) -> Res
     let from_snapshot = started.elapsed();
     let snapshot_bytes = crate::values::snapshot_size(&dir.join("cache"), connector, true).unwrap_or(0);
     let mut samples = Vec::new();
+    let (mut asked, mut found) = (0usize, 0usize);
     for i in 0..2000usize {
         let n = (i * 7919) % (tables * per_table).max(1);
         let q = match i % 4 {
@@ -523,8 +524,12 @@ pub async fn values_scale_bench(dir: &Path, tables: usize, values: usize) -> Res
             _ => "what is the average amount per kind".to_string(),
         };
         let t = Instant::now();
-        std::hint::black_box(again.index.lookup(&q));
+        let matches = std::hint::black_box(again.index.lookup(&q));
         samples.push(t.elapsed());
+        if i % 4 != 3 {
+            asked += 1;
+            found += usize::from(matches.first().is_some_and(|m| m.value == name(n)));
+        }
     }
     let _ = std::fs::remove_file(&path);
     Ok(ValueScale {
@@ -537,6 +542,8 @@ pub async fn values_scale_bench(dir: &Path, tables: usize, values: usize) -> Res
         from_disk: again.from_disk,
         snapshot_bytes,
         lookup: percentiles(samples),
+        asked,
+        found,
     })
 }
 
@@ -552,4 +559,7 @@ pub struct ValueScale {
     pub from_disk: bool,
     pub snapshot_bytes: u64,
     pub lookup: Percentiles,
+    /// Lookups for a stored value (as stored, in capitals, misspelled without spaces), and how many put it first.
+    pub asked: usize,
+    pub found: usize,
 }
