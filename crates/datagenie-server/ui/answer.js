@@ -125,7 +125,11 @@ export function answerView(question, extra = {}) {
       chart(chartBox, data);
       rowsBox.append(el("p", {}, el("button", { type: "button", class: "quiet csv", onclick: () =>
         download(`/api/v1/history/${encodeURIComponent(data.history_id)}/rows.csv`, "rows.csv") }, t("downloadCsv"))));
-      actions.replaceChildren(...(extra.actions ? extra.actions(data) : []), saveAsTemplate(data.history_id, data.question));
+      actions.replaceChildren(
+        ...(extra.actions ? extra.actions(data) : []),
+        markRight(data.history_id, Boolean(data.verified_at)),
+        saveAsTemplate(data.history_id, data.question),
+      );
     }
     usage.textContent = usageText(data.usage, data.elapsed_ms);
     root.dataset.state = "answered";
@@ -169,6 +173,36 @@ export function answerView(question, extra = {}) {
       }
     },
   };
+}
+
+// "Right answer": a toggle that marks the answer right (`POST /history/{id}/verify`), so its question and SQL become a
+// verified example the LLM is shown for questions like it on this connection; pressed again, it withdraws the mark.
+export function markRight(historyId, verified) {
+  const message = el("span", { class: "alert", role: "alert", hidden: true });
+  const button = el("button", { type: "button", class: "quiet verify", "aria-pressed": String(verified) });
+  const show = (on) => {
+    button.setAttribute("aria-pressed", String(on));
+    button.textContent = on ? t("markedRight") : t("markRight");
+    button.title = on ? t("markedRightHint") : t("markRightHint");
+  };
+  button.addEventListener("click", async () => {
+    const wanted = button.getAttribute("aria-pressed") !== "true";
+    button.disabled = true;
+    try {
+      const entry = await apiJson(`/api/v1/history/${encodeURIComponent(historyId)}/verify`, {
+        method: "POST", json: { verified: wanted },
+      });
+      show(Boolean(entry.verified_at));
+      message.hidden = true;
+    } catch (err) {
+      message.hidden = false;
+      message.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  show(verified);
+  return el("div", { class: "mark-right" }, button, " ", message);
 }
 
 // "Save as template": a small form (name; for admins, verified at once) that files the answered question and its
@@ -231,6 +265,7 @@ export function storedAnswer(detail, extra = {}) {
     source: detail.source || {},
     usage: { prompt_tokens: detail.prompt_tokens, completion_tokens: detail.completion_tokens, cost_usd: detail.cost_usd },
     elapsed_ms: detail.total_ms,
+    verified_at: detail.verified_at,
   });
   return view.root;
 }

@@ -262,6 +262,16 @@ async fn signing_in_and_asking_shows_the_sql_and_the_rows() {
         b.text(".answer .result:last-child table").await
     );
     assert_eq!(b.text("label[for=connection]").await, "Connection");
+    // Marked as the right answer (the server's reply sets the state), then withdrawn.
+    assert_eq!(b.text(".answer .result:last-child .verify").await, "Mark as the right answer");
+    b.click(".answer .result:last-child .verify").await;
+    b.wait_for("document.querySelector('.answer .result:last-child .verify[aria-pressed=true]:not([disabled])')").await;
+    assert_eq!(b.text(".answer .result:last-child .verify").await, "✓ Marked as the right answer");
+    b.click(".answer .result:last-child .verify").await;
+    b.wait_for("document.querySelector('.answer .result:last-child .verify[aria-pressed=false]:not([disabled])')")
+        .await;
+    b.click(".answer .result:last-child .verify").await;
+    b.wait_for("document.querySelector('.answer .result:last-child .verify[aria-pressed=true]:not([disabled])')").await;
     b.screenshot("answer").await;
     b.reload().await;
     b.find("#question").await;
@@ -493,9 +503,14 @@ async fn history_is_searched_opened_and_asked_again() {
     let w = world().await;
     let (viewer_id, viewer) = w.user("viewer@example.com", "viewer").await;
     w.grant(&viewer_id, json!({"allowed_tables": ["orders", "products"]})).await;
+    let mut asked = Vec::new();
     for q in ["How many orders are there?", "How many customers are there?"] {
-        w.server.post("/api/v1/ask", &viewer, json!({"connection_id": "shop", "question": q})).await;
+        asked.push(w.server.post("/api/v1/ask", &viewer, json!({"connection_id": "shop", "question": q})).await);
     }
+    // The viewer marked their orders answer right: it opens marked.
+    let orders = asked[0].json["history_id"].as_str().expect("answered").to_string();
+    let marked = w.server.post(&format!("/api/v1/history/{orders}/verify"), &viewer, json!({"verified": true})).await;
+    assert_eq!(marked.status, StatusCode::OK, "{}", marked.text);
     w.server
         .post("/api/v1/ask", &w.admin, json!({"connection_id": "shop", "question": "How many products are there?"}))
         .await;
@@ -519,6 +534,7 @@ async fn history_is_searched_opened_and_asked_again() {
     b.wait_for("document.querySelector('.history-detail .result table')").await;
     assert_eq!(b.text(".history-detail .result h2").await, "How many orders are there?");
     assert!(b.text(".history-detail .result table tbody").await.contains('6'));
+    assert_eq!(b.text(".history-detail .result .verify").await, "✓ Marked as the right answer");
     // Ask it again: the main screen, a new conversation, the question answered.
     b.click(".history-detail .result .actions button").await;
     b.wait_for("document.querySelector('.answer .result[data-state=answered]') && !document.querySelector('form.ask[aria-busy]')").await;
