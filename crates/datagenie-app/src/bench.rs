@@ -262,21 +262,29 @@ pub fn percentiles(mut samples: Vec<Duration>) -> Percentiles {
     Percentiles { n, p50_us: at(0.5), p90_us: at(0.9), p99_us: at(0.99), max_us: at(1.0) }
 }
 
-/// The pipeline's own work per question (everything but waiting for the LLM and running the query), over Spider's
-/// questions with the gold SQL as the LLM's reply, schemas cached (each database is warmed once first).
-pub async fn pipeline_bench(spider: &Path, cache_dir: &Path, summary: bool) -> Result<Percentiles, Error> {
-    #[derive(serde::Deserialize)]
-    struct Q {
-        db_id: String,
-        question: String,
-        query: String,
-    }
+/// A Spider question with its gold SQL.
+#[derive(serde::Deserialize)]
+struct SpiderQuestion {
+    db_id: String,
+    question: String,
+    query: String,
+}
+
+/// Spider's `questions.json`, grouped by database (each database is opened once).
+fn spider_questions(spider: &Path) -> Result<Vec<SpiderQuestion>, Error> {
     let path = spider.join("questions.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read {}: {e}", path.display())))?;
-    let mut qs: Vec<Q> = serde_json::from_str(&text)
+    let mut qs: Vec<SpiderQuestion> = serde_json::from_str(&text)
         .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("{}: {e}", path.display())))?;
     qs.sort_by(|a, b| a.db_id.cmp(&b.db_id));
+    Ok(qs)
+}
+
+/// The pipeline's own work per question (everything but waiting for the LLM and running the query), over Spider's
+/// questions with the gold SQL as the LLM's reply, schemas cached (each database is warmed once first).
+pub async fn pipeline_bench(spider: &Path, cache_dir: &Path, summary: bool) -> Result<Percentiles, Error> {
+    let qs = spider_questions(spider)?;
     let llm = FixedReply::new();
     let mut samples = Vec::with_capacity(qs.len());
     let ctx = context(llm.clone(), cache_dir, true);
@@ -383,18 +391,7 @@ fn gold_literals(sql: &str, names: &std::collections::HashSet<String>) -> Vec<St
 /// gold SQL as the LLM's reply)? Personal-data masking on, as users run it. Returns (tune, validation).
 pub async fn values_recall(spider: &Path, cache_dir: &Path) -> Result<(ValueRecall, ValueRecall), Error> {
     use crate::eval::{Split, spider_split};
-    #[derive(serde::Deserialize)]
-    struct Q {
-        db_id: String,
-        question: String,
-        query: String,
-    }
-    let path = spider.join("questions.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read {}: {e}", path.display())))?;
-    let mut qs: Vec<Q> = serde_json::from_str(&text)
-        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("{}: {e}", path.display())))?;
-    qs.sort_by(|a, b| a.db_id.cmp(&b.db_id));
+    let qs = spider_questions(spider)?;
     let llm = FixedReply::new();
     let mut plain = context(llm.clone(), cache_dir, true);
     plain.knowledge.values_per_column = 0;

@@ -150,11 +150,14 @@ impl SchemaCache {
     }
 }
 
-fn now_secs() -> u64 {
+/// Seconds since the Unix epoch (snapshot ages).
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn write_atomically(path: &Path, snapshot: &Snapshot) -> Result<(), Error> {
+/// Writes `snapshot` as JSON to a temporary file beside `path`, then renames it over `path`: a reader sees the old
+/// snapshot or the new one, never half of one.
+pub(crate) fn write_atomically(path: &Path, snapshot: &impl Serialize) -> Result<(), Error> {
     let io = |e: std::io::Error| Error::new(ErrorCode::OutputFailed, format!("{}: {e}", path.display()));
     let dir = path.parent().ok_or_else(|| Error::new(ErrorCode::Internal, "cache path has no parent"))?;
     std::fs::create_dir_all(dir).map_err(io)?;

@@ -16,19 +16,20 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use datagenie_core::Error;
 use datagenie_core::builtin::value_columns;
 use datagenie_core::connector::{Connector, Limits};
 use datagenie_core::guard::{self, Policy};
 use datagenie_core::schema::{Schema, hex};
 use datagenie_core::value::Value;
 use datagenie_core::values::{IndexedValue, ValueIndex};
-use datagenie_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::privacy::Privacy;
+use crate::schema_cache::{now_secs, write_atomically};
 
 /// Time limit for one column's query: a slow column is skipped, not waited for.
 pub const COLUMN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -251,21 +252,6 @@ pub fn keep_visible(matches: &mut Vec<datagenie_core::values::ValueMatch>, visib
     let readable: BTreeSet<(&str, &str)> =
         visible.tables.iter().flat_map(|t| t.columns.iter().map(move |c| (t.name.as_str(), c.name.as_str()))).collect();
     matches.retain(|m| readable.contains(&(m.table.as_str(), m.column.as_str())));
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-fn write_atomically(path: &Path, snapshot: &Snapshot) -> Result<(), Error> {
-    let io = |e: std::io::Error| Error::new(ErrorCode::OutputFailed, format!("{}: {e}", path.display()));
-    let dir = path.parent().ok_or_else(|| Error::new(ErrorCode::Internal, "cache path has no parent"))?;
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let bytes = serde_json::to_vec(snapshot).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
 }
 
 /// The values' own share of a cache directory, for `datagenie doctor`-like reports: the snapshot's size in bytes.
