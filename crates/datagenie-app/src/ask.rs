@@ -887,17 +887,8 @@ impl AskContext {
                 Some((built_for, index)) if same_schema(built_for, schema) => index.clone(),
                 _ => {
                     let columns = crate::values::linked_columns(schema, &self.privacy, !personal_ok);
-                    let (read, _) = crate::values::read_columns(
-                        connector,
-                        schema,
-                        policy,
-                        &columns,
-                        per_column,
-                        crate::values::MAX_VALUE_CHARS,
-                        crate::values::BUILD_DEADLINE,
-                    )
-                    .await;
-                    let index = Arc::new(crate::values::index_of(&read));
+                    let index =
+                        Arc::new(crate::values::read_index(connector, schema, policy, &columns, per_column).await);
                     if memo.filtered.len() >= MEMO_ENTRIES {
                         memo.filtered.clear();
                     }
@@ -928,17 +919,9 @@ impl AskContext {
                 Some((built_for, index)) if same_schema(built_for, schema) => index.clone(),
                 _ => {
                     let columns = crate::values::personal_columns(schema, &self.privacy);
-                    let (read, _) = crate::values::read_columns(
-                        connector,
-                        schema,
-                        &Policy::default(),
-                        &columns,
-                        per_column,
-                        crate::values::MAX_VALUE_CHARS,
-                        crate::values::BUILD_DEADLINE,
-                    )
-                    .await;
-                    let index = Arc::new(crate::values::index_of(&read));
+                    let policy = Policy::default();
+                    let index =
+                        Arc::new(crate::values::read_index(connector, schema, &policy, &columns, per_column).await);
                     memo.personal = Some((schema.clone(), index.clone()));
                     index
                 }

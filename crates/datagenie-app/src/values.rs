@@ -114,6 +114,19 @@ pub async fn read_columns(
     (out, report)
 }
 
+/// The index of `columns`' values read through the guard with `policy` (see [`read_columns`]): what is kept in memory
+/// only — an asker's row-filtered values, the personal-data columns of one who may unmask.
+pub async fn read_index(
+    connector: &dyn Connector,
+    schema: &Schema,
+    policy: &Policy,
+    columns: &[(String, String)],
+    per_column: usize,
+) -> ValueIndex {
+    let (read, _) = read_columns(connector, schema, policy, columns, per_column, MAX_VALUE_CHARS, BUILD_DEADLINE).await;
+    index_of(&read)
+}
+
 /// The index of read values.
 pub fn index_of(columns: &[ColumnValues]) -> ValueIndex {
     ValueIndex::build(columns.iter().flat_map(|c| {
