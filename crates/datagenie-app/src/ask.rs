@@ -642,7 +642,7 @@ impl AskContext {
             let run = self.run_sql(job.req.question.as_str(), job, trip).await?;
             return Ok(Produced::without_prompt(run, AnswerSource::Sql));
         }
-        if let Some(found) = self.find_template(job) {
+        if let Some(found) = self.find_template(job).await {
             return self.by_template(job, found, trip).await;
         }
         if (self.llm.is_none() || self.builtin_first)
@@ -665,7 +665,7 @@ impl AskContext {
         let run = run.map_err(|e| e.context(format!("the verified template \"{}\"", found.template.name)))?;
         // Counted when it answered; a failure to count never fails the answer.
         let uses = if run.result.is_some() {
-            store.record_use(&found.template.id).unwrap_or_else(|e| {
+            store.record_use(&found.template.id).await.unwrap_or_else(|e| {
                 tracing::warn!(code = %e.code, "could not count a template's use");
                 found.template.usage_count
             })
@@ -821,7 +821,7 @@ impl AskContext {
     /// glossary's synonyms it uses written as their terms (a template phrased "활성 고객 수" answers "active
     /// customers count" when the glossary says they are one term). The system database failing is logged and
     /// skipped: the other sources can still answer.
-    fn find_template(&self, job: &Job<'_>) -> Option<(&TemplateStore, TemplateMatch)> {
+    async fn find_template(&self, job: &Job<'_>) -> Option<(&TemplateStore, TemplateMatch)> {
         let store = self.templates.as_deref()?;
         let mut questions = vec![job.req.question.clone()];
         if let Some(index) = &job.knowledge {
@@ -838,7 +838,7 @@ impl AskContext {
             }
         }
         for question in &questions {
-            match store.find_match(&job.req.connection.key, job.schema.dialect, question) {
+            match store.find_match(&job.req.connection.key, job.schema.dialect, question).await {
                 Ok(Some(m)) => return Some((store, m)),
                 Ok(None) => {}
                 Err(e) => {

@@ -26,6 +26,7 @@ pub struct Config {
     pub knowledge: KnowledgeConfig,
     pub embeddings: EmbeddingsConfig,
     pub server: ServerConfig,
+    pub system_db: SystemDbConfig,
     /// Where `llm.provider` came from (not a key: recorded by [`Config::load`], or by a flag that overrides it).
     #[serde(skip)]
     pub llm_origin: Origin,
@@ -97,6 +98,25 @@ pub struct DatabaseConfig {
     /// The database `ask` and `schema` use when `--db` is not given. Empty: the built-in demo database. It may hold
     /// a password, so it is printed only redacted.
     pub url: SecretUrl,
+}
+
+/// DataGenie's own database (users, history, audit, …): the SQLite file `<data_dir>/datagenie.db` by default, or a
+/// PostgreSQL database that several servers share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SystemDbConfig {
+    /// Empty: the SQLite file in the data directory. `sqlite:///path/datagenie.db`, or
+    /// `postgres://user:password@host:5432/db` (`?schema=NAME` keeps DataGenie's tables in a schema of their own;
+    /// `sslmode=require|verify-full`, `sslrootcert=PATH` as for a connection). Printed only redacted.
+    pub url: SecretUrl,
+    /// The most connections one server keeps to a PostgreSQL system database.
+    pub pool_size: usize,
+}
+
+impl Default for SystemDbConfig {
+    fn default() -> Self {
+        SystemDbConfig { url: SecretUrl::default(), pool_size: 16 }
+    }
 }
 
 /// The model used with an OpenAI-compatible endpoint when none is configured.

@@ -94,25 +94,27 @@ pub const OFFLINE_QUESTIONS: &[&str] = &[
 
 /// Files the demo templates under `connection` in `store`, verified, unless a template of that name is there already
 /// (a person may have edited it). Returns how many were added.
-pub fn install_demo_templates(store: &TemplateStore, connection: &str) -> Result<usize, Error> {
-    let existing = store.list(Some(connection))?;
+pub async fn install_demo_templates(store: &TemplateStore, connection: &str) -> Result<usize, Error> {
+    let existing = store.list(Some(connection)).await?;
     let mut added = 0;
     for t in DEMO_TEMPLATES {
         if existing.iter().any(|e| e.name == t.name) {
             continue;
         }
-        store.add(NewTemplate {
-            name: t.name.to_string(),
-            description: Some(t.description.to_string()),
-            questions: t.questions.iter().map(|q| q.to_string()).collect(),
-            sql: t.sql.to_string(),
-            category: Some("demo".to_string()),
-            public: true,
-            verified: true,
-            connection: connection.to_string(),
-            dialect: Dialect::Sqlite,
-            owner: None,
-        })?;
+        store
+            .add(NewTemplate {
+                name: t.name.to_string(),
+                description: Some(t.description.to_string()),
+                questions: t.questions.iter().map(|q| q.to_string()).collect(),
+                sql: t.sql.to_string(),
+                category: Some("demo".to_string()),
+                public: true,
+                verified: true,
+                connection: connection.to_string(),
+                dialect: Dialect::Sqlite,
+                owner: None,
+            })
+            .await?;
         added += 1;
     }
     Ok(added)

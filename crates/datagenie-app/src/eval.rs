@@ -50,7 +50,7 @@ pub enum QuestionSet {
     /// from the provider with the templates themselves set aside, so the score says how well the provider answers
     /// the questions a person has verified — a regression gate for a model, prompt or engine change — and a template
     /// that no longer runs on the current schema shows up as a `gold_error`.
-    Templates { store: PathBuf, database: crate::database::DatabaseChoice },
+    Templates { store: std::sync::Arc<datagenie_store::TemplateStore>, database: crate::database::DatabaseChoice },
 }
 
 pub struct EvalOptions {
@@ -183,11 +183,13 @@ pub struct EvalReport {
 
 /// The questions of `--templates`: for every verified template of the database, one question per phrasing (see
 /// [`QuestionSet::Templates`]). `db_id` is the template's name, so the report breaks accuracy down per template.
-fn template_questions(store: &Path, database: &crate::database::DatabaseChoice) -> Result<Vec<RawQuestion>, Error> {
+async fn template_questions(
+    store: &datagenie_store::TemplateStore,
+    database: &crate::database::DatabaseChoice,
+) -> Result<Vec<RawQuestion>, Error> {
     let connection = database.key()?;
-    let store = datagenie_store::TemplateStore::open(store)?;
     let mut out = Vec::new();
-    for t in store.list(Some(&connection))?.into_iter().filter(|t| t.verified) {
+    for t in store.list(Some(&connection)).await?.into_iter().filter(|t| t.verified) {
         let parsed = QueryTemplate::from_stored(&t.questions, &t.sql, t.dialect)?;
         for (question, values) in parsed.examples() {
             out.push(RawQuestion { db_id: t.name.clone(), question, query: parsed.bind(&values)? });
@@ -240,7 +242,7 @@ struct Db {
 pub async fn run(options: &EvalOptions) -> Result<EvalReport, Error> {
     let mut questions = match &options.set {
         QuestionSet::Spider { questions, .. } => read_questions(questions)?,
-        QuestionSet::Templates { store, database } => template_questions(store, database)?,
+        QuestionSet::Templates { store, database } => template_questions(store, database).await?,
     };
     select(&mut questions, options);
     let provider = match &options.predictor {

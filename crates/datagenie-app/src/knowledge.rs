@@ -175,13 +175,13 @@ impl Library {
             }
         }
         if let Some(store) = &self.store {
-            match store_base(store, key) {
+            match store_base(store, key).await {
                 Ok(b) => merge(&mut base, b),
                 Err(e) => tracing::warn!(code = %e.code, error = %e.message, "stored knowledge skipped"),
             }
         }
         if let Some(templates) = &self.templates {
-            match templates.list(Some(key)) {
+            match templates.list(Some(key)).await {
                 // A template private to its owner is no one else's example: only verified, shared ones are.
                 Ok(list) => base.examples.extend(
                     list.into_iter().filter(|t| t.verified && (t.public || t.owner.is_none())).flat_map(|t| {
@@ -222,7 +222,7 @@ impl Library {
         let model = embedder.model().to_string();
         let keys: Vec<String> = inputs.iter().map(|(_, _, k)| k.clone()).collect();
         let mut known = match &self.store {
-            Some(store) => store.vectors(&model, &keys)?,
+            Some(store) => store.vectors(&model, &keys).await?,
             None => HashMap::new(),
         };
         let missing: Vec<(String, String)> = inputs
@@ -239,7 +239,7 @@ impl Library {
             }
             let fresh: Vec<(String, Vec<f32>)> = missing.into_iter().map(|(k, _)| k).zip(r.vectors).collect();
             if let Some(store) = &self.store
-                && let Err(e) = store.put_vectors(&model, &fresh)
+                && let Err(e) = store.put_vectors(&model, &fresh).await
             {
                 tracing::warn!(code = %e.code, "could not store knowledge vectors");
             }
@@ -283,9 +283,9 @@ fn version_of(base: &KnowledgeBase) -> String {
 }
 
 /// The stored items of `key`'s database as a knowledge base.
-pub fn store_base(store: &KnowledgeStore, key: &str) -> Result<KnowledgeBase, Error> {
+pub async fn store_base(store: &KnowledgeStore, key: &str) -> Result<KnowledgeBase, Error> {
     let mut base = KnowledgeBase::default();
-    for item in store.list(key, None)? {
+    for item in store.list(key, None).await? {
         let bad = |e: serde_json::Error| {
             Error::new(ErrorCode::InvalidKnowledge, format!("stored knowledge item {} is unreadable: {e}", item.id))
         };
@@ -499,6 +499,7 @@ table = "customers"
                 dialect: datagenie_core::Dialect::Sqlite,
                 owner: None,
             })
+            .await
             .expect("template");
         let store = library.store.as_ref().expect("store");
         let entry = |term: &str| GlossaryEntry {
@@ -517,6 +518,7 @@ table = "customers"
                     body: serde_json::to_value(entry(term)).expect("json"),
                     created_by: None,
                 })
+                .await
                 .expect("upsert");
         }
         let answer = ctx.ask(&request(&connection, "How many active customers are gold tier?", true)).await.expect("a");

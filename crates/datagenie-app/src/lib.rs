@@ -22,6 +22,7 @@ pub mod schema_cache;
 pub mod service;
 pub mod session;
 pub mod suggest;
+pub mod system;
 pub mod values;
 
 pub use session::{Session, today};

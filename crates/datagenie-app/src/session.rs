@@ -9,7 +9,7 @@ use datagenie_store::{KnowledgeStore, TemplateStore};
 
 use crate::ask::{AskContext, Connection};
 use crate::config::Config;
-use crate::database::{DatabaseChoice, system_database_path};
+use crate::database::DatabaseChoice;
 use crate::knowledge::Library;
 use crate::privacy::Privacy;
 use crate::providers;
@@ -33,7 +33,8 @@ impl Session {
     pub async fn open_choice(config: &Config, choice: &DatabaseChoice) -> Result<Session, Error> {
         let connector = choice.connect().await?;
         let database = connector.describe();
-        let templates = open_templates(config);
+        let catalog = open_catalog_or_log(config).await;
+        let templates = catalog.as_ref().map(|c| Arc::clone(&c.templates));
         // Templates are filed under the database's key; without one (or without the system database) the question
         // is still answered, without templates.
         let key = match choice.key() {
@@ -44,7 +45,8 @@ impl Session {
             }
         };
         let mut context = context(config, templates.clone())?;
-        context.library = Some(Arc::new(library(config, templates)?));
+        let knowledge = catalog.map(|c| c.knowledge);
+        context.library = Some(Arc::new(library(config, knowledge, templates)?));
         Ok(Session { context, connection: Connection::new(connector, key), database })
     }
 }
@@ -68,26 +70,23 @@ pub fn context(config: &Config, templates: Option<Arc<TemplateStore>>) -> Result
 }
 
 /// The CLI's knowledge library: the knowledge folder, the system database's knowledge items and the verified
-/// templates. The system database failing leaves its part out (logged), as for templates.
-pub fn library(config: &Config, templates: Option<Arc<TemplateStore>>) -> Result<Library, Error> {
-    let store = match system_database_path(config).and_then(|path| KnowledgeStore::open(&path)) {
-        Ok(store) => Some(store),
-        Err(e) => {
-            tracing::warn!(code = %e.code, error = %e.message, "answering without stored knowledge");
-            None
-        }
-    };
+/// templates (`None`: the system database could not be opened; its part is left out).
+pub fn library(
+    config: &Config,
+    store: Option<KnowledgeStore>,
+    templates: Option<Arc<TemplateStore>>,
+) -> Result<Library, Error> {
     let folder = crate::knowledge::configured_folder(&config.knowledge.dir, config.file.as_deref());
     Ok(Library::new(store, folder, templates, None, providers::build_embeddings(config)?))
 }
 
-/// The system database's template store. Templates are an addition: when the system database cannot be opened the
-/// question is still answered, without them (and the reason is logged).
-fn open_templates(config: &Config) -> Option<Arc<TemplateStore>> {
-    match system_database_path(config).and_then(|path| TemplateStore::open(&path)) {
-        Ok(store) => Some(Arc::new(store)),
+/// The system database's templates and knowledge. They are an addition: when the system database cannot be opened
+/// the question is still answered, without them (and the reason is logged).
+async fn open_catalog_or_log(config: &Config) -> Option<crate::system::Catalog> {
+    match crate::system::open_catalog(config).await {
+        Ok(catalog) => Some(catalog),
         Err(e) => {
-            tracing::warn!(code = %e.code, error = %e.message, "answering without templates");
+            tracing::warn!(code = %e.code, error = %e.message, "answering without templates and stored knowledge");
             None
         }
     }

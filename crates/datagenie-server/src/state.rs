@@ -10,7 +10,7 @@ use datagenie_app::service::{QuestionDefaults, QuestionService, server_library};
 use datagenie_core::Error;
 use datagenie_store::crypto::TOKEN_SIGNING_LABEL;
 use datagenie_store::model::TokenLimits;
-use datagenie_store::{KnowledgeStore, MasterKey, SecretBox, SqliteStore, Store, TemplateStore};
+use datagenie_store::{KnowledgeStore, MasterKey, Store, TemplateStore};
 
 use crate::auth::TokenKeys;
 use crate::limits::{LoginThrottle, RateLimiter};
@@ -106,14 +106,13 @@ pub fn master_key(secret_key: Option<&str>, data_dir: &Path) -> Result<MasterKey
 pub const SECRET_KEY_FILE: &str = "secret.key";
 
 impl AppState {
-    /// Opens the system database in `data_dir` (migrating it) and everything the server needs.
+    /// Opens the configured system database (`system_db.url`: the SQLite file in `data_dir` by default, or
+    /// PostgreSQL), migrating it, and everything the server needs.
     pub async fn open(config: &Config, data_dir: &Path, master: &MasterKey) -> Result<AppState, Error> {
-        let store =
-            SqliteStore::open(&data_dir.join(datagenie_store::SYSTEM_DB_FILE), SecretBox::for_connections(master))?;
-        let templates = Arc::new(store.templates());
-        let knowledge = store.knowledge();
-        let store: Arc<dyn Store> = Arc::new(store);
-        let mut state = AppState::with_store(config, store, Some(templates), Some(knowledge), master).await?;
+        let system = datagenie_app::system::open(config, master).await?;
+        tracing::info!(system_db = %system.location.describe(), engine = system.location.engine(), "system database");
+        let mut state =
+            AppState::with_store(config, system.store, Some(system.templates), Some(system.knowledge), master).await?;
         state.files_dir = Some(data_dir.join("files"));
         Ok(state)
     }

@@ -1,5 +1,6 @@
 //! The knowledge store: what people teach DataGenie about one of their databases — glossary terms, descriptions of
-//! tables and columns, documents — and the embeddings of texts, in the system database (migration 0005).
+//! tables and columns, documents — and the embeddings of texts, in the system database (SQLite migration 0005;
+//! the same tables on PostgreSQL).
 //!
 //! An item belongs to one database, named by the same connection key templates use (`sqlite:///abs/path.db`, a URL
 //! without its password: no secrets), and is unique by (connection, kind, name). Its body is JSON, as the caller's
@@ -11,8 +12,9 @@
 //! little-endian `f32`; searching them happens in the caller's process.
 //!
 //! Like [`crate::TemplateStore`]: the CLI opens it on its own ([`KnowledgeStore::open`]); the server gets it from
-//! its store ([`crate::SqliteStore::knowledge`]), on the same connections. Its methods block: call them from
-//! `spawn_blocking` in async code.
+//! its store ([`crate::SqliteStore::knowledge`], [`crate::PgStore::knowledge`]), on the same connections. What is
+//! checked and encoded is here, shared by both engines; only the row reads and writes differ (below for SQLite,
+//! `pg_store/knowledge.rs` for PostgreSQL).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -21,11 +23,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use datagenie_core::{Error, ErrorCode};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::sqlite::{SystemDb, new_uuid, system_error};
+use crate::pg_store::{self, PgStore};
+use crate::sqlite::{SystemDb, new_uuid};
+use crate::templates::{Backend, on_sqlite};
 
 /// The longest name of an item, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -122,31 +126,53 @@ pub fn content_key(text: &str) -> String {
     datagenie_core::schema::hex(&Sha256::digest(text.as_bytes()))
 }
 
-/// The system database's knowledge items and embeddings. Cheap to clone (an `Arc`). Its methods block.
+/// The system database's knowledge items and embeddings. Cheap to clone (an `Arc` or a pool).
 #[derive(Debug, Clone)]
 pub struct KnowledgeStore {
-    db: Arc<SystemDb>,
+    backend: Backend,
+}
+
+/// An item to write, checked: its body as JSON text and that text's hash.
+pub(crate) struct Upsert {
+    pub connection: String,
+    pub kind: KnowledgeKind,
+    pub name: String,
+    /// The body as JSON text (what the hash covers; stored as it is).
+    pub body: String,
+    pub hash: String,
+    pub created_by: Option<String>,
 }
 
 /// What an upsert found.
-enum Upserted {
+pub(crate) enum Upserted {
+    /// The item's id, and whether it was created.
     Done(String, bool),
+    /// `created_by` names no user.
     NoUser(String),
 }
 
+/// An embedding to store: its key, dimensions and little-endian `f32` bytes.
+pub(crate) type Encoded = (String, i64, Vec<u8>);
+
 impl KnowledgeStore {
-    /// The knowledge store of an open system database.
+    /// The knowledge store of an open SQLite system database.
     pub fn new(db: Arc<SystemDb>) -> KnowledgeStore {
-        KnowledgeStore { db }
+        KnowledgeStore { backend: Backend::Sqlite(db) }
     }
 
-    /// Opens the system database at `path` (see [`SystemDb::open`]) for its knowledge.
+    /// The knowledge store of a PostgreSQL system database (see [`crate::PgStore::knowledge`]).
+    pub(crate) fn postgres(store: PgStore) -> KnowledgeStore {
+        KnowledgeStore { backend: Backend::Postgres(store) }
+    }
+
+    /// Opens the SQLite system database at `path` (see [`SystemDb::open`]) for its knowledge. Blocks.
     pub fn open(path: &Path) -> Result<KnowledgeStore, Error> {
         Ok(KnowledgeStore::new(Arc::new(SystemDb::open(path)?)))
     }
 
-    pub fn path(&self) -> &Path {
-        self.db.path()
+    /// The SQLite file it stores in; `None` on PostgreSQL.
+    pub fn path(&self) -> Option<&Path> {
+        self.backend.path()
     }
 
     /// Adds the item, or replaces the body of the item with the same connection, kind and name (setting its
@@ -154,7 +180,7 @@ impl KnowledgeStore {
     /// created. Replacing a body by an equal one changes nothing (neither `updated_at` nor [`Self::version`]).
     /// Errors: [`ErrorCode::InvalidArgument`] (an empty connection, a bad name, a body too large),
     /// [`ErrorCode::NotFound`] (`created_by` names no user), [`ErrorCode::SystemDatabase`].
-    pub fn upsert(&self, item: NewKnowledgeItem) -> Result<(KnowledgeItem, bool), Error> {
+    pub async fn upsert(&self, item: NewKnowledgeItem) -> Result<(KnowledgeItem, bool), Error> {
         let connection = checked_connection(&item.connection)?;
         let name = checked_name(&item.name)?;
         let body = serde_json::to_string(&item.body)
@@ -166,52 +192,24 @@ impl KnowledgeStore {
             ));
         }
         let hash = content_key(&body);
-        let kind = item.kind.as_str();
-        let outcome = self.db.with("cannot store the knowledge item", |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if let Some(user) = &item.created_by {
-                let known =
-                    tx.prepare_cached("SELECT 1 FROM users WHERE id = ?1")?.query_row([user], |_| Ok(())).optional()?;
-                if known.is_none() {
-                    return Ok(Upserted::NoUser(user.clone()));
-                }
+        let row = Upsert {
+            connection: connection.to_string(),
+            kind: item.kind,
+            name: name.to_string(),
+            body,
+            hash,
+            created_by: item.created_by,
+        };
+        let outcome = match &self.backend {
+            Backend::Sqlite(db) => {
+                on_sqlite(db, "cannot store the knowledge item", true, move |conn| upsert(conn, &row)).await?
             }
-            let existing: Option<(String, String)> = tx
-                .prepare_cached(
-                    "SELECT id, content_hash FROM knowledge_items WHERE connection = ?1 AND kind = ?2 AND name = ?3",
-                )?
-                .query_row(params![connection, kind, name], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let outcome = match existing {
-                Some((id, stored)) => {
-                    if stored != hash {
-                        tx.prepare_cached(
-                            "UPDATE knowledge_items SET body = ?2, content_hash = ?3,
-                                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                             WHERE id = ?1",
-                        )?
-                        .execute(params![id, body, hash])?;
-                    }
-                    Upserted::Done(id, false)
-                }
-                None => {
-                    let id = new_uuid(&tx)?;
-                    tx.prepare_cached(
-                        "INSERT INTO knowledge_items (id, connection, kind, name, body, content_hash, created_by,
-                             created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), NULL)",
-                    )?
-                    .execute(params![id, connection, kind, name, body, hash, item.created_by])?;
-                    Upserted::Done(id, true)
-                }
-            };
-            tx.commit()?;
-            Ok(outcome)
-        })?;
+            Backend::Postgres(pg) => pg_store::knowledge::upsert(pg, &row).await?,
+        };
         match outcome {
             Upserted::NoUser(user) => Err(Error::new(ErrorCode::NotFound, format!("no user with the id '{user}'"))),
             Upserted::Done(id, created) => {
-                let stored = self.get(&id)?;
+                let stored = self.get(&id).await?;
                 let stored = stored
                     .ok_or_else(|| Error::new(ErrorCode::Internal, "the knowledge item just stored is missing"))?;
                 Ok((stored, created))
@@ -220,81 +218,125 @@ impl KnowledgeStore {
     }
 
     /// A database's items, all or of one kind: by kind (glossary, description, document), then name.
-    pub fn list(&self, connection: &str, kind: Option<KnowledgeKind>) -> Result<Vec<KnowledgeItem>, Error> {
+    pub async fn list(&self, connection: &str, kind: Option<KnowledgeKind>) -> Result<Vec<KnowledgeItem>, Error> {
         let connection = connection.trim();
-        let rows = self.db.read("cannot list knowledge", |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM knowledge_items WHERE connection = ?1 AND (?2 IS NULL OR kind = ?2)
-                 ORDER BY CASE kind WHEN 'glossary' THEN 0 WHEN 'description' THEN 1 ELSE 2 END, name, id"
-            ))?;
-            stmt.query_map(params![connection, kind.map(KnowledgeKind::as_str)], RawItem::read)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter().map(|r| r.into_item(self.db.path())).collect()
+        let rows = match &self.backend {
+            Backend::Sqlite(db) => {
+                let connection = connection.to_string();
+                on_sqlite(db, "cannot list knowledge", false, move |conn| {
+                    let mut stmt = conn.prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM knowledge_items WHERE connection = ?1 AND (?2 IS NULL OR kind = ?2)
+                         ORDER BY CASE kind WHEN 'glossary' THEN 0 WHEN 'description' THEN 1 ELSE 2 END, name, id"
+                    ))?;
+                    stmt.query_map(params![connection, kind.map(KnowledgeKind::as_str)], RawItem::read)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .await?
+            }
+            Backend::Postgres(pg) => pg_store::knowledge::list(pg, connection, kind).await?,
+        };
+        rows.into_iter().map(|r| r.into_item(&self.backend)).collect()
     }
 
     /// The item with this id, if any.
-    pub fn get(&self, id: &str) -> Result<Option<KnowledgeItem>, Error> {
-        let row = self.db.read("cannot read knowledge", |conn| {
-            conn.prepare_cached(&format!("SELECT {COLUMNS} FROM knowledge_items WHERE id = ?1"))?
-                .query_row([id], RawItem::read)
-                .optional()
-        })?;
-        row.map(|r| r.into_item(self.db.path())).transpose()
+    pub async fn get(&self, id: &str) -> Result<Option<KnowledgeItem>, Error> {
+        let row = match &self.backend {
+            Backend::Sqlite(db) => {
+                let id = id.to_string();
+                on_sqlite(db, "cannot read knowledge", false, move |conn| {
+                    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM knowledge_items WHERE id = ?1"))?
+                        .query_row([id], RawItem::read)
+                        .optional()
+                })
+                .await?
+            }
+            Backend::Postgres(pg) => pg_store::knowledge::get(pg, id).await?,
+        };
+        row.map(|r| r.into_item(&self.backend)).transpose()
     }
 
     /// Removes the item with this id; `false` when there was none.
-    pub fn remove(&self, id: &str) -> Result<bool, Error> {
-        let n = self.db.with("cannot remove the knowledge item", |conn| {
-            conn.prepare_cached("DELETE FROM knowledge_items WHERE id = ?1")?.execute([id])
-        })?;
+    pub async fn remove(&self, id: &str) -> Result<bool, Error> {
+        let n = match &self.backend {
+            Backend::Sqlite(db) => {
+                let id = id.to_string();
+                on_sqlite(db, "cannot remove the knowledge item", true, move |conn| {
+                    conn.prepare_cached("DELETE FROM knowledge_items WHERE id = ?1")?.execute([id]).map(|n| n as u64)
+                })
+                .await?
+            }
+            Backend::Postgres(pg) => pg_store::knowledge::remove(pg, id).await?,
+        };
         Ok(n > 0)
     }
 
     /// Removes a database's item by kind and name (trimmed, as stored); `false` when there was none.
-    pub fn remove_by_name(&self, connection: &str, kind: KnowledgeKind, name: &str) -> Result<bool, Error> {
+    pub async fn remove_by_name(&self, connection: &str, kind: KnowledgeKind, name: &str) -> Result<bool, Error> {
         let (connection, name) = (connection.trim(), name.trim());
-        let n = self.db.with("cannot remove the knowledge item", |conn| {
-            conn.prepare_cached("DELETE FROM knowledge_items WHERE connection = ?1 AND kind = ?2 AND name = ?3")?
-                .execute(params![connection, kind.as_str(), name])
-        })?;
+        let n = match &self.backend {
+            Backend::Sqlite(db) => {
+                let (connection, name) = (connection.to_string(), name.to_string());
+                on_sqlite(db, "cannot remove the knowledge item", true, move |conn| {
+                    conn.prepare_cached(
+                        "DELETE FROM knowledge_items WHERE connection = ?1 AND kind = ?2 AND name = ?3",
+                    )?
+                    .execute(params![connection, kind.as_str(), name])
+                    .map(|n| n as u64)
+                })
+                .await?
+            }
+            Backend::Postgres(pg) => pg_store::knowledge::remove_by_name(pg, connection, kind, name).await?,
+        };
         Ok(n > 0)
     }
 
     /// A value that changes whenever the database's items change (added, replaced, removed — by any process), for
     /// caches built from them: a counter, `"0"` for a database that never had any. Never repeats for one database
-    /// of one system database file.
-    pub fn version(&self, connection: &str) -> Result<String, Error> {
+    /// of one system database.
+    pub async fn version(&self, connection: &str) -> Result<String, Error> {
         let connection = connection.trim();
-        let v: Option<i64> = self.db.read("cannot read the knowledge version", |conn| {
-            conn.prepare_cached("SELECT version FROM knowledge_versions WHERE connection = ?1")?
-                .query_row([connection], |r| r.get(0))
-                .optional()
-        })?;
+        let v: Option<i64> = match &self.backend {
+            Backend::Sqlite(db) => {
+                let connection = connection.to_string();
+                on_sqlite(db, "cannot read the knowledge version", false, move |conn| {
+                    conn.prepare_cached("SELECT version FROM knowledge_versions WHERE connection = ?1")?
+                        .query_row([connection], |r| r.get(0))
+                        .optional()
+                })
+                .await?
+            }
+            Backend::Postgres(pg) => pg_store::knowledge::version(pg, connection).await?,
+        };
         Ok(v.unwrap_or(0).to_string())
     }
 
     /// The stored embeddings by `model` of these content keys ([`content_key`]); keys with none are absent.
-    pub fn vectors(&self, model: &str, keys: &[String]) -> Result<HashMap<String, Vec<f32>>, Error> {
+    pub async fn vectors(&self, model: &str, keys: &[String]) -> Result<HashMap<String, Vec<f32>>, Error> {
         let wanted: Vec<&str> = keys.iter().map(String::as_str).collect::<HashSet<_>>().into_iter().collect();
         if wanted.is_empty() {
             return Ok(HashMap::new());
         }
-        let wanted = serde_json::to_string(&wanted)
-            .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot write the keys as JSON: {e}")))?;
-        let rows: Vec<(String, i64, Vec<u8>)> = self.db.read("cannot read embeddings", |conn| {
-            conn.prepare_cached(
-                "SELECT content_key, dims, vector FROM knowledge_vectors
-                 WHERE model = ?1 AND content_key IN (SELECT value FROM json_each(?2))",
-            )?
-            .query_map(params![model, wanted], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect()
-        })?;
+        let rows: Vec<Encoded> = match &self.backend {
+            Backend::Sqlite(db) => {
+                let wanted = serde_json::to_string(&wanted)
+                    .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot write the keys as JSON: {e}")))?;
+                let model = model.to_string();
+                on_sqlite(db, "cannot read embeddings", false, move |conn| {
+                    conn.prepare_cached(
+                        "SELECT content_key, dims, vector FROM knowledge_vectors
+                         WHERE model = ?1 AND content_key IN (SELECT value FROM json_each(?2))",
+                    )?
+                    .query_map(params![model, wanted], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+                })
+                .await?
+            }
+            Backend::Postgres(pg) => pg_store::knowledge::vectors(pg, model, &wanted).await?,
+        };
         let mut out = HashMap::with_capacity(rows.len());
         for (key, dims, bytes) in rows {
             if usize::try_from(dims).ok().and_then(|d| d.checked_mul(4)) != Some(bytes.len()) {
-                return Err(system_error(
-                    self.db.path(),
+                return Err(self.backend.error(
                     "an embedding row is invalid",
                     format!("{key}: {} bytes for {dims} dimensions", bytes.len()),
                 ));
@@ -309,7 +351,7 @@ impl KnowledgeStore {
     /// Stores embeddings by `model`, replacing those of the same key and model, all in one transaction (all or
     /// none). Errors: [`ErrorCode::InvalidArgument`] (a model name empty or too long, a key that is not a
     /// [`content_key`], an empty vector, more than [`MAX_VECTOR_DIMS`] dimensions, a value that is not finite).
-    pub fn put_vectors(&self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), Error> {
+    pub async fn put_vectors(&self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), Error> {
         let invalid = |message: String| Error::new(ErrorCode::InvalidArgument, message);
         let n = model.chars().count();
         if model.trim().is_empty() || n > MAX_MODEL_CHARS {
@@ -332,24 +374,81 @@ impl KnowledgeStore {
         if vectors.is_empty() {
             return Ok(());
         }
-        self.db.with("cannot store embeddings", |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO knowledge_vectors (content_key, model, dims, vector, created_at)
-                     VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-                     ON CONFLICT (content_key, model) DO UPDATE SET
-                         dims = excluded.dims, vector = excluded.vector, created_at = excluded.created_at",
-                )?;
-                for (key, vector) in vectors {
-                    let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
-                    let dims = i64::try_from(vector.len()).unwrap_or(i64::MAX);
-                    insert.execute(params![key, model, dims, bytes])?;
-                }
+        let encoded: Vec<Encoded> = vectors
+            .iter()
+            .map(|(key, vector)| {
+                let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+                (key.clone(), i64::try_from(vector.len()).unwrap_or(i64::MAX), bytes)
+            })
+            .collect();
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let model = model.to_string();
+                on_sqlite(db, "cannot store embeddings", true, move |conn| put_vectors(conn, &model, &encoded)).await
             }
-            tx.commit()
-        })
+            Backend::Postgres(pg) => pg_store::knowledge::put_vectors(pg, model, encoded).await,
+        }
     }
+}
+
+/// Adds or replaces the item on SQLite (one IMMEDIATE transaction: what it reads cannot change before it writes).
+fn upsert(conn: &mut Connection, row: &Upsert) -> rusqlite::Result<Upserted> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(user) = &row.created_by {
+        let known = tx.prepare_cached("SELECT 1 FROM users WHERE id = ?1")?.query_row([user], |_| Ok(())).optional()?;
+        if known.is_none() {
+            return Ok(Upserted::NoUser(user.clone()));
+        }
+    }
+    let kind = row.kind.as_str();
+    let existing: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT id, content_hash FROM knowledge_items WHERE connection = ?1 AND kind = ?2 AND name = ?3",
+        )?
+        .query_row(params![row.connection, kind, row.name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let outcome = match existing {
+        Some((id, stored)) => {
+            if stored != row.hash {
+                tx.prepare_cached(
+                    "UPDATE knowledge_items SET body = ?2, content_hash = ?3,
+                         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, row.body, row.hash])?;
+            }
+            Upserted::Done(id, false)
+        }
+        None => {
+            let id = new_uuid(&tx)?;
+            tx.prepare_cached(
+                "INSERT INTO knowledge_items (id, connection, kind, name, body, content_hash, created_by,
+                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), NULL)",
+            )?
+            .execute(params![id, row.connection, kind, row.name, row.body, row.hash, row.created_by])?;
+            Upserted::Done(id, true)
+        }
+    };
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// Stores the encoded embeddings on SQLite, all in one transaction.
+fn put_vectors(conn: &mut Connection, model: &str, vectors: &[Encoded]) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO knowledge_vectors (content_key, model, dims, vector, created_at)
+             VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ON CONFLICT (content_key, model) DO UPDATE SET
+                 dims = excluded.dims, vector = excluded.vector, created_at = excluded.created_at",
+        )?;
+        for (key, dims, bytes) in vectors {
+            insert.execute(params![key, model, dims, bytes])?;
+        }
+    }
+    tx.commit()
 }
 
 /// The connection key, trimmed and non-empty.
@@ -380,18 +479,20 @@ fn checked_name(name: &str) -> Result<&str, Error> {
     Ok(v)
 }
 
+/// The columns an item is read from on SQLite, in [`RawItem`]'s order.
 const COLUMNS: &str = "id, connection, kind, name, body, created_by, created_at, updated_at";
 
-/// A row as stored, before its kind and body are read.
-struct RawItem {
-    id: String,
-    connection: String,
-    kind: String,
-    name: String,
-    body: String,
-    created_by: Option<String>,
-    created_at: String,
-    updated_at: Option<String>,
+/// A row as stored, before its kind and body are read (the body as JSON text, times as the RFC 3339 millisecond
+/// text SQLite holds).
+pub(crate) struct RawItem {
+    pub id: String,
+    pub connection: String,
+    pub kind: String,
+    pub name: String,
+    pub body: String,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: Option<String>,
 }
 
 impl RawItem {
@@ -408,11 +509,11 @@ impl RawItem {
         })
     }
 
-    fn into_item(self, path: &Path) -> Result<KnowledgeItem, Error> {
-        let kind = KnowledgeKind::parse(&self.kind)
-            .map_err(|e| system_error(path, "a knowledge row is invalid", e.message))?;
+    fn into_item(self, backend: &Backend) -> Result<KnowledgeItem, Error> {
+        let kind =
+            KnowledgeKind::parse(&self.kind).map_err(|e| backend.error("a knowledge row is invalid", e.message))?;
         let body = serde_json::from_str(&self.body)
-            .map_err(|e| system_error(path, "a knowledge row is invalid", format!("{}: {e}", self.id)))?;
+            .map_err(|e| backend.error("a knowledge row is invalid", format!("{}: {e}", self.id)))?;
         Ok(KnowledgeItem {
             id: self.id,
             connection: self.connection,
@@ -459,11 +560,12 @@ mod tests {
         assert_eq!(KnowledgeKind::parse("Glossary").err().map(|e| e.code), Some(ErrorCode::InvalidArgument));
     }
 
-    #[test]
-    fn upsert_replace_list_get_and_remove() {
+    #[tokio::test]
+    async fn upsert_replace_list_get_and_remove() {
         let (_dir, store) = store();
         let (revenue, created) = store
             .upsert(item(A, KnowledgeKind::Glossary, " revenue ", json!({"definition": "sum of paid orders"})))
+            .await
             .expect("add");
         assert!(created);
         assert_eq!(revenue.id.len(), 36);
@@ -472,11 +574,12 @@ mod tests {
         assert_eq!(revenue.body, json!({"definition": "sum of paid orders"}));
         assert_eq!((revenue.created_by.as_deref(), revenue.updated_at.as_deref()), (None, None));
         assert!(revenue.created_at.ends_with('Z'), "{}", revenue.created_at);
-        assert_eq!(store.get(&revenue.id).expect("get"), Some(revenue.clone()));
+        assert_eq!(store.get(&revenue.id).await.expect("get"), Some(revenue.clone()));
 
         // The same connection, kind and name: the body is replaced, the id and creation stay.
         let (replaced, created) = store
             .upsert(item(A, KnowledgeKind::Glossary, "revenue", json!({"definition": "paid minus refunds"})))
+            .await
             .expect("replace");
         assert!(!created);
         assert_eq!(
@@ -487,14 +590,20 @@ mod tests {
         assert!(replaced.updated_at.is_some());
 
         // The same name under another kind or database is another item.
-        store.upsert(item(A, KnowledgeKind::Document, "revenue", json!({"text": "how we count"}))).expect("doc");
-        store.upsert(item(A, KnowledgeKind::Description, "orders.amount", json!({"text": "KRW"}))).expect("col");
-        store.upsert(item(A, KnowledgeKind::Description, "orders", json!({"text": "one per order"}))).expect("table");
-        store.upsert(item(A, KnowledgeKind::Glossary, "AOV", json!({"definition": "average order value"}))).expect("g");
-        store.upsert(item(B, KnowledgeKind::Glossary, "revenue", json!({"definition": "other db"}))).expect("b");
+        store.upsert(item(A, KnowledgeKind::Document, "revenue", json!({"text": "how we count"}))).await.expect("doc");
+        store.upsert(item(A, KnowledgeKind::Description, "orders.amount", json!({"text": "KRW"}))).await.expect("col");
+        store
+            .upsert(item(A, KnowledgeKind::Description, "orders", json!({"text": "one per order"})))
+            .await
+            .expect("table");
+        store
+            .upsert(item(A, KnowledgeKind::Glossary, "AOV", json!({"definition": "average order value"})))
+            .await
+            .expect("g");
+        store.upsert(item(B, KnowledgeKind::Glossary, "revenue", json!({"definition": "other db"}))).await.expect("b");
 
         let listed: Vec<(KnowledgeKind, String)> =
-            store.list(A, None).expect("list").into_iter().map(|i| (i.kind, i.name)).collect();
+            store.list(A, None).await.expect("list").into_iter().map(|i| (i.kind, i.name)).collect();
         assert_eq!(
             listed,
             vec![
@@ -505,62 +614,62 @@ mod tests {
                 (KnowledgeKind::Document, "revenue".to_string()),
             ]
         );
-        let glossary = store.list(A, Some(KnowledgeKind::Glossary)).expect("list");
+        let glossary = store.list(A, Some(KnowledgeKind::Glossary)).await.expect("list");
         assert_eq!(glossary.len(), 2);
         assert_eq!(glossary[1], replaced);
-        assert_eq!(store.list(B, None).expect("list b").len(), 1);
-        assert!(store.list("sqlite:///none.db", None).expect("list none").is_empty());
+        assert_eq!(store.list(B, None).await.expect("list b").len(), 1);
+        assert!(store.list("sqlite:///none.db", None).await.expect("list none").is_empty());
 
-        assert!(store.remove(&revenue.id).expect("remove"));
-        assert!(!store.remove(&revenue.id).expect("remove again"));
-        assert_eq!(store.get(&revenue.id).expect("get"), None);
-        assert!(store.remove_by_name(A, KnowledgeKind::Description, " orders.amount ").expect("by name"));
-        assert!(!store.remove_by_name(A, KnowledgeKind::Description, "orders.amount").expect("by name again"));
-        assert!(!store.remove_by_name(A, KnowledgeKind::Glossary, "orders").expect("another kind"));
-        assert_eq!(store.list(A, None).expect("list").len(), 3);
-        assert_eq!(store.list(B, None).expect("list b").len(), 1, "another database keeps its items");
+        assert!(store.remove(&revenue.id).await.expect("remove"));
+        assert!(!store.remove(&revenue.id).await.expect("remove again"));
+        assert_eq!(store.get(&revenue.id).await.expect("get"), None);
+        assert!(store.remove_by_name(A, KnowledgeKind::Description, " orders.amount ").await.expect("by name"));
+        assert!(!store.remove_by_name(A, KnowledgeKind::Description, "orders.amount").await.expect("by name again"));
+        assert!(!store.remove_by_name(A, KnowledgeKind::Glossary, "orders").await.expect("another kind"));
+        assert_eq!(store.list(A, None).await.expect("list").len(), 3);
+        assert_eq!(store.list(B, None).await.expect("list b").len(), 1, "another database keeps its items");
     }
 
-    #[test]
-    fn the_version_moves_with_every_change_of_that_database_only() {
+    #[tokio::test]
+    async fn the_version_moves_with_every_change_of_that_database_only() {
         let (dir, store) = store();
-        assert_eq!(store.version(A).expect("version"), "0");
-        let mut seen = vec![store.version(A).expect("version")];
-        let mut changed = |store: &KnowledgeStore, what: &str| {
-            let v = store.version(A).expect("version");
+        assert_eq!(store.version(A).await.expect("version"), "0");
+        let mut seen = vec![store.version(A).await.expect("version")];
+        async fn changed(store: &KnowledgeStore, seen: &mut Vec<String>, what: &str) {
+            let v = store.version(A).await.expect("version");
             assert!(!seen.contains(&v), "{what}: the version {v} was seen before ({seen:?})");
             seen.push(v);
-        };
-        let (g, _) = store.upsert(item(A, KnowledgeKind::Glossary, "g", json!(1))).expect("add");
-        changed(&store, "add");
-        store.upsert(item(A, KnowledgeKind::Glossary, "g", json!(2))).expect("replace");
-        changed(&store, "replace");
+        }
+        let (g, _) = store.upsert(item(A, KnowledgeKind::Glossary, "g", json!(1))).await.expect("add");
+        changed(&store, &mut seen, "add").await;
+        store.upsert(item(A, KnowledgeKind::Glossary, "g", json!(2))).await.expect("replace");
+        changed(&store, &mut seen, "replace").await;
         // an equal body changes nothing, nor does another database's change or a read
-        let before = store.version(A).expect("version");
-        let (same, created) = store.upsert(item(A, KnowledgeKind::Glossary, "g", json!(2))).expect("same");
+        let before = store.version(A).await.expect("version");
+        let (same, created) = store.upsert(item(A, KnowledgeKind::Glossary, "g", json!(2))).await.expect("same");
         assert!(!created);
-        store.upsert(item(B, KnowledgeKind::Glossary, "g", json!(1))).expect("b");
-        store.list(A, None).expect("list");
-        assert_eq!(store.version(A).expect("version"), before);
-        assert_eq!(store.get(&g.id).expect("get"), Some(same));
-        assert_eq!(store.version(B).expect("version b"), "1");
+        store.upsert(item(B, KnowledgeKind::Glossary, "g", json!(1))).await.expect("b");
+        store.list(A, None).await.expect("list");
+        assert_eq!(store.version(A).await.expect("version"), before);
+        assert_eq!(store.get(&g.id).await.expect("get"), Some(same));
+        assert_eq!(store.version(B).await.expect("version b"), "1");
 
-        store.upsert(item(A, KnowledgeKind::Document, "d", json!({"text": "x"}))).expect("doc");
-        changed(&store, "another item");
-        store.remove_by_name(A, KnowledgeKind::Document, "d").expect("remove");
-        changed(&store, "remove by name");
-        store.remove(&g.id).expect("remove");
-        changed(&store, "remove: the database is empty again");
-        assert!(store.list(A, None).expect("list").is_empty());
+        store.upsert(item(A, KnowledgeKind::Document, "d", json!({"text": "x"}))).await.expect("doc");
+        changed(&store, &mut seen, "another item").await;
+        store.remove_by_name(A, KnowledgeKind::Document, "d").await.expect("remove");
+        changed(&store, &mut seen, "remove by name").await;
+        store.remove(&g.id).await.expect("remove");
+        changed(&store, &mut seen, "remove: the database is empty again").await;
+        assert!(store.list(A, None).await.expect("list").is_empty());
         // a change made around the store counts too
-        store.upsert(item(A, KnowledgeKind::Glossary, "g", json!(3))).expect("again");
-        changed(&store, "add again");
+        store.upsert(item(A, KnowledgeKind::Glossary, "g", json!(3))).await.expect("again");
+        changed(&store, &mut seen, "add again").await;
         raw(&dir).execute("UPDATE knowledge_items SET body = '4' WHERE connection = ?1", [A]).expect("raw");
-        changed(&store, "a raw edit");
+        changed(&store, &mut seen, "a raw edit").await;
     }
 
-    #[test]
-    fn bounds_are_refused_as_invalid_arguments() {
+    #[tokio::test]
+    async fn bounds_are_refused_as_invalid_arguments() {
         let (dir, store) = store();
         let big = json!({"text": "x".repeat(MAX_BODY_BYTES)});
         let cases = [
@@ -573,21 +682,21 @@ mod tests {
         ];
         for case in cases {
             let shown = format!("{:.120}", format!("{case:?}"));
-            let e = store.upsert(case).expect_err("refused");
+            let e = store.upsert(case).await.expect_err("refused");
             assert_eq!(e.code, ErrorCode::InvalidArgument, "{shown}: {}", e.message);
             assert!(e.message.len() < 200, "a short message: {}", e.message);
         }
-        assert!(store.list(A, None).expect("list").is_empty());
+        assert!(store.list(A, None).await.expect("list").is_empty());
         // the limits themselves are allowed: 200 characters (not bytes), a body of exactly 2 MiB
         let name = "매".repeat(MAX_NAME_CHARS);
-        store.upsert(item(A, KnowledgeKind::Glossary, &name, json!(1))).expect("200 characters");
+        store.upsert(item(A, KnowledgeKind::Glossary, &name, json!(1))).await.expect("200 characters");
         let exact = json!("x".repeat(MAX_BODY_BYTES - 2));
-        store.upsert(item(A, KnowledgeKind::Document, "exact", exact)).expect("2 MiB");
+        store.upsert(item(A, KnowledgeKind::Document, "exact", exact)).await.expect("2 MiB");
 
         // created_by is a user of the server
         let mut by = item(A, KnowledgeKind::Glossary, "owned", json!(1));
         by.created_by = Some("00000000-0000-4000-8000-000000000000".into());
-        assert_eq!(store.upsert(by.clone()).err().map(|e| e.code), Some(ErrorCode::NotFound));
+        assert_eq!(store.upsert(by.clone()).await.err().map(|e| e.code), Some(ErrorCode::NotFound));
         raw(&dir)
             .execute(
                 "INSERT INTO users (id, username, email, password_hash, created_at, updated_at)
@@ -595,17 +704,17 @@ mod tests {
                 [],
             )
             .expect("user");
-        let (owned, _) = store.upsert(by).expect("owned");
+        let (owned, _) = store.upsert(by).await.expect("owned");
         assert_eq!(owned.created_by.as_deref(), Some("00000000-0000-4000-8000-000000000000"));
         // deleting the user keeps the item
         raw(&dir)
             .execute_batch("PRAGMA foreign_keys = ON; DELETE FROM users WHERE username = 'kim';")
             .expect("delete user");
-        assert_eq!(store.get(&owned.id).expect("get").map(|i| i.created_by), Some(None));
+        assert_eq!(store.get(&owned.id).await.expect("get").map(|i| i.created_by), Some(None));
     }
 
-    #[test]
-    fn vectors_round_trip_bit_exact_and_bad_ones_are_refused() {
+    #[tokio::test]
+    async fn vectors_round_trip_bit_exact_and_bad_ones_are_refused() {
         let (dir, store) = store();
         let (k1, k2, k3) = (content_key("revenue"), content_key("매출"), content_key("unknown"));
         assert_eq!(k1.len(), 64);
@@ -614,20 +723,23 @@ mod tests {
         let v2: Vec<f32> = (0..1536).map(|i| (i as f32).sin() / 7.0).collect();
         store
             .put_vectors("text-embedding-3-small", &[(k1.clone(), v1.clone()), (k2.clone(), v2.clone())])
+            .await
             .expect("put");
-        let got =
-            store.vectors("text-embedding-3-small", &[k1.clone(), k2.clone(), k3.clone(), k1.clone()]).expect("get");
+        let got = store
+            .vectors("text-embedding-3-small", &[k1.clone(), k2.clone(), k3.clone(), k1.clone()])
+            .await
+            .expect("get");
         assert_eq!(got.len(), 2, "the unknown key is absent");
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&got[&k1]), bits(&v1));
         assert_eq!(bits(&got[&k2]), bits(&v2));
         // another model is another embedding
-        assert!(store.vectors("other-model", std::slice::from_ref(&k1)).expect("get").is_empty());
-        assert!(store.vectors("text-embedding-3-small", &[]).expect("none").is_empty());
+        assert!(store.vectors("other-model", std::slice::from_ref(&k1)).await.expect("get").is_empty());
+        assert!(store.vectors("text-embedding-3-small", &[]).await.expect("none").is_empty());
         // a second put replaces
-        store.put_vectors("text-embedding-3-small", &[(k1.clone(), vec![2.0, 3.0])]).expect("replace");
+        store.put_vectors("text-embedding-3-small", &[(k1.clone(), vec![2.0, 3.0])]).await.expect("replace");
         assert_eq!(
-            store.vectors("text-embedding-3-small", std::slice::from_ref(&k1)).expect("get")[&k1],
+            store.vectors("text-embedding-3-small", std::slice::from_ref(&k1)).await.expect("get")[&k1],
             vec![2.0, 3.0]
         );
 
@@ -642,10 +754,10 @@ mod tests {
             (" ", vec![(k3.clone(), vec![1.0])]),
         ];
         for (model, vectors) in bad {
-            let e = store.put_vectors(model, &vectors).expect_err("refused");
+            let e = store.put_vectors(model, &vectors).await.expect_err("refused");
             assert_eq!(e.code, ErrorCode::InvalidArgument, "{}", e.message);
         }
-        assert!(store.vectors("m", std::slice::from_ref(&k3)).expect("get").is_empty());
+        assert!(store.vectors("m", std::slice::from_ref(&k3)).await.expect("get").is_empty());
 
         // the schema refuses a blob whose length is not dims × 4
         let r = raw(&dir).execute(
@@ -655,20 +767,21 @@ mod tests {
         assert!(r.is_err_and(|e| e.to_string().contains("CHECK")));
     }
 
-    #[test]
-    fn everything_survives_reopening() {
+    #[tokio::test]
+    async fn everything_survives_reopening() {
         let (dir, store) = store();
         let (added, _) = store
             .upsert(item(A, KnowledgeKind::Description, "orders", json!({"text": "주문", "n": 1.25})))
+            .await
             .expect("add");
         let key = content_key("orders: 주문");
         let vector = vec![0.25_f32, -7.5, 1e-30];
-        store.put_vectors("m", &[(key.clone(), vector.clone())]).expect("put");
-        let version = store.version(A).expect("version");
+        store.put_vectors("m", &[(key.clone(), vector.clone())]).await.expect("put");
+        let version = store.version(A).await.expect("version");
         drop(store);
         let store = KnowledgeStore::open(&dir.path().join("sys").join(crate::SYSTEM_DB_FILE)).expect("reopen");
-        assert_eq!(store.list(A, None).expect("list"), vec![added]);
-        assert_eq!(store.vectors("m", std::slice::from_ref(&key)).expect("get")[&key], vector);
-        assert_eq!(store.version(A).expect("version"), version);
+        assert_eq!(store.list(A, None).await.expect("list"), vec![added]);
+        assert_eq!(store.vectors("m", std::slice::from_ref(&key)).await.expect("get")[&key], vector);
+        assert_eq!(store.version(A).await.expect("version"), version);
     }
 }

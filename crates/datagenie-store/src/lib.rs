@@ -15,11 +15,14 @@
 //! (`already_exists`, `not_found`, `invalid_argument`; `invalid_config` for a bad key or key file) — never a panic.
 
 pub mod audit;
+mod common;
+pub mod copy;
 pub mod crypto;
 pub mod knowledge;
 pub mod migrations;
 pub mod model;
 pub mod page;
+pub mod pg_store;
 pub mod sqlite;
 pub mod sqlite_store;
 pub mod store;
@@ -27,6 +30,7 @@ pub mod templates;
 
 pub use crypto::{MasterKey, SecretBox};
 pub use knowledge::{KnowledgeItem, KnowledgeKind, KnowledgeStore, NewKnowledgeItem};
+pub use pg_store::PgStore;
 pub use sqlite::{SYSTEM_DB_FILE, SystemDb};
 pub use sqlite_store::SqliteStore;
 pub use store::Store;

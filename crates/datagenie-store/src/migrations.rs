@@ -42,6 +42,10 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 5, name: "knowledge", sql: include_str!("../migrations/sqlite/0005_knowledge.sql") },
 ];
 
+/// The PostgreSQL system database's migrations (its own list: the same tables in PostgreSQL's types).
+pub const POSTGRES: &[Migration] =
+    &[Migration { version: 1, name: "system", sql: include_str!("../migrations/postgres/0001_system.sql") }];
+
 /// Checks that a list is numbered 1, 2, 3, … and that no name repeats: a test runs it on every engine's list.
 pub fn check_list(list: &[Migration]) -> Result<(), String> {
     let mut names = std::collections::HashSet::new();
@@ -65,8 +69,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sqlite_list_is_well_formed() {
+    fn the_lists_are_well_formed() {
         check_list(SQLITE).expect("well-formed");
+        check_list(POSTGRES).expect("well-formed");
     }
 
     #[test]

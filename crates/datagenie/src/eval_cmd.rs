@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use datagenie_app::config::{Origin, ProviderKind};
-use datagenie_app::database::{DatabaseChoice, system_database_path};
+use datagenie_app::database::DatabaseChoice;
 use datagenie_app::eval::{self, CalibrationReport, EvalOptions, EvalReport, Predictor, QuestionSet, Split};
 use datagenie_core::builtin::calibrate;
 use datagenie_core::{Error, ErrorCode, SecretUrl};
@@ -130,7 +130,7 @@ pub async fn run(config_path: Option<PathBuf>, args: EvalArgs) -> Result<u8, Err
         (Some(questions), Some(db_dir)) => QuestionSet::Spider { questions, db_dir },
         _ => {
             let database = DatabaseChoice::resolve(&config, args.db.as_ref())?;
-            QuestionSet::Templates { store: system_database_path(&config)?, database }
+            QuestionSet::Templates { store: datagenie_app::system::open_catalog(&config).await?.templates, database }
         }
     };
     let cache_dir = config.cache_dir()?;

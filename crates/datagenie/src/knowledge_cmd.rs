@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use datagenie_app::Session;
 use datagenie_app::config::Config;
-use datagenie_app::database::{DatabaseChoice, system_database_path};
+use datagenie_app::database::DatabaseChoice;
 use datagenie_app::knowledge::{configured_folder, read_folder};
 use datagenie_app::values::ValueCache;
 use datagenie_core::knowledge::{
@@ -24,7 +24,7 @@ use datagenie_core::prompt::{SqlPromptInput, sql_request};
 use datagenie_core::schema::Schema;
 use datagenie_core::values::ValueMatch;
 use datagenie_core::{Error, ErrorCode, Question, SecretUrl};
-use datagenie_store::{KnowledgeItem, KnowledgeKind, KnowledgeStore, NewKnowledgeItem, TemplateStore};
+use datagenie_store::{KnowledgeItem, KnowledgeKind, KnowledgeStore, NewKnowledgeItem};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -197,11 +197,11 @@ pub struct SearchArgs {
 pub async fn run(config_path: Option<PathBuf>, command: KnowledgeCommand) -> Result<u8, Error> {
     let config = crate::load_config(config_path)?;
     match command {
-        KnowledgeCommand::Add(AddCommand::Glossary(args)) => add_glossary(&config, args),
-        KnowledgeCommand::Add(AddCommand::Description(args)) => add_description(&config, args),
-        KnowledgeCommand::Add(AddCommand::Document(args)) => add_document(&config, args),
-        KnowledgeCommand::List(args) => list(&config, args),
-        KnowledgeCommand::Remove(args) => remove(&config, args),
+        KnowledgeCommand::Add(AddCommand::Glossary(args)) => add_glossary(&config, args).await,
+        KnowledgeCommand::Add(AddCommand::Description(args)) => add_description(&config, args).await,
+        KnowledgeCommand::Add(AddCommand::Document(args)) => add_document(&config, args).await,
+        KnowledgeCommand::List(args) => list(&config, args).await,
+        KnowledgeCommand::Remove(args) => remove(&config, args).await,
         KnowledgeCommand::Search(args) => search(&config, args).await,
     }
 }
@@ -227,11 +227,12 @@ fn database_key(config: &Config, db: Option<&SecretUrl>) -> Result<String, Error
     DatabaseChoice::resolve(config, db)?.key()
 }
 
-fn open_store(config: &Config) -> Result<KnowledgeStore, Error> {
-    KnowledgeStore::open(&system_database_path(config)?)
+/// The configured system database's knowledge items (the servers' too).
+async fn open_store(config: &Config) -> Result<KnowledgeStore, Error> {
+    Ok(datagenie_app::system::open_catalog(config).await?.knowledge)
 }
 
-fn add_glossary(config: &Config, args: GlossaryArgs) -> Result<u8, Error> {
+async fn add_glossary(config: &Config, args: GlossaryArgs) -> Result<u8, Error> {
     let term = args.term.trim().to_string();
     let entry = GlossaryEntry {
         synonyms: datagenie_core::knowledge::tidy_synonyms(&term, args.synonyms),
@@ -242,10 +243,10 @@ fn add_glossary(config: &Config, args: GlossaryArgs) -> Result<u8, Error> {
     };
     validate_entry(&entry)?;
     let name = entry.term.clone();
-    store_item(config, &args.common, KnowledgeKind::Glossary, name, body_of(&entry)?)
+    store_item(config, &args.common, KnowledgeKind::Glossary, name, body_of(&entry)?).await
 }
 
-fn add_description(config: &Config, args: DescriptionArgs) -> Result<u8, Error> {
+async fn add_description(config: &Config, args: DescriptionArgs) -> Result<u8, Error> {
     let description = Description {
         table: args.table.trim().to_string(),
         column: args.column.map(|c| c.trim().to_string()),
@@ -256,10 +257,10 @@ fn add_description(config: &Config, args: DescriptionArgs) -> Result<u8, Error> 
         Some(c) => format!("{}.{c}", description.table),
         None => description.table.clone(),
     };
-    store_item(config, &args.common, KnowledgeKind::Description, name, body_of(&description)?)
+    store_item(config, &args.common, KnowledgeKind::Description, name, body_of(&description)?).await
 }
 
-fn add_document(config: &Config, args: DocumentArgs) -> Result<u8, Error> {
+async fn add_document(config: &Config, args: DocumentArgs) -> Result<u8, Error> {
     let text = read_document(&args.file)?;
     let title = match args.title {
         Some(t) => t.trim().to_string(),
@@ -268,7 +269,7 @@ fn add_document(config: &Config, args: DocumentArgs) -> Result<u8, Error> {
     let document = Document { title, text };
     validate_document(&document)?;
     let name = document.title.clone();
-    store_item(config, &args.common, KnowledgeKind::Document, name, body_of(&document)?)
+    store_item(config, &args.common, KnowledgeKind::Document, name, body_of(&document)?).await
 }
 
 /// A document file's text: at most [`MAX_DOCUMENT_BYTES`] of UTF-8 (read no further than one byte past the limit).
@@ -307,10 +308,16 @@ fn body_of(item: &impl Serialize) -> Result<Value, Error> {
     serde_json::to_value(item).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
 }
 
-fn store_item(config: &Config, common: &Common, kind: KnowledgeKind, name: String, body: Value) -> Result<u8, Error> {
+async fn store_item(
+    config: &Config,
+    common: &Common,
+    kind: KnowledgeKind,
+    name: String,
+    body: Value,
+) -> Result<u8, Error> {
     let connection = database_key(config, common.db.as_ref())?;
-    let store = open_store(config)?;
-    let (item, created) = store.upsert(NewKnowledgeItem { connection, kind, name, body, created_by: None })?;
+    let store = open_store(config).await?;
+    let (item, created) = store.upsert(NewKnowledgeItem { connection, kind, name, body, created_by: None }).await?;
     let entry = Entry::stored(&item);
     match common.format {
         KnowledgeFormat::Json => {
@@ -480,17 +487,19 @@ struct TemplateExample {
     questions: Vec<String>,
 }
 
-fn list(config: &Config, args: ListArgs) -> Result<u8, Error> {
+async fn list(config: &Config, args: ListArgs) -> Result<u8, Error> {
     let key = database_key(config, args.common.db.as_ref())?;
     let kind = args.kind.map(KnowledgeKind::from);
     let folder = folder_of(config)?;
-    let path = system_database_path(config)?;
-    let stored = KnowledgeStore::open(&path)?.list(&key, kind)?;
+    let catalog = datagenie_app::system::open_catalog(config).await?;
+    let stored = catalog.knowledge.list(&key, kind).await?;
     // Verified templates are examples too; they belong to no kind of item, so a --kind leaves them out.
     let examples: Vec<TemplateExample> = match kind {
         Some(_) => Vec::new(),
-        None => TemplateStore::open(&path)?
-            .list(Some(&key))?
+        None => catalog
+            .templates
+            .list(Some(&key))
+            .await?
             .into_iter()
             .filter(|t| t.verified)
             .map(|t| TemplateExample { id: t.id, name: t.name, questions: t.questions })
@@ -544,13 +553,13 @@ fn list(config: &Config, args: ListArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn remove(config: &Config, args: RemoveArgs) -> Result<u8, Error> {
+async fn remove(config: &Config, args: RemoveArgs) -> Result<u8, Error> {
     let key = database_key(config, args.common.db.as_ref())?;
-    let store = open_store(config)?;
+    let store = open_store(config).await?;
     let item = match (&args.id, args.kind, &args.name) {
         (Some(id), _, _) => {
             let id = id.trim();
-            match store.get(id)? {
+            match store.get(id).await? {
                 Some(item) if item.connection == key => item,
                 Some(item) => {
                     return Err(Error::new(
@@ -572,7 +581,7 @@ fn remove(config: &Config, args: RemoveArgs) -> Result<u8, Error> {
         (None, Some(kind), Some(name)) => {
             let kind = KnowledgeKind::from(kind);
             let name = name.trim();
-            match store.list(&key, Some(kind))?.into_iter().find(|i| i.name == name) {
+            match store.list(&key, Some(kind)).await?.into_iter().find(|i| i.name == name) {
                 Some(item) => item,
                 None => return Err(not_stored(config, kind, name)),
             }
@@ -581,7 +590,7 @@ fn remove(config: &Config, args: RemoveArgs) -> Result<u8, Error> {
             return Err(Error::new(ErrorCode::InvalidArgument, "give an ID, or --kind and --name"));
         }
     };
-    if !store.remove(&item.id)? {
+    if !store.remove(&item.id).await? {
         return Err(Error::new(ErrorCode::NotFound, format!("the knowledge item {} was already removed", item.id)));
     }
     match args.common.format {

@@ -89,6 +89,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(server_cmd::AuditCommand),
+    /// The system database itself: move an installation between SQLite and PostgreSQL.
+    #[command(subcommand, name = "system-db")]
+    SystemDb(server_cmd::SystemDbCommand),
 }
 
 #[derive(Subcommand)]
@@ -331,7 +334,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Ask(args) => return ask(cli.config, args, format).await,
         Command::Demo(args) => run_demo(cli.config, args, format).await,
         Command::Bench(cmd) => bench(cmd).await,
-        Command::Template(cmd) => template_cmd::run(cli.config, cmd),
+        Command::Template(cmd) => template_cmd::run(cli.config, cmd).await,
         Command::Knowledge(cmd) => knowledge_cmd::run(cli.config, cmd).await,
         Command::Eval(args) => eval_cmd::run(cli.config, args).await,
         Command::Doctor(args) => doctor_cmd::run(cli.config, args).await,
@@ -341,6 +344,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Migrate => server_cmd::migrate(cli.config).await,
         Command::User(cmd) => server_cmd::user(cli.config, cmd).await,
         Command::Audit(cmd) => server_cmd::audit(cli.config, cmd).await,
+        Command::SystemDb(cmd) => server_cmd::system_db(cli.config, cmd).await,
     };
     match result {
         Ok(code) => code,
@@ -523,7 +527,7 @@ async fn run_demo(config_path: Option<PathBuf>, args: DemoArgs, format: Format) 
     let session = Session::open_choice(&config, &DatabaseChoice::demo(&config)?).await?;
     // The demo's verified templates answer their questions with or without an LLM.
     if let Some(store) = &session.context.templates {
-        demo::install_demo_templates(store, &session.connection.key)?;
+        demo::install_demo_templates(store, &session.connection.key).await?;
     }
     let offline = session.context.llm.is_none();
     if offline && question.is_none() && format == Format::Table {

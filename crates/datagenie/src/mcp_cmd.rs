@@ -19,7 +19,7 @@ use datagenie_core::connector::Limits;
 use datagenie_core::{Error, ErrorCode, Secret, SecretUrl};
 use datagenie_server::auth::{ClientInfo, authenticate_api_key};
 use datagenie_server::mcp::{Backend, Identity, Local, McpServer};
-use datagenie_server::state::{AppState, master_key};
+use datagenie_server::state::AppState;
 use rmcp::ServiceExt;
 
 #[derive(Args)]
@@ -38,7 +38,8 @@ pub async fn run(config_path: Option<std::path::PathBuf>, args: McpArgs) -> Resu
     let backend = match args.api_key.filter(|k| !k.trim().is_empty()) {
         Some(key) => {
             let dir = crate::server_cmd::data_dir(&config)?;
-            let master = master_key(std::env::var("DATAGENIE_SECRET_KEY").ok().as_deref(), &dir)?;
+            let location = datagenie_app::system::SystemLocation::of(&config)?;
+            let master = crate::server_cmd::master_for(&config, &location)?;
             let state = Arc::new(AppState::open(&config, &dir, &master).await?);
             let client = ClientInfo { ip: None, user_agent: Some("datagenie mcp (stdio)".into()), request_id: None };
             let auth = authenticate_api_key(&state, &key, client).await.map_err(|e| e.error)?;

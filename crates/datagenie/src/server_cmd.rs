@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use datagenie_app::config::Config;
+use datagenie_app::system::{self, EngineStore, System, SystemLocation};
 use datagenie_core::{Error, ErrorCode};
 use datagenie_server::state::{AppState, master_key};
+use datagenie_store::copy::Side;
 use datagenie_store::model::{PageRequest, Role, Timestamp, UserPatch};
-use datagenie_store::{SecretBox, SqliteStore, Store};
+use datagenie_store::{MasterKey, Store};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -80,16 +82,39 @@ fn secret_key_env() -> Option<String> {
     std::env::var("DATAGENIE_SECRET_KEY").ok()
 }
 
-fn open_store(config: &Config) -> Result<SqliteStore, Error> {
-    let dir = data_dir(config)?;
-    let master = master_key(secret_key_env().as_deref(), &dir)?;
-    SqliteStore::open(&dir.join(datagenie_store::SYSTEM_DB_FILE), SecretBox::for_connections(&master))
+/// The master key for the system database at `location`: `DATAGENIE_SECRET_KEY`, or (SQLite only) the key file in
+/// the data directory. A PostgreSQL system database is shared by several servers, which must seal connection URLs
+/// and sign tokens with one key: a key file on one machine's disk would give each server its own, so it is refused.
+pub fn master_for(config: &Config, location: &SystemLocation) -> Result<MasterKey, Error> {
+    let env = secret_key_env().filter(|k| !k.trim().is_empty());
+    match (location, env) {
+        (_, Some(hex)) => MasterKey::from_hex(&hex),
+        (SystemLocation::Sqlite(_), None) => master_key(None, &data_dir(config)?),
+        (SystemLocation::Postgres(_), None) => Err(Error::new(
+            ErrorCode::InvalidConfig,
+            "a PostgreSQL system database is shared by every server: set DATAGENIE_SECRET_KEY (64 hex characters, \
+             the same on every server; `openssl rand -hex 32` makes one) — a key file on one machine would give \
+             each server a key of its own",
+        )),
+    }
+}
+
+/// The configured system database, opened (and migrated).
+pub async fn open_system(config: &Config) -> Result<(System, MasterKey), Error> {
+    let location = SystemLocation::of(config)?;
+    let master = master_for(config, &location)?;
+    let system = system::open_at(&location, &master, config.system_db.pool_size).await?;
+    Ok((system, master))
+}
+
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, Error> {
+    Ok(open_system(config).await?.0.store)
 }
 
 pub async fn serve(config_path: Option<PathBuf>, args: ServeArgs) -> Result<u8, Error> {
     let config = crate::load_config(config_path)?;
     let dir = data_dir(&config)?;
-    let master = master_key(secret_key_env().as_deref(), &dir)?;
+    let master = master_for(&config, &SystemLocation::of(&config)?)?;
     let state = Arc::new(AppState::open(&config, &dir, &master).await?);
     let bind = args.bind.unwrap_or_else(|| config.server.bind.clone());
     let listener = tokio::net::TcpListener::bind(&bind)
@@ -126,9 +151,76 @@ pub async fn serve(config_path: Option<PathBuf>, args: ServeArgs) -> Result<u8, 
 
 pub async fn migrate(config_path: Option<PathBuf>) -> Result<u8, Error> {
     let config = crate::load_config(config_path)?;
-    let store = open_store(&config)?;
-    println!("system database {} at schema version {}", store.path().display(), store.schema_version().await?);
+    let (system, _) = open_system(&config).await?;
+    println!(
+        "system database {} ({}) at schema version {}",
+        system.location.describe(),
+        system.location.engine(),
+        system.store.schema_version().await?
+    );
     Ok(0)
+}
+
+#[derive(Subcommand)]
+pub enum SystemDbCommand {
+    /// Copies a whole installation — users, keys, connections, permissions, history, audit, settings, templates,
+    /// knowledge — into a fresh system database of the other engine, in one transaction, then verifies it: row
+    /// counts per table and the audit chain. Both sides are migrated first. The target must be empty; the
+    /// connection URLs stay sealed, so the servers on the target need the same DATAGENIE_SECRET_KEY.
+    Copy {
+        /// The source: sqlite:///path/datagenie.db (or a path), or postgres://…
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The target: postgres://… (or sqlite:///path for the way back)
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+}
+
+/// The engine's store of an opened system database, as a side of a copy.
+fn side(s: &System) -> Side<'_> {
+    match &s.engine {
+        EngineStore::Sqlite(store) => Side::Sqlite(store),
+        EngineStore::Postgres(store) => Side::Postgres(store),
+    }
+}
+
+pub async fn system_db(config_path: Option<PathBuf>, cmd: SystemDbCommand) -> Result<u8, Error> {
+    let config = crate::load_config(config_path)?;
+    match cmd {
+        SystemDbCommand::Copy { from, to } => {
+            let from = SystemLocation::parse(&datagenie_core::SecretUrl::new(from))?;
+            let to = SystemLocation::parse(&datagenie_core::SecretUrl::new(to))?;
+            if from.engine() == to.engine() {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    "system-db copy moves between SQLite and PostgreSQL; within one engine use `datagenie backup` \
+                     and `datagenie restore`",
+                ));
+            }
+            // the key only matters to the stores' other methods: the copy moves sealed URLs as they are
+            let master = match (&from, &to) {
+                (SystemLocation::Sqlite(_), _) => master_for(&config, &from)?,
+                _ => master_for(&config, &to)?,
+            };
+            let source = system::open_at(&from, &master, 4).await?;
+            let target = system::open_at(&to, &master, 4).await?;
+            let started = std::time::Instant::now();
+            let report = datagenie_store::copy::copy(side(&source), side(&target)).await?;
+            for (table, rows) in &report.tables {
+                println!("{table:<24} {rows:>10}");
+            }
+            println!(
+                "copied {} rows from {} to {} in {:.1} s; the audit chain verifies ({} rows)",
+                report.total_rows(),
+                from.describe(),
+                to.describe(),
+                started.elapsed().as_secs_f64(),
+                report.audit_rows
+            );
+            Ok(0)
+        }
+    }
 }
 
 fn read_password() -> Result<String, Error> {
@@ -154,14 +246,15 @@ async fn find_user(store: &dyn Store, who: &str) -> Result<datagenie_store::mode
 
 pub async fn user(config_path: Option<PathBuf>, cmd: UserCommand) -> Result<u8, Error> {
     let config = crate::load_config(config_path)?;
-    let store = open_store(&config)?;
+    let store = open_store(&config).await?;
+    let store = store.as_ref();
     match cmd {
         UserCommand::Create { email, username, role, full_name, password_stdin: _ } => {
             let role: Role = role.parse()?;
             let password = read_password()?;
-            let limits = datagenie_server::state::Runtime::load(&store).await?.default_limits;
+            let limits = datagenie_server::state::Runtime::load(store).await?.default_limits;
             let user = datagenie_server::routes::users::create_user_record(
-                &store,
+                store,
                 &email,
                 username.as_deref(),
                 password,
@@ -171,7 +264,7 @@ pub async fn user(config_path: Option<PathBuf>, cmd: UserCommand) -> Result<u8, 
             )
             .await
             .map_err(|e| e.error)?;
-            audit_cli(&store, "user.create", &user.id, serde_json::to_value(&user).ok()).await?;
+            audit_cli(store, "user.create", &user.id, serde_json::to_value(&user).ok()).await?;
             println!("created {} {} ({})", user.role.as_str(), user.email, user.id);
         }
         UserCommand::List { format } => {
@@ -195,19 +288,19 @@ pub async fn user(config_path: Option<PathBuf>, cmd: UserCommand) -> Result<u8, 
             }
         }
         UserCommand::SetPassword { user, password_stdin: _ } => {
-            let user = find_user(&store, &user).await?;
+            let user = find_user(store, &user).await?;
             let password = read_password()?;
             let hash = datagenie_server::auth::hash_password(password).await?;
             store.set_password_hash(&user.id, &hash).await?;
             store.revoke_user_tokens(&user.id, Timestamp::now()).await?;
-            audit_cli(&store, "user.password", &user.id, None).await?;
+            audit_cli(store, "user.password", &user.id, None).await?;
             println!("password set for {}", user.email);
         }
         UserCommand::Disable { user } => {
-            let user = find_user(&store, &user).await?;
+            let user = find_user(store, &user).await?;
             store.update_user(&user.id, UserPatch { active: Some(false), ..UserPatch::default() }).await?;
             store.revoke_user_tokens(&user.id, Timestamp::now()).await?;
-            audit_cli(&store, "user.disable", &user.id, Some(serde_json::json!({"active": false}))).await?;
+            audit_cli(store, "user.disable", &user.id, Some(serde_json::json!({"active": false}))).await?;
             println!("disabled {}", user.email);
         }
     }
@@ -241,7 +334,7 @@ async fn audit_cli(
 
 pub async fn audit(config_path: Option<PathBuf>, cmd: AuditCommand) -> Result<u8, Error> {
     let config = crate::load_config(config_path)?;
-    let store = open_store(&config)?;
+    let store = open_store(&config).await?;
     match cmd {
         AuditCommand::Verify => match store.verify_audit().await? {
             Ok(rows) => {

@@ -4,10 +4,11 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use datagenie_app::config::Config;
-use datagenie_app::database::{DatabaseChoice, system_database_path};
+use datagenie_app::database::DatabaseChoice;
 use datagenie_core::guard::{self, Policy};
 use datagenie_core::template::NormalizedQuestion;
 use datagenie_core::{Error, ErrorCode, Question, SecretUrl};
@@ -93,18 +94,19 @@ pub struct TestArgs {
     format: TemplateFormat,
 }
 
-pub fn run(config_path: Option<PathBuf>, command: TemplateCommand) -> Result<u8, Error> {
+pub async fn run(config_path: Option<PathBuf>, command: TemplateCommand) -> Result<u8, Error> {
     let config = crate::load_config(config_path)?;
     match command {
-        TemplateCommand::Add(args) => add(&config, args),
-        TemplateCommand::List(args) => list(&config, args),
-        TemplateCommand::Remove(args) => remove(&config, args),
-        TemplateCommand::Test(args) => test(&config, args),
+        TemplateCommand::Add(args) => add(&config, args).await,
+        TemplateCommand::List(args) => list(&config, args).await,
+        TemplateCommand::Remove(args) => remove(&config, args).await,
+        TemplateCommand::Test(args) => test(&config, args).await,
     }
 }
 
-fn open_store(config: &Config) -> Result<TemplateStore, Error> {
-    TemplateStore::open(&system_database_path(config)?)
+/// The configured system database's templates (the servers' too).
+async fn open_store(config: &Config) -> Result<Arc<TemplateStore>, Error> {
+    Ok(datagenie_app::system::open_catalog(config).await?.templates)
 }
 
 fn output_error(e: std::io::Error) -> Error {
@@ -120,7 +122,7 @@ fn json_line(value: &impl serde::Serialize) -> Result<String, Error> {
     serde_json::to_string(value).map(|s| s + "\n").map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
 }
 
-fn add(config: &Config, args: AddArgs) -> Result<u8, Error> {
+async fn add(config: &Config, args: AddArgs) -> Result<u8, Error> {
     let sql = if args.sql.trim() == "-" {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
@@ -131,19 +133,21 @@ fn add(config: &Config, args: AddArgs) -> Result<u8, Error> {
     };
     let database = DatabaseChoice::resolve(config, args.db.as_ref())?;
     let (connection, dialect) = (database.key()?, database.dialect());
-    let store = open_store(config)?;
-    let template = store.add(NewTemplate {
-        name: args.name,
-        description: args.description,
-        questions: args.questions,
-        sql,
-        category: args.category,
-        public: args.public,
-        verified: !args.unverified,
-        connection,
-        dialect,
-        owner: None,
-    })?;
+    let store = open_store(config).await?;
+    let template = store
+        .add(NewTemplate {
+            name: args.name,
+            description: args.description,
+            questions: args.questions,
+            sql,
+            category: args.category,
+            public: args.public,
+            verified: !args.unverified,
+            connection,
+            dialect,
+            owner: None,
+        })
+        .await?;
     match args.format {
         TemplateFormat::Json => print(&json_line(&template)?)?,
         TemplateFormat::Table => {
@@ -153,13 +157,13 @@ fn add(config: &Config, args: AddArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn list(config: &Config, args: ListArgs) -> Result<u8, Error> {
+async fn list(config: &Config, args: ListArgs) -> Result<u8, Error> {
     let connection = match &args.db {
         Some(db) => Some(DatabaseChoice::resolve(config, Some(db))?.key()?),
         None => None,
     };
-    let store = open_store(config)?;
-    let all = store.list(connection.as_deref())?;
+    let store = open_store(config).await?;
+    let all = store.list(connection.as_deref()).await?;
     match args.format {
         TemplateFormat::Json => print(&json_line(&all)?)?,
         TemplateFormat::Table if all.is_empty() => print("no templates\n")?,
@@ -171,23 +175,23 @@ fn list(config: &Config, args: ListArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn remove(config: &Config, args: RemoveArgs) -> Result<u8, Error> {
+async fn remove(config: &Config, args: RemoveArgs) -> Result<u8, Error> {
     let connection = match &args.db {
         Some(db) => Some(DatabaseChoice::resolve(config, Some(db))?.key()?),
         None => None,
     };
-    let store = open_store(config)?;
-    let removed = store.remove(&args.id_or_name, connection.as_deref())?;
+    let store = open_store(config).await?;
+    let removed = store.remove(&args.id_or_name, connection.as_deref()).await?;
     print(&format!("removed template '{}' ({})\n", removed.name, removed.id))?;
     Ok(0)
 }
 
-fn test(config: &Config, args: TestArgs) -> Result<u8, Error> {
+async fn test(config: &Config, args: TestArgs) -> Result<u8, Error> {
     let question = Question::parse(&args.question)?;
     let database = DatabaseChoice::resolve(config, args.db.as_ref())?;
     let (connection, dialect) = (database.key()?, database.dialect());
-    let store = open_store(config)?;
-    let all = store.matches(&connection, dialect, &question, true)?;
+    let store = open_store(config).await?;
+    let all = store.matches(&connection, dialect, &question, true).await?;
     let normalized = NormalizedQuestion::new(question.as_str()).canonical();
     let Some(found) = all.iter().find(|m| m.template.verified) else {
         let drafts: Vec<&str> = all.iter().map(|m| m.template.name.as_str()).collect();

@@ -80,7 +80,7 @@ impl Local {
                 self.check(a.connection.as_deref())?;
                 let items = match &self.session.context.templates {
                     Some(store) if !self.session.connection.key.is_empty() => {
-                        store.list(Some(&self.session.connection.key))?
+                        store.list(Some(&self.session.connection.key)).await?
                     }
                     _ => Vec::new(),
                 };

@@ -138,7 +138,7 @@ async fn run(state: &Arc<AppState>, auth: &Auth, tool: ToolName, arguments: Opti
             let a: ConnectionArgs = args(tool, arguments)?;
             let c = connection(state, auth, a.connection.as_deref()).await?;
             let key = templates::key_of(state, &c).await.map_err(|e| e.error)?;
-            let mut items = templates::store(state).map_err(|e| e.error)?.list(Some(&key))?;
+            let mut items = templates::store(state).map_err(|e| e.error)?.list(Some(&key)).await?;
             // Only templates whose SQL the guard lets this caller run: a template must not show a table or column
             // outside their grant.
             let policy = readable_schema(state, auth, &c).await.map_err(|e| e.error)?.policy;

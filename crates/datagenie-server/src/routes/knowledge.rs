@@ -14,12 +14,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use datagenie_app::access::access_for;
 use datagenie_app::knowledge::Library;
+use datagenie_core::ErrorCode;
 use datagenie_core::guard::Policy;
 use datagenie_core::knowledge::{
     Description, Document, GlossaryEntry, RetrieveLimits, Retrieved, validate_description, validate_document,
     validate_entry,
 };
-use datagenie_core::{Error, ErrorCode};
 use datagenie_store::model::Connection;
 use datagenie_store::{KnowledgeItem, KnowledgeKind, KnowledgeStore, NewKnowledgeItem};
 use serde::{Deserialize, Serialize};
@@ -54,14 +54,6 @@ fn store(state: &AppState) -> ApiResult<KnowledgeStore> {
         .store
         .clone()
         .ok_or_else(|| ApiError::new(ErrorCode::SystemDatabase, "knowledge is not available on this server"))
-}
-
-/// Runs a blocking knowledge store call off the runtime.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("the knowledge store stopped: {e}")))?
-        .map_err(ApiError::from)
 }
 
 fn kind_of(text: Option<&str>) -> ApiResult<Option<KnowledgeKind>> {
@@ -99,7 +91,7 @@ pub async fn list(
     let c = visible_connection(&state, &auth, connection_param(q.connection.as_deref())?).await?;
     let key = key_of(&state, &c).await?;
     let store = store(&state)?;
-    let items = blocking(move || store.list(&key, kind)).await?;
+    let items = store.list(&key, kind).await?;
     Ok(JsonOut(Listed { items, next_cursor: None }))
 }
 
@@ -206,7 +198,7 @@ pub async fn add(
     let key = key_of(&state, &c).await?;
     let store = store(&state)?;
     let new = NewKnowledgeItem { connection: key.clone(), kind, name, body, created_by: Some(auth.user().id.clone()) };
-    let (item, created) = blocking(move || store.upsert(new)).await?;
+    let (item, created) = store.upsert(new).await?;
     library(&state)?.forget(&key);
     audit(
         &state,
@@ -229,14 +221,8 @@ pub async fn remove(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Pa
     auth.require_admin()?;
     let store = store(&state)?;
     let not_found = || ApiError::not_found(format!("knowledge item '{id}'"));
-    let item = {
-        let (store, id) = (store.clone(), id.clone());
-        blocking(move || store.get(&id)).await?.ok_or_else(not_found)?
-    };
-    let removed = {
-        let id = item.id.clone();
-        blocking(move || store.remove(&id)).await?
-    };
+    let item = store.get(&id).await?.ok_or_else(not_found)?;
+    let removed = store.remove(&item.id).await?;
     if !removed {
         return Err(not_found());
     }

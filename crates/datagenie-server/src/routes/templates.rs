@@ -102,9 +102,7 @@ pub async fn create(
         owner: Some(auth.user().id.clone()),
     };
     let templates = state.templates.clone().ok_or_else(|| ApiError::new(ErrorCode::SystemDatabase, "no templates"))?;
-    let template = tokio::task::spawn_blocking(move || templates.add(new))
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("the template store stopped: {e}")))??;
+    let template = templates.add(new).await?;
     forget_examples(&state, &template.connection);
     audit(
         &state,
@@ -141,14 +139,15 @@ pub async fn list(
         None if auth.is_admin() => None,
         None => return Err(ApiError::bad_request("give connection_id: the templates of which connection?")),
     };
-    let mut items = store(&state)?.list(key.as_deref())?;
+    let mut items = store(&state)?.list(key.as_deref()).await?;
     items.retain(|t| may_see(&auth, t));
     Ok(JsonOut(Listed { items, next_cursor: None }))
 }
 
 async fn template_or_404(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Template> {
     store(state)?
-        .get(id)?
+        .get(id)
+        .await?
         .filter(|t| may_see(auth, t))
         .ok_or_else(|| ApiError::new(ErrorCode::TemplateNotFound, format!("no template with the id '{id}'")))
 }
@@ -175,7 +174,7 @@ pub async fn verify(
     auth.require_admin()?;
     let verified = body.is_none_or(|b| b.verified);
     let before = template_or_404(&state, &auth, &id).await?;
-    let after = store(&state)?.set_verified(&before.id, verified)?;
+    let after = store(&state)?.set_verified(&before.id, verified).await?;
     forget_examples(&state, &after.connection);
     audit(
         &state,
@@ -195,7 +194,7 @@ pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Pa
     if !auth.is_admin() && t.owner.as_deref() != Some(auth.user().id.as_str()) {
         return Err(ApiError::forbidden("only its owner or an admin may delete a template"));
     }
-    let removed = store(&state)?.remove(&t.id, None)?;
+    let removed = store(&state)?.remove(&t.id, None).await?;
     forget_examples(&state, &t.connection);
     audit(
         &state,

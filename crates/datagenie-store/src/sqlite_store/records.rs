@@ -110,29 +110,7 @@ pub(super) fn append_audit(tx: &Db, e: NewAuditEntry) -> R<AuditEntry> {
             "the audit chain's head record is missing: the audit log was tampered with (datagenie_store::audit)",
         )));
     };
-    if e.action.trim().is_empty() || e.resource_type.trim().is_empty() {
-        return Err(invalid("an audit entry needs an action and a resource type"));
-    }
-    let mut row = AuditEntry {
-        seq: last.seq + 1,
-        id: new_id(),
-        user_id: e.user_id,
-        action: e.action,
-        resource_type: e.resource_type,
-        resource_id: e.resource_id,
-        // stored as canonical JSON (audit::canonical_json); equal as values to what is read back
-        old_values: e.old_values,
-        new_values: e.new_values,
-        ip_address: e.ip_address,
-        user_agent: e.user_agent,
-        request_id: e.request_id,
-        result: if e.success { AuditResult::Success } else { AuditResult::Failure },
-        reason: e.reason,
-        created_at: now(),
-        prev_hash: last.hash,
-        hash: String::new(),
-    };
-    row.hash = audit::row_hash(&row.prev_hash, &row);
+    let row = crate::common::next_audit_row(e, last.seq, last.hash)?;
     let s = StoredAuditRow::from_entry(&row);
     tx.prepare_cached(
         "INSERT INTO audit_logs (seq, id, user_id, action, resource_type, resource_id, old_values, new_values,

@@ -64,48 +64,4 @@ pub(crate) fn json<T: DeserializeOwned>(row: &rusqlite::Row<'_>, idx: usize) -> 
     Ok(row.get::<_, Json<T>>(idx)?.0)
 }
 
-/// The present moment, at the stored precision (milliseconds), so what a method returns equals what it stored.
-pub(crate) fn now() -> Timestamp {
-    ms(Timestamp::now())
-}
-
-/// `t` at millisecond precision, in UTC.
-pub(crate) fn ms(t: Timestamp) -> Timestamp {
-    let utc = t.0.to_offset(time::UtcOffset::UTC);
-    Timestamp(utc.replace_nanosecond(u32::from(utc.millisecond()) * 1_000_000).unwrap_or(utc))
-}
-
-/// The start of the hour `t` falls in (UTC).
-pub(crate) fn hour_start(t: Timestamp) -> Timestamp {
-    let utc = t.0.to_offset(time::UtcOffset::UTC);
-    let start = utc.replace_minute(0).and_then(|u| u.replace_second(0)).and_then(|u| u.replace_nanosecond(0));
-    Timestamp(start.unwrap_or(utc))
-}
-
-/// An `i64` from a count or limit (`usize`), saturating.
-pub(crate) fn to_i64(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// Splits `limit + 1` rows read into a page: the first `limit` items, and the cursor after the last one when there
-/// was more.
-pub(crate) fn page_of<T>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Page<T> {
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next_cursor = if more { items.last().map(cursor) } else { None };
-    Page { items, next_cursor }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_round_to_milliseconds_and_hours() {
-        let t = Timestamp::parse("2025-06-24T10:30:59.123456789+09:00").expect("time");
-        assert_eq!(ms(t).to_rfc3339(), "2025-06-24T01:30:59.123Z");
-        assert_eq!(hour_start(t).to_rfc3339(), "2025-06-24T01:00:00.000Z");
-        assert_eq!(hour_start(hour_start(t)), hour_start(t));
-        assert_eq!(now().0.nanosecond() % 1_000_000, 0, "now() is at millisecond precision");
-    }
-}
+pub(crate) use crate::common::{hour_start, ms, now, page_of, to_i64};

@@ -86,30 +86,7 @@ pub(super) fn list_users(tx: &Db, req: &PageRequest) -> R<Page<User>> {
 
 pub(super) fn update_user(tx: &Db, id: &str, patch: UserPatch) -> R<User> {
     let mut u = user(tx, id)?.ok_or_else(|| no_user(id))?;
-    let UserPatch { role, active, full_name, hourly_token_limit, daily_token_limit, monthly_token_limit, preferences } =
-        patch;
-    if let Some(v) = role {
-        u.role = v;
-    }
-    if let Some(v) = active {
-        u.active = v;
-    }
-    if let Some(v) = full_name {
-        u.full_name = v;
-    }
-    if let Some(v) = hourly_token_limit {
-        u.limits.hourly = v;
-    }
-    if let Some(v) = daily_token_limit {
-        u.limits.daily = v;
-    }
-    if let Some(v) = monthly_token_limit {
-        u.limits.monthly = v;
-    }
-    if let Some(v) = preferences {
-        u.preferences = v;
-    }
-    u.updated_at = now();
+    crate::common::apply_user_patch(&mut u, patch);
     tx.prepare_cached(
         "UPDATE users SET role = ?2, is_active = ?3, full_name = ?4, hourly_token_limit = ?5, daily_token_limit = ?6,
              monthly_token_limit = ?7, preferences = ?8, updated_at = ?9

@@ -3,7 +3,7 @@
 //! `suite.rs` holds the generic checks, written against `&dyn Store` only, and the two traits an engine implements
 //! to take part ([`suite::Engine`], [`suite::Fixture`]: a fresh, empty system database and the few raw operations
 //! a check needs around the store — SQL that tampers with rows, a count, the bytes kept at rest, a second store on
-//! the same database with another key). Each engine module (`sqlite.rs` today; a PostgreSQL store next) implements
+//! the same database with another key). Each engine module (`sqlite.rs`, `postgres.rs`) implements
 //! them and expands [`suite::conformance_tests!`], which turns every check into one async test named after it
 //! (`sqlite::refresh_rotation`) and lists them in `suite_tests()`.
 //!
@@ -15,6 +15,8 @@
 //! `.needs(SERVER, …)` when it needs a server (then it shows as skipped where the server's variable is unset).
 //! Each async test runs on its own 2-worker tokio runtime.
 
+mod postgres;
+mod side_stores;
 mod sqlite;
 mod suite;
 
@@ -23,5 +25,5 @@ use std::process::ExitCode;
 use datagenie_testkit::Runtime;
 
 fn main() -> ExitCode {
-    datagenie_testkit::run(Runtime::MultiThread { workers: 2 }, vec![sqlite::tests()])
+    datagenie_testkit::run(Runtime::MultiThread { workers: 2 }, vec![sqlite::tests(), postgres::tests()])
 }

@@ -88,9 +88,9 @@ async fn templates_share_the_store() {
     let key = MasterKey::generate().expect("key");
     let store = SqliteStore::open(&path, SecretBox::for_connections(&key)).expect("open");
     let templates = store.templates();
-    assert_eq!(templates.path(), path.as_path());
-    let added = tokio::task::spawn_blocking(move || {
-        templates.add(datagenie_store::NewTemplate {
+    assert_eq!(templates.path(), Some(path.as_path()));
+    let added = templates
+        .add(datagenie_store::NewTemplate {
             name: "count".into(),
             description: None,
             questions: vec!["how many orders".into()],
@@ -102,13 +102,11 @@ async fn templates_share_the_store() {
             dialect: datagenie_core::Dialect::Sqlite,
             owner: None,
         })
-    })
-    .await
-    .expect("task")
-    .expect("add");
+        .await
+        .expect("add");
     // the CLI opens the same file on its own and sees the template; the store keeps working beside it
     let cli = datagenie_store::TemplateStore::open(&path).expect("cli open");
-    assert_eq!(cli.get(&added.id).expect("get").map(|t| t.name), Some("count".to_string()));
+    assert_eq!(cli.get(&added.id).await.expect("get").map(|t| t.name), Some("count".to_string()));
     assert_eq!(store.schema_version().await.expect("version"), 5);
     store.ping().await.expect("ping");
 }
@@ -122,26 +120,24 @@ async fn knowledge_shares_the_store() {
     let store = SqliteStore::open(&path, SecretBox::for_connections(&key)).expect("open");
     let owner = store.create_user(suite::new_user("teacher")).await.expect("user").id;
     let (knowledge, by) = (store.knowledge(), Some(owner.clone()));
-    assert_eq!(knowledge.path(), path.as_path());
-    let (added, created) = tokio::task::spawn_blocking(move || {
-        knowledge.upsert(NewKnowledgeItem {
+    assert_eq!(knowledge.path(), Some(path.as_path()));
+    let (added, created) = knowledge
+        .upsert(NewKnowledgeItem {
             connection: "sqlite:///shop.db".into(),
             kind: KnowledgeKind::Glossary,
             name: "revenue".into(),
             body: serde_json::json!({"definition": "sum of paid orders"}),
             created_by: by,
         })
-    })
-    .await
-    .expect("task")
-    .expect("upsert");
+        .await
+        .expect("upsert");
     assert!(created);
     let cli = KnowledgeStore::open(&path).expect("cli open");
-    assert_eq!(cli.list("sqlite:///shop.db", None).expect("list"), vec![added]);
-    assert_eq!(cli.version("sqlite:///shop.db").expect("version"), "1");
+    assert_eq!(cli.list("sqlite:///shop.db", None).await.expect("list"), vec![added]);
+    assert_eq!(cli.version("sqlite:///shop.db").await.expect("version"), "1");
     // deleting the user who taught it keeps the item
     store.delete_user(&owner).await.expect("delete");
-    assert_eq!(cli.list("sqlite:///shop.db", None).expect("list")[0].created_by, None);
+    assert_eq!(cli.list("sqlite:///shop.db", None).await.expect("list")[0].created_by, None);
 }
 
 /// Two stores on one file, as two processes (the CLI beside the server) have: each its own writer connection. The
@@ -211,10 +207,30 @@ async fn two_stores_on_one_file_take_turns() {
     assert_eq!(b.verify_audit().await.expect("verify"), Ok(60));
 }
 
+/// A fresh store in a temp dir (kept while the test runs).
+fn fresh() -> (TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = MasterKey::generate().expect("key");
+    let store = SqliteStore::open(&dir.path().join(SYSTEM_DB_FILE), SecretBox::for_connections(&key)).expect("open");
+    (dir, store)
+}
+
+async fn side_templates() {
+    let (_dir, store) = fresh();
+    crate::side_stores::templates_behave(store.templates()).await;
+}
+
+async fn side_knowledge() {
+    let (_dir, store) = fresh();
+    crate::side_stores::knowledge_behaves(store.knowledge()).await;
+}
+
 pub fn tests() -> Group {
     Group::new("sqlite store conformance").tests(suite_tests()).tests(datagenie_testkit::tests![
         templates_share_the_store,
         knowledge_shares_the_store,
-        two_stores_on_one_file_take_turns
+        two_stores_on_one_file_take_turns,
+        side_templates,
+        side_knowledge
     ])
 }

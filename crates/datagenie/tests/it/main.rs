@@ -28,6 +28,7 @@ mod attacks;
 mod bench;
 mod browser;
 mod browser_admin;
+mod cluster;
 mod commands;
 mod doctor;
 mod eval;
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
             bench::tests(),
             browser::tests(),
             browser_admin::tests(),
+            cluster::tests(),
             commands::tests(),
             doctor::tests(),
             eval::tests(),

@@ -1,0 +1,226 @@
+//! Several servers on one PostgreSQL system database (`DATAGENIE_SYSTEM_DB__URL`), as behind a load balancer: two
+//! real `datagenie serve` processes with data directories of their own (nothing shared on disk) and one
+//! `DATAGENIE_SECRET_KEY` behave as one service. Each test gets a fresh schema of the server named by
+//! `DATAGENIE_TEST_POSTGRES_URL` (`?schema=…`, created by the first server that opens it) and drops it at the end.
+//! Also: `datagenie migrate` on PostgreSQL, and an installation moved from SQLite with `datagenie system-db copy`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use datagenie_testkit::{Group, POSTGRES, tests};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::harness::{Env, shop_db};
+use crate::server::{ADMIN_EMAIL, ADMIN_PASSWORD, Server, cli_user};
+
+/// The key both servers share (a test value; a real one comes from `openssl rand -hex 32`).
+const KEY: &str = "8f3c2a1b9d7e6f5a4c3b2a1908f7e6d5c4b3a29180f7e6d5c4b3a2918f7e6d5c";
+
+/// A schema name no other test (or test process) uses at the same time.
+fn unique_schema() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("dg_it_{}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000)
+}
+
+/// The system database URL: the test server's database, in `schema`.
+fn system_url(schema: &str) -> String {
+    let admin = POSTGRES.admin_url();
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    format!("{admin}{sep}schema={schema}")
+}
+
+async fn drop_schema(schema: &str) {
+    let (client, connection) =
+        tokio_postgres::connect(&POSTGRES.admin_url(), tokio_postgres::NoTls).await.expect("admin session");
+    tokio::spawn(connection);
+    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.expect("drop schema");
+}
+
+/// An environment of its own (home, data and cache directories) on the shared system database.
+fn member(schema: &str) -> Env {
+    let mut env = Env::new();
+    env.set("DATAGENIE_SYSTEM_DB__URL", &system_url(schema));
+    env.set("DATAGENIE_SECRET_KEY", KEY);
+    env.set("DATAGENIE_ASK__SUMMARY", "false");
+    env
+}
+
+/// Two servers, one state: a login, a key or a question on one is seen, honoured or revoked on the other at once.
+async fn two_servers_are_one_service() {
+    let schema = unique_schema();
+    let (a_env, b_env) = (member(&schema), member(&schema));
+    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let migrate = b_env.run(&["migrate"]).await;
+    assert_eq!(migrate.code, 0, "{migrate:?}");
+    assert!(migrate.stdout.contains("(postgres) at schema version"), "{}", migrate.stdout);
+    shop_db(&a_env.path("shop.db"));
+    let (a, b) = (Server::start(&a_env).await, Server::start(&b_env).await);
+
+    // a token issued by one is accepted by the other
+    let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let me = b.get("/api/v1/me", &admin).await;
+    assert_eq!((me.status, me.json["email"].as_str()), (StatusCode::OK, Some(ADMIN_EMAIL)), "{}", me.text);
+
+    // a connection made through one answers through the other, and the question is in the history of both
+    let db = a_env.path("shop.db").display().to_string();
+    let c = a.post("/api/v1/connections", &admin, json!({"name": "shop", "url": db})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let user = a
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"email": "ana@example.com", "password": "password-of-ana", "role": "user"}),
+        )
+        .await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.text);
+    let user_id = user.json["id"].as_str().expect("id").to_string();
+    let grant = b
+        .request(
+            Method::PUT,
+            &format!("/api/v1/connections/{}/permissions/{user_id}", c.json["id"].as_str().expect("id")),
+            Some(&admin),
+            Some(json!({"allowed_tables": ["orders"]})),
+        )
+        .await;
+    assert_eq!(grant.status, StatusCode::OK, "{}", grant.text);
+    let ana = b.token("ana@example.com", "password-of-ana").await;
+    let asked =
+        b.post("/api/v1/ask", &ana, json!({"connection_id": "shop", "question": "How many orders are there?"})).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    assert_eq!(asked.json["rows"], json!([[6]]));
+    let history_id = asked.json["history_id"].as_str().expect("history id").to_string();
+    let seen = a.get(&format!("/api/v1/history/{history_id}"), &ana).await;
+    assert_eq!(seen.status, StatusCode::OK, "asked through B, read through A: {}", seen.text);
+    // the permission set through B binds on A
+    let refused = a
+        .post("/api/v1/ask", &ana, json!({"connection_id": "shop", "question": "How many customers are there?"}))
+        .await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::FORBIDDEN, "forbidden_table"), "{}", refused.text);
+
+    // an API key made on A works on B until it is revoked on A; then B refuses it on the very next request
+    let created = a.post("/api/v1/api-keys", &ana, json!({"name": "agent"})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let key = created.json["key"].as_str().expect("key").to_string();
+    assert_eq!(b.get("/api/v1/me", &key).await.status, StatusCode::OK);
+    let id = created.json["id"].as_str().expect("id");
+    let revoke = a.request(Method::DELETE, &format!("/api/v1/api-keys/{id}"), Some(&ana), None).await;
+    assert_eq!(revoke.status, StatusCode::NO_CONTENT, "{}", revoke.text);
+    let after = b.get("/api/v1/me", &key).await;
+    assert_eq!((after.status, after.code()), (StatusCode::UNAUTHORIZED, "unauthenticated"), "{}", after.text);
+
+    // a logout on B ends the login on A: its refresh token and its access token
+    let login = a.login("ana@example.com", "password-of-ana").await;
+    let (access, refresh) = (
+        login.json["access_token"].as_str().expect("access").to_string(),
+        login.json["refresh_token"].as_str().expect("refresh").to_string(),
+    );
+    let rotated = b.request(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": refresh}))).await;
+    assert_eq!(rotated.status, StatusCode::OK, "a refresh token of A rotates on B: {}", rotated.text);
+    let next = rotated.json["refresh_token"].as_str().expect("refresh").to_string();
+    let out = b.post("/api/v1/auth/logout", &access, json!({"refresh_token": next})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert_eq!(a.get("/api/v1/me", &access).await.status, StatusCode::UNAUTHORIZED);
+    let again = a.request(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": next}))).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{}", again.text);
+
+    // a user disabled through A is refused by B at once
+    let disable = a
+        .request(Method::PATCH, &format!("/api/v1/users/{user_id}"), Some(&admin), Some(json!({"active": false})))
+        .await;
+    assert_eq!(disable.status, StatusCode::OK, "{}", disable.text);
+    assert_eq!(b.get("/api/v1/me", &ana).await.status, StatusCode::UNAUTHORIZED);
+
+    // one audit chain, written by both, intact
+    let verify = b.get("/api/v1/audit/verify", &admin).await;
+    assert_eq!(verify.status, StatusCode::OK, "{}", verify.text);
+    assert_eq!(verify.json["ok"], json!(true), "{}", verify.text);
+    assert!(verify.json["rows"].as_i64().is_some_and(|n| n >= 5), "{}", verify.text);
+    let cli = a_env.run(&["audit", "verify"]).await;
+    assert_eq!(cli.code, 0, "{cli:?}");
+    assert_eq!(a.terminate().await, 0);
+    assert_eq!(b.terminate().await, 0);
+    drop_schema(&schema).await;
+}
+
+/// A PostgreSQL system database needs the shared key: without DATAGENIE_SECRET_KEY a server refuses to start,
+/// saying why; a URL of another engine, or a server that cannot be reached, is a clear error without the password.
+async fn a_shared_system_database_needs_the_shared_key() {
+    let schema = unique_schema();
+    let mut env = member(&schema);
+    env.unset("DATAGENIE_SECRET_KEY");
+    let out = env.run(&["migrate"]).await;
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("DATAGENIE_SECRET_KEY"), "{}", out.stderr);
+    let mut env = member(&schema);
+    env.set("DATAGENIE_SYSTEM_DB__URL", "mysql://root:Hunter22@127.0.0.1:3306/x");
+    let out = env.run(&["migrate"]).await;
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("system_db.url") && !out.stderr.contains("Hunter22"), "{}", out.stderr);
+    env.set("DATAGENIE_SYSTEM_DB__URL", "postgres://dg:Hunter22@127.0.0.1:1/x?connect_timeout=2");
+    let out = env.run(&["migrate"]).await;
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("127.0.0.1:1") && !out.stderr.contains("Hunter22"), "{}", out.stderr);
+    drop_schema(&schema).await;
+}
+
+/// One server on SQLite outgrows its machine: `datagenie system-db copy` moves the installation to PostgreSQL, where
+/// a server with the same key signs the same admin in, finds the history and still opens the connection (its URL
+/// was sealed on SQLite). Copying again is refused: the target is no longer empty.
+async fn an_installation_moves_from_sqlite_to_postgres() {
+    let mut single = Env::new();
+    single.set("DATAGENIE_ASK__SUMMARY", "false");
+    let out = cli_user(&single, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    shop_db(&single.path("shop.db"));
+    let server = Server::start(&single).await;
+    let admin = server.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let db = single.path("shop.db").display().to_string();
+    let c = server.post("/api/v1/connections", &admin, json!({"name": "shop", "url": db})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let asked = server
+        .post("/api/v1/ask", &admin, json!({"connection_id": "shop", "question": "How many orders are there?"}))
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    assert_eq!(server.terminate().await, 0);
+
+    // the key the single server made for itself becomes the shared key
+    let data = single.path("data");
+    let key = std::fs::read_to_string(data.join("secret.key")).expect("key file").trim().to_string();
+    let schema = unique_schema();
+    let from = format!("sqlite://{}", data.join("datagenie.db").display());
+    let copy = single.run(&["system-db", "copy", "--from", &from, "--to", &system_url(&schema)]).await;
+    assert_eq!(copy.code, 0, "{copy:?}");
+    assert!(copy.stdout.contains("the audit chain verifies"), "{}", copy.stdout);
+    assert!(copy.stdout.contains("query_history"), "{}", copy.stdout);
+
+    let mut moved = member(&schema);
+    moved.set("DATAGENIE_SECRET_KEY", &key);
+    let server = Server::start(&moved).await;
+    let admin = server.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let history = server.get("/api/v1/history", &admin).await;
+    assert_eq!(history.json["items"].as_array().map(Vec::len), Some(1), "{}", history.text);
+    let asked = server
+        .post("/api/v1/ask", &admin, json!({"connection_id": "shop", "question": "How many orders are there?"}))
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "the sealed URL opens with the same key: {}", asked.text);
+    assert_eq!(server.terminate().await, 0);
+
+    let again = single.run(&["system-db", "copy", "--from", &from, "--to", &system_url(&schema)]).await;
+    assert_ne!(again.code, 0, "{again:?}");
+    assert!(again.stderr.contains("not empty"), "{}", again.stderr);
+    drop_schema(&schema).await;
+}
+
+pub fn tests() -> Group {
+    Group::new("cluster").needs(
+        POSTGRES,
+        tests![
+            two_servers_are_one_service,
+            a_shared_system_database_needs_the_shared_key,
+            an_installation_moves_from_sqlite_to_postgres
+        ],
+    )
+}
