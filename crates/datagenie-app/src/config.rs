@@ -27,6 +27,7 @@ pub struct Config {
     pub embeddings: EmbeddingsConfig,
     pub server: ServerConfig,
     pub system_db: SystemDbConfig,
+    pub redis: RedisConfig,
     /// Where `llm.provider` came from (not a key: recorded by [`Config::load`], or by a flag that overrides it).
     #[serde(skip)]
     pub llm_origin: Origin,
@@ -116,6 +117,23 @@ pub struct SystemDbConfig {
 impl Default for SystemDbConfig {
     fn default() -> Self {
         SystemDbConfig { url: SecretUrl::default(), pool_size: 16 }
+    }
+}
+
+/// Redis, optional: what several servers share besides the system database (request-rate and login counters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Empty: no Redis (counters in this process: one server). `redis://[:password@]host:6379[/db]`, `rediss://`
+    /// for TLS. Printed only redacted.
+    pub url: SecretUrl,
+    /// Starts every key DataGenie writes, so that several installations can share one Redis.
+    pub key_prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig { url: SecretUrl::default(), key_prefix: "datagenie:".into() }
     }
 }
 

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod shared;
 pub mod state;
 pub mod ui;
 
@@ -146,11 +147,29 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let refresh = tokio::spawn(refresh_settings(state.clone()));
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| Error::new(ErrorCode::Internal, format!("the server stopped: {e}")))
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("the server stopped: {e}")));
+    refresh.abort();
+    served
+}
+
+/// How often a server re-reads the settings, so that a change made through another server sharing the system
+/// database applies here within that time (a change made through this server applies at once).
+pub const SETTINGS_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn refresh_settings(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(SETTINGS_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.reload_runtime().await {
+            tracing::debug!(code = %e.code, error = %e.message, "cannot re-read the settings");
+        }
+    }
 }
 
 /// Resolves at SIGINT or SIGTERM.

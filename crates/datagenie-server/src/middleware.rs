@@ -71,7 +71,7 @@ pub async fn around(State(state): State<Arc<AppState>>, mut req: Request, next: 
         if !unmetered(&path)
             && let Some(ip) = ip
             && let Err(wait) =
-                state.rates.check(&format!("ip:{ip}"), state.runtime().requests_per_minute_per_address, Instant::now())
+                state.rates.check(&format!("ip:{ip}"), state.runtime().requests_per_minute_per_address).await
         {
             return ApiError::new(ErrorCode::RateLimited, "too many requests from this address; slow down")
                 .retry_after(wait)

@@ -83,6 +83,8 @@ pub struct AppState {
     pub server: ServerConfig,
     pub rates: RateLimiter,
     pub logins: LoginThrottle,
+    /// Counters shared through Redis (or the system database, or this process); see [`crate::shared`].
+    pub counters: Arc<crate::shared::Counters>,
     pub metrics: Metrics,
     runtime: RwLock<Runtime>,
 }
@@ -140,6 +142,15 @@ impl AppState {
         };
         let runtime = Runtime::load(store.as_ref()).await?;
         let server = config.server.clone();
+        let redis = match config.redis.url.expose().trim() {
+            "" => None,
+            _ => {
+                let redis = crate::shared::Redis::new(&config.redis.url, &config.redis.key_prefix)?;
+                tracing::info!(redis = %redis.describe(), "shared counters in Redis");
+                Some(Arc::new(redis))
+            }
+        };
+        let counters = Arc::new(crate::shared::Counters::new(redis, store.clone()));
         Ok(AppState {
             questions: QuestionService::new(store.clone(), Arc::new(context), defaults),
             store,
@@ -149,8 +160,13 @@ impl AppState {
                 Duration::from_secs(server.access_token_ttl_secs),
             )?,
             refresh_ttl: Duration::from_secs(server.refresh_token_ttl_secs),
-            rates: RateLimiter::default(),
-            logins: LoginThrottle::new(server.login_max_failures, Duration::from_secs(server.login_lockout_secs)),
+            rates: RateLimiter::new(counters.clone()),
+            logins: LoginThrottle::new(
+                counters.clone(),
+                server.login_max_failures,
+                Duration::from_secs(server.login_lockout_secs),
+            ),
+            counters,
             metrics: Metrics::new(),
             runtime: RwLock::new(runtime),
             server,

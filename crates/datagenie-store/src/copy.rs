@@ -47,6 +47,7 @@ pub const TABLES: &[&str] = &[
     "knowledge_items",
     "knowledge_versions",
     "knowledge_vectors",
+    "rate_counters",
 ];
 
 /// Tables a fresh system database already has rows in (seeded, or kept by triggers): emptied before the copy.

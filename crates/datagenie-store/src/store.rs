@@ -170,4 +170,23 @@ pub trait Store: Send + Sync {
     /// Walks the whole chain: `Ok(rows)` when intact, else the first break.
     async fn verify_audit(&self) -> Result<Result<i64, AuditBreak>, Error>;
     async fn record_event(&self, event: NewEvent) -> Result<(), Error>;
+
+    // --- counters (request rates and failed logins when Redis is unreachable)
+    /// Adds one to the counter `key` of the window that starts at `window` and keeps it at least until `expires`;
+    /// a counter that is new, or expired at `now`, starts again at 1. Returns the count after. Atomic: concurrent
+    /// bumps from any number of servers all count. Errors: `invalid_argument` for an empty key.
+    async fn bump_counter(
+        &self,
+        key: &str,
+        window: Timestamp,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<i64, Error>;
+    /// The count of `key` in the window starting at `window` and when it expires; `None` when there is none or it
+    /// expired at `now`.
+    async fn counter(&self, key: &str, window: Timestamp, now: Timestamp) -> Result<Option<(i64, Timestamp)>, Error>;
+    /// Forgets every window of `key` (a successful login clears its failures).
+    async fn clear_counter(&self, key: &str) -> Result<(), Error>;
+    /// Removes the counters that expired before `now`; returns how many.
+    async fn purge_counters(&self, now: Timestamp) -> Result<u64, Error>;
 }

@@ -65,6 +65,10 @@ pub const POSTGRES: Server = Server {
     example: "postgres://postgres@127.0.0.1:5432/postgres",
 };
 
+/// Redis, named by `DATAGENIE_TEST_REDIS_URL`. Tests that stop and restart Redis start their own `redis-server`
+/// (from `PATH`) beside it; its presence is what the variable promises.
+pub const REDIS: Server = Server { var: "DATAGENIE_TEST_REDIS_URL", name: "Redis", example: "redis://127.0.0.1:6379" };
+
 /// MySQL or MariaDB, named by `DATAGENIE_TEST_MYSQL_URL`.
 pub const MYSQL: Server =
     Server { var: "DATAGENIE_TEST_MYSQL_URL", name: "MySQL/MariaDB", example: "mysql://root@127.0.0.1:3306/mysql" };
@@ -161,7 +165,13 @@ pub fn qualified_name(module_path: &str, name: &str) -> String {
 /// says so (`postgres conformance: 20 tests skipped — …`).
 pub struct Group {
     label: String,
-    tests: Vec<(Vec<Server>, Test)>,
+    tests: Vec<(Needs, Test)>,
+}
+
+/// The servers a test needs: at least one of them (`Any`; none at all: always runs), or every one (`All`).
+enum Needs {
+    Any(Vec<Server>),
+    All(Vec<Server>),
 }
 
 impl Group {
@@ -171,7 +181,7 @@ impl Group {
 
     /// Tests that need nothing beyond the machine: they always run.
     pub fn tests(mut self, tests: Vec<Test>) -> Group {
-        self.tests.extend(tests.into_iter().map(|t| (Vec::new(), t)));
+        self.tests.extend(tests.into_iter().map(|t| (Needs::Any(Vec::new()), t)));
         self
     }
 
@@ -182,7 +192,13 @@ impl Group {
 
     /// Tests that run when the variable of at least one of `servers` is set (they use those that are).
     pub fn needs_any(mut self, servers: &[Server], tests: Vec<Test>) -> Group {
-        self.tests.extend(tests.into_iter().map(|t| (servers.to_vec(), t)));
+        self.tests.extend(tests.into_iter().map(|t| (Needs::Any(servers.to_vec()), t)));
+        self
+    }
+
+    /// Tests that run only when the variables of all of `servers` are set.
+    pub fn needs_all(mut self, servers: &[Server], tests: Vec<Test>) -> Group {
+        self.tests.extend(tests.into_iter().map(|t| (Needs::All(servers.to_vec()), t)));
         self
     }
 }
@@ -259,11 +275,18 @@ fn plan(groups: Vec<Group>, available: &dyn Fn(&Server) -> bool) -> Result<Vec<P
         let mut skipped = 0usize;
         let mut missing: Vec<Server> = Vec::new();
         for (needs, test) in group.tests {
-            if needs.is_empty() || needs.iter().any(available) {
+            let (runs, lacking) = match needs {
+                Needs::Any(servers) => (servers.is_empty() || servers.iter().any(available), servers),
+                Needs::All(servers) => {
+                    let lacking: Vec<Server> = servers.into_iter().filter(|s| !available(s)).collect();
+                    (lacking.is_empty(), lacking)
+                }
+            };
+            if runs {
                 planned.push(Planned::Run(test));
             } else {
                 skipped += 1;
-                for server in needs {
+                for server in lacking {
                     if !missing.contains(&server) {
                         missing.push(server);
                     }
@@ -395,6 +418,15 @@ mod tests {
         let planned = plan(vec![group()], &|_| true).expect("plan");
         assert_eq!(planned.len(), 4);
         assert!(planned.iter().all(|p| matches!(p, Planned::Run(_))));
+    }
+
+    #[test]
+    fn a_test_that_needs_all_runs_only_with_all_and_names_what_is_missing() {
+        let both = || Group::new("both").needs_all(&[POSTGRES, REDIS], vec![Test::new("both::t", || {})]);
+        let planned = plan(vec![both()], &|s| *s == POSTGRES).expect("plan");
+        assert_eq!(names(&planned), ["both: 1 test skipped — DATAGENIE_TEST_REDIS_URL is not set"]);
+        let planned = plan(vec![both()], &|s| *s == POSTGRES || *s == REDIS).expect("plan");
+        assert_eq!(names(&planned), ["both::t"]);
     }
 
     #[test]

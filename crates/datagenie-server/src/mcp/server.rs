@@ -202,7 +202,7 @@ async fn run(state: &Arc<AppState>, auth: &Auth, tool: ToolName, arguments: Opti
 /// A question or the caller's SQL, through the question service as `POST /api/v1/ask` takes it: the per-user rate,
 /// the server's row cap, then the grant, the token limits, the guard and the records.
 async fn question(state: &Arc<AppState>, auth: &Auth, connection: Option<&str>, mut params: AskParams) -> Outcome {
-    crate::routes::ask::check_rate(state, auth).map_err(|e| e.error)?;
+    crate::routes::ask::check_rate(state, auth).await.map_err(|e| e.error)?;
     params.connection = connection_ref(state, auth, connection).await?;
     let cap = state.runtime().max_query_rows;
     params.max_rows = params.max_rows.map(|n| n.min(cap));

@@ -5,7 +5,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Json as JsonOut;
 use axum::extract::State;
@@ -159,9 +158,9 @@ fn until_next_hour() -> u64 {
 }
 
 /// The per-user question rate, before anything else happens.
-pub(crate) fn check_rate(state: &AppState, auth: &Auth) -> ApiResult<()> {
+pub(crate) async fn check_rate(state: &AppState, auth: &Auth) -> ApiResult<()> {
     let per_minute = state.runtime().questions_per_minute_per_user;
-    state.rates.check(&format!("questions:{}", auth.user().id), per_minute, Instant::now()).map_err(|wait| {
+    state.rates.check(&format!("questions:{}", auth.user().id), per_minute).await.map_err(|wait| {
         ApiError::new(ErrorCode::RateLimited, format!("you may ask {per_minute} questions a minute; wait a moment"))
             .retry_after(wait)
     })
@@ -284,7 +283,7 @@ pub async fn ask(
     headers: HeaderMap,
     Json(body): Json<AskRequest>,
 ) -> ApiResult<Response> {
-    check_rate(&state, &auth)?;
+    check_rate(&state, &auth).await?;
     let explain = body.explain;
     let params = params(body, state.runtime().max_query_rows)?;
     if wants_events(&headers) {

@@ -1,7 +1,6 @@
 //! Logins, token refresh and logout, the caller's own account, and API keys.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Json as JsonOut;
 use axum::extract::{Path, State};
@@ -178,8 +177,7 @@ pub async fn login(
     if let Some(ip) = &client.ip {
         keys.push(format!("ip:{ip}"));
     }
-    let now = Instant::now();
-    if let Err(wait) = state.logins.check(&keys, now) {
+    if let Err(wait) = state.logins.check(&keys).await {
         state.metrics.login("locked");
         audit(
             &state,
@@ -199,7 +197,7 @@ pub async fn login(
     let matches = auth::verify_password(body.password, hash).await;
     match user {
         Some(user) if matches && user.active => {
-            state.logins.succeeded(&account_key);
+            state.logins.succeeded(&account_key).await;
             state.store.record_login(&user.id, Timestamp::now()).await?;
             let pair = issue_pair(&state, &user, None, &client).await?;
             state.metrics.login("success");
@@ -207,7 +205,7 @@ pub async fn login(
             Ok(pair_response(&state, &headers, pair, body.session))
         }
         user => {
-            let delay = state.logins.failed(&keys, now);
+            let delay = state.logins.failed(&keys).await;
             state.metrics.login("failure");
             let reason = match &user {
                 Some(u) if !u.active && matches => "the account is disabled",

@@ -290,7 +290,7 @@ pub async fn search(
         return Err(ApiError::bad_request(format!("q is longer than {MAX_QUERY_CHARS} characters")));
     }
     let c = visible_connection(&state, &auth, connection_param(q.connection.as_deref())?).await?;
-    crate::routes::ask::check_rate(&state, &auth)?;
+    crate::routes::ask::check_rate(&state, &auth).await?;
     let library = library(&state)?.clone();
     let policy = policy_of(&state, &auth, &c).await?;
     let open = state.questions.registry.get(&c).await?;

@@ -28,14 +28,28 @@ pub async fn healthz() -> JsonOut<Health> {
 pub struct Ready {
     pub status: &'static str,
     pub schema_version: u32,
+    /// Where shared counters are kept now: `redis`, `database` (a configured Redis does not answer: the server
+    /// keeps serving, counting in the system database) or `memory` (no Redis: this server alone).
+    pub counters: &'static str,
 }
 
-/// Ready: the system database answers.
+/// Ready: the system database answers. A Redis that does not answer does not make the server unready (it keeps
+/// answering; `counters` says where it counts meanwhile).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Ready), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<JsonOut<Ready>> {
     state.store.ping().await?;
-    Ok(JsonOut(Ready { status: "ready", schema_version: state.store.schema_version().await? }))
+    if let Some(redis) = state.counters.redis()
+        && redis.available()
+    {
+        // a round trip, so that a Redis that went down shows here (and one that came back, once retried)
+        redis.ping().await;
+    }
+    Ok(JsonOut(Ready {
+        status: "ready",
+        schema_version: state.store.schema_version().await?,
+        counters: state.counters.backend().as_str(),
+    }))
 }
 
 /// Prometheus text exposition.

@@ -731,4 +731,28 @@ impl Store for PgStore {
     async fn record_event(&self, event: NewEvent) -> Result<(), Error> {
         run!(self, write, "cannot record the event", |tx, _| records::record_event(tx, event)).await
     }
+
+    // --- counters
+
+    async fn bump_counter(
+        &self,
+        key: &str,
+        window: Timestamp,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<i64, Error> {
+        run!(self, write, "cannot count", |tx, _| records::bump_counter(tx, key, window, expires, now)).await
+    }
+
+    async fn counter(&self, key: &str, window: Timestamp, now: Timestamp) -> Result<Option<(i64, Timestamp)>, Error> {
+        run!(self, read, "cannot read a counter", |tx, _| records::counter(tx, key, window, now)).await
+    }
+
+    async fn clear_counter(&self, key: &str) -> Result<(), Error> {
+        run!(self, write, "cannot clear a counter", |tx, _| records::clear_counter(tx, key)).await
+    }
+
+    async fn purge_counters(&self, now: Timestamp) -> Result<u64, Error> {
+        run!(self, write, "cannot remove expired counters", |tx, _| records::purge_counters(tx, now)).await
+    }
 }

@@ -4,7 +4,7 @@ use datagenie_core::{Error, ErrorCode};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::sql::{execute, json, ms, now, page_of, query, query_opt, to_i64};
+use super::sql::{execute, json, ms, now, page_of, query, query_one, query_opt, to_i64};
 use super::{Fail, R, Tx, invalid, not_found};
 use crate::audit::{self, ChainHead, StoredAuditRow};
 use crate::model::*;
@@ -281,4 +281,46 @@ pub(super) async fn record_event(tx: &Tx<'_>, e: NewEvent) -> R<()> {
     )
     .await?;
     Ok(())
+}
+
+// --- counters
+
+pub(super) async fn bump_counter(
+    tx: &Tx<'_>,
+    key: &str,
+    window: Timestamp,
+    expires: Timestamp,
+    now: Timestamp,
+) -> R<i64> {
+    let row = query_one(
+        tx,
+        "INSERT INTO rate_counters (key, window_start, count, expires_at) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (key, window_start) DO UPDATE SET
+             count = CASE WHEN rate_counters.expires_at <= $4 THEN 1 ELSE rate_counters.count + 1 END,
+             expires_at = CASE WHEN rate_counters.expires_at <= $4 THEN excluded.expires_at
+                               ELSE greatest(rate_counters.expires_at, excluded.expires_at) END
+         RETURNING count",
+        &[&key, &window, &expires, &now],
+    )
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+pub(super) async fn counter(tx: &Tx<'_>, key: &str, window: Timestamp, now: Timestamp) -> R<Option<(i64, Timestamp)>> {
+    let row = query_opt(
+        tx,
+        "SELECT count, expires_at FROM rate_counters WHERE key = $1 AND window_start = $2 AND expires_at > $3",
+        &[&key, &window, &now],
+    )
+    .await?;
+    row.map(|r| Ok::<_, Fail>((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+pub(super) async fn clear_counter(tx: &Tx<'_>, key: &str) -> R<()> {
+    execute(tx, "DELETE FROM rate_counters WHERE key = $1", &[&key]).await?;
+    Ok(())
+}
+
+pub(super) async fn purge_counters(tx: &Tx<'_>, now: Timestamp) -> R<u64> {
+    execute(tx, "DELETE FROM rate_counters WHERE expires_at <= $1", &[&now]).await
 }

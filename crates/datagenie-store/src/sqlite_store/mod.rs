@@ -719,4 +719,31 @@ impl Store for SqliteStore {
     async fn record_event(&self, event: NewEvent) -> Result<(), Error> {
         self.write("cannot record the event", move |tx, _| records::record_event(tx, event)).await
     }
+
+    // --- counters
+
+    async fn bump_counter(
+        &self,
+        key: &str,
+        window: Timestamp,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<i64, Error> {
+        let key = own(key);
+        self.write("cannot count", move |tx, _| records::bump_counter(tx, &key, window, expires, now)).await
+    }
+
+    async fn counter(&self, key: &str, window: Timestamp, now: Timestamp) -> Result<Option<(i64, Timestamp)>, Error> {
+        let key = own(key);
+        self.read("cannot read a counter", move |tx, _| records::counter(tx, &key, window, now)).await
+    }
+
+    async fn clear_counter(&self, key: &str) -> Result<(), Error> {
+        let key = own(key);
+        self.write("cannot clear a counter", move |tx, _| records::clear_counter(tx, &key)).await
+    }
+
+    async fn purge_counters(&self, now: Timestamp) -> Result<u64, Error> {
+        self.write("cannot remove expired counters", move |tx, _| records::purge_counters(tx, now)).await
+    }
 }

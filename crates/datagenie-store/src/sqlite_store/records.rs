@@ -208,3 +208,37 @@ pub(super) fn record_event(tx: &Db, e: NewEvent) -> R<()> {
     ])?;
     Ok(())
 }
+
+// --- counters
+
+pub(super) fn bump_counter(tx: &Db, key: &str, window: Timestamp, expires: Timestamp, now: Timestamp) -> R<i64> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT INTO rate_counters (key, window_start, count, expires_at) VALUES (?1, ?2, 1, ?3)
+             ON CONFLICT (key, window_start) DO UPDATE SET
+                 count = CASE WHEN rate_counters.expires_at <= ?4 THEN 1 ELSE rate_counters.count + 1 END,
+                 expires_at = CASE WHEN rate_counters.expires_at <= ?4 THEN excluded.expires_at
+                                   ELSE max(rate_counters.expires_at, excluded.expires_at) END
+             RETURNING count",
+        )?
+        .query_row(params![key, window, expires, now], |r| r.get(0))?)
+}
+
+pub(super) fn counter(tx: &Db, key: &str, window: Timestamp, now: Timestamp) -> R<Option<(i64, Timestamp)>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT count, expires_at FROM rate_counters WHERE key = ?1 AND window_start = ?2 AND expires_at > ?3",
+        )?
+        .query_row(params![key, window, now], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+pub(super) fn clear_counter(tx: &Db, key: &str) -> R<()> {
+    tx.prepare_cached("DELETE FROM rate_counters WHERE key = ?1")?.execute([key])?;
+    Ok(())
+}
+
+pub(super) fn purge_counters(tx: &Db, now: Timestamp) -> R<u64> {
+    let n = tx.prepare_cached("DELETE FROM rate_counters WHERE expires_at <= ?1")?.execute([now])?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

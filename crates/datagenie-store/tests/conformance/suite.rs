@@ -69,7 +69,7 @@ macro_rules! conformance_tests {
         $crate::suite::conformance_tests!(@each $engine;
             basics, users, refresh_rotation, concurrent_rotation, api_keys, connections, permissions,
             record_question, concurrent_writes_fail_alone, chat_sequences, history_pagination, verified_history,
-            usage_windows, settings, audit_chain, audit_tampering, events);
+            usage_windows, settings, audit_chain, audit_tampering, events, counters);
     };
     (@each $engine:expr; $($check:ident),+ $(,)?) => {
         $(
@@ -1699,5 +1699,66 @@ pub fn events(f: &dyn Fixture) -> BoxedCheck<'_> {
         assert_eq!(code(s.record_event(NewEvent::default()).await), ErrorCode::InvalidArgument);
         assert_eq!(f.count("SELECT count(*) FROM events").await.expect("count"), 2);
         assert_eq!(f.count("SELECT count(*) FROM events WHERE event_type = 'server.started'").await.expect("count"), 1);
+    })
+}
+
+/// Window counters: 200 concurrent bumps of one window all count (each caller sees a different count), windows and
+/// keys are apart, an expired counter starts again (a sliding one is kept alive by each bump), a clear forgets every
+/// window of its key, and only expired windows are purged.
+pub fn counters(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let (window, expires, now) = (t("2026-12-07T10:00:00Z"), t("2026-12-07T10:01:00Z"), t("2026-12-07T10:00:10Z"));
+        let bumps: Vec<_> = (0..200)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.bump_counter("rate:ip:10.0.0.1", window, expires, now).await })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for b in bumps {
+            seen.push(b.await.expect("task").expect("bump"));
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=200).collect::<Vec<i64>>());
+        assert_eq!(s.counter("rate:ip:10.0.0.1", window, now).await.expect("read"), Some((200, expires)));
+        assert_eq!(s.counter("rate:ip:10.0.0.1", window, expires).await.expect("read"), None, "expired");
+        let next = t("2026-12-07T10:01:00Z");
+        let later = t("2026-12-07T10:02:00Z");
+        assert_eq!(s.bump_counter("rate:ip:10.0.0.1", next, later, next).await.expect("bump"), 1);
+        assert_eq!(s.bump_counter("rate:ip:10.0.0.2", window, expires, now).await.expect("bump"), 1);
+        assert_eq!(s.counter("rate:ip:10.0.0.3", window, now).await.expect("read"), None);
+        // a sliding counter: one window, each bump pushes the expiry; once it runs out, it starts again
+        let epoch = t("1970-01-01T00:00:00Z");
+        let login = "login:email:a@example.com";
+        assert_eq!(s.bump_counter(login, epoch, t("2026-12-07T10:15:00Z"), now).await.expect("bump"), 1);
+        assert_eq!(
+            s.bump_counter(login, epoch, t("2026-12-07T10:20:00Z"), t("2026-12-07T10:05:00Z")).await.expect("bump"),
+            2
+        );
+        assert_eq!(
+            s.counter(login, epoch, t("2026-12-07T10:17:00Z")).await.expect("read"),
+            Some((2, t("2026-12-07T10:20:00Z")))
+        );
+        assert_eq!(
+            s.bump_counter(login, epoch, t("2026-12-07T10:40:00Z"), t("2026-12-07T10:25:00Z")).await.expect("bump"),
+            1
+        );
+        s.clear_counter("rate:ip:10.0.0.1").await.expect("clear");
+        assert_eq!(s.counter("rate:ip:10.0.0.1", window, now).await.expect("read"), None);
+        assert_eq!(s.counter("rate:ip:10.0.0.1", next, next).await.expect("read"), None);
+        assert_eq!(
+            s.counter("rate:ip:10.0.0.2", window, now).await.expect("read"),
+            Some((1, expires)),
+            "another key stays"
+        );
+        assert_eq!(s.purge_counters(t("2026-12-07T10:05:00Z")).await.expect("purge"), 1);
+        assert_eq!(
+            s.counter(login, epoch, t("2026-12-07T10:30:00Z")).await.expect("read").map(|c| c.0),
+            Some(1),
+            "not expired: kept"
+        );
+        let e = s.bump_counter("", window, expires, now).await.expect_err("empty key");
+        assert_eq!(e.code, ErrorCode::InvalidArgument, "{e:?}");
     })
 }

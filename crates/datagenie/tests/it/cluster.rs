@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use datagenie_testkit::{Group, POSTGRES, tests};
+use datagenie_testkit::{Group, POSTGRES, REDIS, tests};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -214,13 +214,209 @@ async fn an_installation_moves_from_sqlite_to_postgres() {
     drop_schema(&schema).await;
 }
 
+/// A Redis of the test's own (`redis-server` from PATH, on a free port, no persistence), so that it can be stopped
+/// and started again without touching anyone else's.
+struct OwnRedis {
+    child: tokio::process::Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    /// Starts one (on `port`, or a free one) and waits for it to say it accepts connections.
+    async fn start(port: Option<u16>) -> OwnRedis {
+        use tokio::io::AsyncBufReadExt;
+        let port = port.unwrap_or_else(|| {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("addr").port()
+        });
+        let mut child = tokio::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server on PATH (DATAGENIE_TEST_REDIS_URL is set: this machine has Redis)");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let ready = async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("Ready to accept connections") {
+                    return true;
+                }
+            }
+            false
+        };
+        let ok = tokio::time::timeout(std::time::Duration::from_secs(30), ready).await;
+        assert_eq!(ok, Ok(true), "redis-server did not start on port {port}");
+        // keep draining its output so that it never blocks on a full pipe
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        OwnRedis { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it (SIGKILL: as a crash would) and returns its port.
+    async fn kill(mut self) -> u16 {
+        self.child.kill().await.expect("kill redis-server");
+        self.port
+    }
+}
+
+/// Requests to `/api/v1/me` alternately through `a` and `b` until each has refused at least once (at most 200):
+/// how many were let through, and whether the clock's minute (the limit's window) stayed the same throughout.
+async fn burst(a: &Server, b: &Server, token: &str) -> (usize, bool) {
+    let minute = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 60).ok();
+    let start = minute();
+    let (mut ok, mut refused_a, mut refused_b) = (0, false, false);
+    for i in 0..200 {
+        let server = if i % 2 == 0 { a } else { b };
+        let r = server.get("/api/v1/me", token).await;
+        match r.status {
+            StatusCode::OK => ok += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(r.code(), "rate_limited", "{}", r.text);
+                assert!(r.headers.contains_key("retry-after"), "a refusal says when to come back");
+                if i % 2 == 0 {
+                    refused_a = true;
+                } else {
+                    refused_b = true;
+                }
+            }
+            other => panic!("request {i}: {other}: {}", r.text),
+        }
+        if refused_a && refused_b {
+            break;
+        }
+    }
+    assert!(refused_a && refused_b, "both servers refuse once the shared limit is reached ({ok} let through)");
+    (ok, start == minute())
+}
+
+/// Bursts until one fits inside a clock minute (a window that turns over mid-burst counts twice).
+async fn burst_in_one_window(a: &Server, b: &Server, token: &str) -> usize {
+    for _ in 0..3 {
+        let (ok, same_window) = burst(a, b, token).await;
+        if same_window {
+            return ok;
+        }
+    }
+    panic!("three bursts in a row crossed a minute boundary");
+}
+
+async fn counting_in(server: &Server) -> String {
+    let r = server.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json["counters"].as_str().unwrap_or_default().to_string()
+}
+
+/// Two servers with one Redis share the request-rate limit: 30 requests a minute per address hold across both
+/// (each alone would let 30 through). Redis is killed mid-run: both keep answering, now counting in the system
+/// database, and the limit still holds across them; Redis is started again: counting goes back to it.
+async fn limits_are_shared_and_survive_redis() {
+    let schema = unique_schema();
+    let redis = OwnRedis::start(None).await;
+    let with_redis = |url: &str| {
+        let mut env = member(&schema);
+        env.set("DATAGENIE_REDIS__URL", url);
+        env
+    };
+    let (a_env, b_env) = (with_redis(&redis.url()), with_redis(&redis.url()));
+    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let a = Server::start(&a_env).await;
+    let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let set = a
+        .request(
+            Method::PUT,
+            "/api/v1/settings/requests_per_minute_per_address",
+            Some(&admin),
+            Some(json!({"value": 30})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let b = Server::start(&b_env).await;
+    assert_eq!((counting_in(&a).await, counting_in(&b).await), ("redis".to_string(), "redis".to_string()));
+    let ok = burst_in_one_window(&a, &b, &admin).await;
+    assert!((1..=30).contains(&ok), "{ok} requests let through by two servers sharing a limit of 30");
+
+    let port = redis.kill().await;
+    assert_eq!(counting_in(&a).await, "database", "A noticed Redis is gone");
+    assert_eq!(counting_in(&b).await, "database", "B noticed Redis is gone");
+    let ok = burst_in_one_window(&a, &b, &admin).await;
+    assert!((1..=30).contains(&ok), "without Redis the limit holds across both servers: {ok} let through");
+
+    let _redis = OwnRedis::start(Some(port)).await;
+    // the servers retry Redis a second after it failed: wait for them to say they count there again
+    for server in [&a, &b] {
+        let back = async {
+            loop {
+                if counting_in(server).await == "redis" {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(15), back).await.expect("counting goes back to Redis");
+    }
+    let ok = burst_in_one_window(&a, &b, &admin).await;
+    assert!((1..=30).contains(&ok), "{ok}");
+    assert!(!a.log().contains("panicked") && !b.log().contains("panicked"));
+    assert_eq!(a.terminate().await, 0);
+    assert_eq!(b.terminate().await, 0);
+    drop_schema(&schema).await;
+}
+
+/// The system database's connections are dropped under a running server (an administrator's
+/// `pg_terminate_backend`, a failover): the next requests are answered on new connections, none fails.
+async fn a_dropped_system_database_connection_is_replaced() {
+    let database = unique_schema();
+    let (admin_db, connection) =
+        tokio_postgres::connect(&POSTGRES.admin_url(), tokio_postgres::NoTls).await.expect("admin session");
+    tokio::spawn(connection);
+    admin_db.batch_execute(&format!("CREATE DATABASE {database}")).await.expect("create database");
+    let mut url: tokio_postgres::Config = POSTGRES.admin_url().parse().expect("url");
+    url.dbname(&database);
+    let admin_url = POSTGRES.admin_url();
+    let base = admin_url.split('?').next().unwrap_or(&admin_url);
+    let system = format!("{}/{database}", base.rsplit_once('/').map_or(base, |(head, _)| head));
+    let mut env = Env::new();
+    env.set("DATAGENIE_SYSTEM_DB__URL", &system);
+    env.set("DATAGENIE_SECRET_KEY", KEY);
+    let out = cli_user(&env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let server = Server::start(&env).await;
+    let admin = server.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for _ in 0..3 {
+        assert_eq!(server.get("/api/v1/history", &admin).await.status, StatusCode::OK);
+    }
+    let killed: i64 = admin_db
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&database],
+        )
+        .await
+        .expect("terminate")
+        .get(0);
+    assert!(killed >= 1, "the server held connections to its system database");
+    for i in 0..10 {
+        let r = server.get("/api/v1/history", &admin).await;
+        assert_eq!(r.status, StatusCode::OK, "request {i} after the drop: {}", r.text);
+    }
+    assert_eq!(server.terminate().await, 0);
+    admin_db.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await.expect("drop database");
+}
+
 pub fn tests() -> Group {
-    Group::new("cluster").needs(
-        POSTGRES,
-        tests![
-            two_servers_are_one_service,
-            a_shared_system_database_needs_the_shared_key,
-            an_installation_moves_from_sqlite_to_postgres
-        ],
-    )
+    Group::new("cluster")
+        .needs(
+            POSTGRES,
+            tests![
+                two_servers_are_one_service,
+                a_shared_system_database_needs_the_shared_key,
+                an_installation_moves_from_sqlite_to_postgres,
+                a_dropped_system_database_connection_is_replaced
+            ],
+        )
+        // two servers on one system database, and Redis
+        .needs_all(&[POSTGRES, REDIS], tests![limits_are_shared_and_survive_redis])
 }
