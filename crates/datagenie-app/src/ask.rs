@@ -18,7 +18,7 @@ use datagenie_core::extract::extract_sql;
 use datagenie_core::guard::{self, AttrValue, Policy, TableRef};
 use datagenie_core::knowledge::{Chunk, Example, GlossaryEntry, KnowledgeIndex, RetrieveLimits, Retrieved, Scored};
 use datagenie_core::linking::SchemaIndex;
-use datagenie_core::llm::{LlmProvider, PriceTable, TokenUsage};
+use datagenie_core::llm::{ChatRequest, ChatResponse, LlmProvider, PriceTable, TokenUsage};
 use datagenie_core::prompt::{
     ExampleNote, Excerpt, PromptKnowledge, SqlPromptInput, TermNote, Turn, repair_messages, sql_request,
 };
@@ -29,6 +29,7 @@ use datagenie_core::{Error, ErrorCode, Question};
 use datagenie_store::{TemplateMatch, TemplateStore};
 use serde::Serialize;
 
+use crate::answer_cache::{CacheKind, decode_rows, digest, encode_rows};
 use crate::config::LlmInForce;
 use crate::privacy::{MaskedColumn, Privacy};
 use crate::schema_cache::{SchemaCache, SchemaSource};
@@ -102,6 +103,8 @@ pub struct Connection {
     values: tokio::sync::Mutex<ValuesMemo>,
     /// The schema the last question used and when its fingerprint was checked.
     checked: std::sync::Mutex<Option<(Instant, Arc<Schema>)>>,
+    /// The structure hash of the last schema asked about (result-cache keys), computed once per snapshot.
+    structure: std::sync::Mutex<Option<(Arc<Schema>, String)>>,
 }
 
 /// How long a question trusts the schema the previous one checked, before asking the database for its fingerprint
@@ -119,7 +122,21 @@ impl Connection {
             visible: Default::default(),
             values: Default::default(),
             checked: std::sync::Mutex::new(None),
+            structure: std::sync::Mutex::new(None),
         }
+    }
+
+    /// `schema`'s structure hash, computed once per snapshot.
+    fn structure_of(&self, schema: &Arc<Schema>) -> String {
+        let mut memo = self.structure.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((s, hash)) = memo.as_ref()
+            && Arc::ptr_eq(s, schema)
+        {
+            return hash.clone();
+        }
+        let hash = schema.structure_hash();
+        *memo = Some((Arc::clone(schema), hash.clone()));
+        hash
     }
 
     /// The same, for the server's stored connection `id`.
@@ -321,6 +338,34 @@ pub struct AskOptions {
     pub max_tokens: u32,
     /// The asker's token limit: no LLM call starts once it is used up. `None`: no limit (the CLI).
     pub token_budget: Option<TokenBudget>,
+    /// The result and LLM-reply caches and their times to live (`None`: nothing cached, e.g. the CLI).
+    pub cache: Option<crate::answer_cache::CachePlan>,
+}
+
+/// What the caches did for an answer (`cache` in its JSON; absent when nothing was cached).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CacheUse {
+    /// `hit`: the rows came from the result cache, read from the database at `rows_cached_at`; `miss`: read now
+    /// and kept. Absent when rows are not cached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_cached_at: Option<String>,
+    /// LLM replies taken from the cache (costing no tokens) and asked for now.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub llm_hits: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub llm_misses: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl CacheUse {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_none() && self.llm_hits == 0 && self.llm_misses == 0
+    }
 }
 
 /// What is left of the tightest of a user's token limits. The LLM is not called when nothing is left (templates
@@ -466,6 +511,8 @@ pub struct Answer {
     pub schema_source: SchemaSource,
     /// Columns whose personal data was masked.
     pub masked: Vec<MaskedColumn>,
+    /// What the result and LLM caches did.
+    pub cache: CacheUse,
 }
 
 /// A failed question: the error, plus what was spent and tried on the way — a failure costs what it cost.
@@ -535,6 +582,7 @@ struct Trip<'a> {
     timings: Timings,
     attempts: Vec<Attempt>,
     meter: Meter<'a>,
+    cache: CacheUse,
 }
 
 impl Trip<'_> {
@@ -603,6 +651,7 @@ impl AskContext {
             timings: Timings::default(),
             attempts: Vec::new(),
             meter: Meter { prices: &self.prices, configured_model, tokens: TokenUsage::default(), cost_usd: 0.0 },
+            cache: CacheUse::default(),
         };
         let policy = req.effective_policy();
         let t = Instant::now();
@@ -780,11 +829,13 @@ impl AskContext {
                 budget.check(trip.meter.tokens.total())?;
             }
             let t = Instant::now();
-            let reply = llm.complete(&request).await;
+            let reply = complete(llm, &request, options, &mut trip.cache).await;
             trip.timings.llm += t.elapsed();
             // The endpoint itself failed (after its own retries): a repair cannot help.
-            let reply = reply?;
-            trip.meter.add(&reply.model, reply.usage);
+            let (reply, cached) = reply?;
+            if !cached {
+                trip.meter.add(&reply.model, reply.usage);
+            }
 
             let Some(sql) = extract_sql(&reply.text) else {
                 let e = Error::new(ErrorCode::LlmNoSql, "the LLM's reply contained no SQL query");
@@ -1013,7 +1064,8 @@ impl AskContext {
             match llm {
                 Some(llm) => {
                     let t = Instant::now();
-                    let s = summarize(llm, question, &run.sql, &result, &req.options, &mut trip.meter).await;
+                    let s = summarize(llm, question, &run.sql, &result, &req.options, &mut trip.meter, &mut trip.cache)
+                        .await;
                     trip.timings.llm += t.elapsed();
                     (Some(s.0), Some(s.1))
                 }
@@ -1049,6 +1101,7 @@ impl AskContext {
             knowledge,
             schema_source,
             masked,
+            cache: trip.cache,
         }
     }
 }
@@ -1126,9 +1179,67 @@ async fn guard_and_run(sql: &str, job: &Job<'_>, trip: &mut Trip<'_>) -> Result<
         return Ok(Run { sql: text, tables: report.tables, result: None });
     }
     let t = Instant::now();
+    let cache = job.req.options.cache.as_ref().and_then(|plan| Some((plan, plan.rows_ttl?)));
+    let place = cache.map(|_| rows_place(job, &text));
+    if let (Some((plan, _)), Some((scope, key))) = (cache, &place)
+        && let Some(bytes) = plan.cache.get(CacheKind::Rows, scope, key).await
+        && let Some((result, at)) = decode_rows(&bytes)
+    {
+        trip.timings.database += t.elapsed();
+        trip.cache.rows = Some("hit");
+        trip.cache.rows_cached_at = Some(at);
+        return Ok(Run { sql: text, tables: report.tables, result: Some(result) });
+    }
     let executed = job.req.connection.connector.execute(&report.sql, &job.req.options.limits).await;
     trip.timings.database += t.elapsed();
-    Ok(Run { sql: text, tables: report.tables, result: Some(executed?) })
+    let result = executed?;
+    if let (Some((plan, ttl)), Some((scope, key))) = (cache, &place) {
+        let at = datagenie_store::model::Timestamp::now().to_rfc3339();
+        plan.cache.put(CacheKind::Rows, scope, key, encode_rows(&result, &at), ttl).await;
+        trip.cache.rows = Some("miss");
+    }
+    Ok(Run { sql: text, tables: report.tables, result: Some(result) })
+}
+
+/// Where a guarded query's rows are cached: the connection (what a purge removes) and the key — the connection,
+/// the schema's structure, the exact SQL, the asker's permission scope and the row cap.
+fn rows_place(job: &Job<'_>, sql: &str) -> (String, String) {
+    let connection = job.req.connection;
+    let scope = connection.stored_id.clone().unwrap_or_else(|| connection.key.clone());
+    let structure = connection.structure_of(&job.schema);
+    let policy = crate::builtin::policy_fingerprint(&job.policy);
+    let max_rows = job.req.options.limits.max_rows.to_string();
+    let key = digest(&[&scope, &connection.key, &structure, job.schema.dialect.as_str(), sql, &policy, &max_rows]);
+    (scope, key)
+}
+
+/// An LLM call through the reply cache: a deterministic request (temperature 0) asked before is answered from it
+/// (`true`: costing no tokens); a fresh reply is kept.
+async fn complete(
+    llm: &dyn LlmProvider,
+    request: &ChatRequest,
+    options: &AskOptions,
+    used: &mut CacheUse,
+) -> Result<(ChatResponse, bool), Error> {
+    let plan = options.cache.as_ref().and_then(|p| Some((p, p.llm_ttl?))).filter(|_| request.temperature == 0.0);
+    let Some((plan, ttl)) = plan else {
+        return Ok((llm.complete(request).await?, false));
+    };
+    let messages = serde_json::to_string(&request.messages).unwrap_or_default();
+    let key = digest(&[llm.provider_name(), llm.model(), &request.system, &messages, &request.max_tokens.to_string()]);
+    if let Some(bytes) = plan.cache.get(CacheKind::Llm, "llm", &key).await
+        && let Ok(stored) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        && let (Some(text), Some(model)) = (stored["text"].as_str(), stored["model"].as_str())
+    {
+        used.llm_hits += 1;
+        let reply = ChatResponse { text: text.to_string(), usage: TokenUsage::default(), model: model.to_string() };
+        return Ok((reply, true));
+    }
+    let reply = llm.complete(request).await?;
+    let stored = serde_json::json!({"text": reply.text, "model": reply.model}).to_string().into_bytes();
+    plan.cache.put(CacheKind::Llm, "llm", &key, stored, ttl).await;
+    used.llm_misses += 1;
+    Ok((reply, false))
 }
 
 /// Errors the LLM can fix by writing different SQL: the guard's refusals and the database's query errors. Time
@@ -1154,14 +1265,17 @@ async fn summarize(
     result: &ResultSet,
     options: &AskOptions,
     meter: &mut Meter<'_>,
+    cache: &mut CacheUse,
 ) -> (String, SummarySource) {
     let facts = analysis::facts(result).with_context(question, sql);
     let mut request = analysis::summary_request(question, sql, result, &facts, SUMMARY_SAMPLE_ROWS);
     request.temperature = options.temperature;
     request.max_tokens = request.max_tokens.min(options.max_tokens);
-    match llm.complete(&request).await {
-        Ok(reply) => {
-            meter.add(&reply.model, reply.usage);
+    match complete(llm, &request, options, cache).await {
+        Ok((reply, cached)) => {
+            if !cached {
+                meter.add(&reply.model, reply.usage);
+            }
             let text = reply.text.trim().to_string();
             match analysis::verify_summary(&text, result, &facts) {
                 Ok(()) if plausible_summary(&text) => (text, SummarySource::Llm),
@@ -1209,6 +1323,9 @@ pub struct AnswerJson<'a> {
     pub attempts: &'a [Attempt],
     pub usage: Usage,
     pub elapsed_ms: u64,
+    /// What the result and LLM caches did (absent when nothing was cached).
+    #[serde(skip_serializing_if = "CacheUse::is_empty")]
+    pub cache: &'a CacheUse,
     /// What knowledge the prompt was given (`ask --explain`, the API's `explain`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub knowledge: Option<ExplainJson<'a>>,
@@ -1247,6 +1364,7 @@ impl Answer {
             attempts: &self.attempts,
             usage: self.usage,
             elapsed_ms: self.timings.total.as_millis() as u64,
+            cache: &self.cache,
             knowledge: None,
         }
     }
@@ -1307,6 +1425,7 @@ mod tests {
             temperature: 0.0,
             max_tokens: 256,
             token_budget: None,
+            cache: None,
         }
     }
 

@@ -138,6 +138,7 @@ fn options(summary: bool, mask: bool) -> AskOptions {
         temperature: 0.0,
         max_tokens: 1024,
         token_budget: None,
+        cache: None,
     }
 }
 

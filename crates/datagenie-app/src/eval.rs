@@ -417,6 +417,7 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
         temperature: 0.0,
         max_tokens: 1024,
         token_budget: None,
+        cache: None,
     };
     let request = AskRequest {
         question,

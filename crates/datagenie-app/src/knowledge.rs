@@ -472,6 +472,7 @@ table = "customers"
                 temperature: 0.0,
                 max_tokens: 512,
                 token_budget: None,
+                cache: None,
             },
             progress: None,
         }

@@ -2,6 +2,7 @@
 //! HTTP server and the MCP server all call this crate; none has a pipeline of its own.
 
 pub mod access;
+pub mod answer_cache;
 pub mod ask;
 pub mod bench;
 pub mod builtin;

@@ -279,6 +279,7 @@ mod tests {
             knowledge: Default::default(),
             schema_source: SchemaSource::Cache,
             masked: vec![],
+            cache: Default::default(),
         }
     }
 

@@ -93,11 +93,30 @@ pub struct QuestionService {
     pub context: Arc<AskContext>,
     pub registry: Registry,
     pub defaults: QuestionDefaults,
+    /// The result and LLM caches every question uses, with their times to live (the `cache_ttl_seconds` setting,
+    /// kept current by the server). `None`: nothing is cached.
+    cache: std::sync::RwLock<Option<crate::answer_cache::CachePlan>>,
 }
 
 impl QuestionService {
     pub fn new(store: Arc<dyn Store>, context: Arc<AskContext>, defaults: QuestionDefaults) -> QuestionService {
-        QuestionService { registry: Registry::new(store.clone()), store, context, defaults }
+        QuestionService {
+            registry: Registry::new(store.clone()),
+            store,
+            context,
+            defaults,
+            cache: std::sync::RwLock::new(None),
+        }
+    }
+
+    /// Sets the caches questions use from now on.
+    pub fn set_cache(&self, plan: Option<crate::answer_cache::CachePlan>) {
+        *self.cache.write().unwrap_or_else(|p| p.into_inner()) = plan;
+    }
+
+    /// The caches in use.
+    pub fn cache(&self) -> Option<crate::answer_cache::CachePlan> {
+        self.cache.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Asks `params.question` of `params.connection` as `caller`. `progress` receives the pipeline's events.
@@ -157,6 +176,7 @@ impl QuestionService {
                     temperature: self.defaults.temperature,
                     max_tokens: self.defaults.max_tokens,
                     token_budget: budget,
+                    cache: self.cache(),
                 };
                 let request = AskRequest {
                     question: question.clone(),

@@ -355,6 +355,7 @@ mod tests {
                 temperature: 0.0,
                 max_tokens: 512,
                 token_budget: None,
+                cache: None,
             },
             progress: None,
         };

@@ -167,6 +167,8 @@ error_codes! {
     /// DataGenie's own system database (templates, usage) could not be opened or written.
     SystemDatabase => ("system_database", Internal, 500, 2),
 
+    /// Redis, where the servers share their caches, did not answer an operation that needs it (a purge).
+    CacheUnavailable => ("cache_unavailable", Internal, 503, 2),
     /// The server gave up on a request that took longer than its limit (`server.request_timeout_secs`).
     RequestTimeout => ("request_timeout", Internal, 503, 2),
     // --- output

@@ -729,6 +729,7 @@ async fn in_process(
                 temperature: defaults.temperature,
                 max_tokens: defaults.max_tokens,
                 token_budget: None,
+                cache: None,
             },
             progress: None,
         };

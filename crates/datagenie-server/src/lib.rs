@@ -64,6 +64,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/connections/{id}", get(connections::get).patch(connections::update).delete(connections::delete))
         .route("/connections/{id}/test", post(connections::test))
         .route("/connections/{id}/sync", post(connections::sync))
+        .route("/connections/{id}/cache", axum::routing::delete(connections::purge_cache))
         .route("/connections/{id}/schema", get(connections::schema))
         .route("/connections/{id}/suggestions", get(suggestions::list))
         .route("/connections/{id}/permissions", get(connections::list_permissions))

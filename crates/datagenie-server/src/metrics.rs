@@ -51,6 +51,12 @@ struct CodeLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: String,
 }
@@ -72,6 +78,7 @@ pub struct Metrics {
     cost: Family<ModelLabels, Counter<f64, AtomicU64>>,
     refusals: Family<CodeLabels, Counter>,
     logins: Family<OutcomeLabels, Counter>,
+    cache: Family<CacheLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -103,7 +110,9 @@ impl Metrics {
         registry.register("guard_refusals", "SQL refused by the guard, by error code", refusals.clone());
         let logins = Family::<OutcomeLabels, Counter>::default();
         registry.register("logins", "Login attempts by outcome", logins.clone());
-        Metrics { registry, requests, latency, questions, tokens, cost, refusals, logins }
+        let cache = Family::<CacheLabels, Counter>::default();
+        registry.register("cache", "Result and LLM-reply cache lookups by kind (rows, llm) and outcome", cache.clone());
+        Metrics { registry, requests, latency, questions, tokens, cost, refusals, logins, cache }
     }
 
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
@@ -129,6 +138,13 @@ impl Metrics {
 
     pub fn guard_refusal(&self, code: &str) {
         self.refusals.get_or_create(&CodeLabels { code: code.into() }).inc();
+    }
+
+    /// A cache lookup: `kind` `rows` or `llm`, `outcome` `hit` or `miss`.
+    pub fn cache(&self, kind: &str, outcome: &str, n: u64) {
+        if n > 0 {
+            self.cache.get_or_create(&CacheLabels { kind: kind.into(), outcome: outcome.into() }).inc_by(n);
+        }
     }
 
     pub fn login(&self, outcome: &str) {

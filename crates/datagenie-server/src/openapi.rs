@@ -15,7 +15,7 @@ use crate::routes;
         routes::users::create, routes::users::list, routes::users::get, routes::users::update, routes::users::delete,
         routes::connections::create, routes::connections::list, routes::connections::get, routes::connections::update,
         routes::files::upload,
-        routes::connections::delete, routes::connections::test, routes::connections::sync, routes::connections::schema, routes::suggestions::list,
+        routes::connections::delete, routes::connections::test, routes::connections::sync, routes::connections::purge_cache, routes::connections::schema, routes::suggestions::list,
         routes::connections::put_permission, routes::connections::list_permissions, routes::connections::delete_permission,
         routes::sessions::create, routes::sessions::list, routes::sessions::get, routes::sessions::messages,
         routes::sessions::rename, routes::sessions::delete,

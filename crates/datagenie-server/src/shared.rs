@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use datagenie_app::answer_cache::{Cache, CacheKind};
 use datagenie_core::{Error, ErrorCode, SecretUrl};
 use datagenie_store::Store;
 use datagenie_store::model::Timestamp;
@@ -155,6 +156,28 @@ impl Redis {
         }
         let mut con = self.manager.clone();
         match tokio::time::timeout(REDIS_TIMEOUT * 2, invocation.invoke_async::<T>(&mut con)).await {
+            Ok(Ok(v)) => {
+                self.succeeded();
+                Some(v)
+            }
+            Ok(Err(e)) => {
+                self.failed(&e);
+                None
+            }
+            Err(_) => {
+                self.failed(&redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out")));
+                None
+            }
+        }
+    }
+
+    /// Runs a command within the timeout; `None` (and Redis marked down) when it fails.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<T> {
+        if !self.available() {
+            return None;
+        }
+        let mut con = self.manager.clone();
+        match tokio::time::timeout(REDIS_TIMEOUT * 2, cmd.query_async::<T>(&mut con)).await {
             Ok(Ok(v)) => {
                 self.succeeded();
                 Some(v)
@@ -350,6 +373,85 @@ impl Counters {
             entry.1 = now + left;
         }
         Count { count: entry.0, resets_in: entry.1.saturating_duration_since(now) }
+    }
+}
+
+/// The answer caches in Redis, shared by every server. Entries are sealed (AES-256-GCM under a key derived from the
+/// master key, bound to the entry's name): rows may hold personal data, and Redis is often less guarded than the
+/// databases. While Redis does not answer the caches are bypassed — a lookup finds nothing, a store keeps nothing —
+/// and questions are answered from the database and the LLM as if there were no cache.
+pub struct RedisCache {
+    redis: std::sync::Arc<Redis>,
+    sealer: datagenie_store::SecretBox,
+}
+
+impl RedisCache {
+    pub fn new(redis: std::sync::Arc<Redis>, master: &datagenie_store::MasterKey) -> RedisCache {
+        RedisCache { redis, sealer: datagenie_store::SecretBox::new(&master.derive("datagenie answer cache v1")) }
+    }
+
+    fn name_of(&self, kind: CacheKind, scope: &str, key: &str) -> String {
+        format!("{}cache:{}:{}:{key}", self.redis.prefix, kind.as_str(), glob_escape(scope))
+    }
+}
+
+/// `text` with Redis's glob characters escaped (a scope is matched by SCAN's pattern).
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl Cache for RedisCache {
+    async fn get(&self, kind: CacheKind, scope: &str, key: &str) -> Option<Vec<u8>> {
+        let name = self.name_of(kind, scope, key);
+        let sealed: Option<Vec<u8>> = self.redis.query(redis::cmd("GET").arg(&name)).await?;
+        // an entry that does not open (another key, tampered) is a miss
+        self.sealer.open(&sealed?, name.as_bytes()).ok()
+    }
+
+    async fn put(&self, kind: CacheKind, scope: &str, key: &str, value: Vec<u8>, ttl: Duration) {
+        let name = self.name_of(kind, scope, key);
+        let Ok(sealed) = self.sealer.seal(&value, name.as_bytes()) else { return };
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: Option<()> = self.redis.query(redis::cmd("SET").arg(&name).arg(sealed).arg("PX").arg(ms)).await;
+    }
+
+    async fn purge(&self, scope: &str) -> Result<u64, Error> {
+        let unreachable = || {
+            Error::new(
+                ErrorCode::CacheUnavailable,
+                format!("Redis ({}) does not answer: the cache cannot be purged now", self.redis.describe()),
+            )
+        };
+        let pattern = format!("{}cache:*:{}:*", self.redis.prefix, glob_escape(scope));
+        let mut cursor: u64 = 0;
+        let mut removed = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .redis
+                .query(redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000))
+                .await
+                .ok_or_else(unreachable)?;
+            if !keys.is_empty() {
+                let n: u64 = self.redis.query(redis::cmd("UNLINK").arg(&keys)).await.ok_or_else(unreachable)?;
+                removed += n;
+            }
+            if next == 0 {
+                return Ok(removed);
+            }
+            cursor = next;
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "redis"
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Runtime {
     /// A new user's token limits.
     pub default_limits: TokenLimits,
     pub max_query_rows: usize,
+    /// How long cached rows and LLM replies are kept (`cache_ttl_seconds`; 0: nothing is cached).
+    pub cache_ttl: Duration,
 }
 
 impl Default for Runtime {
@@ -33,6 +35,7 @@ impl Default for Runtime {
             requests_per_minute_per_address: 600,
             default_limits: TokenLimits { hourly: Some(1_000), daily: Some(10_000), monthly: Some(100_000) },
             max_query_rows: 10_000,
+            cache_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -60,6 +63,11 @@ impl Runtime {
                 "default_monthly_token_limit" => {
                     r.default_limits.monthly = limit().unwrap_or(r.default_limits.monthly);
                 }
+                "cache_ttl_seconds" => {
+                    if let Some(n) = int().and_then(|n| u64::try_from(n).ok()) {
+                        r.cache_ttl = Duration::from_secs(n);
+                    }
+                }
                 "max_query_rows" => {
                     if let Some(n) = int().and_then(|n| usize::try_from(n).ok()).filter(|n| *n > 0) {
                         r.max_query_rows = n;
@@ -85,6 +93,8 @@ pub struct AppState {
     pub logins: LoginThrottle,
     /// Counters shared through Redis (or the system database, or this process); see [`crate::shared`].
     pub counters: Arc<crate::shared::Counters>,
+    /// Where answers' rows and LLM replies are cached (Redis or this process).
+    pub cache: Arc<dyn datagenie_app::answer_cache::Cache>,
     pub metrics: Metrics,
     runtime: RwLock<Runtime>,
 }
@@ -93,6 +103,18 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState").field("server", &self.server).finish_non_exhaustive()
     }
+}
+
+/// How questions use `cache` with a time to live of `ttl` (0: not at all).
+fn cache_plan(
+    cache: &Arc<dyn datagenie_app::answer_cache::Cache>,
+    ttl: Duration,
+) -> Option<datagenie_app::answer_cache::CachePlan> {
+    (!ttl.is_zero()).then(|| datagenie_app::answer_cache::CachePlan {
+        cache: cache.clone(),
+        rows_ttl: Some(ttl),
+        llm_ttl: Some(ttl),
+    })
 }
 
 /// The master key: `DATAGENIE_SECRET_KEY` (64 hex characters) when set, else `<data_dir>/secret.key` (created,
@@ -150,9 +172,19 @@ impl AppState {
                 Some(Arc::new(redis))
             }
         };
-        let counters = Arc::new(crate::shared::Counters::new(redis, store.clone()));
+        let counters = Arc::new(crate::shared::Counters::new(redis.clone(), store.clone()));
+        // Answer caches: in Redis when configured (shared, sealed, bypassed while Redis is down), else in memory.
+        let cache: Arc<dyn datagenie_app::answer_cache::Cache> = match &redis {
+            Some(r) => Arc::new(crate::shared::RedisCache::new(r.clone(), master)),
+            None => Arc::new(datagenie_app::answer_cache::MemoryCache::new(
+                datagenie_app::answer_cache::DEFAULT_MEMORY_BYTES,
+            )),
+        };
+        let questions = QuestionService::new(store.clone(), Arc::new(context), defaults);
+        questions.set_cache(cache_plan(&cache, runtime.cache_ttl));
         Ok(AppState {
-            questions: QuestionService::new(store.clone(), Arc::new(context), defaults),
+            cache,
+            questions,
             store,
             templates,
             tokens: TokenKeys::new(
@@ -181,6 +213,9 @@ impl AppState {
     /// Re-reads the settings (after a change).
     pub async fn reload_runtime(&self) -> Result<(), Error> {
         let fresh = Runtime::load(self.store.as_ref()).await?;
+        if fresh.cache_ttl != self.runtime().cache_ttl {
+            self.questions.set_cache(cache_plan(&self.cache, fresh.cache_ttl));
+        }
         *self.runtime.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
     }

@@ -420,6 +420,7 @@ fn ask_options(config: &Config, args: &AnswerArgs) -> Result<AskOptions, Error> 
         temperature: config.llm.temperature as f32,
         max_tokens: config.llm.max_tokens,
         token_budget: None,
+        cache: None,
     })
 }
 

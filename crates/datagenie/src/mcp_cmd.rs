@@ -77,5 +77,6 @@ fn options(config: &Config) -> Result<AskOptions, Error> {
         temperature: config.llm.temperature as f32,
         max_tokens: config.llm.max_tokens,
         token_budget: None,
+        cache: None,
     })
 }

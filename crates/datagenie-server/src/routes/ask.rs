@@ -108,12 +108,27 @@ pub struct AnswerDoc {
     attempts: Vec<AttemptDoc>,
     usage: UsageDoc,
     elapsed_ms: u64,
+    /// What the result and LLM-reply caches did (absent when nothing was cached).
+    cache: Option<CacheDoc>,
     history_id: String,
     connection_id: String,
     session_id: Option<String>,
     message_id: Option<String>,
     /// With `explain`: what the LLM's prompt was given.
     knowledge: Option<KnowledgeDoc>,
+}
+
+/// `cache` of an answer.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CacheDoc {
+    /// `hit`: the rows came from the result cache (no query ran); `miss`: the query ran and its rows were kept.
+    rows: Option<String>,
+    /// When cached rows were read from the database (RFC 3339).
+    rows_cached_at: Option<String>,
+    /// LLM replies taken from the cache (costing no tokens), and asked for now.
+    llm_hits: Option<u32>,
+    llm_misses: Option<u32>,
 }
 
 /// What knowledge an answer's prompt was given (`explain`; empty lists for a template's or the built-in engine's
@@ -193,6 +208,11 @@ pub(crate) fn observe(state: &AppState, asked: &Asked) {
                 AnswerSource::Sql => ("sql", in_force),
             };
             m.question(source, "answered");
+            if let Some(outcome) = answer.cache.rows {
+                m.cache("rows", outcome, 1);
+            }
+            m.cache("llm", "hit", u64::from(answer.cache.llm_hits));
+            m.cache("llm", "miss", u64::from(answer.cache.llm_misses));
             if answer.usage.prompt_tokens + answer.usage.completion_tokens > 0 {
                 m.llm_usage(&model, answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.cost_usd);
             }

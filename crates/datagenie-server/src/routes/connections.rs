@@ -428,6 +428,37 @@ pub async fn sync(
     view(&state, &auth, &c, snapshot).await.map(JsonOut)
 }
 
+/// What a purge removed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CachePurged {
+    /// Cached results of the connection removed (in Redis, from every server's view; in memory, from this one).
+    pub purged: u64,
+    /// Where they were: `redis` or `memory`.
+    pub cache: &'static str,
+}
+
+/// Forgets every cached result of a connection (after its data changed in a way its queries should see at once).
+#[utoipa::path(delete, path = "/api/v1/connections/{id}/cache", tag = "connections", params(("id" = String, Path)),
+    responses((status = 200, body = CachePurged), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn purge_cache(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<CachePurged>> {
+    auth.require_admin()?;
+    let c = visible_connection(&state, &auth, &id).await?;
+    let purged = state.cache.purge(&c.id).await?;
+    audit(
+        &state,
+        Audit::new("connection.cache_purge", "connection")
+            .caller(&auth)
+            .resource(&c.id)
+            .values(None, Some(serde_json::json!({"purged": purged}))),
+    )
+    .await?;
+    Ok(JsonOut(CachePurged { purged, cache: state.cache.name() }))
+}
+
 async fn view(state: &AppState, auth: &Auth, c: &Connection, snapshot: SchemaSnapshot) -> ApiResult<SchemaView> {
     let (hash, synced_at) = (snapshot.hash.clone(), snapshot.synced_at);
     let Readable { mut schema, unmask, .. } = readable(state, auth, c, snapshot).await?;

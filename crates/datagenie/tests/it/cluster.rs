@@ -366,6 +366,65 @@ async fn limits_are_shared_and_survive_redis() {
     drop_schema(&schema).await;
 }
 
+/// The result cache lives in Redis, shared: a question answered through one server is served from the cache
+/// through the other. What Redis holds is sealed (no column name or value in clear). With Redis down, questions are
+/// still answered (the cache is bypassed) and a purge says it cannot be done now.
+async fn the_cache_is_shared_sealed_and_bypassed_without_redis() {
+    let schema = unique_schema();
+    let redis = OwnRedis::start(None).await;
+    let with_redis = || {
+        let mut env = member(&schema);
+        env.set("DATAGENIE_REDIS__URL", &redis.url());
+        env
+    };
+    let (a_env, b_env) = (with_redis(), with_redis());
+    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    shop_db(&a_env.path("shop.db"));
+    let (a, b) = (Server::start(&a_env).await, Server::start(&b_env).await);
+    let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let db = a_env.path("shop.db").display().to_string();
+    let c = a.post("/api/v1/connections", &admin, json!({"name": "shop", "url": db})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let body = json!({"connection_id": "shop", "question": "How many orders are there?"});
+    let first = a.post("/api/v1/ask", &admin, body.clone()).await;
+    assert_eq!((first.status, first.json["cache"]["rows"].as_str()), (StatusCode::OK, Some("miss")), "{}", first.text);
+    let second = b.post("/api/v1/ask", &admin, body.clone()).await;
+    assert_eq!(second.json["cache"]["rows"].as_str(), Some("hit"), "served through B from A's entry: {}", second.text);
+    assert_eq!(second.json["rows"], first.json["rows"]);
+
+    // sealed at rest: the entry holds neither the column's name nor the JSON it was written as
+    let column = first.json["columns"][0].as_str().expect("a column").to_string();
+    let port = redis.port.to_string();
+    let keys = tokio::process::Command::new("redis-cli")
+        .args(["-p", &port, "--scan", "--pattern", "datagenie:cache:rows:*"])
+        .output()
+        .await
+        .expect("redis-cli");
+    let keys = String::from_utf8_lossy(&keys.stdout).to_string();
+    let key = keys.lines().next().unwrap_or_else(|| panic!("no rows entry in Redis: {keys:?}")).to_string();
+    let value = tokio::process::Command::new("redis-cli").args(["-p", &port, "GET", &key]).output().await.expect("get");
+    let raw = String::from_utf8_lossy(&value.stdout);
+    assert!(!raw.contains(&column) && !raw.contains("\"r\""), "sealed: {raw}");
+
+    redis.kill().await;
+    let without = b.post("/api/v1/ask", &admin, body.clone()).await;
+    assert_eq!(without.status, StatusCode::OK, "answered with Redis down: {}", without.text);
+    assert_eq!(without.json["rows"], first.json["rows"]);
+    let purge = a
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/connections/{}/cache", c.json["id"].as_str().expect("id")),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!((purge.status, purge.code()), (StatusCode::SERVICE_UNAVAILABLE, "cache_unavailable"), "{}", purge.text);
+    assert_eq!(a.terminate().await, 0);
+    assert_eq!(b.terminate().await, 0);
+    drop_schema(&schema).await;
+}
+
 /// The system database's connections are dropped under a running server (an administrator's
 /// `pg_terminate_backend`, a failover): the next requests are answered on new connections, none fails.
 async fn a_dropped_system_database_connection_is_replaced() {
@@ -418,5 +477,8 @@ pub fn tests() -> Group {
             ],
         )
         // two servers on one system database, and Redis
-        .needs_all(&[POSTGRES, REDIS], tests![limits_are_shared_and_survive_redis])
+        .needs_all(
+            &[POSTGRES, REDIS],
+            tests![limits_are_shared_and_survive_redis, the_cache_is_shared_sealed_and_bypassed_without_redis],
+        )
 }

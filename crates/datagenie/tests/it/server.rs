@@ -180,6 +180,13 @@ pub async fn world() -> World {
 }
 
 impl World {
+    /// Turns the result and LLM caches off (`cache_ttl_seconds` 0): for tests that count LLM calls or tokens.
+    pub async fn no_cache(&self) {
+        let path = "/api/v1/settings/cache_ttl_seconds";
+        let r = self.server.request(Method::PUT, path, Some(&self.admin), Some(json!({"value": 0}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+
     /// A user created by the admin over the API; returns (id, token).
     pub async fn user(&self, email: &str, role: &str) -> (String, String) {
         let r = self
@@ -536,6 +543,15 @@ async fn the_authorization_matrix() {
         ),
         (Method::POST, "/api/v1/connections/{id}/test", format!("/api/v1/connections/{c}/test"), None, 200, 403, 403),
         (Method::POST, "/api/v1/connections/{id}/sync", format!("/api/v1/connections/{c}/sync"), None, 200, 403, 403),
+        (
+            Method::DELETE,
+            "/api/v1/connections/{id}/cache",
+            format!("/api/v1/connections/{c}/cache"),
+            None,
+            200,
+            403,
+            403,
+        ),
         (
             Method::GET,
             "/api/v1/connections/{id}/schema",
@@ -913,6 +929,7 @@ async fn faults_give_stable_codes_and_lose_nothing() {
 async fn two_hundred_questions_from_twenty_users_are_all_recorded() {
     let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT COUNT(*) AS n FROM orders"))).await;
     let w = world_with(Env::with_openai(&llm.base_url)).await;
+    w.no_cache().await; // every user is charged for each question
     let mut users = Vec::new();
     for i in 0..20 {
         let (id, token) = w.user(&format!("u{i}@example.com"), "user").await;
@@ -1177,6 +1194,7 @@ async fn operations_endpoints_and_the_openapi_document() {
 async fn templates_are_saved_from_history_verified_by_an_admin_and_then_answer_without_the_llm() {
     let llm = ScriptedLlm::start(vec![sql("SELECT COUNT(*) AS big_orders FROM orders WHERE quantity > 1")]).await;
     let w = world_with(Env::with_openai(&llm.base_url)).await;
+    w.no_cache().await; // what answers must be the template or the (gone) LLM, never a cached reply
     let (user_id, user) = w.user("analyst@example.com", "user").await;
     let (viewer_id, viewer) = w.user("viewer@example.com", "viewer").await;
     let (other_id, other) = w.user("other@example.com", "user").await;
@@ -1621,9 +1639,89 @@ async fn suggestions_stay_within_the_grant_and_are_answered_without_an_llm() {
     assert_eq!((missing.status, missing.code()), (StatusCode::NOT_FOUND, "not_found"), "{}", missing.text);
 }
 
+/// The result cache (seed 000) answers a repeated question without running its query, and never across
+/// permission scopes: a user whose grant filters rows, and one whose grant lists tables, each get entries of their
+/// own even where the SQL text is the same; an admin's purge empties a connection's; hits and misses are counted.
+async fn the_result_cache_never_crosses_permission_scopes() {
+    let w = world().await;
+    let (all_id, all) = w.user("all@example.com", "user").await;
+    w.grant(&all_id, json!({})).await;
+    let (mine_id, mine) = w.user("mine@example.com", "user").await;
+    w.grant(&mine_id, json!({"row_filters": [{"table": "orders", "condition": "customer_id = 1"}]})).await;
+    let (listed_id, listed) = w.user("listed@example.com", "user").await;
+    w.grant(&listed_id, json!({"allowed_tables": ["orders", "customers", "products"]})).await;
+    let q = "How many orders are there?";
+    let cached = |r: &Reply| (r.json["rows"].clone(), r.json["cache"]["rows"].as_str().unwrap_or("none").to_string());
+
+    let first = w.ask(&all, q).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(cached(&first), (json!([[6]]), "miss".to_string()));
+    let again = w.ask(&all, q).await;
+    assert_eq!(cached(&again), (json!([[6]]), "hit".to_string()));
+    assert!(again.json["cache"]["rows_cached_at"].is_string(), "{}", again.text);
+    assert_eq!(again.json["sql"], first.json["sql"]);
+
+    // a row filter: another SQL text, another scope — never the 6 rows of the unfiltered grant
+    let filtered = w.ask(&mine, q).await;
+    assert_eq!(cached(&filtered), (json!([[2]]), "miss".to_string()), "{}", filtered.text);
+    assert_eq!(cached(&w.ask(&mine, q).await), (json!([[2]]), "hit".to_string()));
+    // the same SQL text under another grant is another scope too
+    let other = w.ask(&listed, q).await;
+    assert_eq!(other.json["sql"], first.json["sql"], "the same text");
+    assert_eq!(cached(&other), (json!([[6]]), "miss".to_string()));
+
+    // a purge empties the connection's entries: the next question runs its query again
+    let purge = w
+        .server
+        .request(Method::DELETE, &format!("/api/v1/connections/{}/cache", w.connection_id), Some(&w.admin), None)
+        .await;
+    assert_eq!(purge.status, StatusCode::OK, "{}", purge.text);
+    assert_eq!((purge.json["purged"].as_u64(), purge.json["cache"].as_str()), (Some(3), Some("memory")));
+    assert_eq!(cached(&w.ask(&all, q).await).1, "miss");
+    let denied = w
+        .server
+        .request(Method::DELETE, &format!("/api/v1/connections/{}/cache", w.connection_id), Some(&all), None)
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+
+    let metrics =
+        reqwest::get(format!("{}/metrics", w.server.base)).await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("datagenie_cache_total{kind=\"rows\",outcome=\"hit\"} 2"), "{metrics}");
+    assert!(metrics.contains("datagenie_cache_total{kind=\"rows\",outcome=\"miss\"} 4"), "{metrics}");
+
+    // a time to live of 0 turns the cache off
+    w.no_cache().await;
+    let off = w.ask(&all, q).await;
+    assert!(off.json.get("cache").is_none(), "{}", off.text);
+}
+
+/// The LLM's reply to a deterministic request (temperature 0) is kept: the same question asked again is answered
+/// without calling the LLM, costing no tokens; its SQL still passes the asker's guard.
+async fn a_repeated_question_reuses_the_llms_reply() {
+    let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT COUNT(*) AS n FROM customers"))).await;
+    let w = world_with(Env::with_openai(&llm.base_url)).await;
+    let q = "count the customers for me";
+    let first = w.ask(&w.admin, q).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.json["cache"]["llm_misses"], 1, "{}", first.text);
+    assert!(first.json["usage"]["prompt_tokens"].as_u64().is_some_and(|n| n > 0));
+    let second = w.ask(&w.admin, q).await;
+    assert_eq!(second.json["cache"]["llm_hits"], 1, "{}", second.text);
+    assert_eq!(second.json["usage"]["prompt_tokens"], 0);
+    assert_eq!(second.json["rows"], first.json["rows"]);
+    assert_eq!(llm.requests().len(), 1, "the LLM was asked once");
+    // a viewer who may not read customers gets the cached reply's SQL refused by the guard, not its rows
+    let (viewer_id, viewer) = w.user("v@example.com", "viewer").await;
+    w.grant(&viewer_id, json!({"allowed_tables": ["orders"]})).await;
+    let refused = w.ask(&viewer, q).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
         the_readme_walk,
+        the_result_cache_never_crosses_permission_scopes,
+        a_repeated_question_reuses_the_llms_reply,
         refresh_tokens_rotate_and_a_reused_one_revokes_the_login,
         api_keys_work_until_revoked_and_never_show_their_secret_again,
         repeated_failed_logins_are_refused_for_a_while,
