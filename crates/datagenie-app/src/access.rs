@@ -126,6 +126,7 @@ pub fn validate_permission(p: &Permission) -> Result<(), Error> {
         preferences: serde_json::Value::Null,
         token_usage: 0,
         limits: Default::default(),
+        tier: "free".into(),
     };
     let checked = Permission { can_query: true, ..p.clone() };
     match access_for(&probe, &p.connection_id, Some(&checked)) {
@@ -192,6 +193,7 @@ mod tests {
             preferences: serde_json::Value::Null,
             token_usage: 0,
             limits: Default::default(),
+            tier: "free".into(),
         }
     }
 

@@ -340,6 +340,8 @@ pub struct AskOptions {
     pub token_budget: Option<TokenBudget>,
     /// The result and LLM-reply caches and their times to live (`None`: nothing cached, e.g. the CLI).
     pub cache: Option<crate::answer_cache::CachePlan>,
+    /// Why the LLM may not be called for this question (no credits left): the free sources still answer.
+    pub llm_refusal: Option<Error>,
 }
 
 /// What the caches did for an answer (`cache` in its JSON; absent when nothing was cached).
@@ -825,6 +827,9 @@ impl AskContext {
         let max_attempts = options.max_attempts.max(1);
         let mut last_error: Option<Error> = None;
         for n in 1..=max_attempts {
+            if let Some(refusal) = &options.llm_refusal {
+                return Err(refusal.clone());
+            }
             if let Some(budget) = &options.token_budget {
                 budget.check(trip.meter.tokens.total())?;
             }
@@ -1426,6 +1431,7 @@ mod tests {
             max_tokens: 256,
             token_budget: None,
             cache: None,
+            llm_refusal: None,
         }
     }
 

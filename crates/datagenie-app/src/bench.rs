@@ -139,6 +139,7 @@ fn options(summary: bool, mask: bool) -> AskOptions {
         max_tokens: 1024,
         token_budget: None,
         cache: None,
+        llm_refusal: None,
     }
 }
 

@@ -418,6 +418,7 @@ async fn evaluate(options: &EvalOptions, db: &Db, q: &RawQuestion) -> QuestionRe
         max_tokens: 1024,
         token_budget: None,
         cache: None,
+        llm_refusal: None,
     };
     let request = AskRequest {
         question,

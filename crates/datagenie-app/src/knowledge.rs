@@ -473,6 +473,7 @@ table = "customers"
                 max_tokens: 512,
                 token_budget: None,
                 cache: None,
+                llm_refusal: None,
             },
             progress: None,
         }

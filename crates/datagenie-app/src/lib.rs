@@ -5,6 +5,7 @@ pub mod access;
 pub mod answer_cache;
 pub mod ask;
 pub mod bench;
+pub mod billing;
 pub mod builtin;
 pub mod config;
 pub mod database;

@@ -12,8 +12,8 @@ use std::time::Duration;
 use datagenie_core::connector::Limits;
 use datagenie_core::{Error, ErrorCode, Question};
 use datagenie_store::model::{
-    Channel, Connection as StoredConnection, NewAuditEntry, Permission, QueryStatus, QuestionContext, RecordedQuestion,
-    Role, UsageTotals, User,
+    Channel, Connection as StoredConnection, CreditChange, CreditKind, NewAuditEntry, Permission, QueryStatus,
+    QuestionContext, RecordedQuestion, Role, TokenLimits, UsageTotals, User,
 };
 use datagenie_store::{KnowledgeStore, Store, TemplateStore};
 
@@ -96,6 +96,8 @@ pub struct QuestionService {
     /// The result and LLM caches every question uses, with their times to live (the `cache_ttl_seconds` setting,
     /// kept current by the server). `None`: nothing is cached.
     cache: std::sync::RwLock<Option<crate::answer_cache::CachePlan>>,
+    /// Tiers and credits in force (the settings, kept current by the server).
+    billing: std::sync::RwLock<crate::billing::Billing>,
 }
 
 impl QuestionService {
@@ -106,7 +108,18 @@ impl QuestionService {
             context,
             defaults,
             cache: std::sync::RwLock::new(None),
+            billing: std::sync::RwLock::new(crate::billing::Billing::default()),
         }
+    }
+
+    /// Sets the tiers and credits questions are held to from now on.
+    pub fn set_billing(&self, billing: crate::billing::Billing) {
+        *self.billing.write().unwrap_or_else(|p| p.into_inner()) = billing;
+    }
+
+    /// The tiers and credits in force.
+    pub fn billing(&self) -> crate::billing::Billing {
+        self.billing.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Sets the caches questions use from now on.
@@ -134,7 +147,10 @@ impl QuestionService {
         };
         // One read: the connection, the grant and the usage the token limits need.
         let now = time::OffsetDateTime::now_utc();
-        let since = crate::quota::limited_since(&caller.user.limits, now);
+        let billing = self.billing();
+        // the user's token limits, capped by their tier's when billing applies to them
+        let limits = billing.limits_of(&caller.user);
+        let since = crate::quota::limited_since(&limits, now);
         let context = self
             .store
             .question_context(&caller.user.id, &params.connection, &since)
@@ -158,7 +174,27 @@ impl QuestionService {
             file_info: file_info.as_ref(),
         };
         let started = std::time::Instant::now();
-        let outcome = match self.prepare(caller, &connection, permission.as_ref(), &usage, now).await {
+        // Credits: a question that may reach the LLM holds its cost first (refunded below unless the LLM answered).
+        let mut held = None;
+        let mut llm_refusal = None;
+        let prepared = self.prepare(caller, &connection, permission.as_ref(), &limits, &usage, now).await;
+        let prepared = match prepared {
+            Ok(p) if params.kind == RequestKind::Question && self.context.llm.is_some() => {
+                match self.hold_credits(&billing, &caller.user, now).await {
+                    Ok(h) => {
+                        held = h;
+                        Ok(p)
+                    }
+                    Err(e) if e.code == ErrorCode::InsufficientCredits => {
+                        llm_refusal = Some(e);
+                        Ok(p)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        };
+        let outcome = match prepared {
             Ok((access, open, budget)) => {
                 let options = AskOptions {
                     limits: Limits {
@@ -177,6 +213,7 @@ impl QuestionService {
                     max_tokens: self.defaults.max_tokens,
                     token_budget: budget,
                     cache: self.cache(),
+                    llm_refusal,
                 };
                 let request = AskRequest {
                     question: question.clone(),
@@ -198,7 +235,56 @@ impl QuestionService {
         };
         record.audit = Some(audit_entry(caller, &connection, params.kind, record.entry.status, &outcome));
         let recorded = self.store.record_question(record).await?;
+        if let Some(cost) = held {
+            self.settle_credits(&caller.user, cost, &outcome, &recorded.history_id).await;
+        }
         Ok(Asked { outcome, recorded, connection_id: connection.id, session_id: params.session_id })
+    }
+
+    /// Holds a question's credits when billing applies to `user`: one atomic debit (after the tier's monthly
+    /// credits, on the first question of a month). `Ok(None)`: nothing to hold.
+    async fn hold_credits(
+        &self,
+        billing: &crate::billing::Billing,
+        user: &User,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<i64>, Error> {
+        let cost = billing.credits_per_question;
+        let Some(tier) = billing.tier_of(user).filter(|_| cost > 0) else { return Ok(None) };
+        self.store
+            .apply_credits(CreditChange {
+                user_id: user.id.clone(),
+                amount: -cost,
+                kind: CreditKind::Question,
+                history_id: None,
+                description: Some("a question (held until answered)".into()),
+                by: None,
+                monthly: Some((tier.monthly_credits, crate::billing::month_start(now))),
+            })
+            .await?;
+        Ok(Some(cost))
+    }
+
+    /// Keeps the held credits of a question the LLM answered (with tokens spent), and refunds the others: a
+    /// template's, the built-in engine's or a cached reply's answer, and a failure.
+    async fn settle_credits(&self, user: &User, cost: i64, outcome: &Result<Answer, AskFailure>, history_id: &str) {
+        let by_llm = matches!(outcome, Ok(a) if matches!(a.source, crate::ask::AnswerSource::Llm { .. })
+            && a.usage.prompt_tokens + a.usage.completion_tokens > 0);
+        if by_llm {
+            return;
+        }
+        let refund = CreditChange {
+            user_id: user.id.clone(),
+            amount: cost,
+            kind: CreditKind::Refund,
+            history_id: Some(history_id.to_string()),
+            description: Some(if outcome.is_ok() { "answered without the LLM" } else { "not answered" }.into()),
+            by: None,
+            monthly: None,
+        };
+        if let Err(e) = self.store.apply_credits(refund).await {
+            tracing::error!(code = %e.code, error = %e.message, user = %user.id, "a refund failed");
+        }
     }
 
     /// The user's access, the open connection and the token budget; a refusal here is the question's outcome.
@@ -207,11 +293,12 @@ impl QuestionService {
         caller: &Caller,
         connection: &StoredConnection,
         permission: Option<&Permission>,
+        limits: &TokenLimits,
         usage: &[UsageTotals],
         now: time::OffsetDateTime,
     ) -> Result<(Access, Arc<crate::ask::Connection>, Option<crate::ask::TokenBudget>), Error> {
         let access = access_for(&caller.user, &connection.name, permission)?;
-        let budget = crate::quota::budget_from(&caller.user.limits, usage, now);
+        let budget = crate::quota::budget_from(limits, usage, now);
         let open = self.registry.get(connection).await?;
         Ok((access, open, budget))
     }

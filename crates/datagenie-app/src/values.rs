@@ -356,6 +356,7 @@ mod tests {
                 max_tokens: 512,
                 token_budget: None,
                 cache: None,
+                llm_refusal: None,
             },
             progress: None,
         };

@@ -98,6 +98,8 @@ error_codes! {
     Forbidden => ("forbidden", Refused, 403, 1),
     /// A token limit (hourly, daily, monthly) is used up.
     QuotaExceeded => ("quota_exceeded", Refused, 429, 1),
+    /// Not enough credits left for what was asked (an LLM-answered question, a deduction).
+    InsufficientCredits => ("insufficient_credits", Refused, 402, 1),
     /// Too many requests or failed logins in a short time: try again after `Retry-After`.
     RateLimited => ("rate_limited", Refused, 429, 1),
 

@@ -730,6 +730,7 @@ async fn in_process(
                 max_tokens: defaults.max_tokens,
                 token_budget: None,
                 cache: None,
+                llm_refusal: None,
             },
             progress: None,
         };

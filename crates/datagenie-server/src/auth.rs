@@ -454,6 +454,7 @@ mod tests {
             preferences: serde_json::json!({}),
             token_usage: 0,
             limits: Default::default(),
+            tier: "free".into(),
         };
         let token = keys.issue(&user, "fam").expect("token");
         assert_eq!(keys.verify(&token).ok(), Some(("u1".to_string(), "fam".to_string())));

@@ -59,6 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api-keys/{id}", axum::routing::delete(auth::revoke_key))
         .route("/users", post(users::create).get(users::list))
         .route("/users/{id}", get(users::get).patch(users::update).delete(users::delete))
+        .route("/users/{id}/credits", get(users::credits).post(users::grant_credits))
         .route("/connections", post(connections::create).get(connections::list))
         .route("/files", post(files::upload).layer(DefaultBodyLimit::disable()))
         .route("/connections/{id}", get(connections::get).patch(connections::update).delete(connections::delete))

@@ -26,6 +26,8 @@ pub struct Runtime {
     pub max_query_rows: usize,
     /// How long cached rows and LLM replies are kept (`cache_ttl_seconds`; 0: nothing is cached).
     pub cache_ttl: Duration,
+    /// Tiers and credits (`billing_enabled`, `tiers`, `credits_per_question`, `admins_exempt`).
+    pub billing: datagenie_app::billing::Billing,
 }
 
 impl Default for Runtime {
@@ -36,6 +38,7 @@ impl Default for Runtime {
             default_limits: TokenLimits { hourly: Some(1_000), daily: Some(10_000), monthly: Some(100_000) },
             max_query_rows: 10_000,
             cache_ttl: Duration::from_secs(3600),
+            billing: datagenie_app::billing::Billing::default(),
         }
     }
 }
@@ -44,7 +47,9 @@ impl Runtime {
     /// From the stored settings; a missing or malformed value keeps its default.
     pub async fn load(store: &dyn Store) -> Result<Runtime, Error> {
         let mut r = Runtime::default();
-        for s in store.settings().await? {
+        let settings = store.settings().await?;
+        r.billing = datagenie_app::billing::Billing::from_settings(&settings);
+        for s in settings {
             let int = || s.value.as_i64();
             let limit = || if s.value.is_null() { Some(None) } else { s.value.as_i64().map(Some) };
             match s.key.as_str() {
@@ -182,6 +187,7 @@ impl AppState {
         };
         let questions = QuestionService::new(store.clone(), Arc::new(context), defaults);
         questions.set_cache(cache_plan(&cache, runtime.cache_ttl));
+        questions.set_billing(runtime.billing.clone());
         Ok(AppState {
             cache,
             questions,
@@ -216,6 +222,7 @@ impl AppState {
         if fresh.cache_ttl != self.runtime().cache_ttl {
             self.questions.set_cache(cache_plan(&self.cache, fresh.cache_ttl));
         }
+        self.questions.set_billing(fresh.billing.clone());
         *self.runtime.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
     }

@@ -37,8 +37,19 @@ pub(crate) fn page_of<T>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) ->
 
 /// `patch` applied to `u` (the fields it sets), with `updated_at` now: what both engines store for an update.
 pub(crate) fn apply_user_patch(u: &mut User, patch: UserPatch) {
-    let UserPatch { role, active, full_name, hourly_token_limit, daily_token_limit, monthly_token_limit, preferences } =
-        patch;
+    let UserPatch {
+        role,
+        active,
+        full_name,
+        hourly_token_limit,
+        daily_token_limit,
+        monthly_token_limit,
+        preferences,
+        tier,
+    } = patch;
+    if let Some(v) = tier {
+        u.tier = v;
+    }
     if let Some(v) = role {
         u.role = v;
     }

@@ -48,14 +48,24 @@ pub const TABLES: &[&str] = &[
     "knowledge_versions",
     "knowledge_vectors",
     "rate_counters",
+    "credit_balances",
+    "credit_transactions",
 ];
 
 /// Tables a fresh system database already has rows in (seeded, or kept by triggers): emptied before the copy.
 const SEEDED: &[&str] = &["system_settings", "audit_chain_head", "knowledge_versions"];
 
 /// Tables that must be empty in the target: a database holding any of these is someone's installation.
-const MUST_BE_EMPTY: &[&str] =
-    &["users", "database_connections", "query_history", "audit_logs", "query_templates", "knowledge_items", "events"];
+const MUST_BE_EMPTY: &[&str] = &[
+    "users",
+    "database_connections",
+    "query_history",
+    "audit_logs",
+    "query_templates",
+    "knowledge_items",
+    "events",
+    "credit_transactions",
+];
 
 /// One side of a copy.
 pub enum Side<'a> {
@@ -303,7 +313,7 @@ async fn postgres_to_sqlite(src: &PgStore, dst: &SqliteStore) -> Result<CopyRepo
         let list = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
         let order = match *table {
             "query_templates" => " ORDER BY position",
-            "audit_logs" => " ORDER BY seq",
+            "audit_logs" | "credit_transactions" => " ORDER BY seq",
             _ => "",
         };
         let rows = tx

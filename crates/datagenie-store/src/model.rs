@@ -180,6 +180,8 @@ pub struct User {
     /// Tokens used in all (prompt + completion), kept up to date with every recorded question.
     pub token_usage: i64,
     pub limits: TokenLimits,
+    /// The tier (seed 004: `free`, `starter`, `pro`, `studio`, `enterprise`, or one the `tiers` setting adds).
+    pub tier: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +206,7 @@ pub struct UserPatch {
     pub daily_token_limit: Option<Option<i64>>,
     pub monthly_token_limit: Option<Option<i64>>,
     pub preferences: Option<serde_json::Value>,
+    pub tier: Option<String>,
 }
 
 /// What a login checks.
@@ -665,4 +668,54 @@ impl PageRequest {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+text_enum!(
+    /// The kind of a credit change.
+    CreditKind {
+        MonthlyGrant => "monthly_grant",
+        AdminAdjustment => "admin_adjustment",
+        Question => "question",
+        Refund => "refund",
+    }
+);
+
+/// A change of a user's credits, applied atomically with its ledger row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreditChange {
+    pub user_id: String,
+    /// Added (positive) or taken (negative); not 0.
+    pub amount: i64,
+    pub kind: CreditKind,
+    pub history_id: Option<String>,
+    pub description: Option<String>,
+    /// Who made it (an admin's id), `None` for the service.
+    pub by: Option<String>,
+    /// The user's monthly credits, granted first when the period starting at `.1` has not been granted yet.
+    pub monthly: Option<(i64, Timestamp)>,
+}
+
+/// One row of the immutable credit ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CreditTransaction {
+    pub id: String,
+    pub user_id: String,
+    pub amount: i64,
+    pub kind: CreditKind,
+    pub history_id: Option<String>,
+    pub description: Option<String>,
+    /// The balance after this change.
+    pub balance_after: i64,
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A user's credits now.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CreditBalance {
+    pub user_id: String,
+    pub balance: i64,
+    /// The start of the last period whose monthly credits were granted.
+    pub last_granted_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
 }

@@ -171,6 +171,22 @@ pub trait Store: Send + Sync {
     async fn verify_audit(&self) -> Result<Result<i64, AuditBreak>, Error>;
     async fn record_event(&self, event: NewEvent) -> Result<(), Error>;
 
+    // --- credits (seed 004)
+    /// Applies `change` and appends its ledger row (with the balance after it) in one transaction; when
+    /// `change.monthly` names a period not granted yet, its grant is applied first (its own ledger row). Concurrent
+    /// changes from any number of servers are applied one after the other. Errors: `insufficient_credits` when the
+    /// balance would go below 0 (nothing changes, the monthly grant included); `not_found` for an unknown user;
+    /// `invalid_argument` for an amount of 0. Returns the change's ledger row.
+    async fn apply_credits(&self, change: CreditChange) -> Result<CreditTransaction, Error>;
+    /// The user's balance (`None`: never had credits).
+    async fn credit_balance(&self, user_id: &str) -> Result<Option<CreditBalance>, Error>;
+    /// The user's ledger, newest first.
+    async fn list_credit_transactions(
+        &self,
+        user_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<CreditTransaction>, Error>;
+
     // --- counters (request rates and failed logins when Redis is unreachable)
     /// Adds one to the counter `key` of the window that starts at `window` and keeps it at least until `expires`;
     /// a counter that is new, or expired at `now`, starts again at 1. Returns the count after. Atomic: concurrent

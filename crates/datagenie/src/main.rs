@@ -421,6 +421,7 @@ fn ask_options(config: &Config, args: &AnswerArgs) -> Result<AskOptions, Error> 
         max_tokens: config.llm.max_tokens,
         token_budget: None,
         cache: None,
+        llm_refusal: None,
     })
 }
 

@@ -78,5 +78,6 @@ fn options(config: &Config) -> Result<AskOptions, Error> {
         max_tokens: config.llm.max_tokens,
         token_budget: None,
         cache: None,
+        llm_refusal: None,
     })
 }

@@ -173,8 +173,16 @@ fn until_next_hour() -> u64 {
 }
 
 /// The per-user question rate, before anything else happens.
+/// The questions-per-minute limit of the asker: none for an admin while `admins_exempt`; their tier's when billing
+/// applies to them; else the `questions_per_minute_per_user` setting.
 pub(crate) async fn check_rate(state: &AppState, auth: &Auth) -> ApiResult<()> {
-    let per_minute = state.runtime().questions_per_minute_per_user;
+    let runtime = state.runtime();
+    let user = auth.user();
+    let per_minute = if user.role == datagenie_store::model::Role::Admin && runtime.billing.admins_exempt {
+        0
+    } else {
+        runtime.billing.tier_of(user).map_or(runtime.questions_per_minute_per_user, |t| t.questions_per_minute)
+    };
     state.rates.check(&format!("questions:{}", auth.user().id), per_minute).await.map_err(|wait| {
         ApiError::new(ErrorCode::RateLimited, format!("you may ask {per_minute} questions a minute; wait a moment"))
             .retry_after(wait)

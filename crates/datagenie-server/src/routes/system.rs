@@ -194,6 +194,12 @@ pub async fn put_setting(
 
 /// A new value keeps the old one's type; limits and rates are whole numbers ≥ 0 (token limits may be null: none).
 fn check_setting(key: &str, old: &serde_json::Value, new: &serde_json::Value) -> ApiResult<()> {
+    if key == "tiers" {
+        return datagenie_app::billing::parse_tiers(new).map(|_| ()).map_err(ApiError::from);
+    }
+    if key == "credits_per_question" && !new.as_i64().is_some_and(|n| (0..=1_000_000).contains(&n)) {
+        return Err(ApiError::bad_request("credits_per_question is a whole number from 0 to 1,000,000"));
+    }
     let nullable = key.starts_with("default_") && key.ends_with("_token_limit");
     let same_type = match (old, new) {
         (_, serde_json::Value::Null) => nullable,

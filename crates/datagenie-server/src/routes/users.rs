@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use datagenie_core::ErrorCode;
 use datagenie_store::model::{NewUser, Role, Timestamp, TokenLimits, User, UserPatch};
-use serde::Deserialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{Audit, audit};
 use crate::auth::{self, Auth};
@@ -145,6 +145,8 @@ pub struct UserPatchRequest {
     pub monthly_token_limit: Option<Option<i64>>,
     /// A new password (the user's logins end).
     pub password: Option<String>,
+    /// The user's tier: one of the `tiers` setting's.
+    pub tier: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserPatchRequest,
@@ -172,6 +174,13 @@ pub async fn update(
             "this is the last active admin; make another admin first",
         ));
     }
+    if let Some(tier) = &body.tier {
+        let tiers = state.runtime().billing.tiers;
+        if !tiers.contains_key(tier) {
+            let known: Vec<&str> = tiers.keys().map(String::as_str).collect();
+            return Err(ApiError::bad_request(format!("no tier '{tier}' (the tiers: {})", known.join(", "))));
+        }
+    }
     if let Some(password) = body.password {
         auth::validate_password(&password)?;
         state.store.set_password_hash(&id, &auth::hash_password(password).await?).await?;
@@ -185,6 +194,7 @@ pub async fn update(
         daily_token_limit: body.daily_token_limit,
         monthly_token_limit: body.monthly_token_limit,
         preferences: None,
+        tier: body.tier,
     };
     let after = state.store.update_user(&id, patch).await?;
     if !after.active {
@@ -229,3 +239,100 @@ crate::debug_without_secrets!(UserPatchRequest {
     daily_token_limit,
     monthly_token_limit
 });
+
+/// A user's credits: their tier, their balance and their latest ledger rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditsView {
+    pub user_id: String,
+    pub tier: String,
+    /// Whether tiers and credits apply to this user now (the `billing_enabled` setting; admins are exempt unless
+    /// `admins_exempt` is off).
+    pub billing_applies: bool,
+    pub balance: i64,
+    pub last_granted_at: Option<Timestamp>,
+    pub transactions: Vec<datagenie_store::model::CreditTransaction>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CreditsQuery {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// A user's credits (an admin: anyone's; a user: their own).
+#[utoipa::path(get, path = "/api/v1/users/{id}/credits", tag = "users", params(("id" = String, Path), CreditsQuery),
+    responses((status = 200, body = CreditsView)))]
+pub async fn credits(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<CreditsQuery>,
+) -> ApiResult<JsonOut<CreditsView>> {
+    if !auth.is_admin() && auth.user().id != id {
+        return Err(ApiError::forbidden("only an admin may see other users' credits"));
+    }
+    let user = user_or_404(&state, &id).await?;
+    let balance = state.store.credit_balance(&id).await?;
+    let page = datagenie_store::model::PageRequest { limit: q.limit.unwrap_or(50), cursor: q.cursor };
+    let ledger = state.store.list_credit_transactions(&id, &page).await?;
+    let billing = state.questions.billing();
+    Ok(JsonOut(CreditsView {
+        billing_applies: billing.applies_to(&user),
+        user_id: user.id,
+        tier: user.tier,
+        balance: balance.as_ref().map_or(0, |b| b.balance),
+        last_granted_at: balance.and_then(|b| b.last_granted_at),
+        transactions: ledger.items,
+        next_cursor: ledger.next_cursor,
+    }))
+}
+
+/// Credits an admin grants (a positive amount) or takes back (a negative one; never below 0).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditGrant {
+    pub amount: i64,
+    pub description: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/credits", tag = "users", params(("id" = String, Path)),
+    request_body = CreditGrant, responses((status = 201, body = datagenie_store::model::CreditTransaction),
+    (status = 402, body = crate::error::ErrorBody)))]
+pub async fn grant_credits(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<CreditGrant>,
+) -> ApiResult<(StatusCode, JsonOut<datagenie_store::model::CreditTransaction>)> {
+    auth.require_admin()?;
+    if body.amount == 0 || body.amount.unsigned_abs() > 1_000_000_000 {
+        return Err(ApiError::bad_request(
+            "the amount is a whole number of credits, not 0, at most 1,000,000,000 either way",
+        ));
+    }
+    let description =
+        body.description.map(|d| d.trim().chars().take(500).collect::<String>()).filter(|d| !d.is_empty());
+    user_or_404(&state, &id).await?;
+    let row = state
+        .store
+        .apply_credits(datagenie_store::model::CreditChange {
+            user_id: id.clone(),
+            amount: body.amount,
+            kind: datagenie_store::model::CreditKind::AdminAdjustment,
+            history_id: None,
+            description,
+            by: Some(auth.user().id.clone()),
+            monthly: None,
+        })
+        .await?;
+    audit(
+        &state,
+        Audit::new("user.credits", "user")
+            .caller(&auth)
+            .resource(&id)
+            .values(None, Some(serde_json::json!({"amount": row.amount, "balance_after": row.balance_after}))),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, JsonOut(row)))
+}

@@ -25,6 +25,7 @@
 
 mod chat;
 mod connections;
+mod credits;
 pub(crate) mod knowledge;
 mod questions;
 mod records;
@@ -730,6 +731,24 @@ impl Store for PgStore {
 
     async fn record_event(&self, event: NewEvent) -> Result<(), Error> {
         run!(self, write, "cannot record the event", |tx, _| records::record_event(tx, event)).await
+    }
+
+    // --- credits
+
+    async fn apply_credits(&self, change: CreditChange) -> Result<CreditTransaction, Error> {
+        run!(self, write, "cannot change the credits", |tx, _| credits::apply(tx, &change)).await
+    }
+
+    async fn credit_balance(&self, user_id: &str) -> Result<Option<CreditBalance>, Error> {
+        run!(self, read, "cannot read the credits", |tx, _| credits::balance(tx, user_id)).await
+    }
+
+    async fn list_credit_transactions(
+        &self,
+        user_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<CreditTransaction>, Error> {
+        run!(self, read, "cannot list credit changes", |tx, _| credits::list(tx, user_id, page)).await
     }
 
     // --- counters

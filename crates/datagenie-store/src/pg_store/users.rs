@@ -17,12 +17,12 @@ use crate::model::*;
 use crate::page;
 
 const USER_COLUMNS: &str = "id, username, email, full_name, role, is_active, created_at, updated_at, last_login_at, \
-                            preferences, token_usage, hourly_token_limit, daily_token_limit, monthly_token_limit";
+                            preferences, token_usage, hourly_token_limit, daily_token_limit, monthly_token_limit, tier";
 
 /// [`USER_COLUMNS`] of the table aliased `u`.
 const U_USER_COLUMNS: &str = "u.id, u.username, u.email, u.full_name, u.role, u.is_active, u.created_at, \
                               u.updated_at, u.last_login_at, u.preferences, u.token_usage, u.hourly_token_limit, \
-                              u.daily_token_limit, u.monthly_token_limit";
+                              u.daily_token_limit, u.monthly_token_limit, u.tier";
 
 fn user_row(r: &Row) -> R<User> {
     Ok(User {
@@ -38,6 +38,7 @@ fn user_row(r: &Row) -> R<User> {
         preferences: json(r, 9)?,
         token_usage: r.try_get(10)?,
         limits: TokenLimits { hourly: r.try_get(11)?, daily: r.try_get(12)?, monthly: r.try_get(13)? },
+        tier: r.try_get(14)?,
     })
 }
 
@@ -84,7 +85,7 @@ pub(super) async fn user(tx: &Tx<'_>, id: &str) -> R<Option<User>> {
 pub(super) async fn credentials(tx: &Tx<'_>, email: &str) -> R<Option<Credentials>> {
     let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
     let Some(r) = query_opt(tx, &sql, &[&email.trim().to_lowercase()]).await? else { return Ok(None) };
-    Ok(Some(Credentials { user: user_row(&r)?, password_hash: r.try_get(14)? }))
+    Ok(Some(Credentials { user: user_row(&r)?, password_hash: r.try_get(15)? }))
 }
 
 /// Users by username without regard to ASCII case, as SQLite's `COLLATE NOCASE` orders them: ASCII letters folded
@@ -119,7 +120,7 @@ pub(super) async fn update_user(tx: &Tx<'_>, id: &str, patch: UserPatch) -> R<Us
     execute(
         tx,
         "UPDATE users SET role = $2, is_active = $3, full_name = $4, hourly_token_limit = $5, daily_token_limit = $6,
-             monthly_token_limit = $7, preferences = $8, updated_at = $9
+             monthly_token_limit = $7, preferences = $8, updated_at = $9, tier = $10
          WHERE id = $1",
         &[
             &id,
@@ -131,6 +132,7 @@ pub(super) async fn update_user(tx: &Tx<'_>, id: &str, patch: UserPatch) -> R<Us
             &u.limits.monthly,
             &u.preferences,
             &u.updated_at,
+            &u.tier,
         ],
     )
     .await?;

@@ -31,6 +31,7 @@
 
 mod chat;
 mod connections;
+mod credits;
 mod questions;
 mod records;
 mod sql;
@@ -718,6 +719,26 @@ impl Store for SqliteStore {
 
     async fn record_event(&self, event: NewEvent) -> Result<(), Error> {
         self.write("cannot record the event", move |tx, _| records::record_event(tx, event)).await
+    }
+
+    // --- credits
+
+    async fn apply_credits(&self, change: CreditChange) -> Result<CreditTransaction, Error> {
+        self.write("cannot change the credits", move |tx, _| credits::apply(tx, change)).await
+    }
+
+    async fn credit_balance(&self, user_id: &str) -> Result<Option<CreditBalance>, Error> {
+        let user = own(user_id);
+        self.read("cannot read the credits", move |tx, _| credits::balance(tx, &user)).await
+    }
+
+    async fn list_credit_transactions(
+        &self,
+        user_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<CreditTransaction>, Error> {
+        let (user, page) = (own(user_id), page.clone());
+        self.read("cannot list credit changes", move |tx, _| credits::list(tx, &user, &page)).await
     }
 
     // --- counters

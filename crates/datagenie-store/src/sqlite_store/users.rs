@@ -8,7 +8,7 @@ use crate::model::*;
 use crate::page;
 
 const USER_COLUMNS: &str = "id, username, email, full_name, role, is_active, created_at, updated_at, last_login_at, \
-                            preferences, token_usage, hourly_token_limit, daily_token_limit, monthly_token_limit";
+                            preferences, token_usage, hourly_token_limit, daily_token_limit, monthly_token_limit, tier";
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -24,6 +24,7 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
         preferences: json(r, 9)?,
         token_usage: r.get(10)?,
         limits: TokenLimits { hourly: r.get(11)?, daily: r.get(12)?, monthly: r.get(13)? },
+        tier: r.get(14)?,
     })
 }
 
@@ -65,7 +66,7 @@ pub(super) fn credentials(tx: &Db, email: &str) -> R<Option<Credentials>> {
     let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1");
     let found = tx
         .prepare_cached(&sql)?
-        .query_row([email.trim().to_lowercase()], |r| Ok(Credentials { user: user_row(r)?, password_hash: r.get(14)? }))
+        .query_row([email.trim().to_lowercase()], |r| Ok(Credentials { user: user_row(r)?, password_hash: r.get(15)? }))
         .optional()?;
     Ok(found)
 }
@@ -89,7 +90,7 @@ pub(super) fn update_user(tx: &Db, id: &str, patch: UserPatch) -> R<User> {
     crate::common::apply_user_patch(&mut u, patch);
     tx.prepare_cached(
         "UPDATE users SET role = ?2, is_active = ?3, full_name = ?4, hourly_token_limit = ?5, daily_token_limit = ?6,
-             monthly_token_limit = ?7, preferences = ?8, updated_at = ?9
+             monthly_token_limit = ?7, preferences = ?8, updated_at = ?9, tier = ?10
          WHERE id = ?1",
     )?
     .execute(params![
@@ -101,7 +102,8 @@ pub(super) fn update_user(tx: &Db, id: &str, patch: UserPatch) -> R<User> {
         u.limits.daily,
         u.limits.monthly,
         Json(&u.preferences),
-        u.updated_at
+        u.updated_at,
+        u.tier
     ])?;
     Ok(u)
 }

@@ -457,6 +457,52 @@ async fn an_installation_moves_between_engines() {
     drop_schema(&schema).await;
 }
 
+/// Two servers (two stores, each its own pool) debit one balance 500 times at once: exactly the balance goes
+/// through, and it ends equal to the ledger's sum.
+async fn credits_race_across_two_servers() {
+    use datagenie_store::model::{CreditChange, CreditKind};
+    let (schema, config) = fresh_schema().await.expect("schema");
+    let key = MasterKey::generate().expect("key");
+    let (a, b) = (open(&config, &key).await.expect("a"), open(&config, &key).await.expect("b"));
+    let (a, b): (Arc<dyn Store>, Arc<dyn Store>) = (Arc::new(a), Arc::new(b));
+    let u = suite::user(a.as_ref(), "shared").await;
+    let change = |amount, kind| CreditChange {
+        user_id: u.id.clone(),
+        amount,
+        kind,
+        history_id: None,
+        description: None,
+        by: None,
+        monthly: None,
+    };
+    a.apply_credits(change(250, CreditKind::AdminAdjustment)).await.expect("grant");
+    let debits: Vec<_> = (0..500)
+        .map(|i| {
+            let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let c = change(-1, CreditKind::Question);
+            tokio::spawn(async move { s.apply_credits(c).await })
+        })
+        .collect();
+    let (mut ok, mut refused) = (0, 0);
+    for d in debits {
+        match d.await.expect("task") {
+            Ok(_) => ok += 1,
+            Err(e) if e.code == datagenie_core::ErrorCode::InsufficientCredits => refused += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!((ok, refused), (250, 250));
+    assert_eq!(b.credit_balance(&u.id).await.expect("read").map(|x| x.balance), Some(0));
+    let admin = session(&config).await.expect("admin");
+    let sum: i64 = admin
+        .query_one("SELECT sum(amount)::bigint FROM credit_transactions WHERE user_id = $1", &[&u.id])
+        .await
+        .expect("sum")
+        .get(0);
+    assert_eq!(sum, 0);
+    drop_schema(&schema).await;
+}
+
 /// The template store on PostgreSQL behaves as on SQLite.
 async fn side_templates() {
     let (schema, config) = fresh_schema().await.expect("schema");
@@ -486,7 +532,8 @@ pub fn tests() -> Group {
                 a_dropped_connection_is_replaced,
                 an_installation_moves_between_engines,
                 side_templates,
-                side_knowledge
+                side_knowledge,
+                credits_race_across_two_servers
             ])
             .collect(),
     )

@@ -69,7 +69,7 @@ macro_rules! conformance_tests {
         $crate::suite::conformance_tests!(@each $engine;
             basics, users, refresh_rotation, concurrent_rotation, api_keys, connections, permissions,
             record_question, concurrent_writes_fail_alone, chat_sequences, history_pagination, verified_history,
-            usage_windows, settings, audit_chain, audit_tampering, events, counters);
+            usage_windows, settings, audit_chain, audit_tampering, events, counters, credits, credits_race);
     };
     (@each $engine:expr; $($check:ident),+ $(,)?) => {
         $(
@@ -1506,8 +1506,19 @@ pub fn settings(f: &dyn Fixture) -> BoxedCheck<'_> {
             ("default_monthly_token_limit", json!(100000), "quota"),
             ("questions_per_minute_per_user", json!(60), "rate_limit"),
             ("requests_per_minute_per_address", json!(600), "rate_limit"),
+            ("billing_enabled", json!(false), "billing"),
+            ("credits_per_question", json!(1), "billing"),
+            ("admins_exempt", json!(true), "billing"),
+            ("tiers", by_key.get("tiers").map(|t| t.value.clone()).unwrap_or_default(), "billing"),
         ];
         assert_eq!(all.len(), expected.len(), "{:?}", by_key.keys());
+        let tiers = &by_key["tiers"].value;
+        for tier in ["free", "starter", "pro", "studio", "enterprise"] {
+            assert!(
+                tiers[tier]["monthly_credits"].is_i64() && tiers[tier]["queue_priority"].is_i64(),
+                "{tier}: {tiers}"
+            );
+        }
         for (key, value, category) in expected.clone() {
             let got = by_key.get(key).unwrap_or_else(|| panic!("{key} is not seeded"));
             assert_eq!((&got.value, got.category.as_str(), got.sensitive), (&value, category, false), "{key}");
@@ -1760,5 +1771,104 @@ pub fn counters(f: &dyn Fixture) -> BoxedCheck<'_> {
         );
         let e = s.bump_counter("", window, expires, now).await.expect_err("empty key");
         assert_eq!(e.code, ErrorCode::InvalidArgument, "{e:?}");
+    })
+}
+
+fn credit(user_id: &str, amount: i64, kind: CreditKind) -> CreditChange {
+    CreditChange { user_id: user_id.into(), amount, kind, history_id: None, description: None, by: None, monthly: None }
+}
+
+/// Credits: every change writes its ledger row with the balance after it; the balance never goes below 0 (a
+/// change that would is refused and changes nothing, its monthly grant included); a period's monthly credits are
+/// granted once; the ledger lists newest first, paged.
+pub fn credits(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "payer").await;
+        assert_eq!(u.tier, "free", "a new account's tier");
+        assert_eq!(s.credit_balance(&u.id).await.expect("read"), None);
+        let grant = CreditChange {
+            description: Some("welcome".into()),
+            by: Some(u.id.clone()),
+            ..credit(&u.id, 100, CreditKind::AdminAdjustment)
+        };
+        let granted = s.apply_credits(grant).await.expect("grant");
+        assert_eq!((granted.amount, granted.balance_after, granted.kind), (100, 100, CreditKind::AdminAdjustment));
+        assert_eq!(granted.description.as_deref(), Some("welcome"));
+        let spent = s.apply_credits(credit(&u.id, -30, CreditKind::Question)).await.expect("debit");
+        assert_eq!(spent.balance_after, 70);
+        let e = s.apply_credits(credit(&u.id, -71, CreditKind::Question)).await.expect_err("too much");
+        assert_eq!(e.code, ErrorCode::InsufficientCredits, "{e:?}");
+        assert_eq!(s.credit_balance(&u.id).await.expect("read").map(|b| b.balance), Some(70));
+        // a monthly grant comes first, once per period
+        let march = t("2026-03-01T00:00:00Z");
+        let with_grant = CreditChange { monthly: Some((50, march)), ..credit(&u.id, -1, CreditKind::Question) };
+        assert_eq!(s.apply_credits(with_grant.clone()).await.expect("debit").balance_after, 119);
+        assert_eq!(s.apply_credits(with_grant.clone()).await.expect("debit").balance_after, 118, "granted once");
+        let b = s.credit_balance(&u.id).await.expect("read").expect("balance");
+        assert_eq!((b.balance, b.last_granted_at), (118, Some(march)));
+        // a refused change takes its grant back with it
+        let april = t("2026-04-01T00:00:00Z");
+        let big = CreditChange { monthly: Some((50, april)), ..credit(&u.id, -1000, CreditKind::Question) };
+        assert_eq!(s.apply_credits(big).await.expect_err("too much").code, ErrorCode::InsufficientCredits);
+        assert_eq!(
+            s.credit_balance(&u.id).await.expect("read").map(|b| (b.balance, b.last_granted_at)),
+            Some((118, Some(march)))
+        );
+        let refund = CreditChange { history_id: Some("h-1".into()), ..credit(&u.id, 1, CreditKind::Refund) };
+        assert_eq!(s.apply_credits(refund).await.expect("refund").history_id.as_deref(), Some("h-1"));
+        // the ledger: newest first, and its amounts add up to the balance
+        let all = all_pages(2, |p| {
+            let (s, id) = (s.clone(), u.id.clone());
+            async move { s.list_credit_transactions(&id, &p).await }
+        })
+        .await;
+        let kinds: Vec<CreditKind> = all.iter().map(|x| x.kind).collect();
+        use CreditKind::*;
+        assert_eq!(kinds, [Refund, Question, Question, MonthlyGrant, Question, AdminAdjustment]);
+        assert_eq!(all.iter().map(|x| x.amount).sum::<i64>(), 119);
+        assert_eq!(all[0].balance_after, 119);
+        assert_eq!(s.credit_balance(&u.id).await.expect("read").map(|b| b.balance), Some(119));
+        assert_eq!(s.apply_credits(credit(&u.id, 0, Refund)).await.expect_err("zero").code, ErrorCode::InvalidArgument);
+        assert_eq!(s.apply_credits(credit("nobody", 5, Refund)).await.expect_err("nobody").code, ErrorCode::NotFound);
+        // the tier is the user's to change
+        let patched =
+            s.update_user(&u.id, UserPatch { tier: Some("pro".into()), ..UserPatch::default() }).await.expect("tier");
+        assert_eq!(patched.tier, "pro");
+        assert_eq!(s.user(&u.id).await.expect("read").map(|u| u.tier), Some("pro".into()));
+        let bad = s.update_user(&u.id, UserPatch { tier: Some("Gold Plan".into()), ..UserPatch::default() }).await;
+        assert_eq!(bad.expect_err("bad tier").code, ErrorCode::InvalidArgument);
+    })
+}
+
+/// 500 concurrent debits of 1 against a balance of 300: exactly 300 go through, each seeing a different balance
+/// after it; the rest are refused; the balance ends at 0 and equals the ledger's sum.
+pub fn credits_race(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "racer").await;
+        s.apply_credits(credit(&u.id, 300, CreditKind::AdminAdjustment)).await.expect("grant");
+        let debits: Vec<_> = (0..500)
+            .map(|_| {
+                let (s, id) = (s.clone(), u.id.clone());
+                tokio::spawn(async move { s.apply_credits(credit(&id, -1, CreditKind::Question)).await })
+            })
+            .collect();
+        let mut after = Vec::new();
+        let mut refused = 0;
+        for d in debits {
+            match d.await.expect("task") {
+                Ok(t) => after.push(t.balance_after),
+                Err(e) if e.code == ErrorCode::InsufficientCredits => refused += 1,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        after.sort_unstable();
+        assert_eq!(after, (0..300).collect::<Vec<i64>>());
+        assert_eq!(refused, 200);
+        assert_eq!(s.credit_balance(&u.id).await.expect("read").map(|b| b.balance), Some(0));
+        let sum = f.count(&format!("SELECT sum(amount) FROM credit_transactions WHERE user_id = '{}'", u.id)).await;
+        assert_eq!(sum.expect("sum"), 0);
+        assert_eq!(f.count("SELECT count(*) FROM credit_transactions").await.expect("count"), 301);
     })
 }

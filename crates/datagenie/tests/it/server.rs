@@ -509,6 +509,16 @@ async fn the_authorization_matrix() {
             403,
         ),
         (Method::GET, "/api/v1/users/{id}", format!("/api/v1/users/{user_id}"), None, 200, 200, 403),
+        (Method::GET, "/api/v1/users/{id}/credits", format!("/api/v1/users/{user_id}/credits"), None, 200, 200, 403),
+        (
+            Method::POST,
+            "/api/v1/users/{id}/credits",
+            format!("/api/v1/users/{user_id}/credits"),
+            Some(json!({"amount": 10})),
+            201,
+            403,
+            403,
+        ),
         (
             Method::PATCH,
             "/api/v1/users/{id}",
@@ -1717,8 +1727,102 @@ async fn a_repeated_question_reuses_the_llms_reply() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
 }
 
+/// Tiers and credits (seed 004), with billing on: an LLM-answered question costs a credit (the tier's monthly
+/// credits come first); a failed one and one answered from the LLM-reply cache are refunded; with none left, a
+/// question that needs the LLM is refused (402) and the balance never goes below 0; an admin grants and takes back
+/// credits and changes tiers; admins themselves are exempt.
+async fn credits_pay_for_llm_answers_and_failures_are_refunded() {
+    let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT COUNT(*) AS n FROM customers"))).await;
+    let w = world_with(Env::with_openai(&llm.base_url)).await;
+    let put = |key: &'static str, value: Value| {
+        let path = format!("/api/v1/settings/{key}");
+        let admin = w.admin.clone();
+        let server = &w.server;
+        async move { server.request(Method::PUT, &path, Some(&admin), Some(json!({"value": value}))).await }
+    };
+    let mut tiers = w.server.get("/api/v1/settings", &w.admin).await.json["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|s| s["key"] == "tiers").map(|s| s["value"].clone()))
+        .expect("the tiers setting");
+    tiers["free"]["monthly_credits"] = json!(3);
+    assert_eq!(put("tiers", tiers).await.status, StatusCode::OK);
+    let bad = put("tiers", json!({"Gold Plan": {}})).await;
+    assert_eq!((bad.status, bad.code()), (StatusCode::BAD_REQUEST, "invalid_argument"), "{}", bad.text);
+    assert_eq!(put("billing_enabled", json!(true)).await.status, StatusCode::OK);
+    let (u_id, u) = w.user("payer@example.com", "user").await;
+    w.grant(&u_id, json!({})).await;
+    let credits = |id: String| {
+        let admin = w.admin.clone();
+        let server = &w.server;
+        async move { server.get(&format!("/api/v1/users/{id}/credits"), &admin).await }
+    };
+
+    let first = w.ask(&u, "how many customers are there, roughly").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let view = credits(u_id.clone()).await;
+    assert_eq!((view.json["balance"].as_i64(), view.json["tier"].as_str()), (Some(2), Some("free")), "{}", view.text);
+    let kinds: Vec<&str> =
+        view.json["transactions"].as_array().expect("rows").iter().filter_map(|t| t["kind"].as_str()).collect();
+    assert_eq!(kinds, ["question", "monthly_grant"], "newest first");
+
+    // the same question again: the LLM's reply comes from the cache, so it is free
+    let again = w.ask(&u, "how many customers are there, roughly").await;
+    assert_eq!(again.json["cache"]["llm_hits"], 1, "{}", again.text);
+    assert_eq!(credits(u_id.clone()).await.json["balance"], 2);
+
+    // a question that fails (the LLM's SQL reads a table this grant does not) is refunded
+    let (v_id, v) = w.user("narrow@example.com", "user").await;
+    w.grant(&v_id, json!({"allowed_tables": ["orders"]})).await;
+    let failed = w.ask(&v, "count customers please").await;
+    assert_eq!(failed.status, StatusCode::FORBIDDEN, "{}", failed.text);
+    let view = credits(v_id.clone()).await;
+    assert_eq!(view.json["balance"], 3, "{}", view.text);
+    assert_eq!(view.json["transactions"][0]["kind"], "refund");
+    assert!(view.json["transactions"][0]["history_id"].is_string());
+
+    // spent to 0, then refused; never below 0
+    w.no_cache().await;
+    for _ in 0..2 {
+        assert_eq!(w.ask(&u, "how many customers are there, roughly").await.status, StatusCode::OK);
+    }
+    let broke = w.ask(&u, "how many customers are there, roughly").await;
+    assert_eq!((broke.status, broke.code()), (StatusCode::PAYMENT_REQUIRED, "insufficient_credits"), "{}", broke.text);
+    assert_eq!(credits(u_id.clone()).await.json["balance"], 0);
+
+    // an admin grants, and cannot take back more than there is
+    let grant = w
+        .server
+        .post(&format!("/api/v1/users/{u_id}/credits"), &w.admin, json!({"amount": 5, "description": "top-up"}))
+        .await;
+    assert_eq!((grant.status, grant.json["balance_after"].as_i64()), (StatusCode::CREATED, Some(5)), "{}", grant.text);
+    let take = w.server.post(&format!("/api/v1/users/{u_id}/credits"), &w.admin, json!({"amount": -10})).await;
+    assert_eq!((take.status, take.code()), (StatusCode::PAYMENT_REQUIRED, "insufficient_credits"));
+    assert_eq!(credits(u_id.clone()).await.json["balance"], 5);
+    let zero = w.server.post(&format!("/api/v1/users/{u_id}/credits"), &w.admin, json!({"amount": 0})).await;
+    assert_eq!(zero.status, StatusCode::BAD_REQUEST);
+    let own = w.server.post(&format!("/api/v1/users/{u_id}/credits"), &u, json!({"amount": 100})).await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "a user cannot grant themselves credits");
+    assert_eq!(w.server.get(&format!("/api/v1/users/{v_id}/credits"), &u).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.server.get(&format!("/api/v1/users/{u_id}/credits"), &u).await.status, StatusCode::OK);
+
+    // tiers: an admin moves a user to another one; an unknown one is refused
+    let path = format!("/api/v1/users/{u_id}");
+    let pro = w.server.request(Method::PATCH, &path, Some(&w.admin), Some(json!({"tier": "pro"}))).await;
+    assert_eq!((pro.status, pro.json["tier"].as_str()), (StatusCode::OK, Some("pro")), "{}", pro.text);
+    let gold = w.server.request(Method::PATCH, &path, Some(&w.admin), Some(json!({"tier": "gold"}))).await;
+    assert_eq!(gold.status, StatusCode::BAD_REQUEST, "{}", gold.text);
+
+    // the admin is exempt: their questions touch no credits
+    assert_eq!(w.ask(&w.admin, "how many customers are there, roughly").await.status, StatusCode::OK);
+    let me = w.server.get("/api/v1/me", &w.admin).await;
+    let admin_id = me.json["id"].as_str().expect("id").to_string();
+    let view = credits(admin_id).await;
+    assert_eq!((view.json["billing_applies"].as_bool(), view.json["balance"].as_i64()), (Some(false), Some(0)));
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
+        credits_pay_for_llm_answers_and_failures_are_refunded,
         the_readme_walk,
         the_result_cache_never_crosses_permission_scopes,
         a_repeated_question_reuses_the_llms_reply,
