@@ -50,6 +50,7 @@ pub const TABLES: &[&str] = &[
     "rate_counters",
     "credit_balances",
     "credit_transactions",
+    "jobs",
 ];
 
 /// Tables a fresh system database already has rows in (seeded, or kept by triggers): emptied before the copy.

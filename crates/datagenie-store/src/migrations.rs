@@ -42,6 +42,7 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 5, name: "knowledge", sql: include_str!("../migrations/sqlite/0005_knowledge.sql") },
     Migration { version: 6, name: "counters", sql: include_str!("../migrations/sqlite/0006_counters.sql") },
     Migration { version: 7, name: "credits", sql: include_str!("../migrations/sqlite/0007_credits.sql") },
+    Migration { version: 8, name: "jobs", sql: include_str!("../migrations/sqlite/0008_jobs.sql") },
 ];
 
 /// The PostgreSQL system database's migrations (its own list: the same tables in PostgreSQL's types).
@@ -49,6 +50,7 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "system", sql: include_str!("../migrations/postgres/0001_system.sql") },
     Migration { version: 2, name: "counters", sql: include_str!("../migrations/postgres/0002_counters.sql") },
     Migration { version: 3, name: "credits", sql: include_str!("../migrations/postgres/0003_credits.sql") },
+    Migration { version: 4, name: "jobs", sql: include_str!("../migrations/postgres/0004_jobs.sql") },
 ];
 
 /// Checks that a list is numbered 1, 2, 3, … and that no name repeats: a test runs it on every engine's list.

@@ -719,3 +719,76 @@ pub struct CreditBalance {
     pub last_granted_at: Option<Timestamp>,
     pub updated_at: Timestamp,
 }
+
+text_enum!(
+    /// Where a job is.
+    JobStatus {
+        Queued => "queued",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+);
+
+impl JobStatus {
+    /// Succeeded, failed or cancelled: it will not run again.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled)
+    }
+}
+
+/// A job to queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub user_id: String,
+    pub connection: String,
+    pub question: String,
+    pub tier: String,
+    /// Higher runs first.
+    pub priority: i32,
+    pub max_attempts: i32,
+    /// Who asked and from where (for the question's records), as JSON.
+    pub caller: serde_json::Value,
+}
+
+/// A queued question and where it is.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Job {
+    pub id: String,
+    pub user_id: String,
+    pub connection: String,
+    pub question: String,
+    pub tier: String,
+    pub priority: i32,
+    pub status: JobStatus,
+    /// Times a worker took it.
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// What the worker last reported (its stage).
+    pub progress: Option<serde_json::Value>,
+    #[serde(skip)]
+    pub lease_owner: Option<String>,
+    #[serde(skip)]
+    pub lease_expires_at: Option<Timestamp>,
+    /// The answer, in the history (the job's id), once it has one.
+    pub history_id: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    #[serde(skip)]
+    pub caller: serde_json::Value,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+/// How a worker's job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobOutcome {
+    /// `Succeeded` or `Failed`.
+    pub status: JobStatus,
+    pub history_id: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}

@@ -187,6 +187,30 @@ pub trait Store: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<CreditTransaction>, Error>;
 
+    // --- the job queue (seed 004)
+    /// Queues a job. Errors: `not_found` for an unknown user, `invalid_argument` for an empty question.
+    async fn create_job(&self, job: NewJob) -> Result<Job, Error>;
+    async fn job(&self, id: &str) -> Result<Option<Job>, Error>;
+    /// Takes the next job for `owner` until `lease_until`: the highest priority, then the oldest, among the queued
+    /// ones and the running ones whose lease ran out before `now` (their worker died) that have attempts left.
+    /// Jobs whose lease ran out with no attempts left are failed (`lease_expired`) on the way. Two workers, on any
+    /// servers, never take one job at once. `None`: nothing to do.
+    async fn claim_job(&self, owner: &str, lease_until: Timestamp, now: Timestamp) -> Result<Option<Job>, Error>;
+    /// Extends `owner`'s lease and records its progress; `false` when the job is no longer `owner`'s to run
+    /// (cancelled, or taken by another worker after the lease ran out): the worker stops.
+    async fn renew_job(
+        &self,
+        id: &str,
+        owner: &str,
+        lease_until: Timestamp,
+        progress: Option<serde_json::Value>,
+    ) -> Result<bool, Error>;
+    /// Ends `owner`'s job with `outcome`; `false` when it was no longer `owner`'s (nothing changes).
+    async fn finish_job(&self, id: &str, owner: &str, outcome: JobOutcome) -> Result<bool, Error>;
+    /// Cancels a job that has not ended (of `user_id`, or anyone's with `None`); a running one stops at its
+    /// worker's next renewal. Errors: `not_found`; `invalid_argument` for a job that already ended.
+    async fn cancel_job(&self, id: &str, user_id: Option<&str>) -> Result<Job, Error>;
+
     // --- counters (request rates and failed logins when Redis is unreachable)
     /// Adds one to the counter `key` of the window that starts at `window` and keeps it at least until `expires`;
     /// a counter that is new, or expired at `now`, starts again at 1. Returns the count after. Atomic: concurrent

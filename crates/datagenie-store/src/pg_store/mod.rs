@@ -26,6 +26,7 @@
 mod chat;
 mod connections;
 mod credits;
+mod jobs;
 pub(crate) mod knowledge;
 mod questions;
 mod records;
@@ -749,6 +750,45 @@ impl Store for PgStore {
         page: &PageRequest,
     ) -> Result<Page<CreditTransaction>, Error> {
         run!(self, read, "cannot list credit changes", |tx, _| credits::list(tx, user_id, page)).await
+    }
+
+    // --- the job queue
+
+    async fn create_job(&self, job: NewJob) -> Result<Job, Error> {
+        run!(self, write, "cannot queue the job", |tx, _| jobs::create(tx, &job)).await
+    }
+
+    async fn job(&self, id: &str) -> Result<Option<Job>, Error> {
+        run!(self, read, "cannot read the job", |tx, _| jobs::get(tx, id)).await
+    }
+
+    async fn claim_job(&self, owner: &str, lease_until: Timestamp, now: Timestamp) -> Result<Option<Job>, Error> {
+        run!(self, write, "cannot take a job", |tx, _| jobs::claim(tx, owner, lease_until, now)).await
+    }
+
+    async fn renew_job(
+        &self,
+        id: &str,
+        owner: &str,
+        lease_until: Timestamp,
+        progress: Option<serde_json::Value>,
+    ) -> Result<bool, Error> {
+        run!(self, write, "cannot renew the job's lease", |tx, _| jobs::renew(
+            tx,
+            id,
+            owner,
+            lease_until,
+            progress.as_ref()
+        ))
+        .await
+    }
+
+    async fn finish_job(&self, id: &str, owner: &str, outcome: JobOutcome) -> Result<bool, Error> {
+        run!(self, write, "cannot finish the job", |tx, _| jobs::finish(tx, id, owner, &outcome)).await
+    }
+
+    async fn cancel_job(&self, id: &str, user_id: Option<&str>) -> Result<Job, Error> {
+        run!(self, write, "cannot cancel the job", |tx, _| jobs::cancel(tx, id, user_id)).await
     }
 
     // --- counters

@@ -62,7 +62,7 @@ macro_rules! text_enum_pg {
     )+};
 }
 
-text_enum_pg!(Role, Engine, QueryType, QueryStatus, MessageRole, AuditResult, Channel, CreditKind);
+text_enum_pg!(Role, Engine, QueryType, QueryStatus, MessageRole, AuditResult, Channel, CreditKind, JobStatus);
 
 pub(crate) use crate::common::{hour_start, ms, now, page_of, to_i64};
 

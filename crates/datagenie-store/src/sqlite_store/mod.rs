@@ -32,6 +32,7 @@
 mod chat;
 mod connections;
 mod credits;
+mod jobs;
 mod questions;
 mod records;
 mod sql;
@@ -739,6 +740,49 @@ impl Store for SqliteStore {
     ) -> Result<Page<CreditTransaction>, Error> {
         let (user, page) = (own(user_id), page.clone());
         self.read("cannot list credit changes", move |tx, _| credits::list(tx, &user, &page)).await
+    }
+
+    // --- the job queue
+
+    async fn create_job(&self, job: NewJob) -> Result<crate::model::Job, Error> {
+        self.write("cannot queue the job", move |tx, _| jobs::create(tx, job)).await
+    }
+
+    async fn job(&self, id: &str) -> Result<Option<crate::model::Job>, Error> {
+        let id = own(id);
+        self.read("cannot read the job", move |tx, _| jobs::get(tx, &id)).await
+    }
+
+    async fn claim_job(
+        &self,
+        owner: &str,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<crate::model::Job>, Error> {
+        let owner = own(owner);
+        self.write("cannot take a job", move |tx, _| jobs::claim(tx, &owner, lease_until, now)).await
+    }
+
+    async fn renew_job(
+        &self,
+        id: &str,
+        owner: &str,
+        lease_until: Timestamp,
+        progress: Option<serde_json::Value>,
+    ) -> Result<bool, Error> {
+        let (id, owner) = (own(id), own(owner));
+        self.write("cannot renew the job's lease", move |tx, _| jobs::renew(tx, &id, &owner, lease_until, progress))
+            .await
+    }
+
+    async fn finish_job(&self, id: &str, owner: &str, outcome: JobOutcome) -> Result<bool, Error> {
+        let (id, owner) = (own(id), own(owner));
+        self.write("cannot finish the job", move |tx, _| jobs::finish(tx, &id, &owner, outcome)).await
+    }
+
+    async fn cancel_job(&self, id: &str, user_id: Option<&str>) -> Result<crate::model::Job, Error> {
+        let (id, user) = (own(id), own_opt(user_id));
+        self.write("cannot cancel the job", move |tx, _| jobs::cancel(tx, &id, user.as_deref())).await
     }
 
     // --- counters

@@ -36,7 +36,7 @@ macro_rules! text_enum_sql {
     )+};
 }
 
-text_enum_sql!(Role, Engine, QueryType, QueryStatus, MessageRole, AuditResult, Channel, CreditKind);
+text_enum_sql!(Role, Engine, QueryType, QueryStatus, MessageRole, AuditResult, Channel, CreditKind, JobStatus);
 
 /// A value stored as JSON text.
 pub(crate) struct Json<T>(pub T);

@@ -69,7 +69,7 @@ macro_rules! conformance_tests {
         $crate::suite::conformance_tests!(@each $engine;
             basics, users, refresh_rotation, concurrent_rotation, api_keys, connections, permissions,
             record_question, concurrent_writes_fail_alone, chat_sequences, history_pagination, verified_history,
-            usage_windows, settings, audit_chain, audit_tampering, events, counters, credits, credits_race);
+            usage_windows, settings, audit_chain, audit_tampering, events, counters, credits, credits_race, jobs_queue, jobs_race);
     };
     (@each $engine:expr; $($check:ident),+ $(,)?) => {
         $(
@@ -1870,5 +1870,119 @@ pub fn credits_race(f: &dyn Fixture) -> BoxedCheck<'_> {
         let sum = f.count(&format!("SELECT sum(amount) FROM credit_transactions WHERE user_id = '{}'", u.id)).await;
         assert_eq!(sum.expect("sum"), 0);
         assert_eq!(f.count("SELECT count(*) FROM credit_transactions").await.expect("count"), 301);
+    })
+}
+
+fn new_job(user_id: &str, question: &str, priority: i32) -> NewJob {
+    NewJob {
+        user_id: user_id.into(),
+        connection: "shop".into(),
+        question: question.into(),
+        tier: "free".into(),
+        priority,
+        max_attempts: 2,
+        caller: json!({"ip": "10.0.0.1"}),
+    }
+}
+
+/// The job queue: the highest priority first, then the oldest; a lease renewed by its owner only; a job whose
+/// lease ran out is taken again (its first worker can then neither renew nor finish it), and failed once no
+/// attempts are left; cancelling and its refusals.
+pub fn jobs_queue(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "queuer").await;
+        let low = s.create_job(new_job(&u.id, "low", 10)).await.expect("queue");
+        assert_eq!((low.status, low.attempts, low.caller.clone()), (JobStatus::Queued, 0, json!({"ip": "10.0.0.1"})));
+        let high1 = s.create_job(new_job(&u.id, "high 1", 50)).await.expect("queue");
+        let high2 = s.create_job(new_job(&u.id, "high 2", 50)).await.expect("queue");
+        let e = s.create_job(new_job(&u.id, "  ", 1)).await.expect_err("empty");
+        assert_eq!(e.code, ErrorCode::InvalidArgument);
+        assert_eq!(s.create_job(new_job("nobody", "q", 1)).await.expect_err("nobody").code, ErrorCode::NotFound);
+
+        let t0 = t("2026-12-07T10:00:00Z");
+        let lease = |secs: i64| t0.plus(time::Duration::seconds(secs));
+        let a = s.claim_job("w1", lease(30), t0).await.expect("claim").expect("a job");
+        assert_eq!((a.id.as_str(), a.status, a.attempts), (high1.id.as_str(), JobStatus::Running, 1));
+        let b = s.claim_job("w2", lease(30), t0).await.expect("claim").expect("a job");
+        assert_eq!(b.id, high2.id, "then the next of the same priority, the older first");
+        assert!(s.renew_job(&a.id, "w1", lease(60), Some(json!({"stage": "sql"}))).await.expect("renew"));
+        assert!(!s.renew_job(&a.id, "w2", lease(60), None).await.expect("renew"), "not w2's");
+        assert_eq!(s.job(&a.id).await.expect("read").and_then(|j| j.progress), Some(json!({"stage": "sql"})));
+        let done = JobOutcome {
+            status: JobStatus::Succeeded,
+            history_id: Some(a.id.clone()),
+            error_code: None,
+            error_message: None,
+        };
+        assert!(s.finish_job(&a.id, "w1", done.clone()).await.expect("finish"));
+        assert!(!s.finish_job(&a.id, "w1", done.clone()).await.expect("finish"), "once");
+        let finished = s.job(&a.id).await.expect("read").expect("job");
+        assert_eq!((finished.status, finished.history_id.as_deref()), (JobStatus::Succeeded, Some(a.id.as_str())));
+        assert!(finished.finished_at.is_some() && finished.lease_owner.is_none());
+
+        // w2 dies holding high2: after its lease, w3 takes it; w2 can neither renew nor finish it any more
+        assert_eq!(s.claim_job("w3", lease(60), lease(10)).await.expect("claim").map(|j| j.id), Some(low.id.clone()));
+        let low_done = JobOutcome {
+            status: JobStatus::Failed,
+            history_id: None,
+            error_code: Some("query_failed".into()),
+            error_message: Some("no".into()),
+        };
+        assert!(s.finish_job(&low.id, "w3", low_done).await.expect("finish"));
+        let retaken = s.claim_job("w3", lease(90), lease(31)).await.expect("claim").expect("the expired one");
+        assert_eq!((retaken.id.as_str(), retaken.attempts), (high2.id.as_str(), 2));
+        assert!(!s.renew_job(&high2.id, "w2", lease(90), None).await.expect("renew"));
+        assert!(!s.finish_job(&high2.id, "w2", done.clone()).await.expect("finish"));
+        // w3 dies too: no attempts left, so the job fails rather than running a third time
+        assert_eq!(s.claim_job("w4", lease(200), lease(91)).await.expect("claim").map(|j| j.id), None);
+        let failed = s.job(&high2.id).await.expect("read").expect("job");
+        assert_eq!((failed.status, failed.error_code.as_deref()), (JobStatus::Failed, Some("lease_expired")));
+
+        // cancelling: a queued job, and a running one (its worker stops at its next renewal)
+        let q = s.create_job(new_job(&u.id, "to cancel", 1)).await.expect("queue");
+        let other = user(s.as_ref(), "stranger").await;
+        assert_eq!(s.cancel_job(&q.id, Some(&other.id)).await.expect_err("not theirs").code, ErrorCode::NotFound);
+        assert_eq!(s.cancel_job(&q.id, Some(&u.id)).await.expect("cancel").status, JobStatus::Cancelled);
+        assert_eq!(s.cancel_job(&q.id, None).await.expect_err("ended").code, ErrorCode::InvalidArgument);
+        assert_eq!(s.cancel_job("missing", None).await.expect_err("missing").code, ErrorCode::NotFound);
+        let r = s.create_job(new_job(&u.id, "running", 1)).await.expect("queue");
+        let running = s.claim_job("w5", lease(300), lease(100)).await.expect("claim").expect("job");
+        assert_eq!(running.id, r.id);
+        s.cancel_job(&r.id, None).await.expect("cancel");
+        assert!(!s.renew_job(&r.id, "w5", lease(400), None).await.expect("renew"), "cancelled: the worker stops");
+        assert!(!s.finish_job(&r.id, "w5", done).await.expect("finish"));
+        assert_eq!(s.claim_job("w6", lease(900), lease(800)).await.expect("claim"), None, "nothing left");
+    })
+}
+
+/// 100 jobs, 20 workers taking them at once until none is left: each job is taken exactly once.
+pub fn jobs_race(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "busy").await;
+        for i in 0..100 {
+            s.create_job(new_job(&u.id, &format!("q{i}"), i % 5)).await.expect("queue");
+        }
+        let now = Timestamp::now();
+        let until = now.plus(time::Duration::minutes(5));
+        let workers: Vec<_> = (0..20)
+            .map(|w| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let mut taken = Vec::new();
+                    while let Some(job) = s.claim_job(&format!("w{w}"), until, now).await.expect("claim") {
+                        taken.push(job.id);
+                    }
+                    taken
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for w in workers {
+            all.extend(w.await.expect("worker"));
+        }
+        let distinct: HashSet<&String> = all.iter().collect();
+        assert_eq!((all.len(), distinct.len()), (100, 100), "every job taken once");
     })
 }
