@@ -314,7 +314,7 @@ async fn postgres_to_sqlite(src: &PgStore, dst: &SqliteStore) -> Result<CopyRepo
         let list = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
         let order = match *table {
             "query_templates" => " ORDER BY position",
-            "audit_logs" | "credit_transactions" => " ORDER BY seq",
+            "audit_logs" | "credit_transactions" | "jobs" => " ORDER BY seq",
             _ => "",
         };
         let rows = tx

@@ -20,7 +20,9 @@ CREATE TABLE jobs (
     created_at       timestamptz NOT NULL,
     started_at       timestamptz,
     finished_at      timestamptz,
-    updated_at       timestamptz NOT NULL
+    updated_at       timestamptz NOT NULL,
+    -- the order jobs were queued in (ties of created_at included)
+    seq              bigint GENERATED ALWAYS AS IDENTITY
 );
-CREATE INDEX jobs_queue ON jobs (priority DESC, created_at, id) WHERE status IN ('queued', 'running');
+CREATE INDEX jobs_queue ON jobs (priority DESC, seq) WHERE status IN ('queued', 'running');
 CREATE INDEX jobs_by_user ON jobs (user_id, created_at);

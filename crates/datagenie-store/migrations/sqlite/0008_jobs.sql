@@ -26,6 +26,6 @@ CREATE TABLE jobs (
     finished_at      TEXT,
     updated_at       TEXT NOT NULL
 ) STRICT;
--- what a worker takes next: the highest priority, then the oldest
-CREATE INDEX jobs_queue ON jobs (status, priority DESC, created_at, id);
+-- what a worker takes next: the highest priority, then the first queued (rowid: the order of queueing)
+CREATE INDEX jobs_queue ON jobs (status, priority DESC);
 CREATE INDEX jobs_by_user ON jobs (user_id, created_at);

@@ -80,7 +80,7 @@ pub(super) async fn claim(tx: &Tx<'_>, owner: &str, lease_until: Timestamp, at: 
              WHERE id = (SELECT id FROM jobs
                          WHERE status IN ('queued', 'running') AND (status = 'queued' OR lease_expires_at < $3)
                            AND attempts < max_attempts
-                         ORDER BY priority DESC, created_at, id LIMIT 1
+                         ORDER BY priority DESC, seq LIMIT 1
                          FOR UPDATE SKIP LOCKED)
              RETURNING {JOB_COLUMNS}"
         ),

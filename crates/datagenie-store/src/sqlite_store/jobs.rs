@@ -79,7 +79,7 @@ pub(super) fn claim(tx: &Db, owner: &str, lease_until: Timestamp, at: Timestamp)
         .prepare_cached(
             "SELECT id FROM jobs
              WHERE (status = 'queued' OR (status = 'running' AND lease_expires_at < ?1)) AND attempts < max_attempts
-             ORDER BY priority DESC, created_at, id LIMIT 1",
+             ORDER BY priority DESC, rowid LIMIT 1",
         )?
         .query_row([at], |r| r.get(0))
         .optional()?;
