@@ -294,6 +294,11 @@ pub struct ServerConfig {
     /// Browser origins `/mcp` accepts (`https://app.example.com:443`, `http://localhost:*`). Empty: requests with
     /// an `Origin` header are refused (agents send none; a web page should not reach MCP unasked).
     pub mcp_allowed_origins: Vec<String>,
+    /// Workers taking queued jobs (`/api/v1/jobs`) on this server; 0: this server queues but does not run jobs.
+    pub job_workers: usize,
+    /// How long a worker holds a job before it must renew its lease (it renews at a third of it); a job whose
+    /// server died is taken by another once its lease runs out.
+    pub job_lease_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -310,6 +315,8 @@ impl Default for ServerConfig {
             trust_forwarded_for: false,
             mcp_allowed_hosts: Vec::new(),
             mcp_allowed_origins: Vec::new(),
+            job_workers: 2,
+            job_lease_secs: 60,
         }
     }
 }

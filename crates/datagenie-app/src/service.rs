@@ -63,6 +63,9 @@ pub struct AskParams {
     pub max_rows: Option<usize>,
     /// A question, or SQL the caller wrote (in `question`).
     pub kind: RequestKind,
+    /// The id its history row gets (a queued job's id, so that it is recorded once however often it is run;
+    /// recording it again is `already_exists`). `None`: a new id.
+    pub history_id: Option<String>,
 }
 
 /// A question's outcome and where it was recorded.
@@ -233,6 +236,9 @@ impl QuestionService {
             Ok(answer) => record::answered(&asked, answer),
             Err(failure) => record::failed(&asked, failure),
         };
+        if let Some(id) = params.history_id {
+            record.entry.id = id;
+        }
         record.audit = Some(audit_entry(caller, &connection, params.kind, record.entry.status, &outcome));
         let recorded = self.store.record_question(record).await?;
         if let Some(cost) = held {
@@ -469,6 +475,7 @@ mod tests {
             session_id: None,
             max_rows: None,
             kind: RequestKind::Question,
+            history_id: None,
         }
     }
 

@@ -750,6 +750,7 @@ async fn in_process(
             session_id: None,
             max_rows: None,
             kind: RequestKind::Question,
+            history_id: None,
         };
         let t = Instant::now();
         let asked = state.questions.ask(&caller, params, None).await;

@@ -65,6 +65,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/connections/{id}", get(connections::get).patch(connections::update).delete(connections::delete))
         .route("/connections/{id}/test", post(connections::test))
         .route("/connections/{id}/sync", post(connections::sync))
+        .route("/jobs", post(jobs::create))
+        .route("/jobs/{id}", get(jobs::get).delete(jobs::cancel))
         .route("/connections/{id}/cache", axum::routing::delete(connections::purge_cache))
         .route("/connections/{id}/schema", get(connections::schema))
         .route("/connections/{id}/suggestions", get(suggestions::list))
@@ -150,12 +152,16 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let refresh = tokio::spawn(refresh_settings(state.clone()));
+    let workers = routes::jobs::spawn_workers(&state);
     let app = router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| Error::new(ErrorCode::Internal, format!("the server stopped: {e}")));
     refresh.abort();
+    for w in workers {
+        w.abort();
+    }
     served
 }
 

@@ -98,6 +98,8 @@ pub struct AppState {
     pub logins: LoginThrottle,
     /// Counters shared through Redis (or the system database, or this process); see [`crate::shared`].
     pub counters: Arc<crate::shared::Counters>,
+    /// Wakes this server's idle job workers when a job is queued here.
+    pub jobs_ready: tokio::sync::Notify,
     /// Where answers' rows and LLM replies are cached (Redis or this process).
     pub cache: Arc<dyn datagenie_app::answer_cache::Cache>,
     pub metrics: Metrics,
@@ -189,6 +191,7 @@ impl AppState {
         questions.set_cache(cache_plan(&cache, runtime.cache_ttl));
         questions.set_billing(runtime.billing.clone());
         Ok(AppState {
+            jobs_ready: tokio::sync::Notify::new(),
             cache,
             questions,
             store,

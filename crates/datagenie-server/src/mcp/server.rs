@@ -119,6 +119,7 @@ async fn run(state: &Arc<AppState>, auth: &Auth, tool: ToolName, arguments: Opti
                 session_id: a.session_id.filter(|s| !s.is_empty()),
                 max_rows: Some(rows),
                 kind: RequestKind::Question,
+                history_id: None,
             };
             question(state, auth, a.connection.as_deref(), params).await
         }
@@ -131,6 +132,7 @@ async fn run(state: &Arc<AppState>, auth: &Auth, tool: ToolName, arguments: Opti
                 session_id: None,
                 max_rows: Some(rows),
                 kind: RequestKind::Sql,
+                history_id: None,
             };
             question(state, auth, a.connection.as_deref(), params).await
         }

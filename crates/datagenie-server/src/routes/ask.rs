@@ -200,6 +200,7 @@ fn params(body: AskRequest, max_query_rows: usize) -> ApiResult<AskParams> {
         session_id: body.session_id.filter(|s| !s.is_empty()),
         max_rows: Some(body.max_rows.map_or(max_query_rows, |n| n.min(max_query_rows))),
         kind: RequestKind::Question,
+        history_id: None,
     })
 }
 

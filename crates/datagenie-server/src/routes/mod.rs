@@ -5,6 +5,7 @@ pub mod auth;
 pub mod connections;
 pub mod files;
 pub mod history;
+pub mod jobs;
 pub mod knowledge;
 pub mod ops;
 pub mod sessions;

@@ -425,6 +425,87 @@ async fn the_cache_is_shared_sealed_and_bypassed_without_redis() {
     drop_schema(&schema).await;
 }
 
+/// A job whose server is killed (SIGKILL) while answering it is taken by another server once its lease runs out,
+/// and answered there — once: one history row, under the job's id.
+async fn a_job_whose_server_dies_is_answered_once_elsewhere() {
+    use crate::scripted_llm::{ScriptedLlm, Step, sql};
+    let schema = unique_schema();
+    let slow = Step::Slow(std::time::Duration::from_secs(300), "```sql\nSELECT COUNT(*) AS n FROM orders\n```".into());
+    let llm = ScriptedLlm::start_with_fallback(vec![slow], Some(sql("SELECT COUNT(*) AS n FROM orders"))).await;
+    let with_llm = || {
+        let mut env = member(&schema);
+        for (k, v) in [
+            ("DATAGENIE_LLM__PROVIDER", "openai"),
+            ("DATAGENIE_LLM__BASE_URL", llm.base_url.as_str()),
+            ("DATAGENIE_LLM__MODEL", "gpt-4o-mini"),
+            ("DATAGENIE_LLM__API_KEY", "sk-test-SECRET-123"),
+            ("DATAGENIE_LLM__MAX_RETRIES", "0"),
+            ("DATAGENIE_LLM__TIMEOUT_SECS", "600"),
+            ("DATAGENIE_SERVER__JOB_LEASE_SECS", "2"),
+        ] {
+            env.set(k, v);
+        }
+        env
+    };
+    let (a_env, b_env) = (with_llm(), with_llm());
+    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    shop_db(&a_env.path("shop.db"));
+    let a = Server::start(&a_env).await;
+    let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let db = a_env.path("shop.db").display().to_string();
+    let c = a.post("/api/v1/connections", &admin, json!({"name": "shop", "url": db})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let queued =
+        a.post("/api/v1/jobs", &admin, json!({"connection_id": "shop", "question": "count the orders, please"})).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+    let id = queued.json["id"].as_str().expect("id").to_string();
+    // A's worker took it and is waiting on the (slow) LLM
+    let taken = async {
+        loop {
+            let r = a.get(&format!("/api/v1/jobs/{id}"), &admin).await;
+            if r.json["status"] == "running" && !llm.requests().is_empty() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), taken).await.expect("A takes the job");
+    a.kill().await;
+
+    let b = Server::start(&b_env).await;
+    let ended = async {
+        loop {
+            let r = b.get(&format!("/api/v1/jobs/{id}"), &admin).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            if matches!(r.json["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+                return r;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let done = tokio::time::timeout(std::time::Duration::from_secs(60), ended).await.expect("B finishes the job");
+    assert_eq!(
+        (done.json["status"].as_str(), done.json["attempts"].as_i64()),
+        (Some("succeeded"), Some(2)),
+        "{}",
+        done.text
+    );
+    assert_eq!(done.json["history_id"].as_str(), Some(id.as_str()));
+    let history = b.get("/api/v1/history", &admin).await;
+    let rows: Vec<&serde_json::Value> = history.json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|h| h["question"] == "count the orders, please")
+        .collect();
+    assert_eq!(rows.len(), 1, "answered once: {}", history.text);
+    assert_eq!(rows[0]["id"].as_str(), Some(id.as_str()));
+    assert_eq!(llm.requests().len(), 2, "asked by A (killed) and by B");
+    assert_eq!(b.terminate().await, 0);
+    drop_schema(&schema).await;
+}
+
 /// The system database's connections are dropped under a running server (an administrator's
 /// `pg_terminate_backend`, a failover): the next requests are answered on new connections, none fails.
 async fn a_dropped_system_database_connection_is_replaced() {
@@ -473,7 +554,8 @@ pub fn tests() -> Group {
                 two_servers_are_one_service,
                 a_shared_system_database_needs_the_shared_key,
                 an_installation_moves_from_sqlite_to_postgres,
-                a_dropped_system_database_connection_is_replaced
+                a_dropped_system_database_connection_is_replaced,
+                a_job_whose_server_dies_is_answered_once_elsewhere
             ],
         )
         // two servers on one system database, and Redis

@@ -491,6 +491,9 @@ async fn the_authorization_matrix() {
         &mine[&("user", "key")],
     );
     let ask = json!({"connection_id": "shop", "question": "How many orders are there?"});
+    let uj = w.server.post("/api/v1/jobs", &user, ask.clone()).await;
+    assert_eq!(uj.status, StatusCode::ACCEPTED, "{}", uj.text);
+    let uj = uj.json["id"].as_str().expect("job").to_string();
     // (method, route as documented, path, body, admin, user, viewer); rows run in order, viewer then user then admin.
     let rows: Vec<MatrixRow> = vec![
         (Method::GET, "/api/v1/me", "/api/v1/me".into(), None, 200, 200, 200),
@@ -648,7 +651,10 @@ async fn the_authorization_matrix() {
             404,
         ),
         (Method::DELETE, "/api/v1/sessions/{id}", format!("/api/v1/sessions/{vs}"), None, 404, 404, 204),
-        (Method::POST, "/api/v1/ask", "/api/v1/ask".into(), Some(ask), 200, 200, 200),
+        (Method::POST, "/api/v1/ask", "/api/v1/ask".into(), Some(ask.clone()), 200, 200, 200),
+        (Method::POST, "/api/v1/jobs", "/api/v1/jobs".into(), Some(ask), 202, 202, 202),
+        (Method::GET, "/api/v1/jobs/{id}", format!("/api/v1/jobs/{uj}"), None, 200, 200, 404),
+        (Method::DELETE, "/api/v1/jobs/{id}", "/api/v1/jobs/no-such-job".into(), None, 404, 404, 404),
         (Method::GET, "/api/v1/history", "/api/v1/history".into(), None, 200, 200, 200),
         (Method::GET, "/api/v1/history", format!("/api/v1/history?user_id={viewer_id}"), None, 200, 403, 200),
         (Method::GET, "/api/v1/history/{id}", format!("/api/v1/history/{uh}"), None, 200, 200, 404),
@@ -1820,8 +1826,78 @@ async fn credits_pay_for_llm_answers_and_failures_are_refunded() {
     assert_eq!((view.json["billing_applies"].as_bool(), view.json["balance"].as_i64()), (Some(false), Some(0)));
 }
 
+/// Polls a job through `server` until it ends (at most 60 s): its final state.
+async fn job_outcome(server: &Server, token: &str, id: &str) -> Reply {
+    let ended = async {
+        loop {
+            let r = server.get(&format!("/api/v1/jobs/{id}"), token).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            if matches!(r.json["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), ended).await.expect("the job ends within a minute")
+}
+
+/// The job queue (seed 004): a queued question is answered by a worker and lands in the history under the job's
+/// id; a job on an unknown connection fails with the reason; someone else's job is not found; a job that ended
+/// cannot be cancelled; on a server whose workers are off a queued job waits, and is cancelled.
+async fn jobs_are_answered_in_the_history_and_can_be_cancelled() {
+    let w = world().await;
+    let (u_id, u) = w.user("queuer@example.com", "user").await;
+    w.grant(&u_id, json!({})).await;
+    let queued = w
+        .server
+        .post("/api/v1/jobs", &u, json!({"connection_id": "shop", "question": "How many orders are there?"}))
+        .await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+    let id = queued.json["id"].as_str().expect("id").to_string();
+    let done = job_outcome(&w.server, &u, &id).await;
+    assert_eq!(
+        (done.json["status"].as_str(), done.json["attempts"].as_i64()),
+        (Some("succeeded"), Some(1)),
+        "{}",
+        done.text
+    );
+    assert_eq!(done.json["history_id"].as_str(), Some(id.as_str()), "the answer is the history row with the job's id");
+    let entry = w.server.get(&format!("/api/v1/history/{id}"), &u).await;
+    assert_eq!(entry.status, StatusCode::OK, "{}", entry.text);
+    assert_eq!(entry.json["status"], "success", "{}", entry.text);
+    let again = w.server.request(Method::DELETE, &format!("/api/v1/jobs/{id}"), Some(&u), None).await;
+    assert_eq!((again.status, again.code()), (StatusCode::BAD_REQUEST, "invalid_argument"), "{}", again.text);
+    let (_, other) = w.user("other@example.com", "user").await;
+    assert_eq!(w.server.get(&format!("/api/v1/jobs/{id}"), &other).await.status, StatusCode::NOT_FOUND);
+
+    let lost =
+        w.server.post("/api/v1/jobs", &u, json!({"connection_id": "nowhere", "question": "How many orders?"})).await;
+    let lost = job_outcome(&w.server, &u, lost.json["id"].as_str().expect("id")).await;
+    assert_eq!((lost.json["status"].as_str(), lost.json["error_code"].as_str()), (Some("failed"), Some("not_found")));
+    let empty = w.server.post("/api/v1/jobs", &u, json!({"connection_id": "shop", "question": "  "})).await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{}", empty.text);
+
+    let mut idle = Env::new();
+    idle.set("DATAGENIE_SERVER__JOB_WORKERS", "0");
+    let idle = world_with(idle).await;
+    let waiting = idle
+        .server
+        .post("/api/v1/jobs", &idle.admin, json!({"connection_id": "shop", "question": "How many orders are there?"}))
+        .await;
+    let wid = waiting.json["id"].as_str().expect("id").to_string();
+    assert_eq!(idle.server.get(&format!("/api/v1/jobs/{wid}"), &idle.admin).await.json["status"], "queued");
+    let cancelled = idle.server.request(Method::DELETE, &format!("/api/v1/jobs/{wid}"), Some(&idle.admin), None).await;
+    assert_eq!(
+        (cancelled.status, cancelled.json["status"].as_str()),
+        (StatusCode::OK, Some("cancelled")),
+        "{}",
+        cancelled.text
+    );
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
+        jobs_are_answered_in_the_history_and_can_be_cancelled,
         credits_pay_for_llm_answers_and_failures_are_refunded,
         the_readme_walk,
         the_result_cache_never_crosses_permission_scopes,
