@@ -15,6 +15,7 @@
 //! (`already_exists`, `not_found`, `invalid_argument`; `invalid_config` for a bad key or key file) — never a panic.
 
 pub mod audit;
+pub mod backup;
 mod common;
 pub mod copy;
 pub mod crypto;

@@ -89,6 +89,18 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(server_cmd::AuditCommand),
+    /// Copies the system database to FILE while the server runs (SQLite; a PostgreSQL one with pg_dump).
+    Backup {
+        /// A new file (an existing one is never overwritten).
+        file: std::path::PathBuf,
+    },
+    /// Puts a backup in place of the system database (stop the server first). An installation holding users is
+    /// replaced only with --force, and is kept beside it.
+    Restore {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
     /// The system database itself: move an installation between SQLite and PostgreSQL.
     #[command(subcommand, name = "system-db")]
     SystemDb(server_cmd::SystemDbCommand),
@@ -345,6 +357,8 @@ async fn run(cli: Cli) -> u8 {
         Command::User(cmd) => server_cmd::user(cli.config, cmd).await,
         Command::Audit(cmd) => server_cmd::audit(cli.config, cmd).await,
         Command::SystemDb(cmd) => server_cmd::system_db(cli.config, cmd).await,
+        Command::Backup { file } => server_cmd::backup(cli.config, &file).await,
+        Command::Restore { file, force } => server_cmd::restore(cli.config, &file, force).await,
     };
     match result {
         Ok(code) => code,

@@ -1895,8 +1895,62 @@ async fn jobs_are_answered_in_the_history_and_can_be_cancelled() {
     );
 }
 
+/// `datagenie backup` copies the system database while the server runs, and never overwrites a file; `datagenie
+/// restore` refuses to replace an installation without --force, then puts the backup in place and keeps what it
+/// replaced; a file that is not a backup is refused; a PostgreSQL system database is pointed to pg_dump.
+async fn backup_and_restore_an_installation() {
+    let w = world().await;
+    w.user("kept@example.com", "user").await;
+    let backup = w.env.path("backups").join("dg.db");
+    let b = backup.display().to_string();
+    let out = w.env.run(&["backup", &b]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("2 users") && out.stdout.contains("(checked)"), "{}", out.stdout);
+    let again = w.env.run(&["backup", &b]).await;
+    assert_ne!(again.code, 0);
+    assert!(again.stderr.contains("already_exists") || again.stderr.contains("never overwrites"), "{}", again.stderr);
+    w.user("later@example.com", "user").await;
+    let World { env, server, .. } = w;
+    assert_eq!(server.terminate().await, 0);
+
+    let refused = env.run(&["restore", &b]).await;
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    let junk = env.path("junk.db");
+    std::fs::write(&junk, b"not a database at all").expect("junk");
+    let bad = env.run(&["restore", "--force", &junk.display().to_string()]).await;
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("not a DataGenie system database backup"), "{}", bad.stderr);
+    let restored = env.run(&["restore", "--force", &b]).await;
+    assert_eq!(restored.code, 0, "{restored:?}");
+    assert!(
+        restored.stdout.contains("the audit chain verifies") && restored.stdout.contains("kept as"),
+        "{}",
+        restored.stdout
+    );
+    let users = env.run(&["user", "list", "--format", "json"]).await;
+    let emails: Vec<String> = users
+        .json()
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|u| u["email"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        emails.contains(&"kept@example.com".to_string()) && !emails.contains(&"later@example.com".to_string()),
+        "{emails:?}"
+    );
+
+    let mut pg = Env::new();
+    pg.set("DATAGENIE_SYSTEM_DB__URL", "postgres://dg:Hunter22@db.internal:5432/state");
+    let told = pg.run(&["backup", &env.path("pg.dump").display().to_string()]).await;
+    assert_ne!(told.code, 0);
+    assert!(told.stderr.contains("pg_dump") && !told.stderr.contains("Hunter22"), "{}", told.stderr);
+}
+
 pub fn tests() -> Group {
     Group::new("server").tests(tests![
+        backup_and_restore_an_installation,
         jobs_are_answered_in_the_history_and_can_be_cancelled,
         credits_pay_for_llm_answers_and_failures_are_refunded,
         the_readme_walk,
