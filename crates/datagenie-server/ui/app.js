@@ -238,14 +238,25 @@ async function showSession(id, out) {
 
 // Questions to start from, for a new conversation: the connection's verified templates, then questions about its
 // tables that the built-in engine answers (so a first question costs nothing and works). Each one asks when chosen.
-async function suggestions(connectionId, box, choose) {
+// Each load or clearing of the suggestions is a round: a load that comes back after a question was asked (or
+// another connection chosen) is dropped, so late suggestions never reappear under an answer.
+let suggestionRound = 0;
+
+function clearSuggestions(box) {
+  suggestionRound += 1;
   box.replaceChildren();
+}
+
+async function suggestions(connectionId, box, choose) {
+  clearSuggestions(box);
+  const round = suggestionRound;
   let page;
   try {
     page = await apiJson(query(`/api/v1/connections/${encodeURIComponent(connectionId)}/suggestions`, { lang: lang() }));
   } catch (_) {
     return;
   }
+  if (round !== suggestionRound) return;
   const items = page.items || [];
   if (items.length === 0) return;
   box.replaceChildren(
@@ -282,7 +293,7 @@ function askPanel() {
     state.session = id;
     side.draw();
     if (id) {
-      suggested.replaceChildren();
+      clearSuggestions(suggested);
       const s = state.sessions.find((x) => x.id === id);
       if (s?.connection_id && state.connections.some((c) => c.id === s.connection_id)) picker.value = s.connection_id;
       await showSession(id, answer);
@@ -319,7 +330,7 @@ function askPanel() {
     state.busy = true;
     button.disabled = true;
     form.setAttribute("aria-busy", "true");
-    suggested.replaceChildren();
+    clearSuggestions(suggested);
     localStorage.setItem("datagenie.connection", picker.value);
     try {
       // The first question of a new conversation opens it, titled with the question.
