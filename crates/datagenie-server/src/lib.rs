@@ -152,6 +152,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let refresh = tokio::spawn(refresh_settings(state.clone()));
+    let retention = tokio::spawn(retention_schedule(state.clone()));
     let workers = routes::jobs::spawn_workers(&state);
     let app = router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -159,6 +160,7 @@ pub async fn serve(
         .await
         .map_err(|e| Error::new(ErrorCode::Internal, format!("the server stopped: {e}")));
     refresh.abort();
+    retention.abort();
     for w in workers {
         w.abort();
     }
@@ -176,6 +178,41 @@ async fn refresh_settings(state: Arc<AppState>) {
         tick.tick().await;
         if let Err(e) = state.reload_runtime().await {
             tracing::debug!(code = %e.code, error = %e.message, "cannot re-read the settings");
+        }
+    }
+}
+
+/// How long after it starts a server first applies retention (seed 000's cleanup_old_data), and how often after
+/// that. Several servers sharing a system database each run it: their runs take turns in the database, and a run
+/// that finds nothing to remove leaves no trace.
+pub const RETENTION_FIRST: std::time::Duration = std::time::Duration::from_secs(5);
+pub const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes what the retention settings no longer keep ([`datagenie_store::retention`]), now and then; logs a line
+/// with the counts.
+async fn retention_schedule(state: Arc<AppState>) {
+    tokio::time::sleep(RETENTION_FIRST).await;
+    let mut tick = tokio::time::interval(RETENTION_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = datagenie_store::model::Timestamp::now();
+        match datagenie_store::retention::purge(state.store.as_ref(), now, false).await {
+            Ok((policy, r)) => tracing::info!(
+                history = r.history,
+                events = r.events,
+                sessions = r.sessions,
+                refresh_tokens = r.refresh_tokens,
+                jobs = r.jobs,
+                counters = r.counters,
+                audit_rows = r.audit_rows,
+                audit_anchor = r.audit_anchor,
+                history_days = policy.history_days,
+                audit_days = policy.audit_days,
+                job_days = policy.job_days,
+                "retention: removed what is no longer kept"
+            ),
+            Err(e) => tracing::warn!(code = %e.code, error = %e.message, "retention failed"),
         }
     }
 }

@@ -155,20 +155,7 @@ impl Redis {
             invocation.arg(*a);
         }
         let mut con = self.manager.clone();
-        match tokio::time::timeout(REDIS_TIMEOUT * 2, invocation.invoke_async::<T>(&mut con)).await {
-            Ok(Ok(v)) => {
-                self.succeeded();
-                Some(v)
-            }
-            Ok(Err(e)) => {
-                self.failed(&e);
-                None
-            }
-            Err(_) => {
-                self.failed(&redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out")));
-                None
-            }
-        }
+        self.settle(invocation.invoke_async::<T>(&mut con)).await
     }
 
     /// Runs a command within the timeout; `None` (and Redis marked down) when it fails.
@@ -177,20 +164,21 @@ impl Redis {
             return None;
         }
         let mut con = self.manager.clone();
-        match tokio::time::timeout(REDIS_TIMEOUT * 2, cmd.query_async::<T>(&mut con)).await {
+        self.settle(cmd.query_async::<T>(&mut con)).await
+    }
+
+    /// Awaits a call within the timeout: its value, or `None` with Redis marked down (an error or no answer in time).
+    async fn settle<T>(&self, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Option<T> {
+        let error = match tokio::time::timeout(REDIS_TIMEOUT * 2, call).await {
             Ok(Ok(v)) => {
                 self.succeeded();
-                Some(v)
+                return Some(v);
             }
-            Ok(Err(e)) => {
-                self.failed(&e);
-                None
-            }
-            Err(_) => {
-                self.failed(&redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out")));
-                None
-            }
-        }
+            Ok(Err(e)) => e,
+            Err(_) => redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out")),
+        };
+        self.failed(&error);
+        None
     }
 
     /// A round trip (`/readyz` reports it, without failing on it).

@@ -145,6 +145,12 @@ impl AppState {
         let mut state =
             AppState::with_store(config, system.store, Some(system.templates), Some(system.knowledge), master).await?;
         state.files_dir = Some(data_dir.join("files"));
+        state.questions.registry.set_files_dir(data_dir.join("files"));
+        match crate::routes::files::sweep(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "uploaded files of deleted connections removed"),
+            Err(e) => tracing::warn!(error = %e, "cannot check the uploaded files"),
+        }
         Ok(state)
     }
 

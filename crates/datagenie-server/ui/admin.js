@@ -1,6 +1,6 @@
-// The administration screens: users, connections, permissions, usage, audit and settings. The shell (app.js) shows
-// the navigation between them and calls `adminScreen(section, container)` for admins; each section draws its own
-// content into `container`, starting with an <h1>.
+// The administration screens: users (with each one's tier and credits), connections, permissions, usage, audit and
+// settings. The shell (app.js) shows the navigation between them and calls `adminScreen(section, container)` for
+// admins; each section draws its own content into `container`, starting with an <h1>.
 //
 // Safety: as everywhere in the UI, nothing from the server (a name, a URL, a schema, an error) is parsed as HTML:
 // elements are built with `el()` (text as textContent), the usage chart with createElementNS and textContent.
@@ -228,6 +228,47 @@ addStrings({
     adminValueOf: "New value of {key}",
     adminValueHint: "Numbers as digits, text as is; empty: none (where allowed).",
     adminNoSettings: "No settings.",
+    adminJsonHint: "JSON, as shown; it is checked when saved.",
+    adminNotJson: "“{key}” is not JSON: {message}",
+    // credits and tiers
+    adminTier: "Tier",
+    adminCredits: "Credits",
+    adminCreditsOf: "Credits of {name}",
+    adminCreditsTitle: "Credits and tier of {name}",
+    adminTierOf: "Tier of {name}",
+    adminTierFacts: "{credits} credits a month · {qpm} questions a minute · queue priority {priority}",
+    adminTierUnknown: "Not among the tiers now: treated as “free” while billing applies.",
+    adminTierChanged: "{name}'s tier is now {tier}.",
+    adminBalance: "Balance (credits)",
+    adminBilling: "Billing applies",
+    adminBillingApplies: "Yes: each question the LLM answers costs {n} (the credits_per_question setting).",
+    adminBillingOff: "No: billing is off (the billing_enabled setting).",
+    adminBillingExempt: "No: admins are exempt (the admins_exempt setting).",
+    adminLastGrant: "Monthly credits last granted for the period from {when}.",
+    adminCreditsChange: "Change",
+    adminCreditsGrant: "Grant",
+    adminCreditsDeduct: "Deduct",
+    adminCreditsAmount: "Amount (credits)",
+    adminCreditsAmountHint: "A whole number from 1 to 1,000,000,000. A deduction cannot take the balance below 0.",
+    adminCreditsReason: "Reason",
+    adminCreditsReasonHint: "Kept in the ledger with your name (at most 500 characters).",
+    adminCreditsGrantButton: "Grant credits",
+    adminCreditsDeductButton: "Deduct credits",
+    adminCreditsAmountInvalid: "“Amount” must be a whole number of credits, written in digits.",
+    adminCreditsInsufficient: "The balance cannot go below 0 ({detail}).",
+    adminCreditsGranted: "Granted {n} credits to {name}: the balance is {balance}.",
+    adminCreditsDeducted: "Deducted {n} credits from {name}: the balance is {balance}.",
+    adminLedger: "Ledger",
+    adminLedgerChange: "Change",
+    adminLedgerBalance: "Balance after",
+    adminLedgerKind: "Kind",
+    adminLedgerBy: "By",
+    adminNoLedger: "No credit changes yet.",
+    adminClose: "Close",
+    creditKind_monthly_grant: "monthly credits",
+    creditKind_admin_adjustment: "adjustment",
+    creditKind_question: "question",
+    creditKind_refund: "refund",
   },
   ko: {
     adminOnly: "관리자만 볼 수 있는 화면입니다.",
@@ -441,6 +482,46 @@ addStrings({
     adminValueOf: "{key}의 새 값",
     adminValueHint: "숫자는 숫자로, 글은 그대로. 비워 두면 없음 (허용되는 경우).",
     adminNoSettings: "설정이 없습니다.",
+    adminJsonHint: "보이는 그대로의 JSON. 저장할 때 검사합니다.",
+    adminNotJson: "“{key}”의 값이 JSON이 아닙니다: {message}",
+    adminTier: "등급",
+    adminCredits: "크레딧",
+    adminCreditsOf: "{name}의 크레딧",
+    adminCreditsTitle: "{name}의 크레딧과 등급",
+    adminTierOf: "{name}의 등급",
+    adminTierFacts: "월 {credits} 크레딧 · 분당 질문 {qpm}개 · 대기열 우선순위 {priority}",
+    adminTierUnknown: "지금 정의된 등급이 아닙니다: 과금이 적용되는 동안 “free”로 취급합니다.",
+    adminTierChanged: "{name}의 등급을 {tier}(으)로 바꿨습니다.",
+    adminBalance: "잔액 (크레딧)",
+    adminBilling: "과금 적용",
+    adminBillingApplies: "예: LLM이 답한 질문마다 {n} 크레딧이 듭니다 (credits_per_question 설정).",
+    adminBillingOff: "아니요: 과금이 꺼져 있습니다 (billing_enabled 설정).",
+    adminBillingExempt: "아니요: 관리자는 면제됩니다 (admins_exempt 설정).",
+    adminLastGrant: "월 크레딧을 마지막으로 지급한 기간의 시작: {when}.",
+    adminCreditsChange: "변경",
+    adminCreditsGrant: "지급",
+    adminCreditsDeduct: "차감",
+    adminCreditsAmount: "수량 (크레딧)",
+    adminCreditsAmountHint: "1에서 1,000,000,000 사이의 정수. 차감해도 잔액은 0 아래로 내려가지 않습니다.",
+    adminCreditsReason: "사유",
+    adminCreditsReasonHint: "내 이름과 함께 원장에 남습니다 (최대 500자).",
+    adminCreditsGrantButton: "크레딧 지급",
+    adminCreditsDeductButton: "크레딧 차감",
+    adminCreditsAmountInvalid: "“수량”에는 크레딧 수를 정수(숫자)로 넣으세요.",
+    adminCreditsInsufficient: "잔액은 0 아래로 내려갈 수 없습니다 ({detail}).",
+    adminCreditsGranted: "{name}에게 {n} 크레딧을 지급했습니다: 잔액 {balance}.",
+    adminCreditsDeducted: "{name}에게서 {n} 크레딧을 차감했습니다: 잔액 {balance}.",
+    adminLedger: "원장",
+    adminLedgerChange: "변동",
+    adminLedgerBalance: "변동 후 잔액",
+    adminLedgerKind: "종류",
+    adminLedgerBy: "처리자",
+    adminNoLedger: "아직 크레딧 변동이 없습니다.",
+    adminClose: "닫기",
+    creditKind_monthly_grant: "월 크레딧",
+    creditKind_admin_adjustment: "조정",
+    creditKind_question: "질문",
+    creditKind_refund: "환불",
   },
 });
 
@@ -598,6 +679,21 @@ function nextDay(day) {
   return Number.isNaN(d.getTime()) ? day : new Date(d.getTime() + 86_400_000).toISOString().slice(0, 10);
 }
 
+// Ledger rows shown at a time in a user's credits.
+const LEDGER_PAGE = 20;
+
+// The billing settings the credits panel explains itself with (the server's defaults where one is missing).
+function billingOf(settings) {
+  const value = (key, fallback) => settings.find((s) => s.key === key)?.value ?? fallback;
+  const tiers = value("tiers", {});
+  return {
+    enabled: value("billing_enabled", false) === true,
+    perQuestion: value("credits_per_question", 1),
+    adminsExempt: value("admins_exempt", true) !== false,
+    tiers: tiers && typeof tiers === "object" && !Array.isArray(tiers) ? tiers : {},
+  };
+}
+
 function userLabel(u) {
   return `${u.username} · ${u.email}`;
 }
@@ -608,6 +704,8 @@ async function usersSection(root) {
   const status = statusLine();
   const listAlert = alertBox();
   const body = el("tbody");
+  const creditsPanel = el("section", { class: "admin-card admin-credits", id: "admin-credits", hidden: true,
+    "aria-labelledby": "admin-credits-title" });
   let users = [];
 
   // The form to add one: what was typed stays on an error.
@@ -648,8 +746,9 @@ async function usersSection(root) {
     el("section", { class: "admin-card", "aria-labelledby": "admin-user-list" },
       el("h2", { id: "admin-user-list" }, t("adminUserList")),
       listAlert, status,
-      dataTable(null, [t("adminUsername"), t("adminEmail"), t("adminRole"), t("adminStatus"), t("adminTokenLimits"),
-        t("adminLastLogin"), { text: t("adminTokensUsed"), num: true }, t("adminActions")], body)),
+      dataTable(null, [t("adminUsername"), t("adminEmail"), t("adminRole"), t("adminTier"), t("adminStatus"),
+        t("adminTokenLimits"), t("adminLastLogin"), { text: t("adminTokensUsed"), num: true }, t("adminActions")], body)),
+    creditsPanel,
   );
 
   async function reload() {
@@ -658,7 +757,7 @@ async function usersSection(root) {
   }
 
   function draw() {
-    body.replaceChildren(...(users.length ? users.map(row) : [el("tr", {}, el("td", { colspan: 8 }, t("adminNoUsers")))]));
+    body.replaceChildren(...(users.length ? users.map(row) : [el("tr", {}, el("td", { colspan: 9 }, t("adminNoUsers")))]));
   }
 
   async function change(u, patch) {
@@ -679,8 +778,10 @@ async function usersSection(root) {
     const tr = el("tr", { "data-user": u.username });
     const roleSelect = el("select", { "aria-label": t("adminRoleOf", { name: u.username }), onchange: async () => {
       try {
-        await change(u, { role: roleSelect.value });
+        const after = await change(u, { role: roleSelect.value });
         draw();
+        // An admin may be exempt from billing: the open credits panel says so at once.
+        if (!creditsPanel.hidden && creditsPanel.dataset.user === u.id) await showCredits(after, false);
       } catch (err) {
         roleSelect.value = u.role;
         say(listAlert, err);
@@ -716,21 +817,26 @@ async function usersSection(root) {
         try {
           await apiJson(path("users", u.id), { method: "DELETE" });
           users = users.filter((x) => x.id !== u.id);
+          if (creditsPanel.dataset.user === u.id) creditsPanel.hidden = true;
           status.textContent = t("adminUserDeleted", { name: u.username });
           draw();
         } catch (err) {
           say(listAlert, err);
         }
       } }, t("adminDelete"));
+    const credits = el("button", { type: "button", class: "quiet admin-credits-button",
+      "aria-label": t("adminCreditsOf", { name: u.username }), "aria-controls": "admin-credits",
+      onclick: () => showCredits(u) }, t("adminCredits"));
     tr.append(
       el("td", {}, el("strong", {}, u.username), u.full_name ? el("div", { class: "admin-muted" }, u.full_name) : null),
       el("td", { class: "admin-wrap" }, u.email),
       el("td", {}, roleSelect),
+      el("td", { class: "admin-tier" }, u.tier),
       el("td", {}, el("span", { class: `admin-badge ${u.active ? "ok" : "off"}` }, t(u.active ? "adminActive" : "adminDisabled"))),
       el("td", {}, limitsText(u.limits)),
       el("td", {}, u.last_login_at ? when(u.last_login_at, lang()) : t("adminNever")),
       el("td", { class: "num" }, numberText(u.token_usage)),
-      el("td", {}, el("div", { class: "admin-row-actions" }, edit, toggle, remove)),
+      el("td", {}, el("div", { class: "admin-row-actions" }, edit, credits, toggle, remove)),
     );
     return tr;
   }
@@ -777,7 +883,195 @@ async function usersSection(root) {
       labelled(`${id}-password`, t("adminNewPassword"), pw, t("adminNewPasswordHint"))),
     box,
     saveOrCancel(close));
-    return editorRow(tr, form, close, 8, fullName);
+    return editorRow(tr, form, close, 9, fullName);
+  }
+
+  // The credits panel of one user, under the list: their tier (a select of the `tiers` setting's), their balance,
+  // whether billing applies to them, a form to grant or deduct credits, and the ledger, newest first. The heading
+  // takes the focus when it opens; Escape or Close gives it back to the user's row.
+  async function showCredits(u, focus = true) {
+    quiet(listAlert);
+    try {
+      const [view, settings] = await Promise.all([
+        apiJson(query(path("users", u.id, "credits"), { limit: LEDGER_PAGE })),
+        apiJson("/api/v1/settings"),
+      ]);
+      drawCredits(u, view, billingOf(settings.items || []));
+      if (focus) creditsPanel.querySelector("h2").focus();
+    } catch (err) {
+      if (err?.status === 401) return;
+      say(listAlert, err);
+    }
+  }
+
+  function closeCredits() {
+    creditsPanel.hidden = true;
+    const row = [...body.querySelectorAll("tr[data-user]")].find((r) => r.dataset.user === creditsPanel.dataset.username);
+    row?.querySelector(".admin-credits-button")?.focus();
+  }
+
+  creditsPanel.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") closeCredits();
+  });
+
+  function drawCredits(u, view, billing) {
+    const nameOf = (id) => users.find((x) => x.id === id)?.username || id;
+    const title = el("h2", { id: "admin-credits-title", tabindex: "-1" }, t("adminCreditsTitle", { name: u.username }));
+    const status = statusLine();
+    status.id = "admin-credits-status";
+
+    // The tier: the setting's tiers, fewest monthly credits first, and the user's own even where the setting no
+    // longer has it.
+    const names = Object.keys(billing.tiers)
+      .sort((a, b) => (billing.tiers[a]?.monthly_credits ?? 0) - (billing.tiers[b]?.monthly_credits ?? 0) || a.localeCompare(b));
+    if (!names.includes(view.tier)) names.push(view.tier);
+    const tier = el("select", {}, names.map((n) => el("option", { value: n, selected: n === view.tier }, n)));
+    const tierAlert = alertBox();
+    const tierField = labelled("admin-credits-tier", t("adminTier"), tier, " ");
+    const tierHint = tierField.querySelector(".admin-hint");
+    const describeTier = () => {
+      const d = billing.tiers[tier.value];
+      tierHint.textContent = d
+        ? t("adminTierFacts", { credits: numberText(d.monthly_credits), qpm: numberText(d.questions_per_minute), priority: d.queue_priority })
+        : t("adminTierUnknown");
+    };
+    tier.addEventListener("change", async () => {
+      quiet(tierAlert);
+      status.textContent = "";
+      try {
+        const after = await apiJson(path("users", u.id), { method: "PATCH", json: { tier: tier.value } });
+        users = users.map((x) => (x.id === u.id ? after : x));
+        view.tier = after.tier;
+        draw();
+        status.textContent = t("adminTierChanged", { name: after.username, tier: after.tier });
+      } catch (err) {
+        if (err?.status === 401) return;
+        tier.value = view.tier;
+        say(tierAlert, err);
+        tier.focus();
+      }
+      describeTier();
+    });
+    describeTier();
+
+    // The balance and whether billing applies (and if not, why not).
+    const balance = el("dd", { id: "admin-credits-balance", class: "admin-balance" });
+    const applies = el("dd", { id: "admin-credits-billing" });
+    const lastGrant = el("p", { class: "admin-muted" });
+    function drawFacts() {
+      balance.dataset.balance = view.balance;
+      balance.textContent = numberText(view.balance);
+      applies.dataset.applies = String(view.billing_applies);
+      applies.textContent = view.billing_applies ? t("adminBillingApplies", { n: numberText(billing.perQuestion) })
+        : billing.enabled && billing.adminsExempt && u.role === "admin" ? t("adminBillingExempt") : t("adminBillingOff");
+      lastGrant.textContent = view.last_granted_at ? t("adminLastGrant", { when: when(view.last_granted_at, lang()) }) : "";
+      lastGrant.hidden = !view.last_granted_at;
+    }
+
+    // The ledger, a page at a time.
+    const ledger = el("tbody", { id: "admin-credits-ledger" });
+    const more = el("button", { type: "button", class: "secondary admin-more", onclick: () => page(true) }, t("adminMore"));
+    const ledgerAlert = alertBox();
+    let cursor = view.next_cursor || null;
+    const ledgerRow = (x) => el("tr", { "data-id": x.id, "data-kind": x.kind },
+      el("td", { class: "admin-nowrap" }, el("time", { datetime: x.created_at }, when(x.created_at, lang()))),
+      el("td", { class: `num ${x.amount > 0 ? "admin-plus" : "admin-minus"}` }, x.amount > 0 ? `+${numberText(x.amount)}` : numberText(x.amount)),
+      el("td", { class: "num" }, numberText(x.balance_after)),
+      el("td", {}, t(`creditKind_${x.kind}`)),
+      el("td", { class: "admin-wrap" }, x.description || ""),
+      el("td", {}, x.created_by ? nameOf(x.created_by) : t("adminSystem")));
+    function drawLedger(rows, append) {
+      if (append) ledger.append(...rows.map(ledgerRow));
+      else ledger.replaceChildren(...(rows.length ? rows.map(ledgerRow) : [el("tr", {}, el("td", { colspan: 6 }, t("adminNoLedger")))]));
+      more.hidden = !cursor;
+    }
+    // The first page again (after a change), or the next one.
+    async function page(next) {
+      quiet(ledgerAlert);
+      try {
+        const fresh = await apiJson(query(path("users", u.id, "credits"), { limit: LEDGER_PAGE, cursor: next ? cursor : "" }));
+        Object.assign(view, { balance: fresh.balance, billing_applies: fresh.billing_applies, last_granted_at: fresh.last_granted_at });
+        cursor = fresh.next_cursor || null;
+        drawFacts();
+        drawLedger(fresh.transactions || [], next);
+      } catch (err) {
+        if (err?.status === 401) return;
+        say(ledgerAlert, err);
+      }
+    }
+
+    // Grant or deduct: the amount is whole digits here; the API judges the rest (0, too much, below 0) and its
+    // refusal is shown with what was typed kept.
+    const direction = (id, value, label, checked) => {
+      const radio = el("input", { type: "radio", name: "admin-credits-direction", id, value, checked });
+      return { radio, label: el("label", { class: "admin-check", for: id }, radio, " ", label) };
+    };
+    const grant = direction("admin-credits-grant", "grant", t("adminCreditsGrant"), true);
+    const deduct = direction("admin-credits-deduct", "deduct", t("adminCreditsDeduct"), false);
+    const amount = el("input", { type: "text", inputmode: "numeric", autocomplete: "off", required: true, spellcheck: "false" });
+    const reason = el("input", { type: "text", maxlength: 500, autocomplete: "off" });
+    const box = alertBox();
+    const submit = el("button", { type: "submit" });
+    const submitLabel = () => {
+      submit.textContent = t(deduct.radio.checked ? "adminCreditsDeductButton" : "adminCreditsGrantButton");
+    };
+    grant.radio.addEventListener("change", submitLabel);
+    deduct.radio.addEventListener("change", submitLabel);
+    submitLabel();
+    const form = el("form", { id: "admin-credits-form", class: "admin-form", onsubmit: async (e) => {
+      e.preventDefault();
+      quiet(box);
+      status.textContent = "";
+      const sign = deduct.radio.checked ? -1 : 1;
+      try {
+        const text = amount.value.trim();
+        if (!/^\d+$/.test(text)) throw new Error(t("adminCreditsAmountInvalid"));
+        const n = Number(text);
+        const row = await apiJson(path("users", u.id, "credits"), { method: "POST",
+          json: { amount: sign * n, description: reason.value.trim() || undefined } });
+        form.reset();
+        submitLabel();
+        await page(false);
+        status.textContent = t(sign > 0 ? "adminCreditsGranted" : "adminCreditsDeducted",
+          { n: numberText(n), name: u.username, balance: numberText(row.balance_after) });
+        amount.focus();
+      } catch (err) {
+        if (err?.status === 401) return;
+        say(box, err);
+        if (err instanceof ApiError && err.code === "insufficient_credits") {
+          box.textContent = t("adminCreditsInsufficient", { detail: err.message });
+          await page(false); // the balance as it is now
+        }
+        amount.focus();
+      }
+    } },
+    el("fieldset", { class: "admin-direction" }, el("legend", {}, t("adminCreditsChange")), grant.label, deduct.label),
+    el("div", { class: "admin-fields" },
+      labelled("admin-credits-amount", t("adminCreditsAmount"), amount, t("adminCreditsAmountHint")),
+      labelled("admin-credits-reason", `${t("adminCreditsReason")} (${t("adminOptional")})`, reason, t("adminCreditsReasonHint"))),
+    box,
+    submit);
+
+    drawFacts();
+    drawLedger(view.transactions || [], false);
+    creditsPanel.dataset.user = u.id;
+    creditsPanel.dataset.username = u.username;
+    creditsPanel.replaceChildren(
+      title,
+      el("div", { class: "admin-fields" },
+        tierField,
+        el("dl", { class: "admin-field admin-fact" }, el("dt", {}, t("adminBalance")), balance),
+        el("dl", { class: "admin-field admin-fact" }, el("dt", {}, t("adminBilling")), applies)),
+      tierAlert, lastGrant, status,
+      form,
+      el("h3", { id: "admin-credits-ledger-title" }, t("adminLedger")),
+      ledgerAlert,
+      dataTable(null, [t("adminTime"), { text: t("adminLedgerChange"), num: true }, { text: t("adminLedgerBalance"), num: true },
+        t("adminLedgerKind"), t("adminReason"), t("adminLedgerBy")], ledger),
+      el("div", { class: "admin-buttons" }, more,
+        el("button", { type: "button", class: "secondary", onclick: closeCredits }, t("adminClose"))),
+    );
+    creditsPanel.hidden = false;
   }
 
   await reload();
@@ -1610,10 +1904,21 @@ async function settingsSection(root) {
     return typeof s.value === "string" ? s.value : JSON.stringify(s.value);
   }
 
-  // The text typed, as the value to send: the old value's kind decides (text stays text; else numbers, true/false and
-  // empty-as-null are read as JSON, and anything else goes as text for the server to judge).
+  // A value that is a JSON object or list (the `tiers` setting): edited as JSON text.
+  const structured = (s) => s.value !== null && typeof s.value === "object";
+
+  // The text typed, as the value to send: the old value's kind decides (text stays text; an object or a list is read
+  // as JSON, or refused here saying why; else numbers, true/false and empty-as-null are read as JSON, and anything
+  // else goes as text for the server to judge).
   function parse(s, text) {
     if (typeof s.value === "string") return text;
+    if (structured(s)) {
+      try {
+        return JSON.parse(text);
+      } catch (err) {
+        throw new Error(t("adminNotJson", { key: s.key, message: err.message }));
+      }
+    }
     const trimmed = text.trim();
     if (trimmed === "") return null;
     if (/^-?\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
@@ -1635,6 +1940,9 @@ async function settingsSection(root) {
       let control;
       if (typeof s.value === "boolean") {
         control = el("select", {}, ["true", "false"].map((v) => el("option", { value: v, selected: String(s.value) === v }, v)));
+      } else if (structured(s)) {
+        control = el("textarea", { class: "admin-json", rows: 12, spellcheck: "false", autocomplete: "off" });
+        control.value = JSON.stringify(s.value, null, 2);
       } else {
         control = el("input", { type: s.sensitive ? "password" : "text", autocomplete: "off", spellcheck: "false",
           value: s.sensitive || s.value === null ? "" : typeof s.value === "string" ? s.value : JSON.stringify(s.value) });
@@ -1658,7 +1966,8 @@ async function settingsSection(root) {
           control.focus();
         }
       } },
-      labelled(id, t("adminValueOf", { key: s.key }), control, typeof s.value === "boolean" ? null : t("adminValueHint")),
+      labelled(id, t("adminValueOf", { key: s.key }), control,
+        typeof s.value === "boolean" ? null : t(structured(s) ? "adminJsonHint" : "adminValueHint")),
       el("div", { class: "admin-buttons" },
         el("button", { type: "submit" }, t("adminSave")),
         el("button", { type: "button", class: "secondary", onclick: close }, t("adminCancel"))),

@@ -23,6 +23,19 @@
 //!
 //! The first row's `prev_hash` is [`GENESIS`] (64 zeros). The store also keeps the chain's head (the last `seq` and
 //! `hash`) apart from the rows, so deleting the last rows is detected too.
+//!
+//! # Retention: the anchor
+//!
+//! Retention ([`crate::retention`]) removes a prefix of the chain — the rows older than `audit_retention_days` — and
+//! records the last row removed as the chain's anchor (its `seq` and `hash`). The chain then starts at row
+//! `seq + 1`, whose `prev_hash` must be the anchor's hash: removing or editing any row after the anchor still shows.
+//! The database lets rows be deleted only up to the anchor, and the anchor only move forward, to a row of the chain.
+//! Each retention run appends a [`PRUNE_ACTION`] row naming the anchor it left (`anchor_seq`, `anchor_hash` in its
+//! `new_values`), so the walk also checks that the anchor is the one the last such row names: an anchor moved
+//! outside a retention run (rows removed without trace) shows too. What the chain cannot show — as without
+//! retention — is a forgery by someone who rewrites it from the break on: who can write to the database and
+//! recompute SHA-256 can append a matching `audit.prune` row and move the head. Keep a copy of the head's hash
+//! elsewhere (`datagenie audit verify` prints the row count; the head is in `audit_chain_head`) to detect that.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -31,6 +44,10 @@ use crate::model::{AuditBreak, AuditEntry};
 
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The action of the row each retention run appends; its `new_values` name the anchor the run left (`anchor_seq`,
+/// `anchor_hash`).
+pub const PRUNE_ACTION: &str = "audit.prune";
 
 const DOMAIN: &[u8] = b"datagenie audit v1\0";
 
@@ -171,16 +188,112 @@ pub struct ChainHead {
     pub hash: String,
 }
 
-/// Walks `rows` (in `seq` order, as stored) and checks the chain: seq 1, 2, 3, … without a gap, each `prev_hash`
-/// the previous row's `hash`, each `hash` the row's computed hash, and the last row the recorded `head` (`None`:
-/// the head record is missing). `Ok(n)`: the `n` rows are intact; `Err`: the first break. A row that cannot be
-/// read is an `Err` of the outer result.
-pub fn verify<I, E>(rows: I, head: Option<&ChainHead>) -> Result<Result<i64, AuditBreak>, E>
+/// Walks `rows` (in `seq` order, as stored) and checks the chain: seq 1, 2, 3, … without a gap (from the anchor's
+/// `seq + 1` when retention removed older rows: `anchor` is the last row removed, `None` when none was), each
+/// `prev_hash` the previous row's `hash` (the anchor's for the first row), each `hash` the row's computed hash, the
+/// last row the recorded `head` (`None`: the head record is missing), and the anchor the one the last
+/// [`PRUNE_ACTION`] row names. `Ok(n)`: the `n` rows are intact; `Err`: the first break. A row that cannot be read
+/// is an `Err` of the outer result.
+pub fn verify<I, E>(rows: I, head: Option<&ChainHead>, anchor: Option<&ChainHead>) -> Result<Result<i64, AuditBreak>, E>
 where
     I: IntoIterator<Item = Result<StoredAuditRow, E>>,
 {
-    let mut expected = 1i64;
-    let mut prev = GENESIS.to_string();
+    let Walked { last, prev, intact, attested } = match walk(rows, anchor)? {
+        Ok(w) => w,
+        Err(b) => return Ok(Err(b)),
+    };
+    let Some(head) = head else {
+        return Ok(Err(AuditBreak {
+            seq: last + 1,
+            id: None,
+            reason: "the chain's head record is missing".to_string(),
+            intact,
+        }));
+    };
+    if head.seq > last {
+        return Ok(Err(AuditBreak {
+            seq: last + 1,
+            id: None,
+            reason: format!("row {} is missing (the chain's head records {} rows)", last + 1, head.seq),
+            intact,
+        }));
+    }
+    if head.seq < last || head.hash != prev {
+        return Ok(Err(AuditBreak {
+            seq: head.seq.max(0) + 1,
+            id: None,
+            reason: format!("the chain's head records {} rows ending in another hash", head.seq),
+            intact,
+        }));
+    }
+    if let Some(anchor) = anchor.filter(|a| a.seq > 0) {
+        let named = attested.as_ref().map_or(0, |(seq, _)| *seq);
+        if attested.as_ref().is_none_or(|(seq, hash)| *seq != anchor.seq || *hash != anchor.hash) {
+            return Ok(Err(AuditBreak {
+                seq: named.clamp(0, anchor.seq) + 1,
+                id: None,
+                reason: format!(
+                    "the audit anchor says rows up to {} were removed, but the last {PRUNE_ACTION} row names {}: \
+                     rows were removed outside a retention run",
+                    anchor.seq,
+                    if named == 0 { "none".to_string() } else { format!("row {named}") }
+                ),
+                intact,
+            }));
+        }
+    }
+    Ok(Ok(intact))
+}
+
+/// Checks the rows retention is about to remove: `rows` are those after `anchor` up to `target + 1` (the first row
+/// it keeps, when there is one), in seq order. `Ok(())` when they are intact and linked to the first row kept — or,
+/// when `target` is the last row, to the chain's `head`.
+pub fn verify_prefix<I, E>(
+    rows: I,
+    anchor: Option<&ChainHead>,
+    target: i64,
+    head: &ChainHead,
+) -> Result<Result<(), AuditBreak>, E>
+where
+    I: IntoIterator<Item = Result<StoredAuditRow, E>>,
+{
+    let w = match walk(rows, anchor)? {
+        Ok(w) => w,
+        Err(b) => return Ok(Err(b)),
+    };
+    if w.last < target {
+        let reason = format!("row {} is missing", w.last + 1);
+        return Ok(Err(AuditBreak { seq: w.last + 1, id: None, reason, intact: w.intact }));
+    }
+    if w.last == target && (head.seq != target || head.hash != w.prev) {
+        let reason = format!("the chain's head records {} rows ending in another hash", head.seq);
+        return Ok(Err(AuditBreak { seq: target + 1, id: None, reason, intact: w.intact }));
+    }
+    Ok(Ok(()))
+}
+
+/// Where a walk of intact rows ended.
+struct Walked {
+    /// The last row's seq (the anchor's when there was none).
+    last: i64,
+    /// Its hash.
+    prev: String,
+    intact: i64,
+    /// The anchor the last retention run's row names.
+    attested: Option<(i64, String)>,
+}
+
+/// Walks `rows` from after `anchor` (the chain's start when `None`): each row the next seq, its `prev_hash` the
+/// previous row's `hash`, its `hash` its computed hash. `Err`: the first break.
+fn walk<I, E>(rows: I, anchor: Option<&ChainHead>) -> Result<Result<Walked, AuditBreak>, E>
+where
+    I: IntoIterator<Item = Result<StoredAuditRow, E>>,
+{
+    let start = anchor.map_or(0, |a| a.seq);
+    let mut expected = start + 1;
+    let mut prev = anchor.map_or_else(|| GENESIS.to_string(), |a| a.hash.clone());
+    let mut intact = 0i64;
+    let mut attested: Option<(i64, String)> = None;
     for row in rows {
         let row = row?;
         if row.seq != expected {
@@ -189,49 +302,40 @@ where
             } else {
                 format!("row {} is out of order (expected {expected})", row.seq)
             };
-            return Ok(Err(AuditBreak { seq: expected, id: None, reason }));
+            return Ok(Err(AuditBreak { seq: expected, id: None, reason, intact }));
         }
         if row.prev_hash != prev {
             let reason = if expected == 1 {
                 "its prev_hash is not the chain's start (64 zeros)".to_string()
+            } else if expected == start + 1 {
+                format!("its prev_hash is not the hash of row {start}, the last one retention removed (the anchor)")
             } else {
                 format!("its prev_hash is not the hash of row {}", expected - 1)
             };
-            return Ok(Err(AuditBreak { seq: row.seq, id: Some(row.id), reason }));
+            return Ok(Err(AuditBreak { seq: row.seq, id: Some(row.id), reason, intact }));
         }
         if row.computed_hash() != row.hash {
             return Ok(Err(AuditBreak {
                 seq: row.seq,
                 id: Some(row.id),
                 reason: "its content does not match its hash (a field was changed)".to_string(),
+                intact,
             }));
+        }
+        if row.action == PRUNE_ACTION {
+            attested = row.new_values.as_deref().and_then(named_anchor);
         }
         prev = row.hash;
         expected += 1;
+        intact += 1;
     }
-    let last = expected - 1;
-    let Some(head) = head else {
-        return Ok(Err(AuditBreak {
-            seq: last + 1,
-            id: None,
-            reason: "the chain's head record is missing".to_string(),
-        }));
-    };
-    if head.seq > last {
-        return Ok(Err(AuditBreak {
-            seq: last + 1,
-            id: None,
-            reason: format!("row {} is missing (the chain's head records {} rows)", last + 1, head.seq),
-        }));
-    }
-    if head.seq < last || head.hash != prev {
-        return Ok(Err(AuditBreak {
-            seq: head.seq.max(0) + 1,
-            id: None,
-            reason: format!("the chain's head records {} rows ending in another hash", head.seq),
-        }));
-    }
-    Ok(Ok(last))
+    Ok(Ok(Walked { last: expected - 1, prev, intact, attested }))
+}
+
+/// The anchor (`anchor_seq`, `anchor_hash`) a retention run's row names in its `new_values`.
+fn named_anchor(values: &str) -> Option<(i64, String)> {
+    let v: Value = serde_json::from_str(values).ok()?;
+    Some((v.get("anchor_seq")?.as_i64()?, v.get("anchor_hash")?.as_str()?.to_string()))
 }
 
 #[cfg(test)]
@@ -272,8 +376,33 @@ mod tests {
             .collect()
     }
 
+    /// `rows` with a retention run's row appended, naming the anchor at row `anchor` (0: none).
+    fn with_prune_row(mut rows: Vec<StoredAuditRow>, anchor: i64) -> Vec<StoredAuditRow> {
+        let last = rows.last().expect("a row");
+        let mut e = entry(last.seq + 1);
+        e.action = PRUNE_ACTION.into();
+        let hash = if anchor == 0 {
+            GENESIS.to_string()
+        } else {
+            rows[usize::try_from(anchor - 1).expect("seq")].hash.clone()
+        };
+        e.new_values = Some(serde_json::json!({"anchor_seq": anchor, "anchor_hash": hash, "history": 3}));
+        e.prev_hash = last.hash.clone();
+        e.hash = row_hash(&e.prev_hash, &e);
+        rows.push(StoredAuditRow::from_entry(&e));
+        rows
+    }
+
+    fn anchor_at(rows: &[StoredAuditRow], seq: i64) -> ChainHead {
+        ChainHead { seq, hash: rows[usize::try_from(seq - 1).expect("seq")].hash.clone() }
+    }
+
+    fn check_from(rows: &[StoredAuditRow], anchor: &ChainHead) -> Result<i64, AuditBreak> {
+        verify(rows.iter().cloned().map(Ok::<_, ()>), Some(&head_of(rows)), Some(anchor)).expect("readable")
+    }
+
     fn check(rows: &[StoredAuditRow], head: Option<&ChainHead>) -> Result<i64, AuditBreak> {
-        verify(rows.iter().cloned().map(Ok::<_, ()>), head).expect("readable")
+        verify(rows.iter().cloned().map(Ok::<_, ()>), head, None).expect("readable")
     }
 
     fn head_of(rows: &[StoredAuditRow]) -> ChainHead {
@@ -390,6 +519,71 @@ mod tests {
         assert_eq!(check(&rows, Some(&stale)).expect_err("stale head").seq, 6);
         // an unreadable row is an error of the walk, not a break
         let failing = vec![Ok(rows[0].clone()), Err("disk")];
-        assert_eq!(verify(failing, Some(&head)), Err("disk"));
+        assert_eq!(verify(failing, Some(&head), None), Err("disk"));
+    }
+
+    #[test]
+    fn a_chain_pruned_up_to_its_anchor_verifies_from_there_and_still_shows_breaks() {
+        // rows 1..=8, then the retention run's row 9 naming the anchor at row 4; rows 1..=4 removed
+        let all = with_prune_row(chain(8), 4);
+        let anchor = anchor_at(&all, 4);
+        let kept = all[4..].to_vec();
+        assert_eq!(check_from(&kept, &anchor), Ok(5));
+        // without the anchor, the rows that are left do not start the chain
+        assert_eq!(check(&kept, Some(&head_of(&kept))).expect_err("no anchor").seq, 1);
+        // an edit after the anchor, and the first row after it edited or deleted
+        let mut t = kept.clone();
+        t[2].reason = Some("covered up".into());
+        let b = check_from(&t, &anchor).expect_err("edited");
+        assert_eq!((b.seq, b.intact), (7, 2), "{b:?}");
+        let mut t = kept.clone();
+        t[0].action.push('!');
+        assert_eq!(check_from(&t, &anchor).expect_err("first edited").seq, 5);
+        let b = check_from(&kept[1..], &anchor).expect_err("first deleted");
+        assert_eq!((b.seq, b.id.clone(), b.intact), (5, None, 0), "{b:?}");
+        // the anchor's hash is not the one the first row names
+        let forged = ChainHead { seq: 4, hash: "1".repeat(64) };
+        let b = check_from(&kept, &forged).expect_err("anchor hash");
+        assert!(b.seq == 5 && b.reason.contains("anchor"), "{b:?}");
+        // the anchor moved on (rows 5 and 6 removed too) without a retention run naming it
+        let moved = anchor_at(&all, 6);
+        let b = check_from(&all[6..], &moved).expect_err("moved");
+        assert_eq!((b.seq, b.id.clone()), (5, None), "{b:?}");
+        assert!(b.reason.contains("outside a retention run"), "{b:?}");
+        // ... and an anchor no retention run named at all
+        let plain = chain(8);
+        let b = check_from(&plain[4..], &anchor_at(&plain, 4)).expect_err("never pruned");
+        assert_eq!(b.seq, 1, "{b:?}");
+        // a later run that removed nothing from the chain names the same anchor: still intact
+        let again = with_prune_row(all.clone(), 4);
+        assert_eq!(check_from(&again[4..], &anchor), Ok(6));
+        // a run that removed every row up to its own: the chain is the run's row alone
+        let everything = with_prune_row(chain(3), 3);
+        assert_eq!(check_from(&everything[3..], &anchor_at(&everything, 3)), Ok(1));
+    }
+
+    #[test]
+    fn the_prefix_a_run_removes_must_be_intact_and_linked_to_what_stays() {
+        let rows = chain(6);
+        let head = head_of(&rows);
+        let prefix = |rows: &[StoredAuditRow], anchor: Option<&ChainHead>, target: i64, head: &ChainHead| {
+            verify_prefix(rows.iter().cloned().map(Ok::<_, ()>), anchor, target, head).expect("readable")
+        };
+        // rows 1..=3 go: they and row 4's link to them are read
+        assert_eq!(prefix(&rows[..4], None, 3, &head), Ok(()));
+        let mut t = rows.clone();
+        t[1].action.push('!');
+        assert_eq!(prefix(&t[..4], None, 3, &head).expect_err("edited").seq, 2);
+        let mut t = rows.clone();
+        t[3].prev_hash = "1".repeat(64);
+        assert_eq!(prefix(&t[..4], None, 3, &head).expect_err("unlinked").seq, 4);
+        assert_eq!(prefix(&rows[..2], None, 3, &head).expect_err("missing").seq, 3);
+        // from an anchor
+        let anchor = ChainHead { seq: 2, hash: rows[1].hash.clone() };
+        assert_eq!(prefix(&rows[2..5], Some(&anchor), 4, &head), Ok(()));
+        // every row: linked to the head
+        assert_eq!(prefix(&rows, None, 6, &head), Ok(()));
+        let stale = ChainHead { seq: 6, hash: "2".repeat(64) };
+        assert_eq!(prefix(&rows, None, 6, &stale).expect_err("head").seq, 7);
     }
 }

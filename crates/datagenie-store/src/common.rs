@@ -110,6 +110,28 @@ pub(crate) fn next_audit_row(
     Ok(row)
 }
 
+/// What is wrong with `content` as the spreadsheet `info` describes (a connection that is no file: `None` info), if
+/// anything: both engines refuse to keep other bytes than the ones uploaded.
+pub(crate) fn file_content_problem(id: &str, info: Option<&FileInfo>, content: &[u8]) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let Some(info) = info else {
+        return Some(format!("connection '{id}' is not an uploaded file"));
+    };
+    if content.len() as u64 != info.size {
+        return Some(format!("{} is {} bytes, not {}", info.name, info.size, content.len()));
+    }
+    if datagenie_core::schema::hex(&Sha256::digest(content)) != info.sha256 {
+        return Some(format!("these bytes are not {} (another SHA-256)", info.name));
+    }
+    None
+}
+
+/// The associated data a file's bytes are sealed with: they open only as the file of that connection (never as its
+/// URL, sealed with the bare id).
+pub(crate) fn file_aad(id: &str) -> Vec<u8> {
+    format!("file_contents:{id}").into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,9 @@
 //! audit rows, templates or knowledge); its seeded rows (settings, the audit chain's head, knowledge versions) are
 //! replaced by the source's. Everything is copied in ONE transaction of the target — all of it, or nothing —, table
 //! by table in an order that satisfies the foreign keys, every row as it is: ids, times, the sealed connection URLs
-//! (both servers must use the same `DATAGENIE_SECRET_KEY`), the audit chain with its hashes. Afterwards the row
-//! counts are compared table by table and the target's audit chain is verified.
+//! (both servers must use the same `DATAGENIE_SECRET_KEY`), the audit chain with its hashes and its anchor (the
+//! last row retention removed). Afterwards the row counts are compared table by table and the target's audit chain
+//! is verified.
 //!
 //! Values are converted by the target column's type: SQLite's RFC 3339 text ⇄ `timestamptz`, 0/1 ⇄ `boolean`, JSON
 //! text ⇄ `json`, BLOB ⇄ `bytea`. Rows go into PostgreSQL through the binary COPY protocol.
@@ -32,6 +33,7 @@ pub const TABLES: &[&str] = &[
     "api_keys",
     "database_connections",
     "connection_permissions",
+    "file_contents",
     "chat_sessions",
     "chat_messages",
     "query_history",
@@ -42,6 +44,8 @@ pub const TABLES: &[&str] = &[
     "system_settings",
     "audit_logs",
     "audit_chain_head",
+    // after the rows and the head: the database checks that the anchor names a row of the chain
+    "audit_anchor",
     "events",
     "query_templates",
     "knowledge_items",

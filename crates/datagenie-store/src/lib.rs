@@ -8,6 +8,7 @@
 //! - [`sqlite_store`]: [`SqliteStore`], the `Store` on SQLite;
 //! - [`crypto`]: the master key, its derived keys, and the box that seals connection URLs;
 //! - [`audit`]: the audit log's hash chain (encoding, verification); [`page`]: list cursors;
+//! - [`retention`]: what stops being kept, and when (seed 000's `cleanup_old_data`);
 //! - [`templates`]: the verified query templates (the CLI's store; the server shares the file);
 //! - [`knowledge`]: what people teach about a database (glossary, descriptions, documents) and embeddings (likewise).
 //!
@@ -24,6 +25,7 @@ pub mod migrations;
 pub mod model;
 pub mod page;
 pub mod pg_store;
+pub mod retention;
 pub mod sqlite;
 pub mod sqlite_store;
 pub mod store;

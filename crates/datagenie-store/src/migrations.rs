@@ -43,6 +43,8 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 6, name: "counters", sql: include_str!("../migrations/sqlite/0006_counters.sql") },
     Migration { version: 7, name: "credits", sql: include_str!("../migrations/sqlite/0007_credits.sql") },
     Migration { version: 8, name: "jobs", sql: include_str!("../migrations/sqlite/0008_jobs.sql") },
+    Migration { version: 9, name: "retention", sql: include_str!("../migrations/sqlite/0009_retention.sql") },
+    Migration { version: 10, name: "file_contents", sql: include_str!("../migrations/sqlite/0010_file_contents.sql") },
 ];
 
 /// The PostgreSQL system database's migrations (its own list: the same tables in PostgreSQL's types).
@@ -51,6 +53,8 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 2, name: "counters", sql: include_str!("../migrations/postgres/0002_counters.sql") },
     Migration { version: 3, name: "credits", sql: include_str!("../migrations/postgres/0003_credits.sql") },
     Migration { version: 4, name: "jobs", sql: include_str!("../migrations/postgres/0004_jobs.sql") },
+    Migration { version: 5, name: "retention", sql: include_str!("../migrations/postgres/0005_retention.sql") },
+    Migration { version: 6, name: "file_contents", sql: include_str!("../migrations/postgres/0006_file_contents.sql") },
 ];
 
 /// Checks that a list is numbered 1, 2, 3, … and that no name repeats: a test runs it on every engine's list.

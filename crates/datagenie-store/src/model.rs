@@ -634,6 +634,17 @@ pub struct AuditBreak {
     /// The broken row's id; `None` when the row is missing.
     pub id: Option<String>,
     pub reason: String,
+    /// The rows checked and found intact before the break (after the anchor, when retention removed older rows).
+    pub intact: i64,
+}
+
+/// The audit chain's anchor: the last row retention removed (`seq`, its `hash`) and when. The chain goes on at row
+/// `seq + 1`, whose `prev_hash` is `hash`; rows up to `seq` are gone. See [`crate::retention`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditAnchor {
+    pub seq: i64,
+    pub hash: String,
+    pub pruned_at: Timestamp,
 }
 
 /// A system event (`events`).

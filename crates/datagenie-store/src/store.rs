@@ -92,6 +92,13 @@ pub trait Store: Send + Sync {
     async fn delete_connection(&self, id: &str) -> Result<(), Error>;
     /// The connection's URL, decrypted: for opening a connector, nothing else.
     async fn connection_url(&self, id: &str) -> Result<SecretUrl, Error>;
+    /// Keeps the bytes of an uploaded spreadsheet (file connection `connection_id`), sealed, replacing any kept
+    /// before: every server can then query it, whichever one received the upload. They go with the connection.
+    /// Errors: `not_found`; `invalid_argument` when the connection is not a file, or the bytes are not the file its
+    /// `file` info describes (size, SHA-256).
+    async fn put_file_content(&self, connection_id: &str, content: Vec<u8>) -> Result<(), Error>;
+    /// The bytes of a file connection's spreadsheet; `None` when none are kept (an upload from before they were).
+    async fn file_content(&self, connection_id: &str) -> Result<Option<Vec<u8>>, Error>;
     async fn save_schema_snapshot(&self, connection_id: &str, snapshot: SchemaSnapshot) -> Result<(), Error>;
     async fn schema_snapshot(&self, connection_id: &str) -> Result<Option<SchemaSnapshot>, Error>;
 
@@ -167,8 +174,11 @@ pub trait Store: Send + Sync {
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry, Error>;
     /// Newest first.
     async fn list_audit(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Page<AuditEntry>, Error>;
-    /// Walks the whole chain: `Ok(rows)` when intact, else the first break.
+    /// Walks the whole chain (from its anchor, when retention removed older rows): `Ok(rows)` when intact, else the
+    /// first break.
     async fn verify_audit(&self) -> Result<Result<i64, AuditBreak>, Error>;
+    /// The chain's anchor: the last row retention removed (`None`: none ever was).
+    async fn audit_anchor(&self) -> Result<Option<AuditAnchor>, Error>;
     async fn record_event(&self, event: NewEvent) -> Result<(), Error>;
 
     // --- credits (seed 004)
@@ -229,4 +239,18 @@ pub trait Store: Send + Sync {
     async fn clear_counter(&self, key: &str) -> Result<(), Error>;
     /// Removes the counters that expired before `now`; returns how many.
     async fn purge_counters(&self, now: Timestamp) -> Result<u64, Error>;
+
+    // --- retention (seed 000's cleanup_old_data)
+    /// Removes, in one transaction, what `policy` no longer keeps at `now` — old history and events, expired login
+    /// sessions and their refresh tokens, old finished jobs, expired counters, the audit chain's old prefix (moving
+    /// its anchor) — and, when it removed any record, appends an `audit.prune` row with the counts (see
+    /// [`crate::retention`]). `dry_run`: removes nothing, and counts what would go. Concurrent runs, from any number
+    /// of servers, take turns. Errors: `system_database` when the audit rows to remove do not verify (nothing is
+    /// removed then).
+    async fn purge_expired(
+        &self,
+        policy: crate::retention::RetentionPolicy,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<crate::retention::PurgeReport, Error>;
 }

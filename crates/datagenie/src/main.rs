@@ -101,7 +101,8 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// The system database itself: move an installation between SQLite and PostgreSQL.
+    /// The system database itself: move an installation between SQLite and PostgreSQL; remove what retention no
+    /// longer keeps.
     #[command(subcommand, name = "system-db")]
     SystemDb(server_cmd::SystemDbCommand),
 }

@@ -175,6 +175,18 @@ pub enum SystemDbCommand {
         #[arg(long, value_name = "URL")]
         to: String,
     },
+    /// Removes, once, what the retention settings no longer keep (seed 000's cleanup_old_data; every server also
+    /// does it each hour): questions older than history_retention_days (not the answers marked right) and old
+    /// events, audit rows older than audit_retention_days (the chain then verifies from the last one removed),
+    /// jobs that ended more than job_retention_days ago, expired logins and counters. Prints what went. Safe beside
+    /// running servers: runs take turns.
+    Purge {
+        /// Count what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
 }
 
 /// The engine's store of an opened system database, as a side of a copy.
@@ -188,6 +200,43 @@ fn side(s: &System) -> Side<'_> {
 pub async fn system_db(config_path: Option<PathBuf>, cmd: SystemDbCommand) -> Result<u8, Error> {
     let config = crate::load_config(config_path)?;
     match cmd {
+        SystemDbCommand::Purge { dry_run, format } => {
+            let (system, _) = open_system(&config).await?;
+            let (policy, report) =
+                datagenie_store::retention::purge(system.store.as_ref(), Timestamp::now(), dry_run).await?;
+            if format == ListFormat::Json {
+                let out = serde_json::json!({
+                    "system_database": system.location.describe(),
+                    "policy": policy,
+                    "report": report,
+                });
+                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+                return Ok(0);
+            }
+            for (kind, n) in [
+                ("questions", report.history),
+                ("events", report.events),
+                ("login sessions", report.sessions),
+                ("refresh tokens", report.refresh_tokens),
+                ("jobs", report.jobs),
+                ("counters", report.counters),
+                ("audit rows", report.audit_rows),
+            ] {
+                println!("{kind:<24} {n:>10}");
+            }
+            let days = |n: u32| if n == 0 { "forever".to_string() } else { format!("{n} days") };
+            println!(
+                "{} {} rows from {}; kept: history {}, audit {}, finished jobs {}; the audit chain starts after row {}",
+                if dry_run { "would remove" } else { "removed" },
+                report.records() + report.counters,
+                system.location.describe(),
+                days(policy.history_days),
+                days(policy.audit_days),
+                days(policy.job_days),
+                report.audit_anchor
+            );
+            Ok(0)
+        }
         SystemDbCommand::Copy { from, to } => {
             let from = SystemLocation::parse(&datagenie_core::SecretUrl::new(from))?;
             let to = SystemLocation::parse(&datagenie_core::SecretUrl::new(to))?;
@@ -338,7 +387,11 @@ pub async fn audit(config_path: Option<PathBuf>, cmd: AuditCommand) -> Result<u8
     match cmd {
         AuditCommand::Verify => match store.verify_audit().await? {
             Ok(rows) => {
-                println!("the audit log is intact: {rows} rows");
+                let pruned = match store.audit_anchor().await? {
+                    Some(a) => format!(" (rows up to {} were removed by retention, last on {})", a.seq, a.pruned_at),
+                    None => String::new(),
+                };
+                println!("the audit log is intact: {rows} rows{pruned}");
                 Ok(0)
             }
             Err(b) => {

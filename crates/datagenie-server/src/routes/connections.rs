@@ -320,7 +320,7 @@ pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Pa
     state.questions.registry.invalidate(&before.id);
     // An uploaded spreadsheet goes with its connection.
     if let Some(path) = stored_file {
-        crate::routes::files::remove_file(&state, path.expose());
+        crate::routes::files::remove_file(&state, &before.id, path.expose());
     }
     audit(
         &state,

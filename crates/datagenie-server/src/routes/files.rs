@@ -3,7 +3,9 @@
 //! uploader until they or an admin share it through the usual permissions. The file is kept under
 //! `<data_dir>/files/`, checked by loading it (a bad file is refused with its code and nothing is kept), and deleted
 //! with its connection. The size limit is the `max_file_size_mb` setting (50 by default), enforced while the upload
-//! streams in.
+//! streams in. Its bytes are also kept (sealed) in the system database, so every server can query it: another server
+//! writes its own copy under its own `<data_dir>/files/<connection id>/` on first use (`Registry`), removed when the
+//! connection is deleted through it, or at its next start when deleted through another.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -164,6 +166,20 @@ async fn store_upload(state: &AppState, auth: &Auth, form: Multipart, dir: &Path
             Err(e) => return Err(e.into()),
         }
     };
+    // Kept in the system database too: any server may be asked about it. Without its bytes there, no connection.
+    let kept = async {
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::OutputFailed, format!("cannot read the upload back: {e}")))?;
+        state.store.put_file_content(&created.id, bytes).await.map_err(ApiError::from)
+    }
+    .await;
+    if let Err(e) = kept {
+        if let Err(undo) = state.store.delete_connection(&created.id).await {
+            tracing::warn!(error = %undo, "cannot remove the connection of an upload that could not be kept");
+        }
+        return Err(e);
+    }
     // The uploader may query it (admins may anyway).
     if !auth.is_admin() {
         let grant = Permission {
@@ -192,17 +208,60 @@ async fn store_upload(state: &AppState, auth: &Auth, form: Multipart, dir: &Path
     Ok(created)
 }
 
-/// The uploaded file of a file connection, removed with its folder (only inside the files directory).
-pub fn remove_file(state: &AppState, stored_path: &str) {
+/// The uploaded file of file connection `id`, removed with its folder, and this server's copy of it (only inside
+/// the files directory).
+pub fn remove_file(state: &AppState, id: &str, stored_path: &str) {
     let Some(root) = &state.files_dir else { return };
-    let Some(folder) = Path::new(stored_path).parent() else { return };
-    let (Ok(root), Ok(folder)) = (std::fs::canonicalize(root), std::fs::canonicalize(folder)) else { return };
-    if folder.starts_with(&root)
-        && folder != root
-        && let Err(e) = std::fs::remove_dir_all(&folder)
-    {
-        tracing::warn!(error = %e, "cannot remove an uploaded file");
+    let Ok(root) = std::fs::canonicalize(root) else { return };
+    let folders = [Path::new(stored_path).parent().map(Path::to_path_buf), Some(root.join(id))];
+    for folder in folders.into_iter().flatten() {
+        let Ok(folder) = std::fs::canonicalize(folder) else { continue };
+        if folder.starts_with(&root)
+            && folder != root
+            && let Err(e) = std::fs::remove_dir_all(&folder)
+        {
+            tracing::warn!(error = %e, "cannot remove an uploaded file");
+        }
     }
+}
+
+/// At start: removes the folders of the files directory that no connection uses any more — copies of files whose
+/// connection was deleted through another server while this one was away or running. A folder is kept when it is
+/// named by a connection's id (this server's copy) or holds a file connection's stored file (its upload).
+pub async fn sweep(state: &AppState) -> Result<usize, datagenie_core::Error> {
+    let Some(root) = &state.files_dir else { return Ok(0) };
+    let Ok(entries) = std::fs::read_dir(root) else { return Ok(0) };
+    let (mut ids, mut held) = (std::collections::HashSet::new(), std::collections::HashSet::new());
+    let mut page = datagenie_store::model::PageRequest::first(datagenie_store::model::MAX_PAGE);
+    loop {
+        let found = state.store.list_connections(None, &page).await?;
+        for c in &found.items {
+            ids.insert(c.id.clone());
+            if c.engine == Engine::File
+                && let Some(folder) = Path::new(state.store.connection_url(&c.id).await?.expose()).parent()
+                && let Ok(folder) = std::fs::canonicalize(folder)
+            {
+                held.insert(folder);
+            }
+        }
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let used = ids.contains(&name) || std::fs::canonicalize(&path).is_ok_and(|p| held.contains(&p));
+        if !used && path.is_dir() {
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(error = %e, folder = %path.display(), "cannot remove an unused upload"),
+            }
+        }
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -119,13 +119,9 @@ pub async fn verify_audit(State(state): State<Arc<AppState>>, auth: Auth) -> Api
     auth.require_admin()?;
     Ok(JsonOut(match state.store.verify_audit().await? {
         Ok(rows) => AuditVerification { ok: true, rows, broken_at: None, id: None, reason: None },
-        Err(b) => AuditVerification {
-            ok: false,
-            rows: (b.seq - 1).max(0),
-            broken_at: Some(b.seq),
-            id: b.id,
-            reason: Some(b.reason),
-        },
+        Err(b) => {
+            AuditVerification { ok: false, rows: b.intact, broken_at: Some(b.seq), id: b.id, reason: Some(b.reason) }
+        }
     }))
 }
 
@@ -199,6 +195,12 @@ fn check_setting(key: &str, old: &serde_json::Value, new: &serde_json::Value) ->
     }
     if key == "credits_per_question" && !new.as_i64().is_some_and(|n| (0..=1_000_000).contains(&n)) {
         return Err(ApiError::bad_request("credits_per_question is a whole number from 0 to 1,000,000"));
+    }
+    if datagenie_store::retention::is_setting(key) && datagenie_store::retention::valid_days(new).is_none() {
+        return Err(ApiError::bad_request(format!(
+            "{key} is a whole number of days from 0 (keep forever) to {}",
+            datagenie_store::retention::MAX_DAYS
+        )));
     }
     let nullable = key.starts_with("default_") && key.ends_with("_token_limit");
     let same_type = match (old, new) {

@@ -5,7 +5,7 @@ use datagenie_core::SecretUrl;
 use tokio_postgres::Row;
 
 use super::sql::{execute, json, json_opt, now, page_of, query, query_opt, to_i64, to_json};
-use super::{Ctx, Fail, R, Tx, not_found};
+use super::{Ctx, Fail, R, Tx, invalid, not_found};
 use crate::model::*;
 use crate::page;
 
@@ -317,4 +317,37 @@ pub(super) async fn delete_permission(tx: &Tx<'_>, user_id: &str, connection_id:
         return Err(not_found(format!("user '{user_id}' holds no permission on connection '{connection_id}'")));
     }
     Ok(())
+}
+
+// --- uploaded files' bytes
+
+/// Keeps the file's bytes, sealed (replacing any kept before); only the bytes its `file_info` describes. The
+/// connection's row is locked so a concurrent delete waits for (or precedes) the insert.
+pub(super) async fn put_file_content(tx: &Tx<'_>, ctx: &Ctx, id: &str, content: &[u8]) -> R<()> {
+    let row = query_opt(tx, "SELECT file_info FROM database_connections WHERE id = $1 FOR UPDATE", &[&id])
+        .await?
+        .ok_or_else(|| no_connection(id))?;
+    let info: Option<FileInfo> = json_opt(&row, 0)?;
+    if let Some(problem) = crate::common::file_content_problem(id, info.as_ref(), content) {
+        return Err(invalid(problem));
+    }
+    let sealed = ctx.secrets.seal(content, &crate::common::file_aad(id))?;
+    execute(
+        tx,
+        "INSERT INTO file_contents (connection_id, content, stored_at) VALUES ($1, $2, $3)
+         ON CONFLICT (connection_id) DO UPDATE SET content = excluded.content, stored_at = excluded.stored_at",
+        &[&id, &sealed, &now()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The file's bytes, opened; `None` when none are kept.
+pub(super) async fn file_content(tx: &Tx<'_>, ctx: &Ctx, id: &str) -> R<Option<Vec<u8>>> {
+    let Some(row) = query_opt(tx, "SELECT content FROM file_contents WHERE connection_id = $1", &[&id]).await? else {
+        return Ok(None);
+    };
+    let sealed: Vec<u8> = row.try_get(0)?;
+    let context = || format!("the system database {}: the file of connection '{id}'", ctx.server);
+    Ok(Some(ctx.secrets.open(&sealed, &crate::common::file_aad(id)).map_err(|e| e.context(context()))?))
 }

@@ -30,6 +30,7 @@ mod jobs;
 pub(crate) mod knowledge;
 mod questions;
 mod records;
+mod retention;
 pub(crate) mod sql;
 pub(crate) mod templates;
 mod users;
@@ -544,6 +545,16 @@ impl Store for PgStore {
         run!(self, read, "cannot read the connection's URL", |tx, ctx| connections::url(tx, ctx, &id)).await
     }
 
+    async fn put_file_content(&self, connection_id: &str, content: Vec<u8>) -> Result<(), Error> {
+        let id = own(connection_id);
+        run!(self, write, "cannot keep the file", |tx, ctx| connections::put_file_content(tx, ctx, &id, &content)).await
+    }
+
+    async fn file_content(&self, connection_id: &str) -> Result<Option<Vec<u8>>, Error> {
+        let id = own(connection_id);
+        run!(self, read, "cannot read the file", |tx, ctx| connections::file_content(tx, ctx, &id)).await
+    }
+
     async fn save_schema_snapshot(&self, connection_id: &str, snapshot: SchemaSnapshot) -> Result<(), Error> {
         let id = own(connection_id);
         run!(self, write, "cannot save the schema", |tx, _| connections::save_snapshot(tx, &id, snapshot)).await
@@ -730,6 +741,10 @@ impl Store for PgStore {
         run!(self, read, "cannot verify the audit log", |tx, _| records::verify_audit(tx)).await
     }
 
+    async fn audit_anchor(&self) -> Result<Option<AuditAnchor>, Error> {
+        run!(self, read, "cannot read the audit anchor", |tx, _| records::anchor(tx)).await
+    }
+
     async fn record_event(&self, event: NewEvent) -> Result<(), Error> {
         run!(self, write, "cannot record the event", |tx, _| records::record_event(tx, event)).await
     }
@@ -813,5 +828,23 @@ impl Store for PgStore {
 
     async fn purge_counters(&self, now: Timestamp) -> Result<u64, Error> {
         run!(self, write, "cannot remove expired counters", |tx, _| records::purge_counters(tx, now)).await
+    }
+
+    // --- retention
+
+    async fn purge_expired(
+        &self,
+        policy: crate::retention::RetentionPolicy,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<crate::retention::PurgeReport, Error> {
+        if dry_run {
+            run!(self, read, "cannot count what retention would remove", |tx, _| retention::purge(
+                tx, policy, now, true
+            ))
+            .await
+        } else {
+            run!(self, write, "cannot remove old records", |tx, _| retention::purge(tx, policy, now, false)).await
+        }
     }
 }

@@ -52,7 +52,7 @@ pub(super) async fn set_setting(tx: &Tx<'_>, key: &str, value: serde_json::Value
 
 // --- audit
 
-const AUDIT_COLUMNS: &str = "seq, id, user_id, action, resource_type, resource_id, old_values, new_values, \
+pub(super) const AUDIT_COLUMNS: &str = "seq, id, user_id, action, resource_type, resource_id, old_values, new_values, \
                              ip_address, user_agent, request_id, result, reason, created_at, prev_hash, hash";
 
 /// A JSON value kept as its canonical text (a `text` column), read back as a value.
@@ -105,7 +105,7 @@ fn stored_time(r: &Row, idx: usize) -> String {
 }
 
 /// The row exactly as stored, every column as its text, for verification.
-fn stored_row(r: &Row) -> R<StoredAuditRow> {
+pub(super) fn stored_row(r: &Row) -> R<StoredAuditRow> {
     Ok(StoredAuditRow {
         seq: r.try_get(0)?,
         id: r.try_get(1)?,
@@ -126,8 +126,16 @@ fn stored_row(r: &Row) -> R<StoredAuditRow> {
     })
 }
 
-fn head_of(r: &Row) -> R<ChainHead> {
+pub(super) fn head_of(r: &Row) -> R<ChainHead> {
     Ok(ChainHead { seq: r.try_get(0)?, hash: r.try_get(1)? })
+}
+
+/// The last row retention removed, if any did.
+pub(super) async fn anchor(tx: &Tx<'_>) -> R<Option<AuditAnchor>> {
+    query_opt(tx, "SELECT seq, hash, pruned_at FROM audit_anchor WHERE id = 1", &[])
+        .await?
+        .map(|r| Ok::<_, Fail>(AuditAnchor { seq: r.try_get(0)?, hash: r.try_get(1)?, pruned_at: r.try_get(2)? }))
+        .transpose()
 }
 
 /// The next row of the chain: seq and prev_hash from the head, which moves to the new row. The head row is locked
@@ -221,22 +229,36 @@ pub(super) async fn list_audit(tx: &Tx<'_>, f: &AuditFilter, req: &PageRequest) 
 /// How many rows the walk reads at a time.
 const VERIFY_BATCH: i32 = 1000;
 
-/// Walks every row in seq order inside one read transaction (a consistent snapshot, beside appends). The rows are
-/// read in batches through a portal and hashed on a blocking thread by [`audit::verify`], a batch ahead of the
-/// reading: memory stays bounded however long the log is, and the hashing keeps off the async workers.
+/// Walks every row in seq order inside one read transaction (a consistent snapshot, beside appends), from the
+/// anchor when retention removed older rows. The rows are read in batches through a portal and hashed on a blocking
+/// thread by [`audit::verify`], a batch ahead of the reading: memory stays bounded however long the log is, and the
+/// hashing keeps off the async workers.
 pub(super) async fn verify_audit(tx: &Tx<'_>) -> R<Result<i64, AuditBreak>> {
     let head = query_opt(tx, "SELECT seq, hash FROM audit_chain_head WHERE id = 1", &[])
         .await?
         .as_ref()
         .map(head_of)
         .transpose()?;
-    let statement = tx.prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM audit_logs ORDER BY seq")).await?;
-    let portal = tx.bind(&statement, &[]).await?;
+    let anchor = anchor(tx).await?.map(|a| ChainHead { seq: a.seq, hash: a.hash });
+    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_logs ORDER BY seq");
+    walk_rows(tx, &sql, &[], move |rows| audit::verify(rows, head.as_ref(), anchor.as_ref())).await?
+}
+
+/// Hands the audit rows `sql` selects (the columns of [`AUDIT_COLUMNS`]) to `consume`, which runs on a blocking
+/// thread and reads them as they come: they are read in batches of [`VERIFY_BATCH`] through a portal, a batch ahead
+/// of the consumer, so memory stays bounded however many rows there are. The reading stops when `consume` returns.
+pub(super) async fn walk_rows<T, F>(tx: &Tx<'_>, sql: &str, params: &[&(dyn ToSql + Sync)], consume: F) -> R<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Iterator<Item = R<StoredAuditRow>>) -> T + Send + 'static,
+{
+    let statement = tx.prepare_cached(sql).await?;
+    let portal = tx.bind(&statement, params).await?;
 
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<R<Vec<StoredAuditRow>>>(2);
     let walk = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::new().into_iter();
-        let rows = std::iter::from_fn(move || {
+        let mut rows = std::iter::from_fn(move || {
             loop {
                 if let Some(row) = batch.next() {
                     return Some(Ok(row));
@@ -247,7 +269,7 @@ pub(super) async fn verify_audit(tx: &Tx<'_>) -> R<Result<i64, AuditBreak>> {
                 }
             }
         });
-        audit::verify(rows, head.as_ref())
+        consume(&mut rows)
     });
     loop {
         let read = match tx.query_portal(&portal, VERIFY_BATCH).await {
@@ -264,7 +286,7 @@ pub(super) async fn verify_audit(tx: &Tx<'_>) -> R<Result<i64, AuditBreak>> {
         }
     }
     drop(sender);
-    walk.await.map_err(|e| Fail::App(Error::new(ErrorCode::Internal, format!("the audit walk failed: {e}"))))?
+    walk.await.map_err(|e| Fail::App(Error::new(ErrorCode::Internal, format!("the audit walk failed: {e}"))))
 }
 
 // --- events

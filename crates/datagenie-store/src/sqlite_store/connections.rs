@@ -5,7 +5,7 @@ use datagenie_core::SecretUrl;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::sql::{Json, json, json_opt, now, page_of, to_i64};
-use super::{Ctx, Db, Fail, R, not_found};
+use super::{Ctx, Db, Fail, R, invalid, not_found};
 use crate::model::*;
 use crate::page;
 
@@ -278,4 +278,36 @@ pub(super) fn delete_permission(tx: &Db, user_id: &str, connection_id: &str) -> 
         return Err(not_found(format!("user '{user_id}' holds no permission on connection '{connection_id}'")));
     }
     Ok(())
+}
+
+// --- uploaded files' bytes
+
+/// Keeps the file's bytes, sealed (replacing any kept before); only the bytes its `file_info` describes.
+pub(super) fn put_file_content(tx: &Db, ctx: &Ctx<'_>, id: &str, content: &[u8]) -> R<()> {
+    let info: Option<FileInfo> = tx
+        .prepare_cached("SELECT file_info FROM database_connections WHERE id = ?1")?
+        .query_row([id], |r| json_opt(r, 0))
+        .optional()?
+        .ok_or_else(|| no_connection(id))?;
+    if let Some(problem) = crate::common::file_content_problem(id, info.as_ref(), content) {
+        return Err(invalid(problem));
+    }
+    let sealed = ctx.secrets.seal(content, &crate::common::file_aad(id))?;
+    tx.prepare_cached(
+        "INSERT INTO file_contents (connection_id, content, stored_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (connection_id) DO UPDATE SET content = excluded.content, stored_at = excluded.stored_at",
+    )?
+    .execute(params![id, sealed, now()])?;
+    Ok(())
+}
+
+/// The file's bytes, opened; `None` when none are kept.
+pub(super) fn file_content(tx: &Db, ctx: &Ctx<'_>, id: &str) -> R<Option<Vec<u8>>> {
+    let sealed: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT content FROM file_contents WHERE connection_id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let Some(sealed) = sealed else { return Ok(None) };
+    let context = || format!("the system database {}: the file of connection '{id}'", ctx.path.display());
+    Ok(Some(ctx.secrets.open(&sealed, &crate::common::file_aad(id)).map_err(|e| e.context(context()))?))
 }

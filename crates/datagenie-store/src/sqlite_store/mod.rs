@@ -27,7 +27,7 @@
 //!
 //! The modules hold the blocking work per area: `users` (accounts, logins, refresh tokens, API keys),
 //! `connections` (connections, schema snapshots, permissions), `chat`, `questions` (history, analysis, results,
-//! usage) and `records` (settings, audit, events).
+//! usage), `records` (settings, audit, events) and `retention` (what stops being kept).
 
 mod chat;
 mod connections;
@@ -35,6 +35,7 @@ mod credits;
 mod jobs;
 mod questions;
 mod records;
+mod retention;
 mod sql;
 mod users;
 
@@ -541,6 +542,16 @@ impl Store for SqliteStore {
         self.read("cannot read the connection's URL", move |tx, ctx| connections::url(tx, ctx, &id)).await
     }
 
+    async fn put_file_content(&self, connection_id: &str, content: Vec<u8>) -> Result<(), Error> {
+        let id = own(connection_id);
+        self.write("cannot keep the file", move |tx, ctx| connections::put_file_content(tx, ctx, &id, &content)).await
+    }
+
+    async fn file_content(&self, connection_id: &str) -> Result<Option<Vec<u8>>, Error> {
+        let id = own(connection_id);
+        self.read("cannot read the file", move |tx, ctx| connections::file_content(tx, ctx, &id)).await
+    }
+
     async fn save_schema_snapshot(&self, connection_id: &str, snapshot: SchemaSnapshot) -> Result<(), Error> {
         let id = own(connection_id);
         self.write("cannot save the schema", move |tx, _| connections::save_snapshot(tx, &id, snapshot)).await
@@ -718,6 +729,10 @@ impl Store for SqliteStore {
         self.read("cannot verify the audit log", |tx, _| records::verify_audit(tx)).await
     }
 
+    async fn audit_anchor(&self) -> Result<Option<AuditAnchor>, Error> {
+        self.read("cannot read the audit anchor", |tx, _| records::anchor(tx)).await
+    }
+
     async fn record_event(&self, event: NewEvent) -> Result<(), Error> {
         self.write("cannot record the event", move |tx, _| records::record_event(tx, event)).await
     }
@@ -810,5 +825,21 @@ impl Store for SqliteStore {
 
     async fn purge_counters(&self, now: Timestamp) -> Result<u64, Error> {
         self.write("cannot remove expired counters", move |tx, _| records::purge_counters(tx, now)).await
+    }
+
+    // --- retention
+
+    async fn purge_expired(
+        &self,
+        policy: crate::retention::RetentionPolicy,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<crate::retention::PurgeReport, Error> {
+        if dry_run {
+            self.read("cannot count what retention would remove", move |tx, _| retention::purge(tx, policy, now, true))
+                .await
+        } else {
+            self.write("cannot remove old records", move |tx, _| retention::purge(tx, policy, now, false)).await
+        }
     }
 }

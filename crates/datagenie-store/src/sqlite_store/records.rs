@@ -48,7 +48,7 @@ pub(super) fn set_setting(tx: &Db, key: &str, value: serde_json::Value, by: Opti
 
 // --- audit
 
-const AUDIT_COLUMNS: &str = "seq, id, user_id, action, resource_type, resource_id, old_values, new_values, \
+pub(super) const AUDIT_COLUMNS: &str = "seq, id, user_id, action, resource_type, resource_id, old_values, new_values, \
                              ip_address, user_agent, request_id, result, reason, created_at, prev_hash, hash";
 
 fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
@@ -73,7 +73,7 @@ fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
 }
 
 /// The row exactly as stored, every column as its text, for verification.
-fn stored_row(r: &Row<'_>) -> rusqlite::Result<StoredAuditRow> {
+pub(super) fn stored_row(r: &Row<'_>) -> rusqlite::Result<StoredAuditRow> {
     Ok(StoredAuditRow {
         seq: r.get(0)?,
         id: r.get(1)?,
@@ -94,10 +94,18 @@ fn stored_row(r: &Row<'_>) -> rusqlite::Result<StoredAuditRow> {
     })
 }
 
-fn head(tx: &Db) -> R<Option<ChainHead>> {
+pub(super) fn head(tx: &Db) -> R<Option<ChainHead>> {
     Ok(tx
         .prepare_cached("SELECT seq, hash FROM audit_chain_head WHERE id = 1")?
         .query_row([], |r| Ok(ChainHead { seq: r.get(0)?, hash: r.get(1)? }))
+        .optional()?)
+}
+
+/// The last row retention removed, if any did.
+pub(super) fn anchor(tx: &Db) -> R<Option<AuditAnchor>> {
+    Ok(tx
+        .prepare_cached("SELECT seq, hash, pruned_at FROM audit_anchor WHERE id = 1")?
+        .query_row([], |r| Ok(AuditAnchor { seq: r.get(0)?, hash: r.get(1)?, pruned_at: r.get(2)? }))
         .optional()?)
 }
 
@@ -177,13 +185,15 @@ pub(super) fn list_audit(tx: &Db, f: &AuditFilter, req: &PageRequest) -> R<Page<
     Ok(page_of(rows, limit, |a| page::encode("audit", &a.seq.to_string(), &a.id)))
 }
 
-/// Walks every row in seq order inside one read transaction (a consistent snapshot, beside appends).
+/// Walks every row in seq order inside one read transaction (a consistent snapshot, beside appends), from the
+/// anchor when retention removed older rows.
 pub(super) fn verify_audit(tx: &Db) -> R<Result<i64, AuditBreak>> {
     let head = head(tx)?;
+    let anchor = anchor(tx)?.map(|a| ChainHead { seq: a.seq, hash: a.hash });
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_logs ORDER BY seq");
     let mut stmt = tx.prepare_cached(&sql)?;
     let rows = stmt.query_map([], stored_row)?;
-    Ok(audit::verify(rows, head.as_ref())?)
+    Ok(audit::verify(rows, head.as_ref(), anchor.as_ref())?)
 }
 
 // --- events

@@ -457,6 +457,88 @@ async fn an_installation_moves_between_engines() {
     drop_schema(&schema).await;
 }
 
+/// `datagenie system-db copy` of an installation whose audit chain retention pruned: the anchor moves with the
+/// rows, the chain verifies on the other side (the copy checks it) and goes on there, and back; the copy's list of
+/// tables is every table of both engines.
+async fn a_pruned_chain_moves_between_engines() {
+    use datagenie_store::copy::{Side, TABLES, copy};
+    use datagenie_store::retention::RetentionPolicy;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = MasterKey::generate().expect("key");
+    let sqlite =
+        datagenie_store::SqliteStore::open(&dir.path().join("a.db"), SecretBox::for_connections(&key)).expect("open");
+    let old = suite::old_audit_rows(&sqlite, 5).await;
+    for i in 0..3 {
+        sqlite
+            .append_audit(datagenie_store::model::NewAuditEntry {
+                action: format!("recent.{i}"),
+                resource_type: "t".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("append");
+    }
+    let now = old[4].created_at.plus(time::Duration::milliseconds(1)).plus(time::Duration::days(1));
+    let policy = RetentionPolicy { history_days: 90, audit_days: 1, job_days: 7 };
+    let pruned = sqlite.purge_expired(policy, now, false).await.expect("purge");
+    assert_eq!((pruned.audit_rows, pruned.audit_anchor), (5, 5));
+    let anchor = sqlite.audit_anchor().await.expect("anchor").expect("an anchor");
+
+    let (schema, config) = fresh_schema().await.expect("schema");
+    let pg = open(&config, &key).await.expect("pg");
+    let report = copy(Side::Sqlite(&sqlite), Side::Postgres(&pg)).await.expect("copy to PostgreSQL");
+    assert_eq!(report.audit_rows, 4, "rows 6..=8 and the run's row 9");
+    assert_eq!(report.tables.iter().find(|(t, _)| t == "audit_anchor").map(|(_, n)| *n), Some(1));
+    assert_eq!(pg.audit_anchor().await.expect("anchor"), Some(anchor.clone()));
+    let next = pg
+        .append_audit(datagenie_store::model::NewAuditEntry {
+            action: "after".into(),
+            resource_type: "t".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("append");
+    assert_eq!(next.seq, 10);
+    assert_eq!(pg.verify_audit().await.expect("verify"), Ok(5));
+
+    let back =
+        datagenie_store::SqliteStore::open(&dir.path().join("b.db"), SecretBox::for_connections(&key)).expect("open b");
+    let report = copy(Side::Postgres(&pg), Side::Sqlite(&back)).await.expect("copy back");
+    assert_eq!(report.audit_rows, 5);
+    assert_eq!(back.audit_anchor().await.expect("anchor"), Some(anchor));
+    assert_eq!(back.verify_audit().await.expect("verify"), Ok(5));
+
+    // the list of tables is both engines' tables, each once
+    let mut listed: Vec<String> = TABLES.iter().map(|t| (*t).to_string()).collect();
+    listed.sort();
+    let on_sqlite: Vec<String> = back
+        .system_db()
+        .read("list tables", |c| {
+            let mut stmt = c.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                   AND name <> 'datagenie_migrations' ORDER BY name",
+            )?;
+            stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .expect("sqlite tables");
+    assert_eq!(on_sqlite, listed, "SQLite's tables");
+    let admin = session(&config).await.expect("admin");
+    let on_pg: Vec<String> = admin
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = $1 AND tablename <> 'datagenie_migrations'
+             ORDER BY tablename COLLATE \"C\"",
+            &[&schema],
+        )
+        .await
+        .expect("pg tables")
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect();
+    assert_eq!(on_pg, listed, "PostgreSQL's tables");
+    pg.close();
+    drop_schema(&schema).await;
+}
+
 /// Two servers (two stores, each its own pool) debit one balance 500 times at once: exactly the balance goes
 /// through, and it ends equal to the ledger's sum.
 async fn credits_race_across_two_servers() {
@@ -531,6 +613,7 @@ pub fn tests() -> Group {
                 an_unreachable_server_is_a_clear_error,
                 a_dropped_connection_is_replaced,
                 an_installation_moves_between_engines,
+                a_pruned_chain_moves_between_engines,
                 side_templates,
                 side_knowledge,
                 credits_race_across_two_servers

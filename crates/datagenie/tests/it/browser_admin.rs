@@ -1,12 +1,12 @@
 //! The administration screens in a real browser (headless Chromium, as in `browser.rs`): an admin adds a user, a
 //! connection and a grant, and the user then asks within it; usage and the audit log (with the chain's verification);
-//! a non-admin sees none of it.
+//! a non-admin sees none of it; tiers and credits, from the settings to a user's ledger.
 
 use datagenie_testkit::{Group, tests};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::browser::{BROWSER, Browser};
+use crate::browser::{BROWSER, Browser, ENTER};
 use crate::harness::{Env, shop_db};
 use crate::server::{ADMIN_EMAIL, ADMIN_PASSWORD, Server, cli_user, world};
 
@@ -385,6 +385,193 @@ async fn the_readme_walk_from_an_empty_server_to_two_answers_with_charts() {
     b.close().await;
 }
 
+/// The texts of the cells of the credits ledger's rows, newest first.
+async fn ledger(b: &Browser) -> Value {
+    b.script(
+        "return [...document.querySelectorAll('#admin-credits-ledger tr[data-id]')]
+           .map((r) => [...r.children].map((c) => c.innerText))",
+        json!([]),
+    )
+    .await
+}
+
+/// Waits until the credits form's alert shows, with the error code `code` ("" for the page's own check): its text.
+async fn credits_refusal(b: &Browser, code: &str) -> String {
+    b.wait_for(&format!(
+        "(() => {{ const a = document.querySelector('#admin-credits-form [role=alert]');
+                  return !a.hidden && a.dataset.code === {}; }})()",
+        json!(code)
+    ))
+    .await;
+    b.text("#admin-credits-form [role=alert]").await
+}
+
+/// Tiers and credits through the UI. Settings: a `gold` tier added to `tiers`, edited as JSON (text that is not JSON
+/// refused where it was typed), and billing switched on. Users → a user's credits: the tier changed from its select,
+/// credits granted with a reason (balance and ledger follow), a deduction beyond the balance, an amount of 0 and one
+/// in letters refused with what was typed kept, then a deduction from the keyboard; the API agrees (the balance is the
+/// ledger's sum, the tier is gold). An admin's panel says admins are exempt; Escape gives the focus back. In Korean,
+/// and at a phone's width, the panel reads and fits, and a long ledger comes a page at a time.
+async fn an_admin_changes_a_tier_and_grants_and_deducts_credits() {
+    let w = world().await;
+    let base = w.server.base.clone();
+    let (payer_id, _) = w.user("payer@example.com", "user").await;
+    let b = Browser::start("en").await;
+    b.sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // Settings: the tiers as JSON, a gold tier added; billing on.
+    open(&b, &base, "settings", "Settings").await;
+    b.click("tr[data-key=tiers] button").await;
+    let json_box = "tr[data-key=tiers] textarea";
+    let shown = value_of(&b, json_box).await;
+    let mut tiers: Value = serde_json::from_str(shown.as_str().expect("text")).expect("the tiers shown as JSON");
+    assert_eq!(tiers["free"]["monthly_credits"], json!(100), "{tiers}");
+    b.type_into(json_box, "{\"gold\": ").await;
+    b.click("tr[data-key=tiers] button[type=submit]").await;
+    b.wait_for("document.querySelector('tr[data-key=tiers] [role=alert]:not([hidden])')").await;
+    let alert = b.text("tr[data-key=tiers] [role=alert]").await;
+    assert!(alert.starts_with("“tiers” is not JSON: "), "{alert}");
+    assert_eq!(value_of(&b, json_box).await, json!("{\"gold\": "), "what was typed stays");
+    tiers["gold"] = json!({"monthly_credits": 500, "questions_per_minute": 40, "hourly_token_limit": null,
+        "daily_token_limit": null, "monthly_token_limit": null, "queue_priority": 60});
+    b.type_into(json_box, &tiers.to_string()).await;
+    b.click("tr[data-key=tiers] button[type=submit]").await;
+    b.wait_for("document.querySelector('tr[data-key=tiers] .admin-value code')?.innerText.includes('\"gold\"')").await;
+    b.click("tr[data-key=billing_enabled] button").await;
+    choose(&b, "tr[data-key=billing_enabled] select", "true").await;
+    b.click("tr[data-key=billing_enabled] button[type=submit]").await;
+    b.wait_for("document.querySelector('tr[data-key=billing_enabled] .admin-value code')?.innerText === 'true'").await;
+
+    // Users → the payer's credits.
+    open(&b, &base, "users", "Users").await;
+    b.wait_for("document.querySelector('tr[data-user=payer]')").await;
+    assert_eq!(b.text("tr[data-user=payer] .admin-tier").await, "free");
+    b.click("tr[data-user=payer] .admin-credits-button").await;
+    b.wait_for("document.activeElement?.id === 'admin-credits-title'").await;
+    assert_eq!(b.text("#admin-credits-title").await, "Credits and tier of payer");
+    assert_eq!(value_of(&b, "#admin-credits-tier").await, json!("free"));
+    let options =
+        b.script("return [...document.querySelectorAll('#admin-credits-tier option')].map((o) => o.value)", json!([]));
+    assert_eq!(options.await, json!(["free", "gold", "starter", "pro", "studio", "enterprise"]), "by monthly credits");
+    assert_eq!(b.text("#admin-credits-balance").await, "0");
+    let billing = b.text("#admin-credits-billing").await;
+    assert_eq!(billing, "Yes: each question the LLM answers costs 1 (the credits_per_question setting).");
+    assert_eq!(b.text("#admin-credits-ledger").await, "No credit changes yet.");
+
+    // The tier: gold, from its select.
+    choose(&b, "#admin-credits-tier", "gold").await;
+    b.wait_for("document.querySelector('#admin-credits-status')?.innerText === \"payer's tier is now gold.\"").await;
+    let facts = b.text("#admin-credits-tier-hint").await;
+    assert_eq!(facts, "500 credits a month · 40 questions a minute · queue priority 60");
+    assert_eq!(b.text("tr[data-user=payer] .admin-tier").await, "gold", "the list follows");
+
+    // Grant 25 with a reason: the balance and the ledger follow, the form is emptied.
+    b.type_into("#admin-credits-amount", "25").await;
+    b.type_into("#admin-credits-reason", "welcome bonus").await;
+    assert_eq!(b.text("#admin-credits-form button[type=submit]").await, "Grant credits");
+    b.click("#admin-credits-form button[type=submit]").await;
+    b.wait_for("document.querySelector('#admin-credits-balance')?.dataset.balance === '25'").await;
+    assert_eq!(b.text("#admin-credits-status").await, "Granted 25 credits to payer: the balance is 25.");
+    let rows = ledger(&b).await;
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(
+        json!(rows[0].as_array().expect("cells")[1..]),
+        json!(["+25", "25", "adjustment", "welcome bonus", "admin"])
+    );
+    assert_eq!(value_of(&b, "#admin-credits-amount").await, json!(""));
+
+    // A deduction beyond the balance: the API's insufficient_credits, said plainly; nothing changed.
+    b.click("#admin-credits-deduct").await;
+    assert_eq!(b.text("#admin-credits-form button[type=submit]").await, "Deduct credits");
+    b.type_into("#admin-credits-amount", "100").await;
+    b.type_into("#admin-credits-reason", "too much").await;
+    b.click("#admin-credits-form button[type=submit]").await;
+    let refusal = credits_refusal(&b, "insufficient_credits").await;
+    assert!(refusal.starts_with("The balance cannot go below 0 (") && refusal.contains("25 left"), "{refusal}");
+    assert_eq!(value_of(&b, "#admin-credits-amount").await, json!("100"), "what was typed stays");
+    assert_eq!(b.text("#admin-credits-balance").await, "25");
+    assert_eq!(ledger(&b).await.as_array().map(Vec::len), Some(1));
+    // An amount of 0: the API's invalid_argument; letters: refused before asking.
+    b.type_into("#admin-credits-amount", "0").await;
+    b.click("#admin-credits-form button[type=submit]").await;
+    let refusal = credits_refusal(&b, "invalid_argument").await;
+    assert!(refusal.contains("not 0"), "{refusal}");
+    b.type_into("#admin-credits-amount", "ten").await;
+    b.click("#admin-credits-form button[type=submit]").await;
+    let refusal = credits_refusal(&b, "").await;
+    assert_eq!(refusal, "“Amount” must be a whole number of credits, written in digits.");
+    // From the keyboard: a reason, the amount, Enter.
+    b.type_into("#admin-credits-reason", "correction").await;
+    b.type_into("#admin-credits-amount", &format!("5{ENTER}")).await;
+    b.wait_for("document.querySelector('#admin-credits-balance')?.dataset.balance === '20'").await;
+    let quiet = b.script("return document.querySelector('#admin-credits-form [role=alert]').hidden", json!([]));
+    assert_eq!(quiet.await, json!(true), "no alert after a success");
+    assert_eq!(b.text("#admin-credits-status").await, "Deducted 5 credits from payer: the balance is 20.");
+    let rows = ledger(&b).await;
+    let changes: Vec<Value> = rows.as_array().expect("rows").iter().map(|r| json!([r[1], r[2], r[4]])).collect();
+    assert_eq!(changes, [json!(["-5", "20", "correction"]), json!(["+25", "25", "welcome bonus"])]);
+    assert_eq!(b.focused().await, "admin-credits-amount", "the focus stays in the form");
+    b.screenshot("admin-credits").await;
+
+    // The API agrees: the balance is the ledger's sum, made by the admin; the tier is gold.
+    let me = w.server.get("/api/v1/me", &w.admin).await.json["id"].clone();
+    let view = w.server.get(&format!("/api/v1/users/{payer_id}/credits"), &w.admin).await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.text);
+    let rows = view.json["transactions"].as_array().expect("ledger");
+    let sum: i64 = rows.iter().filter_map(|r| r["amount"].as_i64()).sum();
+    assert_eq!((view.json["balance"].as_i64(), sum), (Some(20), 20), "{}", view.text);
+    let made: Vec<Value> =
+        rows.iter().map(|r| json!([r["amount"], r["kind"], r["description"], r["created_by"]])).collect();
+    assert_eq!(
+        made,
+        [json!([-5, "admin_adjustment", "correction", me]), json!([25, "admin_adjustment", "welcome bonus", me]),]
+    );
+    assert_eq!((view.json["tier"].as_str(), view.json["billing_applies"].as_bool()), (Some("gold"), Some(true)));
+    assert_eq!(w.server.get(&format!("/api/v1/users/{payer_id}"), &w.admin).await.json["tier"], "gold");
+
+    // An admin's credits: exempt. Escape closes the panel and gives the focus back to the row.
+    b.click("tr[data-user=admin] .admin-credits-button").await;
+    b.wait_for("document.querySelector('#admin-credits-title')?.innerText === 'Credits and tier of admin'").await;
+    assert_eq!(b.text("#admin-credits-billing").await, "No: admins are exempt (the admins_exempt setting).");
+    b.keys("\u{E00C}").await;
+    b.wait_for("document.querySelector('#admin-credits').hidden").await;
+    let back =
+        b.script("return document.activeElement.matches('tr[data-user=admin] .admin-credits-button')", json!([]));
+    assert_eq!(back.await, json!(true));
+
+    // 19 more grants (over the API): the ledger shows 20 rows, then the 21st on "more".
+    for _ in 0..19 {
+        let one = w.server.post(&format!("/api/v1/users/{payer_id}/credits"), &w.admin, json!({"amount": 1})).await;
+        assert_eq!(one.status, StatusCode::CREATED, "{}", one.text);
+    }
+
+    // In Korean, at a phone's width.
+    b.window_size(390, 844).await;
+    choose(&b, "#language", "한국어").await;
+    b.wait_for("document.querySelector('.admin h1')?.innerText === '사용자'").await;
+    b.click("tr[data-user=payer] .admin-credits-button").await;
+    b.wait_for("document.activeElement?.id === 'admin-credits-title'").await;
+    assert_eq!(b.text("#admin-credits-title").await, "payer의 크레딧과 등급");
+    assert!(b.text("#admin-credits-billing").await.starts_with("예: "));
+    assert_eq!(b.text("#admin-credits-balance").await, "39");
+    let rows = ledger(&b).await;
+    assert_eq!((rows.as_array().map(Vec::len), &rows[0][3]), (Some(20), &json!("조정")), "{rows}");
+    assert_eq!(b.text("#admin-credits .admin-more").await, "더 보기");
+    b.click("#admin-credits .admin-more").await;
+    b.wait_for("document.querySelectorAll('#admin-credits-ledger tr[data-id]').length === 21").await;
+    assert_eq!(ledger(&b).await[20][4], json!("welcome bonus"), "the oldest row last");
+    let more = b.script("return document.querySelector('#admin-credits .admin-more').hidden", json!([]));
+    assert_eq!(more.await, json!(true), "no more rows");
+    b.click("#admin-credits-deduct").await;
+    b.type_into("#admin-credits-amount", "1000").await;
+    b.click("#admin-credits-form button[type=submit]").await;
+    let refusal = credits_refusal(&b, "insufficient_credits").await;
+    assert!(refusal.starts_with("잔액은 0 아래로 내려갈 수 없습니다"), "{refusal}");
+    check_the_screen(&b, "credits (Korean, a phone)").await;
+    b.screenshot("admin-phone-credits-ko").await;
+    b.close().await;
+}
+
 pub fn tests() -> Group {
     Group::new("browser-admin").needs(
         BROWSER,
@@ -393,7 +580,8 @@ pub fn tests() -> Group {
             usage_and_audit_show_the_questions_asked,
             a_non_admin_sees_no_administration,
             every_screen_fits_a_phone_and_a_setting_is_edited_from_the_keyboard,
-            the_readme_walk_from_an_empty_server_to_two_answers_with_charts
+            the_readme_walk_from_an_empty_server_to_two_answers_with_charts,
+            an_admin_changes_a_tier_and_grants_and_deducts_credits
         ],
     )
 }

@@ -546,6 +546,71 @@ async fn a_dropped_system_database_connection_is_replaced() {
     admin_db.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await.expect("drop database");
 }
 
+/// A spreadsheet uploaded through one server is answered through the other, which writes its own copy of the bytes
+/// the system database keeps (sealed there); deleted through one server, the other's copy goes at its next start.
+async fn an_upload_through_one_server_is_answered_by_the_other() {
+    let schema = unique_schema();
+    let (a_env, b_env) = (member(&schema), member(&schema));
+    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let (a, b) = (Server::start(&a_env).await, Server::start(&b_env).await);
+    let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csv = "id,region,amount\n1,Jeju-north,10\n2,Jeju-south,20\n3,Jeju-north,5\n";
+    let (status, created) = crate::sheets::upload(&a.base, &admin, "orders.csv", csv.as_bytes(), None).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id").to_string();
+    let b_copy = b_env.path("data").join("files").join(&id).join("orders.csv");
+    assert!(!b_copy.exists(), "B has no copy before it is asked");
+
+    let asked =
+        b.post("/api/v1/ask", &admin, json!({"connection_id": id, "question": "How many orders are there?"})).await;
+    assert_eq!(asked.status, StatusCode::OK, "asked through B: {}", asked.text);
+    assert_eq!(asked.json["rows"], json!([[3]]), "{}", asked.text);
+    assert_eq!(std::fs::read(&b_copy).expect("B's copy"), csv.as_bytes(), "B's copy is the upload");
+
+    // sealed in the system database: neither a cell nor a header is readable there
+    let (client, connection) =
+        tokio_postgres::connect(&POSTGRES.admin_url(), tokio_postgres::NoTls).await.expect("admin session");
+    tokio::spawn(connection);
+    let row = client
+        .query_one(&format!("SELECT content FROM {schema}.file_contents WHERE connection_id = $1"), &[&id])
+        .await
+        .expect("the kept bytes");
+    let sealed: Vec<u8> = row.get(0);
+    let text = String::from_utf8_lossy(&sealed);
+    assert!(!text.contains("Jeju") && !text.contains("region"), "the bytes are kept sealed");
+
+    // a copy that went missing or was cut is written again from the system database
+    std::fs::write(&b_copy, "id\n").expect("cut B's copy");
+    let b = {
+        assert_eq!(b.terminate().await, 0);
+        Server::start(&b_env).await
+    };
+    let again =
+        b.post("/api/v1/ask", &admin, json!({"connection_id": id, "question": "How many orders are there?"})).await;
+    assert_eq!((again.status, &again.json["rows"]), (StatusCode::OK, &json!([[3]])), "{}", again.text);
+    assert_eq!(std::fs::read(&b_copy).expect("B's copy"), csv.as_bytes());
+
+    // deleted through A: A's file goes at once, B's copy at B's next start
+    let gone = a.request(Method::DELETE, &format!("/api/v1/connections/{id}"), Some(&admin), None).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+    let a_files = std::fs::read_dir(a_env.path("data").join("files")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(a_files, 0, "A keeps nothing of a deleted upload");
+    let after =
+        b.post("/api/v1/ask", &admin, json!({"connection_id": id, "question": "How many orders are there?"})).await;
+    assert_eq!(after.status, StatusCode::NOT_FOUND, "{}", after.text);
+    assert!(b_copy.exists());
+    assert_eq!(b.terminate().await, 0);
+    let b = Server::start(&b_env).await;
+    assert!(!b_copy.exists() && !b_copy.parent().expect("folder").exists(), "B's copy went at its start");
+    let left: i64 =
+        client.query_one(&format!("SELECT count(*) FROM {schema}.file_contents"), &[]).await.expect("count").get(0);
+    assert_eq!(left, 0, "the bytes went with their connection");
+    assert_eq!(a.terminate().await, 0);
+    assert_eq!(b.terminate().await, 0);
+    drop_schema(&schema).await;
+}
+
 pub fn tests() -> Group {
     Group::new("cluster")
         .needs(
@@ -555,7 +620,8 @@ pub fn tests() -> Group {
                 a_shared_system_database_needs_the_shared_key,
                 an_installation_moves_from_sqlite_to_postgres,
                 a_dropped_system_database_connection_is_replaced,
-                a_job_whose_server_dies_is_answered_once_elsewhere
+                a_job_whose_server_dies_is_answered_once_elsewhere,
+                an_upload_through_one_server_is_answered_by_the_other
             ],
         )
         // two servers on one system database, and Redis

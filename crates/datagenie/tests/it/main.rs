@@ -30,6 +30,7 @@ mod browser;
 mod browser_admin;
 mod cluster;
 mod commands;
+mod deploy;
 mod doctor;
 mod eval;
 mod knowledge_api;
@@ -37,6 +38,7 @@ mod knowledge_cli;
 mod llm_tls;
 mod mcp;
 mod promises;
+mod retention;
 mod server;
 mod servers;
 mod sheets;
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
             browser_admin::tests(),
             cluster::tests(),
             commands::tests(),
+            deploy::tests(),
             doctor::tests(),
             eval::tests(),
             knowledge_api::tests(),
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
             llm_tls::tests(),
             mcp::tests(),
             promises::tests(),
+            retention::tests(),
             server::tests(),
             servers::tests(),
             sheets::tests(),

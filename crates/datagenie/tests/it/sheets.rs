@@ -479,7 +479,7 @@ fn form(file_name: &str, bytes: &[u8], name: Option<&str>) -> (String, Vec<u8>) 
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload(base: &str, token: &str, file_name: &str, bytes: &[u8], name: Option<&str>) -> (u16, Value) {
+pub(crate) async fn upload(base: &str, token: &str, file_name: &str, bytes: &[u8], name: Option<&str>) -> (u16, Value) {
     let (content_type, body) = form(file_name, bytes, name);
     let resp = reqwest::Client::new()
         .post(format!("{base}/api/v1/files"))

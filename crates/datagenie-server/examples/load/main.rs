@@ -5,7 +5,7 @@
 //! cargo build --release -p datagenie          # the server under test (target/release/datagenie)
 //! cargo run --release -p datagenie-server --example load -- \
 //!     [--questions 1000] [--concurrency N | --rate Q] [--llm-delay-ms 200] [--users 20] [--sequential 500] \
-//!     [--bin PATH]
+//!     [--bin PATH] [--system-db postgres://… [--redis redis://…] [--servers 2]]
 //! ```
 //!
 //! Phases:
@@ -23,6 +23,10 @@
 //!    through the pipeline alone (`AskContext::ask`) and through the whole question service
 //!    (`QuestionService::ask`: grant and token-usage reads, the pipeline, the history and audit writes), timed to
 //!    the microsecond. The server's overhead per question is the HTTP ask less the pipeline.
+//!
+//! With `--system-db` the run is of several servers on one PostgreSQL system database instead (cluster.rs): the
+//! burst across them, the history rows counted against the questions accepted, and a repeated question served from
+//! the cache (`--sequential` times).
 //!
 //! The exit status is 1 when any request failed or was answered wrongly, 2 when the run itself could not be done.
 
@@ -45,8 +49,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+mod cluster;
+
 const USAGE: &str = "usage: load [--questions N] [--concurrency C | --rate Q] [--llm-delay-ms MS] [--users U] \
-                     [--sequential M] [--bin PATH]";
+                     [--sequential M] [--bin PATH] [--system-db postgres://… [--redis redis://…] [--servers S]]";
 const ADMIN_EMAIL: &str = "admin@bench.example";
 const ADMIN_PASSWORD: &str = "bench admin password";
 const USER_PASSWORD: &str = "bench user password";
@@ -66,6 +72,8 @@ struct Args {
     users: usize,
     sequential: usize,
     bin: PathBuf,
+    /// `--system-db`: the cluster run (cluster.rs).
+    cluster: Option<cluster::ClusterArgs>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -77,7 +85,9 @@ fn parse_args() -> Result<Args> {
         users: 20,
         sequential: 500,
         bin: PathBuf::new(),
+        cluster: None,
     };
+    let (mut system_db, mut redis, mut servers) = (None, None, 2);
     let mut bin = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -101,11 +111,25 @@ fn parse_args() -> Result<Args> {
             "--users" => args.users = number()?,
             "--sequential" => args.sequential = number()?,
             "--bin" => bin = Some(PathBuf::from(&value)),
+            "--system-db" => system_db = Some(value),
+            "--redis" => redis = Some(value),
+            "--servers" => servers = number()?,
             other => bail!("unknown argument '{other}'\n{USAGE}"),
         }
     }
     if args.questions == 0 || args.users == 0 || args.sequential == 0 {
         bail!("--questions, --users and --sequential must be at least 1");
+    }
+    match system_db {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            if servers == 0 {
+                bail!("--servers must be at least 1");
+            }
+            args.cluster = Some(cluster::ClusterArgs { system_db: url, redis, servers });
+        }
+        Some(_) => bail!("--system-db takes a postgres:// URL"),
+        None if redis.is_some() => bail!("--redis goes with --system-db: a cluster run"),
+        None => {}
     }
     if args.rate.is_some() && args.concurrency != 0 {
         bail!("--rate and --concurrency exclude each other: an open loop does not wait for answers");
@@ -210,12 +234,9 @@ impl Env {
 }
 
 /// `datagenie user create --email … --role admin --password-stdin`.
-async fn create_admin(bin: &Path, env: &Env) -> Result<()> {
-    let mut cmd = Env::command(
-        bin,
-        &env.vars,
-        &["user", "create", "--email", ADMIN_EMAIL, "--role", "admin", "--password-stdin"],
-    );
+async fn create_admin(bin: &Path, vars: &[(String, String)]) -> Result<()> {
+    let mut cmd =
+        Env::command(bin, vars, &["user", "create", "--email", ADMIN_EMAIL, "--role", "admin", "--password-stdin"]);
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().with_context(|| format!("run {}", bin.display()))?;
     let mut stdin = child.stdin.take().context("the child's standard input")?;
@@ -301,6 +322,20 @@ fn cpu_time(pid: &str) -> Result<Duration> {
     let tick =
         |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).with_context(|| format!("unexpected {path}"));
     Ok(Duration::from_millis((tick(11)? + tick(12)?) * 10))
+}
+
+/// The processes whose CPU time a burst also reports: the system database and Redis, when on this machine.
+const SERVICES: &[&str] = &["postgres", "redis-server"];
+
+/// CPU time so far of every process whose command name is one of `names` (processes that end meanwhile are lost).
+fn cpu_of_named(names: &[&str]) -> Duration {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Duration::ZERO };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())).map(str::to_string))
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| names.contains(&c.trim())))
+        .filter_map(|pid| cpu_time(&pid).ok())
+        .sum()
 }
 
 /// The last lines of a log file, for error messages.
@@ -529,21 +564,27 @@ async fn setup(api: &Api, db: &Path, users: usize) -> Result<Setup> {
 struct Burst {
     latencies: Vec<Duration>,
     errors: Vec<String>,
+    /// Questions answered 200 (rightly or not): each must be one history row.
+    accepted: usize,
     wall: Duration,
     max_in_flight: usize,
-    peak_rss_kb: u64,
-    rss_at_max_in_flight_kb: u64,
-    hwm_kb: u64,
-    /// CPU time of the server, and of this process (the client and the scripted LLM), during the burst.
+    /// Per server, in the order given: the sampled peak RSS, the RSS when the most questions were in flight, and
+    /// `VmHWM` after the burst.
+    peak_rss_kb: Vec<u64>,
+    rss_at_max_in_flight_kb: Vec<u64>,
+    hwm_kb: Vec<u64>,
+    /// CPU time of the servers (together), and of this process (the client and the scripted LLM), during the burst.
     server_cpu: Duration,
     own_cpu: Duration,
+    /// CPU time of the machine's PostgreSQL and Redis processes during the burst (what they did for it, and anything
+    /// else they did meanwhile).
+    services_cpu: Duration,
 }
 
-/// `n` questions, `concurrency` at once or (`rate`) on an open-loop schedule, the server's memory sampled every
-/// 5 ms.
+/// `n` questions, `concurrency` at once or (`rate`) on an open-loop schedule, question `i` sent to server
+/// `i % servers.len()`; each server's memory sampled every 5 ms.
 async fn burst(
-    api: &Api,
-    server: &Server,
+    servers: &[(&Api, &Server)],
     setup: &Setup,
     n: usize,
     concurrency: usize,
@@ -552,18 +593,24 @@ async fn burst(
     let gate = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let in_flight = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
-    let pid = server.pid;
+    let pids: Vec<u32> = servers.iter().map(|(_, s)| s.pid).collect();
     let sampler = {
         let (in_flight, done) = (in_flight.clone(), done.clone());
-        let probe = Server::mem_of(pid);
+        let probes: Vec<_> = pids.iter().map(|&pid| Server::mem_of(pid)).collect();
         tokio::spawn(async move {
-            let (mut peak, mut at_max, mut max_seen) = (0u64, 0u64, 0usize);
+            let (mut peak, mut at_max, mut max_seen) = (vec![0u64; probes.len()], vec![0u64; probes.len()], 0usize);
             while !done.load(Ordering::Relaxed) {
                 let now = in_flight.load(Ordering::Relaxed);
-                if let Ok(m) = probe() {
-                    peak = peak.max(m.rss_kb);
-                    if now >= max_seen {
-                        (max_seen, at_max) = (now, m.rss_kb);
+                let at_most = now >= max_seen;
+                if at_most {
+                    max_seen = now;
+                }
+                for (i, probe) in probes.iter().enumerate() {
+                    if let Ok(m) = probe() {
+                        peak[i] = peak[i].max(m.rss_kb);
+                        if at_most {
+                            at_max[i] = m.rss_kb;
+                        }
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -571,13 +618,14 @@ async fn burst(
             (peak, at_max)
         })
     };
+    let servers_cpu = || -> Result<Duration> { pids.iter().map(|pid| cpu_time(&pid.to_string())).sum() };
     let max_in_flight = Arc::new(AtomicUsize::new(0));
-    let (server_cpu, own_cpu) = (cpu_time(&pid.to_string())?, cpu_time("self")?);
+    let (server_cpu, own_cpu, services_cpu) = (servers_cpu()?, cpu_time("self")?, cpu_of_named(SERVICES));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..n {
-        let (api, gate, in_flight, max_in_flight) =
-            (api.clone(), gate.clone(), in_flight.clone(), max_in_flight.clone());
+        let api = servers[i % servers.len()].0.clone();
+        let (gate, in_flight, max_in_flight) = (gate.clone(), in_flight.clone(), max_in_flight.clone());
         let token = setup.users[i % setup.users.len()].1.clone();
         let connection = setup.connection_id.clone();
         let scheduled = rate.map(|q| started + Duration::from_secs_f64(i as f64 / q));
@@ -593,15 +641,18 @@ async fn burst(
                 api.ask(&token, &connection, &format!("bench question {i}: what is the size of the order book?")).await;
             let elapsed = t.elapsed();
             in_flight.fetch_sub(1, Ordering::Relaxed);
-            anyhow::Ok((elapsed, check_answer(&reply, "llm")))
+            let accepted = matches!(&reply, Ok((status, _)) if *status == StatusCode::OK);
+            anyhow::Ok((elapsed, accepted, check_answer(&reply, "llm")))
         });
     }
     let mut latencies = Vec::with_capacity(n);
     let mut errors = Vec::new();
+    let mut accepted = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok((elapsed, problem))) => {
+            Ok(Ok((elapsed, ok, problem))) => {
                 latencies.push(elapsed);
+                accepted += usize::from(ok);
                 errors.extend(problem);
             }
             Ok(Err(e)) => errors.push(format!("{e:#}")),
@@ -609,14 +660,16 @@ async fn burst(
         }
     }
     let wall = started.elapsed();
-    let server_cpu = cpu_time(&pid.to_string())?.saturating_sub(server_cpu);
+    let server_cpu = servers_cpu()?.saturating_sub(server_cpu);
     let own_cpu = cpu_time("self")?.saturating_sub(own_cpu);
+    let services_cpu = cpu_of_named(SERVICES).saturating_sub(services_cpu);
     done.store(true, Ordering::Relaxed);
     let (peak_rss_kb, rss_at_max_in_flight_kb) = sampler.await.context("the memory sampler")?;
-    let hwm_kb = server.mem()?.hwm_kb;
+    let hwm_kb = servers.iter().map(|(_, s)| s.mem().map(|m| m.hwm_kb)).collect::<Result<_>>()?;
     Ok(Burst {
         latencies,
         errors,
+        accepted,
         wall,
         max_in_flight: max_in_flight.load(Ordering::Relaxed),
         peak_rss_kb,
@@ -624,6 +677,7 @@ async fn burst(
         hwm_kb,
         server_cpu,
         own_cpu,
+        services_cpu,
     })
 }
 
@@ -776,6 +830,9 @@ async fn in_process(
 
 async fn run() -> Result<bool> {
     let args = parse_args()?;
+    if let Some(c) = &args.cluster {
+        return cluster::run(&args, c).await;
+    }
     let temp = tempfile::tempdir().context("a temporary directory")?;
     let env = Env::new(temp.path());
     for d in ["home", "config", "data", "cache"] {
@@ -785,7 +842,7 @@ async fn run() -> Result<bool> {
     make_db(&db)?;
     let query = query_time(&db)?;
     let (llm, llm_url) = start_llm(args.llm_delay).await?;
-    create_admin(&args.bin, &env).await?;
+    create_admin(&args.bin, &env.vars).await?;
 
     // Phase 1: the burst, with the LLM.
     let with_llm = env.with(&[
@@ -826,7 +883,7 @@ async fn run() -> Result<bool> {
         "load: {} questions, {} at once (rate {:?}), {} users",
         args.questions, args.concurrency, args.rate, args.users
     );
-    let b = burst(&api, &server, &s, args.questions, args.concurrency, args.rate).await?;
+    let b = burst(&[(&api, &server)], &s, args.questions, args.concurrency, args.rate).await?;
     let llm_calls = llm.calls.load(Ordering::Relaxed) - llm_calls_before;
     let llm_max_in_flight = llm.max_in_flight.load(Ordering::Relaxed);
     server.stop().await?;
@@ -943,8 +1000,8 @@ async fn run() -> Result<bool> {
     );
     row("server RSS at start", mb(started_mem.rss_kb));
     row("server RSS idle (after setup and warm-up)", mb(idle.rss_kb));
-    row("server RSS at most in flight (sampled)", mb(b.rss_at_max_in_flight_kb));
-    row("server RSS peak: sampled / VmHWM", format!("{} / {}", mb(b.peak_rss_kb), mb(b.hwm_kb)));
+    row("server RSS at most in flight (sampled)", mb(b.rss_at_max_in_flight_kb[0]));
+    row("server RSS peak: sampled / VmHWM", format!("{} / {}", mb(b.peak_rss_kb[0]), mb(b.hwm_kb[0])));
     println!();
     println!("Phase 2: one request at a time, built-in engine (no LLM), {} each", args.sequential);
     row("errors", errors2.len());
