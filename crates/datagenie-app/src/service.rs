@@ -61,6 +61,9 @@ pub struct AskParams {
     pub session_id: Option<String>,
     /// Fewer rows than the defaults or the grant allow.
     pub max_rows: Option<usize>,
+    /// The most rows instead of the interactive default (`ask.max_rows`): a long export's cap. The grant's own
+    /// row limit still applies. `None`: the default.
+    pub row_ceiling: Option<usize>,
     /// A question, or SQL the caller wrote (in `question`).
     pub kind: RequestKind,
     /// The id its history row gets (a queued job's id, so that it is recorded once however often it is run;
@@ -201,9 +204,10 @@ impl QuestionService {
             Ok((access, open, budget)) => {
                 let options = AskOptions {
                     limits: Limits {
-                        max_rows: access.rows(
-                            params.max_rows.map_or(self.defaults.max_rows, |n| n.min(self.defaults.max_rows)).max(1),
-                        ),
+                        max_rows: access.rows({
+                            let ceiling = params.row_ceiling.unwrap_or(self.defaults.max_rows);
+                            params.max_rows.map_or(ceiling, |n| n.min(ceiling)).max(1)
+                        }),
                         timeout: access.time(self.defaults.timeout),
                     },
                     max_attempts: self.defaults.max_attempts,
@@ -470,6 +474,7 @@ mod tests {
 
     fn params(question: &str) -> AskParams {
         AskParams {
+            row_ceiling: None,
             connection: "shop".into(),
             question: question.into(),
             session_id: None,

@@ -67,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/connections/{id}/sync", post(connections::sync))
         .route("/jobs", post(jobs::create))
         .route("/jobs/{id}", get(jobs::get).delete(jobs::cancel))
+        .route("/jobs/{id}/output.csv", get(jobs::output))
         .route("/connections/{id}/cache", axum::routing::delete(connections::purge_cache))
         .route("/connections/{id}/schema", get(connections::schema))
         .route("/connections/{id}/suggestions", get(suggestions::list))

@@ -12,7 +12,7 @@ use crate::routes;
         routes::ops::healthz, routes::ops::readyz, routes::ops::metrics, routes::ops::openapi,
         routes::auth::login, routes::auth::refresh, routes::auth::logout, routes::auth::me, routes::auth::update_me,
         routes::auth::create_key, routes::auth::list_keys, routes::auth::revoke_key,
-        routes::users::create, routes::users::list, routes::users::get, routes::users::update, routes::users::delete, routes::users::credits, routes::users::grant_credits, routes::jobs::create, routes::jobs::get, routes::jobs::cancel,
+        routes::users::create, routes::users::list, routes::users::get, routes::users::update, routes::users::delete, routes::users::credits, routes::users::grant_credits, routes::jobs::create, routes::jobs::get, routes::jobs::cancel, routes::jobs::output,
         routes::connections::create, routes::connections::list, routes::connections::get, routes::connections::update,
         routes::files::upload,
         routes::connections::delete, routes::connections::test, routes::connections::sync, routes::connections::purge_cache, routes::connections::schema, routes::suggestions::list,

@@ -55,6 +55,7 @@ pub const TABLES: &[&str] = &[
     "credit_balances",
     "credit_transactions",
     "jobs",
+    "job_outputs",
 ];
 
 /// Tables a fresh system database already has rows in (seeded, or kept by triggers): emptied before the copy.

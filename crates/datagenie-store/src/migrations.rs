@@ -45,6 +45,7 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 8, name: "jobs", sql: include_str!("../migrations/sqlite/0008_jobs.sql") },
     Migration { version: 9, name: "retention", sql: include_str!("../migrations/sqlite/0009_retention.sql") },
     Migration { version: 10, name: "file_contents", sql: include_str!("../migrations/sqlite/0010_file_contents.sql") },
+    Migration { version: 11, name: "job_exports", sql: include_str!("../migrations/sqlite/0011_job_exports.sql") },
 ];
 
 /// The PostgreSQL system database's migrations (its own list: the same tables in PostgreSQL's types).
@@ -55,6 +56,7 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 4, name: "jobs", sql: include_str!("../migrations/postgres/0004_jobs.sql") },
     Migration { version: 5, name: "retention", sql: include_str!("../migrations/postgres/0005_retention.sql") },
     Migration { version: 6, name: "file_contents", sql: include_str!("../migrations/postgres/0006_file_contents.sql") },
+    Migration { version: 7, name: "job_exports", sql: include_str!("../migrations/postgres/0007_job_exports.sql") },
 ];
 
 /// Checks that a list is numbered 1, 2, 3, … and that no name repeats: a test runs it on every engine's list.

@@ -761,6 +761,9 @@ pub struct NewJob {
     pub max_attempts: i32,
     /// Who asked and from where (for the question's records), as JSON.
     pub caller: serde_json::Value,
+    /// A long export: the question asked with this row cap instead of the interactive one (the asker's grant still
+    /// bounds it), its rows kept as CSV ([`JobOutput`]). `None`: a question.
+    pub export_rows: Option<i64>,
 }
 
 /// A queued question and where it is.
@@ -788,10 +791,36 @@ pub struct Job {
     pub error_message: Option<String>,
     #[serde(skip)]
     pub caller: serde_json::Value,
+    /// A long export's row cap (absent: a question); its CSV is `GET /api/v1/jobs/{id}/output.csv` once it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_rows: Option<i64>,
     pub created_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+}
+
+/// What a long export produced: its rows as CSV.
+#[derive(Clone, PartialEq)]
+pub struct JobOutput {
+    pub content: Vec<u8>,
+    /// Rows in the CSV (its header line aside).
+    pub rows: i64,
+    /// Whether the row cap (the export's or the grant's) cut the result.
+    pub truncated: bool,
+    pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for JobOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // the rows are the asker's data: their size, never their content
+        f.debug_struct("JobOutput")
+            .field("bytes", &self.content.len())
+            .field("rows", &self.rows)
+            .field("truncated", &self.truncated)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// How a worker's job ended.
@@ -802,4 +831,6 @@ pub struct JobOutcome {
     pub history_id: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// A long export's CSV, kept with the outcome (only when the job was still the worker's).
+    pub output: Option<JobOutput>,
 }

@@ -215,8 +215,11 @@ pub trait Store: Send + Sync {
         lease_until: Timestamp,
         progress: Option<serde_json::Value>,
     ) -> Result<bool, Error>;
-    /// Ends `owner`'s job with `outcome`; `false` when it was no longer `owner`'s (nothing changes).
+    /// Ends `owner`'s job with `outcome` (and its output, in the same transaction); `false` when it was no longer
+    /// `owner`'s (nothing changes).
     async fn finish_job(&self, id: &str, owner: &str, outcome: JobOutcome) -> Result<bool, Error>;
+    /// A long export's output; `None` before it succeeded, or for a question.
+    async fn job_output(&self, id: &str) -> Result<Option<JobOutput>, Error>;
     /// Cancels a job that has not ended (of `user_id`, or anyone's with `None`); a running one stops at its
     /// worker's next renewal. Errors: `not_found`; `invalid_argument` for a job that already ended.
     async fn cancel_job(&self, id: &str, user_id: Option<&str>) -> Result<Job, Error>;

@@ -799,6 +799,7 @@ async fn in_process(
     };
     let service_once = async || {
         let params = AskParams {
+            row_ceiling: None,
             connection: setup.connection_id.clone(),
             question: question.into(),
             session_id: None,

@@ -114,6 +114,7 @@ async fn run(state: &Arc<AppState>, auth: &Auth, tool: ToolName, arguments: Opti
             let a: AskArgs = args(tool, arguments)?;
             let rows = max_rows(a.max_rows)?;
             let params = AskParams {
+                row_ceiling: None,
                 connection: String::new(),
                 question: a.question,
                 session_id: a.session_id.filter(|s| !s.is_empty()),
@@ -127,6 +128,7 @@ async fn run(state: &Arc<AppState>, auth: &Auth, tool: ToolName, arguments: Opti
             let a: RunSqlArgs = args(tool, arguments)?;
             let rows = max_rows(a.max_rows)?;
             let params = AskParams {
+                row_ceiling: None,
                 connection: String::new(),
                 question: a.sql,
                 session_id: None,

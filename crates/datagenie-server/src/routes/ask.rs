@@ -195,6 +195,7 @@ fn params(body: AskRequest, max_query_rows: usize) -> ApiResult<AskParams> {
         return Err(ApiError::bad_request("max_rows must be at least 1"));
     }
     Ok(AskParams {
+        row_ceiling: None,
         connection: body.connection_id,
         question: body.question,
         session_id: body.session_id.filter(|s| !s.is_empty()),

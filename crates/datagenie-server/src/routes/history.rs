@@ -191,7 +191,8 @@ pub async fn chart_png(State(state): State<Arc<AppState>>, auth: Auth, Path(id):
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
-fn cell(v: &serde_json::Value) -> String {
+/// A cell of a CSV download: null empty, text as is, anything else as JSON writes it.
+pub(crate) fn cell(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => String::new(),
         serde_json::Value::String(s) => s.clone(),

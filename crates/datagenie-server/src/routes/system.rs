@@ -188,10 +188,16 @@ pub async fn put_setting(
     Ok(JsonOut(after.into()))
 }
 
+/// The most a `max_export_rows` setting may allow.
+pub const MAX_EXPORT_ROWS: i64 = 10_000_000;
+
 /// A new value keeps the old one's type; limits and rates are whole numbers ≥ 0 (token limits may be null: none).
 fn check_setting(key: &str, old: &serde_json::Value, new: &serde_json::Value) -> ApiResult<()> {
     if key == "tiers" {
         return datagenie_app::billing::parse_tiers(new).map(|_| ()).map_err(ApiError::from);
+    }
+    if key == "max_export_rows" && !new.as_i64().is_some_and(|n| (1..=MAX_EXPORT_ROWS).contains(&n)) {
+        return Err(ApiError::bad_request("max_export_rows is a whole number from 1 to 10,000,000"));
     }
     if key == "credits_per_question" && !new.as_i64().is_some_and(|n| (0..=1_000_000).contains(&n)) {
         return Err(ApiError::bad_request("credits_per_question is a whole number from 0 to 1,000,000"));

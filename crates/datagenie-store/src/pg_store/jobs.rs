@@ -9,7 +9,7 @@ use crate::model::*;
 
 const JOB_COLUMNS: &str = "id, user_id, connection, question, tier, priority, status, attempts, max_attempts, \
      progress, lease_owner, lease_expires_at, history_id, error_code, error_message, caller, created_at, started_at, \
-     finished_at, updated_at";
+     finished_at, updated_at, export_rows";
 
 fn job_row(r: &Row) -> R<Job> {
     Ok(Job {
@@ -33,6 +33,7 @@ fn job_row(r: &Row) -> R<Job> {
         started_at: r.try_get(17)?,
         finished_at: r.try_get(18)?,
         updated_at: r.try_get(19)?,
+        export_rows: r.try_get(20)?,
     })
 }
 
@@ -40,17 +41,31 @@ pub(super) async fn create(tx: &Tx<'_>, new: &NewJob) -> R<Job> {
     if new.question.trim().is_empty() {
         return Err(invalid("a job needs a question"));
     }
+    if new.export_rows.is_some_and(|n| n < 1) {
+        return Err(invalid("an export keeps at least 1 row"));
+    }
     let (id, at) = (new_id(), now());
     let max = new.max_attempts.max(1);
     let row = query_opt(
         tx,
         &format!(
             "INSERT INTO jobs (id, user_id, connection, question, tier, priority, status, attempts, max_attempts,
-                 caller, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $9, $9)
+                 caller, created_at, updated_at, export_rows)
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $9, $9, $10)
              RETURNING {JOB_COLUMNS}"
         ),
-        &[&id, &new.user_id, &new.connection, &new.question, &new.tier, &new.priority, &max, &new.caller, &at],
+        &[
+            &id,
+            &new.user_id,
+            &new.connection,
+            &new.question,
+            &new.tier,
+            &new.priority,
+            &max,
+            &new.caller,
+            &at,
+            &new.export_rows,
+        ],
     )
     .await?;
     row.as_ref().map(job_row).transpose()?.ok_or_else(|| not_found("the job just queued is missing"))
@@ -119,7 +134,31 @@ pub(super) async fn finish(tx: &Tx<'_>, id: &str, owner: &str, outcome: &JobOutc
         &[&id, &owner, &outcome.status, &outcome.history_id, &outcome.error_code, &outcome.error_message, &now()],
     )
     .await?;
+    if n == 1
+        && let Some(out) = &outcome.output
+    {
+        execute(
+            tx,
+            "INSERT INTO job_outputs (job_id, content, rows, truncated, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&id, &out.content, &out.rows, &out.truncated, &out.created_at],
+        )
+        .await?;
+    }
     Ok(n == 1)
+}
+
+pub(super) async fn output(tx: &Tx<'_>, id: &str) -> R<Option<JobOutput>> {
+    let row =
+        query_opt(tx, "SELECT content, rows, truncated, created_at FROM job_outputs WHERE job_id = $1", &[&id]).await?;
+    row.map(|r| {
+        Ok(JobOutput {
+            content: r.try_get(0)?,
+            rows: r.try_get(1)?,
+            truncated: r.try_get(2)?,
+            created_at: r.try_get(3)?,
+        })
+    })
+    .transpose()
 }
 
 pub(super) async fn cancel(tx: &Tx<'_>, id: &str, user_id: Option<&str>) -> R<Job> {

@@ -802,6 +802,10 @@ impl Store for PgStore {
         run!(self, write, "cannot finish the job", |tx, _| jobs::finish(tx, id, owner, &outcome)).await
     }
 
+    async fn job_output(&self, id: &str) -> Result<Option<JobOutput>, Error> {
+        run!(self, read, "cannot read the job's output", |tx, _| jobs::output(tx, id)).await
+    }
+
     async fn cancel_job(&self, id: &str, user_id: Option<&str>) -> Result<Job, Error> {
         run!(self, write, "cannot cancel the job", |tx, _| jobs::cancel(tx, id, user_id)).await
     }

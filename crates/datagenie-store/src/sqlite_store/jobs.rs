@@ -9,7 +9,7 @@ use crate::model::*;
 
 const JOB_COLUMNS: &str = "id, user_id, connection, question, tier, priority, status, attempts, max_attempts, \
      progress, lease_owner, lease_expires_at, history_id, error_code, error_message, caller, created_at, started_at, \
-     finished_at, updated_at";
+     finished_at, updated_at, export_rows";
 
 fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
@@ -33,6 +33,7 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
         started_at: r.get(17)?,
         finished_at: r.get(18)?,
         updated_at: r.get(19)?,
+        export_rows: r.get(20)?,
     })
 }
 
@@ -40,11 +41,14 @@ pub(super) fn create(tx: &Db, new: NewJob) -> R<Job> {
     if new.question.trim().is_empty() {
         return Err(invalid("a job needs a question"));
     }
+    if new.export_rows.is_some_and(|n| n < 1) {
+        return Err(invalid("an export keeps at least 1 row"));
+    }
     let (id, at) = (new_id(), now());
     tx.prepare_cached(
         "INSERT INTO jobs (id, user_id, connection, question, tier, priority, status, attempts, max_attempts, caller,
-             created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', 0, ?7, ?8, ?9, ?9)",
+             created_at, updated_at, export_rows)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', 0, ?7, ?8, ?9, ?9, ?10)",
     )?
     .execute(params![
         id,
@@ -55,7 +59,8 @@ pub(super) fn create(tx: &Db, new: NewJob) -> R<Job> {
         new.priority,
         new.max_attempts.max(1),
         Json(&new.caller),
-        at
+        at,
+        new.export_rows
     ])?;
     get(tx, &id)?.ok_or_else(|| not_found("the job just queued is missing"))
 }
@@ -128,7 +133,25 @@ pub(super) fn finish(tx: &Db, id: &str, owner: &str, outcome: JobOutcome) -> R<b
             outcome.error_message,
             now()
         ])?;
+    if n == 1
+        && let Some(out) = &outcome.output
+    {
+        tx.prepare_cached(
+            "INSERT INTO job_outputs (job_id, content, rows, truncated, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![id, out.content, out.rows, out.truncated, out.created_at])?;
+    }
     Ok(n == 1)
+}
+
+pub(super) fn output(tx: &Db, id: &str) -> R<Option<JobOutput>> {
+    let found = tx
+        .prepare_cached("SELECT content, rows, truncated, created_at FROM job_outputs WHERE job_id = ?1")?
+        .query_row([id], |r| {
+            Ok(JobOutput { content: r.get(0)?, rows: r.get(1)?, truncated: r.get(2)?, created_at: r.get(3)? })
+        })
+        .optional()?;
+    Ok(found)
 }
 
 pub(super) fn cancel(tx: &Db, id: &str, user_id: Option<&str>) -> R<Job> {

@@ -795,6 +795,11 @@ impl Store for SqliteStore {
         self.write("cannot finish the job", move |tx, _| jobs::finish(tx, &id, &owner, outcome)).await
     }
 
+    async fn job_output(&self, id: &str) -> Result<Option<crate::model::JobOutput>, Error> {
+        let id = own(id);
+        self.read("cannot read the job's output", move |tx, _| jobs::output(tx, &id)).await
+    }
+
     async fn cancel_job(&self, id: &str, user_id: Option<&str>) -> Result<crate::model::Job, Error> {
         let (id, user) = (own(id), own_opt(user_id));
         self.write("cannot cancel the job", move |tx, _| jobs::cancel(tx, &id, user.as_deref())).await

@@ -71,7 +71,7 @@ macro_rules! conformance_tests {
             basics, users, refresh_rotation, concurrent_rotation, api_keys, connections, permissions,
             record_question, concurrent_writes_fail_alone, chat_sequences, history_pagination, verified_history,
             usage_windows, settings, audit_chain, audit_tampering, events, counters, credits, credits_race,
-            jobs_queue, jobs_race, retention, retention_race, file_contents);
+            jobs_queue, jobs_race, retention, retention_race, file_contents, job_exports);
     };
     (@each $engine:expr; $($check:ident),+ $(,)?) => {
         $(
@@ -1515,6 +1515,7 @@ pub fn settings(f: &dyn Fixture) -> BoxedCheck<'_> {
             ("history_retention_days", json!(90), "retention"),
             ("audit_retention_days", json!(180), "retention"),
             ("job_retention_days", json!(7), "retention"),
+            ("max_export_rows", json!(100000), "query"),
         ];
         assert_eq!(all.len(), expected.len(), "{:?}", by_key.keys());
         let tiers = &by_key["tiers"].value;
@@ -1887,6 +1888,7 @@ fn new_job(user_id: &str, question: &str, priority: i32) -> NewJob {
         priority,
         max_attempts: 2,
         caller: json!({"ip": "10.0.0.1"}),
+        export_rows: None,
     }
 }
 
@@ -1919,6 +1921,7 @@ pub fn jobs_queue(f: &dyn Fixture) -> BoxedCheck<'_> {
             history_id: Some(a.id.clone()),
             error_code: None,
             error_message: None,
+            output: None,
         };
         assert!(s.finish_job(&a.id, "w1", done.clone()).await.expect("finish"));
         assert!(!s.finish_job(&a.id, "w1", done.clone()).await.expect("finish"), "once");
@@ -1933,6 +1936,7 @@ pub fn jobs_queue(f: &dyn Fixture) -> BoxedCheck<'_> {
             history_id: None,
             error_code: Some("query_failed".into()),
             error_message: Some("no".into()),
+            output: None,
         };
         assert!(s.finish_job(&low.id, "w3", low_done).await.expect("finish"));
         let retaken = s.claim_job("w3", lease(90), lease(31)).await.expect("claim").expect("the expired one");
@@ -2108,6 +2112,7 @@ pub fn retention(f: &dyn Fixture) -> BoxedCheck<'_> {
                 history_id: Some(answer.clone()),
                 error_code: None,
                 error_message: None,
+                output: None,
             };
             assert!(s.finish_job(&job.id, owner, done).await.expect("finish"));
         }
@@ -2332,5 +2337,42 @@ pub fn retention_race(f: &dyn Fixture) -> BoxedCheck<'_> {
         assert_eq!(other.verify_audit().await.expect("verify"), Ok(31));
         assert_eq!(f.count("SELECT count(*) FROM query_history").await.expect("count"), 0);
         assert_eq!(f.count("SELECT max(seq) FROM audit_logs").await.expect("count"), 41);
+    })
+}
+
+/// A long export: its row cap kept with the job, its output kept with its outcome — only by the worker that still
+/// holds it — read back whole, and gone with the job.
+pub fn job_exports(f: &dyn Fixture) -> BoxedCheck<'_> {
+    Box::pin(async move {
+        let s = f.store();
+        let u = user(s.as_ref(), "exporter").await;
+        let bad = NewJob { export_rows: Some(0), ..new_job(&u.id, "all orders", 0) };
+        assert_eq!(code(s.create_job(bad).await), ErrorCode::InvalidArgument);
+        let job =
+            s.create_job(NewJob { export_rows: Some(50_000), ..new_job(&u.id, "all orders", 0) }).await.expect("q");
+        assert_eq!(job.export_rows, Some(50_000));
+        let question = s.create_job(new_job(&u.id, "a question", 0)).await.expect("queue");
+        assert_eq!(question.export_rows, None);
+        let now = now_ms();
+        let taken = s.claim_job("w1", now.plus(minutes(1)), now).await.expect("claim").expect("a job");
+        assert_eq!(taken.id, job.id);
+        assert_eq!(s.job_output(&job.id).await.expect("read"), None, "nothing before it ends");
+        let csv = "id,amount\n1,10\n2,20\n".as_bytes().to_vec();
+        let output = JobOutput { content: csv.clone(), rows: 2, truncated: true, created_at: now_ms() };
+        assert!(!format!("{output:?}").contains("amount"), "Debug shows no data");
+        let done = JobOutcome {
+            status: JobStatus::Succeeded,
+            history_id: Some(job.id.clone()),
+            error_code: None,
+            error_message: None,
+            output: Some(output.clone()),
+        };
+        assert!(!s.finish_job(&job.id, "w2", done.clone()).await.expect("finish"), "not w2's");
+        assert_eq!(s.job_output(&job.id).await.expect("read"), None, "a worker that lost the job keeps nothing");
+        assert!(s.finish_job(&job.id, "w1", done.clone()).await.expect("finish"));
+        assert_eq!(s.job_output(&job.id).await.expect("read"), Some(output));
+        assert_eq!(s.job_output(&question.id).await.expect("read"), None);
+        s.delete_user(&u.id).await.expect("delete the user");
+        assert_eq!(s.job_output(&job.id).await.expect("read"), None, "gone with the job");
     })
 }

@@ -655,6 +655,8 @@ async fn the_authorization_matrix() {
         (Method::POST, "/api/v1/jobs", "/api/v1/jobs".into(), Some(ask), 202, 202, 202),
         (Method::GET, "/api/v1/jobs/{id}", format!("/api/v1/jobs/{uj}"), None, 200, 200, 404),
         (Method::DELETE, "/api/v1/jobs/{id}", "/api/v1/jobs/no-such-job".into(), None, 404, 404, 404),
+        // a question's job has no output; another user's job is not there at all
+        (Method::GET, "/api/v1/jobs/{id}/output.csv", format!("/api/v1/jobs/{uj}/output.csv"), None, 404, 404, 404),
         (Method::GET, "/api/v1/history", "/api/v1/history".into(), None, 200, 200, 200),
         (Method::GET, "/api/v1/history", format!("/api/v1/history?user_id={viewer_id}"), None, 200, 403, 200),
         (Method::GET, "/api/v1/history/{id}", format!("/api/v1/history/{uh}"), None, 200, 200, 404),
@@ -1895,6 +1897,81 @@ async fn jobs_are_answered_in_the_history_and_can_be_cancelled() {
     );
 }
 
+/// A long export: a job with `export_rows` answers beyond the interactive row cap (`ask.max_rows` 2 here), within
+/// the grant's own row limit, and keeps its rows as CSV; the output is its asker's (and an admin's) once the job
+/// succeeded; a question's job has none; caps beyond the `max_export_rows` setting, and bad settings, are refused.
+async fn long_exports_keep_their_rows_as_csv() {
+    let llm = ScriptedLlm::start_with_fallback(vec![], Some(sql("SELECT id, quantity FROM orders ORDER BY id"))).await;
+    let mut env = Env::with_openai(&llm.base_url);
+    env.set("DATAGENIE_ASK__MAX_ROWS", "2");
+    let w = world_with(env).await;
+    w.no_cache().await;
+    let (u_id, u) = w.user("exporter@example.com", "user").await;
+    w.grant(&u_id, json!({})).await;
+    let question = "every order's quantity";
+    let asked = w.ask(&u, question).await;
+    assert_eq!(asked.json["rows"], json!([[1, 1], [2, 2]]), "interactive: the cap of 2: {}", asked.text);
+
+    let export = |n: Value| json!({"connection_id": "shop", "question": question, "export_rows": n});
+    let queued = w.server.post("/api/v1/jobs", &u, export(json!(100))).await;
+    assert_eq!((queued.status, &queued.json["export_rows"]), (StatusCode::ACCEPTED, &json!(100)), "{}", queued.text);
+    let id = queued.json["id"].as_str().expect("id").to_string();
+    let done = job_outcome(&w.server, &u, &id).await;
+    assert_eq!(done.json["status"], "succeeded", "{}", done.text);
+    let path = format!("/api/v1/jobs/{id}/output.csv");
+    let csv = w.server.get(&path, &u).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+    assert_eq!(csv.text, "id,quantity\n1,1\n2,2\n3,10\n4,1\n5,3\n6,1\n");
+    assert_eq!(csv.headers.get("x-datagenie-rows").and_then(|v| v.to_str().ok()), Some("6"));
+    assert_eq!(csv.headers.get("x-datagenie-truncated").and_then(|v| v.to_str().ok()), Some("false"));
+    assert!(csv.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/csv")));
+    assert_eq!(w.server.get(&path, &w.admin).await.status, StatusCode::OK, "an admin reads anyone's");
+    let (_, other) = w.user("nosy@example.com", "user").await;
+    assert_eq!(w.server.get(&path, &other).await.status, StatusCode::NOT_FOUND, "not another user's");
+    let history = w.server.get(&format!("/api/v1/history/{id}"), &u).await;
+    assert_eq!((history.status, &history.json["row_count"]), (StatusCode::OK, &json!(6)), "{}", history.text);
+
+    // the grant's row limit binds an export too
+    w.grant(&u_id, json!({"max_rows": 4})).await;
+    let capped = w.server.post("/api/v1/jobs", &u, export(json!(100))).await;
+    let capped = job_outcome(&w.server, &u, capped.json["id"].as_str().expect("id")).await;
+    let capped_csv =
+        w.server.get(&format!("/api/v1/jobs/{}/output.csv", capped.json["id"].as_str().expect("id")), &u).await;
+    assert_eq!(capped_csv.text.lines().count(), 5, "a header and the grant's 4 rows: {}", capped_csv.text);
+    assert_eq!(capped_csv.headers.get("x-datagenie-truncated").and_then(|v| v.to_str().ok()), Some("true"));
+
+    // a question's job keeps no output
+    let plain = w.server.post("/api/v1/jobs", &u, json!({"connection_id": "shop", "question": question})).await;
+    let plain = job_outcome(&w.server, &u, plain.json["id"].as_str().expect("id")).await;
+    let none = w.server.get(&format!("/api/v1/jobs/{}/output.csv", plain.json["id"].as_str().expect("id")), &u).await;
+    assert_eq!((none.status, none.code()), (StatusCode::NOT_FOUND, "not_found"), "{}", none.text);
+    assert!(plain.json.get("export_rows").is_none(), "a question's job shows no export_rows: {}", plain.text);
+
+    // refused caps, and the setting that bounds them
+    for bad in [json!(0), json!(-5), json!(100_001), json!("all"), json!(2.5)] {
+        let r = w.server.post("/api/v1/jobs", &u, export(bad.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "export_rows {bad}: {}", r.text);
+    }
+    let setting = |v: Value| {
+        let server = &w.server;
+        let admin = w.admin.clone();
+        async move {
+            server
+                .request(Method::PUT, "/api/v1/settings/max_export_rows", Some(&admin), Some(json!({"value": v})))
+                .await
+        }
+    };
+    for bad in [json!(0), json!(10_000_001), json!("many")] {
+        let r = setting(bad.clone()).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "invalid_argument"), "{bad}: {}", r.text);
+    }
+    assert_eq!(setting(json!(5)).await.status, StatusCode::OK);
+    let over = w.server.post("/api/v1/jobs", &u, export(json!(6))).await;
+    assert_eq!((over.status, over.code()), (StatusCode::BAD_REQUEST, "invalid_argument"), "{}", over.text);
+    assert!(over.text.contains("max_export_rows"), "{}", over.text);
+    assert_eq!(w.server.post("/api/v1/jobs", &u, export(json!(5))).await.status, StatusCode::ACCEPTED);
+}
+
 /// `datagenie backup` copies the system database while the server runs, and never overwrites a file; `datagenie
 /// restore` refuses to replace an installation without --force, then puts the backup in place and keeps what it
 /// replaced; a file that is not a backup is refused; a PostgreSQL system database is pointed to pg_dump.
@@ -1952,6 +2029,7 @@ pub fn tests() -> Group {
     Group::new("server").tests(tests![
         backup_and_restore_an_installation,
         jobs_are_answered_in_the_history_and_can_be_cancelled,
+        long_exports_keep_their_rows_as_csv,
         credits_pay_for_llm_answers_and_failures_are_refunded,
         the_readme_walk,
         the_result_cache_never_crosses_permission_scopes,
