@@ -673,14 +673,14 @@ impl Store for PgStore {
     ) -> Result<Option<QuestionContext>, Error> {
         let (user, key, since) = (own(user_id), own(connection), since.to_vec());
         run!(self, read, "cannot read the question's context", |tx, _| async {
-            let Some(connection) = connections::get(tx, &key).await? else {
+            // the connection and every window's usage at once (one round trip for them all), then the grant
+            let usage =
+                futures_util::future::try_join_all(since.iter().map(|at| questions::usage_since(tx, &user, *at)));
+            let (connection, usage) = tokio::try_join!(connections::get(tx, &key), usage)?;
+            let Some(connection) = connection else {
                 return R::Ok(None);
             };
             let permission = connections::permission(tx, &user, &connection.id).await?;
-            let mut usage = Vec::with_capacity(since.len());
-            for at in &since {
-                usage.push(questions::usage_since(tx, &user, *at).await?);
-            }
             R::Ok(Some(QuestionContext { connection, permission, usage }))
         })
         .await
