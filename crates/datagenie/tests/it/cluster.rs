@@ -611,6 +611,59 @@ async fn an_upload_through_one_server_is_answered_by_the_other() {
     drop_schema(&schema).await;
 }
 
+/// A connection changed through one server is used as changed by the other on its next question: each server reads
+/// the connection from the system database with every question and reopens its pool when the connection moved.
+async fn a_connection_changed_through_one_server_is_reopened_by_the_other() {
+    let schema = unique_schema();
+    let (a_env, b_env) = (member(&schema), member(&schema));
+    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    shop_db(&a_env.path("shop.db"));
+    shop_db(&a_env.path("bigger.db"));
+    let bigger = rusqlite::Connection::open(a_env.path("bigger.db")).expect("open");
+    bigger.execute_batch("INSERT INTO orders VALUES (7,1,1,1,'2024-04-01'),(8,2,2,2,'2024-04-02')").expect("add");
+    drop(bigger);
+    let (a, b) = (Server::start(&a_env).await, Server::start(&b_env).await);
+    let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let url = |name: &str| a_env.path(name).display().to_string();
+    let c = a.post("/api/v1/connections", &admin, json!({"name": "shop", "url": url("shop.db")})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let count =
+        || b.post("/api/v1/ask", &admin, json!({"connection_id": "shop", "question": "How many orders are there?"}));
+    let before = count().await;
+    assert_eq!((before.status, &before.json["rows"]), (StatusCode::OK, &json!([[6]])), "{}", before.text);
+    let moved = a
+        .request(Method::PATCH, "/api/v1/connections/shop", Some(&admin), Some(json!({"url": url("bigger.db")})))
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    let after = count().await;
+    assert_eq!(
+        (after.status, &after.json["rows"]),
+        (StatusCode::OK, &json!([[8]])),
+        "B uses the new URL: {}",
+        after.text
+    );
+    // deactivated through A: B refuses a non-admin at once
+    let new_user = json!({"email": "ana@example.com", "password": "password-of-ana", "role": "user"});
+    let user = a.post("/api/v1/users", &admin, new_user).await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.text);
+    let user_id = user.json["id"].as_str().expect("id").to_string();
+    let grant = a
+        .request(Method::PUT, &format!("/api/v1/connections/shop/permissions/{user_id}"), Some(&admin), Some(json!({})))
+        .await;
+    assert_eq!(grant.status, StatusCode::OK, "{}", grant.text);
+    let ana = b.token("ana@example.com", "password-of-ana").await;
+    let ask = json!({"connection_id": "shop", "question": "How many orders are there?"});
+    assert_eq!(b.post("/api/v1/ask", &ana, ask.clone()).await.status, StatusCode::OK);
+    let off = a.request(Method::PATCH, "/api/v1/connections/shop", Some(&admin), Some(json!({"active": false}))).await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.text);
+    let refused = b.post("/api/v1/ask", &ana, ask).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "an inactive connection, through B: {}", refused.text);
+    assert_eq!(a.terminate().await, 0);
+    assert_eq!(b.terminate().await, 0);
+    drop_schema(&schema).await;
+}
+
 pub fn tests() -> Group {
     Group::new("cluster")
         .needs(
@@ -621,7 +674,8 @@ pub fn tests() -> Group {
                 an_installation_moves_from_sqlite_to_postgres,
                 a_dropped_system_database_connection_is_replaced,
                 a_job_whose_server_dies_is_answered_once_elsewhere,
-                an_upload_through_one_server_is_answered_by_the_other
+                an_upload_through_one_server_is_answered_by_the_other,
+                a_connection_changed_through_one_server_is_reopened_by_the_other
             ],
         )
         // two servers on one system database, and Redis
