@@ -156,20 +156,7 @@ pub async fn run(args: &Args, cluster: &ClusterArgs) -> Result<bool> {
             ask_until(api, &token, &s.connection_id, "warm-up: how big is the order book?", |a| a["cache"].is_null())
                 .await?;
         }
-        // Warm-up: every user asks on every server.
-        let mut warm = tokio::task::JoinSet::new();
-        for api in &apis {
-            for (_, token) in s.users.clone() {
-                let (api, c) = (api.clone(), s.connection_id.clone());
-                warm.spawn(async move { api.ask(&token, &c, "warm-up: what is the size of the order book?").await });
-            }
-        }
-        while let Some(r) = warm.join_next().await {
-            let r = r.map_err(|e| anyhow!("a warm-up task failed: {e}"))?;
-            if let Some(problem) = check_answer(&r, "llm") {
-                bail!("warm-up question failed: {problem}");
-            }
-        }
+        warm_up(&apis, &s, "warm-up: what is the size of the order book?").await?;
         let idle = servers.iter().map(Server::mem).collect::<Result<Vec<_>>>()?;
         let llm_calls_before = llm.calls.load(Ordering::Relaxed);
         llm.max_in_flight.store(0, Ordering::Relaxed);
@@ -290,7 +277,7 @@ pub async fn run(args: &Args, cluster: &ClusterArgs) -> Result<bool> {
                 println!("  {e}");
             }
         }
-        Ok(errors == 0 && rows_ok && cached_ok && lat.p99 <= target_p99)
+        anyhow::Ok(errors == 0 && rows_ok && cached_ok && lat.p99 <= target_p99)
     }
     .await;
     let removed = place.remove(&cluster.system_db, cluster.redis.as_deref()).await;

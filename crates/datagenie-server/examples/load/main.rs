@@ -561,6 +561,24 @@ async fn setup(api: &Api, db: &Path, users: usize) -> Result<Setup> {
     Ok(Setup { connection_id, users: out })
 }
 
+/// Every user asks `question` on every server at once; each must be answered by the LLM, rightly.
+async fn warm_up(apis: &[Api], setup: &Setup, question: &'static str) -> Result<()> {
+    let mut warm = tokio::task::JoinSet::new();
+    for api in apis {
+        for (_, token) in setup.users.clone() {
+            let (api, c) = (api.clone(), setup.connection_id.clone());
+            warm.spawn(async move { api.ask(&token, &c, question).await });
+        }
+    }
+    while let Some(r) = warm.join_next().await {
+        let r = r.map_err(|e| anyhow!("a warm-up task failed: {e}"))?;
+        if let Some(problem) = check_answer(&r, "llm") {
+            bail!("warm-up question failed: {problem}");
+        }
+    }
+    Ok(())
+}
+
 struct Burst {
     latencies: Vec<Duration>,
     errors: Vec<String>,
@@ -865,17 +883,7 @@ async fn run() -> Result<bool> {
             bail!("warm-up question failed: {problem}; the server's log:\n{}", tail(&server.log));
         }
     }
-    let mut warm = tokio::task::JoinSet::new();
-    for (_, token) in s.users.clone() {
-        let (api, c) = (api.clone(), s.connection_id.clone());
-        warm.spawn(async move { api.ask(&token, &c, "warm-up: how big is the order book?").await });
-    }
-    while let Some(r) = warm.join_next().await {
-        let r = r.map_err(|e| anyhow!("a warm-up task failed: {e}"))?;
-        if let Some(problem) = check_answer(&r, "llm") {
-            bail!("warm-up question failed: {problem}");
-        }
-    }
+    warm_up(std::slice::from_ref(&api), &s, "warm-up: how big is the order book?").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = server.mem()?;
     let llm_calls_before = llm.calls.load(Ordering::Relaxed);

@@ -11,7 +11,9 @@
 //! to is locked before its last sequence number is read, so concurrent questions in one session are numbered one
 //! after the other; an answer being marked right is locked before its outcome is checked. Locks are always taken
 //! in the same order (usage buckets, the user, the session, the audit chain's head), so writers wait, never
-//! deadlock. Ids and text keys sort byte-wise (`COLLATE "C"`), as on SQLite.
+//! deadlock. The statements that take those locks are sent one at a time, never pipelined: a statement prepared on
+//! its first use on a connection waits for the prepare, so one sent after it can reach the server first and take
+//! its lock out of order (measured: deadlocks between two servers). Ids and text keys sort byte-wise (`COLLATE "C"`), as on SQLite.
 
 use serde_json::json;
 use tokio_postgres::Row;
@@ -124,51 +126,35 @@ pub(super) async fn record(tx: &Tx<'_>, record: QuestionRecord) -> R<RecordedQue
         ],
     )
     .await?;
-    // What hangs off the history row, and the usage counts: independent of one another, so sent together (one
-    // round trip: PostgreSQL runs them in the order sent; the first failure is the one reported). The usage buckets
-    // and the user's counter are still locked in the one order, buckets first.
-    let analysis_id = new_id();
-    let analysis = async {
-        match &analysis {
-            Some(a) => {
-                execute(
-                    tx,
-                    "INSERT INTO analysis_results (id, query_history_id, chart_type, chart_config, summary_text,
-                         insights, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    &[&analysis_id, &e.id, &a.chart_type, &a.chart_spec, &a.summary, &a.insights, &e.created_at],
-                )
-                .await
-            }
-            None => Ok(0),
-        }
-    };
-    let columns = result.as_ref().map(|r| to_json(&r.columns)).transpose()?;
-    let stored =
-        async {
-            match (&result, &columns) {
-                (Some(r), Some(columns)) => execute(
-                    tx,
-                    "INSERT INTO query_results (query_history_id, result_columns, result_rows, truncated, created_at)
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[&e.id, columns, &r.rows, &r.truncated, &e.created_at],
-                )
-                .await,
-                _ => Ok(0),
-            }
-        };
-    let user_usage = add_usage(tx, UsageBucket::User, &e.user_id, e);
-    let key_usage = async {
-        match &e.api_key_id {
-            Some(key) => add_usage(tx, UsageBucket::ApiKey, key, e).await,
-            None => Ok(()),
-        }
-    };
-    let tokens = e.prompt_tokens.saturating_add(e.completion_tokens);
-    let counted = async {
-        execute(tx, "UPDATE users SET token_usage = token_usage + $2 WHERE id = $1", &[&e.user_id, &tokens]).await
-    };
-    let (_, _, (), (), counted) = tokio::try_join!(analysis, stored, user_usage, key_usage, counted)?;
+    if let Some(a) = &analysis {
+        execute(
+            tx,
+            "INSERT INTO analysis_results (id, query_history_id, chart_type, chart_config, summary_text, insights,
+                 created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&new_id(), &e.id, &a.chart_type, &a.chart_spec, &a.summary, &a.insights, &e.created_at],
+        )
+        .await?;
+    }
+    if let Some(r) = &result {
+        execute(
+            tx,
+            "INSERT INTO query_results (query_history_id, result_columns, result_rows, truncated, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&e.id, &to_json(&r.columns)?, &r.rows, &r.truncated, &e.created_at],
+        )
+        .await?;
+    }
+    add_usage(tx, UsageBucket::User, &e.user_id, e).await?;
+    if let Some(key) = &e.api_key_id {
+        add_usage(tx, UsageBucket::ApiKey, key, e).await?;
+    }
+    let counted = execute(
+        tx,
+        "UPDATE users SET token_usage = token_usage + $2 WHERE id = $1",
+        &[&e.user_id, &e.prompt_tokens.saturating_add(e.completion_tokens)],
+    )
+    .await?;
     if counted == 0 {
         return Err(not_found(format!("no user with the id '{}'", e.user_id)));
     }

@@ -38,6 +38,12 @@ async fn drop_schema(schema: &str) {
     client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.expect("drop schema");
 }
 
+/// The first admin, made with the CLI on `env`'s system database.
+async fn make_admin(env: &Env) {
+    let out = cli_user(env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
 /// An environment of its own (home, data and cache directories) on the shared system database.
 fn member(schema: &str) -> Env {
     let mut env = Env::new();
@@ -51,8 +57,7 @@ fn member(schema: &str) -> Env {
 async fn two_servers_are_one_service() {
     let schema = unique_schema();
     let (a_env, b_env) = (member(&schema), member(&schema));
-    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(out.code, 0, "{out:?}");
+    make_admin(&a_env).await;
     let migrate = b_env.run(&["migrate"]).await;
     assert_eq!(migrate.code, 0, "{migrate:?}");
     assert!(migrate.stdout.contains("(postgres) at schema version"), "{}", migrate.stdout);
@@ -172,8 +177,7 @@ async fn a_shared_system_database_needs_the_shared_key() {
 async fn an_installation_moves_from_sqlite_to_postgres() {
     let mut single = Env::new();
     single.set("DATAGENIE_ASK__SUMMARY", "false");
-    let out = cli_user(&single, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(out.code, 0, "{out:?}");
+    make_admin(&single).await;
     shop_db(&single.path("shop.db"));
     let server = Server::start(&single).await;
     let admin = server.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -321,8 +325,7 @@ async fn limits_are_shared_and_survive_redis() {
         env
     };
     let (a_env, b_env) = (with_redis(&redis.url()), with_redis(&redis.url()));
-    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(out.code, 0, "{out:?}");
+    make_admin(&a_env).await;
     let a = Server::start(&a_env).await;
     let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let set = a
@@ -378,8 +381,7 @@ async fn the_cache_is_shared_sealed_and_bypassed_without_redis() {
         env
     };
     let (a_env, b_env) = (with_redis(), with_redis());
-    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(out.code, 0, "{out:?}");
+    make_admin(&a_env).await;
     shop_db(&a_env.path("shop.db"));
     let (a, b) = (Server::start(&a_env).await, Server::start(&b_env).await);
     let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -448,8 +450,7 @@ async fn a_job_whose_server_dies_is_answered_once_elsewhere() {
         env
     };
     let (a_env, b_env) = (with_llm(), with_llm());
-    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(out.code, 0, "{out:?}");
+    make_admin(&a_env).await;
     shop_db(&a_env.path("shop.db"));
     let a = Server::start(&a_env).await;
     let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -522,8 +523,7 @@ async fn a_dropped_system_database_connection_is_replaced() {
     let mut env = Env::new();
     env.set("DATAGENIE_SYSTEM_DB__URL", &system);
     env.set("DATAGENIE_SECRET_KEY", KEY);
-    let out = cli_user(&env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(out.code, 0, "{out:?}");
+    make_admin(&env).await;
     let server = Server::start(&env).await;
     let admin = server.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     for _ in 0..3 {
@@ -551,8 +551,7 @@ async fn a_dropped_system_database_connection_is_replaced() {
 async fn an_upload_through_one_server_is_answered_by_the_other() {
     let schema = unique_schema();
     let (a_env, b_env) = (member(&schema), member(&schema));
-    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(out.code, 0, "{out:?}");
+    make_admin(&a_env).await;
     let (a, b) = (Server::start(&a_env).await, Server::start(&b_env).await);
     let admin = a.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let csv = "id,region,amount\n1,Jeju-north,10\n2,Jeju-south,20\n3,Jeju-north,5\n";
@@ -616,8 +615,7 @@ async fn an_upload_through_one_server_is_answered_by_the_other() {
 async fn a_connection_changed_through_one_server_is_reopened_by_the_other() {
     let schema = unique_schema();
     let (a_env, b_env) = (member(&schema), member(&schema));
-    let out = cli_user(&a_env, ADMIN_EMAIL, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(out.code, 0, "{out:?}");
+    make_admin(&a_env).await;
     shop_db(&a_env.path("shop.db"));
     shop_db(&a_env.path("bigger.db"));
     let bigger = rusqlite::Connection::open(a_env.path("bigger.db")).expect("open");
